@@ -1,0 +1,86 @@
+/* Internal API of the connection layer, used by the operation modules
+ * (op_*.c, trans.c). The connection owns the socket, the dispatcher, the
+ * session and the negotiated limits; it reconnects transparently.
+ *
+ * Epochs: every (re)connection increments conn->epoch. A tree's TID and a
+ * file's FID are valid only while their epoch equals the connection's;
+ * conn_call() reconnects a stale tree itself, and op_file.c reopens a
+ * stale file before using its FID.
+ */
+#ifndef SMBFUSE_CONN_H
+#define SMBFUSE_CONN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "msg.h"
+#include "smb1.h"
+
+/* Negotiated parameters of the current connection; copied out under the
+ * connection's state lock by conn_get_params(). */
+struct conn_params {
+    uint64_t epoch;
+    uint32_t caps;               /* server capabilities */
+    uint32_t max_buffer;         /* server MaxBufferSize */
+    uint16_t max_mpx;
+    bool unicode;
+    bool large_files;
+    uint64_t unix_caps;          /* negotiated CIFS UNIX capabilities, 0 if none */
+    uint32_t max_read;           /* largest READ_ANDX data we may ask for */
+    uint32_t max_write;          /* largest WRITE_ANDX data we may send */
+    int16_t server_tz_min;
+};
+
+struct smb1_tree {
+    struct smb1_conn *conn;
+    char *share;                 /* UTF-8, as given */
+    char *unc;                   /* \\host\share */
+    enum smb1_tree_type type;
+    pthread_mutex_t lock;        /* protects tid, epoch, fs_attrs */
+    uint16_t tid;
+    uint64_t epoch;              /* connection epoch the tid belongs to */
+    uint32_t fs_attrs;           /* FileSystemAttributes, when queried */
+    void *ops_priv;              /* owned by the operation layer (caches); freed by its hook */
+    void (*ops_priv_free)(void *);
+};
+
+enum conn_call_flags {
+    CONN_IDEMPOTENT = 1 << 0,    /* safe to resend after a reconnect */
+    CONN_NO_TREE    = 1 << 1,    /* TID 0 / 0xFFFF: not tied to a tree */
+    CONN_NO_TIMEOUT = 1 << 2,    /* e.g. blocking locks, change notify */
+};
+
+/* Per-frame callback for replies that come in several frames (TRANS,
+ * TRANS2, NT_TRANSACT). Called in the caller's thread with each verified
+ * frame. Return 1 to wait for the next frame, 0 when complete, or -errno. */
+typedef int (*conn_frame_fn)(void *arg, const struct msg_in *frame);
+
+/* Sends req (with t's TID unless CONN_NO_TREE) and waits for its reply.
+ * Reconnects first when the connection or t is stale. On return 0, *resp
+ * holds a validated reply whose signature (if signing is active) was
+ * verified; its status is in resp->status, not mapped. Returns -EIO (bad
+ * signature, malformed reply; the connection is then re-established),
+ * -ETIMEDOUT, -ECONNRESET (connection lost and the request could not be
+ * retried), -ENOMEM, -EMSGSIZE. req is consumed either way. */
+int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req,
+              struct msg_in *resp, unsigned flags);
+/* Like conn_call, for multi-frame replies: each frame goes to fn in order.
+ * *status receives the status of the last frame. */
+int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req,
+                    conn_frame_fn fn, void *arg, uint32_t *status, unsigned flags);
+/* Sends a request that has no reply (e.g. an oplock-break acknowledgement). */
+int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req);
+
+void conn_get_params(struct smb1_conn *c, struct conn_params *p);
+struct smb1_log *conn_log(struct smb1_conn *c);
+const struct smb1_config *conn_config(struct smb1_conn *c);
+/* Ensures the connection and t are live; returns the current epoch. */
+int conn_ensure(struct smb1_conn *c, struct smb1_tree *t, uint64_t *epoch);
+
+/* Handler for server-initiated oplock breaks: the operation layer
+ * registers one per connection. */
+typedef void (*conn_break_fn)(void *arg, uint16_t tid, uint16_t fid, uint8_t new_level);
+void conn_set_break_handler(struct smb1_conn *c, conn_break_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,46 @@
+/* Transport framing: NetBIOS session service (RFC 1002 4.3) on port 139 and
+ * direct TCP (MS-SMB 2.1) on 445. Both put 4 bytes before each SMB; NBT
+ * additionally has a session request and keepalives. */
+#ifndef SMBFUSE_NBT_H
+#define SMBFUSE_NBT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NBT_MAX_NBT_FRAME   0x1FFFF   /* RFC 1002 4.3.1: 17-bit length */
+#define NBT_MAX_DIRECT_FRAME 0xFFFFFF /* 24-bit length */
+
+/* Encodes a NetBIOS name (up to 15 chars, upper-cased, space padded, plus
+ * suffix) in the second-level form: 0x20, 32 chars, 0x00 (34 bytes). "*"
+ * pads with NULs. Returns 0 or -EINVAL. */
+int nbt_encode_name(const char *name, uint8_t suffix, uint8_t out[34]);
+
+/* Connects to host:port with a timeout in ms. Returns fd or -errno
+ * (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -ENOENT for an unknown host). */
+int nbt_tcp_connect(const char *host, uint16_t port, int timeout_ms);
+
+/* On port 139: sends the SESSION REQUEST and reads the answer. called may be
+ * NULL: then "*SMBSERVER" is tried. On a negative answer with a named
+ * called name, the other form is tried on a fresh connection, so *fd may be
+ * replaced. Returns 0, -ECONNREFUSED (negative response), -EIO. */
+int nbt_session_request(int *fd, const char *host, uint16_t port, int timeout_ms,
+                        const char *called, const char *calling);
+
+/* Writes the 4-byte frame header into hdr for an SMB of len bytes. */
+void nbt_put_header(uint8_t hdr[4], size_t len);
+
+/* Reads one frame: skips keepalives, rejects frames longer than cap and
+ * non-message types with -EIO (an error string in *why). On success
+ * returns 0 with *frame malloc'd (the SMB, no header) and *len set.
+ * -ECONNRESET on EOF. */
+int nbt_read_frame(int fd, size_t cap, uint8_t **frame, size_t *len, const char **why);
+/* Parses a 4-byte header: type and length. Returns 0 or -EIO. */
+int nbt_parse_header(const uint8_t hdr[4], uint8_t *type, size_t *len);
+
+/* Writes all bytes (retrying short writes and EINTR). Returns 0 or -errno. */
+int nbt_write_all(int fd, const void *p, size_t n);
+/* Reads exactly n bytes; -ECONNRESET on EOF. */
+int nbt_read_all(int fd, void *p, size_t n);
+
+#endif

@@ -1,0 +1,36 @@
+/* SMB1 message signing (MS-CIFS 3.1.4.1, 3.1.5.1; MS-SMB 3.1.4.1).
+ *
+ * MAC = MD5(key || M') truncated to 8 bytes, where M' is the SMB with the
+ * 8-byte signature field replaced by the sequence number (LE32 + 4 zero
+ * bytes). The key is SigningSessionKey || SigningChallengeResponse. Verify
+ * never modifies the received frame and compares in constant time.
+ */
+#ifndef SMBFUSE_SIGN_H
+#define SMBFUSE_SIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIGN_MAX_KEY (16 + 1024)
+
+struct sign_key {
+    uint8_t key[SIGN_MAX_KEY];   /* session key then challenge response */
+    size_t len;
+};
+
+/* Builds the MAC key from a session key and the challenge response that was
+ * sent (resp_len 0 for extended security). Returns 0 or -EINVAL. */
+int sign_key_init(struct sign_key *k, const uint8_t *session_key, size_t sk_len,
+                  const uint8_t *resp, size_t resp_len);
+void sign_key_wipe(struct sign_key *k);
+/* Computes the MAC of smb (len bytes, len >= 32) as if its signature field
+ * held seq. Does not modify smb. */
+void sign_mac(const struct sign_key *k, const uint8_t *smb, size_t len,
+              uint32_t seq, uint8_t mac[8]);
+/* Sets FLAGS2_SECURITY_SIGNATURE and writes the MAC into smb. */
+void sign_apply(const struct sign_key *k, uint8_t *smb, size_t len, uint32_t seq);
+/* True when smb carries the right MAC for seq. */
+bool sign_verify(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t seq);
+
+#endif

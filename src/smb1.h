@@ -1,0 +1,146 @@
+/* libsmb1core public API: what the FUSE program, tools and tests call.
+ *
+ * Every function returns 0 (or a byte count) on success and a negative errno
+ * on failure. Handles are opaque. All calls are thread-safe: many threads
+ * share one connection. The core never calls exit() and keeps no global
+ * mutable state.
+ */
+#ifndef SMBFUSE_SMB1_H
+#define SMBFUSE_SMB1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "log.h"
+#include "ntlm.h"
+
+struct smb1_conn;
+struct smb1_tree;
+struct smb1_file;
+
+enum smb1_sign_policy {
+    SMB1_SIGN_AUTO = 0,    /* sign when the server enables or requires it */
+    SMB1_SIGN_REQUIRED,    /* refuse a server that cannot sign */
+    SMB1_SIGN_OFF,         /* do not sign unless the server requires it */
+};
+
+enum smb1_transport {
+    SMB1_TRANSPORT_AUTO = 0,  /* port 445 direct TCP, then 139 NetBIOS */
+    SMB1_TRANSPORT_DIRECT,    /* direct TCP framing on cfg.port (default 445) */
+    SMB1_TRANSPORT_NETBIOS,   /* NetBIOS session service on cfg.port (default 139) */
+};
+
+struct smb1_config {
+    const char *host;                 /* name or address to connect to */
+    const char *ip;                   /* if set, connect here instead of resolving host */
+    uint16_t port;                    /* 0: by transport */
+    enum smb1_transport transport;    /* with a port but AUTO: 139 means NETBIOS, else DIRECT */
+    const char *server_netbios_name;  /* NBT called name; NULL: host's first label, then *SMBSERVER */
+    const char *client_netbios_name;  /* NULL: our host name */
+    const char *user;                 /* NULL or "" with sec=none: anonymous */
+    const char *domain;
+    const char *password;             /* read once by smb1_conn_new; caller wipes its copy */
+    enum smb1_sec sec;
+    enum smb1_sign_policy sign;
+    int connect_timeout_ms;           /* 0: 10000 */
+    int request_timeout_ms;           /* 0: 60000 */
+    int echo_interval_s;              /* 0: 60; idle keepalive and dead-server detection */
+    size_t max_frame;                 /* cap on a received frame; 0: by transport */
+    uint32_t rsize, wsize;            /* 0: largest the server allows */
+    int unix_ext;                     /* -1 auto, 0 never, 1 require */
+    bool mapposix;                    /* map Windows-reserved characters (no UNIX extensions) */
+    bool soft;                        /* after a failed reconnect, fail requests instead of retrying */
+    struct smb1_log *log;             /* must outlive the connection */
+};
+
+/* Connects, negotiates and authenticates. Errors: -ENOENT unknown host,
+ * -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -EACCES logon failure,
+ * -EPROTONOSUPPORT no common dialect or auth form, -EPERM signing policy
+ * mismatch, -EIO malformed or unverifiable replies. A one-line reason for
+ * the user is copied into why (if not NULL). */
+int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *why, size_t why_len);
+/* Logs off and closes. Trees and files must have been released. */
+void smb1_conn_free(struct smb1_conn *c);
+int smb1_echo(struct smb1_conn *c);
+
+struct smb1_conn_info {
+    uint32_t capabilities;
+    uint8_t security_mode;
+    uint16_t max_mpx;
+    uint32_t max_buffer;
+    int16_t server_tz_min;
+    bool signing_active;
+    bool guest;
+    bool extended_security;
+    uint64_t unix_caps;               /* 0 without CIFS UNIX extensions */
+    char server_domain[64];
+    char server_name[64];
+};
+void smb1_conn_get_info(struct smb1_conn *c, struct smb1_conn_info *info);
+
+struct smb1_stats {
+    uint64_t requests, bad_signatures, unknown_mids, reconnects, timeouts, malformed;
+};
+void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st);
+
+enum smb1_tree_type { SMB1_TREE_DISK, SMB1_TREE_PRINTER, SMB1_TREE_IPC, SMB1_TREE_OTHER };
+/* Connects to \\host\share. -ENOENT: no such share; -EACCES: refused. */
+int smb1_tree_connect(struct smb1_conn *c, const char *share, struct smb1_tree **out);
+void smb1_tree_free(struct smb1_tree *t);
+enum smb1_tree_type smb1_tree_type(const struct smb1_tree *t);
+
+/* ---- File system operations (paths are UTF-8, '/'-separated, relative to
+ * the share root; "" or "/" is the root). ---- */
+
+struct smb1_stat {
+    uint64_t size;
+    uint64_t alloc;
+    struct timespec atime, mtime, ctime, btime;
+    uint32_t attrs;          /* SMB1_ATTR_* */
+    bool is_dir;
+    bool has_unix;           /* the fields below come from the server */
+    uint32_t mode;           /* with S_IF* type bits */
+    uint64_t uid, gid, ino, nlink, rdev;
+};
+
+struct smb1_statfs {
+    uint64_t total_bytes, free_bytes, avail_bytes;
+    uint32_t block_size;
+    uint32_t name_max;
+};
+
+int smb1_stat(struct smb1_tree *t, const char *path, struct smb1_stat *st);
+typedef int (*smb1_dir_cb)(void *ctx, const char *name, const struct smb1_stat *st);
+/* Lists a directory with FIND_FIRST2/FIND_NEXT2; "." and ".." are skipped.
+ * A non-zero return from cb stops the listing and is returned. */
+int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx);
+/* flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY. */
+int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode,
+              struct smb1_file **out, struct smb1_stat *st);
+int smb1_close(struct smb1_file *f);
+ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
+ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+int smb1_flush(struct smb1_file *f);
+int smb1_fstat(struct smb1_file *f, struct smb1_stat *st);
+int smb1_ftruncate(struct smb1_file *f, uint64_t size);
+int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size);
+int smb1_unlink(struct smb1_tree *t, const char *path);
+/* flags: 0 replaces an existing target; RENAME_NOREPLACE fails with -EEXIST. */
+int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned flags);
+int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode);
+int smb1_rmdir(struct smb1_tree *t, const char *path);
+/* A NULL time leaves it unchanged. */
+int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
+                 const struct timespec *atime, const struct timespec *mtime);
+int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode);
+int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid);
+int smb1_symlink(struct smb1_tree *t, const char *target, const char *path);
+/* Returns the target length or -errno; buf is NUL-terminated. */
+ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size);
+int smb1_link(struct smb1_tree *t, const char *from, const char *to);
+int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
+
+#endif

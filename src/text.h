@@ -1,0 +1,27 @@
+/* Text conversions between UTF-8 (the Linux side) and UTF-16LE / OEM (the
+ * wire). Every conversion is length-checked and rejects invalid input. */
+#ifndef SMBFUSE_TEXT_H
+#define SMBFUSE_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* UTF-8 (s, slen bytes) to UTF-16LE into out (cap bytes). Stores the number
+ * of bytes written (no terminator) in *outlen. Returns 0, -EILSEQ for
+ * invalid UTF-8, -ENAMETOOLONG when it does not fit. */
+int text_utf8_to_utf16(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *outlen);
+/* UTF-16LE (n bytes, n even; stops at a NUL unit) to a malloc'd UTF-8 string.
+ * Unpaired surrogates become U+FFFD. Returns NULL and *err = -ENOMEM/-EINVAL. */
+char *text_utf16_to_utf8(const uint8_t *p, size_t n, int *err);
+/* Length in bytes of UTF-16LE that s would need (without NUL), or -EILSEQ. */
+long text_utf16_len(const char *s);
+
+/* mapposix (mount.cifs): characters Windows forbids in names, \ : * ? " < > |
+ * and a trailing dot or space, are stored as U+F000 + their code, so they
+ * round-trip on servers without UNIX extensions. Apply per path component.
+ * The map_ functions work on UTF-16 code units in place. */
+void text_map_posix_to_wire(uint16_t *units, size_t n);
+void text_map_wire_to_posix(uint16_t *units, size_t n);
+
+#endif
