@@ -1,7 +1,18 @@
-/* (stub header by fuse helper; opts helper owns this file)
+/* Mount options of the smbfuse program, parsed once at start-up into an
+ * immutable struct sfs_options.
  *
- * Mount options of the smbfuse program: mount.cifs names parsed once at
- * start-up into an immutable struct sfs_options.
+ * Option names and meanings follow mount.cifs(8) wherever they apply, so an
+ * fstab line written for cifs needs only its type changed. Options that
+ * belong to libfuse (allow_other, default_permissions, ro, nosuid, ...) are
+ * handed on in fuse_args; options that are mount(8)'s business (_netdev,
+ * x-systemd.*, noauto, user, ...) are accepted and dropped. Anything else
+ * is an error that names the option.
+ *
+ * Secrets: the password lives in o->password, which is mlock'ed (never
+ * swapped) and excluded from core dumps. It is never put into fuse_args (so
+ * it never reaches /proc/mounts), and its bytes in argv are overwritten
+ * after parsing (so `ps` never shows it). Hand it to smb1_conn_new through
+ * sfs_opts_password() and call sfs_opts_wipe_password() right after.
  */
 #ifndef SMBFUSE_FS_OPTS_H
 #define SMBFUSE_FS_OPTS_H
@@ -9,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <fuse_opt.h>
@@ -17,45 +29,87 @@
 
 enum sfs_cache_mode {
     SFS_CACHE_STRICT = 0, /* mount.cifs default: page cache kept while unchanged */
-    SFS_CACHE_LOOSE,
+    SFS_CACHE_LOOSE,      /* page cache kept for actimeo regardless of changes */
     SFS_CACHE_NONE,       /* direct I/O, no page cache */
 };
 
+#define SFS_PASSWORD_MAX 256 /* including the terminating NUL */
+
 struct sfs_options {
-    char *host;
-    char *share;
+    char *source;             /* "//server/share[/prefix]" as given (backslashes turned into '/') */
+    char *host;               /* server name or address, IPv6 brackets removed */
+    char *share;              /* share name */
+    char *prefix;             /* path below the share root, "" for the root, no leading '/' */
     char *mountpoint;
-    uint16_t port;
-    char *username;
-    char *domain;
-    char password[256];       /* wiped by sfs_opts_free and after connecting */
-    enum smb1_sec sec;
-    enum smb1_sign_policy sign;
-    uid_t uid;
+    uint16_t port;            /* 0: default (445 direct, then 139) */
+    char *username;           /* "" means anonymous */
+    char *domain;             /* "" when none */
+    char password[SFS_PASSWORD_MAX]; /* mlock'ed; wiped by sfs_opts_wipe_password / sfs_opts_free */
+    bool have_password;       /* false with sec=none */
+    char *credentials;        /* path of the credentials file, if one was given */
+    enum smb1_sec sec;        /* default SMB1_SEC_NTLMV2 */
+    enum smb1_sign_policy sign; /* default SMB1_SIGN_AUTO */
+    uid_t uid;                /* default: the mounting user */
     gid_t gid;
-    bool forceuid, forcegid;
-    mode_t file_mode, dir_mode;
+    bool forceuid, forcegid;  /* override the owner the server reports (UNIX extensions) */
+    mode_t file_mode, dir_mode; /* permission bits shown without UNIX extensions; default 0755 */
     bool ro;
-    double actimeo;           /* seconds */
+    double actimeo;           /* seconds attributes are cached; default 1 */
     enum sfs_cache_mode cache;
-    char *netbiosname;
-    char *servernetbiosname;
-    char *ip;
+    char *netbiosname;        /* our NetBIOS name; NULL: host name */
+    char *servernetbiosname;  /* NetBIOS name called on port 139; NULL: derived from host */
+    char *ip;                 /* connect here instead of resolving host */
     int unix_ext;             /* -1 auto, 0 nounix, 1 unix */
-    bool nobrl;
+    bool nobrl;               /* byte-range locks stay local, never sent to the server */
     bool mapposix;
-    int echo_interval;
+    int echo_interval;        /* seconds; default 60 */
     bool soft;
-    uint32_t rsize, wsize;
-    bool debug;
-    bool foreground;
+    uint32_t rsize, wsize;    /* 0: largest the server allows */
+    bool debug;               /* -d or -o debug: log every request (implies foreground) */
+    bool foreground;          /* -f */
+    bool single_thread;       /* -s */
+    bool show_help;           /* --help/-h: print sfs_opts_print_help and exit 0 */
+    bool show_version;        /* --version/-V: print sfs_opts_print_version and exit 0 */
+    bool password_locked;     /* internal: password[] is mlock'ed */
 };
 
-/* Parses argv (smbfuse //server/share mountpoint -o ...). Options meant for
- * FUSE are appended to fuse_args. Returns 0, or -EINVAL with a one-line
- * reason in err. */
+/* Parses `smbfuse //server/share MOUNTPOINT [-o opts] [-f] [-d] [-s]`, as
+ * typed by a user or run by mount.fuse3 (`smbfuse SRC MNT -o rw,...`), then
+ * completes the credentials: a credentials= file, the USER, PASSWD,
+ * PASSWD_FD and PASSWD_FILE environment variables, and finally a prompt on
+ * /dev/tty when no password was given and sec is not none.
+ *
+ * fuse_args must be empty (FUSE_ARGS_INIT(0, NULL)); it receives argv[0]
+ * followed by `-o` options meant for fuse_new()/fuse_session_new() and
+ * fuse_mount(): the libfuse options the user gave, ro when asked, debug
+ * with -d, and fsname=//server/share, subtype=smbfuse unless given.
+ * -f, -s, -d and the mountpoint are not in fuse_args: read them from o.
+ *
+ * After parsing, every password value in argv is overwritten in place.
+ * With --help or --version, returns 0 with show_help/show_version set and
+ * nothing else checked. Returns 0, -EINVAL (bad usage or option value; err
+ * names the option), -ENOENT / -EACCES (credentials or password file),
+ * -ENOMEM, -ENOTTY (a password is needed and there is no terminal to ask
+ * on). On error o and fuse_args are freed. */
 int sfs_opts_parse(int argc, char **argv, struct sfs_options *o, struct fuse_args *fuse_args,
                    char *err, size_t errlen);
+
+/* The password for smb1_config.password, or NULL with sec=none / guest.
+ * Valid until sfs_opts_wipe_password(). */
+const char *sfs_opts_password(const struct sfs_options *o);
+/* Overwrites the password and unlocks its memory. Idempotent. */
+void sfs_opts_wipe_password(struct sfs_options *o);
+
+/* Fills the connection fields of cfg from o (host, ip, port, names, user,
+ * domain, password, sec, sign, echo interval, sizes, unix, mapposix, soft).
+ * cfg points into o: o must outlive cfg's use. log is left untouched. */
+void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg);
+
+void sfs_opts_print_help(FILE *f, const char *prog);
+void sfs_opts_print_version(FILE *f);
+
+/* Wipes the password and frees every string. Safe on a zeroed or already
+ * freed struct. */
 void sfs_opts_free(struct sfs_options *o);
 
 #endif
