@@ -65,7 +65,7 @@ struct sfs_options {
     int echo_interval;        /* seconds; default 60 */
     bool soft;
     uint32_t rsize, wsize;    /* 0: largest the server allows */
-    bool debug;               /* -d or -o debug: log every request (implies foreground) */
+    bool debug;               /* -d or -o debug: log every request (-d also sets foreground) */
     bool foreground;          /* -f */
     bool single_thread;       /* -s */
     bool show_help;           /* --help/-h: print sfs_opts_print_help and exit 0 */

@@ -1,0 +1,1250 @@
+/* mount.cifs-compatible option parsing, credentials and the password.
+ *
+ * Precedence, strongest first (documented in smbfuse(8)):
+ *   username: username=/user= option > credentials file > $USER > login name
+ *   password: password=/pass= option (or username=user%pass) > credentials
+ *             file > $PASSWD > $PASSWD_FD > $PASSWD_FILE > prompt on /dev/tty
+ *   domain:   domain=/dom=/workgroup= option (or DOMAIN/user) > credentials file
+ * Among options, the last one given wins, as with mount(8).
+ *
+ * The password is copied straight from argv, the credentials file or the
+ * terminal into o->password (mlock'ed); any temporary copy is wiped. Its
+ * bytes in argv (and in the PASSWD environment string) are removed once
+ * parsing is done, so /proc/PID/cmdline never shows it.
+ */
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 314
+#endif
+#include "fs_opts.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <grp.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef SMBFUSE_VERSION
+#define SMBFUSE_VERSION "unknown"
+#endif
+
+#define CRED_FILE_MAX (64 * 1024)
+#define NETBIOS_NAME_MAX 15 /* RFC 1001 14.1: 16 bytes, the last is the type */
+#define MAX_SECRET_SPANS 16
+
+/* Where a secret sits inside an argv string, so it can be cut out later. */
+struct secret_span {
+    char *start;
+    size_t len;
+};
+
+struct parse_state {
+    struct sfs_options *o;
+    char *err;
+    size_t errlen;
+    char *fuse_opts;         /* comma list for fuse_args, built with fuse_opt_add_opt */
+    bool fsname_given, subtype_given;
+    bool user_given, domain_given, password_given;
+    struct secret_span spans[MAX_SECRET_SPANS];
+    size_t nspans;
+};
+
+static int fail(struct parse_state *ps, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct parse_state *ps, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ps->err && ps->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(ps->err, ps->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static void wipe(void *p, size_t n)
+{
+    explicit_bzero(p, n);
+}
+
+static int set_str(struct parse_state *ps, char **dst, const char *val, size_t len)
+{
+    char *s = strndup(val, len);
+
+    if (!s)
+        return fail(ps, -ENOMEM, "out of memory");
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+/* Stores a password taken from src[0..len). ",," stands for "," when the
+ * value came from a comma-separated option list (mount.cifs convention). */
+static int set_password(struct parse_state *ps, const char *src, size_t len, bool unescape_commas)
+{
+    struct sfs_options *o = ps->o;
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (n + 1 >= sizeof(o->password)) {
+            wipe(o->password, sizeof(o->password));
+            return fail(ps, -EINVAL, "password is too long (at most %zu bytes)",
+                        sizeof(o->password) - 1);
+        }
+        o->password[n++] = src[i];
+        if (unescape_commas && src[i] == ',' && i + 1 < len && src[i + 1] == ',')
+            i++;
+    }
+    o->password[n] = '\0';
+    o->have_password = true;
+    return 0;
+}
+
+static int remember_span(struct parse_state *ps, char *start, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (ps->nspans == MAX_SECRET_SPANS)
+        return fail(ps, -EINVAL, "too many password options");
+    ps->spans[ps->nspans].start = start;
+    ps->spans[ps->nspans].len = len;
+    ps->nspans++;
+    return 0;
+}
+
+/* Cuts each secret out of its argv string: the tail moves left and the
+ * freed bytes at the end become NUL, so neither the value nor its length
+ * shows in /proc/PID/cmdline. Spans were recorded left to right; cutting
+ * them right to left keeps the pointers not yet used valid. */
+static void scrub_spans(struct parse_state *ps)
+{
+    for (size_t k = ps->nspans; k-- > 0;) {
+        char *s = ps->spans[k].start;
+        size_t len = ps->spans[k].len;
+        size_t tail = strlen(s + len);
+
+        memmove(s, s + len, tail + 1);
+        memset(s + tail + 1, 0, len);
+    }
+}
+
+/* ---- value parsers ---- */
+
+static int parse_ulong(const char *v, int base, unsigned long min, unsigned long max,
+                       unsigned long *out)
+{
+    char *end;
+    unsigned long x;
+
+    if (!*v || *v == '-' || *v == '+' || isspace((unsigned char)*v))
+        return -EINVAL;
+    errno = 0;
+    x = strtoul(v, &end, base);
+    if (errno || *end || x < min || x > max)
+        return -EINVAL;
+    *out = x;
+    return 0;
+}
+
+static int parse_uid(const char *v, uid_t *out)
+{
+    unsigned long x;
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+
+    if (parse_ulong(v, 10, 0, (uid_t)-2, &x) == 0) {
+        *out = (uid_t)x;
+        return 0;
+    }
+    if (getpwnam_r(v, &pw, buf, sizeof(buf), &res) != 0 || !res)
+        return -ENOENT;
+    *out = res->pw_uid;
+    return 0;
+}
+
+static int parse_gid(const char *v, gid_t *out)
+{
+    unsigned long x;
+    struct group gr, *res = NULL;
+    char buf[8192];
+
+    if (parse_ulong(v, 10, 0, (gid_t)-2, &x) == 0) {
+        *out = (gid_t)x;
+        return 0;
+    }
+    if (getgrnam_r(v, &gr, buf, sizeof(buf), &res) != 0 || !res)
+        return -ENOENT;
+    *out = res->gr_gid;
+    return 0;
+}
+
+/* ---- the option table ---- */
+
+enum opt_id {
+    O_USERNAME, O_PASSWORD, O_CREDENTIALS, O_DOMAIN, O_PORT, O_SEC, O_SIGN, O_NOSIGN,
+    O_UID, O_GID, O_FORCEUID, O_NOFORCEUID, O_FORCEGID, O_NOFORCEGID, O_FILE_MODE,
+    O_DIR_MODE, O_RO, O_RW, O_ACTIMEO, O_CACHE, O_NETBIOSNAME, O_SERVERNETBIOSNAME, O_IP,
+    O_UNIX, O_NOUNIX, O_NOBRL, O_BRL, O_MAPPOSIX, O_NOMAPPOSIX, O_ECHO_INTERVAL, O_SOFT,
+    O_HARD, O_RSIZE, O_WSIZE, O_VERS, O_IOCHARSET, O_NOPERM, O_DEBUG,
+    O_FUSE_FLAG,  /* libfuse option without a value: handed on */
+    O_FUSE_VALUE, /* libfuse option with a value: handed on */
+    O_IGNORE,     /* mount(8)'s business or meaningless for FUSE: dropped */
+};
+
+enum opt_arg { ARG_NONE, ARG_REQUIRED, ARG_OPTIONAL };
+
+struct opt_def {
+    const char *name;
+    enum opt_id id;
+    enum opt_arg arg;
+};
+
+static const struct opt_def opt_table[] = {
+    {"username", O_USERNAME, ARG_REQUIRED},
+    {"user", O_USERNAME, ARG_OPTIONAL}, /* bare "user" is mount(8)'s */
+    {"password", O_PASSWORD, ARG_REQUIRED},
+    {"pass", O_PASSWORD, ARG_REQUIRED},
+    {"credentials", O_CREDENTIALS, ARG_REQUIRED},
+    {"cred", O_CREDENTIALS, ARG_REQUIRED},
+    {"domain", O_DOMAIN, ARG_REQUIRED},
+    {"dom", O_DOMAIN, ARG_REQUIRED},
+    {"workgroup", O_DOMAIN, ARG_REQUIRED},
+    {"port", O_PORT, ARG_REQUIRED},
+    {"sec", O_SEC, ARG_REQUIRED},
+    {"sign", O_SIGN, ARG_OPTIONAL},
+    {"nosign", O_NOSIGN, ARG_NONE},
+    {"uid", O_UID, ARG_REQUIRED},
+    {"gid", O_GID, ARG_REQUIRED},
+    {"forceuid", O_FORCEUID, ARG_NONE},
+    {"noforceuid", O_NOFORCEUID, ARG_NONE},
+    {"forcegid", O_FORCEGID, ARG_NONE},
+    {"noforcegid", O_NOFORCEGID, ARG_NONE},
+    {"file_mode", O_FILE_MODE, ARG_REQUIRED},
+    {"dir_mode", O_DIR_MODE, ARG_REQUIRED},
+    {"ro", O_RO, ARG_NONE},
+    {"rw", O_RW, ARG_NONE},
+    {"actimeo", O_ACTIMEO, ARG_REQUIRED},
+    {"cache", O_CACHE, ARG_REQUIRED},
+    {"netbiosname", O_NETBIOSNAME, ARG_REQUIRED},
+    {"servernetbiosname", O_SERVERNETBIOSNAME, ARG_REQUIRED},
+    {"servern", O_SERVERNETBIOSNAME, ARG_REQUIRED},
+    {"ip", O_IP, ARG_REQUIRED},
+    {"addr", O_IP, ARG_REQUIRED},
+    {"unix", O_UNIX, ARG_NONE},
+    {"linux", O_UNIX, ARG_NONE},
+    {"nounix", O_NOUNIX, ARG_NONE},
+    {"nolinux", O_NOUNIX, ARG_NONE},
+    {"nobrl", O_NOBRL, ARG_NONE},
+    {"brl", O_BRL, ARG_NONE},
+    {"mapposix", O_MAPPOSIX, ARG_NONE},
+    {"nomapposix", O_NOMAPPOSIX, ARG_NONE},
+    {"echo_interval", O_ECHO_INTERVAL, ARG_REQUIRED},
+    {"soft", O_SOFT, ARG_NONE},
+    {"hard", O_HARD, ARG_NONE},
+    {"rsize", O_RSIZE, ARG_REQUIRED},
+    {"wsize", O_WSIZE, ARG_REQUIRED},
+    {"vers", O_VERS, ARG_REQUIRED},
+    {"iocharset", O_IOCHARSET, ARG_REQUIRED},
+    {"noperm", O_NOPERM, ARG_NONE},
+    {"debug", O_DEBUG, ARG_NONE},
+    /* libfuse's own (accepted by both fuse_session_new and fuse_new) */
+    {"allow_other", O_FUSE_FLAG, ARG_NONE},
+    {"allow_root", O_FUSE_FLAG, ARG_NONE},
+    {"default_permissions", O_FUSE_FLAG, ARG_NONE},
+    {"auto_unmount", O_FUSE_FLAG, ARG_NONE},
+    {"blkdev", O_FUSE_FLAG, ARG_NONE},
+    {"max_read", O_FUSE_VALUE, ARG_REQUIRED},
+    {"blksize", O_FUSE_VALUE, ARG_REQUIRED},
+    {"fsname", O_FUSE_VALUE, ARG_REQUIRED},
+    {"subtype", O_FUSE_VALUE, ARG_REQUIRED},
+    {"context", O_FUSE_VALUE, ARG_REQUIRED},
+    {"fscontext", O_FUSE_VALUE, ARG_REQUIRED},
+    {"defcontext", O_FUSE_VALUE, ARG_REQUIRED},
+    {"rootcontext", O_FUSE_VALUE, ARG_REQUIRED},
+    {"exec", O_FUSE_FLAG, ARG_NONE},
+    {"noexec", O_FUSE_FLAG, ARG_NONE},
+    {"suid", O_FUSE_FLAG, ARG_NONE},
+    {"nosuid", O_FUSE_FLAG, ARG_NONE},
+    {"dev", O_FUSE_FLAG, ARG_NONE},
+    {"nodev", O_FUSE_FLAG, ARG_NONE},
+    {"async", O_FUSE_FLAG, ARG_NONE},
+    {"sync", O_FUSE_FLAG, ARG_NONE},
+    {"dirsync", O_FUSE_FLAG, ARG_NONE},
+    {"atime", O_FUSE_FLAG, ARG_NONE},
+    {"noatime", O_FUSE_FLAG, ARG_NONE},
+    /* mount(8)'s business, or flags libfuse cannot pass on */
+    {"defaults", O_IGNORE, ARG_NONE},
+    {"auto", O_IGNORE, ARG_NONE},
+    {"noauto", O_IGNORE, ARG_NONE},
+    {"nouser", O_IGNORE, ARG_NONE},
+    {"users", O_IGNORE, ARG_NONE},
+    {"owner", O_IGNORE, ARG_NONE},
+    {"group", O_IGNORE, ARG_NONE},
+    {"_netdev", O_IGNORE, ARG_NONE},
+    {"nofail", O_IGNORE, ARG_NONE},
+    {"comment", O_IGNORE, ARG_OPTIONAL},
+    {"diratime", O_IGNORE, ARG_NONE},
+    {"nodiratime", O_IGNORE, ARG_NONE},
+    {"relatime", O_IGNORE, ARG_NONE},
+    {"norelatime", O_IGNORE, ARG_NONE},
+    {"strictatime", O_IGNORE, ARG_NONE},
+    {"nostrictatime", O_IGNORE, ARG_NONE},
+    {"lazytime", O_IGNORE, ARG_NONE},
+    {"nolazytime", O_IGNORE, ARG_NONE},
+    {"nonempty", O_IGNORE, ARG_NONE}, /* fuse2's; fuse3 always allows it */
+};
+
+static const struct opt_def *find_opt(const char *name)
+{
+    for (size_t i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++)
+        if (strcmp(opt_table[i].name, name) == 0)
+            return &opt_table[i];
+    return NULL;
+}
+
+static int add_fuse_opt(struct parse_state *ps, const char *opt)
+{
+    if (fuse_opt_add_opt_escaped(&ps->fuse_opts, opt) != 0)
+        return fail(ps, -ENOMEM, "out of memory");
+    return 0;
+}
+
+static int parse_sec(struct parse_state *ps, const char *v)
+{
+    static const struct {
+        const char *name;
+        enum smb1_sec sec;
+        bool sign;
+    } secs[] = {
+        {"none", SMB1_SEC_NONE, false},      {"lanman", SMB1_SEC_LANMAN, false},
+        {"ntlm", SMB1_SEC_NTLM, false},      {"ntlmi", SMB1_SEC_NTLM, true},
+        {"ntlmv2", SMB1_SEC_NTLMV2, false},  {"ntlmv2i", SMB1_SEC_NTLMV2, true},
+        {"ntlmssp", SMB1_SEC_NTLMSSP, false}, {"ntlmsspi", SMB1_SEC_NTLMSSP, true},
+    };
+
+    for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+        if (strcmp(v, secs[i].name) == 0) {
+            ps->o->sec = secs[i].sec;
+            /* mount.cifs: the "i" variants demand packet signing. */
+            if (secs[i].sign)
+                ps->o->sign = SMB1_SIGN_REQUIRED;
+            return 0;
+        }
+    }
+    if (strncmp(v, "krb5", 4) == 0)
+        return fail(ps, -EINVAL, "sec=%s: Kerberos is not supported (use ntlmv2 or ntlmssp)", v);
+    return fail(ps, -EINVAL,
+                "sec=%s: unknown security mode (none, lanman, ntlm, ntlmi, ntlmv2, ntlmv2i, "
+                "ntlmssp, ntlmsspi)",
+                v);
+}
+
+static int parse_sign(struct parse_state *ps, const char *v)
+{
+    if (!v || strcmp(v, "required") == 0)
+        ps->o->sign = SMB1_SIGN_REQUIRED;
+    else if (strcmp(v, "auto") == 0)
+        ps->o->sign = SMB1_SIGN_AUTO;
+    else if (strcmp(v, "off") == 0)
+        ps->o->sign = SMB1_SIGN_OFF;
+    else
+        return fail(ps, -EINVAL, "sign=%s: expected required, auto or off", v);
+    return 0;
+}
+
+/* username=[DOMAIN/|DOMAIN\]user[%password]; raw points into argv so the
+ * password part can be cut out. */
+static int parse_username(struct parse_state *ps, char *raw, size_t rawlen)
+{
+    struct sfs_options *o = ps->o;
+    char *pct = memchr(raw, '%', rawlen);
+    size_t ulen = pct ? (size_t)(pct - raw) : rawlen;
+    const char *sep = NULL;
+    int rc;
+
+    if (pct) {
+        rc = set_password(ps, pct + 1, rawlen - ulen - 1, true);
+        if (rc)
+            return rc;
+        ps->password_given = true;
+        rc = remember_span(ps, pct, rawlen - ulen);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < ulen; i++) {
+        if (raw[i] == '/' || raw[i] == '\\') {
+            sep = raw + i;
+            break;
+        }
+    }
+    if (sep) {
+        rc = set_str(ps, &o->domain, raw, (size_t)(sep - raw));
+        if (rc)
+            return rc;
+        ps->domain_given = true;
+        rc = set_str(ps, &o->username, sep + 1, ulen - (size_t)(sep - raw) - 1);
+    } else {
+        rc = set_str(ps, &o->username, raw, ulen);
+    }
+    if (rc)
+        return rc;
+    ps->user_given = true;
+    return 0;
+}
+
+/* Handles one option; tok is a NUL-terminated copy, raw_val points at the
+ * value inside the argv string (for secrets). */
+static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t raw_len)
+{
+    struct sfs_options *o = ps->o;
+    char *eq = strchr(tok, '=');
+    const char *v = eq ? eq + 1 : NULL;
+    const struct opt_def *d;
+    unsigned long x;
+    int rc;
+
+    if (eq)
+        *eq = '\0';
+    if (strncmp(tok, "x-", 2) == 0)
+        return 0; /* x-systemd.*, x-gvfs-*, ...: for mount(8) and systemd */
+    d = find_opt(tok);
+    if (!d)
+        return fail(ps, -EINVAL, "unknown option '%s' (see smbfuse --help)", tok);
+    if (d->arg == ARG_NONE && v)
+        return fail(ps, -EINVAL, "option '%s' takes no value", tok);
+    if (d->arg == ARG_REQUIRED && !v)
+        return fail(ps, -EINVAL, "option '%s' needs a value (%s=...)", tok, tok);
+
+    switch (d->id) {
+    case O_USERNAME:
+        if (!v)
+            return 0; /* fstab "user": lets users mount; mount(8)'s business */
+        return parse_username(ps, raw_val, raw_len);
+    case O_PASSWORD:
+        rc = set_password(ps, raw_val, raw_len, true);
+        if (rc)
+            return rc;
+        ps->password_given = true;
+        return remember_span(ps, raw_val, raw_len);
+    case O_CREDENTIALS:
+        if (!*v)
+            return fail(ps, -EINVAL, "option 'credentials' needs a file name");
+        return set_str(ps, &o->credentials, v, strlen(v));
+    case O_DOMAIN:
+        ps->domain_given = true;
+        return set_str(ps, &o->domain, v, strlen(v));
+    case O_PORT:
+        if (parse_ulong(v, 10, 1, 65535, &x))
+            return fail(ps, -EINVAL, "port=%s: expected a number from 1 to 65535", v);
+        o->port = (uint16_t)x;
+        return 0;
+    case O_SEC:
+        return parse_sec(ps, v);
+    case O_SIGN:
+        return parse_sign(ps, v);
+    case O_NOSIGN:
+        o->sign = SMB1_SIGN_OFF;
+        return 0;
+    case O_UID:
+        if (parse_uid(v, &o->uid))
+            return fail(ps, -EINVAL, "uid=%s: no such user", v);
+        return 0;
+    case O_GID:
+        if (parse_gid(v, &o->gid))
+            return fail(ps, -EINVAL, "gid=%s: no such group", v);
+        return 0;
+    case O_FORCEUID:
+    case O_NOFORCEUID:
+        o->forceuid = d->id == O_FORCEUID;
+        return 0;
+    case O_FORCEGID:
+    case O_NOFORCEGID:
+        o->forcegid = d->id == O_FORCEGID;
+        return 0;
+    case O_FILE_MODE:
+    case O_DIR_MODE:
+        if (parse_ulong(v, 8, 0, 07777, &x))
+            return fail(ps, -EINVAL, "%s=%s: expected an octal mode from 0 to 7777", tok, v);
+        *(d->id == O_FILE_MODE ? &o->file_mode : &o->dir_mode) = (mode_t)x;
+        return 0;
+    case O_RO:
+    case O_RW:
+        o->ro = d->id == O_RO;
+        return add_fuse_opt(ps, tok);
+    case O_ACTIMEO: {
+        char *end;
+        double t;
+
+        errno = 0;
+        t = strtod(v, &end);
+        if (!*v || *end || errno || !isfinite(t) || t < 0 || t > 86400)
+            return fail(ps, -EINVAL, "actimeo=%s: expected seconds from 0 to 86400", v);
+        o->actimeo = t;
+        return 0;
+    }
+    case O_CACHE:
+        if (strcmp(v, "strict") == 0)
+            o->cache = SFS_CACHE_STRICT;
+        else if (strcmp(v, "loose") == 0)
+            o->cache = SFS_CACHE_LOOSE;
+        else if (strcmp(v, "none") == 0)
+            o->cache = SFS_CACHE_NONE;
+        else
+            return fail(ps, -EINVAL, "cache=%s: expected strict, loose or none", v);
+        return 0;
+    case O_NETBIOSNAME:
+    case O_SERVERNETBIOSNAME:
+        if (!*v || strlen(v) > NETBIOS_NAME_MAX)
+            return fail(ps, -EINVAL, "%s=%s: a NetBIOS name has 1 to %d characters", tok, v,
+                        NETBIOS_NAME_MAX);
+        return set_str(ps, d->id == O_NETBIOSNAME ? &o->netbiosname : &o->servernetbiosname, v,
+                       strlen(v));
+    case O_IP: {
+        unsigned char buf[sizeof(struct in6_addr)];
+
+        if (inet_pton(AF_INET, v, buf) != 1 && inet_pton(AF_INET6, v, buf) != 1)
+            return fail(ps, -EINVAL, "%s=%s: not an IPv4 or IPv6 address", tok, v);
+        return set_str(ps, &o->ip, v, strlen(v));
+    }
+    case O_UNIX:
+    case O_NOUNIX:
+        o->unix_ext = d->id == O_UNIX ? 1 : 0;
+        return 0;
+    case O_NOBRL:
+    case O_BRL:
+        o->nobrl = d->id == O_NOBRL;
+        return 0;
+    case O_MAPPOSIX:
+    case O_NOMAPPOSIX:
+        o->mapposix = d->id == O_MAPPOSIX;
+        return 0;
+    case O_ECHO_INTERVAL:
+        if (parse_ulong(v, 10, 1, 600, &x))
+            return fail(ps, -EINVAL, "echo_interval=%s: expected seconds from 1 to 600", v);
+        o->echo_interval = (int)x;
+        return 0;
+    case O_SOFT:
+    case O_HARD:
+        o->soft = d->id == O_SOFT;
+        return 0;
+    case O_RSIZE:
+    case O_WSIZE:
+        if (parse_ulong(v, 10, 1024, 16u << 20, &x))
+            return fail(ps, -EINVAL, "%s=%s: expected bytes from 1024 to 16777216", tok, v);
+        *(d->id == O_RSIZE ? &o->rsize : &o->wsize) = (uint32_t)x;
+        return 0;
+    case O_VERS:
+        if (strcmp(v, "1.0") != 0 && strcmp(v, "1") != 0)
+            return fail(ps, -EINVAL, "vers=%s: smbfuse speaks SMB1 only (vers=1.0)", v);
+        return 0;
+    case O_IOCHARSET:
+        if (strcasecmp(v, "utf8") != 0 && strcasecmp(v, "utf-8") != 0)
+            return fail(ps, -EINVAL, "iocharset=%s: only utf8 is supported", v);
+        return 0;
+    case O_NOPERM:
+        return 0; /* FUSE checks no permissions unless default_permissions is given */
+    case O_DEBUG:
+        o->debug = true;
+        return add_fuse_opt(ps, "debug");
+    case O_FUSE_VALUE:
+        if (strcmp(tok, "fsname") == 0)
+            ps->fsname_given = true;
+        if (strcmp(tok, "subtype") == 0)
+            ps->subtype_given = true;
+        *eq = '=';
+        return add_fuse_opt(ps, tok);
+    case O_FUSE_FLAG:
+        return add_fuse_opt(ps, tok);
+    case O_IGNORE:
+        return 0;
+    }
+    return fail(ps, -EINVAL, "unknown option '%s'", tok);
+}
+
+/* Splits one -o argument at commas; a password value may contain ",,"
+ * for a literal comma, so its end is found by the same rule. */
+static int parse_opt_string(struct parse_state *ps, char *s)
+{
+    char *p = s;
+
+    while (*p) {
+        char *start = p, *end, *tok, *eq;
+        bool secret;
+        int rc;
+
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        eq = NULL;
+        for (end = p; *end && *end != ','; end++)
+            if (*end == '=' && !eq)
+                eq = end;
+        secret = eq && (((size_t)(eq - start) == 8 && strncmp(start, "password", 8) == 0) ||
+                        ((size_t)(eq - start) == 4 && strncmp(start, "pass", 4) == 0));
+        if (secret) {
+            end = eq + 1;
+            while (*end && !(*end == ',' && end[1] != ','))
+                end += (*end == ',' && end[1] == ',') ? 2 : 1;
+        }
+        tok = strndup(start, (size_t)(end - start));
+        if (!tok)
+            return fail(ps, -ENOMEM, "out of memory");
+        {
+            char *raw_val = eq && eq < end ? eq + 1 : NULL;
+            size_t raw_len = raw_val ? (size_t)(end - raw_val) : 0;
+
+            rc = handle_opt(ps, tok, raw_val, raw_len);
+        }
+        wipe(tok, (size_t)(end - start));
+        free(tok);
+        if (rc)
+            return rc;
+        p = end;
+    }
+    return 0;
+}
+
+/* //server/share[/prefix] (or \\server\share\prefix); server may be
+ * [IPv6]. */
+static int parse_source(struct parse_state *ps, const char *arg)
+{
+    struct sfs_options *o = ps->o;
+    char *s = strdup(arg), *host, *share, *rest, *p;
+    int rc;
+
+    if (!s)
+        return fail(ps, -ENOMEM, "out of memory");
+    for (p = s; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    if (strncmp(s, "//", 2) != 0 || !s[2]) {
+        rc = fail(ps, -EINVAL, "'%s' is not a share: expected //server/share", arg);
+        goto out_free;
+    }
+    host = s + 2;
+    if (*host == '[') {
+        p = strchr(host, ']');
+        if (!p || (p[1] && p[1] != '/') || p == host + 1) {
+            rc = fail(ps, -EINVAL, "'%s': bad [address] in server name", arg);
+            goto out_free;
+        }
+        rc = set_str(ps, &o->host, host + 1, (size_t)(p - host - 1));
+        share = p[1] ? p + 2 : p + 1;
+    } else {
+        p = strchr(host, '/');
+        if (p == host) {
+            rc = fail(ps, -EINVAL, "'%s' has no server name: expected //server/share", arg);
+            goto out_free;
+        }
+        rc = set_str(ps, &o->host, host, p ? (size_t)(p - host) : strlen(host));
+        share = p ? p + 1 : host + strlen(host);
+    }
+    if (rc)
+        goto out_free;
+    rest = strchr(share, '/');
+    if ((rest ? rest == share : !*share)) {
+        rc = fail(ps, -EINVAL, "'%s' has no share name: expected //server/share", arg);
+        goto out_free;
+    }
+    rc = set_str(ps, &o->share, share, rest ? (size_t)(rest - share) : strlen(share));
+    if (rc)
+        goto out_free;
+    while (rest && *rest == '/')
+        rest++;
+    rc = set_str(ps, &o->prefix, rest ? rest : "", rest ? strlen(rest) : 0);
+    if (rc)
+        goto out_free;
+    for (size_t n = strlen(o->prefix); n > 0 && o->prefix[n - 1] == '/'; n--)
+        o->prefix[n - 1] = '\0';
+    free(o->source);
+    o->source = s;
+    return 0;
+
+out_free:
+    free(s);
+    return rc;
+}
+
+/* ---- credentials ---- */
+
+static void trim(char **b, char **e)
+{
+    while (*b < *e && isspace((unsigned char)**b))
+        (*b)++;
+    while (*e > *b && isspace((unsigned char)(*e)[-1]))
+        (*e)--;
+}
+
+/* Parses the mount.cifs credentials-file format held in buf[0..n). */
+static int parse_cred_text(struct parse_state *ps, const char *path, char *buf, size_t n)
+{
+    struct sfs_options *o = ps->o;
+    char *line = buf, *bufend = buf + n;
+    int lineno = 0, rc;
+
+    while (line < bufend) {
+        char *nl = memchr(line, '\n', (size_t)(bufend - line));
+        char *lend = nl ? nl : bufend, *eq, *kb, *ke, *vb, *ve;
+
+        lineno++;
+        /* CRLF files come from Windows editors; the CR is never part of a value. */
+        ve = lend;
+        while (ve > line && (ve[-1] == '\r'))
+            ve--;
+        kb = line;
+        while (kb < ve && isspace((unsigned char)*kb))
+            kb++;
+        if (kb == ve || *kb == '#') {
+            line = lend + 1;
+            continue;
+        }
+        eq = memchr(kb, '=', (size_t)(ve - kb));
+        if (!eq) {
+            return fail(ps, -EINVAL, "credentials file %s line %d: expected key=value", path,
+                        lineno);
+        }
+        ke = eq;
+        trim(&kb, &ke);
+        vb = eq + 1;
+#define KEY_IS(s) ((size_t)(ke - kb) == strlen(s) && strncasecmp(kb, s, strlen(s)) == 0)
+        if (KEY_IS("password") || KEY_IS("pass")) {
+            /* Taken verbatim: a password may begin or end with spaces. */
+            if (!ps->password_given) {
+                rc = set_password(ps, vb, (size_t)(ve - vb), false);
+                if (rc)
+                    return rc;
+            }
+        } else if (KEY_IS("username") || KEY_IS("user")) {
+            trim(&vb, &ve);
+            if (!ps->user_given) {
+                rc = set_str(ps, &o->username, vb, (size_t)(ve - vb));
+                if (rc)
+                    return rc;
+            }
+        } else if (KEY_IS("domain") || KEY_IS("dom") || KEY_IS("workgroup")) {
+            trim(&vb, &ve);
+            if (!ps->domain_given) {
+                rc = set_str(ps, &o->domain, vb, (size_t)(ve - vb));
+                if (rc)
+                    return rc;
+            }
+        } else {
+            *ke = '\0';
+            fprintf(stderr, "smbfuse: warning: credentials file %s line %d: ignoring unknown key '%s'\n",
+                    path, lineno, kb);
+        }
+#undef KEY_IS
+        line = lend + 1;
+    }
+    return 0;
+}
+
+/* Reads a whole small file into a locked buffer; the caller wipes it. */
+static int read_secret_file(struct parse_state *ps, int fd, const char *what, const char *path,
+                            char **out, size_t *outlen)
+{
+    char *buf = calloc(1, CRED_FILE_MAX);
+    size_t n = 0;
+
+    if (!buf)
+        return fail(ps, -ENOMEM, "out of memory");
+    (void)mlock(buf, CRED_FILE_MAX);
+    for (;;) {
+        ssize_t r = read(fd, buf + n, CRED_FILE_MAX - n);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+
+            wipe(buf, CRED_FILE_MAX);
+            munlock(buf, CRED_FILE_MAX);
+            free(buf);
+            return fail(ps, -e, "%s %s: %s", what, path, strerror(e));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n == CRED_FILE_MAX) {
+            wipe(buf, CRED_FILE_MAX);
+            munlock(buf, CRED_FILE_MAX);
+            free(buf);
+            return fail(ps, -EFBIG, "%s %s: larger than %d bytes", what, path, CRED_FILE_MAX);
+        }
+    }
+    *out = buf;
+    *outlen = n;
+    return 0;
+}
+
+static void free_secret_buf(char *buf)
+{
+    wipe(buf, CRED_FILE_MAX);
+    munlock(buf, CRED_FILE_MAX);
+    free(buf);
+}
+
+static int read_credentials(struct parse_state *ps)
+{
+    const char *path = ps->o->credentials;
+    struct stat st;
+    char *buf;
+    size_t n;
+    int fd, rc;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        return fail(ps, -e, "credentials file %s: %s", path, strerror(e));
+    }
+    if (fstat(fd, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            close(fd);
+            return fail(ps, -EINVAL, "credentials file %s: not a regular file", path);
+        }
+        if (st.st_mode & (S_IRGRP | S_IROTH))
+            fprintf(stderr,
+                    "smbfuse: warning: credentials file %s is readable by %s (mode %04o); "
+                    "run chmod 600 %s\n",
+                    path,
+                    (st.st_mode & S_IRGRP) && (st.st_mode & S_IROTH) ? "group and others"
+                    : (st.st_mode & S_IROTH)                         ? "others"
+                                                                     : "group",
+                    (unsigned)(st.st_mode & 07777), path);
+    }
+    rc = read_secret_file(ps, fd, "credentials file", path, &buf, &n);
+    close(fd);
+    if (rc)
+        return rc;
+    rc = parse_cred_text(ps, path, buf, n);
+    free_secret_buf(buf);
+    return rc;
+}
+
+/* PASSWD_FD / PASSWD_FILE hold the password on their first line. */
+static int password_from_fd(struct parse_state *ps, int fd, const char *what, const char *path)
+{
+    char *buf;
+    size_t n, len = 0;
+    int rc;
+
+    rc = read_secret_file(ps, fd, what, path, &buf, &n);
+    if (rc)
+        return rc;
+    while (len < n && buf[len] != '\n' && buf[len] != '\r')
+        len++;
+    rc = set_password(ps, buf, len, false);
+    free_secret_buf(buf);
+    return rc;
+}
+
+/* Overwrites the value of an environment string in place: getenv() points
+ * into the block /proc/PID/environ shows. */
+static void scrub_env(const char *name)
+{
+    char *v = getenv(name);
+
+    if (v)
+        wipe(v, strlen(v));
+}
+
+static int prompt_password(struct parse_state *ps)
+{
+    struct sfs_options *o = ps->o;
+    struct termios old, quiet;
+    sigset_t block, saved;
+    bool restore = false;
+    size_t n = 0;
+    int fd, rc = 0;
+    char c;
+
+    fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return fail(ps, -ENOTTY,
+                    "no password given for user '%s' and no terminal to ask on: use "
+                    "credentials=FILE, password=, $PASSWD, or sec=none",
+                    o->username);
+    /* A signal while echo is off would leave the terminal silent: defer
+     * them until it is restored. Echo goes off before the prompt shows, so
+     * nothing typed after the prompt can be echoed or flushed away. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGQUIT);
+    sigaddset(&block, SIGTSTP);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &saved);
+    if (tcgetattr(fd, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+        restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+    }
+    dprintf(fd, "Password for %s@%s: ", o->username, o->source);
+    for (;;) {
+        ssize_t r = read(fd, &c, 1);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || c == '\n' || c == '\r')
+            break;
+        if (n + 1 >= sizeof(o->password)) {
+            rc = fail(ps, -EINVAL, "password is too long (at most %zu bytes)",
+                      sizeof(o->password) - 1);
+            break;
+        }
+        o->password[n++] = c;
+    }
+    c = 0;
+    o->password[n] = '\0';
+    if (restore)
+        tcsetattr(fd, TCSAFLUSH, &old);
+    dprintf(fd, "\n");
+    close(fd);
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    if (rc) {
+        wipe(o->password, sizeof(o->password));
+        return rc;
+    }
+    o->have_password = true;
+    return 0;
+}
+
+static int complete_credentials(struct parse_state *ps)
+{
+    struct sfs_options *o = ps->o;
+    const char *env;
+    int rc;
+
+    if (o->credentials) {
+        rc = read_credentials(ps);
+        if (rc)
+            return rc;
+    }
+    if (!o->domain) {
+        rc = set_str(ps, &o->domain, "", 0);
+        if (rc)
+            return rc;
+    }
+    if (o->sec == SMB1_SEC_NONE) {
+        /* mount.cifs: sec=none is a null session, no name, no password. */
+        wipe(o->password, sizeof(o->password));
+        o->have_password = false;
+        return set_str(ps, &o->username, "", 0);
+    }
+    if (!o->username) {
+        env = getenv("USER");
+        if (env && *env) {
+            rc = set_str(ps, &o->username, env, strlen(env));
+        } else {
+            struct passwd pw, *res = NULL;
+            char buf[4096];
+
+            if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) != 0 || !res)
+                return fail(ps, -EINVAL, "no user name: give username= or credentials=");
+            rc = set_str(ps, &o->username, res->pw_name, strlen(res->pw_name));
+        }
+        if (rc)
+            return rc;
+    }
+    if (o->have_password)
+        return 0;
+    env = getenv("PASSWD");
+    if (env) {
+        rc = set_password(ps, env, strlen(env), false);
+        scrub_env("PASSWD");
+        return rc;
+    }
+    env = getenv("PASSWD_FD");
+    if (env) {
+        unsigned long fd;
+
+        if (parse_ulong(env, 10, 0, INT_MAX, &fd))
+            return fail(ps, -EINVAL, "PASSWD_FD=%s: not a file descriptor", env);
+        return password_from_fd(ps, (int)fd, "PASSWD_FD", env);
+    }
+    env = getenv("PASSWD_FILE");
+    if (env) {
+        int fd = open(env, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0) {
+            int e = errno;
+            return fail(ps, -e, "PASSWD_FILE %s: %s", env, strerror(e));
+        }
+        rc = password_from_fd(ps, fd, "PASSWD_FILE", env);
+        close(fd);
+        return rc;
+    }
+    return prompt_password(ps);
+}
+
+/* ---- argv ---- */
+
+static int take_positional(struct parse_state *ps, const char *arg, int *npos)
+{
+    int rc;
+
+    if (*npos == 0)
+        rc = parse_source(ps, arg);
+    else if (*npos == 1)
+        rc = set_str(ps, &ps->o->mountpoint, arg, strlen(arg));
+    else
+        return fail(ps, -EINVAL, "unexpected argument '%s' (usage: smbfuse //server/share "
+                                 "MOUNTPOINT [-o options])",
+                    arg);
+    (*npos)++;
+    return rc;
+}
+
+static void set_defaults(struct sfs_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->sec = SMB1_SEC_NTLMV2;
+    o->sign = SMB1_SIGN_AUTO;
+    o->uid = getuid();
+    o->gid = getgid();
+    o->file_mode = 0755;
+    o->dir_mode = 0755;
+    o->actimeo = 1.0;
+    o->cache = SFS_CACHE_STRICT;
+    o->unix_ext = -1;
+    o->echo_interval = 60;
+}
+
+static int scan_argv(struct parse_state *ps, int argc, char **argv)
+{
+    struct sfs_options *o = ps->o;
+    bool no_more_flags = false;
+    int npos = 0, rc;
+
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+
+        if (no_more_flags || a[0] != '-' || !a[1]) {
+            rc = take_positional(ps, a, &npos);
+        } else if (strcmp(a, "--") == 0) {
+            no_more_flags = true;
+            rc = 0;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            o->show_help = true;
+            return 0;
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            o->show_version = true;
+            return 0;
+        } else if (strncmp(a, "-o", 2) == 0) {
+            char *s = a[2] ? a + 2 : NULL;
+
+            if (!s) {
+                if (i + 1 >= argc)
+                    return fail(ps, -EINVAL, "-o needs an option list");
+                s = argv[++i];
+            }
+            rc = parse_opt_string(ps, s);
+        } else if (a[1] != '-' && strspn(a + 1, "fds") == strlen(a + 1)) {
+            for (const char *f = a + 1; *f; f++) {
+                if (*f == 'f')
+                    o->foreground = true;
+                else if (*f == 's')
+                    o->single_thread = true;
+                else {
+                    o->debug = o->foreground = true;
+                    rc = add_fuse_opt(ps, "debug");
+                    if (rc)
+                        return rc;
+                }
+            }
+            rc = 0;
+        } else {
+            return fail(ps, -EINVAL, "unknown flag '%s' (see smbfuse --help)", a);
+        }
+        if (rc)
+            return rc;
+    }
+    if (npos < 2)
+        return fail(ps, -EINVAL, "usage: smbfuse //server/share MOUNTPOINT [-o options] "
+                                 "(see smbfuse --help)");
+    return 0;
+}
+
+static int build_fuse_args(struct parse_state *ps, const char *argv0, struct fuse_args *fa)
+{
+    char *opt = NULL;
+    int rc = 0;
+
+    if (!ps->fsname_given) {
+        if (asprintf(&opt, "fsname=%s", ps->o->source) < 0)
+            return fail(ps, -ENOMEM, "out of memory");
+        rc = add_fuse_opt(ps, opt);
+        free(opt);
+        if (rc)
+            return rc;
+    }
+    if (!ps->subtype_given) {
+        rc = add_fuse_opt(ps, "subtype=smbfuse");
+        if (rc)
+            return rc;
+    }
+    if (fuse_opt_add_arg(fa, argv0) != 0 || fuse_opt_add_arg(fa, "-o") != 0 ||
+        fuse_opt_add_arg(fa, ps->fuse_opts) != 0)
+        return fail(ps, -ENOMEM, "out of memory");
+    return 0;
+}
+
+int sfs_opts_parse(int argc, char **argv, struct sfs_options *o, struct fuse_args *fuse_args,
+                   char *err, size_t errlen)
+{
+    struct parse_state ps = {.o = o, .err = err, .errlen = errlen};
+    int rc;
+
+    if (err && errlen)
+        err[0] = '\0';
+    set_defaults(o);
+    o->password_locked = mlock(o->password, sizeof(o->password)) == 0;
+    rc = scan_argv(&ps, argc, argv);
+    /* Cut the secrets out of argv whatever happened: an error message
+     * printed later must not be the only thing standing next to them. */
+    scrub_spans(&ps);
+    if (rc)
+        goto out_fail;
+    if (o->show_help || o->show_version) {
+        free(ps.fuse_opts);
+        return 0;
+    }
+    rc = complete_credentials(&ps);
+    if (rc)
+        goto out_fail;
+    rc = build_fuse_args(&ps, argc > 0 ? argv[0] : "smbfuse", fuse_args);
+    if (rc)
+        goto out_fail;
+    free(ps.fuse_opts);
+    return 0;
+
+out_fail:
+    free(ps.fuse_opts);
+    fuse_opt_free_args(fuse_args);
+    sfs_opts_free(o);
+    return rc;
+}
+
+const char *sfs_opts_password(const struct sfs_options *o)
+{
+    return o->have_password ? o->password : NULL;
+}
+
+void sfs_opts_wipe_password(struct sfs_options *o)
+{
+    wipe(o->password, sizeof(o->password));
+    o->have_password = false;
+    if (o->password_locked) {
+        munlock(o->password, sizeof(o->password));
+        o->password_locked = false;
+    }
+}
+
+void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
+{
+    cfg->host = o->host;
+    cfg->ip = o->ip;
+    cfg->port = o->port;
+    cfg->server_netbios_name = o->servernetbiosname;
+    cfg->client_netbios_name = o->netbiosname;
+    cfg->user = o->username;
+    cfg->domain = o->domain;
+    cfg->password = sfs_opts_password(o);
+    cfg->sec = o->sec;
+    cfg->sign = o->sign;
+    cfg->echo_interval_s = o->echo_interval;
+    cfg->rsize = o->rsize;
+    cfg->wsize = o->wsize;
+    cfg->unix_ext = o->unix_ext;
+    cfg->mapposix = o->mapposix;
+    cfg->soft = o->soft;
+}
+
+void sfs_opts_print_version(FILE *f)
+{
+    fprintf(f, "smbfuse %s (SMB1/CIFS over FUSE, libfuse %s)\n", SMBFUSE_VERSION,
+            fuse_pkgversion());
+}
+
+void sfs_opts_print_help(FILE *f, const char *prog)
+{
+    fprintf(f,
+            "usage: %s //server/share[/path] MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n"
+            "       mount -t fuse.smbfuse //server/share MOUNTPOINT -o options\n"
+            "\n"
+            "Mounts an SMB1/CIFS share with FUSE. Options (mount.cifs names):\n"
+            "  username=NAME, user=NAME   user to log on as; DOMAIN/NAME and NAME%%PASS work\n"
+            "  password=PASS, pass=PASS   password (prefer credentials=; ',,' is a comma)\n"
+            "  credentials=FILE, cred=    file with username=, password=, domain= lines\n"
+            "  domain=DOM, dom=, workgroup=  logon domain\n"
+            "  port=N                     TCP port (default 445, then 139; 139 uses NetBIOS)\n"
+            "  sec=MODE                   ntlmv2 (default), ntlmssp, ntlm, lanman, none;\n"
+            "                             ntlmi/ntlmv2i/ntlmsspi also require signing\n"
+            "  sign, sign=required|auto|off, nosign   packet signing policy (default auto)\n"
+            "  uid=USER, gid=GROUP        owner shown for files (default: the mounting user)\n"
+            "  forceuid, forcegid         ignore the owner the server reports\n"
+            "  file_mode=OCTAL, dir_mode=OCTAL   permissions shown (default 0755)\n"
+            "  ro, rw                     read-only or read-write (default rw)\n"
+            "  actimeo=SECONDS            attribute cache lifetime (default 1)\n"
+            "  cache=strict|loose|none    page cache policy (default strict)\n"
+            "  netbiosname=NAME           our NetBIOS name (default: host name)\n"
+            "  servernetbiosname=NAME     server's NetBIOS name for port 139\n"
+            "  ip=ADDRESS, addr=          connect here instead of resolving the server\n"
+            "  unix, nounix               require / never use CIFS UNIX extensions\n"
+            "  nobrl                      keep byte-range locks local\n"
+            "  mapposix                   map characters Windows forbids in names\n"
+            "  echo_interval=SECONDS      keepalive interval (default 60)\n"
+            "  soft, hard                 fail or retry requests while reconnecting (hard)\n"
+            "  rsize=BYTES, wsize=BYTES   largest read / write request\n"
+            "  vers=1.0                   accepted; SMB1 is the only dialect\n"
+            "  iocharset=utf8, noperm     accepted for mount.cifs compatibility\n"
+            "\n"
+            "libfuse options passed on: allow_other, allow_root, default_permissions,\n"
+            "  auto_unmount, max_read=N, blksize=N, fsname=NAME, subtype=NAME, debug,\n"
+            "  exec, noexec, suid, nosuid, dev, nodev, sync, async, dirsync, atime, noatime\n"
+            "Accepted and ignored (mount(8)'s business): defaults, auto, noauto, user, users,\n"
+            "  nouser, owner, group, _netdev, nofail, comment=, x-systemd.* and other x-*,\n"
+            "  relatime and the other atime flags FUSE cannot set\n"
+            "\n"
+            "  -f              stay in the foreground\n"
+            "  -d              debug: log every request, stay in the foreground\n"
+            "  -s              single-threaded\n"
+            "  -h, --help      this help\n"
+            "  -V, --version   version\n"
+            "\n"
+            "Environment: USER, PASSWD, PASSWD_FD, PASSWD_FILE. See smbfuse(8).\n",
+            prog ? prog : "smbfuse");
+}
+
+void sfs_opts_free(struct sfs_options *o)
+{
+    sfs_opts_wipe_password(o);
+    free(o->source);
+    free(o->host);
+    free(o->share);
+    free(o->prefix);
+    free(o->mountpoint);
+    free(o->username);
+    free(o->domain);
+    free(o->credentials);
+    free(o->netbiosname);
+    free(o->servernetbiosname);
+    free(o->ip);
+    o->source = o->host = o->share = o->prefix = o->mountpoint = NULL;
+    o->username = o->domain = o->credentials = NULL;
+    o->netbiosname = o->servernetbiosname = o->ip = NULL;
+}
