@@ -1112,7 +1112,7 @@ int sfs_opts_parse(int argc, char **argv, struct sfs_options *o, struct fuse_arg
     if (err && errlen)
         err[0] = '\0';
     set_defaults(o);
-    o->password_locked = mlock(o->password, sizeof(o->password)) == 0;
+    (void)sfs_opts_lock_password(o); /* best effort: RLIMIT_MEMLOCK may forbid it */
     rc = scan_argv(&ps, argc, argv);
     /* Cut the secrets out of argv whatever happened: an error message
      * printed later must not be the only thing standing next to them. */
@@ -1142,6 +1142,14 @@ out_fail:
 const char *sfs_opts_password(const struct sfs_options *o)
 {
     return o->have_password ? o->password : NULL;
+}
+
+int sfs_opts_lock_password(struct sfs_options *o)
+{
+    if (mlock(o->password, sizeof(o->password)) != 0)
+        return -errno;
+    o->password_locked = true;
+    return 0;
 }
 
 void sfs_opts_wipe_password(struct sfs_options *o)

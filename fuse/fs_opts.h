@@ -97,6 +97,10 @@ int sfs_opts_parse(int argc, char **argv, struct sfs_options *o, struct fuse_arg
 /* The password for smb1_config.password, or NULL with sec=none / guest.
  * Valid until sfs_opts_wipe_password(). */
 const char *sfs_opts_password(const struct sfs_options *o);
+/* Memory locks are not inherited across fork(): a process that forks
+ * after parsing calls this in the child to lock the password again.
+ * Returns 0 or -errno from mlock (the password stays usable either way). */
+int sfs_opts_lock_password(struct sfs_options *o);
 /* Overwrites the password and unlocks its memory. Idempotent. */
 void sfs_opts_wipe_password(struct sfs_options *o);
 
