@@ -1,0 +1,872 @@
+/* FUSE high-level callbacks: arguments -> cache or smb1_* call -> -errno.
+ *
+ * Paths: the FUSE path ("/a/b") is the cache key; the server path is the
+ * mount's prefix joined with it, without a leading '/'.
+ *
+ * Every change we make invalidates the path and its parent in the cache
+ * AFTER the server confirmed it, so a reply that raced with it is refused
+ * by the generation check (see src/cache.c).
+ */
+#define FUSE_USE_VERSION 314
+
+#include "fs_ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "smb1_proto.h"
+
+#define SFS_NAME_MAX 255           /* bytes of UTF-8 per component, as on Linux */
+#define SFS_SPATH_MAX 8192
+#define SFS_KEEP_BUCKETS 4096
+#define SFS_KEEP_MAX 16384
+#define SFS_BLKSIZE (1u << 20)     /* st_blksize: makes cp and friends use big buffers */
+
+/* An open file. */
+struct sfs_handle {
+    struct sfs_handle *prev, *next; /* protected by fs->files_lock */
+    struct smb1_file *f;
+    char *path;                     /* protected by fs->files_lock: rename moves it */
+    bool wrote;                     /* protected by fs->files_lock */
+    /* Times set while the file was open for writing: some servers stamp
+     * the write time at CLOSE, so they are applied again after it. */
+    bool times_pending;             /* protected by fs->files_lock */
+    bool has_atime, has_mtime;      /* protected by fs->files_lock */
+    struct timespec atime, mtime;   /* protected by fs->files_lock */
+};
+
+/* Size and mtime of a path when it was last opened: the kernel keeps a
+ * file's pages across opens only while these are unchanged. */
+struct keep_ent {
+    struct keep_ent *next;
+    uint64_t size;
+    struct timespec mtime;
+    char path[];
+};
+
+struct sfs_fs {
+    struct smb1_conn *conn;
+    struct smb1_tree *tree;
+    const struct sfs_options *opts;
+    struct smb1_log *log;
+    struct cache *cache;
+    bool unix_ext;
+    pthread_mutex_t files_lock;     /* protects the handle list and each handle's fields */
+    struct sfs_handle files;        /* list sentinel */
+    pthread_mutex_t keep_lock;      /* protects keep[] and keep_n */
+    struct keep_ent *keep[SFS_KEEP_BUCKETS];
+    size_t keep_n;
+};
+
+static struct sfs_fs *get_fs(void)
+{
+    return fuse_get_context()->private_data;
+}
+
+static struct sfs_handle *get_handle(const struct fuse_file_info *fi)
+{
+    return fi ? (struct sfs_handle *)(uintptr_t)fi->fh : NULL;
+}
+
+/* Builds the server path; -ENAMETOOLONG for a component over NAME_MAX. */
+static int spath(const struct sfs_fs *fs, const char *path, char *out, size_t outlen)
+{
+    size_t comp = 0;
+    for (const char *p = path; *p; p++) {
+        if (*p == '/') {
+            comp = 0;
+        } else if (++comp > SFS_NAME_MAX) {
+            return -ENAMETOOLONG;
+        }
+    }
+    const char *prefix = fs->opts->prefix ? fs->opts->prefix : "";
+    const char *rel = path[0] == '/' ? path + 1 : path;
+    int n;
+    if (!prefix[0])
+        n = snprintf(out, outlen, "%s", rel);
+    else if (!rel[0])
+        n = snprintf(out, outlen, "%s", prefix);
+    else
+        n = snprintf(out, outlen, "%s/%s", prefix, rel);
+    if (n < 0 || (size_t)n >= outlen)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+#define SPATH(var, path)                                          \
+    char var[SFS_SPATH_MAX];                                      \
+    do {                                                          \
+        int sp_err_ = spath(fs, (path), var, sizeof(var));        \
+        if (sp_err_)                                              \
+            return sp_err_;                                       \
+    } while (0)
+
+static uid_t shown_uid(const struct sfs_fs *fs, const struct smb1_stat *s)
+{
+    if (s->has_unix && !fs->opts->forceuid)
+        return (uid_t)s->uid;
+    return fs->opts->uid;
+}
+
+static gid_t shown_gid(const struct sfs_fs *fs, const struct smb1_stat *s)
+{
+    if (s->has_unix && !fs->opts->forcegid)
+        return (gid_t)s->gid;
+    return fs->opts->gid;
+}
+
+static void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (s->has_unix) {
+        st->st_mode = (mode_t)s->mode;
+        if ((st->st_mode & S_IFMT) == 0)
+            st->st_mode |= s->is_dir ? S_IFDIR : S_IFREG;
+        st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
+        st->st_rdev = (dev_t)s->rdev;
+    } else if (s->is_dir) {
+        st->st_mode = S_IFDIR | (fs->opts->dir_mode & 07777);
+        st->st_nlink = 2;
+    } else {
+        st->st_mode = S_IFREG | (fs->opts->file_mode & 07777);
+        /* mount.cifs shows the DOS read-only attribute as missing write bits. */
+        if (s->attrs & SMB1_ATTR_READONLY)
+            st->st_mode &= ~(mode_t)0222;
+        st->st_nlink = 1;
+    }
+    st->st_uid = shown_uid(fs, s);
+    st->st_gid = shown_gid(fs, s);
+    st->st_size = (off_t)s->size;
+    st->st_blocks = (blkcnt_t)((s->alloc + 511) / 512);
+    st->st_blksize = SFS_BLKSIZE;
+    st->st_atim = s->atime;
+    st->st_mtim = s->mtime;
+    st->st_ctim = s->ctime;
+}
+
+/* ---- keep_cache bookkeeping ---- */
+
+static size_t keep_bucket(const char *path)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *path; path++)
+        h = (h ^ (unsigned char)*path) * 1099511628211ull;
+    return (size_t)(h % SFS_KEEP_BUCKETS);
+}
+
+static void keep_clear_locked(struct sfs_fs *fs)
+{
+    for (size_t i = 0; i < SFS_KEEP_BUCKETS; i++) {
+        while (fs->keep[i]) {
+            struct keep_ent *e = fs->keep[i];
+            fs->keep[i] = e->next;
+            free(e);
+        }
+    }
+    fs->keep_n = 0;
+}
+
+/* True when path was opened before with the same size and mtime; records
+ * the current values either way. */
+static bool keep_check(struct sfs_fs *fs, const char *path, const struct smb1_stat *s)
+{
+    bool same = false;
+    size_t b = keep_bucket(path);
+    pthread_mutex_lock(&fs->keep_lock);
+    struct keep_ent *e = fs->keep[b];
+    while (e && strcmp(e->path, path) != 0)
+        e = e->next;
+    if (e) {
+        same = e->size == s->size && e->mtime.tv_sec == s->mtime.tv_sec &&
+               e->mtime.tv_nsec == s->mtime.tv_nsec;
+    } else {
+        /* Forgetting everything only costs re-reads; it bounds the memory. */
+        if (fs->keep_n >= SFS_KEEP_MAX)
+            keep_clear_locked(fs);
+        size_t len = strlen(path) + 1;
+        e = malloc(sizeof(*e) + len);
+        if (e) {
+            memcpy(e->path, path, len);
+            e->next = fs->keep[b];
+            fs->keep[b] = e;
+            fs->keep_n++;
+        }
+    }
+    if (e) {
+        e->size = s->size;
+        e->mtime = s->mtime;
+    }
+    pthread_mutex_unlock(&fs->keep_lock);
+    return same;
+}
+
+static void keep_forget(struct sfs_fs *fs, const char *path)
+{
+    size_t b = keep_bucket(path);
+    pthread_mutex_lock(&fs->keep_lock);
+    for (struct keep_ent **pp = &fs->keep[b]; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->path, path) == 0) {
+            struct keep_ent *e = *pp;
+            *pp = e->next;
+            free(e);
+            fs->keep_n--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fs->keep_lock);
+}
+
+/* ---- open handles ---- */
+
+static struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_file *f)
+{
+    struct sfs_handle *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->path = strdup(path);
+    if (!h->path) {
+        free(h);
+        return NULL;
+    }
+    h->f = f;
+    pthread_mutex_lock(&fs->files_lock);
+    h->next = fs->files.next;
+    h->prev = &fs->files;
+    fs->files.next->prev = h;
+    fs->files.next = h;
+    pthread_mutex_unlock(&fs->files_lock);
+    return h;
+}
+
+static void handle_unlink_locked(struct sfs_handle *h)
+{
+    h->prev->next = h->next;
+    h->next->prev = h->prev;
+}
+
+/* Open handles follow a rename of their file or of a directory above it. */
+static void handles_renamed(struct sfs_fs *fs, const char *from, const char *to)
+{
+    size_t fl = strlen(from);
+    pthread_mutex_lock(&fs->files_lock);
+    for (struct sfs_handle *h = fs->files.next; h != &fs->files; h = h->next) {
+        if (strncmp(h->path, from, fl) != 0 || (h->path[fl] != '\0' && h->path[fl] != '/'))
+            continue;
+        size_t tl = strlen(to), rest = strlen(h->path + fl);
+        char *np = malloc(tl + rest + 1);
+        if (!np)
+            continue;
+        memcpy(np, to, tl);
+        memcpy(np + tl, h->path + fl, rest + 1);
+        free(h->path);
+        h->path = np;
+    }
+    pthread_mutex_unlock(&fs->files_lock);
+}
+
+/* ---- callbacks ---- */
+
+static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    struct sfs_fs *fs = get_fs();
+    double t = fs->opts->actimeo;
+    cfg->entry_timeout = t;
+    cfg->attr_timeout = t;
+    cfg->negative_timeout = t;
+    cfg->use_ino = 0;
+    cfg->readdir_ino = 0;
+    /* keep_cache is decided per open (sfs_open), never blanket. */
+    cfg->kernel_cache = 0;
+    cfg->auto_cache = 0;
+    cfg->direct_io = fs->opts->cache == SFS_CACHE_NONE;
+    /* Without a lock callback the kernel keeps locks local, which is what
+     * nobrl asks for. */
+    conn->max_write = 1u << 20;
+    if (conn->capable & FUSE_CAP_ASYNC_READ)
+        conn->want |= FUSE_CAP_ASYNC_READ;
+    if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+        conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+    /* The server is the only writer we can trust: no writeback caching. */
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    return fs;
+}
+
+/* Attributes of path (or of the open file h), from the cache when fresh. */
+static int get_attr(struct sfs_fs *fs, const char *path, struct sfs_handle *h, struct smb1_stat *s)
+{
+    switch (cache_get_attr(fs->cache, path, s)) {
+    case CACHE_HIT:
+        return 0;
+    case CACHE_NEGATIVE:
+        return -ENOENT;
+    case CACHE_MISS:
+        break;
+    }
+    SPATH(sp, path);
+    uint64_t g = cache_gen(fs->cache);
+    int r = h ? smb1_fstat(h->f, s) : smb1_stat(fs->tree, sp, s);
+    if (r == 0)
+        (void)cache_put_attr(fs->cache, path, s, g);
+    else if (r == -ENOENT && !h)
+        (void)cache_put_negative(fs->cache, path, g);
+    return r;
+}
+
+static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+    struct sfs_fs *fs = get_fs();
+    struct smb1_stat s;
+    int r = get_attr(fs, path, get_handle(fi), &s);
+    if (r)
+        return r;
+    to_stat(fs, &s, st);
+    return 0;
+}
+
+static int add_dirent(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    return cache_dir_add(ctx, name, st);
+}
+
+static int sfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+                       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+    struct sfs_fs *fs = get_fs();
+    struct cache_dir *d = cache_dir_get(fs->cache, path);
+    if (!d) {
+        SPATH(sp, path);
+        d = cache_dir_new();
+        if (!d)
+            return -ENOMEM;
+        uint64_t g = cache_gen(fs->cache);
+        int r = smb1_readdir(fs->tree, sp, add_dirent, d);
+        if (r) {
+            cache_dir_put(d);
+            return r;
+        }
+        (void)cache_dir_commit(fs->cache, path, d, g);
+    }
+    filler(buf, ".", NULL, 0, 0);
+    filler(buf, "..", NULL, 0, 0);
+    /* Attributes go with every name (readdirplus), so `ls -l` needs no
+     * lookup per entry. */
+    for (size_t i = 0; i < d->n; i++) {
+        struct stat st;
+        to_stat(fs, &d->ents[i].st, &st);
+        if (filler(buf, d->ents[i].name, &st, 0, FUSE_FILL_DIR_PLUS))
+            break;
+    }
+    cache_dir_put(d);
+    return 0;
+}
+
+static void set_open_flags(struct sfs_fs *fs, const char *path, const struct smb1_stat *s,
+                           int flags, struct fuse_file_info *fi)
+{
+    switch (fs->opts->cache) {
+    case SFS_CACHE_NONE:
+        fi->direct_io = 1;
+        break;
+    case SFS_CACHE_LOOSE:
+        fi->keep_cache = 1;
+        break;
+    case SFS_CACHE_STRICT:
+        fi->keep_cache = keep_check(fs, path, s) && !(flags & O_TRUNC);
+        break;
+    }
+}
+
+static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mode,
+                       struct fuse_file_info *fi)
+{
+    SPATH(sp, path);
+    struct smb1_file *f = NULL;
+    struct smb1_stat s;
+    memset(&s, 0, sizeof(s));
+    uint64_t g = cache_gen(fs->cache);
+    int r = smb1_open(fs->tree, sp, flags, mode, &f, &s);
+    if (r)
+        return r;
+    struct sfs_handle *h = handle_new(fs, path, f);
+    if (!h) {
+        smb1_close(f);
+        return -ENOMEM;
+    }
+    if (flags & (O_CREAT | O_TRUNC)) {
+        cache_changed(fs->cache, path);
+        if (flags & O_TRUNC)
+            keep_forget(fs, path);
+    } else {
+        (void)cache_put_attr(fs->cache, path, &s, g);
+    }
+    set_open_flags(fs, path, &s, flags, fi);
+    fi->fh = (uint64_t)(uintptr_t)h;
+    return 0;
+}
+
+#define SFS_OPEN_FLAGS (O_ACCMODE | O_APPEND | O_TRUNC)
+
+static int sfs_open(const char *path, struct fuse_file_info *fi)
+{
+    return open_common(get_fs(), path, fi->flags & SFS_OPEN_FLAGS, 0, fi);
+}
+
+static int sfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    int flags = (fi->flags & (SFS_OPEN_FLAGS | O_EXCL)) | O_CREAT;
+    return open_common(get_fs(), path, flags, mode, fi);
+}
+
+static int sfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    struct sfs_handle *h = get_handle(fi);
+    size_t done = 0;
+    /* A short count means end of file to the kernel, which then shrinks
+     * its idea of the size: so read until EOF, and report a failure as
+     * such even after partial data. */
+    while (done < size) {
+        ssize_t n = smb1_read(h->f, buf + done, size - done, (uint64_t)off + done);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (int)done;
+}
+
+static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+    struct sfs_fs *fs = get_fs();
+    struct sfs_handle *h = get_handle(fi);
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = smb1_write(h->f, buf + done, size - done, (uint64_t)off + done);
+        if (n < 0) {
+            cache_changed(fs->cache, path);
+            return (int)n;
+        }
+        if (n == 0)
+            return -EIO;
+        done += (size_t)n;
+    }
+    pthread_mutex_lock(&fs->files_lock);
+    h->wrote = true;
+    pthread_mutex_unlock(&fs->files_lock);
+    cache_changed(fs->cache, path);
+    return (int)done;
+}
+
+/* Every write has already reached the server and reported its result, so
+ * close(2) has nothing left to push; SMB FLUSH (a server fsync) is for
+ * fsync(2) only. */
+static int sfs_flush(const char *path, struct fuse_file_info *fi)
+{
+    return 0;
+}
+
+static int sfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+    struct sfs_handle *h = get_handle(fi);
+    if (!h)
+        return 0;
+    return smb1_flush(h->f);
+}
+
+static int sfs_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
+{
+    return 0;
+}
+
+static int sfs_release(const char *path, struct fuse_file_info *fi)
+{
+    struct sfs_fs *fs = get_fs();
+    struct sfs_handle *h = get_handle(fi);
+    pthread_mutex_lock(&fs->files_lock);
+    handle_unlink_locked(h);
+    pthread_mutex_unlock(&fs->files_lock);
+    /* No lock needed below: the handle is off the list. */
+    int r = smb1_close(h->f);
+    if (r)
+        log_warn(fs->log, "close of %s failed: %s", h->path, strerror(-r));
+    if (h->times_pending) {
+        char sp[SFS_SPATH_MAX];
+        if (spath(fs, h->path, sp, sizeof(sp)) == 0) {
+            r = smb1_utimens(fs->tree, sp, NULL, h->has_atime ? &h->atime : NULL,
+                             h->has_mtime ? &h->mtime : NULL);
+            if (r && r != -ENOENT)
+                log_warn(fs->log, "setting times of %s after close failed: %s", h->path,
+                         strerror(-r));
+        }
+    }
+    if (h->wrote || h->times_pending) {
+        cache_changed(fs->cache, h->path);
+        keep_forget(fs, h->path);
+    }
+    free(h->path);
+    free(h);
+    return 0;
+}
+
+static int sfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+    struct sfs_fs *fs = get_fs();
+    struct sfs_handle *h = get_handle(fi);
+    int r;
+    if (size < 0)
+        return -EINVAL;
+    if (h) {
+        r = smb1_ftruncate(h->f, (uint64_t)size);
+    } else {
+        SPATH(sp, path);
+        r = smb1_truncate(fs->tree, sp, (uint64_t)size);
+    }
+    cache_changed(fs->cache, path);
+    keep_forget(fs, path);
+    return r;
+}
+
+static int sfs_unlink(const char *path)
+{
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    int r = smb1_unlink(fs->tree, sp);
+    cache_changed(fs->cache, path);
+    keep_forget(fs, path);
+    return r;
+}
+
+static int sfs_rename(const char *from, const char *to, unsigned int flags)
+{
+    struct sfs_fs *fs = get_fs();
+    if (flags & ~(unsigned)RENAME_NOREPLACE)
+        return -EINVAL;
+    SPATH(sfrom, from);
+    SPATH(sto, to);
+    int r = smb1_rename(fs->tree, sfrom, sto, flags);
+    /* On failure too: the server may have done part of it. */
+    cache_changed_tree(fs->cache, from);
+    cache_changed_tree(fs->cache, to);
+    keep_forget(fs, from);
+    keep_forget(fs, to);
+    if (r == 0)
+        handles_renamed(fs, from, to);
+    return r;
+}
+
+static int sfs_mkdir(const char *path, mode_t mode)
+{
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    int r = smb1_mkdir(fs->tree, sp, mode);
+    cache_changed(fs->cache, path);
+    return r;
+}
+
+static int sfs_rmdir(const char *path)
+{
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    int r = smb1_rmdir(fs->tree, sp);
+    cache_changed_tree(fs->cache, path);
+    return r;
+}
+
+static int sfs_symlink(const char *target, const char *path)
+{
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    int r = smb1_symlink(fs->tree, target, sp);
+    cache_changed(fs->cache, path);
+    return r;
+}
+
+static int sfs_readlink(const char *path, char *buf, size_t size)
+{
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    ssize_t r = smb1_readlink(fs->tree, sp, buf, size);
+    return r < 0 ? (int)r : 0;
+}
+
+static int sfs_link(const char *from, const char *to)
+{
+    struct sfs_fs *fs = get_fs();
+    SPATH(sfrom, from);
+    SPATH(sto, to);
+    int r = smb1_link(fs->tree, sfrom, sto);
+    cache_changed(fs->cache, from);
+    cache_changed(fs->cache, to);
+    return r;
+}
+
+static void resolve_time(const struct timespec *in, struct timespec *out, bool *set)
+{
+    *set = in->tv_nsec != UTIME_OMIT;
+    if (in->tv_nsec == UTIME_NOW)
+        clock_gettime(CLOCK_REALTIME, out);
+    else
+        *out = *in;
+}
+
+static int sfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+    struct sfs_fs *fs = get_fs();
+    struct timespec at, mt;
+    bool has_at, has_mt;
+    if (tv) {
+        resolve_time(&tv[0], &at, &has_at);
+        resolve_time(&tv[1], &mt, &has_mt);
+    } else {
+        clock_gettime(CLOCK_REALTIME, &at);
+        mt = at;
+        has_at = has_mt = true;
+    }
+    if (!has_at && !has_mt)
+        return 0;
+    SPATH(sp, path);
+    struct sfs_handle *h = get_handle(fi);
+    struct smb1_file *f = h ? h->f : NULL;
+    int r = smb1_utimens(fs->tree, sp, f, has_at ? &at : NULL, has_mt ? &mt : NULL);
+    if (r == 0) {
+        /* tar and rsync set times after close(2) but possibly before the
+         * kernel's RELEASE reaches us: remember them on every handle that
+         * wrote, to apply again once it is closed. */
+        pthread_mutex_lock(&fs->files_lock);
+        for (struct sfs_handle *o = fs->files.next; o != &fs->files; o = o->next) {
+            if (!o->wrote || strcmp(o->path, path) != 0)
+                continue;
+            o->times_pending = true;
+            if (has_at) {
+                o->has_atime = true;
+                o->atime = at;
+            }
+            if (has_mt) {
+                o->has_mtime = true;
+                o->mtime = mt;
+            }
+        }
+        pthread_mutex_unlock(&fs->files_lock);
+    }
+    cache_changed(fs->cache, path);
+    keep_forget(fs, path);
+    return r;
+}
+
+static int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    int r = smb1_chmod(fs->tree, sp, mode);
+    cache_changed(fs->cache, path);
+    return r;
+}
+
+static int sfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+    struct sfs_fs *fs = get_fs();
+    struct smb1_stat s;
+    if (!fs->unix_ext || (fs->opts->forceuid && fs->opts->forcegid)) {
+        /* Ownership is not the server's to change here: only a no-op
+         * succeeds (cp -p and tar try it). */
+        int r = get_attr(fs, path, get_handle(fi), &s);
+        if (r)
+            return r;
+        if ((uid == (uid_t)-1 || uid == shown_uid(fs, &s)) &&
+            (gid == (gid_t)-1 || gid == shown_gid(fs, &s)))
+            return 0;
+        return -EPERM;
+    }
+    SPATH(sp, path);
+    int r = smb1_chown(fs->tree, sp, uid == (uid_t)-1 ? -1 : (int64_t)uid,
+                       gid == (gid_t)-1 ? -1 : (int64_t)gid);
+    cache_changed(fs->cache, path);
+    return r;
+}
+
+static int sfs_statfs(const char *path, struct statvfs *sv)
+{
+    struct sfs_fs *fs = get_fs();
+    struct smb1_statfs sf;
+    int r = smb1_statfs(fs->tree, &sf);
+    if (r)
+        return r;
+    memset(sv, 0, sizeof(*sv));
+    unsigned long bs = sf.block_size ? sf.block_size : 4096;
+    sv->f_bsize = bs;
+    sv->f_frsize = bs;
+    sv->f_blocks = (fsblkcnt_t)(sf.total_bytes / bs);
+    sv->f_bfree = (fsblkcnt_t)(sf.free_bytes / bs);
+    sv->f_bavail = (fsblkcnt_t)(sf.avail_bytes / bs);
+    sv->f_namemax = sf.name_max && sf.name_max < SFS_NAME_MAX ? sf.name_max : SFS_NAME_MAX;
+    return 0;
+}
+
+static int sfs_access(const char *path, int mask)
+{
+    struct sfs_fs *fs = get_fs();
+    struct smb1_stat s;
+    int r = get_attr(fs, path, NULL, &s);
+    if (r || mask == F_OK)
+        return r;
+    if ((mask & W_OK) && fs->opts->ro)
+        return -EROFS;
+    struct stat st;
+    to_stat(fs, &s, &st);
+    const struct fuse_context *ctx = fuse_get_context();
+    mode_t m = st.st_mode;
+    if (ctx->uid == 0) {
+        /* root may do anything but execute what nobody may execute */
+        if ((mask & X_OK) && !S_ISDIR(m) && !(m & 0111))
+            return -EACCES;
+        return 0;
+    }
+    mode_t bits;
+    if (ctx->uid == st.st_uid)
+        bits = (m >> 6) & 7;
+    else if (ctx->gid == st.st_gid)
+        bits = (m >> 3) & 7;
+    else
+        bits = m & 7;
+    if (((mask & R_OK) && !(bits & 4)) || ((mask & W_OK) && !(bits & 2)) ||
+        ((mask & X_OK) && !(bits & 1)))
+        return -EACCES;
+    return 0;
+}
+
+/* SMB EAs are not offered by the core yet: user. attributes report
+ * ENOTSUP like every other namespace, which tools treat as "no xattrs". */
+static int sfs_setxattr(const char *path, const char *name, const char *value, size_t size,
+                        int flags)
+{
+    return -ENOTSUP;
+}
+
+static int sfs_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+    return -ENOTSUP;
+}
+
+static int sfs_listxattr(const char *path, char *list, size_t size)
+{
+    return 0;
+}
+
+static int sfs_removexattr(const char *path, const char *name)
+{
+    return -ENOTSUP;
+}
+
+static const struct fuse_operations sfs_ops = {
+    .init = sfs_init,
+    .getattr = sfs_getattr,
+    .readdir = sfs_readdir,
+    .open = sfs_open,
+    .create = sfs_create,
+    .read = sfs_read,
+    .write = sfs_write,
+    .flush = sfs_flush,
+    .fsync = sfs_fsync,
+    .fsyncdir = sfs_fsyncdir,
+    .release = sfs_release,
+    .truncate = sfs_truncate,
+    .unlink = sfs_unlink,
+    .rename = sfs_rename,
+    .mkdir = sfs_mkdir,
+    .rmdir = sfs_rmdir,
+    .symlink = sfs_symlink,
+    .readlink = sfs_readlink,
+    .link = sfs_link,
+    .utimens = sfs_utimens,
+    .chmod = sfs_chmod,
+    .chown = sfs_chown,
+    .statfs = sfs_statfs,
+    .access = sfs_access,
+    .setxattr = sfs_setxattr,
+    .getxattr = sfs_getxattr,
+    .listxattr = sfs_listxattr,
+    .removexattr = sfs_removexattr,
+};
+
+const struct fuse_operations *sfs_fs_operations(void)
+{
+    return &sfs_ops;
+}
+
+struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
+                          const struct sfs_options *opts, struct smb1_log *log, int *err)
+{
+    struct sfs_fs *fs = calloc(1, sizeof(*fs));
+    if (!fs) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    double ttl = opts->actimeo > 0 ? opts->actimeo : 0;
+    struct cache_config cc = {.ttl_ns = (uint64_t)(ttl * 1e9)};
+    fs->cache = cache_new(&cc);
+    if (!fs->cache) {
+        free(fs);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    fs->conn = conn;
+    fs->tree = tree;
+    fs->opts = opts;
+    fs->log = log;
+    struct smb1_conn_info info;
+    smb1_conn_get_info(conn, &info);
+    fs->unix_ext = info.unix_caps != 0;
+    pthread_mutex_init(&fs->files_lock, NULL);
+    pthread_mutex_init(&fs->keep_lock, NULL);
+    fs->files.next = fs->files.prev = &fs->files;
+    return fs;
+}
+
+void sfs_fs_free(struct sfs_fs *fs)
+{
+    if (!fs)
+        return;
+    while (fs->files.next != &fs->files) {
+        struct sfs_handle *h = fs->files.next;
+        handle_unlink_locked(h);
+        smb1_close(h->f);
+        free(h->path);
+        free(h);
+    }
+    keep_clear_locked(fs);
+    cache_free(fs->cache);
+    pthread_mutex_destroy(&fs->files_lock);
+    pthread_mutex_destroy(&fs->keep_lock);
+    free(fs);
+}
+
+void sfs_fs_log_stats(struct sfs_fs *fs)
+{
+    struct smb1_stats st;
+    struct cache_stats cs;
+    smb1_conn_get_stats(fs->conn, &st);
+    cache_get_stats(fs->cache, &cs);
+    log_info(fs->log,
+             "stats: requests=%llu bad_signatures=%llu unknown_mids=%llu reconnects=%llu "
+             "timeouts=%llu malformed=%llu",
+             (unsigned long long)st.requests, (unsigned long long)st.bad_signatures,
+             (unsigned long long)st.unknown_mids, (unsigned long long)st.reconnects,
+             (unsigned long long)st.timeouts, (unsigned long long)st.malformed);
+    log_info(fs->log,
+             "cache: hits=%llu negative_hits=%llu misses=%llu stale_puts=%llu evictions=%llu "
+             "entries=%zu bytes=%zu",
+             (unsigned long long)cs.hits, (unsigned long long)cs.negative_hits,
+             (unsigned long long)cs.misses, (unsigned long long)cs.stale_puts,
+             (unsigned long long)cs.evictions, cs.entries, cs.bytes);
+}

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Every FUSE operation through ordinary system calls, with its error cases,
+# on the signed profile (signing mandatory + CIFS UNIX extensions); a
+# 5,000-entry directory; df; mount failures reported before detaching;
+# counters on SIGUSR1 and at unmount.
+. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+
+fs_setup signed
+
+fs_ops_checks ops unix
+
+# A directory of 5,000 entries lists completely (FIND_NEXT2 continuation).
+mkdir "$SHARE_DIR/many"
+(cd "$SHARE_DIR/many" && seq -f 'entry-%05g' 1 5000 | xargs touch)
+n=$(ls "$MNT/many" | wc -l)
+[ "$n" -eq 5000 ] || fail "listing of 5000 entries gave $n"
+n=$(ls -l "$MNT/many" | grep -c '^-') || true
+[ "$n" -eq 5000 ] || fail "ls -l of 5000 entries gave $n"
+diff <(ls "$SHARE_DIR/many") <(ls "$MNT/many") || fail "listing differs from the server's"
+fs_log "ok   5000-entry directory lists completely"
+
+# df shows the share's real size.
+python3 - "$MNT" "$SHARE_DIR" <<'PY' || fail "df"
+import os, sys
+m, s = os.statvfs(sys.argv[1]), os.statvfs(sys.argv[2])
+mt, st = m.f_blocks * m.f_frsize, s.f_blocks * s.f_frsize
+assert st > 0 and abs(mt - st) <= st // 100, (mt, st)
+ma, sa = m.f_bavail * m.f_frsize, s.f_bavail * s.f_frsize
+assert abs(ma - sa) <= st // 50, (ma, sa)
+PY
+df -h "$MNT" >&2
+fs_log "ok   df shows the real size"
+
+# Failures are reported before detaching, with a non-zero exit and nothing
+# left mounted.
+M2=$FS_TMP/mnt2
+mkdir -p "$M2"
+set +e
+out=$(PASSWD=wrong-password "$SMBFUSE" "//127.0.0.1/$SHARE_NAME" "$M2" -o "username=$SMBD_USER,port=$PORT" 2>&1)
+rc=$?
+set -e
+[ $rc -ne 0 ] || { fusermount3 -u "$M2"; fail "a wrong password mounted"; }
+[ -n "$out" ] || fail "no message for a wrong password"
+mountpoint -q "$M2" && fail "left mounted after a failure"
+fs_log "ok   wrong password: exit $rc, '$out'"
+set +e
+out=$(PASSWD="$SMBD_PASS" "$SMBFUSE" "//127.0.0.1/nosuchshare" "$M2" -o "username=$SMBD_USER,port=$PORT" 2>&1)
+rc=$?
+set -e
+[ $rc -ne 0 ] || { fusermount3 -u "$M2"; fail "a missing share mounted"; }
+mountpoint -q "$M2" && fail "left mounted after a failure"
+fs_log "ok   missing share: exit $rc, '$out'"
+free_port=$(fs_free_port)
+set +e
+out=$(PASSWD=x timeout 30 "$SMBFUSE" "//127.0.0.1/$SHARE_NAME" "$M2" -o "username=$SMBD_USER,port=$free_port" 2>&1)
+rc=$?
+set -e
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "connection refused: exit $rc"
+mountpoint -q "$M2" && fail "left mounted after a failure"
+fs_log "ok   connection refused: exit $rc, '$out'"
+
+# Counters on SIGUSR1 and at unmount (foreground, so stderr is ours).
+PASSWD="$SMBD_PASS" "$SMBFUSE" "//127.0.0.1/$SHARE_NAME" "$M2" -f \
+    -o "username=$SMBD_USER,port=$PORT" 2>"$FS_TMP/fg.log" &
+fgpid=$!
+for i in $(seq 100); do mountpoint -q "$M2" && break; sleep 0.1; done
+mountpoint -q "$M2" || { kill $fgpid; fail "foreground mount"; }
+ls "$M2" >/dev/null
+kill -USR1 $fgpid
+for i in $(seq 50); do grep -q 'requests=' "$FS_TMP/fg.log" && break; sleep 0.1; done
+grep -q 'requests=' "$FS_TMP/fg.log" || { fusermount3 -u "$M2"; fail "no counters on SIGUSR1"; }
+fusermount3 -u "$M2"
+wait $fgpid || fail "foreground smbfuse exited with $?"
+[ "$(grep -c 'requests=' "$FS_TMP/fg.log")" -ge 2 ] || fail "no counters at unmount"
+fs_log "ok   counters on SIGUSR1 and at unmount"
+fs_log "PASS"
