@@ -402,10 +402,12 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
         smb1_close(f);
         return -ENOMEM;
     }
-    if (flags & (O_CREAT | O_TRUNC)) {
+    if (flags & O_TRUNC) {
         cache_changed(fs->cache, path);
-        if (flags & O_TRUNC)
-            keep_forget(fs, path);
+        keep_forget(fs, path);
+    } else if (flags & O_CREAT) {
+        /* The lookup that follows a create is then answered locally. */
+        (void)cache_changed_stat(fs->cache, path, &s, g);
     } else {
         (void)cache_put_attr(fs->cache, path, &s, g);
     }

@@ -499,9 +499,8 @@ static size_t parent_len(const char *path)
     return (size_t)(slash - path);
 }
 
-static void changed(struct cache *c, const char *path, bool tree)
+static void changed_locked(struct cache *c, const char *path, bool tree)
 {
-    pthread_mutex_lock(&c->lock);
     uint64_t g = ++c->gen;
     invalidate_locked(c, path, g);
     size_t pl = parent_len(path);
@@ -530,12 +529,45 @@ static void changed(struct cache *c, const char *path, bool tree)
         }
     }
     enforce_bound(c);
+}
+
+static void changed(struct cache *c, const char *path, bool tree)
+{
+    pthread_mutex_lock(&c->lock);
+    changed_locked(c, path, tree);
     pthread_mutex_unlock(&c->lock);
 }
 
 void cache_changed(struct cache *c, const char *path)
 {
     changed(c, path, false);
+}
+
+int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st,
+                       uint64_t gen)
+{
+    int r = 0;
+    pthread_mutex_lock(&c->lock);
+    struct centry *e = find(c, path, hash_path(path));
+    /* Checked before our own invalidation, under the same lock hold: any
+     * stamp newer than gen is someone else's change. */
+    bool ok = put_allowed(c, e, gen, 0);
+    changed_locked(c, path, false);
+    if (c->ttl_ns == 0) {
+        r = -ENOSYS;
+    } else if (!ok) {
+        c->stats.stale_puts++;
+        r = -ESTALE;
+    } else if (!(e = find(c, path, hash_path(path)))) {
+        r = -ENOMEM;
+    } else {
+        e->attr = ATTR_POSITIVE;
+        e->st = *st;
+        e->attr_gen = c->gen;
+        e->attr_expire = c->now_ns(c->now_ctx) + c->ttl_ns;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return r;
 }
 
 void cache_changed_tree(struct cache *c, const char *path)

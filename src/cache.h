@@ -79,6 +79,12 @@ void cache_dir_put(struct cache_dir *d);
 /* Our own change to path: drops path's attributes and listing and its
  * parent's attributes and listing. */
 void cache_changed(struct cache *c, const char *path);
+/* cache_changed for a change whose reply described the result (a create
+ * returns the new file's attributes): also stores st for path, unless
+ * another change to path was recorded since gen, read before the request
+ * was sent. Returns as cache_put_attr. */
+int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st,
+                       uint64_t gen);
 /* Like cache_changed, and also drops everything below path (rename or
  * removal of a directory). */
 void cache_changed_tree(struct cache *c, const char *path);

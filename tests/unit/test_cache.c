@@ -300,3 +300,23 @@ Test(cache, concurrent_use_is_safe)
     cr_assert_leq(s.bytes, 32 * 1024);
     cache_free(c);
 }
+
+Test(cache, changed_stat_stores_own_result)
+{
+    struct cache *c = mk(10 * SEC, 0);
+    struct smb1_stat old = st_size(1), created = st_size(0), out;
+    uint64_t g = cache_gen(c);
+    cache_put_negative(c, "/new", g);
+    struct cache_dir *d = cache_dir_new();
+    cr_assert_eq(cache_dir_commit(c, "/", d, g), 0);
+    cache_dir_put(d);
+    cr_assert_eq(cache_changed_stat(c, "/new", &created, g), 0);
+    cr_assert_eq(cache_get_attr(c, "/new", &out), CACHE_HIT, "the create's own reply is kept");
+    cr_assert_null(cache_dir_get(c, "/"), "the parent listing still goes");
+    /* A change by someone else while the request was in flight wins. */
+    uint64_t g2 = cache_gen(c);
+    cache_changed(c, "/new");
+    cr_assert_eq(cache_changed_stat(c, "/new", &old, g2), -ESTALE);
+    cr_assert_eq(cache_get_attr(c, "/new", &out), CACHE_MISS);
+    cache_free(c);
+}
