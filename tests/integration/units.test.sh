@@ -114,11 +114,15 @@ pass "fstab generator: What/Where/Type/Options and the automount are right"
 bin=${SMBFUSE_BINARY_DIR:-$src/build}/fuse/smbfuse
 if [ -x "$bin" ]; then
     # Parsing stops at the first bad option with exit status 1, before any
-    # network traffic; the unresolvable host then makes it fail with 32.
+    # network traffic; past it, a closed port on 127.0.0.1 makes it fail
+    # with 32.
     printf 'username=u\npassword=p\n' >"$tmp/nas.cred"
     chmod 600 "$tmp/nas.cred"
+    closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    mkdir -p "$tmp/mnt"
     set +e
-    msg=$("$bin" //nosuchhost.invalid/share "$tmp" -f -o "${opts//\/etc\/smbfuse\/nas.cred/$tmp/nas.cred}" 2>&1)
+    msg=$(setsid -w "$bin" //127.0.0.1/share "$tmp/mnt" -f \
+        -o "${opts//\/etc\/smbfuse\/nas.cred/$tmp/nas.cred},port=$closed" 2>&1 </dev/null)
     rc=$?
     set -e
     [ "$rc" -ne 1 ] || fail "smbfuse rejects the generated options '$opts': $msg"
