@@ -753,9 +753,18 @@ static int parse_cred_text(struct parse_state *ps, const char *path, char *buf, 
     return 0;
 }
 
-/* Reads a whole small file into a locked buffer; the caller wipes it. */
+static void free_secret_buf(char *buf)
+{
+    wipe(buf, CRED_FILE_MAX);
+    munlock(buf, CRED_FILE_MAX);
+    free(buf);
+}
+
+/* Reads a small file into a locked buffer; the caller frees it with
+ * free_secret_buf. With first_line, stops at the first newline: a pipe
+ * given as PASSWD_FD may never reach end of file. */
 static int read_secret_file(struct parse_state *ps, int fd, const char *what, const char *path,
-                            char **out, size_t *outlen)
+                            bool first_line, char **out, size_t *outlen)
 {
     char *buf = calloc(1, CRED_FILE_MAX);
     size_t n = 0;
@@ -771,31 +780,22 @@ static int read_secret_file(struct parse_state *ps, int fd, const char *what, co
         if (r < 0) {
             int e = errno;
 
-            wipe(buf, CRED_FILE_MAX);
-            munlock(buf, CRED_FILE_MAX);
-            free(buf);
+            free_secret_buf(buf);
             return fail(ps, -e, "%s %s: %s", what, path, strerror(e));
         }
         if (r == 0)
             break;
         n += (size_t)r;
+        if (first_line && memchr(buf + n - (size_t)r, '\n', (size_t)r))
+            break;
         if (n == CRED_FILE_MAX) {
-            wipe(buf, CRED_FILE_MAX);
-            munlock(buf, CRED_FILE_MAX);
-            free(buf);
+            free_secret_buf(buf);
             return fail(ps, -EFBIG, "%s %s: larger than %d bytes", what, path, CRED_FILE_MAX);
         }
     }
     *out = buf;
     *outlen = n;
     return 0;
-}
-
-static void free_secret_buf(char *buf)
-{
-    wipe(buf, CRED_FILE_MAX);
-    munlock(buf, CRED_FILE_MAX);
-    free(buf);
 }
 
 static int read_credentials(struct parse_state *ps)
@@ -826,7 +826,7 @@ static int read_credentials(struct parse_state *ps)
                                                                      : "group",
                     (unsigned)(st.st_mode & 07777), path);
     }
-    rc = read_secret_file(ps, fd, "credentials file", path, &buf, &n);
+    rc = read_secret_file(ps, fd, "credentials file", path, false, &buf, &n);
     close(fd);
     if (rc)
         return rc;
@@ -842,7 +842,7 @@ static int password_from_fd(struct parse_state *ps, int fd, const char *what, co
     size_t n, len = 0;
     int rc;
 
-    rc = read_secret_file(ps, fd, what, path, &buf, &n);
+    rc = read_secret_file(ps, fd, what, path, true, &buf, &n);
     if (rc)
         return rc;
     while (len < n && buf[len] != '\n' && buf[len] != '\r')

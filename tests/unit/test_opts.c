@@ -1016,9 +1016,9 @@ Test(opts, passwd_fd)
     char num[16];
     struct run *r;
 
+    /* the write end stays open: only the first line may be waited for */
     cr_assert_eq(pipe(p), 0);
     cr_assert_eq(write(p[1], "fdpass\nrest\n", 12), 12);
-    close(p[1]);
     snprintf(num, sizeof(num), "%d", p[0]);
     setenv("PASSWD_FD", num, 1);
     r = parse("//srv/share", "/mnt", NULL);
@@ -1026,6 +1026,7 @@ Test(opts, passwd_fd)
     cr_assert_str_eq(sfs_opts_password(&r->o), "fdpass");
     run_free(r);
     close(p[0]);
+    close(p[1]);
 
     setenv("PASSWD_FD", "nope", 1);
     r = parse("//srv/share", "/mnt", NULL);
