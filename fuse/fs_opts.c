@@ -39,7 +39,7 @@
 #define SMBFUSE_VERSION "unknown"
 #endif
 
-#define CRED_FILE_MAX (64 * 1024)
+#define CRED_FILE_MAX    (64 * 1024)
 #define NETBIOS_NAME_MAX 15 /* RFC 1001 14.1: 16 bytes, the last is the type */
 #define MAX_SECRET_SPANS 16
 
@@ -53,7 +53,7 @@ struct parse_state {
     struct sfs_options *o;
     char *err;
     size_t errlen;
-    char *fuse_opts;         /* comma list for fuse_args, built with fuse_opt_add_opt */
+    char *fuse_opts; /* comma list for fuse_args, built with fuse_opt_add_opt */
     bool fsname_given, subtype_given;
     bool user_given, domain_given, password_given;
     struct secret_span spans[MAX_SECRET_SPANS];
@@ -194,11 +194,44 @@ static int parse_gid(const char *v, gid_t *out)
 /* ---- the option table ---- */
 
 enum opt_id {
-    O_USERNAME, O_PASSWORD, O_CREDENTIALS, O_DOMAIN, O_PORT, O_SEC, O_SIGN, O_NOSIGN,
-    O_UID, O_GID, O_FORCEUID, O_NOFORCEUID, O_FORCEGID, O_NOFORCEGID, O_FILE_MODE,
-    O_DIR_MODE, O_RO, O_RW, O_ACTIMEO, O_CACHE, O_NETBIOSNAME, O_SERVERNETBIOSNAME, O_IP,
-    O_UNIX, O_NOUNIX, O_NOBRL, O_BRL, O_MAPPOSIX, O_NOMAPPOSIX, O_ECHO_INTERVAL, O_SOFT,
-    O_HARD, O_RSIZE, O_WSIZE, O_VERS, O_IOCHARSET, O_NOPERM, O_DEBUG,
+    O_USERNAME,
+    O_PASSWORD,
+    O_CREDENTIALS,
+    O_DOMAIN,
+    O_PORT,
+    O_SEC,
+    O_SIGN,
+    O_NOSIGN,
+    O_UID,
+    O_GID,
+    O_FORCEUID,
+    O_NOFORCEUID,
+    O_FORCEGID,
+    O_NOFORCEGID,
+    O_FILE_MODE,
+    O_DIR_MODE,
+    O_RO,
+    O_RW,
+    O_ACTIMEO,
+    O_CACHE,
+    O_NETBIOSNAME,
+    O_SERVERNETBIOSNAME,
+    O_IP,
+    O_UNIX,
+    O_NOUNIX,
+    O_NOBRL,
+    O_BRL,
+    O_MAPPOSIX,
+    O_NOMAPPOSIX,
+    O_ECHO_INTERVAL,
+    O_SOFT,
+    O_HARD,
+    O_RSIZE,
+    O_WSIZE,
+    O_VERS,
+    O_IOCHARSET,
+    O_NOPERM,
+    O_DEBUG,
     O_FUSE_FLAG,  /* libfuse option without a value: handed on */
     O_FUSE_VALUE, /* libfuse option with a value: handed on */
     O_IGNORE,     /* mount(8)'s business or meaningless for FUSE: dropped */
@@ -329,9 +362,9 @@ static int parse_sec(struct parse_state *ps, const char *v)
         enum smb1_sec sec;
         bool sign;
     } secs[] = {
-        {"none", SMB1_SEC_NONE, false},      {"lanman", SMB1_SEC_LANMAN, false},
-        {"ntlm", SMB1_SEC_NTLM, false},      {"ntlmi", SMB1_SEC_NTLM, true},
-        {"ntlmv2", SMB1_SEC_NTLMV2, false},  {"ntlmv2i", SMB1_SEC_NTLMV2, true},
+        {"none", SMB1_SEC_NONE, false},       {"lanman", SMB1_SEC_LANMAN, false},
+        {"ntlm", SMB1_SEC_NTLM, false},       {"ntlmi", SMB1_SEC_NTLM, true},
+        {"ntlmv2", SMB1_SEC_NTLMV2, false},   {"ntlmv2i", SMB1_SEC_NTLMV2, true},
         {"ntlmssp", SMB1_SEC_NTLMSSP, false}, {"ntlmsspi", SMB1_SEC_NTLMSSP, true},
     };
 
@@ -744,7 +777,8 @@ static int parse_cred_text(struct parse_state *ps, const char *path, char *buf, 
             }
         } else {
             *ke = '\0';
-            fprintf(stderr, "smbfuse: warning: credentials file %s line %d: ignoring unknown key '%s'\n",
+            fprintf(stderr,
+                    "smbfuse: warning: credentials file %s line %d: ignoring unknown key '%s'\n",
                     path, lineno, kb);
         }
 #undef KEY_IS
@@ -1002,8 +1036,9 @@ static int take_positional(struct parse_state *ps, const char *arg, int *npos)
     else if (*npos == 1)
         rc = set_str(ps, &ps->o->mountpoint, arg, strlen(arg));
     else
-        return fail(ps, -EINVAL, "unexpected argument '%s' (usage: smbfuse //server/share "
-                                 "MOUNTPOINT [-o options])",
+        return fail(ps, -EINVAL,
+                    "unexpected argument '%s' (usage: smbfuse //server/share "
+                    "MOUNTPOINT [-o options])",
                     arg);
     (*npos)++;
     return rc;
@@ -1074,8 +1109,9 @@ static int scan_argv(struct parse_state *ps, int argc, char **argv)
             return rc;
     }
     if (npos < 2)
-        return fail(ps, -EINVAL, "usage: smbfuse //server/share MOUNTPOINT [-o options] "
-                                 "(see smbfuse --help)");
+        return fail(ps, -EINVAL,
+                    "usage: smbfuse //server/share MOUNTPOINT [-o options] "
+                    "(see smbfuse --help)");
     return 0;
 }
 

@@ -36,41 +36,41 @@ enum sfs_cache_mode {
 #define SFS_PASSWORD_MAX 256 /* including the terminating NUL */
 
 struct sfs_options {
-    char *source;             /* "//server/share[/prefix]" as given (backslashes turned into '/') */
-    char *host;               /* server name or address, IPv6 brackets removed */
-    char *share;              /* share name */
-    char *prefix;             /* path below the share root, "" for the root, no leading '/' */
+    char *source; /* "//server/share[/prefix]" as given (backslashes turned into '/') */
+    char *host;   /* server name or address, IPv6 brackets removed */
+    char *share;  /* share name */
+    char *prefix; /* path below the share root, "" for the root, no leading '/' */
     char *mountpoint;
-    uint16_t port;            /* 0: default (445 direct, then 139) */
-    char *username;           /* "" means anonymous */
-    char *domain;             /* "" when none */
+    uint16_t port;                   /* 0: default (445 direct, then 139) */
+    char *username;                  /* "" means anonymous */
+    char *domain;                    /* "" when none */
     char password[SFS_PASSWORD_MAX]; /* mlock'ed; wiped by sfs_opts_wipe_password / sfs_opts_free */
-    bool have_password;       /* false with sec=none */
-    char *credentials;        /* path of the credentials file, if one was given */
-    enum smb1_sec sec;        /* default SMB1_SEC_NTLMV2 */
-    enum smb1_sign_policy sign; /* default SMB1_SIGN_AUTO */
-    uid_t uid;                /* default: the mounting user */
+    bool have_password;              /* false with sec=none */
+    char *credentials;               /* path of the credentials file, if one was given */
+    enum smb1_sec sec;               /* default SMB1_SEC_NTLMV2 */
+    enum smb1_sign_policy sign;      /* default SMB1_SIGN_AUTO */
+    uid_t uid;                       /* default: the mounting user */
     gid_t gid;
-    bool forceuid, forcegid;  /* override the owner the server reports (UNIX extensions) */
+    bool forceuid, forcegid;    /* override the owner the server reports (UNIX extensions) */
     mode_t file_mode, dir_mode; /* permission bits shown without UNIX extensions; default 0755 */
     bool ro;
-    double actimeo;           /* seconds attributes are cached; default 1 */
+    double actimeo; /* seconds attributes are cached; default 1 */
     enum sfs_cache_mode cache;
-    char *netbiosname;        /* our NetBIOS name; NULL: host name */
-    char *servernetbiosname;  /* NetBIOS name called on port 139; NULL: derived from host */
-    char *ip;                 /* connect here instead of resolving host */
-    int unix_ext;             /* -1 auto, 0 nounix, 1 unix */
-    bool nobrl;               /* byte-range locks stay local, never sent to the server */
+    char *netbiosname;       /* our NetBIOS name; NULL: host name */
+    char *servernetbiosname; /* NetBIOS name called on port 139; NULL: derived from host */
+    char *ip;                /* connect here instead of resolving host */
+    int unix_ext;            /* -1 auto, 0 nounix, 1 unix */
+    bool nobrl;              /* byte-range locks stay local, never sent to the server */
     bool mapposix;
-    int echo_interval;        /* seconds; default 60 */
+    int echo_interval; /* seconds; default 60 */
     bool soft;
-    uint32_t rsize, wsize;    /* 0: largest the server allows */
-    bool debug;               /* -d or -o debug: log every request (-d also sets foreground) */
-    bool foreground;          /* -f */
-    bool single_thread;       /* -s */
-    bool show_help;           /* --help/-h: print sfs_opts_print_help and exit 0 */
-    bool show_version;        /* --version/-V: print sfs_opts_print_version and exit 0 */
-    bool password_locked;     /* internal: password[] is mlock'ed */
+    uint32_t rsize, wsize; /* 0: largest the server allows */
+    bool debug;            /* -d or -o debug: log every request (-d also sets foreground) */
+    bool foreground;       /* -f */
+    bool single_thread;    /* -s */
+    bool show_help;        /* --help/-h: print sfs_opts_print_help and exit 0 */
+    bool show_version;     /* --version/-V: print sfs_opts_print_version and exit 0 */
+    bool password_locked;  /* internal: password[] is mlock'ed */
 };
 
 /* Parses `smbfuse //server/share MOUNTPOINT [-o opts] [-f] [-d] [-s]`, as

@@ -275,8 +275,8 @@ Test(opts, source_forms)
 
 Test(opts, bad_sources)
 {
-    static const char *bad[] = {"srv/share", "//srv", "//srv/", "///share", "//[::1/x", "//[]/x",
-                                "/srv/share"};
+    static const char *bad[] = {"srv/share", "//srv",  "//srv/",    "///share",
+                                "//[::1/x",  "//[]/x", "/srv/share"};
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct run *r = parse(bad[i], "/mnt", "-o", "password=pw", NULL);
@@ -549,10 +549,14 @@ Test(opts, signing_policy)
         const char *opt;
         enum smb1_sign_policy sign;
     } cases[] = {
-        {"sign", SMB1_SIGN_REQUIRED},          {"sign=required", SMB1_SIGN_REQUIRED},
-        {"sign=auto", SMB1_SIGN_AUTO},         {"sign=off", SMB1_SIGN_OFF},
-        {"nosign", SMB1_SIGN_OFF},             {"sign,nosign", SMB1_SIGN_OFF},
-        {"nosign,sign=auto", SMB1_SIGN_AUTO},  {"sec=ntlmv2i,sign=off", SMB1_SIGN_OFF},
+        {"sign", SMB1_SIGN_REQUIRED},
+        {"sign=required", SMB1_SIGN_REQUIRED},
+        {"sign=auto", SMB1_SIGN_AUTO},
+        {"sign=off", SMB1_SIGN_OFF},
+        {"nosign", SMB1_SIGN_OFF},
+        {"sign,nosign", SMB1_SIGN_OFF},
+        {"nosign,sign=auto", SMB1_SIGN_AUTO},
+        {"sec=ntlmv2i,sign=off", SMB1_SIGN_OFF},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -797,11 +801,28 @@ Test(opts, debug_option)
 
 Test(opts, libfuse_options_passed_on)
 {
-    static const char *pass[] = {
-        "allow_other", "allow_root", "default_permissions", "auto_unmount", "blkdev",
-        "max_read=65536", "blksize=4096", "context=system_u:object_r:tmp_t:s0",
-        "fscontext=a", "defcontext=b", "rootcontext=c", "exec", "noexec", "suid",
-        "nosuid", "dev", "nodev", "async", "sync", "dirsync", "atime", "noatime"};
+    static const char *pass[] = {"allow_other",
+                                 "allow_root",
+                                 "default_permissions",
+                                 "auto_unmount",
+                                 "blkdev",
+                                 "max_read=65536",
+                                 "blksize=4096",
+                                 "context=system_u:object_r:tmp_t:s0",
+                                 "fscontext=a",
+                                 "defcontext=b",
+                                 "rootcontext=c",
+                                 "exec",
+                                 "noexec",
+                                 "suid",
+                                 "nosuid",
+                                 "dev",
+                                 "nodev",
+                                 "async",
+                                 "sync",
+                                 "dirsync",
+                                 "atime",
+                                 "noatime"};
 
     for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
         struct run *r = with_opts(pass[i]);
@@ -832,12 +853,30 @@ Test(opts, fsname_comma_is_escaped)
 
 Test(opts, mount_options_ignored)
 {
-    static const char *ign[] = {
-        "defaults", "auto", "noauto", "user", "users", "nouser", "owner", "group", "_netdev",
-        "nofail", "comment=systemd.automount", "x-systemd.automount",
-        "x-systemd.idle-timeout=60", "x-systemd.requires=network-online.target",
-        "x-gvfs-show", "relatime", "norelatime", "nodiratime", "diratime", "strictatime",
-        "nostrictatime", "lazytime", "nolazytime", "nonempty"};
+    static const char *ign[] = {"defaults",
+                                "auto",
+                                "noauto",
+                                "user",
+                                "users",
+                                "nouser",
+                                "owner",
+                                "group",
+                                "_netdev",
+                                "nofail",
+                                "comment=systemd.automount",
+                                "x-systemd.automount",
+                                "x-systemd.idle-timeout=60",
+                                "x-systemd.requires=network-online.target",
+                                "x-gvfs-show",
+                                "relatime",
+                                "norelatime",
+                                "nodiratime",
+                                "diratime",
+                                "strictatime",
+                                "nostrictatime",
+                                "lazytime",
+                                "nolazytime",
+                                "nonempty"};
 
     for (size_t i = 0; i < sizeof(ign) / sizeof(ign[0]); i++) {
         struct run *r = with_opts(ign[i]);
@@ -922,8 +961,13 @@ Test(opts, wipe_password)
 
 Test(opts, argv_scrubbed)
 {
-    const char *args[] = {"//srv/share", "/mnt", "-o", "port=1,password=hunter2,ro",
-                          "-opass=sec,,ret", "-o", "username=u%pw99,password=last"};
+    const char *args[] = {"//srv/share",
+                          "/mnt",
+                          "-o",
+                          "port=1,password=hunter2,ro",
+                          "-opass=sec,,ret",
+                          "-o",
+                          "username=u%pw99,password=last"};
     struct run *r;
     size_t len[MAXARGS];
 
@@ -1306,14 +1350,60 @@ Test(creds, bad_files)
 
 /* ---- documentation covers every option ---- */
 
-static const char *all_options[] = {
-    "username", "user", "password", "pass", "credentials", "cred", "domain", "dom", "workgroup",
-    "port", "sec", "sign", "nosign", "uid", "gid", "forceuid", "forcegid", "file_mode",
-    "dir_mode", "ro", "rw", "actimeo", "cache", "netbiosname", "servernetbiosname", "ip",
-    "unix", "nounix", "nobrl", "mapposix", "echo_interval", "soft", "hard", "rsize", "wsize",
-    "vers", "iocharset", "noperm", "debug", "allow_other", "allow_root",
-    "default_permissions", "auto_unmount", "max_read", "fsname", "subtype", "_netdev",
-    "x-systemd", "noauto", "users", "nofail", "defaults", "PASSWD_FILE", "PASSWD_FD"};
+static const char *all_options[] = {"username",
+                                    "user",
+                                    "password",
+                                    "pass",
+                                    "credentials",
+                                    "cred",
+                                    "domain",
+                                    "dom",
+                                    "workgroup",
+                                    "port",
+                                    "sec",
+                                    "sign",
+                                    "nosign",
+                                    "uid",
+                                    "gid",
+                                    "forceuid",
+                                    "forcegid",
+                                    "file_mode",
+                                    "dir_mode",
+                                    "ro",
+                                    "rw",
+                                    "actimeo",
+                                    "cache",
+                                    "netbiosname",
+                                    "servernetbiosname",
+                                    "ip",
+                                    "unix",
+                                    "nounix",
+                                    "nobrl",
+                                    "mapposix",
+                                    "echo_interval",
+                                    "soft",
+                                    "hard",
+                                    "rsize",
+                                    "wsize",
+                                    "vers",
+                                    "iocharset",
+                                    "noperm",
+                                    "debug",
+                                    "allow_other",
+                                    "allow_root",
+                                    "default_permissions",
+                                    "auto_unmount",
+                                    "max_read",
+                                    "fsname",
+                                    "subtype",
+                                    "_netdev",
+                                    "x-systemd",
+                                    "noauto",
+                                    "users",
+                                    "nofail",
+                                    "defaults",
+                                    "PASSWD_FILE",
+                                    "PASSWD_FD"};
 
 Test(opts, help_lists_every_option)
 {
