@@ -1,6 +1,7 @@
 /* NTLMSSP (MS-NLMP 2.2.1, 3.1.5.1): NEGOTIATE, CHALLENGE, AUTHENTICATE for a
- * client that always uses NTLMv2 with extended session security and key
- * exchange. It refuses a CHALLENGE that does not allow that. */
+ * client that always answers with NTLMv2 (never v1, whatever the server
+ * offers), with key exchange when the server agrees to it. It refuses a
+ * CHALLENGE that is malformed or does not offer Unicode. */
 #ifndef SMBFUSE_NTLMSSP_H
 #define SMBFUSE_NTLMSSP_H
 
@@ -26,21 +27,37 @@
 #define NTLMSSP_NEGOTIATE_KEY_EXCH      0x40000000u
 #define NTLMSSP_NEGOTIATE_56            0x80000000u
 
+/* AV_PAIR ids (MS-NLMP 2.2.2.1) and the MsvAvFlags bit for a MIC. */
+#define NTLMSSP_AV_EOL                  0x0000
+#define NTLMSSP_AV_NB_COMPUTER_NAME     0x0001
+#define NTLMSSP_AV_NB_DOMAIN_NAME       0x0002
+#define NTLMSSP_AV_FLAGS                0x0006
+#define NTLMSSP_AV_TIMESTAMP            0x0007
+#define NTLMSSP_AVFLAG_MIC              0x00000002u
+
+/* Byte offsets in an AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3). */
+#define NTLMSSP_AUTH_MIC_OFFSET         72
+#define NTLMSSP_AUTH_HEADER_LEN         72  /* through Version, without MIC */
+
 /* A parsed CHALLENGE_MESSAGE; pointers alias the input buffer. */
 struct ntlmssp_challenge {
     uint32_t flags;
     uint8_t server_challenge[8];
     const uint8_t *target_name;
     size_t target_name_len;
-    const uint8_t *target_info;   /* AV pairs */
+    const uint8_t *target_info;   /* AV pairs, through MsvAvEOL; NULL if none */
     size_t target_info_len;
     bool has_timestamp;           /* MsvAvTimestamp present */
     uint64_t timestamp;
 };
 
 /* Parses and validates a CHALLENGE_MESSAGE (signature, type, every
- * length/offset pair within the message, AV pair list well-formed and
- * ended by MsvAvEOL). Returns 0 or -EINVAL. */
+ * length/offset pair within the message and clear of the fixed header, a
+ * Unicode target name of even length, AV pair list well-formed and ended by
+ * MsvAvEOL, MsvAvTimestamp 8 bytes and MsvAvFlags 4 bytes). MaxLen fields are
+ * ignored, as Samba does. The 32-byte form without Reserved/TargetInfo that
+ * some servers send when TARGET_INFO is clear is accepted.
+ * Returns 0 or -EINVAL. */
 int ntlmssp_parse_challenge(const uint8_t *p, size_t n, struct ntlmssp_challenge *out);
 
 struct ntlmssp_client {
@@ -49,17 +66,22 @@ struct ntlmssp_client {
     uint8_t *negotiate;           /* our NEGOTIATE_MESSAGE, kept for the MIC */
     size_t negotiate_len;
     uint8_t exported_session_key[16];
-    bool have_key;
+    bool have_key;                /* never for anonymous */
+    bool sent_mic;                /* the AUTHENTICATE carried a MIC */
+    uint32_t flags;               /* flags of the AUTHENTICATE we sent */
 };
 
 /* Builds the NEGOTIATE_MESSAGE (malloc'd *out). anonymous: empty
  * credentials (sec=none). Returns 0 or -ENOMEM. */
 int ntlmssp_client_negotiate(struct ntlmssp_client *c, const struct ntlm_creds *creds,
                              bool anonymous, uint8_t **out, size_t *out_len);
-/* Parses the CHALLENGE and builds the AUTHENTICATE_MESSAGE (NTLMv2, with a
- * MIC when the server sent a timestamp, with KEY_EXCH). now_filetime is
- * used when the server sent no timestamp. Returns 0, -EINVAL (bad or too
- * weak challenge), -ENOMEM, -EIO. */
+/* Parses the CHALLENGE and builds the AUTHENTICATE_MESSAGE: NTLMv2; when the
+ * server sent MsvAvTimestamp, that time, LmChallengeResponse Z(24), and a
+ * MIC (MsvAvFlags 0x2 added); otherwise now_filetime and LMv2. With
+ * KEY_EXCH a random ExportedSessionKey goes RC4-encrypted under the
+ * SessionBaseKey. Anonymous: empty responses and names, no key kept.
+ * Returns 0, -EINVAL (bad challenge, or no NEGOTIATE sent yet), -ENOMEM,
+ * -EIO. */
 int ntlmssp_client_authenticate(struct ntlmssp_client *c, const uint8_t *chal, size_t chal_len,
                                 uint64_t now_filetime, uint8_t **out, size_t *out_len);
 /* Wipes keys and frees buffers. */
