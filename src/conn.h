@@ -49,6 +49,7 @@ enum conn_call_flags {
     CONN_IDEMPOTENT = 1 << 0,    /* safe to resend after a reconnect */
     CONN_NO_TREE    = 1 << 1,    /* TID 0 / 0xFFFF: not tied to a tree */
     CONN_NO_TIMEOUT = 1 << 2,    /* e.g. blocking locks, change notify */
+    CONN_NO_RECONNECT = 1 << 3,  /* fail with -ECONNRESET rather than reconnect (teardown) */
 };
 
 /* Per-frame callback for replies that come in several frames (TRANS,

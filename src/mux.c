@@ -1,0 +1,601 @@
+/* The multiplex-ID dispatcher.
+ *
+ * Ordering. A request is sent under send_lock: the MID is chosen, the
+ * signing sequence number n is taken (the counter then moves by 2, or by 1
+ * for a one-way message), the frame is signed and written, all before the
+ * lock is released. So the order of frames on the wire is the order of
+ * their sequence numbers, which is what the server checks. The request
+ * remembers n + 1, the number its reply must carry; replies may arrive in
+ * any order.
+ *
+ * Delivery. The single reader thread reads a frame, validates its shape
+ * (msg_in_parse), and hands it to the request in the in-flight list whose
+ * MID it carries. It never decodes further and never verifies MACs: the
+ * waiting thread does, against its own expected number, so MD5s run in
+ * parallel. A frame whose MID is not in flight is counted, logged and
+ * dropped; a second frame for a single-frame request is dropped the same
+ * way. A malformed frame or a transport error kills the mux: every waiter
+ * fails and the connection layer reconnects.
+ *
+ * Timeouts. A waiter that gives up leaves its request in the list marked
+ * abandoned, so its MID is not reused while a late reply may still come;
+ * the late reply frees it. Too many abandoned requests kill the mux.
+ *
+ * Flow control. At most max_inflight requests wait for replies (a counting
+ * wait on slot_cond); abandoned ones do not count.
+ *
+ * Lifetime. A mux is reference-counted; the connection swaps in a new one on
+ * reconnect while old waiters still hold the old one. The last reference
+ * joins the reader and closes the socket.
+ *
+ * Lock order: send_lock, then lock. The reader takes only lock. No lock is
+ * held while waiting for a reply.
+ */
+#include "mux.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nbt.h"
+#include "ntstatus.h"
+#include "smb1_proto.h"
+
+#define MUX_MAX_ABANDONED 16
+
+struct mux_frame {
+    struct mux_frame *next;
+    struct msg_in in;
+};
+
+struct mux_req {
+    struct mux_req *next;          /* in-flight list; protected by mux->lock */
+    uint16_t mid;
+    bool multi;
+    bool abandoned;                /* waiter gone; the reader or teardown frees it */
+    bool got_frame;
+    int err;                       /* set by mux_kill */
+    struct mux_frame *head, *tail; /* frames not yet taken by the waiter */
+    pthread_cond_t cond;           /* signalled when a frame or err arrives */
+};
+
+struct mux {
+    int fd;
+    struct mux_opts o;
+    pthread_t reader;
+    atomic_int refs;
+    atomic_llong last_activity;
+
+    pthread_mutex_t lock;          /* protects reqs, inflight, nabandoned, dead */
+    pthread_cond_t slot_cond;      /* a slot freed or the mux died */
+    struct mux_req *reqs;
+    unsigned inflight, cap, nabandoned;
+    int dead;
+
+    pthread_mutex_t send_lock;     /* protects next_mid, signing, key, seq and writes to fd */
+    uint16_t next_mid;
+    atomic_bool signing;           /* written under send_lock, read by waiters */
+    struct sign_key key;           /* immutable once signing is set */
+    uint32_t seq;
+};
+
+static int64_t now_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static void stat_add(uint64_t *p) { __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
+
+static void cond_init_mono(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static void free_frames(struct mux_req *r)
+{
+    while (r->head) {
+        struct mux_frame *f = r->head;
+        r->head = f->next;
+        msg_in_free(&f->in);
+        free(f);
+    }
+    r->tail = NULL;
+}
+
+static void req_free(struct mux_req *r)
+{
+    free_frames(r);
+    pthread_cond_destroy(&r->cond);
+    free(r);
+}
+
+/* Caller holds m->lock. */
+static struct mux_req *find_req(struct mux *m, uint16_t mid)
+{
+    for (struct mux_req *r = m->reqs; r; r = r->next)
+        if (r->mid == mid)
+            return r;
+    return NULL;
+}
+
+/* Caller holds m->lock. */
+static void unlink_req(struct mux *m, struct mux_req *req)
+{
+    for (struct mux_req **pp = &m->reqs; *pp; pp = &(*pp)->next) {
+        if (*pp == req) {
+            *pp = req->next;
+            return;
+        }
+    }
+}
+
+/* Caller holds m->lock. */
+static void kill_locked(struct mux *m, int err)
+{
+    if (m->dead)
+        return;
+    m->dead = err;
+    for (struct mux_req *r = m->reqs; r; r = r->next) {
+        if (!r->abandoned) {
+            r->err = err;
+            pthread_cond_signal(&r->cond);
+        }
+    }
+    pthread_cond_broadcast(&m->slot_cond);
+    /* Wakes the reader out of read(2); the fd stays open until the last put
+     * so that no other file can take its number while threads use it. */
+    shutdown(m->fd, SHUT_RDWR);
+}
+
+void mux_kill(struct mux *m, int err)
+{
+    pthread_mutex_lock(&m->lock);
+    kill_locked(m, err);
+    pthread_mutex_unlock(&m->lock);
+}
+
+int mux_dead(struct mux *m)
+{
+    pthread_mutex_lock(&m->lock);
+    int d = m->dead;
+    pthread_mutex_unlock(&m->lock);
+    return d;
+}
+
+int64_t mux_last_activity(struct mux *m) { return atomic_load(&m->last_activity); }
+
+static void deliver(struct mux *m, struct msg_in *in)
+{
+    struct mux_frame *f = NULL;
+    pthread_mutex_lock(&m->lock);
+    struct mux_req *req = find_req(m, in->mid);
+    if (!req || (req->got_frame && !req->multi)) {
+        stat_add(&m->o.stats->unknown_mids);
+        pthread_mutex_unlock(&m->lock);
+        log_warn(m->o.log, "dropped a %s reply with %s MID %u", msg_cmd_name(in->cmd),
+                 req ? "a duplicate" : "an unknown", in->mid);
+        msg_in_free(in);
+        return;
+    }
+    if (req->abandoned) {
+        unlink_req(m, req);
+        m->nabandoned--;
+        stat_add(&m->o.stats->late_replies);
+        pthread_mutex_unlock(&m->lock);
+        log_info(m->o.log, "late %s reply for timed-out MID %u dropped", msg_cmd_name(in->cmd),
+                 in->mid);
+        req_free(req);
+        msg_in_free(in);
+        return;
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f) {
+        kill_locked(m, -ENOMEM);
+        pthread_mutex_unlock(&m->lock);
+        msg_in_free(in);
+        return;
+    }
+    f->in = *in;
+    req->got_frame = true;
+    if (req->tail)
+        req->tail->next = f;
+    else
+        req->head = f;
+    req->tail = f;
+    pthread_cond_signal(&req->cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void *reader_main(void *arg)
+{
+    struct mux *m = arg;
+    for (;;) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        const char *why = NULL;
+        int r = nbt_read_frame(m->fd, m->o.max_frame, &buf, &len, &why);
+        if (r < 0) {
+            if (mux_dead(m))
+                break;
+            if (r == -EIO) {
+                stat_add(&m->o.stats->malformed);
+                log_err(m->o.log, "bad frame from server (%s): dropping the connection",
+                        why ? why : "transport");
+            } else {
+                log_info(m->o.log, "connection lost: %s", strerror(-r));
+                r = r == -ENOMEM ? -ENOMEM : -ECONNRESET;
+            }
+            mux_kill(m, r);
+            break;
+        }
+        atomic_store(&m->last_activity, now_mono_s());
+        struct msg_in in;
+        memset(&in, 0, sizeof(in));
+        int kind = msg_in_parse(&in, buf, len, &why);
+        if (kind < 0) {
+            stat_add(&m->o.stats->malformed);
+            log_err(m->o.log, "malformed SMB from server (%s): dropping the connection",
+                    why ? why : "?");
+            free(buf);
+            mux_kill(m, -EIO);
+            break;
+        }
+        in.frame = buf;
+        in.len = len;
+        if (kind == MSG_OPLOCK_BREAK) {
+            if (m->o.unsolicited)
+                m->o.unsolicited(m->o.unsolicited_arg, &in);
+            else
+                msg_in_free(&in);
+            continue;
+        }
+        deliver(m, &in);
+    }
+    return NULL;
+}
+
+struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
+{
+    struct mux *m = calloc(1, sizeof(*m));
+    if (!m) {
+        close(fd);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    m->fd = fd;
+    m->o = *o;
+    m->cap = o->max_inflight ? o->max_inflight : 1;
+    if (m->cap > MUX_LOCAL_MAX_INFLIGHT)
+        m->cap = MUX_LOCAL_MAX_INFLIGHT;
+    m->next_mid = 1;
+    atomic_init(&m->refs, 1);
+    atomic_init(&m->last_activity, now_mono_s());
+    atomic_init(&m->signing, false);
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->send_lock, NULL);
+    cond_init_mono(&m->slot_cond);
+    int r = pthread_create(&m->reader, NULL, reader_main, m);
+    if (r) {
+        pthread_mutex_destroy(&m->lock);
+        pthread_mutex_destroy(&m->send_lock);
+        pthread_cond_destroy(&m->slot_cond);
+        close(fd);
+        free(m);
+        *err = -r;
+        return NULL;
+    }
+    return m;
+}
+
+void mux_get(struct mux *m) { atomic_fetch_add(&m->refs, 1); }
+
+void mux_put(struct mux *m)
+{
+    if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
+        return;
+    mux_kill(m, -ECONNRESET);
+    pthread_join(m->reader, NULL);
+    while (m->reqs) {
+        /* Only abandoned requests are left: every waiter held a reference. */
+        struct mux_req *r = m->reqs;
+        m->reqs = r->next;
+        req_free(r);
+    }
+    close(m->fd);
+    sign_key_wipe(&m->key);
+    pthread_mutex_destroy(&m->lock);
+    pthread_mutex_destroy(&m->send_lock);
+    pthread_cond_destroy(&m->slot_cond);
+    free(m);
+}
+
+void mux_set_max_inflight(struct mux *m, unsigned n)
+{
+    pthread_mutex_lock(&m->lock);
+    m->cap = n ? n : 1;
+    if (m->cap > MUX_LOCAL_MAX_INFLIGHT)
+        m->cap = MUX_LOCAL_MAX_INFLIGHT;
+    pthread_cond_broadcast(&m->slot_cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void mux_sign_activate(struct mux *m, const struct sign_key *k, uint32_t next_seq)
+{
+    pthread_mutex_lock(&m->send_lock);
+    if (!atomic_load(&m->signing)) {
+        m->key = *k;
+        m->seq = next_seq;
+        atomic_store(&m->signing, true);
+    }
+    pthread_mutex_unlock(&m->send_lock);
+}
+
+bool mux_signing(struct mux *m) { return atomic_load(&m->signing); }
+
+/* Caller holds send_lock and lock. */
+static uint16_t pick_mid(struct mux *m)
+{
+    for (;;) {
+        uint16_t mid = m->next_mid++;
+        if (m->next_mid == 0 || m->next_mid >= 0xFFFF)
+            m->next_mid = 1;
+        if (!find_req(m, mid))
+            return mid;
+    }
+}
+
+/* Caller holds send_lock. Signs (when active) and writes one frame;
+ * returns the sequence number used through *seq. */
+static int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq)
+{
+    uint8_t *smb = msg_smb(req);
+    size_t len = msg_smb_len(req);
+    if (atomic_load(&m->signing)) {
+        *seq = m->seq;
+        m->seq += step;
+        sign_apply(&m->key, smb, len, *seq);
+    } else {
+        /* Before activation the signature field stays zero; the flag may be
+         * set to tell the server we want signing (Samba's client does so). */
+        memset(smb + SMB1_HDR_SIGNATURE, 0, SMB1_SIG_LEN);
+        *seq = 0;
+    }
+    nbt_put_header(req->buf, len);
+    int r = nbt_write_all(m->fd, req->buf, len + MSG_XPORT_HDR);
+    if (r == 0)
+        atomic_store(&m->last_activity, now_mono_s());
+    return r;
+}
+
+int mux_send_oneway(struct mux *m, struct msg_out *req, bool keep_mid)
+{
+    int r = msg_out_error(req);
+    if (r)
+        return r;
+    if (msg_smb_len(req) > m->o.max_frame && m->o.max_frame)
+        return -EMSGSIZE;
+    pthread_mutex_lock(&m->send_lock);
+    pthread_mutex_lock(&m->lock);
+    if (m->dead) {
+        r = m->dead;
+        pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&m->send_lock);
+        return r;
+    }
+    if (!keep_mid)
+        wire_st16(msg_smb(req) + SMB1_HDR_MID, pick_mid(m));
+    pthread_mutex_unlock(&m->lock);
+    uint32_t seq;
+    r = send_locked(m, req, 1, &seq);
+    pthread_mutex_unlock(&m->send_lock);
+    if (r) {
+        mux_kill(m, -ECONNRESET);
+        return -ECONNRESET;
+    }
+    stat_add(&m->o.stats->requests);
+    return 0;
+}
+
+/* Waits for the next frame of req. Returns 0 with *f, or -errno. On
+ * timeout the request is abandoned (and then owned by the mux). */
+static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, int timeout_ms,
+                      struct mux_frame **f)
+{
+    struct timespec dl;
+    deadline_after(&dl, timeout_ms);
+    pthread_mutex_lock(&m->lock);
+    while (!req->head && !req->err) {
+        if (flags & MUX_NO_TIMEOUT) {
+            pthread_cond_wait(&req->cond, &m->lock);
+        } else if (pthread_cond_timedwait(&req->cond, &m->lock, &dl) == ETIMEDOUT) {
+            if (req->head || req->err)
+                break;
+            req->abandoned = true;
+            m->inflight--;
+            m->nabandoned++;
+            pthread_cond_signal(&m->slot_cond);
+            if (m->nabandoned > MUX_MAX_ABANDONED) {
+                log_err(m->o.log, "%u requests timed out without a reply: dropping the connection",
+                        m->nabandoned);
+                kill_locked(m, -ETIMEDOUT);
+            }
+            pthread_mutex_unlock(&m->lock);
+            stat_add(&m->o.stats->timeouts);
+            return -ETIMEDOUT;
+        }
+    }
+    if (req->head) {
+        *f = req->head;
+        req->head = (*f)->next;
+        if (!req->head)
+            req->tail = NULL;
+        pthread_mutex_unlock(&m->lock);
+        return 0;
+    }
+    int err = req->err;
+    pthread_mutex_unlock(&m->lock);
+    return err;
+}
+
+/* Fails closed: a reply must carry the signature flag and the MAC for the
+ * number its request expects. */
+static bool verify(struct mux *m, const struct msg_in *in, uint32_t seq)
+{
+    if (!(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE)) {
+        log_err(m->o.log, "%s reply MID %u is not signed (expected sequence %u)",
+                msg_cmd_name(in->cmd), in->mid, seq);
+        return false;
+    }
+    if (!sign_verify(&m->key, in->frame, in->len, seq)) {
+        log_err(m->o.log, "%s reply MID %u has a bad signature (expected sequence %u)",
+                msg_cmd_name(in->cmd), in->mid, seq);
+        return false;
+    }
+    return true;
+}
+
+int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
+             struct msg_in *resp, mux_frame_fn fn, void *arg)
+{
+    int r = msg_out_error(req);
+    if (r)
+        return r;
+    if (m->o.max_frame && msg_smb_len(req) > m->o.max_frame)
+        return -EMSGSIZE;
+    if (timeout_ms <= 0)
+        timeout_ms = 60000;
+    struct mux_req *rq = calloc(1, sizeof(*rq));
+    if (!rq)
+        return -ENOMEM;
+    rq->multi = (flags & MUX_MULTI) != 0;
+    cond_init_mono(&rq->cond);
+    int64_t t0 = now_us();
+
+    /* A slot first, so the send lock is never held while waiting for one. */
+    struct timespec dl;
+    deadline_after(&dl, timeout_ms);
+    pthread_mutex_lock(&m->lock);
+    while (!m->dead && m->inflight >= m->cap) {
+        if (pthread_cond_timedwait(&m->slot_cond, &m->lock, &dl) == ETIMEDOUT &&
+            m->inflight >= m->cap && !m->dead) {
+            pthread_mutex_unlock(&m->lock);
+            stat_add(&m->o.stats->timeouts);
+            req_free(rq);
+            return -ETIMEDOUT;
+        }
+    }
+    if (m->dead) {
+        r = m->dead;
+        pthread_mutex_unlock(&m->lock);
+        req_free(rq);
+        return r;
+    }
+    m->inflight++;
+    pthread_mutex_unlock(&m->lock);
+
+    pthread_mutex_lock(&m->send_lock);
+    pthread_mutex_lock(&m->lock);
+    if (m->dead) {
+        r = m->dead;
+        m->inflight--;
+        pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&m->send_lock);
+        req_free(rq);
+        return r;
+    }
+    rq->mid = pick_mid(m);
+    rq->next = m->reqs;
+    m->reqs = rq;
+    pthread_mutex_unlock(&m->lock);
+    wire_st16(msg_smb(req) + SMB1_HDR_MID, rq->mid);
+    uint32_t seq;
+    bool signed_req = atomic_load(&m->signing);
+    r = send_locked(m, req, 2, &seq);
+    pthread_mutex_unlock(&m->send_lock);
+    stat_add(&m->o.stats->requests);
+    if (r) {
+        log_info(m->o.log, "sending %s failed: %s", msg_cmd_name(req->cmd), strerror(-r));
+        mux_kill(m, -ECONNRESET);
+        r = -ECONNRESET;
+        goto out_remove;
+    }
+
+    size_t got = 0;
+    uint32_t status = 0;
+    for (;;) {
+        struct mux_frame *f = NULL;
+        r = wait_frame(m, rq, flags, timeout_ms, &f);
+        if (r == -ETIMEDOUT) {
+            log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(req->cmd), rq->mid,
+                     timeout_ms);
+            return r; /* rq now belongs to the mux */
+        }
+        if (r)
+            goto out_remove;
+        got += f->in.len;
+        status = f->in.status;
+        if (signed_req && !verify(m, &f->in, seq + 1)) {
+            stat_add(&m->o.stats->bad_signatures);
+            msg_in_free(&f->in);
+            free(f);
+            mux_kill(m, -EIO);
+            r = -EIO;
+            goto out_remove;
+        }
+        if (!rq->multi) {
+            *resp = f->in;
+            free(f);
+            r = 0;
+            break;
+        }
+        r = fn(arg, &f->in);
+        msg_in_free(&f->in);
+        free(f);
+        if (r == 1)
+            continue;
+        if (r == -EIO)
+            mux_kill(m, -EIO);
+        break;
+    }
+    if (log_enabled(m->o.log, LOG_DEBUG))
+        log_debug(m->o.log, "MID %u %s sent %zu got %zu in %lld us: %s", rq->mid,
+                  msg_cmd_name(req->cmd), msg_smb_len(req), got, (long long)(now_us() - t0),
+                  r == 0 ? ntstatus_name(status) : strerror(-r));
+
+out_remove:
+    pthread_mutex_lock(&m->lock);
+    unlink_req(m, rq);
+    m->inflight--;
+    pthread_cond_signal(&m->slot_cond);
+    pthread_mutex_unlock(&m->lock);
+    req_free(rq);
+    return r;
+}
