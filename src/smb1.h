@@ -143,4 +143,37 @@ ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t s
 int smb1_link(struct smb1_tree *t, const char *from, const char *to);
 int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
 
+/* ---- Added by the operation layer (op_file.c, ea.c, share_enum.c) ---- */
+
+/* Byte-range lock on an open file. type: F_RDLCK (shared), F_WRLCK
+ * (exclusive) or F_UNLCK; len 0 means to the end of any file. wait: block
+ * until granted. -EAGAIN when another handle holds a conflicting lock.
+ * These are Windows byte-range locks: they do not merge or split like
+ * POSIX locks, and an unlock must name a range that was locked (else it is
+ * ignored). Locks do not survive a reconnection. */
+int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait);
+
+/* Extended attributes: only the "user." namespace, stored as SMB extended
+ * attributes (EAs) named without the prefix. Other namespaces, or a server
+ * without EA support: -ENOTSUP. get/list follow getxattr(2)/listxattr(2):
+ * size 0 returns the size needed, too small a buffer -ERANGE; a missing
+ * attribute -ENODATA. flags: XATTR_CREATE / XATTR_REPLACE. SMB cannot
+ * store an empty value (it means "remove"): setting one gives -EINVAL. */
+ssize_t smb1_getxattr(struct smb1_tree *t, const char *path, const char *name, void *value,
+                      size_t size);
+int smb1_setxattr(struct smb1_tree *t, const char *path, const char *name, const void *value,
+                  size_t size, int flags);
+ssize_t smb1_listxattr(struct smb1_tree *t, const char *path, char *list, size_t size);
+int smb1_removexattr(struct smb1_tree *t, const char *path, const char *name);
+
+/* Share types of smb1_share_enum (MS-RAP SHARE_INFO_1 / MS-SRVS shi1_type). */
+#define SMB1_SHARE_TYPE_DISK  0
+#define SMB1_SHARE_TYPE_PRINT 1
+#define SMB1_SHARE_TYPE_DEVICE 2
+#define SMB1_SHARE_TYPE_IPC   3
+typedef int (*smb1_share_cb)(void *ctx, const char *name, uint32_t type, const char *remark);
+/* Lists the server's shares (RAP NetShareEnum on IPC$). A non-zero return
+ * from cb stops the listing and is returned. */
+int smb1_share_enum(struct smb1_conn *c, smb1_share_cb cb, void *ctx);
+
 #endif

@@ -1,0 +1,34 @@
+/* Extended attributes of the "user." namespace as SMB EAs: TRANS2
+ * QUERY_PATH_INFORMATION level SMB_INFO_QUERY_ALL_EAS and
+ * SET_PATH_INFORMATION level SMB_INFO_SET_EAS (MS-CIFS 2.2.8.1.2,
+ * 2.2.8.3.4, 2.2.8.4.2; the FEA list of 2.2.1.2.2).
+ */
+#ifndef SMBFUSE_EA_H
+#define SMBFUSE_EA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EA_USER_PREFIX "user."
+#define EA_NAME_MAX 255
+#define EA_VALUE_MAX 0xFFFF
+
+struct ea_entry {
+    const uint8_t *name;        /* OEM name, not terminated */
+    size_t name_len;
+    const uint8_t *value;
+    size_t value_len;
+};
+
+typedef int (*ea_entry_fn)(void *arg, const struct ea_entry *e);
+
+/* Walks an SMB_FEA_LIST (SizeOfListInBytes first, then SMB_FEA records),
+ * calling fn for each; fn's non-zero return stops the walk and is
+ * returned. Returns 0, or -EIO for an inconsistent list. */
+int ea_parse_list(const uint8_t *d, size_t n, ea_entry_fn fn, void *arg);
+
+/* Encodes a list with one EA (an empty value removes it) into out;
+ * returns its length, or -E2BIG when cap is too small. */
+long ea_encode_one(const char *name, const void *value, size_t len, uint8_t *out, size_t cap);
+
+#endif

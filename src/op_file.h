@@ -1,0 +1,59 @@
+/* Open files: NT_CREATE_ANDX (or SMB_POSIX_PATH_OPEN), READ_ANDX,
+ * WRITE_ANDX, FLUSH, CLOSE, LOCKING_ANDX (MS-CIFS 2.2.4.64, 2.2.4.42,
+ * 2.2.4.43, 2.2.4.6, 2.2.4.5, 2.2.4.32).
+ *
+ * A struct smb1_file survives reconnections: it remembers how it was
+ * opened, and before each use its FID's epoch is compared with the
+ * connection's; a stale FID is replaced by reopening the file (disposition
+ * OPEN: never create, never truncate). Requests that name a FID are never
+ * marked idempotent for the connection layer, because a FID must not be
+ * resent on a newer connection; this module retries them itself after the
+ * reopen (reads and writes at an offset are safe to repeat).
+ */
+#ifndef SMBFUSE_OP_FILE_H
+#define SMBFUSE_OP_FILE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "smb1.h"
+
+struct smb1_file {
+    struct smb1_tree *t;
+    struct smb1_file *prev, *next;  /* protected by the tree's ops_tree lock */
+    pthread_mutex_t lock;           /* protects path, fid, epoch */
+    char *path;                     /* '/' path; moved by rename */
+    uint32_t access, share, create_options;
+    bool posix;                     /* opened with SMB_POSIX_PATH_OPEN */
+    int posix_flags;                /* O_ACCMODE (and O_DIRECTORY) for a POSIX reopen */
+    bool is_dir;
+    uint16_t fid;
+    uint64_t epoch;
+};
+
+struct file_create {
+    uint32_t access, share, disposition, options, attrs;
+};
+
+/* NT_CREATE_ANDX. On 0: *fid, and (if not NULL) *st from the reply,
+ * *epoch the connection epoch the FID belongs to. Otherwise -errno (the
+ * reply status in *status when one came). */
+int file_nt_create(struct smb1_tree *t, const char *path, const struct file_create *fc,
+                   uint16_t *fid, struct smb1_stat *st, uint64_t *epoch, uint32_t *status);
+/* CLOSE of a FID (LastTimeModified "leave unchanged"). */
+int file_close_fid(struct smb1_tree *t, uint16_t fid);
+/* f's FID on the current connection, reopening f if it went stale. */
+int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch);
+/* After a request on a FID of epoch failed with err: true when it should
+ * be sent again (with the FID file_get_fid gives then). */
+bool file_should_retry(struct smb1_file *f, uint64_t epoch, int err);
+/* Opens path for a short metadata operation (truncate, set info, rename),
+ * with the given access. */
+int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
+                   uint16_t *fid, uint64_t *epoch, uint32_t *status);
+/* Rename moved from -> to: every open file at or below from follows. */
+void file_renamed(struct smb1_tree *t, const char *from, const char *to);
+
+#endif
