@@ -31,7 +31,7 @@ static struct {
     EVP_MAC *hmac;
     EVP_CIPHER *des_ecb;
     EVP_CIPHER *rc4;
-    locale_t utf8_locale;     /* (locale_t)0: upper-case ASCII only */
+    locale_t utf8_locale; /* (locale_t)0: upper-case ASCII only */
     bool ok;
 } crypto;
 
@@ -330,8 +330,7 @@ int ntlm_lmowf_v1(const char *password, uint8_t out[16])
     return rc;
 }
 
-int ntlm_ntowf_v2(const uint8_t ntowf_v1[16], const char *user, const char *domain,
-                  uint8_t out[16])
+int ntlm_ntowf_v2(const uint8_t ntowf_v1[16], const char *user, const char *domain, uint8_t out[16])
 {
     uint8_t *u = NULL, *d = NULL;
     size_t ulen, dlen;
@@ -348,9 +347,8 @@ int ntlm_ntowf_v2(const uint8_t ntowf_v1[16], const char *user, const char *doma
 }
 
 int ntlm_v2_responses(const uint8_t ntowf_v2[16], const uint8_t server_chal[8],
-                      const uint8_t client_chal[8], uint64_t filetime,
-                      const uint8_t *avpairs, size_t av_len,
-                      uint8_t **nt_resp, size_t *nt_len, uint8_t lm_resp[24],
+                      const uint8_t client_chal[8], uint64_t filetime, const uint8_t *avpairs,
+                      size_t av_len, uint8_t **nt_resp, size_t *nt_len, uint8_t lm_resp[24],
                       uint8_t session_base_key[16])
 {
     *nt_resp = NULL;
@@ -364,8 +362,8 @@ int ntlm_v2_responses(const uint8_t ntowf_v2[16], const uint8_t server_chal[8],
     uint8_t *temp = resp + 16;
     struct wire_writer w;
     wire_writer_init(&w, temp, temp_len);
-    wire_put_u8(&w, 1);       /* RespType */
-    wire_put_u8(&w, 1);       /* HiRespType */
+    wire_put_u8(&w, 1); /* RespType */
+    wire_put_u8(&w, 1); /* HiRespType */
     wire_put_zeros(&w, 6);
     wire_put_u64(&w, filetime);
     wire_put_bytes(&w, client_chal, 8);
@@ -545,9 +543,8 @@ static int plain_lanman(const struct ntlm_creds *c, const uint8_t challenge[8],
     return 0;
 }
 
-int ntlm_plain_auth(enum smb1_sec sec, const struct ntlm_creds *c,
-                    const uint8_t challenge[8], const char *domain_hint,
-                    uint64_t now_filetime, struct ntlm_plain_auth *out)
+int ntlm_plain_auth(enum smb1_sec sec, const struct ntlm_creds *c, const uint8_t challenge[8],
+                    const char *domain_hint, uint64_t now_filetime, struct ntlm_plain_auth *out)
 {
     memset(out, 0, sizeof(*out));
     int rc;

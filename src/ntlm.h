@@ -17,23 +17,23 @@
 /* What the user asked for with sec= (mount.cifs's names). The order is the
  * strength: a response weaker than the one configured is never sent. */
 enum smb1_sec {
-    SMB1_SEC_NONE = 0,    /* anonymous / guest: empty responses */
-    SMB1_SEC_LANMAN,      /* LM response only (old devices; only when asked) */
-    SMB1_SEC_NTLM,        /* NTLMv1 (+ LM response field = NT response) */
-    SMB1_SEC_NTLMV2,      /* NTLMv2 + LMv2 (default) */
-    SMB1_SEC_NTLMSSP,     /* NTLMSSP in SPNEGO with NTLMv2, ESS, KEY_EXCH */
+    SMB1_SEC_NONE = 0, /* anonymous / guest: empty responses */
+    SMB1_SEC_LANMAN,   /* LM response only (old devices; only when asked) */
+    SMB1_SEC_NTLM,     /* NTLMv1 (+ LM response field = NT response) */
+    SMB1_SEC_NTLMV2,   /* NTLMv2 + LMv2 (default) */
+    SMB1_SEC_NTLMSSP,  /* NTLMSSP in SPNEGO with NTLMv2, ESS, KEY_EXCH */
 };
 
 /* The password itself is never kept: ntlm_creds_init() turns it
  * into the two hashes at start-up (the caller then wipes the password), and
  * a reconnect authenticates from the hashes. */
 struct ntlm_creds {
-    char *user;               /* malloc'd; "" for anonymous */
-    char *domain;             /* malloc'd; "" when none */
-    char *workstation;        /* malloc'd; our NetBIOS name */
-    uint8_t nt_hash[16];      /* NTOWFv1 */
-    uint8_t lm_hash[16];      /* LMOWFv1, valid when have_lm */
-    bool have_lm;             /* false when the password is over 14 OEM bytes */
+    char *user;          /* malloc'd; "" for anonymous */
+    char *domain;        /* malloc'd; "" when none */
+    char *workstation;   /* malloc'd; our NetBIOS name */
+    uint8_t nt_hash[16]; /* NTOWFv1 */
+    uint8_t lm_hash[16]; /* LMOWFv1, valid when have_lm */
+    bool have_lm;        /* false when the password is over 14 OEM bytes */
 };
 
 /* Copies the names (NULL counts as "") and computes the hashes; a NULL
@@ -81,24 +81,23 @@ int ntlm_utf16le(const char *s, bool upper, uint8_t **out, size_t *out_len);
  * LMv2 response, key the SessionBaseKey. avpairs must already end with
  * MsvAvEOL. */
 int ntlm_v2_responses(const uint8_t ntowf_v2[16], const uint8_t server_chal[8],
-                      const uint8_t client_chal[8], uint64_t filetime,
-                      const uint8_t *avpairs, size_t av_len,
-                      uint8_t **nt_resp, size_t *nt_len, uint8_t lm_resp[24],
+                      const uint8_t client_chal[8], uint64_t filetime, const uint8_t *avpairs,
+                      size_t av_len, uint8_t **nt_resp, size_t *nt_len, uint8_t lm_resp[24],
                       uint8_t session_base_key[16]);
 
 /* Result of a non-extended SESSION_SETUP authentication (MS-CIFS 3.2.4.2.4).
  * mac_resp points into this struct or at nt_resp: never copy the struct. */
 struct ntlm_plain_auth {
-    uint8_t lm_resp[24];      /* OEMPassword field */
-    size_t lm_len;            /* 0 or 24 */
-    uint8_t *nt_resp;         /* UnicodePassword field (malloc'd) */
+    uint8_t lm_resp[24]; /* OEMPassword field */
+    size_t lm_len;       /* 0 or 24 */
+    uint8_t *nt_resp;    /* UnicodePassword field (malloc'd) */
     size_t nt_len;
     /* Signing (MS-CIFS 3.2.5.3 / DIGEST 7.2): session key and the response
      * appended after it. mac_resp_len 0: nothing to sign with (anonymous). */
     uint8_t mac_session_key[16];
-    const uint8_t *mac_resp;  /* points at lm_resp or nt_resp */
+    const uint8_t *mac_resp; /* points at lm_resp or nt_resp */
     size_t mac_resp_len;
-    bool lm_resp_is_lm;       /* lm_resp holds a real LM (not LMv2) response */
+    bool lm_resp_is_lm; /* lm_resp holds a real LM (not LMv2) response */
 };
 
 /* Computes the responses for sec (LANMAN, NTLM or NTLMV2; NONE gives empty
@@ -113,9 +112,8 @@ struct ntlm_plain_auth {
  *  - NTLMV2: the v2 SessionBaseKey with the whole NTLMv2 response.
  * Returns 0, -EINVAL (LANMAN without an LM hash; sec not one of the four),
  * -ENOMEM, -EIO. */
-int ntlm_plain_auth(enum smb1_sec sec, const struct ntlm_creds *c,
-                    const uint8_t challenge[8], const char *domain_hint,
-                    uint64_t now_filetime, struct ntlm_plain_auth *out);
+int ntlm_plain_auth(enum smb1_sec sec, const struct ntlm_creds *c, const uint8_t challenge[8],
+                    const char *domain_hint, uint64_t now_filetime, struct ntlm_plain_auth *out);
 /* If the server answers with SMB_SETUP_USE_LANMAN_KEY, MS-CIFS 3.2.5.3 says
  * the LM session key replaces the NT one, but only when a real LM response
  * (not LMv2, not the NT response repeated) was sent; the LM key is then

@@ -14,20 +14,20 @@
 
 static const uint8_t signature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
 
-#define NTLMSSP_NEGOTIATE_TYPE 1u
-#define NTLMSSP_CHALLENGE_TYPE 2u
+#define NTLMSSP_NEGOTIATE_TYPE    1u
+#define NTLMSSP_CHALLENGE_TYPE    2u
 #define NTLMSSP_AUTHENTICATE_TYPE 3u
 
 /* Flags we ask for (DIGEST 8.3): 0xE2088217. */
-#define CLIENT_FLAGS                                                                              \
-    (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_OEM | NTLMSSP_REQUEST_TARGET |                 \
-     NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_ALWAYS_SIGN |            \
-     NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLMSSP_NEGOTIATE_VERSION |                     \
+#define CLIENT_FLAGS                                                                               \
+    (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_OEM | NTLMSSP_REQUEST_TARGET |                  \
+     NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_ALWAYS_SIGN |             \
+     NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLMSSP_NEGOTIATE_VERSION |                      \
      NTLMSSP_NEGOTIATE_128 | NTLMSSP_NEGOTIATE_KEY_EXCH | NTLMSSP_NEGOTIATE_56)
 
-#define NEGOTIATE_LEN 40       /* fixed fields + Version, no payload */
+#define NEGOTIATE_LEN       40 /* fixed fields + Version, no payload */
 #define CHALLENGE_SHORT_LEN 32 /* through ServerChallenge */
-#define CHALLENGE_LEN 48       /* through TargetInfoFields */
+#define CHALLENGE_LEN       48 /* through TargetInfoFields */
 
 /* Version (MS-NLMP 2.2.2.10): 6.1, build 0, NTLMSSP_REVISION_W2K3 (0x0F),
  * as Samba's client sends. */
@@ -249,9 +249,9 @@ static int compute_v2(const struct ntlmssp_client *c, const struct ntlmssp_chall
     if (!rc)
         rc = client_avpairs(ch, mic, &av, &av_len);
     if (!rc)
-        rc = ntlm_v2_responses(v2, ch->server_challenge, cc,
-                               ch->has_timestamp ? ch->timestamp : now, av, av_len, &a->nt,
-                               &a->nt_len, a->lm, sbk);
+        rc =
+            ntlm_v2_responses(v2, ch->server_challenge, cc, ch->has_timestamp ? ch->timestamp : now,
+                              av, av_len, &a->nt, &a->nt_len, a->lm, sbk);
     free(av);
     ntlm_wipe(v2, sizeof(v2));
     if (rc)

@@ -11,33 +11,33 @@
 
 #include "ntlm.h"
 
-#define NTLMSSP_NEGOTIATE_UNICODE       0x00000001u
-#define NTLMSSP_NEGOTIATE_OEM           0x00000002u
-#define NTLMSSP_REQUEST_TARGET          0x00000004u
-#define NTLMSSP_NEGOTIATE_SIGN          0x00000010u
-#define NTLMSSP_NEGOTIATE_SEAL          0x00000020u
-#define NTLMSSP_NEGOTIATE_LM_KEY        0x00000080u
-#define NTLMSSP_NEGOTIATE_NTLM          0x00000200u
-#define NTLMSSP_ANONYMOUS               0x00000800u
-#define NTLMSSP_NEGOTIATE_ALWAYS_SIGN   0x00008000u
+#define NTLMSSP_NEGOTIATE_UNICODE                  0x00000001u
+#define NTLMSSP_NEGOTIATE_OEM                      0x00000002u
+#define NTLMSSP_REQUEST_TARGET                     0x00000004u
+#define NTLMSSP_NEGOTIATE_SIGN                     0x00000010u
+#define NTLMSSP_NEGOTIATE_SEAL                     0x00000020u
+#define NTLMSSP_NEGOTIATE_LM_KEY                   0x00000080u
+#define NTLMSSP_NEGOTIATE_NTLM                     0x00000200u
+#define NTLMSSP_ANONYMOUS                          0x00000800u
+#define NTLMSSP_NEGOTIATE_ALWAYS_SIGN              0x00008000u
 #define NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY 0x00080000u
-#define NTLMSSP_NEGOTIATE_TARGET_INFO   0x00800000u
-#define NTLMSSP_NEGOTIATE_VERSION       0x02000000u
-#define NTLMSSP_NEGOTIATE_128           0x20000000u
-#define NTLMSSP_NEGOTIATE_KEY_EXCH      0x40000000u
-#define NTLMSSP_NEGOTIATE_56            0x80000000u
+#define NTLMSSP_NEGOTIATE_TARGET_INFO              0x00800000u
+#define NTLMSSP_NEGOTIATE_VERSION                  0x02000000u
+#define NTLMSSP_NEGOTIATE_128                      0x20000000u
+#define NTLMSSP_NEGOTIATE_KEY_EXCH                 0x40000000u
+#define NTLMSSP_NEGOTIATE_56                       0x80000000u
 
 /* AV_PAIR ids (MS-NLMP 2.2.2.1) and the MsvAvFlags bit for a MIC. */
-#define NTLMSSP_AV_EOL                  0x0000
-#define NTLMSSP_AV_NB_COMPUTER_NAME     0x0001
-#define NTLMSSP_AV_NB_DOMAIN_NAME       0x0002
-#define NTLMSSP_AV_FLAGS                0x0006
-#define NTLMSSP_AV_TIMESTAMP            0x0007
-#define NTLMSSP_AVFLAG_MIC              0x00000002u
+#define NTLMSSP_AV_EOL              0x0000
+#define NTLMSSP_AV_NB_COMPUTER_NAME 0x0001
+#define NTLMSSP_AV_NB_DOMAIN_NAME   0x0002
+#define NTLMSSP_AV_FLAGS            0x0006
+#define NTLMSSP_AV_TIMESTAMP        0x0007
+#define NTLMSSP_AVFLAG_MIC          0x00000002u
 
 /* Byte offsets in an AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3). */
-#define NTLMSSP_AUTH_MIC_OFFSET         72
-#define NTLMSSP_AUTH_HEADER_LEN         72  /* through Version, without MIC */
+#define NTLMSSP_AUTH_MIC_OFFSET 72
+#define NTLMSSP_AUTH_HEADER_LEN 72 /* through Version, without MIC */
 
 /* A parsed CHALLENGE_MESSAGE; pointers alias the input buffer. */
 struct ntlmssp_challenge {
@@ -45,9 +45,9 @@ struct ntlmssp_challenge {
     uint8_t server_challenge[8];
     const uint8_t *target_name;
     size_t target_name_len;
-    const uint8_t *target_info;   /* AV pairs, through MsvAvEOL; NULL if none */
+    const uint8_t *target_info; /* AV pairs, through MsvAvEOL; NULL if none */
     size_t target_info_len;
-    bool has_timestamp;           /* MsvAvTimestamp present */
+    bool has_timestamp; /* MsvAvTimestamp present */
     uint64_t timestamp;
 };
 
@@ -61,14 +61,14 @@ struct ntlmssp_challenge {
 int ntlmssp_parse_challenge(const uint8_t *p, size_t n, struct ntlmssp_challenge *out);
 
 struct ntlmssp_client {
-    const struct ntlm_creds *creds;   /* borrowed */
+    const struct ntlm_creds *creds; /* borrowed */
     bool anonymous;
-    uint8_t *negotiate;           /* our NEGOTIATE_MESSAGE, kept for the MIC */
+    uint8_t *negotiate; /* our NEGOTIATE_MESSAGE, kept for the MIC */
     size_t negotiate_len;
     uint8_t exported_session_key[16];
-    bool have_key;                /* never for anonymous */
-    bool sent_mic;                /* the AUTHENTICATE carried a MIC */
-    uint32_t flags;               /* flags of the AUTHENTICATE we sent */
+    bool have_key;  /* never for anonymous */
+    bool sent_mic;  /* the AUTHENTICATE carried a MIC */
+    uint32_t flags; /* flags of the AUTHENTICATE we sent */
 };
 
 /* Builds the NEGOTIATE_MESSAGE (malloc'd *out). anonymous: empty

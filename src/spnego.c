@@ -19,11 +19,11 @@ static const uint8_t oid_spnego[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
 static const uint8_t oid_ntlmssp[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
 
 #define TAG_APPLICATION0 0x60
-#define TAG_SEQUENCE 0x30
-#define TAG_OID 0x06
+#define TAG_SEQUENCE     0x30
+#define TAG_OID          0x06
 #define TAG_OCTET_STRING 0x04
-#define TAG_ENUMERATED 0x0a
-#define TAG_CTX(n) (0xa0 + (n))
+#define TAG_ENUMERATED   0x0a
+#define TAG_CTX(n)       (0xa0 + (n))
 
 #define MAX_TOKEN (1u << 24)
 
@@ -58,8 +58,7 @@ static void put_hdr(struct wire_writer *w, uint8_t tag, size_t n)
         wire_put_u8(w, (uint8_t)(n >> (8 * k)));
 }
 
-static int finish(uint8_t *buf, struct wire_writer *w, size_t total, uint8_t **out,
-                  size_t *out_len)
+static int finish(uint8_t *buf, struct wire_writer *w, size_t total, uint8_t **out, size_t *out_len)
 {
     if (!wire_wok(w) || w->pos != total) {
         free(buf);
@@ -77,10 +76,10 @@ int spnego_wrap_init(const uint8_t *token, size_t n, uint8_t **out, size_t *out_
     if (n > MAX_TOKEN)
         return -EINVAL;
     size_t oid_list = tlv_size(sizeof(oid_ntlmssp));
-    size_t mech_types = tlv_size(oid_list);            /* 30 L oids */
-    size_t tok = tlv_size(n);                          /* 04 L token */
-    size_t seq = tlv_size(mech_types) + tlv_size(tok); /* a0 ..., a2 ... */
-    size_t init = tlv_size(seq);                       /* 30 L seq */
+    size_t mech_types = tlv_size(oid_list);                     /* 30 L oids */
+    size_t tok = tlv_size(n);                                   /* 04 L token */
+    size_t seq = tlv_size(mech_types) + tlv_size(tok);          /* a0 ..., a2 ... */
+    size_t init = tlv_size(seq);                                /* 30 L seq */
     size_t app = tlv_size(sizeof(oid_spnego)) + tlv_size(init); /* 06 ..., a0 ... */
     size_t total = tlv_size(app);
     uint8_t *buf = malloc(total);

@@ -26,10 +26,10 @@ int spnego_wrap_resp(const uint8_t *token, size_t n, const uint8_t *mic, size_t 
                      uint8_t **out, size_t *out_len);
 
 struct spnego_resp {
-    int neg_state;                /* enum spnego_state */
+    int neg_state; /* enum spnego_state */
     bool has_mech;
     bool mech_is_ntlmssp;
-    const uint8_t *token;         /* aliases the input; NULL if absent */
+    const uint8_t *token; /* aliases the input; NULL if absent */
     size_t token_len;
     const uint8_t *mic;
     size_t mic_len;

@@ -12,8 +12,7 @@
 /* libntlm's <ntlm.h> has the same name as ours, so its two functions are
  * declared here (libntlm 1.6 smbencrypt.c; uint8 is unsigned char). */
 void ntlm_smb_encrypt(const char *passwd, const unsigned char *challenge, unsigned char *answer);
-void ntlm_smb_nt_encrypt(const char *passwd, const unsigned char *challenge,
-                         unsigned char *answer);
+void ntlm_smb_nt_encrypt(const char *passwd, const unsigned char *challenge, unsigned char *answer);
 
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
 {
@@ -27,11 +26,11 @@ static size_t unhex(const char *hex, uint8_t *out, size_t cap)
     return n;
 }
 
-#define expect_hex(buf, len, hex)                                                                 \
-    do {                                                                                          \
-        uint8_t exp_[512];                                                                        \
-        size_t n_ = unhex((hex), exp_, sizeof(exp_));                                             \
-        cr_assert_eq((size_t)(len), n_, "length %zu, expected %zu", (size_t)(len), n_);           \
+#define expect_hex(buf, len, hex)                                                                  \
+    do {                                                                                           \
+        uint8_t exp_[512];                                                                         \
+        size_t n_ = unhex((hex), exp_, sizeof(exp_));                                              \
+        cr_assert_eq((size_t)(len), n_, "length %zu, expected %zu", (size_t)(len), n_);            \
         cr_assert(memcmp((buf), exp_, n_) == 0, "bytes differ from %s", (hex));                    \
     } while (0)
 
@@ -41,22 +40,22 @@ static const uint8_t client_chal[8] = {0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
 static const uint8_t random_key[16] = {0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
                                        0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55};
 
-#define V1_LMOWF "e52cac67419a9a224a3b108f3fa6cb6d"
-#define V1_NTOWF "a4f49c406510bdcab6824ee7c30fd852"
-#define V1_SBK "d87262b0cde4b1cb7499becccdf10784"
-#define V1_NT_RESP "67c43011f30298a2ad35ece64f16331c44bdbed927841f94"
-#define V1_LM_RESP "98def7b87f88aa5dafe2df779688a172def11c7d5ccdef13"
-#define V1_ENC_KEY "518822b1b3f350c8958682ecbb3e3cb7"
-#define ESS_KXKEY "eb93429a8bd952f8b89c55b87f475edc"
+#define V1_LMOWF    "e52cac67419a9a224a3b108f3fa6cb6d"
+#define V1_NTOWF    "a4f49c406510bdcab6824ee7c30fd852"
+#define V1_SBK      "d87262b0cde4b1cb7499becccdf10784"
+#define V1_NT_RESP  "67c43011f30298a2ad35ece64f16331c44bdbed927841f94"
+#define V1_LM_RESP  "98def7b87f88aa5dafe2df779688a172def11c7d5ccdef13"
+#define V1_ENC_KEY  "518822b1b3f350c8958682ecbb3e3cb7"
+#define ESS_KXKEY   "eb93429a8bd952f8b89c55b87f475edc"
 #define ESS_NT_RESP "7537f803ae367128ca458204bde7caf81e97ed2683267232"
-#define V2_NTOWF "0c868a403bfd7a93a3001ef22ef02e3f"
-#define V2_AVPAIRS "02000c0044006f006d00610069006e0001000c0053006500720076006500720000000000"
-#define V2_TEMP                                                                                   \
+#define V2_NTOWF    "0c868a403bfd7a93a3001ef22ef02e3f"
+#define V2_AVPAIRS  "02000c0044006f006d00610069006e0001000c0053006500720076006500720000000000"
+#define V2_TEMP                                                                                    \
     "01010000000000000000000000000000aaaaaaaaaaaaaaaa0000000002000c0044006f006d00610069006e000100" \
     "0c005300650072007600650072000000000000000000"
-#define V2_PROOF "68cd0ab851e51c96aabc927bebef6a1c"
+#define V2_PROOF   "68cd0ab851e51c96aabc927bebef6a1c"
 #define V2_LM_RESP "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa"
-#define V2_SBK "8de40ccadbc14a82f15cb0ad0de95ca3"
+#define V2_SBK     "8de40ccadbc14a82f15cb0ad0de95ca3"
 #define V2_ENC_KEY "c5dad2544fc9799094ce1ce90bc9d03e"
 
 Test(ntlm, v1_hashes_match_ms_nlmp_4_2_2)
@@ -124,9 +123,9 @@ Test(ntlm, v2_matches_ms_nlmp_4_2_4)
 
     uint8_t *resp = NULL;
     size_t resp_len = 0;
-    cr_assert_eq(ntlm_v2_responses(v2, server_chal, client_chal, 0, av, av_len, &resp,
-                                   &resp_len, lm, sbk),
-                 0);
+    cr_assert_eq(
+        ntlm_v2_responses(v2, server_chal, client_chal, 0, av, av_len, &resp, &resp_len, lm, sbk),
+        0);
     expect_hex(resp, 16, V2_PROOF);
     expect_hex(resp + 16, resp_len - 16, V2_TEMP);
     expect_hex(lm, 24, V2_LM_RESP);
@@ -198,8 +197,8 @@ Test(ntlm, lm_too_long_is_einval)
  * widens bytes to UTF-16 and upper-cases ASCII, so it agrees only there). */
 Test(ntlm, v1_responses_match_libntlm)
 {
-    const char *pw[] = {"", "a", "Password", "SecREt01", "14characters!!", "with space",
-                        "~`!@#$%^&*()_+"};
+    const char *pw[] = {
+        "", "a", "Password", "SecREt01", "14characters!!", "with space", "~`!@#$%^&*()_+"};
     const uint8_t chal[8] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x11, 0x22, 0x33};
     for (size_t i = 0; i < sizeof(pw) / sizeof(pw[0]); i++) {
         struct ntlm_creds c;
@@ -309,8 +308,7 @@ Test(ntlm, plain_ntlmv2_layout_and_keys)
     unhex(V2_NTOWF, v2, 16);
     uint8_t *resp;
     size_t resp_len;
-    cr_assert_eq(ntlm_v2_responses(v2, server_chal, cc, now, av, av_len, &resp, &resp_len, lm,
-                                   sbk),
+    cr_assert_eq(ntlm_v2_responses(v2, server_chal, cc, now, av, av_len, &resp, &resp_len, lm, sbk),
                  0);
     cr_assert_eq(resp_len, a.nt_len);
     cr_assert(memcmp(resp, a.nt_resp, resp_len) == 0);
@@ -408,13 +406,20 @@ Test(ntlm, vector_files_agree_with_embedded_values)
     const struct {
         const char *json, *key, *value;
     } checks[] = {
-        {v1, "lmowfv1", V1_LMOWF},         {v1, "ntowfv1", V1_NTOWF},
-        {v1, "session_base_key", V1_SBK},  {v1, "ntlmv1_response", V1_NT_RESP},
-        {v1, "lmv1_response", V1_LM_RESP}, {v1, "encrypted_session_key", V1_ENC_KEY},
-        {ess, "key_exchange_key", ESS_KXKEY}, {ess, "ntlmv1_response", ESS_NT_RESP},
-        {v2, "ntowfv2", V2_NTOWF},         {v2, "temp", V2_TEMP},
-        {v2, "ntproofstr", V2_PROOF},      {v2, "lmv2_response", V2_LM_RESP},
-        {v2, "session_base_key", V2_SBK},  {v2, "encrypted_session_key", V2_ENC_KEY},
+        {v1, "lmowfv1", V1_LMOWF},
+        {v1, "ntowfv1", V1_NTOWF},
+        {v1, "session_base_key", V1_SBK},
+        {v1, "ntlmv1_response", V1_NT_RESP},
+        {v1, "lmv1_response", V1_LM_RESP},
+        {v1, "encrypted_session_key", V1_ENC_KEY},
+        {ess, "key_exchange_key", ESS_KXKEY},
+        {ess, "ntlmv1_response", ESS_NT_RESP},
+        {v2, "ntowfv2", V2_NTOWF},
+        {v2, "temp", V2_TEMP},
+        {v2, "ntproofstr", V2_PROOF},
+        {v2, "lmv2_response", V2_LM_RESP},
+        {v2, "session_base_key", V2_SBK},
+        {v2, "encrypted_session_key", V2_ENC_KEY},
         {v2, "av_pairs_as_sent_in_temp", V2_AVPAIRS},
     };
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {

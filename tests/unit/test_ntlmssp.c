@@ -519,8 +519,8 @@ Test(ntlmssp, v1_only_challenge_still_gets_ntlmv2)
 Test(ntlmssp, oem_only_challenge_is_refused)
 {
     uint8_t ch[256];
-    size_t n = make_challenge(ch, sizeof(ch), V2_FLAGS & ~NTLMSSP_NEGOTIATE_UNICODE, false, 0,
-                              false);
+    size_t n =
+        make_challenge(ch, sizeof(ch), V2_FLAGS & ~NTLMSSP_NEGOTIATE_UNICODE, false, 0, false);
     struct ntlm_creds cr;
     cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password"), 0);
     struct ntlmssp_client c;

@@ -188,10 +188,10 @@ Test(spnego, malformed_replies_are_refused)
 /* A NegTokenInit2 as Samba's smbd sends in its SMB1 negotiate reply:
  * mechTypes = [MS-KRB5, KRB5, NTLMSSP], negHints = "not_defined_in_RFC4178@
  * please_ignore". */
-#define SAMBA_HINT                                                                                \
+#define SAMBA_HINT                                                                                 \
     "605e06062b0601050502a0543052a0243022"                                                         \
     "06092a864882f712010202"                                                                       \
-    "06092a864886f712010202" NTLMSSP_OID "a32a3028a0261b246e6f745f646566696e65645f696e5f52464334" \
+    "06092a864886f712010202" NTLMSSP_OID "a32a3028a0261b246e6f745f646566696e65645f696e5f52464334"  \
     "313738407"                                                                                    \
     "06c656173655f69676e6f7265"
 
