@@ -1,0 +1,69 @@
+/* A scripted in-process SMB1 server for fault injection.
+ *
+ * One thread, one listening socket on 127.0.0.1 (port chosen by the
+ * kernel), one client connection at a time (after a disconnect it accepts
+ * the next one, so reconnects can be tested). It speaks enough SMB1 for the
+ * connection core: NEGOTIATE (non-extended, with a challenge), NTLMv2
+ * SESSION_SETUP (it knows the password, checks the NTProofStr and derives
+ * the same signing key), TREE_CONNECT, ECHO, READ_ANDX (a fixed byte
+ * pattern), TRANSACTION2 (a reply in several fragments), LOCKING_ANDX
+ * (counts oplock-release acknowledgements), TREE_DISCONNECT, LOGOFF.
+ * Once signing is active it verifies every request against its own
+ * sequence counter (so a client that sends out of sequence order is
+ * caught) and signs every reply.
+ *
+ * Faults are armed one at a time and fire on the next reply to a request
+ * other than NEGOTIATE / SESSION_SETUP / TREE_CONNECT.
+ */
+#ifndef SMBFUSE_FAKE_SMB_H
+#define SMBFUSE_FAKE_SMB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum fake_fault {
+    FAKE_NONE = 0,
+    FAKE_FLIP_BYTE,          /* flip the last byte after signing */
+    FAKE_BAD_SIGNATURE,      /* wrong MAC */
+    FAKE_NO_SIGNATURE,       /* signature flag clear and field zero */
+    FAKE_UNKNOWN_MID,        /* first a copy with another MID, then the reply */
+    FAKE_TRUNCATED,          /* ByteCount claims more than the frame holds */
+    FAKE_OVERSIZED,          /* a transport header announcing 0xFFFFFF bytes */
+    FAKE_DISCONNECT_MID,     /* half the reply, then close */
+    FAKE_LATE,               /* reply after delay_ms */
+    FAKE_OPLOCK_BREAK,       /* an unsolicited oplock break before the reply */
+    FAKE_NETNAME_DELETED,    /* NETWORK_NAME_DELETED instead of the reply (tree gone) */
+};
+
+struct fake_opts {
+    const char *user, *domain, *password;
+    bool sign_enabled, sign_required;
+    uint16_t max_mpx;        /* 0: 50 */
+    unsigned reorder;        /* >1: collect this many requests, answer in reverse */
+};
+
+struct fake_stats {
+    unsigned connections;
+    unsigned requests;
+    unsigned bad_request_signatures;
+    unsigned oplock_acks;
+    unsigned tree_connects;
+    unsigned max_outstanding;   /* most requests held at once (reorder mode) */
+    unsigned logons;
+};
+
+struct fake_server;
+
+/* Starts the server; *port receives its port. Returns NULL on failure. */
+struct fake_server *fake_start(const struct fake_opts *o, uint16_t *port);
+void fake_stop(struct fake_server *fs);
+/* Arms one fault (delay_ms for FAKE_LATE; for FAKE_OPLOCK_BREAK, fid/level
+ * are taken from fake_set_break). */
+void fake_inject(struct fake_server *fs, enum fake_fault f, int delay_ms);
+void fake_set_break(struct fake_server *fs, uint16_t fid, uint8_t level);
+void fake_get_stats(struct fake_server *fs, struct fake_stats *st);
+/* The byte READ_ANDX returns at offset off and TRANS2 returns in its data. */
+static inline uint8_t fake_pattern(uint64_t off) { return (uint8_t)(off * 7 + 3); }
+#define FAKE_TRANS2_DATA 3000   /* TRANS2 reply data bytes, sent in 3 fragments */
+
+#endif

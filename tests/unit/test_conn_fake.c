@@ -1,0 +1,459 @@
+/* Fault injection: the connection core against the scripted server in
+ * tests/fake. Every fault must end in a clean error (no crash, no hang, no
+ * corrupted data reaching the caller), and the connection must recover. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "fake_smb.h"
+#include "smb1.h"
+#include "smb1_proto.h"
+
+static struct smb1_log lg;
+static struct fake_server *fs;
+static uint16_t port;
+
+static void setup_log(void)
+{
+    const char *lv = getenv("SMBFUSE_TEST_LOG");
+    log_init(&lg, lv ? atoi(lv) : LOG_CRIT, NULL, NULL);
+}
+
+static void start_fake(bool sign_enabled, bool sign_required)
+{
+    setup_log();
+    struct fake_opts o = {.user = "alice",
+                          .domain = "WORKGROUP",
+                          .password = "s3cret pass",
+                          .sign_enabled = sign_enabled,
+                          .sign_required = sign_required};
+    fs = fake_start(&o, &port);
+    cr_assert_not_null(fs);
+}
+
+static void fini(void)
+{
+    fake_stop(fs);
+    fs = NULL;
+    log_destroy(&lg);
+}
+
+static void init_signed(void) { start_fake(true, true); }
+
+static struct smb1_config cfg_for(const char *password, enum smb1_sign_policy sign)
+{
+    struct smb1_config c = {0};
+    c.host = "127.0.0.1";
+    c.port = port;
+    c.transport = SMB1_TRANSPORT_DIRECT;
+    c.user = "alice";
+    c.domain = "WORKGROUP";
+    c.password = password;
+    c.sec = SMB1_SEC_NTLMV2;
+    c.sign = sign;
+    c.request_timeout_ms = 1500;
+    c.connect_timeout_ms = 2000;
+    c.echo_interval_s = 60;
+    c.unix_ext = 0;
+    c.log = &lg;
+    return c;
+}
+
+static struct smb1_conn *connect_ok(struct smb1_config *c)
+{
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    int r = smb1_conn_new(c, &conn, why, sizeof(why));
+    cr_assert_eq(r, 0, "smb1_conn_new: %d (%s)", r, why);
+    return conn;
+}
+
+/* READ_ANDX of len bytes at off; returns the data length or -errno, and
+ * checks each byte against the pattern. */
+static int do_read(struct smb1_conn *c, struct smb1_tree *t, uint32_t off, uint16_t len,
+                   unsigned flags)
+{
+    struct msg_out m;
+    cr_assert_eq(msg_out_init(&m, SMB1_COM_READ_ANDX, 128), 0);
+    msg_words_begin(&m);
+    wire_put_u8(&m.w, SMB1_COM_NONE);
+    wire_put_u8(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u16(&m.w, 1);
+    wire_put_u32(&m.w, off);
+    wire_put_u16(&m.w, len);
+    wire_put_u16(&m.w, len);
+    wire_put_u32(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u32(&m.w, 0);
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    msg_bytes_end(&m);
+    struct msg_in in;
+    int r = conn_call(c, t, &m, &in, flags);
+    if (r)
+        return r;
+    cr_assert_eq(in.status, 0);
+    struct wire_reader w, smb, data;
+    msg_in_words(&in, &w);
+    wire_skip(&w, 10);
+    uint16_t dlen = wire_u16(&w);
+    uint16_t doff = wire_u16(&w);
+    msg_in_smb(&in, &smb);
+    wire_sub(&smb, doff, dlen, &data);
+    cr_assert(wire_ok(&w) && wire_ok(&data));
+    for (uint16_t i = 0; i < dlen; i++)
+        cr_assert_eq(wire_u8(&data), fake_pattern(off + i), "byte %u corrupted", i);
+    msg_in_free(&in);
+    return dlen;
+}
+
+Test(conn_fake, connect_echo_read_signed, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_conn_info info;
+    smb1_conn_get_info(conn, &info);
+    cr_assert(info.signing_active);
+    cr_assert_str_eq(info.server_domain, "FAKEDOM");
+    cr_assert_str_eq(info.server_name, "FAKESRV");
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(smb1_echo(conn), 0);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    cr_assert_eq(smb1_tree_type(t), SMB1_TREE_DISK);
+    cr_assert_eq(do_read(conn, t, 100, 2000, CONN_IDEMPOTENT), 2000);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, 0);
+    cr_assert_eq(st.reconnects, 0);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.bad_request_signatures, 0);
+}
+
+Test(conn_fake, wrong_password, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("wrong", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), -EACCES);
+    cr_assert_null(conn);
+    cr_assert(strstr(why, "logon failure") != NULL, "why: %s", why);
+}
+
+Test(conn_fake, missing_share, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "NOSHARE", &t), -ENOENT);
+    smb1_conn_free(conn);
+}
+
+static void init_unsigned(void) { start_fake(false, false); }
+
+Test(conn_fake, sign_required_refused_without_server_signing, .init = init_unsigned, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), -EPERM);
+    cr_assert(strstr(why, "sign") != NULL, "why: %s", why);
+}
+
+Test(conn_fake, auto_unsigned, .init = init_unsigned, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_conn_info info;
+    smb1_conn_get_info(conn, &info);
+    cr_assert(!info.signing_active);
+    cr_assert_eq(smb1_echo(conn), 0);
+    smb1_conn_free(conn);
+}
+
+/* A fault on a signed READ reply: the read fails with -EIO, nothing reaches
+ * the caller, the event is counted, and the next call reconnects. */
+static void expect_read_fault(enum fake_fault f, int want, bool bad_sig)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.max_frame = 1 << 20;
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    cr_assert_eq(do_read(conn, t, 0, 512, 0), 512);
+    fake_inject(fs, f, 0);
+    int r = do_read(conn, t, 0, 512, 0);
+    cr_assert_eq(r, want, "fault %d: got %d, want %d", f, r, want);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, bad_sig ? 1 : 0);
+    /* Recovers: reconnect, tree reconnect, a correct read. */
+    cr_assert_eq(do_read(conn, t, 7, 1000, CONN_IDEMPOTENT), 1000);
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.reconnects, 1);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.connections, 2);
+    cr_assert_eq(fst.tree_connects, 2);
+    cr_assert_eq(fst.bad_request_signatures, 0);
+}
+
+Test(conn_fake, flipped_byte, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_FLIP_BYTE, -EIO, true);
+}
+
+Test(conn_fake, bad_signature, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_BAD_SIGNATURE, -EIO, true);
+}
+
+Test(conn_fake, missing_signature, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_NO_SIGNATURE, -EIO, true);
+}
+
+Test(conn_fake, truncated_frame, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_TRUNCATED, -EIO, false);
+}
+
+Test(conn_fake, oversized_length, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_OVERSIZED, -EIO, false);
+}
+
+Test(conn_fake, disconnect_mid_reply, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_DISCONNECT_MID, -ECONNRESET, false);
+}
+
+Test(conn_fake, disconnect_mid_reply_idempotent_retried, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    cr_assert_eq(do_read(conn, t, 3, 800, CONN_IDEMPOTENT), 800);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.reconnects, 1);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, unknown_mid_dropped, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    fake_inject(fs, FAKE_UNKNOWN_MID, 0);
+    cr_assert_eq(do_read(conn, t, 0, 300, 0), 300);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.unknown_mids, 1);
+    cr_assert_eq(st.reconnects, 0);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, unknown_mid_unsigned_never_delivered, .init = init_unsigned, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = connect_ok(&c);
+    fake_inject(fs, FAKE_UNKNOWN_MID, 0);
+    cr_assert_eq(smb1_echo(conn), 0);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(smb1_echo(conn), 0);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.unknown_mids, 1);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, late_reply_times_out, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.request_timeout_ms = 500;
+    struct smb1_conn *conn = connect_ok(&c);
+    fake_inject(fs, FAKE_LATE, 750);
+    cr_assert_eq(smb1_echo(conn), -ETIMEDOUT);
+    /* The late reply arrives while this one waits: it must be dropped, not
+     * taken for this request's reply. */
+    cr_assert_eq(smb1_echo(conn), 0);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.timeouts, 1);
+    cr_assert_eq(st.bad_signatures, 0);
+    cr_assert_eq(st.reconnects, 0);
+    smb1_conn_free(conn);
+}
+
+struct reasm {
+    uint8_t data[FAKE_TRANS2_DATA];
+    size_t got;
+    int frames;
+};
+
+static int on_frame(void *arg, const struct msg_in *in)
+{
+    struct reasm *ra = arg;
+    if (in->status)
+        return 0;
+    struct wire_reader w, smb, d;
+    msg_in_words(in, &w);
+    uint16_t tp = wire_u16(&w);
+    uint16_t td = wire_u16(&w);
+    wire_skip(&w, 2);
+    wire_skip(&w, 6);
+    uint16_t dc = wire_u16(&w);
+    uint16_t doff = wire_u16(&w);
+    uint16_t ddisp = wire_u16(&w);
+    msg_in_smb(in, &smb);
+    wire_sub(&smb, doff, dc, &d);
+    if (!wire_ok(&w) || !wire_ok(&d) || tp != 2 || td != FAKE_TRANS2_DATA ||
+        ddisp > FAKE_TRANS2_DATA - dc)
+        return -EIO;
+    wire_copy(&d, ra->data + ddisp, dc);
+    ra->got += dc;
+    ra->frames++;
+    return ra->got < FAKE_TRANS2_DATA ? 1 : 0;
+}
+
+static int do_trans2(struct smb1_conn *conn, struct smb1_tree *t, struct reasm *ra)
+{
+    struct msg_out m;
+    cr_assert_eq(msg_out_init(&m, SMB1_COM_TRANSACTION2, 128), 0);
+    msg_words_begin(&m);
+    wire_put_zeros(&m.w, 28);
+    wire_put_u8(&m.w, 1);
+    wire_put_u8(&m.w, 0);
+    wire_put_u16(&m.w, SMB1_TRANS2_QUERY_FS_INFO);
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    msg_bytes_end(&m);
+    memset(ra, 0, sizeof(*ra));
+    uint32_t status = 1;
+    int r = conn_call_multi(conn, t, &m, on_frame, ra, &status, 0);
+    if (r == 0)
+        cr_assert_eq(status, 0);
+    return r;
+}
+
+Test(conn_fake, trans2_multi_fragment, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    struct reasm ra;
+    cr_assert_eq(do_trans2(conn, t, &ra), 0);
+    cr_assert_eq(ra.frames, 3);
+    for (size_t i = 0; i < FAKE_TRANS2_DATA; i++)
+        cr_assert_eq(ra.data[i], fake_pattern(i));
+    /* A corrupted last fragment fails the whole reply. */
+    fake_inject(fs, FAKE_FLIP_BYTE, 0);
+    cr_assert_eq(do_trans2(conn, t, &ra), -EIO);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, 1);
+    cr_assert_eq(do_trans2(conn, t, &ra), 0);
+    cr_assert_eq(ra.got, FAKE_TRANS2_DATA);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, tree_reconnect_on_network_name_deleted, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    fake_inject(fs, FAKE_NETNAME_DELETED, 0);
+    cr_assert_eq(do_read(conn, t, 5, 100, 0), 100);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.tree_connects, 2);
+    cr_assert_eq(fst.connections, 1);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+struct brk_seen {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int n;
+    uint16_t tid, fid;
+    uint8_t level;
+};
+
+static void on_break(void *arg, uint16_t tid, uint16_t fid, uint8_t level)
+{
+    struct brk_seen *b = arg;
+    pthread_mutex_lock(&b->lock);
+    b->n++;
+    b->tid = tid;
+    b->fid = fid;
+    b->level = level;
+    pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+Test(conn_fake, oplock_break_to_handler, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    struct brk_seen b = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    conn_set_break_handler(conn, on_break, &b);
+    fake_set_break(fs, 0x4242, 1);
+    fake_inject(fs, FAKE_OPLOCK_BREAK, 0);
+    cr_assert_eq(do_read(conn, t, 0, 64, 0), 64);
+    pthread_mutex_lock(&b.lock);
+    while (b.n == 0)
+        pthread_cond_wait(&b.cond, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    cr_assert_eq(b.fid, 0x4242);
+    cr_assert_eq(b.level, 1);
+    cr_assert_eq(b.tid, 7);
+    conn_set_break_handler(conn, NULL, NULL);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, oplock_break_acknowledged_without_handler, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    fake_set_break(fs, 0x77, 0);
+    fake_inject(fs, FAKE_OPLOCK_BREAK, 0);
+    cr_assert_eq(smb1_echo(conn), 0);
+    struct fake_stats fst;
+    for (int i = 0; i < 200; i++) {
+        fake_get_stats(fs, &fst);
+        if (fst.oplock_acks)
+            break;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert_eq(fst.oplock_acks, 1);
+    /* The one-way ack moved both counters by one: signing still agrees. */
+    cr_assert_eq(smb1_echo(conn), 0);
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.bad_request_signatures, 0);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, 0);
+    smb1_conn_free(conn);
+}

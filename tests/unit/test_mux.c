@@ -1,0 +1,322 @@
+/* The dispatcher alone, over a socketpair with a scripted peer: signing
+ * sequence numbers with many requests in flight and replies out of order,
+ * the in-flight cap, MID uniqueness and wrap-around, unknown MIDs, bad
+ * signatures, timeouts and late replies. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mux.h"
+#include "nbt.h"
+#include "sign.h"
+#include "smb1_proto.h"
+
+#define MAXQ 64
+
+struct held {
+    uint8_t *buf;
+    size_t len;
+    uint16_t mid;
+};
+
+struct peer {
+    int fd;
+    pthread_t thr;
+    bool signing;
+    struct sign_key key;
+    uint32_t seq;
+    unsigned batch;          /* hold up to this many, answer in reverse */
+    /* results, read after join */
+    unsigned requests, bad_seq, dup_mids, max_held;
+    unsigned mid_min, mid_max, wraps;
+    uint16_t last_mid;
+    struct held q[MAXQ];
+    unsigned nq;
+};
+
+static struct smb1_log lg;
+static struct mux_stats stats;
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void send_frame(int fd, uint8_t *buf, size_t len)
+{
+    nbt_put_header(buf, len - 4);
+    cr_assert_eq(nbt_write_all(fd, buf, len), 0);
+}
+
+static void flush(struct peer *p)
+{
+    while (p->nq) {
+        struct held *h = &p->q[--p->nq];
+        send_frame(p->fd, h->buf, h->len);
+        free(h->buf);
+    }
+}
+
+static void *peer_main(void *arg)
+{
+    struct peer *p = arg;
+    p->mid_min = 0xFFFF;
+    for (;;) {
+        if (p->nq) {
+            struct pollfd pf = {.fd = p->fd, .events = POLLIN};
+            if (p->nq >= p->batch || poll(&pf, 1, 20) == 0) {
+                flush(p);
+                continue;
+            }
+        }
+        uint8_t *smb = NULL;
+        size_t len = 0;
+        const char *why;
+        if (nbt_read_frame(p->fd, 1 << 20, &smb, &len, &why))
+            break;
+        p->requests++;
+        uint16_t mid = wire_le16(smb + SMB1_HDR_MID);
+        if (mid < p->mid_min)
+            p->mid_min = mid;
+        if (mid > p->mid_max)
+            p->mid_max = mid;
+        if (mid < p->last_mid)
+            p->wraps++;
+        p->last_mid = mid;
+        for (unsigned i = 0; i < p->nq; i++)
+            if (p->q[i].mid == mid)
+                p->dup_mids++;
+        uint32_t rseq = 0;
+        if (p->signing) {
+            if (!sign_verify(&p->key, smb, len, p->seq))
+                p->bad_seq++;
+            rseq = p->seq + 1;
+            p->seq += 2;
+        }
+        /* An ECHO reply has the request's shape: flip the REPLY flag. */
+        uint8_t *out = malloc(len + 4);
+        memcpy(out + 4, smb, len);
+        uint8_t *r = out + 4;
+        r[SMB1_HDR_FLAGS] |= SMB1_FLAGS_REPLY;
+        const uint8_t *payload = smb + 32 + 1 + 2 + 2;
+        bool late = len >= 41 && !memcmp(payload, "LATE", 4);
+        bool bads = len >= 41 && !memcmp(payload, "BADS", 4);
+        bool unkn = len >= 41 && !memcmp(payload, "UNKN", 4);
+        if (p->signing)
+            sign_apply(&p->key, r, len, rseq);
+        if (bads)
+            r[SMB1_HDR_SIGNATURE] ^= 0x80;
+        if (unkn) {
+            uint8_t *copy = malloc(len + 4);
+            memcpy(copy, out, len + 4);
+            wire_st16(copy + 4 + SMB1_HDR_MID, (uint16_t)(mid ^ 0x4000));
+            send_frame(p->fd, copy, len + 4);
+            free(copy);
+        }
+        free(smb);
+        if (late)
+            sleep_ms(400);
+        if (p->batch > 1) {
+            p->q[p->nq].buf = out;
+            p->q[p->nq].len = len + 4;
+            p->q[p->nq].mid = mid;
+            p->nq++;
+            if (p->nq > p->max_held)
+                p->max_held = p->nq;
+        } else {
+            send_frame(p->fd, out, len + 4);
+            free(out);
+        }
+    }
+    flush(p);
+    return NULL;
+}
+
+static struct mux *start(struct peer *p, unsigned inflight, bool signing, unsigned batch)
+{
+    log_init(&lg, getenv("SMBFUSE_TEST_LOG") ? atoi(getenv("SMBFUSE_TEST_LOG")) : LOG_CRIT, NULL,
+             NULL);
+    memset(&stats, 0, sizeof(stats));
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    memset(p, 0, sizeof(*p));
+    p->fd = sv[1];
+    p->batch = batch;
+    static const uint8_t sk[16] = "0123456789abcdef", resp[24] = "response-bytes-24-long..";
+    if (signing) {
+        cr_assert_eq(sign_key_init(&p->key, sk, 16, resp, 24), 0);
+        p->signing = true;
+        p->seq = 2;
+    }
+    struct mux_opts o = {.max_frame = 1 << 20, .max_inflight = inflight, .stats = &stats,
+                         .log = &lg};
+    int err = 0;
+    struct mux *m = mux_new(sv[0], &o, &err);
+    cr_assert_not_null(m, "mux_new: %d", err);
+    if (signing)
+        mux_sign_activate(m, &p->key, 2);
+    cr_assert_eq(pthread_create(&p->thr, NULL, peer_main, p), 0);
+    return m;
+}
+
+static void stop(struct mux *m, struct peer *p)
+{
+    mux_put(m);
+    pthread_join(p->thr, NULL);
+    close(p->fd);
+    log_destroy(&lg);
+}
+
+/* One ECHO carrying payload; checks that the reply carries it back. */
+static int echo(struct mux *m, const char *payload, int timeout_ms)
+{
+    struct msg_out req;
+    cr_assert_eq(msg_out_init(&req, SMB1_COM_ECHO, 128), 0);
+    msg_words_begin(&req);
+    wire_put_u16(&req.w, 1);
+    msg_words_end(&req);
+    msg_bytes_begin(&req);
+    wire_put_bytes(&req.w, payload, strlen(payload));
+    msg_bytes_end(&req);
+    struct msg_in in;
+    int r = mux_call(m, &req, 0, timeout_ms, &in, NULL, NULL);
+    msg_out_free(&req);
+    if (r)
+        return r;
+    struct wire_reader b;
+    msg_in_bytes(&in, &b);
+    const uint8_t *d = wire_bytes(&b, strlen(payload));
+    cr_assert(d && !memcmp(d, payload, strlen(payload)), "reply for another request");
+    cr_assert_eq(wire_remaining(&b), 0);
+    msg_in_free(&in);
+    return 0;
+}
+
+struct worker {
+    struct mux *m;
+    int id, n, failures;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    for (int i = 0; i < w->n; i++) {
+        char payload[32];
+        snprintf(payload, sizeof(payload), "t%02d-req%05d", w->id, i);
+        if (echo(w->m, payload, 5000))
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void run_workers(struct mux *m, int nthreads, int per)
+{
+    pthread_t th[32];
+    struct worker w[32];
+    for (int i = 0; i < nthreads; i++) {
+        w[i] = (struct worker){.m = m, .id = i, .n = per};
+        pthread_create(&th[i], NULL, worker_main, &w[i]);
+    }
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(w[i].failures, 0, "thread %d: %d failures", i, w[i].failures);
+    }
+}
+
+Test(mux, signed_many_in_flight_out_of_order)
+{
+    struct peer p;
+    struct mux *m = start(&p, 8, true, 8);
+    run_workers(m, 12, 150);
+    stop(m, &p);
+    cr_assert_eq(p.requests, 12 * 150);
+    /* Wire order equals sequence order, every request verified. */
+    cr_assert_eq(p.bad_seq, 0);
+    cr_assert_eq(p.dup_mids, 0);
+    cr_assert_eq(p.max_held, 8, "replies were never 8 deep: %u", p.max_held);
+    cr_assert_eq(stats.bad_signatures, 0);
+    cr_assert_eq(stats.unknown_mids, 0);
+}
+
+Test(mux, inflight_cap_respected)
+{
+    struct peer p;
+    struct mux *m = start(&p, 3, false, 16);
+    run_workers(m, 8, 60);
+    stop(m, &p);
+    cr_assert_eq(p.requests, 8 * 60);
+    cr_assert_leq(p.max_held, 3);
+    cr_assert_eq(p.max_held, 3);
+}
+
+Test(mux, mid_never_zero_or_ffff_and_wraps)
+{
+    struct peer p;
+    struct mux *m = start(&p, 1, false, 1);
+    for (int i = 0; i < 0xFFFE + 20; i++)
+        cr_assert_eq(echo(m, "x", 5000), 0);
+    stop(m, &p);
+    cr_assert_eq(p.mid_min, 1);
+    cr_assert_eq(p.mid_max, 0xFFFE);
+    cr_assert_eq(p.wraps, 1);
+}
+
+Test(mux, unknown_mid_counted_and_dropped)
+{
+    struct peer p;
+    struct mux *m = start(&p, 4, true, 1);
+    cr_assert_eq(echo(m, "UNKN-1", 2000), 0);
+    cr_assert_eq(echo(m, "after", 2000), 0);
+    stop(m, &p);
+    cr_assert_eq(stats.unknown_mids, 1);
+    cr_assert_eq(stats.bad_signatures, 0);
+}
+
+Test(mux, bad_signature_kills_connection)
+{
+    struct peer p;
+    struct mux *m = start(&p, 4, true, 1);
+    cr_assert_eq(echo(m, "fine", 2000), 0);
+    cr_assert_eq(echo(m, "BADS", 2000), -EIO);
+    cr_assert_eq(stats.bad_signatures, 1);
+    cr_assert_eq(mux_dead(m), -EIO);
+    cr_assert_eq(echo(m, "next", 2000), -EIO);
+    stop(m, &p);
+}
+
+Test(mux, timeout_then_late_reply_dropped)
+{
+    struct peer p;
+    struct mux *m = start(&p, 4, true, 1);
+    cr_assert_eq(echo(m, "LATE", 150), -ETIMEDOUT);
+    /* Sent while the peer sleeps; answered after the late reply. */
+    cr_assert_eq(echo(m, "next", 3000), 0);
+    cr_assert_eq(echo(m, "more", 3000), 0);
+    stop(m, &p);
+    cr_assert_eq(stats.timeouts, 1);
+    cr_assert_eq(stats.late_replies, 1);
+    cr_assert_eq(stats.bad_signatures, 0);
+    cr_assert_eq(p.bad_seq, 0);
+}
+
+Test(mux, peer_close_fails_waiters)
+{
+    struct peer p;
+    struct mux *m = start(&p, 4, false, 1);
+    cr_assert_eq(echo(m, "ok", 2000), 0);
+    shutdown(p.fd, SHUT_RDWR);
+    pthread_join(p.thr, NULL);
+    int r = echo(m, "gone", 2000);
+    cr_assert(r == -ECONNRESET, "got %d", r);
+    mux_put(m);
+    close(p.fd);
+    log_destroy(&lg);
+}
