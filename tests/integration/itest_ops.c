@@ -1,0 +1,797 @@
+/* The operation layer against a real smbd, through the public API, on two
+ * server profiles: "signed" (mandatory signing, CIFS UNIX extensions) and
+ * "nosign" (no signing, no UNIX extensions, mapposix on our side).
+ *
+ * Both servers are started once for the whole run (a report hook in the
+ * runner process) and each test connects afresh. What a test writes is
+ * checked on the server's side too, by reading the share directory. */
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smb1.h"
+#include "smb1_proto.h"
+
+#define USER "root"
+#define PASS "Ops-test-pass1"
+
+struct server {
+    const char *profile;
+    char dir[64];
+    char share[128];
+    int port;
+    pid_t pid;
+};
+
+static struct server servers[2] = {{.profile = "signed"}, {.profile = "nosign"}};
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof(a);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || getsockname(s, (struct sockaddr *)&a, &l))
+        return -1;
+    int port = ntohs(a.sin_port);
+    close(s);
+    return port;
+}
+
+static bool port_open(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(s);
+    return ok;
+}
+
+static int start_server(struct server *sv)
+{
+    bool unix_ext = strcmp(sv->profile, "signed") == 0;
+    char tmpl[] = "/tmp/itest_ops.XXXXXX";
+    if (!mkdtemp(tmpl))
+        return -1;
+    snprintf(sv->dir, sizeof(sv->dir), "%s", tmpl);
+    snprintf(sv->share, sizeof(sv->share), "%s/share", sv->dir);
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s/private %s/lock %s/state %s/cache %s/pid %s/log %s/nc %s",
+             sv->dir, sv->dir, sv->dir, sv->dir, sv->dir, sv->dir, sv->dir, sv->share);
+    if (system(cmd) != 0)
+        return -1;
+    chmod(sv->share, 0777);
+    sv->port = free_port();
+    char conf[512];
+    snprintf(conf, sizeof(conf), "%s/smb.conf", sv->dir);
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "[global]\n netbios name = OPSTEST\n workgroup = WORKGROUP\n security = user\n"
+            " map to guest = never\n passdb backend = tdbsam:%1$s/private/passdb.tdb\n"
+            " private dir = %1$s/private\n lock directory = %1$s/lock\n"
+            " state directory = %1$s/state\n cache directory = %1$s/cache\n"
+            " pid directory = %1$s/pid\n ncalrpc dir = %1$s/nc\n log file = %1$s/log/smbd.log\n"
+            " log level = 1\n smb ports = %2$d\n interfaces = 127.0.0.1\n"
+            " bind interfaces only = yes\n server min protocol = NT1\n server max protocol = NT1\n"
+            " server signing = %3$s\n smb1 unix extensions = %4$s\n ntlm auth = yes\n"
+            " load printers = no\n printing = bsd\n printcap name = /dev/null\n"
+            " disable spoolss = yes\n dns proxy = no\n"
+            "[share]\n path = %1$s/share\n read only = no\n create mask = 0777\n"
+            " directory mask = 0777\n store dos attributes = yes\n ea support = yes\n",
+            sv->dir, sv->port, unix_ext ? "mandatory" : "disabled", unix_ext ? "yes" : "no");
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "printf '%%s\\n%%s\\n' %s %s | smbpasswd -c %s -s -a %s >/dev/null 2>&1",
+             PASS, PASS, conf, USER);
+    if (system(cmd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        char out[600];
+        snprintf(out, sizeof(out), "%s/log/stdout", sv->dir);
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execlp("smbd", "smbd", "-F", "--no-process-group", "-s", conf, "--debug-stdout",
+               (char *)NULL);
+        _exit(127);
+    }
+    sv->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        if (port_open(sv->port))
+            return 0;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1;
+        usleep(50000);
+    }
+    return -1;
+}
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+    (void)set;
+    for (int i = 0; i < 2; i++) {
+        char key[64], val[300];
+        if (start_server(&servers[i]) != 0) {
+            fprintf(stderr, "itest_ops: could not start smbd for %s\n", servers[i].profile);
+            continue;
+        }
+        snprintf(key, sizeof(key), "OPS_PORT_%s", servers[i].profile);
+        snprintf(val, sizeof(val), "%d", servers[i].port);
+        setenv(key, val, 1);
+        snprintf(key, sizeof(key), "OPS_SHARE_%s", servers[i].profile);
+        setenv(key, servers[i].share, 1);
+    }
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    (void)stats;
+    for (int i = 0; i < 2; i++) {
+        if (servers[i].pid > 0) {
+            kill(servers[i].pid, SIGTERM);
+            waitpid(servers[i].pid, NULL, 0);
+            char cmd[400];
+            snprintf(cmd, sizeof(cmd), "rm -rf %s", servers[i].dir);
+            if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", servers[i].dir);
+        }
+    }
+}
+
+/* ---- per test ---- */
+
+static struct smb1_log lg;
+static struct smb1_conn *C;
+static struct smb1_tree *T;
+static char SHARE[300];     /* the share directory on the server side */
+static bool UNIX;
+static const char *PROFILE;
+
+static void connect_profile(const char *profile)
+{
+    char key[64];
+    PROFILE = profile;
+    snprintf(key, sizeof(key), "OPS_PORT_%s", profile);
+    const char *port = getenv(key);
+    cr_assert_not_null(port, "smbd for %s did not start", profile);
+    snprintf(key, sizeof(key), "OPS_SHARE_%s", profile);
+    snprintf(SHARE, sizeof(SHARE), "%s", getenv(key));
+    log_init(&lg, LOG_WARNING, NULL, NULL);
+    struct smb1_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.host = "127.0.0.1";
+    cfg.port = (uint16_t)atoi(port);
+    cfg.transport = SMB1_TRANSPORT_DIRECT;
+    cfg.user = USER;
+    cfg.password = PASS;
+    cfg.domain = "WORKGROUP";
+    cfg.sec = SMB1_SEC_NTLMSSP;
+    cfg.sign = strcmp(profile, "signed") == 0 ? SMB1_SIGN_REQUIRED : SMB1_SIGN_AUTO;
+    cfg.unix_ext = strcmp(profile, "signed") == 0 ? 1 : -1;
+    cfg.mapposix = strcmp(profile, "nosign") == 0;
+    cfg.log = &lg;
+    char why[256] = "";
+    int r = smb1_conn_new(&cfg, &C, why, sizeof(why));
+    cr_assert_eq(r, 0, "connect %s: %s (%s)", profile, strerror(-r), why);
+    r = smb1_tree_connect(C, "share", &T);
+    cr_assert_eq(r, 0, "tree connect: %s", strerror(-r));
+    struct smb1_conn_info ci;
+    smb1_conn_get_info(C, &ci);
+    UNIX = ci.unix_caps != 0;
+    cr_assert_eq(UNIX, strcmp(profile, "signed") == 0, "UNIX extensions as configured");
+    if (strcmp(profile, "signed") == 0)
+        cr_assert(ci.signing_active);
+}
+
+static void up_signed(void) { connect_profile("signed"); }
+static void up_nosign(void) { connect_profile("nosign"); }
+static void down(void)
+{
+    if (T)
+        smb1_tree_free(T);
+    if (C)
+        smb1_conn_free(C);
+    T = NULL;
+    C = NULL;
+}
+
+/* Server-side path of a share path. */
+static const char *local(const char *p)
+{
+    static char buf[4][1024];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof(buf[k]), "%s/%s", SHARE, p);
+    return buf[k];
+}
+
+/* A fresh directory for one test. */
+static void mkdir_test(const char *d)
+{
+    int r = smb1_mkdir(T, d, 0755);
+    cr_assert(r == 0 || r == -EEXIST, "mkdir %s: %s", d, strerror(-r));
+}
+
+static void put_file(const char *path, const void *data, size_t n)
+{
+    struct smb1_file *f;
+    int r = smb1_open(T, path, O_CREAT | O_TRUNC | O_RDWR, 0644, &f, NULL);
+    cr_assert_eq(r, 0, "open %s: %s", path, strerror(-r));
+    if (n)
+        cr_assert_eq(smb1_write(f, data, n, 0), (ssize_t)n);
+    cr_assert_eq(smb1_close(f), 0);
+}
+
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* ---- the checks, each run on both profiles ---- */
+
+static void check_write_read_big(void)
+{
+    mkdir_test("big");
+    size_t n = 4 * 1024 * 1024 + 12345;
+    uint8_t *data = malloc(n), *back = malloc(n + 100);
+    srand(42);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (uint8_t)rand();
+    struct smb1_file *f;
+    struct smb1_stat st;
+    cr_assert_eq(smb1_open(T, "big/data.bin", O_CREAT | O_EXCL | O_RDWR, 0644, &f, &st), 0);
+    cr_assert_eq(st.size, 0);
+    cr_assert_eq(smb1_write(f, data, n, 0), (ssize_t)n);
+    memset(back, 0, n + 100);
+    cr_assert_eq(smb1_read(f, back, n + 100, 0), (ssize_t)n, "short read at EOF");
+    cr_assert(memcmp(data, back, n) == 0, "data read back differs");
+    cr_assert_eq(smb1_read(f, back, 100, n - 10), 10);
+    cr_assert_eq(smb1_read(f, back, 100, n), 0);
+    cr_assert_eq(smb1_read(f, back, 100, n + 1000), 0);
+    cr_assert_eq(smb1_fstat(f, &st), 0);
+    cr_assert_eq(st.size, n);
+    cr_assert_eq(smb1_flush(f), 0);
+    cr_assert_eq(smb1_close(f), 0);
+    /* The server's copy. */
+    FILE *lf = fopen(local("big/data.bin"), "rb");
+    cr_assert_not_null(lf);
+    size_t got = fread(back, 1, n + 100, lf);
+    fclose(lf);
+    cr_assert_eq(got, n);
+    cr_assert_eq(fnv(back, n), fnv(data, n));
+    /* O_EXCL on an existing file. */
+    cr_assert_eq(smb1_open(T, "big/data.bin", O_CREAT | O_EXCL | O_RDWR, 0644, &f, NULL), -EEXIST);
+    /* O_TRUNC empties it. */
+    cr_assert_eq(smb1_open(T, "big/data.bin", O_TRUNC | O_WRONLY, 0, &f, NULL), 0);
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(smb1_stat(T, "big/data.bin", &st), 0);
+    cr_assert_eq(st.size, 0);
+    free(data);
+    free(back);
+}
+
+static void check_large_offset(void)
+{
+    mkdir_test("sparse");
+    uint64_t off = 5ull << 30;
+    size_t n = 1 << 20;
+    uint8_t *data = malloc(n), *back = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (uint8_t)(i * 13 + 7);
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, "sparse/s.bin", O_CREAT | O_RDWR, 0644, &f, NULL), 0);
+    cr_assert_eq(smb1_write(f, data, n, off), (ssize_t)n);
+    cr_assert_eq(smb1_read(f, back, n, off), (ssize_t)n);
+    cr_assert(memcmp(data, back, n) == 0);
+    /* A hole reads as zeros. */
+    cr_assert_eq(smb1_read(f, back, 4096, 1ull << 32), 4096);
+    for (int i = 0; i < 4096; i++)
+        cr_assert_eq(back[i], 0);
+    struct smb1_stat st;
+    cr_assert_eq(smb1_fstat(f, &st), 0);
+    cr_assert_eq(st.size, off + n);
+    cr_assert_eq(smb1_close(f), 0);
+    struct stat ls;
+    cr_assert_eq(stat(local("sparse/s.bin"), &ls), 0);
+    cr_assert_eq((uint64_t)ls.st_size, off + n);
+    cr_assert_eq(smb1_unlink(T, "sparse/s.bin"), 0);
+    free(data);
+    free(back);
+}
+
+static void check_stat(void)
+{
+    mkdir_test("st");
+    put_file("st/f", "hello", 5);
+    struct smb1_stat st;
+    cr_assert_eq(smb1_stat(T, "st/f", &st), 0);
+    cr_assert_eq(st.size, 5);
+    cr_assert(!st.is_dir);
+    cr_assert(S_ISREG(st.mode));
+    cr_assert_eq(st.has_unix, UNIX);
+    struct stat ls;
+    cr_assert_eq(stat(local("st/f"), &ls), 0);
+    cr_assert_eq(st.mtime.tv_sec, ls.st_mtime);
+    if (UNIX) {
+        cr_assert_eq(st.ino, ls.st_ino);
+        cr_assert_eq(st.mode & 0777, ls.st_mode & 0777);
+    }
+    cr_assert_eq(smb1_stat(T, "st", &st), 0);
+    cr_assert(st.is_dir);
+    cr_assert(S_ISDIR(st.mode));
+    cr_assert_eq(smb1_stat(T, "", &st), 0);
+    cr_assert(st.is_dir);
+    cr_assert_eq(smb1_stat(T, "st/missing", &st), -ENOENT);
+    cr_assert_eq(smb1_stat(T, "st/nodir/missing", &st), -ENOENT);
+    cr_assert_eq(smb1_stat(T, "st/f/below", &st), -ENOTDIR);
+}
+
+struct seen {
+    char *bits;
+    int count, dups, other;
+    uint64_t size_of_7;
+};
+
+static int on_name(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    struct seen *s = ctx;
+    int i;
+    char tail;
+    if (sscanf(name, "file%05d.txt%c", &i, &tail) == 1 && i >= 0 && i < 5000) {
+        if (s->bits[i])
+            s->dups++;
+        s->bits[i] = 1;
+        s->count++;
+        if (i == 7)
+            s->size_of_7 = st->size;
+    } else {
+        s->other++;
+    }
+    return 0;
+}
+
+static void check_readdir_5000(void)
+{
+    mkdir_test("many");
+    for (int i = 0; i < 5000; i++) {
+        char p[64];
+        snprintf(p, sizeof(p), "many/file%05d.txt", i);
+        FILE *f = fopen(local(p), "w");
+        cr_assert_not_null(f);
+        if (i == 7)
+            fputs("seven", f);
+        fclose(f);
+    }
+    struct seen s = {.bits = calloc(5000, 1)};
+    cr_assert_eq(smb1_readdir(T, "many", on_name, &s), 0);
+    cr_assert_eq(s.dups, 0);
+    cr_assert_eq(s.other, 0);
+    cr_assert_eq(s.count, 5000);
+    cr_assert_eq(s.size_of_7, 5, "attributes come with the listing");
+    free(s.bits);
+    put_file("many-file", "x", 1);
+    cr_assert_eq(smb1_readdir(T, "many-file", on_name, &s), -ENOTDIR);
+    cr_assert_eq(smb1_readdir(T, "missing-dir", on_name, &s), -ENOENT);
+}
+
+static int stop_at_3(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    (void)name;
+    (void)st;
+    int *n = ctx;
+    return ++*n == 3 ? 42 : 0;
+}
+
+static void check_readdir_stop(void)
+{
+    mkdir_test("stop");
+    for (int i = 0; i < 10; i++) {
+        char p[32];
+        snprintf(p, sizeof(p), "stop/%d", i);
+        put_file(p, "", 0);
+    }
+    int n = 0;
+    cr_assert_eq(smb1_readdir(T, "stop", stop_at_3, &n), 42);
+    cr_assert_eq(n, 3);
+}
+
+static void read_all(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(local(path), "r");
+    cr_assert_not_null(f, "%s missing on the server", path);
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = 0;
+    fclose(f);
+}
+
+static void check_rename(void)
+{
+    char buf[64];
+    mkdir_test("rn");
+    mkdir_test("rn/sub");
+    put_file("rn/a", "AAA", 3);
+    put_file("rn/b", "BBB", 3);
+    cr_assert_eq(smb1_rename(T, "rn/a", "rn/b", RENAME_NOREPLACE), -EEXIST);
+    cr_assert_eq(smb1_rename(T, "rn/a", "rn/b", 0), 0);
+    read_all("rn/b", buf, sizeof(buf));
+    cr_assert_str_eq(buf, "AAA");
+    cr_assert_eq(access(local("rn/a"), F_OK), -1);
+    /* Across directories, over an existing file. */
+    put_file("rn/sub/c", "CCC", 3);
+    cr_assert_eq(smb1_rename(T, "rn/b", "rn/sub/c", 0), 0);
+    read_all("rn/sub/c", buf, sizeof(buf));
+    cr_assert_str_eq(buf, "AAA");
+    cr_assert_eq(access(local("rn/b"), F_OK), -1);
+    DIR *d = opendir(local("rn/sub"));
+    struct dirent *de;
+    int entries = 0;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.' || strncmp(de->d_name, ".smbfuse", 8) == 0)
+            entries++;
+    closedir(d);
+    cr_assert_eq(entries, 1, "no temporary name left behind");
+    /* A plain move. */
+    cr_assert_eq(smb1_rename(T, "rn/sub/c", "rn/moved", 0), 0);
+    read_all("rn/moved", buf, sizeof(buf));
+    cr_assert_str_eq(buf, "AAA");
+    /* A directory over an empty directory, and not over a full one. */
+    mkdir_test("rn/d1");
+    put_file("rn/d1/x", "x", 1);
+    mkdir_test("rn/d2");
+    cr_assert_eq(smb1_rename(T, "rn/d1", "rn/d2", 0), 0);
+    cr_assert_eq(access(local("rn/d2/x"), F_OK), 0);
+    mkdir_test("rn/d3");
+    put_file("rn/d3/y", "y", 1);
+    cr_assert_eq(smb1_rename(T, "rn/d2", "rn/d3", 0), -ENOTEMPTY);
+    /* A missing source. */
+    cr_assert_eq(smb1_rename(T, "rn/none", "rn/other", 0), -ENOENT);
+    /* The rename of an open file; the handle follows. */
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, "rn/moved", O_RDWR, 0, &f, NULL), 0);
+    cr_assert_eq(smb1_rename(T, "rn/moved", "rn/moved2", 0), 0);
+    cr_assert_eq(smb1_write(f, "Z", 1, 0), 1);
+    cr_assert_eq(smb1_close(f), 0);
+    read_all("rn/moved2", buf, sizeof(buf));
+    cr_assert_str_eq(buf, "ZAA");
+}
+
+static void check_unlink_open(void)
+{
+    mkdir_test("ul");
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, "ul/open", O_CREAT | O_RDWR, 0644, &f, NULL), 0);
+    cr_assert_eq(smb1_write(f, "data", 4, 0), 4);
+    cr_assert_eq(smb1_unlink(T, "ul/open"), 0);
+    struct smb1_stat st;
+    cr_assert_eq(smb1_stat(T, "ul/open", &st), -ENOENT);
+    char buf[8];
+    cr_assert_eq(smb1_read(f, buf, 4, 0), 4);
+    cr_assert(memcmp(buf, "data", 4) == 0);
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(access(local("ul/open"), F_OK), -1);
+    cr_assert_eq(smb1_unlink(T, "ul/open"), -ENOENT);
+    mkdir_test("ul/dir");
+    int r = smb1_unlink(T, "ul/dir");
+    cr_assert(r == -EISDIR || r == -EPERM || r == -EACCES, "unlink of a dir: %s", strerror(-r));
+}
+
+static void check_mkdir_rmdir(void)
+{
+    cr_assert_eq(smb1_mkdir(T, "md", 0755), 0);
+    cr_assert_eq(smb1_mkdir(T, "md", 0755), -EEXIST);
+    put_file("md/x", "x", 1);
+    cr_assert_eq(smb1_rmdir(T, "md"), -ENOTEMPTY);
+    cr_assert_eq(smb1_unlink(T, "md/x"), 0);
+    cr_assert_eq(smb1_rmdir(T, "md"), 0);
+    cr_assert_eq(access(local("md"), F_OK), -1);
+    cr_assert_eq(smb1_rmdir(T, "md"), -ENOENT);
+    cr_assert_eq(smb1_mkdir(T, "nope/md", 0755), -ENOENT);
+}
+
+static void check_utimens(void)
+{
+    mkdir_test("ut");
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, "ut/f", O_CREAT | O_RDWR, 0644, &f, NULL), 0);
+    cr_assert_eq(smb1_write(f, "abc", 3, 0), 3);
+    struct timespec mt = {.tv_sec = 1000000000, .tv_nsec = 0};
+    struct timespec at = {.tv_sec = 1100000000, .tv_nsec = 0};
+    /* By path while a write handle is open, then the handle is closed. */
+    cr_assert_eq(smb1_utimens(T, "ut/f", NULL, &at, &mt), 0);
+    cr_assert_eq(smb1_write(f, "d", 1, 3), 1);
+    cr_assert_eq(smb1_close(f), 0);
+    struct smb1_stat st;
+    cr_assert_eq(smb1_stat(T, "ut/f", &st), 0);
+    cr_assert_eq(st.mtime.tv_sec, 1000000000, "mtime survives the close of a write handle");
+    struct stat ls;
+    cr_assert_eq(stat(local("ut/f"), &ls), 0);
+    cr_assert_eq(ls.st_mtime, 1000000000);
+    /* On the handle, with atime left alone. */
+    cr_assert_eq(smb1_open(T, "ut/f", O_RDWR, 0, &f, NULL), 0);
+    cr_assert_eq(smb1_write(f, "e", 1, 4), 1);
+    mt.tv_sec = 1200000000;
+    cr_assert_eq(smb1_utimens(T, "ut/f", f, NULL, &mt), 0);
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(stat(local("ut/f"), &ls), 0);
+    cr_assert_eq(ls.st_mtime, 1200000000);
+    cr_assert_eq(ls.st_atime, 1100000000);
+    cr_assert_eq(smb1_utimens(T, "ut/none", NULL, &at, &mt), -ENOENT);
+}
+
+static void check_truncate(void)
+{
+    mkdir_test("tr");
+    put_file("tr/f", "0123456789", 10);
+    cr_assert_eq(smb1_truncate(T, "tr/f", 100), 0);
+    struct stat ls;
+    cr_assert_eq(stat(local("tr/f"), &ls), 0);
+    cr_assert_eq(ls.st_size, 100);
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, "tr/f", O_RDWR, 0, &f, NULL), 0);
+    cr_assert_eq(smb1_ftruncate(f, 3), 0);
+    struct smb1_stat st;
+    cr_assert_eq(smb1_fstat(f, &st), 0);
+    cr_assert_eq(st.size, 3);
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(stat(local("tr/f"), &ls), 0);
+    cr_assert_eq(ls.st_size, 3);
+    cr_assert_eq(smb1_truncate(T, "tr/none", 1), -ENOENT);
+}
+
+static void check_statfs(void)
+{
+    struct smb1_statfs sf;
+    cr_assert_eq(smb1_statfs(T, &sf), 0);
+    cr_assert_gt(sf.total_bytes, 0);
+    cr_assert_gt(sf.avail_bytes, 0);
+    cr_assert_geq(sf.total_bytes, sf.avail_bytes);
+    cr_assert_gt(sf.block_size, 0);
+    cr_assert(sf.name_max > 0 && sf.name_max <= 255);
+}
+
+static void check_links(void)
+{
+    mkdir_test("ln");
+    put_file("ln/target", "T", 1);
+    if (UNIX) {
+        cr_assert_eq(smb1_symlink(T, "target", "ln/sym"), 0);
+        char buf[64];
+        cr_assert_eq(smb1_readlink(T, "ln/sym", buf, sizeof(buf)), 6);
+        cr_assert_str_eq(buf, "target");
+        char lbuf[64];
+        ssize_t n = readlink(local("ln/sym"), lbuf, sizeof(lbuf) - 1);
+        cr_assert_eq(n, 6);
+        struct smb1_stat st;
+        cr_assert_eq(smb1_stat(T, "ln/sym", &st), 0);
+        cr_assert(S_ISLNK(st.mode));
+        cr_assert_eq(smb1_symlink(T, "../x/y", "ln/sym2"), 0);
+        cr_assert_eq(smb1_readlink(T, "ln/sym2", buf, 4), 6, "full length, truncated copy");
+        cr_assert_str_eq(buf, "../");
+    } else {
+        cr_assert_eq(smb1_symlink(T, "target", "ln/sym"), -EPERM);
+    }
+    cr_assert_eq(smb1_link(T, "ln/target", "ln/hard"), 0);
+    struct stat ls;
+    cr_assert_eq(stat(local("ln/hard"), &ls), 0);
+    cr_assert_eq(ls.st_nlink, 2);
+    cr_assert_eq(smb1_link(T, "ln/target", "ln/hard"), -EEXIST);
+}
+
+static void check_chmod(void)
+{
+    mkdir_test("cm");
+    put_file("cm/f", "x", 1);
+    struct smb1_stat st;
+    struct stat ls;
+    if (UNIX) {
+        cr_assert_eq(smb1_chmod(T, "cm/f", 0640), 0);
+        cr_assert_eq(stat(local("cm/f"), &ls), 0);
+        cr_assert_eq(ls.st_mode & 07777, 0640);
+        cr_assert_eq(smb1_stat(T, "cm/f", &st), 0);
+        cr_assert_eq(st.mode & 07777, 0640);
+        cr_assert_eq(smb1_chown(T, "cm/f", -1, 0), 0);
+    } else {
+        cr_assert_eq(smb1_chmod(T, "cm/f", 0444), 0);
+        cr_assert_eq(smb1_stat(T, "cm/f", &st), 0);
+        cr_assert(st.attrs & SMB1_ATTR_READONLY);
+        cr_assert_eq(st.mode & 0222, 0);
+        cr_assert_eq(smb1_chmod(T, "cm/f", 0644), 0);
+        cr_assert_eq(smb1_stat(T, "cm/f", &st), 0);
+        cr_assert(!(st.attrs & SMB1_ATTR_READONLY));
+        cr_assert_eq(smb1_chown(T, "cm/f", 0, 0), -EPERM);
+    }
+    cr_assert_eq(smb1_chmod(T, "cm/none", 0644), -ENOENT);
+}
+
+static void check_xattr(void)
+{
+    mkdir_test("xa");
+    put_file("xa/f", "x", 1);
+    int r = smb1_setxattr(T, "xa/f", "user.colour", "blue", 4, 0);
+    cr_assert_eq(r, 0, "setxattr: %s", strerror(-r));
+    char buf[256];
+    cr_assert_eq(smb1_getxattr(T, "xa/f", "user.colour", buf, sizeof(buf)), 4);
+    cr_assert(memcmp(buf, "blue", 4) == 0);
+    cr_assert_eq(smb1_getxattr(T, "xa/f", "user.colour", NULL, 0), 4);
+    cr_assert_eq(smb1_getxattr(T, "xa/f", "user.colour", buf, 2), -ERANGE);
+    cr_assert_eq(smb1_getxattr(T, "xa/f", "user.none", buf, sizeof(buf)), -ENODATA);
+    cr_assert_eq(smb1_setxattr(T, "xa/f", "user.colour", "red", 3, XATTR_CREATE), -EEXIST);
+    cr_assert_eq(smb1_setxattr(T, "xa/f", "user.other", "1", 1, XATTR_REPLACE), -ENODATA);
+    cr_assert_eq(smb1_setxattr(T, "xa/f", "user.other", "1", 1, 0), 0);
+    ssize_t n = smb1_listxattr(T, "xa/f", buf, sizeof(buf));
+    cr_assert_gt(n, 0);
+    bool colour = false, other = false;
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+        colour |= strcmp(buf + i, "user.colour") == 0;
+        other |= strcmp(buf + i, "user.other") == 0;
+    }
+    cr_assert(colour && other);
+    cr_assert_eq(smb1_listxattr(T, "xa/f", NULL, 0), n);
+    cr_assert_eq(smb1_listxattr(T, "xa/f", buf, 3), -ERANGE);
+    /* The server stores it as the user xattr. */
+    char lv[16];
+    cr_assert_eq(getxattr(local("xa/f"), "user.colour", lv, sizeof(lv)), 4);
+    cr_assert_eq(smb1_removexattr(T, "xa/f", "user.colour"), 0);
+    cr_assert_eq(smb1_getxattr(T, "xa/f", "user.colour", buf, sizeof(buf)), -ENODATA);
+    cr_assert_eq(smb1_removexattr(T, "xa/f", "user.colour"), -ENODATA);
+    cr_assert_eq(smb1_setxattr(T, "xa/f", "trusted.x", "1", 1, 0), -ENOTSUP);
+    cr_assert_eq(smb1_getxattr(T, "xa/f", "security.selinux", buf, sizeof(buf)), -ENOTSUP);
+}
+
+static void check_locks(void)
+{
+    mkdir_test("lk");
+    put_file("lk/f", "0123456789", 10);
+    struct smb1_file *a, *b;
+    cr_assert_eq(smb1_open(T, "lk/f", O_RDWR, 0, &a, NULL), 0);
+    cr_assert_eq(smb1_open(T, "lk/f", O_RDWR, 0, &b, NULL), 0);
+    cr_assert_eq(smb1_lock(a, 0, 5, F_WRLCK, false), 0);
+    cr_assert_eq(smb1_lock(b, 2, 2, F_WRLCK, false), -EAGAIN);
+    cr_assert_eq(smb1_lock(b, 2, 2, F_RDLCK, false), -EAGAIN);
+    cr_assert_eq(smb1_lock(b, 5, 5, F_WRLCK, false), 0, "a disjoint range");
+    cr_assert_eq(smb1_lock(a, 0, 5, F_UNLCK, false), 0);
+    cr_assert_eq(smb1_lock(b, 2, 2, F_RDLCK, false), 0);
+    cr_assert_eq(smb1_lock(a, 2, 2, F_RDLCK, false), 0, "shared locks share");
+    cr_assert_eq(smb1_lock(a, 2, 2, F_WRLCK, false), -EAGAIN);
+    cr_assert_eq(smb1_lock(a, 100, 1, F_UNLCK, false), 0, "unlocking nothing succeeds");
+    /* Beyond 4 GiB. */
+    cr_assert_eq(smb1_lock(a, 6ull << 30, 10, F_WRLCK, false), 0);
+    cr_assert_eq(smb1_lock(b, (6ull << 30) + 5, 1, F_WRLCK, false), -EAGAIN);
+    cr_assert_eq(smb1_close(a), 0);
+    cr_assert_eq(smb1_close(b), 0);
+}
+
+struct share_seen {
+    bool share, ipc;
+};
+
+static int on_share(void *ctx, const char *name, uint32_t type, const char *remark)
+{
+    (void)remark;
+    struct share_seen *s = ctx;
+    if (strcmp(name, "share") == 0 && type == SMB1_SHARE_TYPE_DISK)
+        s->share = true;
+    if (strcmp(name, "IPC$") == 0 && type == SMB1_SHARE_TYPE_IPC)
+        s->ipc = true;
+    return 0;
+}
+
+static void check_share_enum(void)
+{
+    struct share_seen s = {false, false};
+    int r = smb1_share_enum(C, on_share, &s);
+    cr_assert_eq(r, 0, "share enum: %s", strerror(-r));
+    cr_assert(s.share, "share listed");
+    cr_assert(s.ipc, "IPC$ listed");
+}
+
+struct find_one {
+    const char *want;
+    bool found;
+};
+
+static int on_find(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    (void)st;
+    struct find_one *f = ctx;
+    if (strcmp(name, f->want) == 0)
+        f->found = true;
+    return 0;
+}
+
+static void check_names(void)
+{
+    mkdir_test("nm");
+    const char *names[] = {"résumé ✓ 日本.txt", "100%@~x", "a:b?c*d<e>f|g\"h", "trail. ",
+                           "back\\slash"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char p[512];
+        snprintf(p, sizeof(p), "nm/%s", names[i]);
+        put_file(p, "n", 1);
+        struct smb1_stat st;
+        cr_assert_eq(smb1_stat(T, p, &st), 0, "stat %s", names[i]);
+        struct find_one f = {names[i], false};
+        cr_assert_eq(smb1_readdir(T, "nm", on_find, &f), 0);
+        cr_assert(f.found, "%s listed as itself", names[i]);
+        if (UNIX || i < 2)
+            cr_assert_eq(access(local(p), F_OK), 0, "%s stored as itself", names[i]);
+        cr_assert_eq(smb1_unlink(T, p), 0);
+    }
+    char longname[300];
+    memset(longname, 'l', sizeof(longname));
+    memcpy(longname, "nm/", 3);
+    longname[3 + 256] = 0;
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, longname, O_CREAT | O_RDWR, 0644, &f, NULL), -ENAMETOOLONG);
+    cr_assert_eq(smb1_mkdir(T, longname, 0755), -ENAMETOOLONG);
+    struct smb1_stat st;
+    cr_assert_eq(smb1_stat(T, longname, &st), -ENAMETOOLONG);
+    longname[3 + 255] = 0;
+    cr_assert_eq(smb1_open(T, longname, O_CREAT | O_RDWR, 0644, &f, NULL), 0);
+    cr_assert_eq(smb1_close(f), 0);
+}
+
+static void check_parallel_handles(void)
+{
+    /* Several handles in use at once from one connection. */
+    mkdir_test("ph");
+    struct smb1_file *f[8];
+    for (int i = 0; i < 8; i++) {
+        char p[32];
+        snprintf(p, sizeof(p), "ph/%d", i);
+        cr_assert_eq(smb1_open(T, p, O_CREAT | O_RDWR, 0644, &f[i], NULL), 0);
+        cr_assert_eq(smb1_write(f[i], p, strlen(p), 0), (ssize_t)strlen(p));
+    }
+    for (int i = 0; i < 8; i++) {
+        char p[32], b[32];
+        snprintf(p, sizeof(p), "ph/%d", i);
+        cr_assert_eq(smb1_read(f[i], b, sizeof(b), 0), (ssize_t)strlen(p));
+        cr_assert_eq(smb1_close(f[i]), 0);
+    }
+}
+
+#define BOTH(name)                                                                          \
+    Test(ops_signed, name, .init = up_signed, .fini = down) { check_##name(); }             \
+    Test(ops_nosign, name, .init = up_nosign, .fini = down) { check_##name(); }
+
+BOTH(write_read_big)
+BOTH(large_offset)
+BOTH(stat)
+BOTH(readdir_5000)
+BOTH(readdir_stop)
+BOTH(rename)
+BOTH(unlink_open)
+BOTH(mkdir_rmdir)
+BOTH(utimens)
+BOTH(truncate)
+BOTH(statfs)
+BOTH(links)
+BOTH(chmod)
+BOTH(xattr)
+BOTH(locks)
+BOTH(share_enum)
+BOTH(names)
+BOTH(parallel_handles)
