@@ -21,9 +21,12 @@ int nbt_encode_name(const char *name, uint8_t suffix, uint8_t out[34]);
 int nbt_tcp_connect(const char *host, uint16_t port, int timeout_ms);
 
 /* On port 139: sends the SESSION REQUEST and reads the answer. called may be
- * NULL: then "*SMBSERVER" is tried. On a negative answer with a named
- * called name, the other form is tried on a fresh connection, so *fd may be
- * replaced. Returns 0, -ECONNREFUSED (negative response), -EIO. */
+ * NULL: then "*SMBSERVER" is tried, then (host not numeric) the first label
+ * of host. On a negative answer with a named called name, the other form is
+ * tried on a fresh connection, so *fd may be replaced (it is -1 if that
+ * connect fails). calling NULL: our host name. Returns 0, -ECONNREFUSED
+ * (negative response), -EIO (other answer), -EINVAL (a name longer than 15
+ * chars), or a transport error (-ETIMEDOUT, -ECONNRESET, ...). */
 int nbt_session_request(int *fd, const char *host, uint16_t port, int timeout_ms,
                         const char *called, const char *calling);
 

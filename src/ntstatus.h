@@ -9,6 +9,7 @@
 #define NT_STATUS_BUFFER_OVERFLOW           0x80000005u
 #define NT_STATUS_NO_MORE_FILES             0x80000006u
 #define NT_STATUS_STOPPED_ON_SYMLINK        0x8000002Du
+#define NT_STATUS_UNSUCCESSFUL              0xC0000001u
 #define NT_STATUS_NOT_IMPLEMENTED           0xC0000002u
 #define NT_STATUS_INVALID_INFO_CLASS        0xC0000003u
 #define NT_STATUS_INVALID_HANDLE            0xC0000008u
@@ -16,6 +17,7 @@
 #define NT_STATUS_NO_SUCH_FILE              0xC000000Fu
 #define NT_STATUS_INVALID_DEVICE_REQUEST    0xC0000010u
 #define NT_STATUS_END_OF_FILE               0xC0000011u
+#define NT_STATUS_INVALID_LOCK_SEQUENCE     0xC000001Eu
 #define NT_STATUS_MORE_PROCESSING_REQUIRED  0xC0000016u
 #define NT_STATUS_NO_MEMORY                 0xC0000017u
 #define NT_STATUS_ACCESS_DENIED             0xC0000022u
@@ -40,6 +42,8 @@
 #define NT_STATUS_WRONG_PASSWORD            0xC000006Au
 #define NT_STATUS_LOGON_FAILURE             0xC000006Du
 #define NT_STATUS_ACCOUNT_RESTRICTION       0xC000006Eu
+#define NT_STATUS_INVALID_LOGON_HOURS       0xC000006Fu
+#define NT_STATUS_INVALID_WORKSTATION       0xC0000070u
 #define NT_STATUS_PASSWORD_EXPIRED          0xC0000071u
 #define NT_STATUS_ACCOUNT_DISABLED          0xC0000072u
 #define NT_STATUS_RANGE_NOT_LOCKED          0xC000007Eu
@@ -60,15 +64,25 @@
 #define NT_STATUS_NAME_TOO_LONG             0xC0000106u
 #define NT_STATUS_TOO_MANY_OPENED_FILES     0xC000011Fu
 #define NT_STATUS_CANCELLED                 0xC0000120u
+#define NT_STATUS_PIPE_BROKEN               0xC000014Bu
+#define NT_STATUS_LOGON_TYPE_NOT_GRANTED    0xC000015Bu
+#define NT_STATUS_ACCOUNT_EXPIRED           0xC0000193u
 #define NT_STATUS_CANNOT_DELETE             0xC0000121u
 #define NT_STATUS_FILE_CLOSED               0xC0000128u
 #define NT_STATUS_USER_SESSION_DELETED      0xC0000203u
 #define NT_STATUS_PASSWORD_MUST_CHANGE      0xC0000224u
+#define NT_STATUS_NOT_FOUND                 0xC0000225u
 #define NT_STATUS_ACCOUNT_LOCKED_OUT        0xC0000234u
+#define NT_STATUS_TOO_MANY_LINKS            0xC0000265u
 #define NT_STATUS_NETWORK_SESSION_EXPIRED   0xC000035Cu
 
 /* Negative errno for a status (0 for success; -EIO for unknown). Handles
- * DOS errors folded in with NT_STATUS_DOS(). */
+ * DOS errors folded in with NT_STATUS_DOS() (those ntstatus_from_dos could
+ * not translate are unknown: -EIO). The statuses that mean "the server
+ * forgot our tree or session" (NETWORK_NAME_DELETED, USER_SESSION_DELETED,
+ * NETWORK_SESSION_EXPIRED) give -ECONNRESET: reconnect and retry. The
+ * wrong-password family gives -EACCES. NOT_IMPLEMENTED gives -EOPNOTSUPP,
+ * never -ENOSYS, which FUSE would take as "never call this again". */
 int ntstatus_to_errno(uint32_t status);
 /* "OBJECT_NAME_NOT_FOUND", or "UNKNOWN" (log the hex value too). Never NULL. */
 const char *ntstatus_name(uint32_t status);

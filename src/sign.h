@@ -19,8 +19,9 @@ struct sign_key {
     size_t len;
 };
 
-/* Builds the MAC key from a session key and the challenge response that was
- * sent (resp_len 0 for extended security). Returns 0 or -EINVAL. */
+/* Builds the MAC key from a session key (1..16 bytes, zero padded to 16 as
+ * MS-CIFS 3.2.5.3 stores it) and the challenge response that was sent
+ * (resp_len 0 for extended security). Returns 0 or -EINVAL. */
 int sign_key_init(struct sign_key *k, const uint8_t *session_key, size_t sk_len,
                   const uint8_t *resp, size_t resp_len);
 void sign_key_wipe(struct sign_key *k);

@@ -17,10 +17,14 @@ char *text_utf16_to_utf8(const uint8_t *p, size_t n, int *err);
 /* Length in bytes of UTF-16LE that s would need (without NUL), or -EILSEQ. */
 long text_utf16_len(const char *s);
 
-/* mapposix (mount.cifs): characters Windows forbids in names, \ : * ? " < > |
- * and a trailing dot or space, are stored as U+F000 + their code, so they
- * round-trip on servers without UNIX extensions. Apply per path component.
- * The map_ functions work on UTF-16 code units in place. */
+/* mapposix (mount.cifs): characters Windows forbids in names are stored as
+ * private-use code points, so they round-trip on servers without UNIX
+ * extensions. The table is the Linux client's "Services for Mac" one (SFM_*
+ * in fs/smb/client/cifs_unicode.h): " * : < > ? \ | -> U+F020..U+F027,
+ * control characters 0x01..0x1F -> U+F001..U+F01F, and a trailing space or
+ * dot -> U+F028 / U+F029 (not in the components "." and ".."). Apply per
+ * path component. The map_ functions work on host-order UTF-16 code units
+ * in place; wire_to_posix maps every one of those code points back. */
 void text_map_posix_to_wire(uint16_t *units, size_t n);
 void text_map_wire_to_posix(uint16_t *units, size_t n);
 
