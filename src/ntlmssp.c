@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "wire.h"
 
 static const uint8_t signature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
@@ -342,7 +344,11 @@ int ntlmssp_client_authenticate(struct ntlmssp_client *c, const uint8_t *chal, s
     uint32_t flags = (CLIENT_FLAGS & ch.flags & ~NTLMSSP_NEGOTIATE_OEM) |
                      (ch.flags & NTLMSSP_NEGOTIATE_TARGET_INFO) |
                      (c->anonymous ? NTLMSSP_ANONYMOUS : 0);
-    bool mic = !c->anonymous && ch.has_timestamp;
+    /* The MIC bit obliges us to a mechListMIC, signed with ESS keys; the
+     * sealing key is only defined here for 128-bit (not 56/40-bit) keys. */
+    bool mic = !c->anonymous && ch.has_timestamp &&
+               (flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY) &&
+               (flags & NTLMSSP_NEGOTIATE_128);
     struct auth_parts a;
     memset(&a, 0, sizeof(a));
     uint8_t sbk[16] = {0}, exported[16];
@@ -403,6 +409,80 @@ out_wipe_keys:
     ntlm_wipe(sbk, sizeof(sbk));
 out_free_parts:
     auth_parts_free(&a);
+    return rc;
+}
+
+/* MS-NLMP 3.4.5.2 / 3.4.5.3: the magic constants include their NUL. */
+static const char client_sign_magic[] =
+    "session key to client-to-server signing key magic constant";
+static const char client_seal_magic[] =
+    "session key to client-to-server sealing key magic constant";
+static const char server_sign_magic[] =
+    "session key to server-to-client signing key magic constant";
+static const char server_seal_magic[] =
+    "session key to server-to-client sealing key magic constant";
+
+/* SIGNKEY / SEALKEY (MS-NLMP 3.4.5.2, 3.4.5.3 with NEGOTIATE_128):
+ * MD5(ExportedSessionKey || magic). */
+static int derive_key(const uint8_t key[16], const char *magic, uint8_t out[16])
+{
+    uint8_t buf[16 + 64];
+    size_t m = strlen(magic) + 1;
+    if (m > sizeof(buf) - 16)
+        return -EINVAL;
+    memcpy(buf, key, 16);
+    memcpy(buf + 16, magic, m);
+    int rc = ntlm_md5(buf, 16 + m, out);
+    ntlm_wipe(buf, sizeof(buf));
+    return rc;
+}
+
+/* NTLMSSP_MESSAGE_SIGNATURE with ESS for sequence number 0 (MS-NLMP 3.4.4.2):
+ * each direction signs one message only (the mechListMIC), so the sealing
+ * stream is used from its start. */
+static int sign_seq0(const struct ntlmssp_client *c, const char *sign_magic, const char *seal_magic,
+                     const uint8_t *msg, size_t n, uint8_t out[16])
+{
+    if (!c->have_key || !(c->flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY) ||
+        !(c->flags & NTLMSSP_NEGOTIATE_128))
+        return -EINVAL;
+    uint8_t sign_key[16], seal_key[16], mac[16];
+    static const uint8_t seq0[4];
+    struct ntlm_iov v[2] = {{seq0, 4}, {msg, n}};
+    int rc = derive_key(c->exported_session_key, sign_magic, sign_key);
+    if (!rc)
+        rc = derive_key(c->exported_session_key, seal_magic, seal_key);
+    if (!rc)
+        rc = ntlm_hmac_md5_v(sign_key, 16, v, 2, mac);
+    if (!rc && (c->flags & NTLMSSP_NEGOTIATE_KEY_EXCH))
+        rc = ntlm_rc4(seal_key, mac, 8, mac);
+    if (!rc) {
+        wire_st32(out, 1);
+        memcpy(out + 4, mac, 8);
+        wire_st32(out + 12, 0);
+    }
+    ntlm_wipe(sign_key, sizeof(sign_key));
+    ntlm_wipe(seal_key, sizeof(seal_key));
+    ntlm_wipe(mac, sizeof(mac));
+    return rc;
+}
+
+int ntlmssp_client_sign_mech_list(const struct ntlmssp_client *c, const uint8_t *msg, size_t n,
+                                  uint8_t out[16])
+{
+    return sign_seq0(c, client_sign_magic, client_seal_magic, msg, n, out);
+}
+
+int ntlmssp_client_check_mech_list(const struct ntlmssp_client *c, const uint8_t *msg, size_t n,
+                                   const uint8_t *mic, size_t mic_len)
+{
+    if (mic_len != 16)
+        return -EINVAL;
+    uint8_t want[16];
+    int rc = sign_seq0(c, server_sign_magic, server_seal_magic, msg, n, want);
+    if (!rc && CRYPTO_memcmp(want, mic, 16) != 0)
+        rc = -EACCES;
+    ntlm_wipe(want, sizeof(want));
     return rc;
 }
 

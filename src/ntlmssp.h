@@ -76,14 +76,30 @@ struct ntlmssp_client {
 int ntlmssp_client_negotiate(struct ntlmssp_client *c, const struct ntlm_creds *creds,
                              bool anonymous, uint8_t **out, size_t *out_len);
 /* Parses the CHALLENGE and builds the AUTHENTICATE_MESSAGE: NTLMv2; when the
- * server sent MsvAvTimestamp, that time, LmChallengeResponse Z(24), and a
- * MIC (MsvAvFlags 0x2 added); otherwise now_filetime and LMv2. With
+ * server sent MsvAvTimestamp, that time and LmChallengeResponse Z(24), plus
+ * a MIC (MsvAvFlags 0x2 added) when extended session security and 128-bit
+ * keys were agreed (what the mechListMIC below needs); otherwise
+ * now_filetime and LMv2. With
  * KEY_EXCH a random ExportedSessionKey goes RC4-encrypted under the
  * SessionBaseKey. Anonymous: empty responses and names, no key kept.
  * Returns 0, -EINVAL (bad challenge, or no NEGOTIATE sent yet), -ENOMEM,
  * -EIO. */
 int ntlmssp_client_authenticate(struct ntlmssp_client *c, const uint8_t *chal, size_t chal_len,
                                 uint64_t now_filetime, uint8_t **out, size_t *out_len);
+/* SPNEGO's mechListMIC (RFC 4178 5, MS-SPNG 3.1.5.1): once an AUTHENTICATE
+ * carried a MIC (sent_mic), servers such as Samba require the client to
+ * send a mechListMIC over the DER mechTypes list (spnego_mech_list()) in the
+ * same negTokenResp, and send their own back. Both are NTLMSSP message
+ * signatures with extended session security (MS-NLMP 3.4.4.2): version 1,
+ * HMAC-MD5 over sequence number 0 and the message with the direction's
+ * signing key, RC4-sealed with its sealing key under KEY_EXCH.
+ * sign: out receives the 16-byte signature; returns 0, -EINVAL (no key),
+ * -EIO. check: returns 0 when mic is the server's valid signature of msg,
+ * -EACCES when it is not, -EINVAL (no key, wrong length), -EIO. */
+int ntlmssp_client_sign_mech_list(const struct ntlmssp_client *c, const uint8_t *msg, size_t n,
+                                  uint8_t out[16]);
+int ntlmssp_client_check_mech_list(const struct ntlmssp_client *c, const uint8_t *msg, size_t n,
+                                   const uint8_t *mic, size_t mic_len);
 /* Wipes keys and frees buffers. */
 void ntlmssp_client_free(struct ntlmssp_client *c);
 

@@ -133,6 +133,19 @@ int spnego_wrap_resp(const uint8_t *token, size_t n, const uint8_t *mic, size_t 
     return finish(buf, &w, total, out, out_len);
 }
 
+void spnego_mech_list(const uint8_t **p, size_t *n)
+{
+    static const uint8_t list[] = {TAG_SEQUENCE, 2 + sizeof(oid_ntlmssp),
+                                   TAG_OID,      sizeof(oid_ntlmssp),
+                                   0x2b,         0x06,
+                                   0x01,         0x04,
+                                   0x01,         0x82,
+                                   0x37,         0x02,
+                                   0x02,         0x0a};
+    *p = list;
+    *n = sizeof(list);
+}
+
 /* ---- decoding ---- */
 
 /* Reads one TLV: a single-byte tag (the high-tag-number form 0x1f is not

@@ -25,6 +25,10 @@ int spnego_wrap_init(const uint8_t *token, size_t n, uint8_t **out, size_t *out_
 int spnego_wrap_resp(const uint8_t *token, size_t n, const uint8_t *mic, size_t mic_len,
                      uint8_t **out, size_t *out_len);
 
+/* The DER MechTypeList that spnego_wrap_init sends (SEQUENCE { NTLMSSP }):
+ * what a mechListMIC signs. */
+void spnego_mech_list(const uint8_t **p, size_t *n);
+
 struct spnego_resp {
     int neg_state; /* enum spnego_state */
     bool has_mech;

@@ -573,3 +573,114 @@ Test(ntlmssp, anonymous)
     ntlmssp_client_free(&c);
     ntlm_creds_free(&cr);
 }
+
+/* A client state after an AUTHENTICATE with the MS-NLMP 4.2.4 random
+ * session key as ExportedSessionKey. */
+static void keyed_client(struct ntlmssp_client *c, uint32_t flags)
+{
+    memset(c, 0, sizeof(*c));
+    memset(c->exported_session_key, 0x55, 16);
+    c->have_key = true;
+    c->flags = flags;
+}
+
+/* MS-NLMP 4.2.4.4: client SignKey and SealKey for ExportedSessionKey 0x55*16. */
+#define CLIENT_SIGN_KEY "4788dc861b4782f35d43fd98fe1a2d39"
+#define CLIENT_SEAL_KEY "59f600973cc4960a25480a7c196e4c58"
+
+Test(ntlmssp, mech_list_mic_uses_ms_nlmp_keys)
+{
+    const uint8_t list[] = {0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01,
+                            0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+    uint8_t sign_key[16], seal_key[16], seqmsg[4 + sizeof(list)], mac[16], sealed[8];
+    unhex(CLIENT_SIGN_KEY, sign_key, 16);
+    unhex(CLIENT_SEAL_KEY, seal_key, 16);
+    memset(seqmsg, 0, 4);
+    memcpy(seqmsg + 4, list, sizeof(list));
+    cr_assert_eq(ntlm_hmac_md5(sign_key, 16, seqmsg, sizeof(seqmsg), mac), 0);
+    cr_assert_eq(ntlm_rc4(seal_key, mac, 8, sealed), 0);
+
+    struct ntlmssp_client c;
+    uint8_t sig[16];
+    keyed_client(&c, V2_FLAGS);
+    cr_assert_eq(ntlmssp_client_sign_mech_list(&c, list, sizeof(list), sig), 0);
+    cr_assert_eq(wire_le32(sig), 1, "signature version");
+    cr_assert(memcmp(sig + 4, sealed, 8) == 0, "checksum sealed under KEY_EXCH");
+    cr_assert_eq(wire_le32(sig + 12), 0, "sequence number");
+
+    /* Without KEY_EXCH the checksum goes out in clear. */
+    keyed_client(&c, V2_FLAGS & ~NTLMSSP_NEGOTIATE_KEY_EXCH);
+    cr_assert_eq(ntlmssp_client_sign_mech_list(&c, list, sizeof(list), sig), 0);
+    cr_assert(memcmp(sig + 4, mac, 8) == 0);
+
+    /* No key, or no ESS: nothing to sign with. */
+    keyed_client(&c, V2_FLAGS & ~NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY);
+    cr_assert_eq(ntlmssp_client_sign_mech_list(&c, list, sizeof(list), sig), -EINVAL);
+    keyed_client(&c, V2_FLAGS);
+    c.have_key = false;
+    cr_assert_eq(ntlmssp_client_sign_mech_list(&c, list, sizeof(list), sig), -EINVAL);
+}
+
+Test(ntlmssp, server_mech_list_mic_is_checked)
+{
+    const uint8_t msg[] = "mechTypes";
+    /* The server direction's keys, from MS-NLMP 3.4.5.2/3.4.5.3's constants. */
+    const char *sign_magic = "session key to server-to-client signing key magic constant";
+    const char *seal_magic = "session key to server-to-client sealing key magic constant";
+    uint8_t buf[128], sign_key[16], seal_key[16], mac[16], mic[16];
+    memset(buf, 0x55, 16);
+    memcpy(buf + 16, sign_magic, strlen(sign_magic) + 1);
+    cr_assert_eq(ntlm_md5(buf, 16 + strlen(sign_magic) + 1, sign_key), 0);
+    memcpy(buf + 16, seal_magic, strlen(seal_magic) + 1);
+    cr_assert_eq(ntlm_md5(buf, 16 + strlen(seal_magic) + 1, seal_key), 0);
+    memset(buf, 0, 4);
+    memcpy(buf + 4, msg, sizeof(msg));
+    cr_assert_eq(ntlm_hmac_md5(sign_key, 16, buf, 4 + sizeof(msg), mac), 0);
+    wire_st32(mic, 1);
+    cr_assert_eq(ntlm_rc4(seal_key, mac, 8, mic + 4), 0);
+    wire_st32(mic + 12, 0);
+
+    struct ntlmssp_client c;
+    keyed_client(&c, V2_FLAGS);
+    cr_assert_eq(ntlmssp_client_check_mech_list(&c, msg, sizeof(msg), mic, 16), 0);
+    for (size_t i = 0; i < 16; i++) {
+        uint8_t bad[16];
+        memcpy(bad, mic, 16);
+        bad[i] ^= 0x01;
+        cr_assert_eq(ntlmssp_client_check_mech_list(&c, msg, sizeof(msg), bad, 16), -EACCES,
+                     "byte %zu", i);
+    }
+    cr_assert_eq(ntlmssp_client_check_mech_list(&c, msg, sizeof(msg), mic, 15), -EINVAL);
+    /* Our own (client-direction) signature is not the server's. */
+    uint8_t own[16];
+    cr_assert_eq(ntlmssp_client_sign_mech_list(&c, msg, sizeof(msg), own), 0);
+    cr_assert_eq(ntlmssp_client_check_mech_list(&c, msg, sizeof(msg), own, 16), -EACCES);
+}
+
+Test(ntlmssp, no_mic_without_extended_session_security)
+{
+    /* A timestamp but no ESS: the mechListMIC could not be made, so the
+     * MIC bit is not promised; the LM response is still Z(24). */
+    uint8_t ch[256];
+    size_t n = make_challenge(
+        ch, sizeof(ch), V2_FLAGS & ~NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY, false, 0, true);
+    struct ntlm_creds cr;
+    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password"), 0);
+    struct ntlmssp_client c;
+    uint8_t *neg, *auth;
+    size_t nl, al;
+    cr_assert_eq(ntlmssp_client_negotiate(&c, &cr, false, &neg, &nl), 0);
+    cr_assert_eq(ntlmssp_client_authenticate(&c, ch, n, 0, &auth, &al), 0);
+    cr_assert_not(c.sent_mic);
+    struct auth_view v;
+    view_auth(auth, al, &v);
+    cr_assert_eq(v.dom - auth, 72);
+    size_t l;
+    cr_assert_null(find_av(v.nt + 16 + 28, v.nt_len - 16 - 28 - 4, 6, &l));
+    static const uint8_t z[24];
+    cr_assert(memcmp(v.lm, z, 24) == 0);
+    free(auth);
+    free(neg);
+    ntlmssp_client_free(&c);
+    ntlm_creds_free(&cr);
+}

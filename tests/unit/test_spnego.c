@@ -251,3 +251,19 @@ Test(spnego, malformed_hints_are_refused)
     n = unhex("4e544c4d5353500001000000", b, sizeof(b));
     cr_assert_eq(spnego_parse_hint(b, n, &ntlm), -EINVAL);
 }
+
+Test(spnego, mech_list_is_what_wrap_init_sends)
+{
+    const uint8_t *ml;
+    size_t n;
+    spnego_mech_list(&ml, &n);
+    uint8_t exp[32];
+    size_t en = unhex("300c" NTLMSSP_OID, exp, sizeof(exp));
+    cr_assert_eq(n, en);
+    cr_assert(memcmp(ml, exp, n) == 0);
+    uint8_t *out;
+    size_t len;
+    cr_assert_eq(spnego_wrap_init((const uint8_t *)"x", 1, &out, &len), 0);
+    cr_assert_not_null(memmem(out, len, ml, n));
+    free(out);
+}
