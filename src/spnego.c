@@ -13,10 +13,13 @@
 
 #include "wire.h"
 
-/* OIDs without their 06 tag and length: 1.3.6.1.5.5.2 (SPNEGO) and
- * 1.3.6.1.4.1.311.2.2.10 (NTLMSSP). */
+/* OID 1.3.6.1.5.5.2 (SPNEGO) without its 06 tag and length. */
 static const uint8_t oid_spnego[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
-static const uint8_t oid_ntlmssp[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+/* The MechTypeList we send: SEQUENCE { OID 1.3.6.1.4.1.311.2.2.10 (NTLMSSP) }. */
+static const uint8_t mech_list[] = {0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01,
+                                    0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+#define OID_NTLMSSP     (mech_list + 4)
+#define OID_NTLMSSP_LEN 10
 
 #define TAG_APPLICATION0 0x60
 #define TAG_SEQUENCE     0x30
@@ -75,8 +78,7 @@ int spnego_wrap_init(const uint8_t *token, size_t n, uint8_t **out, size_t *out_
     *out_len = 0;
     if (n > MAX_TOKEN)
         return -EINVAL;
-    size_t oid_list = tlv_size(sizeof(oid_ntlmssp));
-    size_t mech_types = tlv_size(oid_list);                     /* 30 L oids */
+    size_t mech_types = sizeof(mech_list);                      /* 30 L oids */
     size_t tok = tlv_size(n);                                   /* 04 L token */
     size_t seq = tlv_size(mech_types) + tlv_size(tok);          /* a0 ..., a2 ... */
     size_t init = tlv_size(seq);                                /* 30 L seq */
@@ -93,9 +95,7 @@ int spnego_wrap_init(const uint8_t *token, size_t n, uint8_t **out, size_t *out_
     put_hdr(&w, TAG_CTX(0), init);
     put_hdr(&w, TAG_SEQUENCE, seq);
     put_hdr(&w, TAG_CTX(0), mech_types);
-    put_hdr(&w, TAG_SEQUENCE, oid_list);
-    put_hdr(&w, TAG_OID, sizeof(oid_ntlmssp));
-    wire_put_bytes(&w, oid_ntlmssp, sizeof(oid_ntlmssp));
+    wire_put_bytes(&w, mech_list, sizeof(mech_list));
     put_hdr(&w, TAG_CTX(2), tok);
     put_hdr(&w, TAG_OCTET_STRING, n);
     wire_put_bytes(&w, token, n);
@@ -135,15 +135,8 @@ int spnego_wrap_resp(const uint8_t *token, size_t n, const uint8_t *mic, size_t 
 
 void spnego_mech_list(const uint8_t **p, size_t *n)
 {
-    static const uint8_t list[] = {TAG_SEQUENCE, 2 + sizeof(oid_ntlmssp),
-                                   TAG_OID,      sizeof(oid_ntlmssp),
-                                   0x2b,         0x06,
-                                   0x01,         0x04,
-                                   0x01,         0x82,
-                                   0x37,         0x02,
-                                   0x02,         0x0a};
-    *p = list;
-    *n = sizeof(list);
+    *p = mech_list;
+    *n = sizeof(mech_list);
 }
 
 /* ---- decoding ---- */
@@ -222,7 +215,7 @@ int spnego_parse_resp(const uint8_t *p, size_t n, struct spnego_resp *out)
             if (!der_wrapped(&ctx, TAG_OID, &val) || val.len == 0)
                 return -EINVAL;
             out->has_mech = true;
-            out->mech_is_ntlmssp = oid_is(&val, oid_ntlmssp, sizeof(oid_ntlmssp));
+            out->mech_is_ntlmssp = oid_is(&val, OID_NTLMSSP, OID_NTLMSSP_LEN);
             break;
         case 2:
             if (!der_wrapped(&ctx, TAG_OCTET_STRING, &val))
@@ -256,7 +249,7 @@ static int parse_mech_types(struct wire_reader *ctx, bool *ntlmssp)
         struct wire_reader oid;
         if (!der_expect(&list, TAG_OID, &oid) || oid.len == 0)
             return -EINVAL;
-        if (oid_is(&oid, oid_ntlmssp, sizeof(oid_ntlmssp)))
+        if (oid_is(&oid, OID_NTLMSSP, OID_NTLMSSP_LEN))
             *ntlmssp = true;
     }
     return wire_ok(&list) ? 0 : -EINVAL;
