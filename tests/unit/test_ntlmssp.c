@@ -684,3 +684,51 @@ Test(ntlmssp, no_mic_without_extended_session_security)
     ntlmssp_client_free(&c);
     ntlm_creds_free(&cr);
 }
+
+/* The CHALLENGE smbd 4.17 sent on 127.0.0.1 (inside test_spnego's
+ * SMBD_REPLY1): target "AUTHTEST", AV pairs NbDomainName, NbComputerName,
+ * an empty DnsDomainName, DnsComputerName "vm", Timestamp. */
+#define SMBD_CHALLENGE                                                                             \
+    "4e544c4d5353500002000000100010003800000015828ae2bce45abd456bff0300000000000000004400440048"   \
+    "000000060100000000000f410055005400480054004500530054000200100041005500540048005400450053"     \
+    "0054000100100041005500540048005400450053005400040000000300040076006d00070008003eaee1a03f7c"   \
+    "dd0100000000"
+
+Test(ntlmssp, captured_smbd_challenge)
+{
+    uint8_t ch[256];
+    size_t n = unhex(SMBD_CHALLENGE, ch, sizeof(ch));
+    cr_assert_eq(n, 140);
+    struct ntlmssp_challenge p;
+    cr_assert_eq(ntlmssp_parse_challenge(ch, n, &p), 0);
+    cr_assert_eq(p.flags, 0xe28a8215u);
+    expect_utf16(p.target_name, p.target_name_len, "AUTHTEST");
+    cr_assert_eq(p.target_info_len, 68);
+    cr_assert(p.has_timestamp);
+    cr_assert_eq(p.timestamp, 0x01dd7c3fa0e1ae3eull);
+    for (size_t k = 0; k < n; k++) {
+        uint8_t *t = malloc(k ? k : 1);
+        memcpy(t, ch, k);
+        cr_assert_eq(ntlmssp_parse_challenge(t, k, &p), -EINVAL, "length %zu", k);
+        free(t);
+    }
+
+    /* What smbd accepted in the end-to-end run: NTLMv2 echoing all five
+     * pairs plus MsvAvFlags, LM Z(24), a MIC. */
+    struct ntlm_creds cr;
+    cr_assert_eq(ntlm_creds_init(&cr, "root", "AUTHWG", "E2EWS", "Auth-pass1"), 0);
+    struct ntlmssp_client c;
+    uint8_t *neg, *auth;
+    size_t nl, al;
+    cr_assert_eq(ntlmssp_client_negotiate(&c, &cr, false, &neg, &nl), 0);
+    cr_assert_eq(ntlmssp_client_authenticate(&c, ch, n, 0, &auth, &al), 0);
+    cr_assert(c.sent_mic);
+    cr_assert_eq(c.flags, 0xe2888215u);
+    struct auth_view v;
+    view_auth(auth, al, &v);
+    cr_assert_eq(v.nt_len, 16 + 28 + (68 - 4) + 8 + 4 + 4);
+    free(auth);
+    free(neg);
+    ntlmssp_client_free(&c);
+    ntlm_creds_free(&cr);
+}

@@ -267,3 +267,43 @@ Test(spnego, mech_list_is_what_wrap_init_sends)
     cr_assert_not_null(memmem(out, len, ml, n));
     free(out);
 }
+
+/* Captured from smbd 4.17 (NT1, extended security) on 127.0.0.1: the
+ * negotiate hint, the first SESSION_SETUP reply (a CHALLENGE inside, long-
+ * form lengths) and the final reply with the server's mechListMIC. */
+#define SMBD_HINT                                                                                  \
+    "604806062b0601050502a03e303ca00e300c060a2b06010401823702020aa32a3028a0261b246e6f745f64656669" \
+    "6e65645f696e5f5246433431373840706c656173655f69676e6f7265"
+#define SMBD_REPLY1                                                                                \
+    "a181a83081a5a0030a0101a10c060a2b06010401823702020aa2818f04818c4e544c4d5353500002000000100010" \
+    "003800000015828ae2bce45abd456bff0300000000000000004400440048000000060100000000000f41005500"   \
+    "54004800540045005300540002001000410055005400480054004500530054000100100041005500540048005400" \
+    "450053005400040000000300040076006d00070008003eaee1a03f7cdd0100000000"
+#define SMBD_REPLY2 "a11b3019a0030a0100a31204100100000025edf1793b6458c700000000"
+
+Test(spnego, captured_smbd_blobs)
+{
+    uint8_t b[256];
+    size_t n = unhex(SMBD_HINT, b, sizeof(b));
+    bool ntlm = false;
+    cr_assert_eq(spnego_parse_hint(b, n, &ntlm), 0);
+    cr_assert(ntlm);
+
+    n = unhex(SMBD_REPLY1, b, sizeof(b));
+    struct spnego_resp r;
+    cr_assert_eq(spnego_parse_resp(b, n, &r), 0);
+    cr_assert_eq(r.neg_state, SPNEGO_ACCEPT_INCOMPLETE);
+    cr_assert(r.mech_is_ntlmssp);
+    cr_assert_eq(r.token_len, 140);
+    cr_assert(memcmp(r.token, "NTLMSSP\0\2\0\0\0", 12) == 0);
+    cr_assert_null(r.mic);
+    for (size_t k = 0; k < n; k++)
+        cr_assert_eq(spnego_parse_resp(b, k, &r), -EINVAL, "length %zu", k);
+
+    n = unhex(SMBD_REPLY2, b, sizeof(b));
+    cr_assert_eq(spnego_parse_resp(b, n, &r), 0);
+    cr_assert_eq(r.neg_state, SPNEGO_ACCEPT_COMPLETED);
+    cr_assert_null(r.token);
+    cr_assert_eq(r.mic_len, 16);
+    cr_assert_eq(r.mic[0], 1, "NTLMSSP signature version 1");
+}
