@@ -71,11 +71,9 @@ void ntlm_wipe(void *p, size_t n)
         OPENSSL_cleanse(p, n);
 }
 
+/* Callers have run crypto_ready(): md is read before this is entered. */
 static int digest(const EVP_MD *md, const void *p, size_t n, uint8_t out[16])
 {
-    int rc = crypto_ready();
-    if (rc)
-        return rc;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx)
         return -ENOMEM;
@@ -381,6 +379,7 @@ int ntlm_v2_responses(const uint8_t ntowf_v2[16], const uint8_t server_chal[8],
     if (!rc)
         rc = ntlm_hmac_md5_v(ntowf_v2, 16, v, 2, lm_resp);
     if (rc) {
+        ntlm_wipe(resp, 16 + temp_len);
         free(resp);
         return rc;
     }
