@@ -237,6 +237,28 @@ bool file_should_retry(struct smb1_file *f, uint64_t epoch, int err)
     return false;
 }
 
+void file_for_each_writer(struct smb1_tree *t, const char *path,
+                          void (*fn)(struct smb1_file *f, void *arg), void *arg)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!ot)
+        return;
+    /* Under the list lock: a handle cannot be closed (unlinked from the
+     * list) while fn uses it. */
+    pthread_mutex_lock(&ot->lock);
+    for (struct smb1_file *f = ot->files; f; f = f->next) {
+        bool match;
+        pthread_mutex_lock(&f->lock);
+        match = strcmp(f->path, path) == 0 &&
+                (f->posix ? (f->posix_flags & O_ACCMODE) != O_RDONLY
+                          : (f->access & SMB1_FILE_WRITE_DATA) != 0);
+        pthread_mutex_unlock(&f->lock);
+        if (match)
+            fn(f, arg);
+    }
+    pthread_mutex_unlock(&ot->lock);
+}
+
 void file_renamed(struct smb1_tree *t, const char *from, const char *to)
 {
     struct ops_tree *ot = ops_tree_get(t);
@@ -519,7 +541,10 @@ static ssize_t write_once(struct smb1_file *f, const uint8_t *buf, uint32_t len,
         msg_align(&m, 4);
         wire_patch_u16(w, at_doff, (uint16_t)msg_offset(&m));
         wire_put_bytes(w, buf, len);
-        msg_bytes_end(&m);
+        /* With CAP_LARGE_WRITEX the data may exceed what ByteCount can
+         * hold: it carries the low 16 bits, as the Linux client sends and
+         * Samba expects (the length is in DataLength/DataLengthHigh). */
+        wire_patch_u16(w, m.bc_pos, (uint16_t)(w->pos - m.bc_pos - 2));
         if ((r = msg_out_error(&m))) {
             msg_out_free(&m);
             return r;

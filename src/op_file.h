@@ -53,6 +53,10 @@ bool file_should_retry(struct smb1_file *f, uint64_t epoch, int err);
  * with the given access. */
 int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
                    uint16_t *fid, uint64_t *epoch, uint32_t *status);
+/* Calls fn for each open file of t whose path is path and that was opened
+ * for writing (with a reference: fn may use the handle). */
+void file_for_each_writer(struct smb1_tree *t, const char *path,
+                          void (*fn)(struct smb1_file *f, void *arg), void *arg);
 /* Rename moved from -> to: every open file at or below from follows. */
 void file_renamed(struct smb1_tree *t, const char *from, const char *to);
 

@@ -419,6 +419,20 @@ static const struct timespec *resolve_time(const struct timespec *in, struct tim
     return in;
 }
 
+struct times_on_handle {
+    const uint8_t *rec;
+};
+
+static void set_times_on(struct smb1_file *f, void *arg)
+{
+    struct times_on_handle *th = arg;
+    uint16_t fid;
+    uint64_t ep;
+    /* Best effort: the path-based set already succeeded. */
+    if (file_get_fid(f, &fid, &ep) == 0)
+        (void)info_set_fid(f->t, fid, SMB_SET_FILE_BASIC_INFO, th->rec, INFO_BASIC_LEN, NULL);
+}
+
 int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
                  const struct timespec *atime, const struct timespec *mtime)
 {
@@ -449,6 +463,13 @@ int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
     }
     uint32_t status = 0;
     int r = info_set_path(t, path, SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), &status, NULL);
+    if (r == 0) {
+        /* Samba stamps the write time when a handle that wrote is closed,
+         * unless the times were set on that handle: so set them on our
+         * open write handles of the file too. */
+        struct times_on_handle th = {rec};
+        file_for_each_writer(t, path, set_times_on, &th);
+    }
     return r && status ? info_path_errno(t, path, status) : r;
 }
 

@@ -80,6 +80,25 @@ static bool posix_ops(struct smb1_tree *t)
     return (p.unix_caps & UNIX_CAP_POSIX_PATH_OPERATIONS) != 0;
 }
 
+/* DELETE opens the file without sharing (Samba does), so it fails while
+ * the file is open elsewhere, for example by us. POSIX unlinks it anyway:
+ * mark it delete-on-close through a handle of our own instead; the name
+ * then answers as deleted and the data goes at the last close. */
+static int unlink_open(struct smb1_tree *t, const char *path)
+{
+    uint16_t fid;
+    uint64_t ep;
+    uint32_t status = 0;
+    int r = file_open_temp(t, path, SMB1_DELETE | SMB1_SYNCHRONIZE | SMB1_FILE_READ_ATTRIBUTES,
+                           false, &fid, &ep, &status);
+    if (r)
+        return status ? info_path_errno(t, path, status) : r;
+    uint8_t pending = 1;
+    r = info_set_fid(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL);
+    int rc = file_close_fid(t, fid);
+    return r ? r : rc;
+}
+
 int smb1_unlink(struct smb1_tree *t, const char *path)
 {
     if (posix_ops(t))
@@ -89,6 +108,8 @@ int smb1_unlink(struct smb1_tree *t, const char *path)
     uint16_t w = SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM;
     uint32_t status;
     int r = path_cmd(t, SMB1_COM_DELETE, &w, 1, path, NULL, &status);
+    if (r && status == NT_STATUS_SHARING_VIOLATION)
+        return unlink_open(t, path);
     if (r && status)
         r = info_path_errno(t, path, status);
     return r;
@@ -192,14 +213,15 @@ static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
 {
     uint32_t status = 0;
     int r;
-    struct smb1_stat ts;
+    struct smb1_stat ts, fs;
+    if ((r = smb1_stat(t, from, &fs)))
+        return r;
     bool target_dir = smb1_stat(t, to, &ts) == 0 && ts.is_dir;
+    if (fs.is_dir && !target_dir)
+        return -ENOTDIR;
     if (target_dir) {
         /* POSIX replaces an empty directory; Windows semantics never
          * replace a directory. Remove it (ENOTEMPTY when it is not). */
-        struct smb1_stat fs;
-        if ((r = smb1_stat(t, from, &fs)))
-            return r;
         if (!fs.is_dir)
             return -EISDIR;
         if ((r = smb1_rmdir(t, to)))

@@ -13,7 +13,8 @@
 #define SMB_NT_RENAME_RENAME_FILE   0x0104
 
 /* Prefix of the temporary name a cross-directory replacing rename passes
- * through (in the target's directory). */
-#define NS_TMP_PREFIX ".smbfuse-rename-"
+ * through (in the target's directory). Not a dot name: Samba 4.17 answers
+ * NO_SUCH_FILE to FileRenameInformation on a handle of a dot file. */
+#define NS_TMP_PREFIX "smbfuse-rename-"
 
 #endif
