@@ -44,7 +44,8 @@ HARNESS_TMP_PREFIX=${HARNESS_TMP_PREFIX:-/tmp/smbfuse-harness}
 HARNESS_SYS_PYTHON=${HARNESS_SYS_PYTHON:-/usr/bin/python3}
 SMBD_BIN=${SMBD_BIN:-/usr/sbin/smbd}
 SMBD_TEST_USER=${SMBD_TEST_USER:-smbtest}
-SMBD_TEST_PASS=${SMBD_TEST_PASS:-Smb1-test-pass-4711}
+# At most 14 characters: longer passwords have no LM hash (sec=lanman).
+SMBD_TEST_PASS=${SMBD_TEST_PASS:-Smb1-pass-4711}
 
 _h_log() { echo "harness: $*" >&2; }
 
