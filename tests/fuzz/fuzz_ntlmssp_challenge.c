@@ -34,8 +34,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint8_t *neg = NULL, *auth = NULL;
             size_t nl, al;
             if (ntlmssp_client_negotiate(&c, &cr, anon, &neg, &nl) == 0 &&
-                ntlmssp_client_authenticate(&c, p, size, 1, &auth, &al) == 0 && al < 72)
-                __builtin_trap();
+                ntlmssp_client_authenticate(&c, p, size, 1, &auth, &al) == 0) {
+                if (al < 72 || (anon && c.have_key))
+                    __builtin_trap();
+                uint8_t mic[16];
+                int rc = ntlmssp_client_sign_mech_list(&c, p, size, mic);
+                if (c.sent_mic && rc != 0)
+                    __builtin_trap();
+                if (size >= 16)
+                    (void)ntlmssp_client_check_mech_list(&c, p + 16, size - 16, p, 16);
+            }
             free(auth);
             free(neg);
             ntlmssp_client_free(&c);
