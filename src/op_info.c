@@ -238,6 +238,11 @@ int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const v
     free(pp);
     if (r)
         return r;
+    /* A path-based request names no handle, yet Samba answers one for a
+     * missing file with INVALID_HANDLE (its internal open failed): that
+     * is a path that was not found. */
+    if (rs.status == NT_STATUS_INVALID_HANDLE)
+        rs.status = NT_STATUS_OBJECT_PATH_NOT_FOUND;
     if (status)
         *status = rs.status;
     r = ntstatus_to_errno(rs.status);
@@ -473,6 +478,20 @@ int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
     return r && status ? info_path_errno(t, path, status) : r;
 }
 
+/* SET UNIX_BASIC on a missing path is a request to create a special file
+ * to Samba, which refuses it with ACCESS_DENIED: tell the two apart. */
+static int unix_set_errno(struct smb1_tree *t, const char *path, uint32_t status)
+{
+    int r = info_path_errno(t, path, status);
+    if (r == -EACCES) {
+        struct smb1_stat st;
+        int r2 = smb1_stat(t, path, &st);
+        if (r2 == -ENOENT || r2 == -ENOTDIR)
+            return r2;
+    }
+    return r;
+}
+
 int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
 {
     struct conn_params p;
@@ -484,7 +503,7 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
         unix_basic_encode_set(rec, UNIX_NO_CHANGE64, NULL, NULL, UNIX_NO_CHANGE64,
                               UNIX_NO_CHANGE64, mode & 07777);
         r = info_set_path(t, path, SMB_SET_FILE_UNIX_BASIC, rec, sizeof(rec), &status, NULL);
-        return r && status ? info_path_errno(t, path, status) : r;
+        return r && status ? unix_set_errno(t, path, status) : r;
     }
     /* Without UNIX extensions the owner write bit is the READONLY
      * attribute; the other bits have no place on the server. */
@@ -524,7 +543,7 @@ int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid)
                           gid < 0 ? UNIX_NO_CHANGE64 : (uint64_t)gid, UNIX_NO_CHANGE64);
     uint32_t status = 0;
     int r = info_set_path(t, path, SMB_SET_FILE_UNIX_BASIC, rec, sizeof(rec), &status, NULL);
-    return r && status ? info_path_errno(t, path, status) : r;
+    return r && status ? unix_set_errno(t, path, status) : r;
 }
 
 static int query_fs(struct smb1_tree *t, uint16_t level, struct trans_resp *rs)

@@ -101,8 +101,17 @@ static int unlink_open(struct smb1_tree *t, const char *path)
 
 int smb1_unlink(struct smb1_tree *t, const char *path)
 {
-    if (posix_ops(t))
+    if (posix_ops(t)) {
+        /* The POSIX unlink removes an (empty) directory as well: unlink(2)
+         * must not. */
+        struct smb1_stat st;
+        int r = smb1_stat(t, path, &st);
+        if (r)
+            return r;
+        if (st.is_dir)
+            return -EISDIR;
         return unix_posix_unlink(t, path, false);
+    }
     /* DELETE sets delete-on-close on the file: with our opens sharing
      * DELETE, an open file can be unlinked; it goes at its last close. */
     uint16_t w = SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM;
