@@ -37,6 +37,24 @@ fs_unmount() {
             fusermount3 -uz "$MNT" || true
         fi
         FS_MOUNTED=0
+        if [ -n "${FS_PID:-}" ]; then
+            for i in $(seq 100); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.1; done
+            wait "$FS_PID" 2>/dev/null || true
+            FS_PID=
+        fi
+    fi
+}
+
+fs_stop_server() {
+    if [ "$FS_USING_HARNESS" = 1 ]; then
+        smbd_stop >/dev/null 2>&1 || true
+        FS_USING_HARNESS=0
+    elif [ -n "$FS_OWN_SMBD_PID" ]; then
+        kill "$FS_OWN_SMBD_PID" 2>/dev/null || true
+        local i
+        for i in $(seq 50); do kill -0 "$FS_OWN_SMBD_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$FS_OWN_SMBD_PID" 2>/dev/null || true
+        FS_OWN_SMBD_PID=
     fi
 }
 
@@ -45,14 +63,7 @@ fs_cleanup() {
     set +e
     cd /
     fs_unmount
-    if [ "$FS_USING_HARNESS" = 1 ]; then
-        smbd_stop >/dev/null 2>&1
-    elif [ -n "$FS_OWN_SMBD_PID" ]; then
-        kill "$FS_OWN_SMBD_PID" 2>/dev/null
-        local i
-        for i in $(seq 50); do kill -0 "$FS_OWN_SMBD_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$FS_OWN_SMBD_PID" 2>/dev/null
-    fi
+    fs_stop_server
     if [ $rc -ne 0 ] && [ -f "$FS_TMP/smbfuse.log" ]; then
         echo "---- smbfuse log (tail) ----" >&2
         tail -n 40 "$FS_TMP/smbfuse.log" >&2
@@ -136,7 +147,7 @@ fs_start_server() {
     if [ -f "$h" ] && [ -z "${SMBFUSE_OWN_SMBD:-}" ]; then
         # shellcheck source=/dev/null
         . "$h"
-        smbd_start "$FS_PROFILE" >&2
+        smbd_start "$FS_PROFILE" >/dev/null
         FS_USING_HARNESS=1
         PORT=$SMBD_PORT
         export SHARE_DIR=$SMBD_SHARE_DIR
@@ -153,8 +164,18 @@ fs_mount() {
     local o="username=$SMBD_USER,port=$PORT,actimeo=${FS_ACTIMEO:-1}"
     if [ "$FS_PROFILE" = nosign ]; then o="$o,mapposix"; fi
     [ -n "$extra" ] && o="$o,$extra"
-    PASSWD="$SMBD_PASS" "$SMBFUSE" "//127.0.0.1/$SHARE_NAME" "$MNT" -o "$o" \
-        2>>"$FS_TMP/smbfuse.log" || { cat "$FS_TMP/smbfuse.log" >&2; fail "mount failed"; }
+    if [ -n "${FS_FOREGROUND:-}" ]; then
+        # Foreground in the background: stderr (counters) stays readable
+        # and FS_PID names the client process.
+        PASSWD="$SMBD_PASS" "$SMBFUSE" "//127.0.0.1/$SHARE_NAME" "$MNT" -f -o "$o" \
+            2>>"$FS_TMP/smbfuse.log" &
+        FS_PID=$!
+        local i
+        for i in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.1; done
+    else
+        PASSWD="$SMBD_PASS" "$SMBFUSE" "//127.0.0.1/$SHARE_NAME" "$MNT" -o "$o" \
+            2>>"$FS_TMP/smbfuse.log" || { cat "$FS_TMP/smbfuse.log" >&2; fail "mount failed"; }
+    fi
     FS_MOUNTED=1
     mountpoint -q "$MNT" || fail "not mounted after a successful smbfuse exit"
 }

@@ -1,0 +1,296 @@
+/* smbfuse: parse -> connect -> tree connect -> mount -> detach -> loop ->
+ * unwind.
+ *
+ * Detaching: the core runs a reader thread per connection, and threads do
+ * not survive fork(), so fuse_daemonize() after connecting would leave the
+ * child without one. Instead the process forks FIRST; the parent only waits
+ * on a pipe for the child's verdict and exits with it. The child keeps the
+ * terminal's stderr until the mount is in place, so a failure to connect,
+ * authenticate or mount is printed there and turns into a non-zero exit of
+ * the command the user ran, with nothing left mounted.
+ */
+#define FUSE_USE_VERSION 314
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fs_ops.h"
+#include "fs_opts.h"
+#include "log.h"
+#include "smb1.h"
+
+#define EXIT_USAGE 1
+#define EXIT_MOUNT 32 /* mount(8)'s "mount failure" */
+
+/* libfuse's log hook takes no context argument, so the program's one
+ * logger is reachable from here. Set once before any thread starts. */
+static struct smb1_log *prog_log;
+/* Flipped once when the process detaches from the terminal. */
+static atomic_bool log_to_syslog;
+
+static void log_sink(void *ctx, int level, const char *line)
+{
+    if (atomic_load(&log_to_syslog))
+        syslog(level, "%s", line);
+    else
+        fprintf(stderr, "smbfuse: %s\n", line);
+}
+
+static void fuse_log_hook(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+    char buf[1024];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    if (n > 0)
+        log_msg(prog_log, (int)level, "%s", buf);
+}
+
+/* Forks; returns in the child (with the write end of the verdict pipe in
+ * *ready_fd). The parent waits for one status byte and exits with it; if
+ * the child dies without writing one, with its own failure. */
+static int detach_early(struct sfs_options *o, int *ready_fd)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = -errno;
+        close(p[0]);
+        close(p[1]);
+        return e;
+    }
+    if (pid > 0) {
+        /* The parent never connects: its copy of the secret goes now. */
+        sfs_opts_wipe_password(o);
+        close(p[1]);
+        unsigned char st = EXIT_MOUNT;
+        ssize_t n;
+        do {
+            n = read(p[0], &st, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) {
+            int ws;
+            st = EXIT_MOUNT;
+            if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) != 0)
+                st = (unsigned char)WEXITSTATUS(ws);
+        }
+        _exit(st);
+    }
+    close(p[0]);
+    setsid();
+    /* mlock does not survive fork */
+    (void)sfs_opts_lock_password(o);
+    *ready_fd = p[1];
+    return 0;
+}
+
+static void report(int *ready_fd, unsigned char status)
+{
+    if (*ready_fd < 0)
+        return;
+    ssize_t n;
+    do {
+        n = write(*ready_fd, &status, 1);
+    } while (n < 0 && errno == EINTR);
+    close(*ready_fd);
+    *ready_fd = -1;
+}
+
+static void detach_stdio(void)
+{
+    int fd = open("/dev/null", O_RDWR);
+    if (fd < 0)
+        return;
+    dup2(fd, STDIN_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    if (fd > STDERR_FILENO)
+        close(fd);
+}
+
+/* SIGUSR1 is blocked in every thread and collected here by sigwait(), so
+ * the counters are printed from an ordinary thread, not a signal handler. */
+struct stats_waiter {
+    pthread_t thread;
+    struct sfs_fs *fs;
+    atomic_bool stop;
+};
+
+static void *stats_main(void *arg)
+{
+    struct stats_waiter *w = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (atomic_load(&w->stop))
+            break;
+        sfs_fs_log_stats(w->fs);
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct sfs_options o;
+    struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+    char err[512] = "";
+    int status = EXIT_MOUNT;
+    int ready_fd = -1;
+
+    memset(&o, 0, sizeof(o));
+    int r = sfs_opts_parse(argc, argv, &o, &args, err, sizeof(err));
+    if (r) {
+        fprintf(stderr, "smbfuse: %s\n", err[0] ? err : strerror(-r));
+        return EXIT_USAGE;
+    }
+    if (o.show_help || o.show_version) {
+        if (o.show_help)
+            sfs_opts_print_help(stdout, argv[0]);
+        else
+            sfs_opts_print_version(stdout);
+        sfs_opts_free(&o);
+        fuse_opt_free_args(&args);
+        return 0;
+    }
+
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+
+    if (!o.foreground) {
+        r = detach_early(&o, &ready_fd);
+        if (r) {
+            fprintf(stderr, "smbfuse: cannot fork: %s\n", strerror(-r));
+            goto out_free_opts;
+        }
+        openlog("smbfuse", LOG_PID, LOG_DAEMON);
+    }
+
+    struct smb1_log lg;
+    log_init(&lg, o.debug ? LOG_DEBUG : LOG_INFO, log_sink, NULL);
+    prog_log = &lg;
+    fuse_set_log_func(fuse_log_hook);
+
+    struct smb1_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    sfs_opts_to_config(&o, &cfg);
+    cfg.log = &lg;
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    r = smb1_conn_new(&cfg, &conn, why, sizeof(why));
+    cfg.password = NULL;
+    sfs_opts_wipe_password(&o);
+    if (r) {
+        log_err(&lg, "cannot connect to %s: %s", o.source ? o.source : o.host,
+                why[0] ? why : strerror(-r));
+        goto out_log;
+    }
+
+    struct smb1_tree *tree = NULL;
+    r = smb1_tree_connect(conn, o.share, &tree);
+    if (r) {
+        log_err(&lg, "cannot connect to share %s on %s: %s", o.share, o.host, strerror(-r));
+        goto out_conn;
+    }
+    if (smb1_tree_type(tree) != SMB1_TREE_DISK) {
+        log_err(&lg, "%s is not a disk share", o.share);
+        goto out_tree;
+    }
+
+    struct sfs_fs *fs = sfs_fs_new(conn, tree, &o, &lg, &r);
+    if (!fs) {
+        log_err(&lg, "cannot start: %s", strerror(-r));
+        goto out_tree;
+    }
+    struct fuse *f = fuse_new(&args, sfs_fs_operations(), sizeof(struct fuse_operations), fs);
+    if (!f) {
+        log_err(&lg, "cannot set up FUSE (see the message above)");
+        goto out_fs;
+    }
+    if (fuse_mount(f, o.mountpoint) != 0) {
+        log_err(&lg, "cannot mount on %s", o.mountpoint);
+        goto out_fuse;
+    }
+    struct fuse_session *se = fuse_get_session(f);
+    if (fuse_set_signal_handlers(se) != 0) {
+        log_err(&lg, "cannot install signal handlers");
+        goto out_unmount;
+    }
+
+    struct stats_waiter sw = {.fs = fs};
+    atomic_init(&sw.stop, false);
+    bool stats_running = pthread_create(&sw.thread, NULL, stats_main, &sw) == 0;
+
+    log_info(&lg, "mounted %s on %s", o.source ? o.source : o.share, o.mountpoint);
+    if (ready_fd >= 0) {
+        if (chdir("/") != 0)
+            log_warn(&lg, "chdir /: %s", strerror(errno));
+        atomic_store(&log_to_syslog, true);
+        detach_stdio();
+        report(&ready_fd, 0);
+    }
+
+    if (o.single_thread) {
+        r = fuse_loop(f);
+    } else {
+        struct fuse_loop_config *lc = fuse_loop_cfg_create();
+        if (lc) {
+            fuse_loop_cfg_set_max_threads(lc, 32);
+            fuse_loop_cfg_set_idle_threads(lc, 8);
+        }
+        r = fuse_loop_mt(f, lc);
+        fuse_loop_cfg_destroy(lc);
+    }
+    /* A positive result is the signal that ended the loop: a normal stop. */
+    status = r >= 0 ? 0 : EXIT_MOUNT;
+    if (r < 0)
+        log_err(&lg, "FUSE loop ended with an error: %s", strerror(-r));
+    else if (r > 0)
+        log_info(&lg, "stopping on signal %d", r);
+
+    if (stats_running) {
+        atomic_store(&sw.stop, true);
+        pthread_kill(sw.thread, SIGUSR1);
+        pthread_join(sw.thread, NULL);
+    }
+    fuse_remove_signal_handlers(se);
+out_unmount:
+    fuse_unmount(f);
+out_fuse:
+    fuse_destroy(f);
+out_fs:
+    sfs_fs_log_stats(fs);
+    sfs_fs_free(fs);
+out_tree:
+    smb1_tree_free(tree);
+out_conn:
+    smb1_conn_free(conn);
+out_log:
+    report(&ready_fd, (unsigned char)status);
+    fuse_set_log_func(NULL);
+    prog_log = NULL;
+    log_destroy(&lg);
+out_free_opts:
+    sfs_opts_free(&o);
+    fuse_opt_free_args(&args);
+    return status;
+}
