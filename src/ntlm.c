@@ -21,6 +21,7 @@
 #include <openssl/provider.h>
 #include <openssl/rand.h>
 
+#include "text.h"
 #include "wire.h"
 
 /* Written once under crypto_once, read-only afterwards. */
@@ -200,49 +201,34 @@ int ntlm_random(uint8_t *p, size_t n)
     return RAND_bytes_ex(crypto.libctx, p, n, 0) == 1 ? 0 : -EIO;
 }
 
-/* Decodes one UTF-8 sequence at s[*i]; rejects overlong forms, surrogates
- * and values above U+10FFFF. Returns the code point or -1. */
-static long utf8_next(const unsigned char *s, size_t len, size_t *i)
+/* Unicode simple upper-case mapping; a mapping that would change how many
+ * UTF-16 units the character takes (none in practice) is not applied, so
+ * the string can be rewritten in place. */
+static uint32_t upper_cp(uint32_t cp)
 {
-    unsigned char c = s[*i];
-    size_t need;
-    long cp, min;
-    if (c < 0x80) {
-        (*i)++;
-        return c;
-    } else if ((c & 0xE0) == 0xC0) {
-        need = 1, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        need = 2, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        need = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-        return -1;
-    }
-    if (need > len - *i - 1)
-        return -1;
-    for (size_t k = 1; k <= need; k++) {
-        unsigned char cc = s[*i + k];
-        if ((cc & 0xC0) != 0x80)
-            return -1;
-        cp = cp << 6 | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return -1;
-    *i += need + 1;
-    return cp;
+    if (crypto.utf8_locale == (locale_t)0)
+        return cp >= 'a' && cp <= 'z' ? cp - 32 : cp;
+    wint_t u = towupper_l((wint_t)cp, crypto.utf8_locale);
+    if (u > 0x10FFFF || (u >= 0xD800 && u <= 0xDFFF) || (u >= 0x10000) != (cp >= 0x10000))
+        return cp;
+    return (uint32_t)u;
 }
 
-static long upper_cp(long cp)
+static void upper_utf16(uint8_t *p, size_t n)
 {
-    if (crypto.utf8_locale != (locale_t)0) {
-        wint_t u = towupper_l((wint_t)cp, crypto.utf8_locale);
-        /* A mapping that leaves the code space is not a simple one. */
-        if (u <= 0x10FFFF && !(u >= 0xD800 && u <= 0xDFFF))
-            return (long)u;
-        return cp;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        uint32_t cp = wire_le16(p + i);
+        if (cp >= 0xD800 && cp <= 0xDBFF && i + 3 < n) {
+            /* text_utf8_to_utf16 only writes well-formed pairs */
+            uint32_t lo = wire_le16(p + i + 2);
+            cp = upper_cp(0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)) - 0x10000;
+            wire_st16(p + i, (uint16_t)(0xD800 | cp >> 10));
+            wire_st16(p + i + 2, (uint16_t)(0xDC00 | (cp & 0x3FF)));
+            i += 2;
+        } else {
+            wire_st16(p + i, (uint16_t)upper_cp(cp));
+        }
     }
-    return cp >= 'a' && cp <= 'z' ? cp - 32 : cp;
 }
 
 int ntlm_utf16le(const char *s, bool upper, uint8_t **out, size_t *out_len)
@@ -257,31 +243,21 @@ int ntlm_utf16le(const char *s, bool upper, uint8_t **out, size_t *out_len)
     /* Each byte of UTF-8 yields at most one UTF-16 unit (4 bytes -> 2). */
     if (len > (SIZE_MAX - 2) / 2)
         return -ENOMEM;
-    uint8_t *buf = malloc(len * 2 + 2);
+    size_t cap = len * 2 + 2;
+    uint8_t *buf = malloc(cap);
     if (!buf)
         return -ENOMEM;
-    size_t i = 0, o = 0;
-    while (i < len) {
-        long cp = utf8_next((const unsigned char *)s, len, &i);
-        if (cp < 0) {
-            ntlm_wipe(buf, len * 2 + 2);
-            free(buf);
-            return -EINVAL;
-        }
-        if (upper)
-            cp = upper_cp(cp);
-        if (cp >= 0x10000) {
-            long v = cp - 0x10000;
-            wire_st16(buf + o, (uint16_t)(0xD800 | v >> 10));
-            wire_st16(buf + o + 2, (uint16_t)(0xDC00 | (v & 0x3FF)));
-            o += 4;
-        } else {
-            wire_st16(buf + o, (uint16_t)cp);
-            o += 2;
-        }
+    size_t n;
+    int rc = text_utf8_to_utf16(s, len, buf, cap, &n);
+    if (rc) {
+        ntlm_wipe(buf, cap);
+        free(buf);
+        return rc == -EILSEQ ? -EINVAL : rc;
     }
+    if (upper)
+        upper_utf16(buf, n);
     *out = buf;
-    *out_len = o;
+    *out_len = n;
     return 0;
 }
 
