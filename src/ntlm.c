@@ -485,17 +485,12 @@ static int plain_ntlmv1(const struct ntlm_creds *c, const uint8_t challenge[8],
         rc = ntlm_md4(c->nt_hash, 16, out->mac_session_key);
     if (rc)
         return rc;
-    /* Without an LM hash the NT response goes in both fields
-     * (NoLMResponseNTLMv1, MS-NLMP 3.1.1.1), never an empty LM field that
-     * some servers would take as a null session. */
-    if (c->have_lm) {
-        rc = ntlm_desl(c->lm_hash, challenge, out->lm_resp);
-        if (rc)
-            return rc;
-        out->lm_resp_is_lm = true;
-    } else {
-        memcpy(out->lm_resp, out->nt_resp, 24);
-    }
+    /* The NT response goes in both fields (NoLMResponseNTLMv1, MS-NLMP
+     * 3.1.1.1), as the Linux client's sec=ntlm and Samba's default do: an LM
+     * response next to it would hand an eavesdropper the far weaker LM hash
+     * to crack, so LM goes out only when sec=lanman asks for it. Never an
+     * empty LM field, which some servers take as a null session. */
+    memcpy(out->lm_resp, out->nt_resp, 24);
     out->lm_len = 24;
     out->mac_resp = out->nt_resp;
     out->mac_resp_len = 24;

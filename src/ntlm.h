@@ -19,7 +19,7 @@
 enum smb1_sec {
     SMB1_SEC_NONE = 0, /* anonymous / guest: empty responses */
     SMB1_SEC_LANMAN,   /* LM response only (old devices; only when asked) */
-    SMB1_SEC_NTLM,     /* NTLMv1 (+ LM response field = NT response) */
+    SMB1_SEC_NTLM,     /* NTLMv1 (LM response field = NT response) */
     SMB1_SEC_NTLMV2,   /* NTLMv2 + LMv2 (default) */
     SMB1_SEC_NTLMSSP,  /* NTLMSSP in SPNEGO with NTLMv2, ESS, KEY_EXCH */
 };
@@ -108,7 +108,8 @@ struct ntlm_plain_auth {
  * Signing keys, following Samba's client (source3/libsmb/cliconnect.c):
  *  - LANMAN: LMOWFv1[0..7] || Z(8) with the 24-byte LM response (Samba's
  *    LANMAN_ONLY build pairs the LM key with the LM response);
- *  - NTLM: MD4(NTOWFv1) with the 24-byte NT response;
+ *  - NTLM: MD4(NTOWFv1) with the 24-byte NT response (sent in both the
+ *    OEM and the Unicode field: no LM response unless sec=lanman);
  *  - NTLMV2: the v2 SessionBaseKey with the whole NTLMv2 response.
  * Returns 0, -EINVAL (LANMAN without an LM hash; sec not one of the four),
  * -ENOMEM, -EIO. */

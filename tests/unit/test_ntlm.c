@@ -213,7 +213,7 @@ Test(ntlm, v1_responses_match_libntlm)
         cr_assert_eq(a.nt_len, 24);
         cr_assert(memcmp(a.nt_resp, lib_nt, 24) == 0, "NT response for \"%s\"", pw[i]);
         cr_assert_eq(a.lm_len, 24);
-        cr_assert(memcmp(a.lm_resp, lib_lm, 24) == 0, "LM response for \"%s\"", pw[i]);
+        cr_assert(memcmp(a.lm_resp, lib_nt, 24) == 0, "NT response in the LM field");
         ntlm_plain_auth_wipe(&a);
 
         cr_assert_eq(ntlm_plain_auth(SMB1_SEC_LANMAN, &c, chal, "", 0, &a), 0);
@@ -234,14 +234,14 @@ Test(ntlm, plain_ntlm_mac_key_is_md4_of_nt_hash_with_nt_response)
     expect_hex(a.mac_session_key, 16, V1_SBK);
     cr_assert_eq(a.mac_resp, a.nt_resp);
     expect_hex(a.mac_resp, a.mac_resp_len, V1_NT_RESP);
-    expect_hex(a.lm_resp, a.lm_len, V1_LM_RESP);
-    cr_assert(a.lm_resp_is_lm);
-
-    /* SMB_SETUP_USE_LANMAN_KEY: LMOWF[0..7] || Z(8) with the LM response. */
+    /* No LM response although the password has an LM hash: the LM field
+     * repeats the NT response, so the LM key is never taken. */
+    cr_assert(c.have_lm);
+    expect_hex(a.lm_resp, a.lm_len, V1_NT_RESP);
+    cr_assert_not(a.lm_resp_is_lm);
     cr_assert_eq(ntlm_plain_use_lanman_key(&a, &c), 0);
-    expect_hex(a.mac_session_key, 16, "e52cac67419a9a220000000000000000");
-    cr_assert_eq(a.mac_resp, a.lm_resp);
-    cr_assert_eq(a.mac_resp_len, 24);
+    expect_hex(a.mac_session_key, 16, V1_SBK);
+    cr_assert_eq(a.mac_resp, a.nt_resp);
     ntlm_plain_auth_wipe(&a);
     cr_assert_null(a.nt_resp);
     ntlm_creds_free(&c);
@@ -280,6 +280,13 @@ Test(ntlm, plain_lanman_key)
     expect_hex(a.mac_session_key, 16, "e52cac67419a9a220000000000000000");
     cr_assert_eq(a.mac_resp, a.lm_resp);
     cr_assert_null(a.nt_resp);
+    cr_assert(a.lm_resp_is_lm);
+    /* SMB_SETUP_USE_LANMAN_KEY after an LM logon: LMOWF[0..7] || Z(8) with
+     * the LM response, i.e. what is already there. */
+    cr_assert_eq(ntlm_plain_use_lanman_key(&a, &c), 0);
+    expect_hex(a.mac_session_key, 16, "e52cac67419a9a220000000000000000");
+    cr_assert_eq(a.mac_resp, a.lm_resp);
+    cr_assert_eq(a.mac_resp_len, 24);
     ntlm_plain_auth_wipe(&a);
     ntlm_creds_free(&c);
 }
