@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -289,8 +290,6 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->kernel_cache = 0;
     cfg->auto_cache = 0;
     cfg->direct_io = fs->opts->cache == SFS_CACHE_NONE;
-    /* Without a lock callback the kernel keeps locks local, which is what
-     * nobrl asks for. */
     conn->max_write = 1u << 20;
     if (conn->capable & FUSE_CAP_ASYNC_READ)
         conn->want |= FUSE_CAP_ASYNC_READ;
@@ -747,63 +746,144 @@ static int sfs_access(const char *path, int mask)
     return 0;
 }
 
-/* SMB EAs are not offered by the core yet: user. attributes report
- * ENOTSUP like every other namespace, which tools treat as "no xattrs". */
+/* The core keeps to the user. namespace and answers ENOTSUP for the rest. */
 static int sfs_setxattr(const char *path, const char *name, const char *value, size_t size,
                         int flags)
 {
-    return -ENOTSUP;
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    return smb1_setxattr(fs->tree, sp, name, value, size, flags);
 }
 
 static int sfs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
-    return -ENOTSUP;
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    ssize_t r = smb1_getxattr(fs->tree, sp, name, value, size);
+    return r > INT_MAX ? -E2BIG : (int)r;
 }
 
 static int sfs_listxattr(const char *path, char *list, size_t size)
 {
-    return 0;
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    ssize_t r = smb1_listxattr(fs->tree, sp, list, size);
+    /* A server without EAs simply has none to list. */
+    if (r == -ENOTSUP)
+        return 0;
+    return r > INT_MAX ? -E2BIG : (int)r;
 }
 
 static int sfs_removexattr(const char *path, const char *name)
 {
-    return -ENOTSUP;
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    return smb1_removexattr(fs->tree, sp, name);
 }
 
+/* POSIX locks become SMB byte-range locks (libfuse keeps the POSIX
+ * bookkeeping). F_GETLK has no SMB counterpart: probe with a non-blocking
+ * lock and release it at once. */
+static int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl)
+{
+    struct sfs_handle *h = get_handle(fi);
+    if (!h)
+        return -EBADF;
+    if (fl->l_start < 0 || fl->l_len < 0)
+        return -EINVAL;
+    uint64_t off = (uint64_t)fl->l_start, len = (uint64_t)fl->l_len;
+    switch (cmd) {
+    case F_GETLK: {
+        if (fl->l_type == F_UNLCK)
+            return 0;
+        int r = smb1_lock(h->f, off, len, fl->l_type, false);
+        if (r == 0) {
+            (void)smb1_lock(h->f, off, len, F_UNLCK, false);
+            fl->l_type = F_UNLCK;
+            return 0;
+        }
+        if (r == -EAGAIN) {
+            /* the holder is on another handle or client: no pid to show */
+            fl->l_type = F_WRLCK;
+            fl->l_pid = 0;
+            return 0;
+        }
+        return r;
+    }
+    case F_SETLK:
+    case F_SETLKW:
+        return smb1_lock(h->f, off, len, fl->l_type, cmd == F_SETLKW);
+    default:
+        return -EINVAL;
+    }
+}
+
+static int sfs_flock(const char *path, struct fuse_file_info *fi, int op)
+{
+    struct sfs_handle *h = get_handle(fi);
+    if (!h)
+        return -EBADF;
+    int type;
+    switch (op & ~LOCK_NB) {
+    case LOCK_SH:
+        type = F_RDLCK;
+        break;
+    case LOCK_EX:
+        type = F_WRLCK;
+        break;
+    case LOCK_UN:
+        type = F_UNLCK;
+        break;
+    default:
+        return -EINVAL;
+    }
+    return smb1_lock(h->f, 0, 0, type, !(op & LOCK_NB));
+}
+
+#define SFS_COMMON_OPS \
+    .init = sfs_init, \
+    .getattr = sfs_getattr, \
+    .readdir = sfs_readdir, \
+    .open = sfs_open, \
+    .create = sfs_create, \
+    .read = sfs_read, \
+    .write = sfs_write, \
+    .flush = sfs_flush, \
+    .fsync = sfs_fsync, \
+    .fsyncdir = sfs_fsyncdir, \
+    .release = sfs_release, \
+    .truncate = sfs_truncate, \
+    .unlink = sfs_unlink, \
+    .rename = sfs_rename, \
+    .mkdir = sfs_mkdir, \
+    .rmdir = sfs_rmdir, \
+    .symlink = sfs_symlink, \
+    .readlink = sfs_readlink, \
+    .link = sfs_link, \
+    .utimens = sfs_utimens, \
+    .chmod = sfs_chmod, \
+    .chown = sfs_chown, \
+    .statfs = sfs_statfs, \
+    .access = sfs_access, \
+    .setxattr = sfs_setxattr, \
+    .getxattr = sfs_getxattr, \
+    .listxattr = sfs_listxattr, \
+    .removexattr = sfs_removexattr
+
 static const struct fuse_operations sfs_ops = {
-    .init = sfs_init,
-    .getattr = sfs_getattr,
-    .readdir = sfs_readdir,
-    .open = sfs_open,
-    .create = sfs_create,
-    .read = sfs_read,
-    .write = sfs_write,
-    .flush = sfs_flush,
-    .fsync = sfs_fsync,
-    .fsyncdir = sfs_fsyncdir,
-    .release = sfs_release,
-    .truncate = sfs_truncate,
-    .unlink = sfs_unlink,
-    .rename = sfs_rename,
-    .mkdir = sfs_mkdir,
-    .rmdir = sfs_rmdir,
-    .symlink = sfs_symlink,
-    .readlink = sfs_readlink,
-    .link = sfs_link,
-    .utimens = sfs_utimens,
-    .chmod = sfs_chmod,
-    .chown = sfs_chown,
-    .statfs = sfs_statfs,
-    .access = sfs_access,
-    .setxattr = sfs_setxattr,
-    .getxattr = sfs_getxattr,
-    .listxattr = sfs_listxattr,
-    .removexattr = sfs_removexattr,
+    SFS_COMMON_OPS,
+    .lock = sfs_lock,
+    .flock = sfs_flock,
 };
 
-const struct fuse_operations *sfs_fs_operations(void)
+/* Without lock callbacks the kernel keeps locks local: what nobrl asks. */
+static const struct fuse_operations sfs_ops_local_locks = {
+    SFS_COMMON_OPS,
+};
+
+const struct fuse_operations *sfs_fs_operations(bool server_locks)
 {
-    return &sfs_ops;
+    return server_locks ? &sfs_ops : &sfs_ops_local_locks;
 }
 
 struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,

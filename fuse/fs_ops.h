@@ -8,6 +8,8 @@
 #define FUSE_USE_VERSION 314
 #endif
 
+#include <stdbool.h>
+
 #include <fuse.h>
 
 #include "fs_opts.h"
@@ -22,8 +24,9 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
 /* Closes any handle the kernel did not release, then frees. */
 void sfs_fs_free(struct sfs_fs *fs);
 
-/* The operations table; pass sfs_fs as fuse_new's user_data. */
-const struct fuse_operations *sfs_fs_operations(void);
+/* The operations table; pass sfs_fs as fuse_new's user_data. With
+ * server_locks false (nobrl) fcntl/flock locks stay in the kernel. */
+const struct fuse_operations *sfs_fs_operations(bool server_locks);
 
 /* Logs the connection's counters and the cache's at LOG_INFO. */
 void sfs_fs_log_stats(struct sfs_fs *fs);
