@@ -176,6 +176,21 @@ static int reopen_locked(struct smb1_file *f)
     uint16_t fid = 0;
     uint64_t ep = 0;
     int r;
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    if (f->posix && !(p.unix_caps & UNIX_CAP_POSIX_PATH_OPERATIONS)) {
+        /* The new connection has not (yet) announced the UNIX
+         * capabilities: reopen the NT way, with the same access. */
+        int acc = f->posix_flags & O_ACCMODE;
+        f->access = FILE_READ_ACCESS;
+        if (acc == O_WRONLY)
+            f->access = FILE_WRITE_ACCESS | SMB1_FILE_READ_ATTRIBUTES | SMB1_SYNCHRONIZE;
+        else if (acc == O_RDWR)
+            f->access |= FILE_WRITE_ACCESS;
+        f->share = FILE_SHARE_ALL;
+        f->create_options = (f->posix_flags & O_DIRECTORY) ? SMB1_FILE_DIRECTORY_FILE : 0;
+        f->posix = false;
+    }
     if (f->posix) {
         uint64_t e0 = cur_epoch(t);
         r = unix_posix_open(t, f->path, f->posix_flags, 0, &fid, NULL);
@@ -213,13 +228,17 @@ int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch)
             break;
         }
         if (i >= FILE_RETRIES) {
-            r = -EIO;
+            if (!r)
+                r = -EIO;
             break;
         }
         uint64_t now;
         if ((r = conn_ensure(f->t->conn, f->t, &now)))
             break;
-        if ((r = reopen_locked(f)))
+        r = reopen_locked(f);
+        /* A file that is gone stays gone; other failures (the connection
+         * broke again, its setup was not finished) are worth a retry. */
+        if (r == -ESTALE || r == -EACCES)
             break;
     }
     pthread_mutex_unlock(&f->lock);

@@ -78,11 +78,20 @@ static char SHARE[PATH_MAX];     /* the share directory on the server side */
 static bool UNIX;
 static const char *PROFILE;
 
+static void connect_to(const char *profile, const char *port, const char *user, const char *pass,
+                       const char *domain, const char *share_dir);
+
 static void connect_profile(const char *profile)
 {
+    connect_to(profile, env_of("PORT", profile), env_of("USER", profile), env_of("PASS", profile),
+               env_of("DOMAIN", profile), env_of("SHARE", profile));
+}
+
+static void connect_to(const char *profile, const char *port, const char *user, const char *pass,
+                       const char *domain, const char *share_dir)
+{
     PROFILE = profile;
-    const char *port = env_of("PORT", profile);
-    snprintf(SHARE, sizeof(SHARE), "%s", env_of("SHARE", profile));
+    snprintf(SHARE, sizeof(SHARE), "%s", share_dir);
     /* OPS_LOG_LEVEL=7 shows one line per request when debugging. */
     const char *lv = getenv("OPS_LOG_LEVEL");
     log_init(&lg, lv ? atoi(lv) : LOG_WARNING, NULL, NULL);
@@ -91,9 +100,9 @@ static void connect_profile(const char *profile)
     cfg.host = "127.0.0.1";
     cfg.port = (uint16_t)atoi(port);
     cfg.transport = SMB1_TRANSPORT_DIRECT;
-    cfg.user = env_of("USER", profile);
-    cfg.password = env_of("PASS", profile);
-    cfg.domain = env_of("DOMAIN", profile);
+    cfg.user = user;
+    cfg.password = pass;
+    cfg.domain = domain;
     cfg.sec = SMB1_SEC_NTLMSSP;
     cfg.sign = strcmp(profile, "signed") == 0 ? SMB1_SIGN_REQUIRED : SMB1_SIGN_AUTO;
     cfg.unix_ext = strcmp(profile, "signed") == 0 ? 1 : -1;
@@ -687,6 +696,47 @@ static void check_parallel_handles(void)
         cr_assert_eq(smb1_close(f[i]), 0);
     }
 }
+
+/* A copy survives a server restart: the open files are reopened (never
+ * truncated, although opened with O_TRUNC) and the writes go on. */
+static void check_restart(const char *profile)
+{
+    struct harness_server sv;
+    memset(&sv, 0, sizeof(sv));
+    cr_assert_eq(harness_smbd_start(profile, &sv), 0);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", sv.port);
+    connect_to(profile, port, sv.user, sv.pass, sv.domain, sv.share_dir);
+    size_t half = 1 << 20;
+    uint8_t *data = malloc(2 * half), *back = malloc(2 * half);
+    for (size_t i = 0; i < 2 * half; i++)
+        data[i] = (uint8_t)(i * 31 + (i >> 12));
+    struct smb1_file *f, *g;
+    cr_assert_eq(smb1_open(T, "copy.bin", O_CREAT | O_TRUNC | O_WRONLY, 0644, &f, NULL), 0);
+    cr_assert_eq(smb1_open(T, "copy.bin", O_RDONLY, 0, &g, NULL), 0);
+    cr_assert_eq(smb1_write(f, data, half, 0), (ssize_t)half);
+    cr_assert_eq(harness_server_restart(&sv), 0);
+    ssize_t w = smb1_write(f, data + half, half, half);
+    cr_assert_eq(w, (ssize_t)half, "write after the restart: %zd", w);
+    ssize_t n = smb1_read(g, back, 2 * half, 0);
+    cr_assert_eq(n, (ssize_t)(2 * half), "read after the restart: %zd", n);
+    cr_assert(memcmp(data, back, 2 * half) == 0, "nothing lost across the restart");
+    struct smb1_stat st;
+    cr_assert_eq(smb1_fstat(f, &st), 0);
+    cr_assert_eq(st.size, 2 * half);
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(smb1_close(g), 0);
+    struct smb1_stats stats;
+    smb1_conn_get_stats(C, &stats);
+    cr_assert_geq(stats.reconnects, 1);
+    down();
+    harness_server_stop(&sv);
+    free(data);
+    free(back);
+}
+
+Test(ops_signed, restart, .fini = down) { check_restart("signed"); }
+Test(ops_nosign, restart, .fini = down) { check_restart("nosign"); }
 
 #define BOTH(name)                                                                          \
     Test(ops_signed, name, .init = up_signed, .fini = down) { check_##name(); }             \
