@@ -193,7 +193,7 @@ static int tree_refresh(struct smb1_conn *c, struct smb1_tree *t, struct live *l
             pthread_mutex_unlock(&t->lock);
             *fresh = true;
             lv->tid = tid;
-            log_info(c->log, "tree %s connected again (TID %u, epoch %llu)", t->unc, tid,
+            log_info(c->log, "tree %s connected (TID %u, epoch %llu)", t->unc, tid,
                      (unsigned long long)lv->epoch);
         }
     }

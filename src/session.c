@@ -211,7 +211,11 @@ static int negotiate(struct smb1_conn *c, struct mux *mux, struct nego *ng, uint
     wire_put_u8(&m.w, 0x02);
     wire_put_bytes(&m.w, dialect, sizeof(dialect));
     msg_bytes_end(&m);
-    bool want_ext = c->cfg.sec == SMB1_SEC_NTLMSSP;
+    /* NTLMv2 also asks for extended security: NTLMSSP carries the same
+     * NTLMv2 response (nothing weaker), and Samba refuses raw NTLMv2 in a
+     * non-extended session setup by default ("raw NTLMv2 auth = no"). A
+     * server that answers in the old form still gets raw NTLMv2. */
+    bool want_ext = c->cfg.sec == SMB1_SEC_NTLMSSP || c->cfg.sec == SMB1_SEC_NTLMV2;
     struct msg_in in;
     r = conn_raw_call(c, mux, &m, 0, 0, conn_flags2(c, want_ext, true), &in);
     msg_out_free(&m);
@@ -351,9 +355,24 @@ static uint16_t setup_flags2(const struct smb1_conn *c, const struct nego *ng, b
 }
 
 /* The final SESSION_SETUP reply is the first signed message: sequence 1. */
-static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct msg_in *in,
-                            const struct sign_key *k, char *why, size_t why_len)
+static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct nego *ng,
+                            const struct msg_in *in, const struct sign_key *k, char *why,
+                            size_t why_len)
 {
+    /* Samba answers with this placeholder when it does not start signing
+     * (e.g. no session key from an NTLMv1 logon). Acceptable only where
+     * neither side requires signing: sign=auto already lets a server that
+     * merely offers signing decline it. */
+    if (in->len >= SMB1_HDR_LEN &&
+        !memcmp(in->frame + SMB1_HDR_SIGNATURE, "BSRSPYL ", SMB1_SIG_LEN)) {
+        if (ng->sign_required) {
+            conn_why(why, why_len, "signing is required but the server did not start it for "
+                                   "this logon (try sec=ntlmv2 or sec=ntlmssp)");
+            return -EPERM;
+        }
+        log_warn(c->log, "server %s did not start signing: continuing unsigned", c->host);
+        return 0;
+    }
     if (!(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) || !sign_verify(k, in->frame, in->len, 1)) {
         __atomic_fetch_add(&c->stats.bad_signatures, 1, __ATOMIC_RELAXED);
         log_err(c->log, "SESSION_SETUP reply MID %u from %s is %s", in->mid, c->host,
@@ -441,7 +460,7 @@ static int setup_plain(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         r = sign_key_init(&k, a.mac_session_key, sizeof(a.mac_session_key), a.mac_resp,
                           a.mac_resp_len);
         if (r == 0)
-            r = activate_signing(c, mux, &in, &k, why, why_len);
+            r = activate_signing(c, mux, ng, &in, &k, why, why_len);
         sign_key_wipe(&k);
     }
 out_in:
@@ -541,7 +560,20 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
             r = -EPROTONOSUPPORT;
         goto out;
     }
-    r = spnego_wrap_resp(tok, tok_len, NULL, 0, &blob, &blob_len);
+    /* Once the AUTHENTICATE carries a MIC, Samba insists on a mechListMIC
+     * in the same negTokenResp (and answers with its own, checked below). */
+    uint8_t mic[16];
+    size_t mic_len = 0;
+    const uint8_t *mech_list;
+    size_t mech_list_len;
+    spnego_mech_list(&mech_list, &mech_list_len);
+    if (nc.sent_mic) {
+        r = ntlmssp_client_sign_mech_list(&nc, mech_list, mech_list_len, mic);
+        if (r)
+            goto out;
+        mic_len = sizeof(mic);
+    }
+    r = spnego_wrap_resp(tok, tok_len, mic, mic_len, &blob, &blob_len);
     ntlm_wipe(tok, tok_len);
     free(tok);
     tok = NULL;
@@ -569,17 +601,39 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         conn_why(why, why_len, "the server did not complete the SPNEGO exchange");
         goto out;
     }
+    if (n && nc.sent_mic && sr.mic &&
+        ntlmssp_client_check_mech_list(&nc, mech_list, mech_list_len, sr.mic, sr.mic_len)) {
+        r = -EIO;
+        conn_why(why, why_len, "the server's SPNEGO mechListMIC does not verify");
+        goto out;
+    }
     struct wire_reader w;
     msg_in_words(&in, &w);
     wire_skip(&w, 4);
     uint16_t action = wire_u16(&w);
     s->uid = in.uid;
     s->info.guest = (action & SMB1_SETUP_GUEST) != 0;
+    {
+        /* NativeOS, NativeLanMan, PrimaryDomain follow the blob (names for
+         * the user only; a short or odd reply just leaves them empty). */
+        struct wire_reader b;
+        msg_in_bytes(&in, &b);
+        wire_skip(&b, n);
+        bool uni = (in.flags2 & SMB1_FLAGS2_UNICODE) != 0;
+        if (uni && ((in.bytes_off + b.pos) & 1))
+            wire_skip(&b, 1);
+        char tmp[64];
+        read_string(&b, uni, tmp, sizeof(tmp));
+        read_string(&b, uni, tmp, sizeof(tmp));
+        read_string(&b, uni, tmp, sizeof(tmp));
+        if (wire_ok(&b) && tmp[0])
+            snprintf(s->info.server_domain, sizeof(s->info.server_domain), "%s", tmp);
+    }
     if (ng->sign && !anon && !s->info.guest && nc.have_key) {
         struct sign_key k;
         r = sign_key_init(&k, nc.exported_session_key, 16, NULL, 0);
         if (r == 0)
-            r = activate_signing(c, mux, &in, &k, why, why_len);
+            r = activate_signing(c, mux, ng, &in, &k, why, why_len);
         sign_key_wipe(&k);
     }
 out:
@@ -688,7 +742,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     if (r)
         goto out_fail;
     out->info.signing_active = mux_signing(mux);
-    if (ng.sign && !out->info.signing_active) {
+    if (ng.sign && !out->info.signing_active && (anon || out->info.guest)) {
         if (c->cfg.sign == SMB1_SIGN_REQUIRED || ng.sign_required) {
             r = -EPERM;
             conn_why(why, why_len, "signing is required but a %s session cannot be signed",

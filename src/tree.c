@@ -96,6 +96,7 @@ int tree_connect_raw(struct smb1_conn *c, struct mux *mux, uint16_t uid, struct 
     }
     svc[k] = 0;
     *type = service_type(svc);
+    log_debug(c->log, "TREE_CONNECT %s: TID %u, service \"%s\"", t->unc, in.tid, svc);
     *tid = in.tid;
     msg_in_free(&in);
     return 0;
