@@ -53,7 +53,7 @@ static inline void core_server_start(struct core_server *s, const char *profile,
 {
     memset(s, 0, sizeof(*s));
     s->impacket = !strcmp(profile, "impacket");
-    char cmd[1024];
+    char cmd[4096];
     snprintf(cmd, sizeof(cmd),
              "HARNESS_OWNER_PID=%d bash -c '. \"%s/tests/integration/harness/smbd.sh\" && %s %s %s'",
              (int)getpid(), core_src_dir(), s->impacket ? "impacket_start" : "smbd_start",
@@ -78,7 +78,7 @@ static inline void core_server_stop(struct core_server *s)
 {
     if (!s->dir[0])
         return;
-    char cmd[1024];
+    char cmd[4096];
     snprintf(cmd, sizeof(cmd),
              "bash -c '. \"%s/tests/integration/harness/smbd.sh\" && harness_stop_dir \"%s\"'",
              core_src_dir(), s->dir);
@@ -91,7 +91,7 @@ static inline void core_server_stop(struct core_server *s)
  * starts it again with the same configuration and port. */
 static inline void core_server_restart(struct core_server *s)
 {
-    char cmd[2048];
+    char cmd[8192];
     snprintf(cmd, sizeof(cmd),
              "bash -c 'pid=$(cat \"%s/harness.pid\"); kill -KILL -- -$pid; "
              "while kill -0 -- -$pid 2>/dev/null; do sleep 0.1; done; "
