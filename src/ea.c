@@ -23,11 +23,11 @@ int ea_parse_list(const uint8_t *d, size_t n, ea_entry_fn fn, void *arg)
     wire_sub(&r, 4, total - 4, &l);
     while (wire_ok(&l) && wire_remaining(&l) > 0) {
         struct ea_entry e;
-        wire_skip(&l, 1);                   /* ExtendedAttributeFlag */
+        wire_skip(&l, 1); /* ExtendedAttributeFlag */
         e.name_len = wire_u8(&l);
         e.value_len = wire_u16(&l);
         e.name = wire_bytes(&l, e.name_len);
-        wire_skip(&l, 1);                   /* the name's terminator */
+        wire_skip(&l, 1); /* the name's terminator */
         e.value = wire_bytes(&l, e.value_len);
         if (!wire_ok(&l))
             return -EIO;

@@ -10,11 +10,11 @@
 #include <stdint.h>
 
 #define EA_USER_PREFIX "user."
-#define EA_NAME_MAX 255
-#define EA_VALUE_MAX 0xFFFF
+#define EA_NAME_MAX    255
+#define EA_VALUE_MAX   0xFFFF
 
 struct ea_entry {
-    const uint8_t *name;        /* OEM name, not terminated */
+    const uint8_t *name; /* OEM name, not terminated */
     size_t name_len;
     const uint8_t *value;
     size_t value_len;

@@ -6,6 +6,7 @@
 
 #include "nttime.h"
 #include "ntstatus.h"
+#include "op_file.h"
 #include "op_info.h"
 #include "path.h"
 #include "smb1_proto.h"
@@ -19,10 +20,14 @@
 static size_t fixed_len(uint16_t level)
 {
     switch (level) {
-    case SMB_FIND_FILE_FULL_DIRECTORY_INFO: return FIND_FULL_FIXED;
-    case SMB_FIND_FILE_BOTH_DIRECTORY_INFO: return FIND_BOTH_FIXED;
-    case SMB_FIND_FILE_UNIX: return FIND_UNIX_FIXED;
-    default: return 0;
+    case SMB_FIND_FILE_FULL_DIRECTORY_INFO:
+        return FIND_FULL_FIXED;
+    case SMB_FIND_FILE_BOTH_DIRECTORY_INFO:
+        return FIND_BOTH_FIXED;
+    case SMB_FIND_FILE_UNIX:
+        return FIND_UNIX_FIXED;
+    default:
+        return 0;
     }
 }
 
@@ -30,7 +35,7 @@ static size_t fixed_len(uint16_t level)
 static int decode_entry(uint16_t level, bool unicode, struct wire_reader *e, struct dir_entry *de)
 {
     memset(de, 0, sizeof(*de));
-    wire_skip(e, 8);                       /* NextEntryOffset, FileIndex/ResumeKey */
+    wire_skip(e, 8); /* NextEntryOffset, FileIndex/ResumeKey */
     if (level == SMB_FIND_FILE_UNIX) {
         if (unix_basic_decode(e, &de->st))
             return -EIO;
@@ -54,9 +59,9 @@ static int decode_entry(uint16_t level, bool unicode, struct wire_reader *e, str
     uint64_t eof = wire_u64(e), alloc = wire_u64(e);
     uint32_t attrs = wire_u32(e);
     uint32_t nlen = wire_u32(e);
-    wire_skip(e, 4);                       /* EaSize */
+    wire_skip(e, 4); /* EaSize */
     if (level == SMB_FIND_FILE_BOTH_DIRECTORY_INFO)
-        wire_skip(e, 26);                  /* ShortNameLength, Reserved, ShortName */
+        wire_skip(e, 26); /* ShortNameLength, Reserved, ShortName */
     de->name = wire_bytes(e, nlen);
     de->name_len = nlen;
     if (!wire_ok(e))
@@ -120,8 +125,8 @@ struct readdir_ctx {
     struct path_ctx pc;
     smb1_dir_cb cb;
     void *cb_ctx;
-    int cb_ret;                 /* non-zero: the caller asked to stop */
-    uint8_t *last;              /* wire name of the last entry, terminated */
+    int cb_ret;    /* non-zero: the caller asked to stop */
+    uint8_t *last; /* wire name of the last entry, terminated */
     size_t last_len;
     struct smb1_log *log;
 };
@@ -171,22 +176,7 @@ static int on_entry(void *arg, const struct dir_entry *e)
 
 static int find_close(struct smb1_tree *t, uint16_t sid)
 {
-    struct msg_out m;
-    struct msg_in resp;
-    int r = msg_out_init(&m, SMB1_COM_FIND_CLOSE2, SMB1_HDR_LEN + 1 + 2 + 2 + 8);
-    if (r)
-        return r;
-    msg_words_begin(&m);
-    wire_put_u16(&m.w, sid);
-    msg_words_end(&m);
-    msg_bytes_begin(&m);
-    msg_bytes_end(&m);
-    r = conn_call(t->conn, t, &m, &resp, 0);
-    if (r)
-        return r;
-    r = ntstatus_to_errno(resp.status);
-    msg_in_free(&resp);
-    return r;
+    return file_fid_cmd(t, SMB1_COM_FIND_CLOSE2, sid);
 }
 
 /* The errno of a FIND_FIRST2 failure on dir. */

@@ -20,13 +20,13 @@
 #define FIND_FLAG_RETURN_RESUME_KEYS  0x0004
 #define FIND_FLAG_CONTINUE_FROM_LAST  0x0008
 
-#define FIND_MAX_DATA 0xFFF0u       /* reply data per round trip */
+#define FIND_MAX_DATA     0xFFF0u /* reply data per round trip */
 #define FIND_SEARCH_COUNT 2048
 
 /* One decoded entry; name points into the reply (wire encoding). */
 struct dir_entry {
     const uint8_t *name;
-    size_t name_len;            /* bytes, without terminator */
+    size_t name_len; /* bytes, without terminator */
     struct smb1_stat st;
 };
 

@@ -20,10 +20,11 @@
 /* Attempts of one request across reconnections. */
 #define FILE_RETRIES 4
 
-#define FILE_READ_ACCESS (SMB1_FILE_READ_DATA | SMB1_FILE_READ_ATTRIBUTES | SMB1_FILE_READ_EA | \
-                          SMB1_READ_CONTROL | SMB1_SYNCHRONIZE)
-#define FILE_WRITE_ACCESS (SMB1_FILE_WRITE_DATA | SMB1_FILE_APPEND_DATA | \
-                           SMB1_FILE_WRITE_ATTRIBUTES | SMB1_FILE_WRITE_EA)
+#define FILE_READ_ACCESS                                                                           \
+    (SMB1_FILE_READ_DATA | SMB1_FILE_READ_ATTRIBUTES | SMB1_FILE_READ_EA | SMB1_READ_CONTROL |     \
+     SMB1_SYNCHRONIZE)
+#define FILE_WRITE_ACCESS                                                                          \
+    (SMB1_FILE_WRITE_DATA | SMB1_FILE_APPEND_DATA | SMB1_FILE_WRITE_ATTRIBUTES | SMB1_FILE_WRITE_EA)
 #define FILE_SHARE_ALL (SMB1_SHARE_READ | SMB1_SHARE_WRITE | SMB1_SHARE_DELETE)
 
 static uint64_t cur_epoch(struct smb1_tree *t)
@@ -55,21 +56,21 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
         goto out_free_name;
     struct wire_writer *w = &m.w;
     msg_words_begin(&m);
-    wire_put_u8(w, SMB1_COM_NONE);        /* no AndX */
+    wire_put_u8(w, SMB1_COM_NONE); /* no AndX */
     wire_put_u8(w, 0);
     wire_put_u16(w, 0);
     wire_put_u8(w, 0);
-    wire_put_u16(w, (uint16_t)n);         /* NameLength, terminator included */
-    wire_put_u32(w, 0);                   /* Flags: no oplocks (DIGEST 4.7) */
-    wire_put_u32(w, 0);                   /* RootDirectoryFID */
+    wire_put_u16(w, (uint16_t)n); /* NameLength, terminator included */
+    wire_put_u32(w, 0);           /* Flags: no oplocks (DIGEST 4.7) */
+    wire_put_u32(w, 0);           /* RootDirectoryFID */
     wire_put_u32(w, fc->access);
-    wire_put_u64(w, 0);                   /* AllocationSize */
+    wire_put_u64(w, 0); /* AllocationSize */
     wire_put_u32(w, fc->attrs);
     wire_put_u32(w, fc->share);
     wire_put_u32(w, fc->disposition);
     wire_put_u32(w, fc->options);
-    wire_put_u32(w, 2);                   /* SEC_IMPERSONATE */
-    wire_put_u8(w, 0);                    /* SecurityFlags */
+    wire_put_u32(w, 2); /* SEC_IMPERSONATE */
+    wire_put_u8(w, 0);  /* SecurityFlags */
     msg_words_end(&m);
     msg_bytes_begin(&m);
     if (pc.unicode)
@@ -96,10 +97,10 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
         r = -EIO;
         goto out_free_resp;
     }
-    wire_skip(&wr, 4);                    /* AndX */
-    wire_skip(&wr, 1);                    /* OpLockLevel */
+    wire_skip(&wr, 4); /* AndX */
+    wire_skip(&wr, 1); /* OpLockLevel */
     *fid = wire_u16(&wr);
-    wire_skip(&wr, 4);                    /* CreateAction */
+    wire_skip(&wr, 4); /* CreateAction */
     struct smb1_stat s;
     memset(&s, 0, sizeof(s));
     uint8_t basic[INFO_BASIC_LEN];
@@ -107,7 +108,7 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
     memset(basic + 36, 0, 4);
     s.alloc = wire_u64(&wr);
     s.size = wire_u64(&wr);
-    wire_skip(&wr, 4);                    /* ResourceType, NMPipeStatus */
+    wire_skip(&wr, 4); /* ResourceType, NMPipeStatus */
     uint8_t isdir = wire_u8(&wr);
     if (!wire_ok(&wr) || info_decode_basic(basic, sizeof(basic), &s)) {
         r = -EIO;
@@ -129,7 +130,9 @@ out_free_name:
     return r;
 }
 
-static int simple_fid_call(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close)
+/* A command whose only word is a FID (FLUSH, FIND_CLOSE2's SID), or
+ * CLOSE with its time word. */
+static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close)
 {
     struct msg_out m;
     struct msg_in resp;
@@ -139,7 +142,7 @@ static int simple_fid_call(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool 
     msg_words_begin(&m);
     wire_put_u16(&m.w, fid);
     if (close)
-        wire_put_u32(&m.w, 0xFFFFFFFF);   /* LastTimeModified: leave unchanged */
+        wire_put_u32(&m.w, 0xFFFFFFFF); /* LastTimeModified: leave unchanged */
     msg_words_end(&m);
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
@@ -151,9 +154,14 @@ static int simple_fid_call(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool 
     return r;
 }
 
+int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid)
+{
+    return fid_cmd(t, cmd, fid, false);
+}
+
 int file_close_fid(struct smb1_tree *t, uint16_t fid)
 {
-    return simple_fid_call(t, SMB1_COM_CLOSE, fid, true);
+    return fid_cmd(t, SMB1_COM_CLOSE, fid, true);
 }
 
 int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
@@ -268,9 +276,8 @@ void file_for_each_writer(struct smb1_tree *t, const char *path,
     for (struct smb1_file *f = ot->files; f; f = f->next) {
         bool match;
         pthread_mutex_lock(&f->lock);
-        match = strcmp(f->path, path) == 0 &&
-                (f->posix ? (f->posix_flags & O_ACCMODE) != O_RDONLY
-                          : (f->access & SMB1_FILE_WRITE_DATA) != 0);
+        match = strcmp(f->path, path) == 0 && (f->posix ? (f->posix_flags & O_ACCMODE) != O_RDONLY
+                                                        : (f->access & SMB1_FILE_WRITE_DATA) != 0);
         pthread_mutex_unlock(&f->lock);
         if (match)
             fn(f, arg);
@@ -309,8 +316,8 @@ static void file_free(struct smb1_file *f)
     free(f);
 }
 
-int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode,
-              struct smb1_file **out, struct smb1_stat *st)
+int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, struct smb1_file **out,
+              struct smb1_stat *st)
 {
     struct conn_params p;
     struct smb1_stat s;
@@ -455,148 +462,155 @@ static uint32_t chunk_size(const struct conn_params *p, bool write)
     return v;
 }
 
-static ssize_t read_once(struct smb1_file *f, uint8_t *buf, uint32_t len, uint64_t off)
+ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg)
 {
-    struct conn_params p;
-    conn_get_params(f->t->conn, &p);
-    if (!p.large_files && (off > 0xFFFFFFFFu || len > 0xFFFFFFFFu - off))
-        return -EFBIG;
     for (int attempt = 0;; attempt++) {
         uint16_t fid;
         uint64_t ep;
         int r = file_get_fid(f, &fid, &ep);
         if (r)
             return r;
-        struct msg_out m;
-        struct msg_in resp;
-        if ((r = msg_out_init(&m, SMB1_COM_READ_ANDX, SMB1_HDR_LEN + 1 + 24 + 2 + 8)))
-            return r;
-        struct wire_writer *w = &m.w;
-        msg_words_begin(&m);
-        wire_put_u8(w, SMB1_COM_NONE);
-        wire_put_u8(w, 0);
-        wire_put_u16(w, 0);
-        wire_put_u16(w, fid);
-        wire_put_u32(w, (uint32_t)off);
-        wire_put_u16(w, (uint16_t)len);
-        wire_put_u16(w, (uint16_t)len);   /* MinCount */
-        wire_put_u32(w, len >> 16);       /* MaxCountHigh (MS-SMB 2.2.4.2.1) */
-        wire_put_u16(w, 0);               /* Remaining */
-        if (p.large_files)
-            wire_put_u32(w, (uint32_t)(off >> 32));
-        msg_words_end(&m);
-        msg_bytes_begin(&m);
-        msg_bytes_end(&m);
-        r = conn_call(f->t->conn, f->t, &m, &resp, 0);
-        if (r) {
-            if (attempt < FILE_RETRIES && file_should_retry(f, ep, r))
-                continue;
-            return r;
-        }
-        ssize_t res;
-        if (resp.status == NT_STATUS_END_OF_FILE) {
-            res = 0;
-        } else if (resp.status != NT_STATUS_OK && resp.status != NT_STATUS_BUFFER_OVERFLOW) {
-            res = ntstatus_to_errno(resp.status);
-        } else if (resp.wct < 12) {
-            res = -EIO;
-        } else {
-            struct wire_reader wr, smb, data;
-            msg_in_words(&resp, &wr);
-            wire_skip(&wr, 10);
-            uint32_t dlen = wire_u16(&wr);
-            uint32_t doff = wire_u16(&wr);
-            dlen |= (uint32_t)wire_u16(&wr) << 16;
-            msg_in_smb(&resp, &smb);
-            if (!wire_ok(&wr) || dlen > len) {
-                res = -EIO;
-            } else {
-                wire_sub(&smb, doff, dlen, &data);
-                wire_copy(&data, buf, dlen);
-                res = wire_ok(&data) ? (ssize_t)dlen : -EIO;
-            }
-        }
-        msg_in_free(&resp);
+        ssize_t res = op(f->t, fid, arg);
         if (res < 0 && attempt < FILE_RETRIES && file_should_retry(f, ep, (int)res))
             continue;
         return res;
     }
 }
 
-static ssize_t write_once(struct smb1_file *f, const uint8_t *buf, uint32_t len, uint64_t off)
+struct io_req {
+    uint8_t *rbuf;
+    const uint8_t *wbuf;
+    uint32_t len;
+    uint64_t off;
+    bool large; /* CAP_LARGE_FILES: the OffsetHigh word forms */
+};
+
+static ssize_t read_op(struct smb1_tree *t, uint16_t fid, void *arg)
+{
+    const struct io_req *io = arg;
+    struct msg_out m;
+    struct msg_in resp;
+    int r = msg_out_init(&m, SMB1_COM_READ_ANDX, SMB1_HDR_LEN + 1 + 24 + 2 + 8);
+    if (r)
+        return r;
+    struct wire_writer *w = &m.w;
+    msg_words_begin(&m);
+    wire_put_u8(w, SMB1_COM_NONE);
+    wire_put_u8(w, 0);
+    wire_put_u16(w, 0);
+    wire_put_u16(w, fid);
+    wire_put_u32(w, (uint32_t)io->off);
+    wire_put_u16(w, (uint16_t)io->len);
+    wire_put_u16(w, (uint16_t)io->len); /* MinCount */
+    wire_put_u32(w, io->len >> 16);     /* MaxCountHigh (MS-SMB 2.2.4.2.1) */
+    wire_put_u16(w, 0);                 /* Remaining */
+    if (io->large)
+        wire_put_u32(w, (uint32_t)(io->off >> 32));
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    msg_bytes_end(&m);
+    r = conn_call(t->conn, t, &m, &resp, 0);
+    if (r)
+        return r;
+    ssize_t res;
+    if (resp.status == NT_STATUS_END_OF_FILE) {
+        res = 0;
+    } else if (resp.status != NT_STATUS_OK && resp.status != NT_STATUS_BUFFER_OVERFLOW) {
+        res = ntstatus_to_errno(resp.status);
+    } else if (resp.wct < 12) {
+        res = -EIO;
+    } else {
+        struct wire_reader wr, smb, data;
+        msg_in_words(&resp, &wr);
+        wire_skip(&wr, 10);
+        uint32_t dlen = wire_u16(&wr);
+        uint32_t doff = wire_u16(&wr);
+        dlen |= (uint32_t)wire_u16(&wr) << 16;
+        msg_in_smb(&resp, &smb);
+        if (!wire_ok(&wr) || dlen > io->len) {
+            res = -EIO;
+        } else {
+            wire_sub(&smb, doff, dlen, &data);
+            wire_copy(&data, io->rbuf, dlen);
+            res = wire_ok(&data) ? (ssize_t)dlen : -EIO;
+        }
+    }
+    msg_in_free(&resp);
+    return res;
+}
+
+static ssize_t write_op(struct smb1_tree *t, uint16_t fid, void *arg)
+{
+    const struct io_req *io = arg;
+    struct msg_out m;
+    struct msg_in resp;
+    int r = msg_out_init(&m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + io->len + 8);
+    if (r)
+        return r;
+    struct wire_writer *w = &m.w;
+    msg_words_begin(&m);
+    wire_put_u8(w, SMB1_COM_NONE);
+    wire_put_u8(w, 0);
+    wire_put_u16(w, 0);
+    wire_put_u16(w, fid);
+    wire_put_u32(w, (uint32_t)io->off);
+    wire_put_u32(w, 0); /* Timeout */
+    wire_put_u16(w, 0); /* WriteMode */
+    wire_put_u16(w, 0); /* Remaining */
+    wire_put_u16(w, (uint16_t)(io->len >> 16));
+    wire_put_u16(w, (uint16_t)io->len);
+    size_t at_doff = w->pos;
+    wire_put_u16(w, 0);
+    if (io->large)
+        wire_put_u32(w, (uint32_t)(io->off >> 32));
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    msg_align(&m, 4);
+    wire_patch_u16(w, at_doff, (uint16_t)msg_offset(&m));
+    wire_put_bytes(w, io->wbuf, io->len);
+    /* With CAP_LARGE_WRITEX the data may exceed what ByteCount can hold:
+     * it carries the low 16 bits, as the Linux client sends and Samba
+     * expects (the length is in DataLength/DataLengthHigh). */
+    wire_patch_u16(w, m.bc_pos, (uint16_t)(w->pos - m.bc_pos - 2));
+    if ((r = msg_out_error(&m))) {
+        msg_out_free(&m);
+        return r;
+    }
+    r = conn_call(t->conn, t, &m, &resp, 0);
+    if (r)
+        return r;
+    ssize_t res;
+    if (resp.status != NT_STATUS_OK) {
+        res = ntstatus_to_errno(resp.status);
+    } else if (resp.wct < 6) {
+        res = -EIO;
+    } else {
+        struct wire_reader wr;
+        msg_in_words(&resp, &wr);
+        wire_skip(&wr, 4);
+        uint32_t cnt = wire_u16(&wr);
+        wire_skip(&wr, 2);
+        cnt |= (uint32_t)wire_u16(&wr) << 16;
+        /* Some servers put garbage in CountHigh (as the Linux client
+         * notes): a count above the request is taken modulo 64 KiB. */
+        if (cnt > io->len)
+            cnt &= 0xFFFF;
+        res = !wire_ok(&wr) || cnt > io->len ? -EIO : (ssize_t)cnt;
+    }
+    msg_in_free(&resp);
+    return res;
+}
+
+/* One READ_ANDX or WRITE_ANDX of at most the negotiated size. */
+static ssize_t io_once(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, uint32_t len,
+                       uint64_t off)
 {
     struct conn_params p;
     conn_get_params(f->t->conn, &p);
     if (!p.large_files && (off > 0xFFFFFFFFu || len > 0xFFFFFFFFu - off))
         return -EFBIG;
-    for (int attempt = 0;; attempt++) {
-        uint16_t fid;
-        uint64_t ep;
-        int r = file_get_fid(f, &fid, &ep);
-        if (r)
-            return r;
-        struct msg_out m;
-        struct msg_in resp;
-        if ((r = msg_out_init(&m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + len + 8)))
-            return r;
-        struct wire_writer *w = &m.w;
-        msg_words_begin(&m);
-        wire_put_u8(w, SMB1_COM_NONE);
-        wire_put_u8(w, 0);
-        wire_put_u16(w, 0);
-        wire_put_u16(w, fid);
-        wire_put_u32(w, (uint32_t)off);
-        wire_put_u32(w, 0);               /* Timeout */
-        wire_put_u16(w, 0);               /* WriteMode */
-        wire_put_u16(w, 0);               /* Remaining */
-        wire_put_u16(w, (uint16_t)(len >> 16));
-        wire_put_u16(w, (uint16_t)len);
-        size_t at_doff = w->pos;
-        wire_put_u16(w, 0);
-        if (p.large_files)
-            wire_put_u32(w, (uint32_t)(off >> 32));
-        msg_words_end(&m);
-        msg_bytes_begin(&m);
-        msg_align(&m, 4);
-        wire_patch_u16(w, at_doff, (uint16_t)msg_offset(&m));
-        wire_put_bytes(w, buf, len);
-        /* With CAP_LARGE_WRITEX the data may exceed what ByteCount can
-         * hold: it carries the low 16 bits, as the Linux client sends and
-         * Samba expects (the length is in DataLength/DataLengthHigh). */
-        wire_patch_u16(w, m.bc_pos, (uint16_t)(w->pos - m.bc_pos - 2));
-        if ((r = msg_out_error(&m))) {
-            msg_out_free(&m);
-            return r;
-        }
-        r = conn_call(f->t->conn, f->t, &m, &resp, 0);
-        if (r) {
-            if (attempt < FILE_RETRIES && file_should_retry(f, ep, r))
-                continue;
-            return r;
-        }
-        ssize_t res;
-        if (resp.status != NT_STATUS_OK) {
-            res = ntstatus_to_errno(resp.status);
-        } else if (resp.wct < 6) {
-            res = -EIO;
-        } else {
-            struct wire_reader wr;
-            msg_in_words(&resp, &wr);
-            wire_skip(&wr, 4);
-            uint32_t cnt = wire_u16(&wr);
-            wire_skip(&wr, 2);
-            cnt |= (uint32_t)wire_u16(&wr) << 16;
-            /* Some servers put garbage in CountHigh (as the Linux client
-             * notes): a count above the request is taken modulo 64 KiB. */
-            if (cnt > len)
-                cnt &= 0xFFFF;
-            res = !wire_ok(&wr) || cnt > len ? -EIO : (ssize_t)cnt;
-        }
-        msg_in_free(&resp);
-        if (res < 0 && attempt < FILE_RETRIES && file_should_retry(f, ep, (int)res))
-            continue;
-        return res;
-    }
+    struct io_req io = {rbuf, wbuf, len, off, p.large_files};
+    return file_call(f, rbuf ? read_op : write_op, &io);
 }
 
 struct io_job {
@@ -607,9 +621,9 @@ struct io_job {
     uint64_t off;
     uint32_t chunk;
     size_t nchunks;
-    pthread_mutex_t lock;        /* protects next */
+    pthread_mutex_t lock; /* protects next */
     size_t next;
-    ssize_t *res;                /* one per chunk, written by the thread that ran it */
+    ssize_t *res; /* one per chunk, written by the thread that ran it */
 };
 
 static size_t chunk_len(const struct io_job *j, size_t i)
@@ -630,10 +644,8 @@ static void *io_worker(void *arg)
             break;
         size_t start = i * (size_t)j->chunk;
         uint32_t n = (uint32_t)chunk_len(j, i);
-        if (j->rbuf)
-            j->res[i] = read_once(j->f, j->rbuf + start, n, j->off + start);
-        else
-            j->res[i] = write_once(j->f, j->wbuf + start, n, j->off + start);
+        j->res[i] = io_once(j->f, j->rbuf ? j->rbuf + start : NULL,
+                            j->wbuf ? j->wbuf + start : NULL, n, j->off + start);
     }
     return NULL;
 }
@@ -654,10 +666,16 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
         return -EFBIG;
     uint32_t chunk = chunk_size(&p, wbuf != NULL);
     if (len <= chunk)
-        return rbuf ? read_once(f, rbuf, (uint32_t)len, off) : write_once(f, wbuf, (uint32_t)len, off);
+        return io_once(f, rbuf, wbuf, (uint32_t)len, off);
     struct io_job j = {
-        .f = f, .rbuf = rbuf, .wbuf = wbuf, .len = len, .off = off, .chunk = chunk,
-        .nchunks = (len + chunk - 1) / chunk, .next = 0,
+        .f = f,
+        .rbuf = rbuf,
+        .wbuf = wbuf,
+        .len = len,
+        .off = off,
+        .chunk = chunk,
+        .nchunks = (len + chunk - 1) / chunk,
+        .next = 0,
     };
     j.res = calloc(j.nchunks, sizeof(*j.res));
     if (!j.res)
@@ -701,22 +719,78 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
     return io_run(f, NULL, buf, len, off);
 }
 
+static ssize_t flush_op(struct smb1_tree *t, uint16_t fid, void *arg)
+{
+    (void)arg;
+    return file_fid_cmd(t, SMB1_COM_FLUSH, fid);
+}
+
 int smb1_flush(struct smb1_file *f)
 {
-    for (int attempt = 0;; attempt++) {
-        uint16_t fid;
-        uint64_t ep;
-        int r = file_get_fid(f, &fid, &ep);
-        if (r)
-            return r;
-        r = simple_fid_call(f->t, SMB1_COM_FLUSH, fid, false);
-        if (r && attempt < FILE_RETRIES && file_should_retry(f, ep, r))
-            continue;
-        return r;
-    }
+    return (int)file_call(f, flush_op, NULL);
 }
 
 /* ---- LOCKING_ANDX ---- */
+
+struct lock_req {
+    uint64_t off, len;
+    int type;
+    bool wait, large;
+};
+
+static ssize_t lock_op(struct smb1_tree *t, uint16_t fid, void *arg)
+{
+    const struct lock_req *lk = arg;
+    struct msg_out m;
+    struct msg_in resp;
+    int r = msg_out_init(&m, SMB1_COM_LOCKING_ANDX, SMB1_HDR_LEN + 1 + 16 + 2 + 20 + 8);
+    if (r)
+        return r;
+    struct wire_writer *w = &m.w;
+    bool unlock = lk->type == F_UNLCK;
+    uint8_t lt =
+        (lk->large ? SMB1_LOCK_LARGE_FILES : 0) | (lk->type == F_RDLCK ? SMB1_LOCK_SHARED : 0);
+    msg_words_begin(&m);
+    wire_put_u8(w, SMB1_COM_NONE);
+    wire_put_u8(w, 0);
+    wire_put_u16(w, 0);
+    wire_put_u16(w, fid);
+    wire_put_u8(w, lt);
+    wire_put_u8(w, 0);
+    wire_put_u32(w, !unlock && lk->wait ? 0xFFFFFFFFu : 0);
+    wire_put_u16(w, unlock ? 1 : 0);
+    wire_put_u16(w, unlock ? 0 : 1);
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    wire_put_u16(w, 0); /* PID of the range: one owner per handle */
+    if (lk->large) {
+        wire_put_u16(w, 0);
+        wire_put_u32(w, (uint32_t)(lk->off >> 32));
+        wire_put_u32(w, (uint32_t)lk->off);
+        wire_put_u32(w, (uint32_t)(lk->len >> 32));
+        wire_put_u32(w, (uint32_t)lk->len);
+    } else {
+        wire_put_u32(w, (uint32_t)lk->off);
+        wire_put_u32(w, (uint32_t)lk->len);
+    }
+    msg_bytes_end(&m);
+    if ((r = msg_out_error(&m))) {
+        msg_out_free(&m);
+        return r;
+    }
+    r = conn_call(t->conn, t, &m, &resp, !unlock && lk->wait ? CONN_NO_TIMEOUT : 0);
+    if (r)
+        return r;
+    uint32_t st = resp.status;
+    msg_in_free(&resp);
+    /* Unlocking what is not locked succeeds in POSIX. */
+    if (unlock && st == NT_STATUS_RANGE_NOT_LOCKED)
+        return 0;
+    /* Both conflict codes mean "held by another handle". */
+    if (st == NT_STATUS_LOCK_NOT_GRANTED || st == NT_STATUS_FILE_LOCK_CONFLICT)
+        return -EAGAIN;
+    return ntstatus_to_errno(st);
+}
 
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait)
 {
@@ -727,71 +801,12 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
     /* POSIX length 0: to the end of any file. */
     if (len == 0 || len > UINT64_MAX - off)
         len = UINT64_MAX - off;
-    bool large = p.large_files;
-    if (!large) {
+    if (!p.large_files) {
         if (off > 0xFFFFFFFFu)
             return -EOVERFLOW;
         if (len > 0xFFFFFFFFu - off)
             len = 0xFFFFFFFFu - off;
     }
-    for (int attempt = 0;; attempt++) {
-        uint16_t fid;
-        uint64_t ep;
-        int r = file_get_fid(f, &fid, &ep);
-        if (r)
-            return r;
-        struct msg_out m;
-        struct msg_in resp;
-        if ((r = msg_out_init(&m, SMB1_COM_LOCKING_ANDX, SMB1_HDR_LEN + 1 + 16 + 2 + 20 + 8)))
-            return r;
-        struct wire_writer *w = &m.w;
-        uint8_t lt = (large ? SMB1_LOCK_LARGE_FILES : 0) | (type == F_RDLCK ? SMB1_LOCK_SHARED : 0);
-        msg_words_begin(&m);
-        wire_put_u8(w, SMB1_COM_NONE);
-        wire_put_u8(w, 0);
-        wire_put_u16(w, 0);
-        wire_put_u16(w, fid);
-        wire_put_u8(w, lt);
-        wire_put_u8(w, 0);
-        wire_put_u32(w, type != F_UNLCK && wait ? 0xFFFFFFFFu : 0);
-        wire_put_u16(w, type == F_UNLCK ? 1 : 0);
-        wire_put_u16(w, type == F_UNLCK ? 0 : 1);
-        msg_words_end(&m);
-        msg_bytes_begin(&m);
-        wire_put_u16(w, 0);                   /* PID of the range: one owner per handle */
-        if (large) {
-            wire_put_u16(w, 0);
-            wire_put_u32(w, (uint32_t)(off >> 32));
-            wire_put_u32(w, (uint32_t)off);
-            wire_put_u32(w, (uint32_t)(len >> 32));
-            wire_put_u32(w, (uint32_t)len);
-        } else {
-            wire_put_u32(w, (uint32_t)off);
-            wire_put_u32(w, (uint32_t)len);
-        }
-        msg_bytes_end(&m);
-        if ((r = msg_out_error(&m))) {
-            msg_out_free(&m);
-            return r;
-        }
-        r = conn_call(f->t->conn, f->t, &m, &resp,
-                      type != F_UNLCK && wait ? CONN_NO_TIMEOUT : 0);
-        if (r) {
-            if (attempt < FILE_RETRIES && file_should_retry(f, ep, r))
-                continue;
-            return r;
-        }
-        uint32_t st = resp.status;
-        msg_in_free(&resp);
-        /* Unlocking what is not locked succeeds in POSIX. */
-        if (type == F_UNLCK && st == NT_STATUS_RANGE_NOT_LOCKED)
-            return 0;
-        /* Both conflict codes mean "held by someone else". */
-        if (st == NT_STATUS_LOCK_NOT_GRANTED || st == NT_STATUS_FILE_LOCK_CONFLICT)
-            return -EAGAIN;
-        r = ntstatus_to_errno(st);
-        if (r && attempt < FILE_RETRIES && file_should_retry(f, ep, r))
-            continue;
-        return r;
-    }
+    struct lock_req lk = {off, len, type, wait, p.large_files};
+    return (int)file_call(f, lock_op, &lk);
 }

@@ -16,18 +16,19 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "conn.h"
 #include "smb1.h"
 
 struct smb1_file {
     struct smb1_tree *t;
-    struct smb1_file *prev, *next;  /* protected by the tree's ops_tree lock */
-    pthread_mutex_t lock;           /* protects path, fid, epoch */
-    char *path;                     /* '/' path; moved by rename */
+    struct smb1_file *prev, *next; /* protected by the tree's ops_tree lock */
+    pthread_mutex_t lock;          /* protects path, fid, epoch */
+    char *path;                    /* '/' path; moved by rename */
     uint32_t access, share, create_options;
-    bool posix;                     /* opened with SMB_POSIX_PATH_OPEN */
-    int posix_flags;                /* O_ACCMODE (and O_DIRECTORY) for a POSIX reopen */
+    bool posix;      /* opened with SMB_POSIX_PATH_OPEN */
+    int posix_flags; /* O_ACCMODE (and O_DIRECTORY) for a POSIX reopen */
     bool is_dir;
     uint16_t fid;
     uint64_t epoch;
@@ -42,6 +43,13 @@ struct file_create {
  * reply status in *status when one came). */
 int file_nt_create(struct smb1_tree *t, const char *path, const struct file_create *fc,
                    uint16_t *fid, struct smb1_stat *st, uint64_t *epoch, uint32_t *status);
+/* An operation on an open file's FID; returns a count or -errno. */
+typedef ssize_t (*file_op_fn)(struct smb1_tree *t, uint16_t fid, void *arg);
+/* Runs op with f's FID, and again with a fresh one (after a reopen) when
+ * the FID went stale meanwhile; at most a few times. */
+ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
+/* A command whose one word is a FID (or a search ID): FLUSH, FIND_CLOSE2. */
+int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid);
 /* CLOSE of a FID (LastTimeModified "leave unchanged"). */
 int file_close_fid(struct smb1_tree *t, uint16_t fid);
 /* f's FID on the current connection, reopening f if it went stale. */

@@ -80,7 +80,7 @@ int info_decode_standard(const uint8_t *d, size_t n, struct smb1_stat *st)
     st->alloc = wire_u64(&r);
     st->size = wire_u64(&r);
     st->nlink = wire_u32(&r);
-    wire_skip(&r, 1);                     /* DeletePending */
+    wire_skip(&r, 1); /* DeletePending */
     if (wire_u8(&r))
         st->is_dir = true;
     return wire_ok(&r) ? 0 : -EIO;
@@ -149,15 +149,39 @@ void info_encode_basic(uint8_t out[INFO_BASIC_LEN], const struct timespec *atime
 {
     struct wire_writer w;
     wire_writer_init(&w, out, INFO_BASIC_LEN);
-    wire_put_u64(&w, 0);                                   /* CreationTime: unchanged */
+    wire_put_u64(&w, 0); /* CreationTime: unchanged */
     wire_put_u64(&w, atime ? nttime_from_timespec(*atime) : 0);
     wire_put_u64(&w, mtime ? nttime_from_timespec(*mtime) : 0);
-    wire_put_u64(&w, 0);                                   /* ChangeTime: the server's */
+    wire_put_u64(&w, 0); /* ChangeTime: the server's */
     wire_put_u32(&w, attrs);
     wire_put_u32(&w, 0);
 }
 
+/* Decodes a stat reply of level (UNIX_BASIC or ALL_INFO) into st. */
+static int decode_stat(uint16_t level, const struct trans_resp *rs, struct smb1_stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (level == SMB_QUERY_FILE_UNIX_BASIC) {
+        struct wire_reader wr;
+        wire_reader_init(&wr, rs->data, rs->data_len);
+        return unix_basic_decode(&wr, st);
+    }
+    return info_decode_all(rs->data, rs->data_len, st);
+}
+
 /* ---- requests ---- */
+
+/* 0 for a successful reply; else frees its blocks (keeping the status)
+ * and returns the status as -errno. */
+static int resp_errno(struct trans_resp *rs)
+{
+    if (rs->status == NT_STATUS_OK)
+        return 0;
+    uint32_t st = rs->status;
+    trans_resp_free(rs);
+    rs->status = st;
+    return ntstatus_to_errno(st);
+}
 
 static int path_params(struct smb1_tree *t, uint16_t level, const char *path, uint8_t **out,
                        uint32_t *len)
@@ -194,13 +218,7 @@ int info_query_path(struct smb1_tree *t, const char *path, uint16_t level, uint3
     free(pp);
     if (r)
         return r;
-    if (rs->status != NT_STATUS_OK) {
-        uint32_t st = rs->status;
-        trans_resp_free(rs);
-        rs->status = st;
-        return ntstatus_to_errno(st);
-    }
-    return 0;
+    return resp_errno(rs);
 }
 
 int info_query_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
@@ -209,17 +227,11 @@ int info_query_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t m
     uint8_t pp[4];
     wire_st16(pp, fid);
     wire_st16(pp + 2, level);
-    int r = trans2_call(t, SMB1_TRANS2_QUERY_FILE_INFO, pp, sizeof(pp), NULL, 0, 16, max_data, rs,
-                        0);
+    int r =
+        trans2_call(t, SMB1_TRANS2_QUERY_FILE_INFO, pp, sizeof(pp), NULL, 0, 16, max_data, rs, 0);
     if (r)
         return r;
-    if (rs->status != NT_STATUS_OK) {
-        uint32_t st = rs->status;
-        trans_resp_free(rs);
-        rs->status = st;
-        return ntstatus_to_errno(st);
-    }
-    return 0;
+    return resp_errno(rs);
 }
 
 int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const void *data,
@@ -233,8 +245,8 @@ int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const v
     int r = path_params(t, level, path, &pp, &plen);
     if (r)
         return r;
-    r = trans2_call(t, SMB1_TRANS2_SET_PATH_INFO, pp, plen, data, len, 16,
-                    out ? INFO_MAX_DATA : 0, &rs, 0);
+    r = trans2_call(t, SMB1_TRANS2_SET_PATH_INFO, pp, plen, data, len, 16, out ? INFO_MAX_DATA : 0,
+                    &rs, 0);
     free(pp);
     if (r)
         return r;
@@ -273,8 +285,7 @@ int info_set_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *
 }
 
 /* Queries one path's attributes; *status receives the reply's status. */
-static int stat_query(struct smb1_tree *t, const char *path, struct smb1_stat *st,
-                      uint32_t *status)
+static int stat_query(struct smb1_tree *t, const char *path, struct smb1_stat *st, uint32_t *status)
 {
     struct conn_params p;
     struct trans_resp rs;
@@ -285,14 +296,7 @@ static int stat_query(struct smb1_tree *t, const char *path, struct smb1_stat *s
     *status = rs.status;
     if (r)
         return r;
-    memset(st, 0, sizeof(*st));
-    if (ux) {
-        struct wire_reader wr;
-        wire_reader_init(&wr, rs.data, rs.data_len);
-        r = unix_basic_decode(&wr, st);
-    } else {
-        r = info_decode_all(rs.data, rs.data_len, st);
-    }
+    r = decode_stat(ux ? SMB_QUERY_FILE_UNIX_BASIC : SMB_QUERY_FILE_ALL_INFO, &rs, st);
     trans_resp_free(&rs);
     return r;
 }
@@ -338,36 +342,23 @@ int smb1_stat(struct smb1_tree *t, const char *path, struct smb1_stat *st)
     return r;
 }
 
-int smb1_fstat(struct smb1_file *f, struct smb1_stat *st)
+static ssize_t fstat_op(struct smb1_tree *t, uint16_t fid, void *arg)
 {
     struct conn_params p;
-    for (int attempt = 0;; attempt++) {
-        uint16_t fid;
-        uint64_t ep;
-        int r = file_get_fid(f, &fid, &ep);
-        if (r)
-            return r;
-        conn_get_params(f->t->conn, &p);
-        bool ux = p.unix_caps != 0;
-        struct trans_resp rs;
-        r = info_query_fid(f->t, fid, ux ? SMB_QUERY_FILE_UNIX_BASIC : SMB_QUERY_FILE_ALL_INFO,
-                           INFO_MAX_DATA, &rs);
-        if (r) {
-            if (attempt < 3 && file_should_retry(f, ep, r))
-                continue;
-            return r;
-        }
-        memset(st, 0, sizeof(*st));
-        if (ux) {
-            struct wire_reader wr;
-            wire_reader_init(&wr, rs.data, rs.data_len);
-            r = unix_basic_decode(&wr, st);
-        } else {
-            r = info_decode_all(rs.data, rs.data_len, st);
-        }
-        trans_resp_free(&rs);
+    conn_get_params(t->conn, &p);
+    uint16_t level = p.unix_caps ? SMB_QUERY_FILE_UNIX_BASIC : SMB_QUERY_FILE_ALL_INFO;
+    struct trans_resp rs;
+    int r = info_query_fid(t, fid, level, INFO_MAX_DATA, &rs);
+    if (r)
         return r;
-    }
+    r = decode_stat(level, &rs, arg);
+    trans_resp_free(&rs);
+    return r;
+}
+
+int smb1_fstat(struct smb1_file *f, struct smb1_stat *st)
+{
+    return (int)file_call(f, fstat_op, st);
 }
 
 static int set_eof_fid(struct smb1_tree *t, uint16_t fid, uint64_t size)
@@ -379,21 +370,16 @@ static int set_eof_fid(struct smb1_tree *t, uint16_t fid, uint64_t size)
     return info_set_fid(t, fid, SMB_SET_FILE_END_OF_FILE_INFO, d, sizeof(d), NULL);
 }
 
+static ssize_t eof_op(struct smb1_tree *t, uint16_t fid, void *arg)
+{
+    return set_eof_fid(t, fid, *(const uint64_t *)arg);
+}
+
 int smb1_ftruncate(struct smb1_file *f, uint64_t size)
 {
     if (size > INT64_MAX)
         return -EFBIG;
-    for (int attempt = 0;; attempt++) {
-        uint16_t fid;
-        uint64_t ep;
-        int r = file_get_fid(f, &fid, &ep);
-        if (r)
-            return r;
-        r = set_eof_fid(f->t, fid, size);
-        if (r && attempt < 3 && file_should_retry(f, ep, r))
-            continue;
-        return r;
-    }
+    return (int)file_call(f, eof_op, &size);
 }
 
 int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size)
@@ -424,6 +410,11 @@ static const struct timespec *resolve_time(const struct timespec *in, struct tim
     return in;
 }
 
+static ssize_t basic_op(struct smb1_tree *t, uint16_t fid, void *arg)
+{
+    return info_set_fid(t, fid, SMB_SET_FILE_BASIC_INFO, arg, INFO_BASIC_LEN, NULL);
+}
+
 struct times_on_handle {
     const uint8_t *rec;
 };
@@ -452,19 +443,9 @@ int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
         /* On the handle: the server then keeps these times when a write
          * handle is closed later (Samba's sticky write time). A handle
          * opened without FILE_WRITE_ATTRIBUTES falls back to the path. */
-        for (int attempt = 0;; attempt++) {
-            uint16_t fid;
-            uint64_t ep;
-            int r = file_get_fid(f, &fid, &ep);
-            if (r)
-                return r;
-            r = info_set_fid(f->t, fid, SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), NULL);
-            if (r && attempt < 3 && file_should_retry(f, ep, r))
-                continue;
-            if (r != -EACCES || !path)
-                return r;
-            break;
-        }
+        int r = (int)file_call(f, basic_op, rec);
+        if (r != -EACCES || !path)
+            return r;
     }
     uint32_t status = 0;
     int r = info_set_path(t, path, SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), &status, NULL);
@@ -500,8 +481,8 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
     int r;
     if (p.unix_caps) {
         uint8_t rec[UNIX_BASIC_LEN];
-        unix_basic_encode_set(rec, UNIX_NO_CHANGE64, NULL, NULL, UNIX_NO_CHANGE64,
-                              UNIX_NO_CHANGE64, mode & 07777);
+        unix_basic_encode_set(rec, UNIX_NO_CHANGE64, NULL, NULL, UNIX_NO_CHANGE64, UNIX_NO_CHANGE64,
+                              mode & 07777);
         r = info_set_path(t, path, SMB_SET_FILE_UNIX_BASIC, rec, sizeof(rec), &status, NULL);
         return r && status ? unix_set_errno(t, path, status) : r;
     }
@@ -521,7 +502,7 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
     if (attrs == (st.attrs & ~(uint32_t)SMB1_ATTR_NORMAL))
         return 0;
     if (!attrs)
-        attrs = SMB1_ATTR_NORMAL;    /* 0 would mean "leave unchanged" */
+        attrs = SMB1_ATTR_NORMAL; /* 0 would mean "leave unchanged" */
     uint8_t rec[INFO_BASIC_LEN];
     info_encode_basic(rec, NULL, NULL, attrs);
     r = info_set_path(t, path, SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), &status, NULL);
@@ -554,13 +535,7 @@ static int query_fs(struct smb1_tree *t, uint16_t level, struct trans_resp *rs)
                         rs, CONN_IDEMPOTENT);
     if (r)
         return r;
-    if (rs->status != NT_STATUS_OK) {
-        uint32_t st = rs->status;
-        trans_resp_free(rs);
-        rs->status = st;
-        return ntstatus_to_errno(st);
-    }
-    return 0;
+    return resp_errno(rs);
 }
 
 int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf)

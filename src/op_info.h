@@ -14,29 +14,29 @@
 #include "trans.h"
 
 /* Information levels (MS-CIFS 2.2.2.3; pass-through MS-SMB 2.2.2.3.5) */
-#define SMB_INFO_STANDARD              0x0001
-#define SMB_INFO_SET_EAS               0x0002
-#define SMB_INFO_QUERY_ALL_EAS         0x0004
-#define SMB_QUERY_FS_SIZE_INFO         0x0103
-#define SMB_QUERY_FS_ATTRIBUTE_INFO    0x0105
-#define SMB_QUERY_FILE_BASIC_INFO      0x0101
-#define SMB_QUERY_FILE_STANDARD_INFO   0x0102
-#define SMB_QUERY_FILE_ALL_INFO        0x0107
-#define SMB_SET_FILE_BASIC_INFO        0x0101
-#define SMB_SET_FILE_DISPOSITION_INFO  0x0102
-#define SMB_SET_FILE_END_OF_FILE_INFO  0x0104
-#define SMB_PASSTHRU_FS_FULL_SIZE      1007  /* FileFsFullSizeInformation */
-#define SMB_PASSTHRU_FILE_RENAME       1010  /* FileRenameInformation */
+#define SMB_INFO_STANDARD             0x0001
+#define SMB_INFO_SET_EAS              0x0002
+#define SMB_INFO_QUERY_ALL_EAS        0x0004
+#define SMB_QUERY_FS_SIZE_INFO        0x0103
+#define SMB_QUERY_FS_ATTRIBUTE_INFO   0x0105
+#define SMB_QUERY_FILE_BASIC_INFO     0x0101
+#define SMB_QUERY_FILE_STANDARD_INFO  0x0102
+#define SMB_QUERY_FILE_ALL_INFO       0x0107
+#define SMB_SET_FILE_BASIC_INFO       0x0101
+#define SMB_SET_FILE_DISPOSITION_INFO 0x0102
+#define SMB_SET_FILE_END_OF_FILE_INFO 0x0104
+#define SMB_PASSTHRU_FS_FULL_SIZE     1007 /* FileFsFullSizeInformation */
+#define SMB_PASSTHRU_FILE_RENAME      1010 /* FileRenameInformation */
 
-#define INFO_ALL_MIN_LEN 72      /* SMB_QUERY_FILE_ALL_INFO up to FileNameLength */
-#define INFO_BASIC_LEN 40        /* SMB_QUERY/SET_FILE_BASIC_INFO */
-#define INFO_MAX_DATA 4096       /* reply data we accept for a plain query */
+#define INFO_ALL_MIN_LEN 72   /* SMB_QUERY_FILE_ALL_INFO up to FileNameLength */
+#define INFO_BASIC_LEN   40   /* SMB_QUERY/SET_FILE_BASIC_INFO */
+#define INFO_MAX_DATA    4096 /* reply data we accept for a plain query */
 
 /* Per-tree state of the operation layer (t->ops_priv), made on first use. */
 struct ops_tree {
-    pthread_mutex_t lock;        /* protects files, name_max */
-    struct smb1_file *files;     /* open files of the tree (op_file.c) */
-    uint32_t name_max;           /* 0 until FS_ATTRIBUTE_INFO was read */
+    pthread_mutex_t lock;    /* protects files, name_max */
+    struct smb1_file *files; /* open files of the tree (op_file.c) */
+    uint32_t name_max;       /* 0 until FS_ATTRIBUTE_INFO was read */
 };
 /* NULL only when out of memory. */
 struct ops_tree *ops_tree_get(struct smb1_tree *t);

@@ -140,8 +140,8 @@ int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode)
     if (posix_ops(t)) {
         uint16_t fid;
         /* Samba creates the directory and keeps no handle (no FID). */
-        int r = unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid,
-                                NULL);
+        int r =
+            unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid, NULL);
         if (r != -EOPNOTSUPP && r != -ENOSYS)
             return r;
     }
@@ -184,8 +184,7 @@ static bool same_parent(const char *a, const char *b)
 /* Renames from (opened) to the last component of to, in from's own
  * directory, replacing an existing target: SMB1's FileRenameInformation
  * takes only a name in the same directory (as Samba implements it). */
-static int replace_same_dir(struct smb1_tree *t, const char *from, const char *to,
-                            uint32_t *status)
+static int replace_same_dir(struct smb1_tree *t, const char *from, const char *to, uint32_t *status)
 {
     struct path_ctx pc;
     struct conn_params p;
@@ -201,9 +200,9 @@ static int replace_same_dir(struct smb1_tree *t, const char *from, const char *t
     if (r)
         goto out_free;
     n -= path_nul_len(&pc);
-    d[0] = 1;                                   /* ReplaceIfExists */
+    d[0] = 1; /* ReplaceIfExists */
     d[1] = d[2] = d[3] = 0;
-    wire_st32(d + 4, 0);                        /* RootDirectory */
+    wire_st32(d + 4, 0); /* RootDirectory */
     wire_st32(d + 8, (uint32_t)n);
     uint16_t fid;
     uint64_t ep;

@@ -23,9 +23,9 @@
 
 struct path_ctx {
     bool unicode;
-    bool posix_paths;   /* '/' separator, '\' an ordinary character */
-    bool mapposix;      /* map Windows-reserved characters */
-    uint32_t name_max;  /* longest component, UTF-8 bytes */
+    bool posix_paths;  /* '/' separator, '\' an ordinary character */
+    bool mapposix;     /* map Windows-reserved characters */
+    uint32_t name_max; /* longest component, UTF-8 bytes */
 };
 
 /* The context for a tree from the connection's current parameters and
@@ -45,7 +45,10 @@ void path_ctx_init(struct path_ctx *pc, const struct conn_params *p, bool cfg_ma
 int path_to_wire(const struct path_ctx *pc, const char *path, const char *suffix, uint8_t *out,
                  size_t cap, size_t *outlen);
 /* Length of the terminator path_to_wire appends. */
-static inline size_t path_nul_len(const struct path_ctx *pc) { return pc->unicode ? 2 : 1; }
+static inline size_t path_nul_len(const struct path_ctx *pc)
+{
+    return pc->unicode ? 2 : 1;
+}
 
 /* One name read from the wire (n bytes, not necessarily terminated) to a
  * malloc'd UTF-8 component. NULL with *err: -ENOMEM, or -EINVAL for a name

@@ -25,7 +25,7 @@ int share_enum_decode(const uint8_t *param, size_t plen, const uint8_t *data, si
     uint16_t status = wire_u16(&pr);
     uint16_t converter = wire_u16(&pr);
     uint16_t count = wire_u16(&pr);
-    (void)wire_u16(&pr);                  /* EntriesAvailable */
+    (void)wire_u16(&pr); /* EntriesAvailable */
     if (!wire_ok(&pr))
         return -EIO;
     if (status != 0 && status != RAP_ERROR_MORE_DATA)
@@ -70,7 +70,7 @@ int smb1_share_enum(struct smb1_conn *c, smb1_share_cb cb, void *ctx)
     wire_put_u16(&w, RAP_NetShareEnum);
     wire_put_bytes(&w, "WrLeh", 6);
     wire_put_bytes(&w, "B13BWz", 7);
-    wire_put_u16(&w, 1);                  /* InfoLevel */
+    wire_put_u16(&w, 1); /* InfoLevel */
     wire_put_u16(&w, RAP_RECV_BUF);
     struct trans_req rq = {
         .cmd = SMB1_COM_TRANSACTION,

@@ -11,10 +11,10 @@
 
 #include "smb1.h"
 
-#define RAP_NetShareEnum 0
+#define RAP_NetShareEnum     0
 #define RAP_SHARE_INFO_1_LEN 20
-#define RAP_RECV_BUF 0xFFE0u
-#define RAP_ERROR_MORE_DATA 234
+#define RAP_RECV_BUF         0xFFE0u
+#define RAP_ERROR_MORE_DATA  234
 
 /* Decodes a NetShareEnum reply (its parameter and data blocks) and calls
  * cb for each share. Returns cb's non-zero return, 0, -EIO for a

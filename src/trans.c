@@ -12,7 +12,10 @@ bool trans_status_is_error(uint32_t status)
     return NT_STATUS_IS_DOS(status) || (status & 0xC0000000u) == 0xC0000000u;
 }
 
-static uint16_t clip16(uint32_t v) { return v > 0xFFFF ? 0xFFFF : (uint16_t)v; }
+static uint16_t clip16(uint32_t v)
+{
+    return v > 0xFFFF ? 0xFFFF : (uint16_t)v;
+}
 
 int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer, struct msg_out *m)
 {
@@ -37,8 +40,8 @@ int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer, s
     size_t at_poff, at_doff;
     msg_words_begin(m);
     if (nt) {
-        wire_put_u8(w, rq->setup_count);           /* MaxSetupCount */
-        wire_put_u16(w, 0);                        /* Reserved1 */
+        wire_put_u8(w, rq->setup_count); /* MaxSetupCount */
+        wire_put_u16(w, 0);              /* Reserved1 */
         wire_put_u32(w, rq->param_len);
         wire_put_u32(w, rq->data_len);
         wire_put_u32(w, rq->max_param);
@@ -56,10 +59,10 @@ int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer, s
         wire_put_u16(w, (uint16_t)rq->data_len);
         wire_put_u16(w, clip16(rq->max_param));
         wire_put_u16(w, clip16(rq->max_data));
-        wire_put_u8(w, rq->setup_count);           /* MaxSetupCount */
+        wire_put_u8(w, rq->setup_count); /* MaxSetupCount */
         wire_put_u8(w, 0);
-        wire_put_u16(w, 0);                        /* Flags */
-        wire_put_u32(w, 0);                        /* Timeout */
+        wire_put_u16(w, 0); /* Flags */
+        wire_put_u32(w, 0); /* Timeout */
         wire_put_u16(w, 0);
         wire_put_u16(w, (uint16_t)rq->param_len);
         at_poff = w->pos;
@@ -265,8 +268,8 @@ int trans_reasm_add(struct trans_reasm *ra, const struct trans_frag *fr, const u
                   fr->param_count, fr->param_off, fr->param_disp, smb, smb_len);
     if (r)
         return r;
-    r = place(ra->data, ra->total_data, &ra->got_data, &ra->dr, &ra->ndr, &ra->capd,
-              fr->data_count, fr->data_off, fr->data_disp, smb, smb_len);
+    r = place(ra->data, ra->total_data, &ra->got_data, &ra->dr, &ra->ndr, &ra->capd, fr->data_count,
+              fr->data_off, fr->data_disp, smb, smb_len);
     if (r)
         return r;
     return ra->got_param == ra->total_param && ra->got_data == ra->total_data ? 0 : 1;
@@ -275,7 +278,7 @@ int trans_reasm_add(struct trans_reasm *ra, const struct trans_frag *fr, const u
 struct trans_call_ctx {
     uint8_t cmd;
     struct trans_reasm ra;
-    bool error_only;             /* the reply was an error without blocks */
+    bool error_only; /* the reply was an error without blocks */
 };
 
 static int on_frame(void *arg, const struct msg_in *in)

@@ -28,22 +28,22 @@
 #define TRANS_MAX_FRAGS 4096
 
 struct trans_req {
-    uint8_t cmd;                /* SMB1_COM_TRANSACTION, _TRANSACTION2 or NT_TRANSACT */
-    uint16_t function;          /* NT_TRANSACT Function */
-    const char *name;           /* TRANSACTION: e.g. "\\PIPE\\LANMAN" */
+    uint8_t cmd;       /* SMB1_COM_TRANSACTION, _TRANSACTION2 or NT_TRANSACT */
+    uint16_t function; /* NT_TRANSACT Function */
+    const char *name;  /* TRANSACTION: e.g. "\\PIPE\\LANMAN" */
     const uint16_t *setup;
     uint8_t setup_count;
     const void *param;
     uint32_t param_len;
     const void *data;
     uint32_t data_len;
-    uint32_t max_param;         /* largest reply parameter block we accept */
-    uint32_t max_data;          /* largest reply data block we accept */
+    uint32_t max_param; /* largest reply parameter block we accept */
+    uint32_t max_data;  /* largest reply data block we accept */
 };
 
 struct trans_resp {
-    uint32_t status;            /* of the reply, unmapped */
-    uint8_t *param;             /* malloc'd (NULL when empty) */
+    uint32_t status; /* of the reply, unmapped */
+    uint8_t *param;  /* malloc'd (NULL when empty) */
     uint32_t param_len;
     uint8_t *data;
     uint32_t data_len;
@@ -53,8 +53,7 @@ struct trans_resp {
 
 /* Builds the primary request into m (which the caller then sends).
  * Returns 0, -ENOMEM, -EMSGSIZE when it exceeds max_buffer, -EINVAL. */
-int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer,
-                struct msg_out *m);
+int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer, struct msg_out *m);
 
 /* One reply fragment's description as read from its words. */
 struct trans_frag {
@@ -74,12 +73,12 @@ struct trans_range {
 };
 
 struct trans_reasm {
-    uint32_t max_param, max_data;    /* limits: larger totals are rejected */
+    uint32_t max_param, max_data; /* limits: larger totals are rejected */
     bool started;
     uint32_t total_param, total_data;
-    uint8_t *param, *data;           /* sized by the first fragment's totals */
+    uint8_t *param, *data; /* sized by the first fragment's totals */
     uint32_t got_param, got_data;
-    struct trans_range *pr, *dr;     /* received ranges */
+    struct trans_range *pr, *dr; /* received ranges */
     size_t npr, ndr, capr, capd;
     unsigned frames;
     uint16_t setup[TRANS_MAX_SETUP];

@@ -33,13 +33,27 @@ int unix_basic_decode(struct wire_reader *r, struct smb1_stat *st)
         return -EIO;
     mode_t fmt;
     switch (type) {
-    case UNIX_TYPE_DIR: fmt = S_IFDIR; break;
-    case UNIX_TYPE_SYMLINK: fmt = S_IFLNK; break;
-    case UNIX_TYPE_CHARDEV: fmt = S_IFCHR; break;
-    case UNIX_TYPE_BLKDEV: fmt = S_IFBLK; break;
-    case UNIX_TYPE_FIFO: fmt = S_IFIFO; break;
-    case UNIX_TYPE_SOCKET: fmt = S_IFSOCK; break;
-    default: fmt = S_IFREG; break;
+    case UNIX_TYPE_DIR:
+        fmt = S_IFDIR;
+        break;
+    case UNIX_TYPE_SYMLINK:
+        fmt = S_IFLNK;
+        break;
+    case UNIX_TYPE_CHARDEV:
+        fmt = S_IFCHR;
+        break;
+    case UNIX_TYPE_BLKDEV:
+        fmt = S_IFBLK;
+        break;
+    case UNIX_TYPE_FIFO:
+        fmt = S_IFIFO;
+        break;
+    case UNIX_TYPE_SOCKET:
+        fmt = S_IFSOCK;
+        break;
+    default:
+        fmt = S_IFREG;
+        break;
     }
     st->mode = fmt | (uint32_t)(perms & 07777);
     st->is_dir = fmt == S_IFDIR;
@@ -58,18 +72,18 @@ void unix_basic_encode_set(uint8_t out[UNIX_BASIC_LEN], uint64_t size, const str
     struct wire_writer w;
     wire_writer_init(&w, out, UNIX_BASIC_LEN);
     wire_put_u64(&w, size);
-    wire_put_u64(&w, UNIX_NO_CHANGE64);              /* NumOfBytes */
-    wire_put_u64(&w, 0);                             /* LastStatusChange: never set */
+    wire_put_u64(&w, UNIX_NO_CHANGE64); /* NumOfBytes */
+    wire_put_u64(&w, 0);                /* LastStatusChange: never set */
     wire_put_u64(&w, atime ? nttime_from_timespec(*atime) : 0);
     wire_put_u64(&w, mtime ? nttime_from_timespec(*mtime) : 0);
     wire_put_u64(&w, uid);
     wire_put_u64(&w, gid);
-    wire_put_u32(&w, UNIX_TYPE_FILE);                /* used only when creating */
+    wire_put_u32(&w, UNIX_TYPE_FILE); /* used only when creating */
     wire_put_u64(&w, 0);
     wire_put_u64(&w, 0);
-    wire_put_u64(&w, 0);                             /* UniqueId */
+    wire_put_u64(&w, 0); /* UniqueId */
     wire_put_u64(&w, perms);
-    wire_put_u64(&w, 0);                             /* NumberOfLinks */
+    wire_put_u64(&w, 0); /* NumberOfLinks */
 }
 
 int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps)
@@ -78,8 +92,7 @@ int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps)
     struct trans_resp rs;
     *caps = 0;
     wire_st16(pp, SMB_QUERY_CIFS_UNIX_INFO);
-    int r = trans2_call(t, SMB1_TRANS2_QUERY_FS_INFO, pp, 2, NULL, 0, 16, 64, &rs,
-                        CONN_IDEMPOTENT);
+    int r = trans2_call(t, SMB1_TRANS2_QUERY_FS_INFO, pp, 2, NULL, 0, 16, 64, &rs, CONN_IDEMPOTENT);
     if (r)
         return r;
     if (rs.status != NT_STATUS_OK) {
@@ -102,7 +115,7 @@ int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps)
     wire_st16(d + 2, minor);
     wire_st32(d + 4, (uint32_t)use);
     wire_st32(d + 8, (uint32_t)(use >> 32));
-    wire_st16(pp, 0);                                /* FID: unused */
+    wire_st16(pp, 0); /* FID: unused */
     wire_st16(pp + 2, SMB_SET_CIFS_UNIX_INFO);
     r = trans2_call(t, SMB1_TRANS2_SET_FS_INFO, pp, 4, d, sizeof(d), 16, 16, &rs, 0);
     if (r)
@@ -122,9 +135,15 @@ int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mod
 {
     uint32_t pf = 0;
     switch (flags & O_ACCMODE) {
-    case O_WRONLY: pf = SMB_O_WRONLY; break;
-    case O_RDWR: pf = SMB_O_RDWR; break;
-    default: pf = SMB_O_RDONLY; break;
+    case O_WRONLY:
+        pf = SMB_O_WRONLY;
+        break;
+    case O_RDWR:
+        pf = SMB_O_RDWR;
+        break;
+    default:
+        pf = SMB_O_RDONLY;
+        break;
     }
     if (flags & O_CREAT)
         pf |= SMB_O_CREAT;
@@ -135,7 +154,7 @@ int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mod
     if (flags & O_DIRECTORY)
         pf |= SMB_O_DIRECTORY;
     uint8_t d[18];
-    wire_st32(d, 0);                                 /* no oplock */
+    wire_st32(d, 0); /* no oplock */
     wire_st32(d + 4, pf);
     wire_st32(d + 8, mode & 07777);
     wire_st32(d + 12, 0);
@@ -147,9 +166,9 @@ int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mod
         return status ? info_path_errno(t, path, status) : r;
     struct wire_reader wr;
     wire_reader_init(&wr, rs.data, rs.data_len);
-    wire_skip(&wr, 2);                               /* OplockFlags */
+    wire_skip(&wr, 2); /* OplockFlags */
     *fid = wire_u16(&wr);
-    wire_skip(&wr, 4);                               /* CreateAction */
+    wire_skip(&wr, 4); /* CreateAction */
     uint16_t level = wire_u16(&wr);
     wire_skip(&wr, 2);
     if (!wire_ok(&wr)) {
@@ -162,7 +181,7 @@ int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mod
         if (level == SMB_QUERY_FILE_UNIX_BASIC)
             r = unix_basic_decode(&wr, st);
         else
-            r = -ENODATA;    /* caller queries the handle */
+            r = -ENODATA; /* caller queries the handle */
     }
     trans_resp_free(&rs);
     return r;

@@ -24,16 +24,16 @@
 #define UNIX_CAP_LARGE_WRITE           0x0080
 
 /* Information levels */
-#define SMB_QUERY_CIFS_UNIX_INFO   0x0200  /* QUERY_FS_INFORMATION */
-#define SMB_SET_CIFS_UNIX_INFO     0x0200  /* SET_FS_INFORMATION */
-#define SMB_QUERY_FILE_UNIX_BASIC  0x0200
-#define SMB_QUERY_FILE_UNIX_LINK   0x0201
-#define SMB_SET_FILE_UNIX_BASIC    0x0200
-#define SMB_SET_FILE_UNIX_LINK     0x0201
-#define SMB_SET_FILE_UNIX_HLINK    0x0203
-#define SMB_POSIX_PATH_OPEN        0x0209
-#define SMB_POSIX_PATH_UNLINK      0x020A
-#define SMB_FIND_FILE_UNIX         0x0202
+#define SMB_QUERY_CIFS_UNIX_INFO  0x0200 /* QUERY_FS_INFORMATION */
+#define SMB_SET_CIFS_UNIX_INFO    0x0200 /* SET_FS_INFORMATION */
+#define SMB_QUERY_FILE_UNIX_BASIC 0x0200
+#define SMB_QUERY_FILE_UNIX_LINK  0x0201
+#define SMB_SET_FILE_UNIX_BASIC   0x0200
+#define SMB_SET_FILE_UNIX_LINK    0x0201
+#define SMB_SET_FILE_UNIX_HLINK   0x0203
+#define SMB_POSIX_PATH_OPEN       0x0209
+#define SMB_POSIX_PATH_UNLINK     0x020A
+#define SMB_FIND_FILE_UNIX        0x0202
 
 #define UNIX_BASIC_LEN 100
 /* "Leave unchanged" in SMB_SET_FILE_UNIX_BASIC */
@@ -41,8 +41,13 @@
 
 /* FILE_UNIX_BASIC_INFO Type */
 enum unix_type {
-    UNIX_TYPE_FILE = 0, UNIX_TYPE_DIR, UNIX_TYPE_SYMLINK, UNIX_TYPE_CHARDEV,
-    UNIX_TYPE_BLKDEV, UNIX_TYPE_FIFO, UNIX_TYPE_SOCKET,
+    UNIX_TYPE_FILE = 0,
+    UNIX_TYPE_DIR,
+    UNIX_TYPE_SYMLINK,
+    UNIX_TYPE_CHARDEV,
+    UNIX_TYPE_BLKDEV,
+    UNIX_TYPE_FIFO,
+    UNIX_TYPE_SOCKET,
 };
 
 /* POSIX open flags (SMB_POSIX_PATH_OPEN) */
@@ -64,7 +69,8 @@ int unix_basic_decode(struct wire_reader *r, struct smb1_stat *st);
  * except those given (size/uid/gid/perms: UNIX_NO_CHANGE64 to leave;
  * times: NULL to leave). */
 void unix_basic_encode_set(uint8_t out[UNIX_BASIC_LEN], uint64_t size, const struct timespec *atime,
-                           const struct timespec *mtime, uint64_t uid, uint64_t gid, uint64_t perms);
+                           const struct timespec *mtime, uint64_t uid, uint64_t gid,
+                           uint64_t perms);
 
 /* Asks the server for its UNIX capabilities on t and announces the ones we
  * use (the intersection of the server's and wanted). *caps receives the
@@ -72,8 +78,9 @@ void unix_basic_encode_set(uint8_t out[UNIX_BASIC_LEN], uint64_t size, const str
  * -EOPNOTSUPP when the server has no UNIX extensions, conn_call's. */
 int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps);
 /* What we ask for by default. */
-#define UNIX_CAPS_WANTED (UNIX_CAP_POSIX_PATHNAMES | UNIX_CAP_POSIX_PATH_OPERATIONS | \
-                          UNIX_CAP_LARGE_READ | UNIX_CAP_LARGE_WRITE)
+#define UNIX_CAPS_WANTED                                                                           \
+    (UNIX_CAP_POSIX_PATHNAMES | UNIX_CAP_POSIX_PATH_OPERATIONS | UNIX_CAP_LARGE_READ |             \
+     UNIX_CAP_LARGE_WRITE)
 
 /* SMB_POSIX_PATH_OPEN: opens (creates) path with POSIX flags and mode;
  * st (if not NULL) receives the attributes. Returns 0 or -errno. */

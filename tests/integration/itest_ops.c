@@ -74,7 +74,7 @@ static const char *env_of(const char *what, const char *profile)
 static struct smb1_log lg;
 static struct smb1_conn *C;
 static struct smb1_tree *T;
-static char SHARE[PATH_MAX];     /* the share directory on the server side */
+static char SHARE[PATH_MAX]; /* the share directory on the server side */
 static bool UNIX;
 static const char *PROFILE;
 
@@ -121,8 +121,14 @@ static void connect_to(const char *profile, const char *port, const char *user, 
         cr_assert(ci.signing_active);
 }
 
-static void up_signed(void) { connect_profile("signed"); }
-static void up_nosign(void) { connect_profile("nosign"); }
+static void up_signed(void)
+{
+    connect_profile("signed");
+}
+static void up_nosign(void)
+{
+    connect_profile("nosign");
+}
 static void down(void)
 {
     if (T)
@@ -735,12 +741,24 @@ static void check_restart(const char *profile)
     free(back);
 }
 
-Test(ops_signed, restart, .fini = down) { check_restart("signed"); }
-Test(ops_nosign, restart, .fini = down) { check_restart("nosign"); }
+Test(ops_signed, restart, .fini = down)
+{
+    check_restart("signed");
+}
+Test(ops_nosign, restart, .fini = down)
+{
+    check_restart("nosign");
+}
 
-#define BOTH(name)                                                                          \
-    Test(ops_signed, name, .init = up_signed, .fini = down) { check_##name(); }             \
-    Test(ops_nosign, name, .init = up_nosign, .fini = down) { check_##name(); }
+#define BOTH(name)                                                                                 \
+    Test(ops_signed, name, .init = up_signed, .fini = down)                                        \
+    {                                                                                              \
+        check_##name();                                                                            \
+    }                                                                                              \
+    Test(ops_nosign, name, .init = up_nosign, .fini = down)                                        \
+    {                                                                                              \
+        check_##name();                                                                            \
+    }
 
 BOTH(write_read_big)
 BOTH(large_offset)

@@ -16,9 +16,21 @@
 #include "smb1_proto.h"
 #include "unix.h"
 
-static void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void st32(uint8_t *p, uint32_t v) { st16(p, (uint16_t)v); st16(p + 2, (uint16_t)(v >> 16)); }
-static void st64(uint8_t *p, uint64_t v) { st32(p, (uint32_t)v); st32(p + 4, (uint32_t)(v >> 32)); }
+static void st16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static void st32(uint8_t *p, uint32_t v)
+{
+    st16(p, (uint16_t)v);
+    st16(p + 2, (uint16_t)(v >> 16));
+}
+static void st64(uint8_t *p, uint64_t v)
+{
+    st32(p, (uint32_t)v);
+    st32(p + 4, (uint32_t)(v >> 32));
+}
 
 /* UTF-16LE of an ASCII string. */
 static size_t u16(uint8_t *out, const char *s)
@@ -31,7 +43,7 @@ static size_t u16(uint8_t *out, const char *s)
     return n;
 }
 
-#define FT_2020 132223104000000000ull   /* 2020-01-01T00:00:00Z as FILETIME */
+#define FT_2020 132223104000000000ull /* 2020-01-01T00:00:00Z as FILETIME */
 
 /* Appends a FULL_DIRECTORY_INFO entry; returns its length (8-aligned). */
 static size_t full_entry(uint8_t *p, const char *name, uint64_t size, uint32_t attrs, bool last)
@@ -348,7 +360,7 @@ Test(op_decode, rap_share_enum)
     uint8_t param[8], data[128];
     memset(data, 0, sizeof(data));
     st16(param, 0);
-    st16(param + 2, 0x1000);            /* converter */
+    st16(param + 2, 0x1000); /* converter */
     st16(param + 4, 2);
     st16(param + 6, 2);
     memcpy(data, "share", 5);

@@ -110,11 +110,11 @@ Test(trans, offsets_outside_frame_rejected)
     fill();
     struct trans_reasm ra;
     struct trans_frag cases[] = {
-        frag(0, 100, 0, 0, 0, 100, 500, 0),        /* runs past the end */
-        frag(0, 100, 0, 0, 0, 100, 600, 0),        /* starts past the end */
+        frag(0, 100, 0, 0, 0, 100, 500, 0),         /* runs past the end */
+        frag(0, 100, 0, 0, 0, 100, 600, 0),         /* starts past the end */
         frag(0, 100, 0, 0, 0, 100, 0xFFFFFFFFu, 0), /* would wrap */
-        frag(0, 100, 0, 0, 0, 100, 4, 0),          /* inside the header */
-        frag(10, 0, 10, 508, 0, 0, 0, 0),          /* parameters past the end */
+        frag(0, 100, 0, 0, 0, 100, 4, 0),           /* inside the header */
+        frag(10, 0, 10, 508, 0, 0, 0, 0),           /* parameters past the end */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         trans_reasm_init(&ra, 100, 100);
@@ -194,19 +194,23 @@ Test(trans, empty_reply_completes)
     trans_reasm_free(&ra);
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
 
 Test(trans, frag_decode_checks_word_count)
 {
     uint8_t w[40];
     memset(w, 0, sizeof(w));
-    put16(w + 0, 4);      /* TotalParameterCount */
-    put16(w + 2, 8);      /* TotalDataCount */
-    put16(w + 6, 4);      /* ParameterCount */
-    put16(w + 8, 56);     /* ParameterOffset */
-    put16(w + 12, 8);     /* DataCount */
-    put16(w + 14, 60);    /* DataOffset */
-    w[18] = 1;            /* SetupCount */
+    put16(w + 0, 4);   /* TotalParameterCount */
+    put16(w + 2, 8);   /* TotalDataCount */
+    put16(w + 6, 4);   /* ParameterCount */
+    put16(w + 8, 56);  /* ParameterOffset */
+    put16(w + 12, 8);  /* DataCount */
+    put16(w + 14, 60); /* DataOffset */
+    w[18] = 1;         /* SetupCount */
     put16(w + 20, 0xABCD);
     struct wire_reader r;
     struct trans_frag f;
@@ -238,20 +242,26 @@ Test(trans, build_trans2_layout)
     const uint8_t data[3] = {7, 8, 9};
     uint16_t sub = SMB1_TRANS2_QUERY_PATH_INFO;
     struct trans_req rq = {
-        .cmd = SMB1_COM_TRANSACTION2, .setup = &sub, .setup_count = 1,
-        .param = param, .param_len = 6, .data = data, .data_len = 3,
-        .max_param = 16, .max_data = 0x10000,
+        .cmd = SMB1_COM_TRANSACTION2,
+        .setup = &sub,
+        .setup_count = 1,
+        .param = param,
+        .param_len = 6,
+        .data = data,
+        .data_len = 3,
+        .max_param = 16,
+        .max_data = 0x10000,
     };
     struct msg_out m;
     cr_assert_eq(trans_build(&rq, true, 16644, &m), 0);
     const uint8_t *s = msg_smb(&m);
     size_t len = msg_smb_len(&m);
     cr_assert_eq(s[SMB1_HDR_CMD], SMB1_COM_TRANSACTION2);
-    cr_assert_eq(s[32], 15);                          /* WordCount */
+    cr_assert_eq(s[32], 15); /* WordCount */
     const uint8_t *w = s + 33;
     cr_assert_eq(wire_le16(w + 0), 6);
     cr_assert_eq(wire_le16(w + 2), 3);
-    cr_assert_eq(wire_le16(w + 6), 0xFFFF);            /* MaxDataCount clipped */
+    cr_assert_eq(wire_le16(w + 6), 0xFFFF); /* MaxDataCount clipped */
     uint16_t pc = wire_le16(w + 18), po = wire_le16(w + 20);
     uint16_t dc = wire_le16(w + 22), dof = wire_le16(w + 24);
     cr_assert_eq(w[26], 1);
@@ -274,9 +284,15 @@ Test(trans, build_refuses_oversized)
     static uint8_t big[20000];
     uint16_t sub = SMB1_TRANS2_SET_PATH_INFO;
     struct trans_req rq = {
-        .cmd = SMB1_COM_TRANSACTION2, .setup = &sub, .setup_count = 1,
-        .param = big, .param_len = 10, .data = big, .data_len = sizeof(big),
-        .max_param = 16, .max_data = 16,
+        .cmd = SMB1_COM_TRANSACTION2,
+        .setup = &sub,
+        .setup_count = 1,
+        .param = big,
+        .param_len = 10,
+        .data = big,
+        .data_len = sizeof(big),
+        .max_param = 16,
+        .max_data = 16,
     };
     struct msg_out m;
     cr_assert_eq(trans_build(&rq, true, 16644, &m), -EMSGSIZE);
