@@ -458,8 +458,14 @@ harness_cleanup() {
         [ -d "$d" ] || continue
         [ -e "$d/kept" ] && continue
         owner=$(cat "$d/owner.pid" 2>/dev/null || true)
-        if [ "${1:-}" != all ] && [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
-            continue
+        if [ "${1:-}" != all ]; then
+            # No owner yet: another start is filling this directory in right
+            # now (or died doing so long ago).
+            if [ -z "$owner" ]; then
+                [ -n "$(find "$d" -maxdepth 0 -mmin +10 2>/dev/null)" ] || continue
+            elif kill -0 "$owner" 2>/dev/null; then
+                continue
+            fi
         fi
         harness_stop_dir "$d" || true
         n=$((n + 1))
