@@ -638,6 +638,15 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
         return 0;
     SPATH(sp, path);
     struct sfs_handle *h = get_handle(fi);
+    if (!h) {
+        /* SMB1 sets times through the link, on its target: for a symlink
+         * (lutimes, as tar and rsync do) that would touch the wrong file,
+         * or fail on a dangling one. ENOSYS is how tar and rsync learn that
+         * a symlink's own times cannot be set (and then stop comparing). */
+        struct smb1_stat s;
+        if (get_attr(fs, path, NULL, &s) == 0 && s.has_unix && S_ISLNK(s.mode))
+            return -ENOSYS;
+    }
     struct smb1_file *f = h ? h->f : NULL;
     int r = smb1_utimens(fs->tree, sp, f, has_at ? &at : NULL, has_mt ? &mt : NULL);
     if (r == 0) {
