@@ -23,11 +23,11 @@
 #define MSG_XPORT_HDR 4
 
 struct msg_out {
-    uint8_t *buf;            /* MSG_XPORT_HDR + SMB; owned */
+    uint8_t *buf; /* MSG_XPORT_HDR + SMB; owned */
     size_t cap;
-    struct wire_writer w;    /* over the whole of buf */
-    size_t wc_pos;           /* absolute position of WordCount */
-    size_t bc_pos;           /* absolute position of ByteCount */
+    struct wire_writer w; /* over the whole of buf */
+    size_t wc_pos;        /* absolute position of WordCount */
+    size_t bc_pos;        /* absolute position of ByteCount */
     uint8_t cmd;
 };
 
@@ -39,11 +39,14 @@ void msg_out_free(struct msg_out *m);
 void msg_set_tid(struct msg_out *m, uint16_t tid);
 void msg_set_pid(struct msg_out *m, uint32_t pid);
 void msg_words_begin(struct msg_out *m);
-void msg_words_end(struct msg_out *m);   /* patches WordCount */
+void msg_words_end(struct msg_out *m); /* patches WordCount */
 void msg_bytes_begin(struct msg_out *m);
-void msg_bytes_end(struct msg_out *m);   /* patches ByteCount */
+void msg_bytes_end(struct msg_out *m); /* patches ByteCount */
 /* Offset of the next byte from the start of the SMB header. */
-static inline size_t msg_offset(const struct msg_out *m) { return m->w.pos - MSG_XPORT_HDR; }
+static inline size_t msg_offset(const struct msg_out *m)
+{
+    return m->w.pos - MSG_XPORT_HDR;
+}
 /* Pads to an alignment relative to the SMB header (Unicode strings: 2). */
 void msg_align(struct msg_out *m, size_t align);
 /* Writes a UTF-8 string as NUL-terminated UTF-16LE (no alignment pad). */
@@ -51,14 +54,20 @@ int msg_put_utf16z(struct msg_out *m, const char *s);
 /* -EMSGSIZE if the message overflowed its buffer, else 0. */
 int msg_out_error(const struct msg_out *m);
 /* Pointer to and length of the SMB (without transport header). */
-static inline uint8_t *msg_smb(struct msg_out *m) { return m->buf + MSG_XPORT_HDR; }
-static inline size_t msg_smb_len(const struct msg_out *m) { return m->w.pos - MSG_XPORT_HDR; }
+static inline uint8_t *msg_smb(struct msg_out *m)
+{
+    return m->buf + MSG_XPORT_HDR;
+}
+static inline size_t msg_smb_len(const struct msg_out *m)
+{
+    return m->w.pos - MSG_XPORT_HDR;
+}
 
 struct msg_in {
-    uint8_t *frame;          /* the SMB, starting at \xFFSMB; owned (free with msg_in_free) */
+    uint8_t *frame; /* the SMB, starting at \xFFSMB; owned (free with msg_in_free) */
     size_t len;
     uint8_t cmd;
-    uint32_t status;         /* NTSTATUS; DOS errors are folded in with NT_STATUS_DOS() */
+    uint32_t status; /* NTSTATUS; DOS errors are folded in with NT_STATUS_DOS() */
     uint8_t flags;
     uint16_t flags2;
     uint16_t tid;
@@ -66,18 +75,18 @@ struct msg_in {
     uint16_t uid;
     uint16_t mid;
     uint8_t wct;
-    size_t words_off;        /* offset of the first word from the SMB header */
+    size_t words_off; /* offset of the first word from the SMB header */
     uint16_t bcc;
-    size_t bytes_off;        /* offset of the first data byte from the SMB header */
+    size_t bytes_off; /* offset of the first data byte from the SMB header */
 };
 
 /* DOS error class/code folded into a 32-bit status, as Samba does. */
 #define NT_STATUS_DOS(cls, code) (0xF1000000u | ((uint32_t)(cls) << 16) | (code))
-#define NT_STATUS_IS_DOS(s) (((s) & 0xFF000000u) == 0xF1000000u)
+#define NT_STATUS_IS_DOS(s)      (((s)&0xFF000000u) == 0xF1000000u)
 
 enum msg_kind {
-    MSG_REPLY,               /* a response to one of our requests */
-    MSG_OPLOCK_BREAK,        /* server-initiated LOCKING_ANDX request */
+    MSG_REPLY,        /* a response to one of our requests */
+    MSG_OPLOCK_BREAK, /* server-initiated LOCKING_ANDX request */
 };
 
 /* Validates frame (len bytes) and fills in; does not take ownership of

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NBT_MAX_NBT_FRAME   0x1FFFF   /* RFC 1002 4.3.1: 17-bit length */
+#define NBT_MAX_NBT_FRAME    0x1FFFF  /* RFC 1002 4.3.1: 17-bit length */
 #define NBT_MAX_DIRECT_FRAME 0xFFFFFF /* 24-bit length */
 
 /* Encodes a NetBIOS name (up to 15 chars, upper-cased, space padded, plus

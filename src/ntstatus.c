@@ -14,7 +14,9 @@ struct nt_entry {
     const char *name;
 };
 
+/* clang-format off */
 #define E(s, e) {NT_STATUS_##s, e, #s}
+/* clang-format on */
 
 static const struct nt_entry nt_table[] = {
     E(OK, 0),
@@ -136,6 +138,7 @@ struct dos_entry {
 /* MS-CIFS 2.2.2.4 pairs each DOS error with the NTSTATUS values that map to
  * it; this is the reverse direction, choosing the status a Windows server
  * would most likely have meant. */
+/* clang-format off */
 static const struct dos_entry dos_table[] = {
     {ERRDOS, 1, NT_STATUS_NOT_IMPLEMENTED},          /* ERRbadfunc */
     {ERRDOS, 2, NT_STATUS_OBJECT_NAME_NOT_FOUND},    /* ERRbadfile */
@@ -178,6 +181,7 @@ static const struct dos_entry dos_table[] = {
     {ERRHRD, 39, NT_STATUS_DISK_FULL},               /* ERRdiskfull */
     {ERRHRD, 112, NT_STATUS_DISK_FULL},              /* ERROR_DISK_FULL */
 };
+/* clang-format on */
 
 uint32_t ntstatus_from_dos(uint8_t cls, uint16_t code)
 {

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+/* clang-format off */
 #define NT_STATUS_OK                        0x00000000u
 #define NT_STATUS_NOTIFY_ENUM_DIR           0x0000010Cu
 #define NT_STATUS_BUFFER_OVERFLOW           0x80000005u
@@ -75,6 +76,7 @@
 #define NT_STATUS_ACCOUNT_LOCKED_OUT        0xC0000234u
 #define NT_STATUS_TOO_MANY_LINKS            0xC0000265u
 #define NT_STATUS_NETWORK_SESSION_EXPIRED   0xC000035Cu
+/* clang-format on */
 
 /* Negative errno for a status (0 for success; -EIO for unknown). Handles
  * DOS errors folded in with NT_STATUS_DOS() (those ntstatus_from_dos could

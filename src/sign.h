@@ -15,7 +15,7 @@
 #define SIGN_MAX_KEY (16 + 1024)
 
 struct sign_key {
-    uint8_t key[SIGN_MAX_KEY];   /* session key then challenge response */
+    uint8_t key[SIGN_MAX_KEY]; /* session key then challenge response */
     size_t len;
 };
 
@@ -27,8 +27,8 @@ int sign_key_init(struct sign_key *k, const uint8_t *session_key, size_t sk_len,
 void sign_key_wipe(struct sign_key *k);
 /* Computes the MAC of smb (len bytes, len >= 32) as if its signature field
  * held seq. Does not modify smb. */
-void sign_mac(const struct sign_key *k, const uint8_t *smb, size_t len,
-              uint32_t seq, uint8_t mac[8]);
+void sign_mac(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t seq,
+              uint8_t mac[8]);
 /* Sets FLAGS2_SECURITY_SIGNATURE and writes the MAC into smb. */
 void sign_apply(const struct sign_key *k, uint8_t *smb, size_t len, uint32_t seq);
 /* True when smb carries the right MAC for seq. */

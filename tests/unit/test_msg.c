@@ -22,6 +22,7 @@ struct captured {
     const char *hex;
 };
 
+/* clang-format off */
 static const struct captured frames[] = {
     {"negotiate_ext", 0x72, 0x00000000u, 17, 90, 0,
      "ff534d4272000000008843c80000000000000000000000000000feff0000000011000007320001000441000000000100"
@@ -100,6 +101,7 @@ static const struct captured frames[] = {
      "0056004d000000"
     },
 };
+/* clang-format on */
 
 #define NFRAMES (sizeof(frames) / sizeof(frames[0]))
 
@@ -243,8 +245,8 @@ Test(msg, every_single_byte_corruption)
                 struct msg_in in;
                 const char *why = NULL;
                 int k = msg_in_parse(&in, f, n, &why);
-                cr_assert_eq(k, want, "%s byte %zu ^%02x: got %d want %d (%s)", frames[i].name,
-                             pos, xors[x], k, want, why ? why : "");
+                cr_assert_eq(k, want, "%s byte %zu ^%02x: got %d want %d (%s)", frames[i].name, pos,
+                             xors[x], k, want, why ? why : "");
                 if (k >= 0) {
                     read_all(&in);
                     msg_in_free(&in);
@@ -385,6 +387,7 @@ Test(msg, builder_layout)
     msg_bytes_end(&m);
     cr_assert_eq(msg_out_error(&m), 0);
 
+    /* clang-format off */
     static const uint8_t want[] = {
         0xFF, 'S', 'M', 'B', 0x75, 0, 0, 0, 0, 0x00, 0, 0, 0xCD, 0xAB, 0, 0, 0, 0, 0, 0, 0, 0,
         0, 0, 0x34, 0x12, 0x78, 0x56, 0, 0, 0, 0,
@@ -393,6 +396,7 @@ Test(msg, builder_layout)
         0x00,                           /* pad: offset 39 -> 40 */
         'A', 0, 0xE9, 0, 0, 0,          /* "Aé" NUL-terminated UTF-16LE */
     };
+    /* clang-format on */
     cr_assert_eq(msg_smb_len(&m), sizeof(want));
     cr_assert_arr_eq(msg_smb(&m), want, sizeof(want));
 

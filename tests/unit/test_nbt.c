@@ -91,8 +91,8 @@ Test(nbt, reader_skips_keepalives)
 {
     int sv[2];
     pair(sv);
-    static const uint8_t in[] = {0x85, 0, 0, 0, 0x85, 0, 0, 0, 0, 0, 0, 3, 'a', 'b', 'c',
-                                 0x85, 0, 0, 2, 'x', 'y', 0, 0, 0, 1, 'z'};
+    static const uint8_t in[] = {0x85, 0,   0,    0, 0x85, 0, 0,   0,   0, 0, 0, 3, 'a',
+                                 'b',  'c', 0x85, 0, 0,    2, 'x', 'y', 0, 0, 0, 1, 'z'};
     feed(sv[1], in, sizeof(in));
     uint8_t *f;
     size_t len;
@@ -275,7 +275,7 @@ Test(nbt, tcp_connect_options_and_errors)
 struct nbss {
     int lfd;
     int conns;
-    const char *accept;           /* NULL: refuse everything */
+    const char *accept; /* NULL: refuse everything */
     char called[4][33];
     char calling[4][33];
     int seen;
@@ -370,8 +370,7 @@ Test(nbt, session_request_all_refused)
     pthread_t t;
     pthread_create(&t, NULL, nbss_main, &s);
     int fd = nbt_tcp_connect("127.0.0.1", port, 2000);
-    cr_assert_eq(nbt_session_request(&fd, "127.0.0.1", port, 2000, "FILESRV", "ME"),
-                 -ECONNREFUSED);
+    cr_assert_eq(nbt_session_request(&fd, "127.0.0.1", port, 2000, "FILESRV", "ME"), -ECONNREFUSED);
     close(fd);
     pthread_join(t, NULL);
     close(s.lfd);

@@ -15,7 +15,9 @@ struct want {
     const char *name;
 };
 
+/* clang-format off */
 #define W(s, e) {NT_STATUS_##s, e, #s}
+/* clang-format on */
 
 /* DIGEST 10's errno column, with our departures: NOT_IMPLEMENTED gives
  * EOPNOTSUPP (FUSE caches ENOSYS), and the "reconnect / re-auth" rows give

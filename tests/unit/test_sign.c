@@ -13,6 +13,7 @@
 #include "smb1_proto.h"
 #include "wire.h"
 
+/* clang-format off */
 static const char sess_ok_signed_hex[] =
     "ff534d4273000000008817c800001c145efd9ba4a0ff000000002766b1d1020004ff00000000001d007300a11b3019a0"
     "030a0100a312041001000000bfa4d1acec030af500000000570069006e0064006f0077007300200036002e0031000000"
@@ -38,6 +39,7 @@ static const char key_v2_hex[] =
     "8de40ccadbc14a82f15cb0ad0de95ca368cd0ab851e51c96aabc927bebef6a1c01010000000000000000000000000000"
     "aaaaaaaaaaaaaaaa0000000002000c0044006f006d00610069006e0001000c0053006500720076006500720000000000"
     "00000000";
+/* clang-format on */
 
 static size_t unhex(const char *h, uint8_t *out, size_t cap)
 {

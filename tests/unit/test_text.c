@@ -27,8 +27,8 @@ Test(text, encodes_all_lengths)
     /* Limits of each form. */
     static const char edges[] = "\x7F\xC2\x80\xDF\xBF\xE0\xA0\x80\xEF\xBF\xBF\xF0\x90\x80\x80"
                                 "\xF4\x8F\xBF\xBF";
-    static const uint8_t ewant[] = {0x7F, 0, 0x80, 0, 0xFF, 0x07, 0x00, 0x08, 0xFF, 0xFF,
-                                    0x00, 0xD8, 0x00, 0xDC, 0xFF, 0xDB, 0xFF, 0xDF};
+    static const uint8_t ewant[] = {0x7F, 0,    0x80, 0,    0xFF, 0x07, 0x00, 0x08, 0xFF,
+                                    0xFF, 0x00, 0xD8, 0x00, 0xDC, 0xFF, 0xDB, 0xFF, 0xDF};
     cr_assert_eq(enc(edges, strlen(edges), out, sizeof(out), &n), 0);
     cr_assert_eq(n, sizeof(ewant));
     cr_assert_arr_eq(out, ewant, sizeof(ewant));
@@ -51,12 +51,12 @@ Test(text, rejects_invalid_utf8)
         "\xF5\x80\x80\x80",
         "\xF8\x88\x80\x80\x80",
         "\xFF",
-        "\x80",             /* lone continuation */
+        "\x80", /* lone continuation */
         "a\xBF",
-        "\xC3",             /* truncated */
+        "\xC3", /* truncated */
         "\xE2\x82",
         "\xF0\x9F\x98",
-        "\xC3\x41",         /* bad continuation */
+        "\xC3\x41", /* bad continuation */
         "\xE2\x28\xA1",
     };
     uint8_t out[32];
@@ -260,8 +260,8 @@ Test(text, mapposix_uses_the_kernel_sfm_code_points)
 
 Test(text, mapposix_round_trip)
 {
-    static const char *names[] = {"a:b", "what?", "x*y<z>|", "trail.", "trail ", "q\"uote",
-                                  "back\\slash", ". .", "..."};
+    static const char *names[] = {"a:b",     "what?",       "x*y<z>|", "trail.", "trail ",
+                                  "q\"uote", "back\\slash", ". .",     "..."};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         uint16_t u[32];
         size_t n;

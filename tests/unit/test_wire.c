@@ -11,6 +11,7 @@
 
 /* u8 u16 u32 u64 be16 be32, 5 bytes, then a (off16, len16) pair that
  * points back into the buffer: 31 bytes. */
+/* clang-format off */
 static const uint8_t sample[] = {
     0x11,
     0x22, 0x33,
@@ -23,6 +24,7 @@ static const uint8_t sample[] = {
     0x05, 0x00,
     0x99,
 };
+/* clang-format on */
 
 struct decoded {
     uint8_t a;
@@ -120,10 +122,18 @@ Test(wire, hostile_sub_readers)
         size_t off, n;
         bool ok;
     } cases[] = {
-        {0, 16, true},         {16, 0, true},          {15, 1, true},
-        {17, 0, false},        {16, 1, false},         {0, 17, false},
-        {SIZE_MAX, 0, false},  {SIZE_MAX, 1, false},   {1, SIZE_MAX, false},
-        {SIZE_MAX, SIZE_MAX, false}, {8, SIZE_MAX - 7, false}, {SIZE_MAX - 7, 8, false},
+        {0, 16, true},
+        {16, 0, true},
+        {15, 1, true},
+        {17, 0, false},
+        {16, 1, false},
+        {0, 17, false},
+        {SIZE_MAX, 0, false},
+        {SIZE_MAX, 1, false},
+        {1, SIZE_MAX, false},
+        {SIZE_MAX, SIZE_MAX, false},
+        {8, SIZE_MAX - 7, false},
+        {SIZE_MAX - 7, 8, false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct wire_reader r, s;
