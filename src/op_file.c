@@ -15,7 +15,10 @@
 #include "smb1_proto.h"
 #include "unix.h"
 
-/* Requests of one smb1_read/smb1_write in flight at once. */
+/* Requests of one smb1_read/smb1_write in flight at once. Measured on
+ * loopback against Samba 4.17 with signing, 1 MiB calls split into
+ * ~124 KiB chunks: 1 in flight wrote 75 MiB/s and read 99 MiB/s, 4 in
+ * flight 130 and 169 MiB/s. */
 #define FILE_IO_PARALLEL 4
 /* Attempts of one request across reconnections. */
 #define FILE_RETRIES 4
