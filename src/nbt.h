@@ -17,7 +17,8 @@
 int nbt_encode_name(const char *name, uint8_t suffix, uint8_t out[34]);
 
 /* Connects to host:port with a timeout in ms. Returns fd or -errno
- * (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -ENOENT for an unknown host). */
+ * (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -ENOENT for an unknown host,
+ * -EAGAIN when name resolution failed for now). */
 int nbt_tcp_connect(const char *host, uint16_t port, int timeout_ms);
 
 /* On port 139: sends the SESSION REQUEST and reads the answer. called may be

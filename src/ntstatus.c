@@ -150,6 +150,7 @@ static const struct dos_entry dos_table[] = {
     {ERRDOS, 17, NT_STATUS_NOT_SAME_DEVICE},         /* ERRdiffdevice */
     {ERRDOS, 18, NT_STATUS_NO_MORE_FILES},           /* ERRnofiles */
     {ERRDOS, 19, NT_STATUS_MEDIA_WRITE_PROTECTED},   /* ERROR_WRITE_PROTECT */
+    {ERRDOS, 22, NT_STATUS_NOT_IMPLEMENTED},         /* ERROR_BAD_COMMAND */
     {ERRDOS, 32, NT_STATUS_SHARING_VIOLATION},       /* ERRbadshare */
     {ERRDOS, 33, NT_STATUS_FILE_LOCK_CONFLICT},      /* ERRlock */
     {ERRDOS, 38, NT_STATUS_END_OF_FILE},             /* ERROR_HANDLE_EOF */
@@ -171,6 +172,7 @@ static const struct dos_entry dos_table[] = {
     {ERRSRV, 4, NT_STATUS_ACCESS_DENIED},            /* ERRaccess */
     {ERRSRV, 5, NT_STATUS_NETWORK_NAME_DELETED},     /* ERRinvtid */
     {ERRSRV, 6, NT_STATUS_BAD_NETWORK_NAME},         /* ERRinvnetname */
+    {ERRSRV, 22, NT_STATUS_NOT_IMPLEMENTED},         /* unknown command (Samba: ERRunknownsmb) */
     {ERRSRV, 88, NT_STATUS_IO_TIMEOUT},              /* ERRtimeout */
     {ERRSRV, 89, NT_STATUS_INSUFFICIENT_RESOURCES},  /* ERRnoresource */
     {ERRSRV, 91, NT_STATUS_USER_SESSION_DELETED},    /* ERRbaduid */

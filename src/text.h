@@ -9,9 +9,12 @@
 
 /* UTF-8 (s, slen bytes) to UTF-16LE into out (cap bytes). Stores the number
  * of bytes written (no terminator) in *outlen. Returns 0, -EILSEQ for
- * invalid UTF-8, -ENAMETOOLONG when it does not fit. */
+ * invalid UTF-8 (overlong forms, encoded surrogates, above U+10FFFF,
+ * truncated sequences, and NUL, which would cut a name short on the
+ * server), -ENAMETOOLONG when it does not fit. */
 int text_utf8_to_utf16(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *outlen);
-/* UTF-16LE (n bytes, n even; stops at a NUL unit) to a malloc'd UTF-8 string.
+/* UTF-16LE (n bytes; a dangling odd byte is ignored; stops at a NUL unit)
+ * to a malloc'd UTF-8 string.
  * Unpaired surrogates become U+FFFD. Returns NULL and *err = -ENOMEM/-EINVAL. */
 char *text_utf16_to_utf8(const uint8_t *p, size_t n, int *err);
 /* Length in bytes of UTF-16LE that s would need (without NUL), or -EILSEQ. */

@@ -1,6 +1,7 @@
 /* msg: the reply validator on real SMB1 replies captured from Samba 4 smbd
- * (smbclient over NT1, tshark on lo), every truncation and every single-byte
- * corruption of them, plus the request builder. */
+ * (smbclient over NT1, tshark on lo; the two dos_ frames answer a scripted
+ * client that did not ask for NT status codes), every truncation and every
+ * single-byte corruption of them, plus the request builder. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -100,6 +101,13 @@ static const struct captured frames[] = {
      "32660000fcf38000fc5b6b9b3f7cdd010000082200bd3ea9e42daac29257004f0052004b00470052004f005500500000"
      "0056004d000000"
     },
+    /* Replies to a client that did not set FLAGS2_NT_STATUS: DOS errors. */
+    {"dos_tcon_baduid", 0x75, NT_STATUS_USER_SESSION_DELETED, 0, 0, 2,
+     "ff534d427502005b008803000000000000000000000000000000fffe00000200000000"
+    },
+    {"dos_unknown_cmd", 0x99, NT_STATUS_NOT_IMPLEMENTED, 0, 0, 3,
+     "ff534d4299020016008803000000000000000000000000000000fffe00000300000000"
+    },
 };
 /* clang-format on */
 
@@ -187,7 +195,8 @@ Test(msg, captured_frames_parse)
         cr_assert_eq(in.words_off, 33);
         cr_assert_eq(in.bytes_off, 35 + 2 * (size_t)frames[i].wct);
         cr_assert(in.flags & SMB1_FLAGS_REPLY);
-        cr_assert(in.flags2 & SMB1_FLAGS2_NT_STATUS);
+        bool dos = strncmp(frames[i].name, "dos_", 4) == 0;
+        cr_assert_eq(!(in.flags2 & SMB1_FLAGS2_NT_STATUS), dos, "%s", frames[i].name);
         cr_assert_eq(in.frame, f);
         cr_assert_eq(in.len, n);
         read_all(&in);
