@@ -8,6 +8,7 @@
 #include "ntstatus.h"
 #include "op_file.h"
 #include "op_info.h"
+#include "op_ns.h"
 #include "path.h"
 #include "smb1_proto.h"
 #include "trans.h"
@@ -158,6 +159,11 @@ static int on_entry(void *arg, const struct dir_entry *e)
         return 0;
     int err = 0;
     char *name = path_name_from_wire(&rc->pc, e->name, e->name_len, &err);
+    /* Our own unlinked-while-open files are not there for POSIX. */
+    if (name && strncmp(name, NS_DELETED_PREFIX, strlen(NS_DELETED_PREFIX)) == 0) {
+        free(name);
+        return 0;
+    }
     if (!name) {
         if (err == -ENOMEM)
             return err;

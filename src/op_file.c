@@ -288,6 +288,22 @@ void file_for_each_writer(struct smb1_tree *t, const char *path,
     pthread_mutex_unlock(&ot->lock);
 }
 
+bool file_is_open(struct smb1_tree *t, const char *path)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    bool found = false;
+    if (!ot)
+        return false;
+    pthread_mutex_lock(&ot->lock);
+    for (struct smb1_file *f = ot->files; f && !found; f = f->next) {
+        pthread_mutex_lock(&f->lock);
+        found = strcmp(f->path, path) == 0;
+        pthread_mutex_unlock(&f->lock);
+    }
+    pthread_mutex_unlock(&ot->lock);
+    return found;
+}
+
 void file_renamed(struct smb1_tree *t, const char *from, const char *to)
 {
     struct ops_tree *ot = ops_tree_get(t);

@@ -65,6 +65,8 @@ int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool 
  * for writing (with a reference: fn may use the handle). */
 void file_for_each_writer(struct smb1_tree *t, const char *path,
                           void (*fn)(struct smb1_file *f, void *arg), void *arg);
+/* True when one of our open files of t has this path. */
+bool file_is_open(struct smb1_tree *t, const char *path);
 /* Rename moved from -> to: every open file at or below from follows. */
 void file_renamed(struct smb1_tree *t, const char *from, const char *to);
 

@@ -99,6 +99,50 @@ static int unlink_open(struct smb1_tree *t, const char *path)
     return r ? r : rc;
 }
 
+static int plain_rename(struct smb1_tree *t, const char *from, const char *to, uint32_t *status);
+static char *parent_of(const char *path);
+
+/* Unlinks a file that is open (by us or another client) without UNIX
+ * extensions: Windows semantics keep a delete-pending name until the
+ * last close, which POSIX programs do not expect (the name must be free
+ * at once). So, as the Linux client does, move it to a hidden name first
+ * and let it go at its last close there. */
+static int unlink_busy(struct smb1_tree *t, const char *path)
+{
+    char *dir = parent_of(path);
+    if (!dir)
+        return -ENOMEM;
+    size_t cap = strlen(dir) + sizeof(NS_DELETED_PREFIX) + 64;
+    char *tmp = malloc(cap);
+    if (!tmp) {
+        free(dir);
+        return -ENOMEM;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint32_t status = 0;
+    int r = -EEXIST;
+    for (int i = 0; i < 4 && r == -EEXIST; i++) {
+        snprintf(tmp, cap, "%s%s" NS_DELETED_PREFIX "%lx%lx%x", dir, dir[0] ? "/" : "",
+                 (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, i);
+        r = plain_rename(t, path, tmp, &status);
+    }
+    free(dir);
+    if (r) {
+        free(tmp);
+        return status ? info_path_errno(t, path, status) : r;
+    }
+    file_renamed(t, path, tmp);
+    r = unlink_open(t, tmp);
+    if (r) {
+        /* Not deletable after all: put it back. */
+        if (plain_rename(t, tmp, path, &status) == 0)
+            file_renamed(t, tmp, path);
+    }
+    free(tmp);
+    return r;
+}
+
 int smb1_unlink(struct smb1_tree *t, const char *path)
 {
     if (posix_ops(t)) {
@@ -112,13 +156,15 @@ int smb1_unlink(struct smb1_tree *t, const char *path)
             return -EISDIR;
         return unix_posix_unlink(t, path, false);
     }
-    /* DELETE sets delete-on-close on the file: with our opens sharing
-     * DELETE, an open file can be unlinked; it goes at its last close. */
+    /* An open file: DELETE would wait (a second, in Samba) for a sharing
+     * violation. */
+    if (file_is_open(t, path))
+        return unlink_busy(t, path);
     uint16_t w = SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM;
     uint32_t status;
     int r = path_cmd(t, SMB1_COM_DELETE, &w, 1, path, NULL, &status);
     if (r && status == NT_STATUS_SHARING_VIOLATION)
-        return unlink_open(t, path);
+        return unlink_busy(t, path);
     if (r && status)
         r = info_path_errno(t, path, status);
     return r;

@@ -405,6 +405,20 @@ static void check_rename(void)
     cr_assert_str_eq(buf, "ZAA");
 }
 
+struct find_one {
+    const char *want;
+    bool found;
+};
+
+static int on_find(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    (void)st;
+    struct find_one *f = ctx;
+    if (strcmp(name, f->want) == 0)
+        f->found = true;
+    return 0;
+}
+
 static void check_unlink_open(void)
 {
     mkdir_test("ul");
@@ -417,11 +431,31 @@ static void check_unlink_open(void)
     char buf[8];
     cr_assert_eq(smb1_read(f, buf, 4, 0), 4);
     cr_assert(memcmp(buf, "data", 4) == 0);
+    /* The name is free again, and not listed, while the old file is open. */
+    struct find_one fo = {"open", false};
+    cr_assert_eq(smb1_readdir(T, "ul", on_find, &fo), 0);
+    cr_assert(!fo.found, "an unlinked file is not listed");
+    struct smb1_file *g;
+    int r = smb1_open(T, "ul/open", O_CREAT | O_EXCL | O_RDWR, 0644, &g, NULL);
+    cr_assert_eq(r, 0, "create over an unlinked open file: %s", strerror(-r));
+    cr_assert_eq(smb1_write(g, "new", 3, 0), 3);
+    cr_assert_eq(smb1_read(f, buf, 4, 0), 4);
+    cr_assert(memcmp(buf, "data", 4) == 0, "the old file keeps its data");
+    cr_assert_eq(smb1_close(g), 0);
+    cr_assert_eq(smb1_unlink(T, "ul/open"), 0);
     cr_assert_eq(smb1_close(f), 0);
+    /* At the last close the hidden name is gone too. */
+    DIR *d = opendir(local("ul"));
+    cr_assert_not_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        cr_assert(strcmp(de->d_name, "open") && strncmp(de->d_name, ".smbfuse", 8),
+                  "left behind: %s", de->d_name);
+    closedir(d);
     cr_assert_eq(access(local("ul/open"), F_OK), -1);
     cr_assert_eq(smb1_unlink(T, "ul/open"), -ENOENT);
     mkdir_test("ul/dir");
-    int r = smb1_unlink(T, "ul/dir");
+    r = smb1_unlink(T, "ul/dir");
     cr_assert(r == -EISDIR || r == -EPERM || r == -EACCES, "unlink of a dir: %s", strerror(-r));
 }
 
@@ -636,20 +670,6 @@ static void check_share_enum(void)
     cr_assert_eq(r, 0, "share enum: %s", strerror(-r));
     cr_assert(s.share, "share listed");
     cr_assert(s.ipc, "IPC$ listed");
-}
-
-struct find_one {
-    const char *want;
-    bool found;
-};
-
-static int on_find(void *ctx, const char *name, const struct smb1_stat *st)
-{
-    (void)st;
-    struct find_one *f = ctx;
-    if (strcmp(name, f->want) == 0)
-        f->found = true;
-    return 0;
 }
 
 static void check_names(void)
