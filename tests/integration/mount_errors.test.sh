@@ -16,8 +16,8 @@ m_expect_fail "wrong password" 'logon|password|access denied|LOGON_FAILURE' -- \
     m_mount -t fuse.smbfuse "$M_SOURCE" "$mnt" -o "port=$SMBD_PORT,credentials=$bad"
 m_assert_clean "$mnt"
 
-# .invalid never resolves (RFC 6761), and resolv.conf here names only
-# 127.0.0.1: the lookup fails without traffic.
+# .invalid never resolves (RFC 6761), and host names resolve from
+# /etc/hosts only in this namespace: the lookup fails without traffic.
 m_expect_fail "unknown host" 'nosuchhost\.invalid' 'resolv|unknown|not known|no such host|name' -- \
     m_mount -t fuse.smbfuse //nosuchhost.invalid/share "$mnt" -o "port=$SMBD_PORT,credentials=$good"
 m_assert_clean "$mnt"

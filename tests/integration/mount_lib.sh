@@ -6,8 +6,8 @@
 #   - a directory holding the smbfuse under test is bind-mounted over
 #     /usr/local/sbin, the first directory of the PATH that mount.fuse3's
 #     shell searches (mount(8) runs helpers with no PATH of its own);
-#   - /etc/resolv.conf names only 127.0.0.1, so a name that does not
-#     resolve fails on this machine without a packet leaving it.
+#   - /etc/nsswitch.conf looks host names up in /etc/hosts only, so a
+#     name that does not resolve fails without a packet leaving the host.
 # The server is the infra harness's smbd (harness/smbd.sh: smbd_start
 # PROFILE / smbd_stop; SMBD_PORT, SMBD_USER, SMBD_PASS, SMBD_SHARE_DIR).
 # The EXIT trap always unmounts with `fusermount3 -u` and stops smbd.
@@ -63,8 +63,8 @@ m_install_bin() {
     install -m 0755 "$bin" "$M_TMP/sbin/smbfuse"
     mount --bind "$M_TMP/sbin" /usr/local/sbin
     [ "$(command -v smbfuse)" = /usr/local/sbin/smbfuse ] || PATH=/usr/local/sbin:$PATH
-    printf 'nameserver 127.0.0.1\n' >"$M_TMP/resolv.conf"
-    mount --bind "$M_TMP/resolv.conf" /etc/resolv.conf
+    sed 's/^hosts:.*/hosts: files/' /etc/nsswitch.conf >"$M_TMP/nsswitch.conf"
+    mount --bind "$M_TMP/nsswitch.conf" /etc/nsswitch.conf
 }
 
 m_start_server() {
@@ -116,7 +116,7 @@ m_pids_matching() {
     for f in /proc/[0-9]*/cmdline; do
         pid=${f#/proc/}
         pid=${pid%/cmdline}
-        if tr '\0' '\n' <"$f" 2>/dev/null | grep -qFf "$1"; then echo "$pid"; fi
+        if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qFf "$1"; then echo "$pid"; fi
     done
 }
 
@@ -133,22 +133,30 @@ m_assert_clean() {
     fail "processes still hold $m: $(for x in $p; do tr '\0' ' ' </proc/"$x"/cmdline; echo; done)"
 }
 
-# The secret appears in no process's command line, not in the environment
-# of any smbfuse process, not in ps output, not in the mount table.
+# The secret shows nowhere for this test's mounts: not in the command line
+# or the environment of the smbfuse processes serving them, not in their
+# ps lines, not in their mount table lines. (Only this test's processes
+# are looked at: other tests on the machine may legitimately hold the same
+# harness password in their environment.)
 m_assert_secret_hidden() {
-    local needle=$M_TMP/needle.secret bad= pid
+    local needle=$M_TMP/needle.secret mine=$M_TMP/needle.mine bad= pid n=0
     printf '%s\n' "$1" >"$needle"
-    for pid in $(m_pids_matching "$needle"); do
-        bad="$bad cmdline of $pid ($(cat /proc/"$pid"/comm 2>/dev/null))"
-    done
-    for pid in $(pgrep -x smbfuse || true); do
-        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qFf "$needle"; then
-            bad="$bad environment of smbfuse $pid"
+    printf '%s\n' "$M_TMP/" >"$mine"
+    for pid in $(m_pids_matching "$mine"); do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = smbfuse ] && n=$((n + 1))
+        if { tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qFf "$needle"; then
+            bad="$bad cmdline of $pid ($(cat "/proc/$pid/comm" 2>/dev/null))"
+        fi
+        if { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qFf "$needle"; then
+            bad="$bad environment of $pid ($(cat "/proc/$pid/comm" 2>/dev/null))"
         fi
     done
-    if grep -qFf "$needle" /proc/mounts /proc/self/mountinfo; then bad="$bad mount table"; fi
-    if ps -eww -o args | grep -qFf "$needle"; then bad="$bad ps"; fi
-    rm -f "$needle"
+    [ "$n" -gt 0 ] || fail "no smbfuse process serves a mount of this test: nothing to check"
+    if grep -F -f "$mine" /proc/mounts /proc/self/mountinfo | grep -qFf "$needle"; then
+        bad="$bad mount table"
+    fi
+    if ps -eww -o args | grep -F -f "$mine" | grep -qFf "$needle"; then bad="$bad ps"; fi
+    rm -f "$needle" "$mine"
     [ -z "$bad" ] || fail "password visible in:$bad"
 }
 
