@@ -42,10 +42,7 @@ uint32_t info_name_max(struct smb1_tree *t)
     struct ops_tree *ot = ops_tree_get(t);
     if (!ot)
         return 0;
-    pthread_mutex_lock(&ot->lock);
-    uint32_t v = ot->name_max;
-    pthread_mutex_unlock(&ot->lock);
-    return v;
+    return atomic_load(&ot->name_max);
 }
 
 /* ---- decoders ---- */
@@ -571,11 +568,8 @@ int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf)
             t->fs_attrs = attrs;
             pthread_mutex_unlock(&t->lock);
             struct ops_tree *ot = ops_tree_get(t);
-            if (ot) {
-                pthread_mutex_lock(&ot->lock);
-                ot->name_max = sf->name_max;
-                pthread_mutex_unlock(&ot->lock);
-            }
+            if (ot)
+                atomic_store(&ot->name_max, sf->name_max);
         }
         trans_resp_free(&rs);
     }

@@ -6,6 +6,7 @@
 #define SMBFUSE_OP_INFO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,9 +35,12 @@
 
 /* Per-tree state of the operation layer (t->ops_priv), made on first use. */
 struct ops_tree {
-    pthread_mutex_t lock;    /* protects files, name_max */
+    pthread_mutex_t lock;    /* protects files; taken before any smb1_file.lock */
     struct smb1_file *files; /* open files of the tree (op_file.c) */
-    uint32_t name_max;       /* 0 until FS_ATTRIBUTE_INFO was read */
+    /* 0 until FS_ATTRIBUTE_INFO was read. Atomic rather than under lock:
+     * it is read while building requests, also by a thread that holds a
+     * file's lock, which must never wait for lock. */
+    _Atomic uint32_t name_max;
 };
 /* NULL only when out of memory. */
 struct ops_tree *ops_tree_get(struct smb1_tree *t);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -723,6 +724,62 @@ static void check_parallel_handles(void)
     }
 }
 
+struct thread_job {
+    struct smb1_file *f;
+    int idx;
+    int err;
+};
+
+#define TJ_REGION (300 * 1024)
+
+static void *thread_writer(void *arg)
+{
+    struct thread_job *j = arg;
+    uint8_t *buf = malloc(TJ_REGION);
+    memset(buf, 'A' + j->idx, TJ_REGION);
+    for (int round = 0; round < 3 && !j->err; round++) {
+        ssize_t w = smb1_write(j->f, buf, TJ_REGION, (uint64_t)j->idx * TJ_REGION);
+        if (w != TJ_REGION)
+            j->err = w < 0 ? (int)w : -EIO;
+        struct timespec mt = {.tv_sec = 1300000000 + j->idx, .tv_nsec = 0};
+        /* Times by path while the handle is shared: takes the open-file
+         * list and the handle's lock from several threads at once. */
+        int r = smb1_utimens(T, "th/f", NULL, NULL, &mt);
+        if (r && !j->err)
+            j->err = r;
+        struct smb1_stat st;
+        if ((r = smb1_fstat(j->f, &st)) && !j->err)
+            j->err = r;
+    }
+    free(buf);
+    return NULL;
+}
+
+/* Many threads on one handle and one connection. */
+static void check_threads(void)
+{
+    mkdir_test("th");
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, "th/f", O_CREAT | O_RDWR | O_TRUNC, 0644, &f, NULL), 0);
+    pthread_t th[8];
+    struct thread_job jobs[8];
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (struct thread_job){f, i, 0};
+        cr_assert_eq(pthread_create(&th[i], NULL, thread_writer, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(jobs[i].err, 0, "thread %d: %s", i, strerror(-jobs[i].err));
+    }
+    uint8_t *back = malloc(8 * TJ_REGION);
+    cr_assert_eq(smb1_read(f, back, 8 * TJ_REGION, 0), 8 * TJ_REGION);
+    for (int i = 0; i < 8; i++)
+        for (size_t k = 0; k < TJ_REGION; k += 4096)
+            cr_assert_eq(back[(size_t)i * TJ_REGION + k], 'A' + i);
+    free(back);
+    cr_assert_eq(smb1_close(f), 0);
+}
+
 /* A copy survives a server restart: the open files are reopened (never
  * truncated, although opened with O_TRUNC) and the writes go on. */
 static void check_restart(const char *profile)
@@ -798,3 +855,4 @@ BOTH(locks)
 BOTH(share_enum)
 BOTH(names)
 BOTH(parallel_handles)
+BOTH(threads)
