@@ -1,8 +1,9 @@
 #!/bin/bash
-# Failures through the real mount(8): a wrong password, an unknown host, a
-# missing share, a refused connection, an unknown option and a missing
-# credentials file each give a non-zero exit and a message naming the
-# cause, and leave no mount and no process behind. smbfuse run directly
+# Failures through the real mount(8): a wrong password, a missing share, a
+# refused connection, an unknown option, a missing credentials file, a
+# signing policy the server cannot meet and an unknown host each give a
+# non-zero exit and a message naming the cause, and leave no mount and no
+# process behind. smbfuse run directly
 # exits with 32 for a failed mount and 1 for bad usage (smbfuse(8)).
 . "$(dirname "$0")/mount_lib.sh"
 m_install_bin
@@ -14,12 +15,6 @@ bad=$(m_cred bad.cred "$SMBD_USER" "not-the-password-$$")
 
 m_expect_fail "wrong password" 'logon|password|access denied|LOGON_FAILURE' -- \
     m_mount -t fuse.smbfuse "$M_SOURCE" "$mnt" -o "port=$SMBD_PORT,credentials=$bad"
-m_assert_clean "$mnt"
-
-# .invalid never resolves (RFC 6761), and host names resolve from
-# /etc/hosts only in this namespace: the lookup fails without traffic.
-m_expect_fail "unknown host" 'nosuchhost\.invalid' 'resolv|unknown|not known|no such host|name' -- \
-    m_mount -t fuse.smbfuse //nosuchhost.invalid/share "$mnt" -o "port=$SMBD_PORT,credentials=$good"
 m_assert_clean "$mnt"
 
 m_expect_fail "missing share" 'nosuchshare' 'share|no such|not found|bad network name' -- \
@@ -60,3 +55,25 @@ m_mount -t fuse.smbfuse "$M_SOURCE" "$mnt" -o "port=$SMBD_PORT,credentials=$good
 m_umount "$mnt"
 m_assert_clean "$mnt"
 pass "mount point usable after the failures"
+
+# Signing policy: sign=required against a server that does not sign fails
+# and says why; the same mount with sign=auto works, so signing was the
+# cause.
+smbd_stop >/dev/null 2>&1
+M_SERVER=0
+M_PROFILE=nosign m_start_server
+nosign=$(m_cred nosign.cred "$SMBD_USER" "$SMBD_PASS")
+m_expect_fail "signing required, server does not sign" 'sign' -- \
+    m_mount -t fuse.smbfuse "$M_SOURCE" "$mnt" -o "port=$SMBD_PORT,credentials=$nosign,sign=required"
+m_assert_clean "$mnt"
+m_mount -t fuse.smbfuse "$M_SOURCE" "$mnt" -o "port=$SMBD_PORT,credentials=$nosign,sign=auto" \
+    || fail "the same mount with sign=auto failed"
+m_umount "$mnt"
+m_assert_clean "$mnt"
+pass "sign=auto mounts the server that sign=required refused"
+
+# .invalid never resolves (RFC 6761), and host names resolve from
+# /etc/hosts only in this namespace: the lookup fails without traffic.
+m_expect_fail "unknown host" 'nosuchhost\.invalid' 'resolv|unknown|not known|no such host|name' -- \
+    m_mount -t fuse.smbfuse //nosuchhost.invalid/share "$mnt" -o "port=$SMBD_PORT,credentials=$good"
+m_assert_clean "$mnt"
