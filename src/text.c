@@ -2,18 +2,19 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "wire.h"
 
-/* Decodes one UTF-8 sequence starting at s[*i] (n bytes in all). Strict:
- * overlong forms, encoded surrogates, values above U+10FFFF, stray or
- * missing continuation bytes and NUL (it would cut the name short on the
- * server) all fail. Returns the code point or -1. */
-static long utf8_next(const unsigned char *s, size_t n, size_t *i)
+long text_utf8_next(const char *str, size_t n, size_t *i)
 {
+    const unsigned char *s = (const unsigned char *)str;
+    if (*i >= n)
+        return -1;
     unsigned char c = s[*i];
     size_t need;
     uint32_t cp, min;
+    /* A NUL inside a name would cut it short on the server. */
     if (c == 0)
         return -1;
     if (c < 0x80) {
@@ -51,11 +52,10 @@ static long utf8_next(const unsigned char *s, size_t n, size_t *i)
 
 int text_utf8_to_utf16(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *outlen)
 {
-    const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, o = 0;
     *outlen = 0;
     while (i < slen) {
-        long cp = utf8_next(u, slen, &i);
+        long cp = text_utf8_next(s, slen, &i);
         if (cp < 0)
             return -EILSEQ;
         if (cp >= 0x10000) {
@@ -78,14 +78,11 @@ int text_utf8_to_utf16(const char *s, size_t slen, uint8_t *out, size_t cap, siz
 
 long text_utf16_len(const char *s)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = 0;
-    while (u[n])
-        n++;
+    size_t n = strlen(s);
     size_t i = 0;
     long total = 0;
     while (i < n) {
-        long cp = utf8_next(u, n, &i);
+        long cp = text_utf8_next(s, n, &i);
         if (cp < 0)
             return -EILSEQ;
         total += cp >= 0x10000 ? 4 : 2;

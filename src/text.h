@@ -17,6 +17,10 @@ int text_utf8_to_utf16(const char *s, size_t slen, uint8_t *out, size_t cap, siz
  * to a malloc'd UTF-8 string.
  * Unpaired surrogates become U+FFFD. Returns NULL and *err = -ENOMEM/-EINVAL. */
 char *text_utf16_to_utf8(const uint8_t *p, size_t n, int *err);
+/* Decodes the UTF-8 sequence at s[*i] (s has n bytes) and advances *i.
+ * Returns the code point, or -1 (and *i unchanged) for the invalid input
+ * text_utf8_to_utf16 rejects, or when *i >= n. */
+long text_utf8_next(const char *s, size_t n, size_t *i);
 /* Length in bytes of UTF-16LE that s would need (without NUL), or -EILSEQ. */
 long text_utf16_len(const char *s);
 

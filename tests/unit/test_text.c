@@ -275,3 +275,21 @@ Test(text, mapposix_round_trip)
             cr_assert_eq(u[k], (uint8_t)names[i][k], "%s", names[i]);
     }
 }
+
+Test(text, utf8_next_steps_and_stops)
+{
+    static const char s[] = "a\xC3\xA9\xF0\x9F\x98\x80\xC0\x80";
+    size_t n = sizeof(s) - 1, i = 0;
+    cr_assert_eq(text_utf8_next(s, n, &i), 'a');
+    cr_assert_eq(i, 1);
+    cr_assert_eq(text_utf8_next(s, n, &i), 0xE9);
+    cr_assert_eq(i, 3);
+    cr_assert_eq(text_utf8_next(s, n, &i), 0x1F600);
+    cr_assert_eq(i, 7);
+    cr_assert_eq(text_utf8_next(s, n, &i), -1, "overlong NUL");
+    cr_assert_eq(i, 7, "no progress on error");
+    i = n;
+    cr_assert_eq(text_utf8_next(s, n, &i), -1);
+    i = 1;
+    cr_assert_eq(text_utf8_next(s, 2, &i), -1, "sequence cut by n");
+}
