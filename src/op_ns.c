@@ -263,6 +263,18 @@ out_free:
     return r;
 }
 
+/* For a server without the pass-through levels: not atomic (the target
+ * is missing for a moment), but the only way left. */
+static int replace_by_delete(struct smb1_tree *t, const char *from, const char *to)
+{
+    uint32_t status = 0;
+    int r = smb1_unlink(t, to);
+    if (r && r != -ENOENT)
+        return r;
+    r = plain_rename(t, from, to, &status);
+    return r && status ? info_path_errno(t, from, status) : r;
+}
+
 static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
 {
     uint32_t status = 0;
@@ -285,6 +297,8 @@ static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
     }
     if (same_parent(from, to)) {
         r = replace_same_dir(t, from, to, &status);
+        if (r == -EOPNOTSUPP)
+            return replace_by_delete(t, from, to);
         return r && status ? info_path_errno(t, from, status) : r;
     }
     /* Across directories: move next to the target under a temporary name,
@@ -314,6 +328,8 @@ static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
         goto out_free;
     }
     r = replace_same_dir(t, tpath, to, &status);
+    if (r == -EOPNOTSUPP)
+        r = replace_by_delete(t, tpath, to);
     if (r) {
         /* Put it back where it was. */
         uint32_t s2;

@@ -324,6 +324,20 @@ static void check_readdir_5000(void)
     cr_assert_eq(smb1_readdir(T, "missing-dir", on_name, &s), -ENOENT);
 }
 
+struct find_one {
+    const char *want;
+    bool found;
+};
+
+static int on_find(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    (void)st;
+    struct find_one *f = ctx;
+    if (strcmp(name, f->want) == 0)
+        f->found = true;
+    return 0;
+}
+
 static int stop_at_3(void *ctx, const char *name, const struct smb1_stat *st)
 {
     (void)name;
@@ -343,6 +357,13 @@ static void check_readdir_stop(void)
     int n = 0;
     cr_assert_eq(smb1_readdir(T, "stop", stop_at_3, &n), 42);
     cr_assert_eq(n, 3);
+    /* The share's root, as "" and as "/". */
+    struct find_one fo = {"stop", false};
+    cr_assert_eq(smb1_readdir(T, "", on_find, &fo), 0);
+    cr_assert(fo.found);
+    fo.found = false;
+    cr_assert_eq(smb1_readdir(T, "/", on_find, &fo), 0);
+    cr_assert(fo.found);
 }
 
 static void read_all(const char *path, char *buf, size_t cap)
@@ -404,20 +425,6 @@ static void check_rename(void)
     cr_assert_eq(smb1_close(f), 0);
     read_all("rn/moved2", buf, sizeof(buf));
     cr_assert_str_eq(buf, "ZAA");
-}
-
-struct find_one {
-    const char *want;
-    bool found;
-};
-
-static int on_find(void *ctx, const char *name, const struct smb1_stat *st)
-{
-    (void)st;
-    struct find_one *f = ctx;
-    if (strcmp(name, f->want) == 0)
-        f->found = true;
-    return 0;
 }
 
 static void check_unlink_open(void)
