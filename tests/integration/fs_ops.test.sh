@@ -73,4 +73,16 @@ fusermount3 -u "$M2"
 wait $fgpid || fail "foreground smbfuse exited with $?"
 [ "$(grep -c 'requests=' "$FS_TMP/fg.log")" -ge 2 ] || fail "no counters at unmount"
 fs_log "ok   counters on SIGUSR1 and at unmount"
+
+# SIGTERM unmounts cleanly (detached daemon this time).
+PASSWD="$SMBD_PASS" "$SMBFUSE" "//127.0.0.1/$SHARE_NAME" "$M2" -o "username=$SMBD_USER,port=$PORT" ||
+    fail "second mount"
+mountpoint -q "$M2" || fail "second mount not there"
+dpid=$(pgrep -n -f "smbfuse //127.0.0.1/$SHARE_NAME $M2") || { fusermount3 -u "$M2"; fail "daemon pid"; }
+kill -TERM "$dpid"
+for i in $(seq 100); do mountpoint -q "$M2" || break; sleep 0.1; done
+mountpoint -q "$M2" && { fusermount3 -u "$M2"; fail "still mounted after SIGTERM"; }
+for i in $(seq 100); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$dpid" 2>/dev/null && fail "daemon still running after SIGTERM"
+fs_log "ok   SIGTERM unmounts and exits"
 fs_log "PASS"
