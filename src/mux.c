@@ -549,6 +549,7 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
     }
 
     size_t got = 0;
+    unsigned frames = 0;
     uint32_t status = 0;
     for (;;) {
         struct mux_frame *f = NULL;
@@ -561,6 +562,7 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
         if (r)
             goto out_remove;
         got += f->in.len;
+        frames++;
         status = f->in.status;
         if (signed_req && !verify(m, &f->in, seq + 1)) {
             stat_add(&m->o.stats->bad_signatures);
@@ -586,8 +588,9 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
         break;
     }
     if (log_enabled(m->o.log, LOG_DEBUG))
-        log_debug(m->o.log, "MID %u %s sent %zu got %zu in %lld us: %s", rq->mid,
-                  msg_cmd_name(req->cmd), msg_smb_len(req), got, (long long)(now_us() - t0),
+        log_debug(m->o.log, "MID %u %s sent %zu got %zu (%u frame%s) in %lld us: %s", rq->mid,
+                  msg_cmd_name(req->cmd), msg_smb_len(req), got, frames, frames == 1 ? "" : "s",
+                  (long long)(now_us() - t0),
                   r == 0 ? ntstatus_name(status) : strerror(-r));
 
 out_remove:

@@ -25,7 +25,10 @@
 #include "spnego.h"
 #include "text.h"
 
-#define CLIENT_MAX_BUFFER 0xFFFF
+/* Our MaxBufferSize: the largest reply the server may send except READ_ANDX
+ * data. Samba and Linux cifs default to 16644; larger TRANS2 replies then
+ * come in several fragments, which trans.c reassembles. */
+#define CLIENT_MAX_BUFFER 16644
 #define NATIVE_OS "Unix"
 #define NATIVE_LANMAN "smbfuse"
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conn.h"
 #include "core_server.h"
@@ -291,4 +292,44 @@ Test(core, impacket_unsigned, .init = start_impacket, .fini = fini, .timeout = 6
     c.sign = SMB1_SIGN_REQUIRED;
     char why[256] = "";
     cr_assert_eq(try_connect(&c, why, sizeof(why)), -EPERM, "why: %s", why);
+}
+
+static int count_entry(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    (void)name;
+    (void)st;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* A listing of 2000 long names does not fit one TRANS2 reply frame (Samba
+ * splits at its max xmit): every secondary fragment must verify against the
+ * sequence number of the request, like the first. */
+Test(core, signed_multi_fragment_listing, .init = start_signed, .fini = fini, .timeout = 120)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/share/big", srv.dir);
+    cr_assert_eq(mkdir(path, 0777), 0);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(path, sizeof(path), "%s/share/big/a-rather-long-file-name-for-listing-%05d.dat",
+                 srv.dir, i);
+        FILE *f = fopen(path, "w");
+        cr_assert_not_null(f);
+        fclose(f);
+    }
+    struct smb1_config c = cfg_for(SMB1_SEC_NTLMV2, SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = must_connect(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, srv.share, &t), 0);
+    for (int round = 0; round < 3; round++) {
+        int n = 0;
+        cr_assert_eq(smb1_readdir(t, "big", count_entry, &n), 0);
+        cr_assert_eq(n, 2000);
+    }
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, 0);
+    cr_assert_eq(st.reconnects, 0);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
 }
