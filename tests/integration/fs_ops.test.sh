@@ -69,6 +69,29 @@ ls "$M2" >/dev/null
 kill -USR1 $fgpid
 for i in $(seq 50); do grep -q 'requests=' "$FS_TMP/fg.log" && break; sleep 0.1; done
 grep -q 'requests=' "$FS_TMP/fg.log" || { fusermount3 -u "$M2"; fail "no counters on SIGUSR1"; }
+
+# `ls -l` of a directory is one FIND_FIRST2/NEXT2 sequence, not a query
+# per file: count the requests around it (cold caches: 300 files).
+mkdir "$SHARE_DIR/count"
+(cd "$SHARE_DIR/count" && seq -f 'f%03g' 1 300 | xargs touch)
+count_requests() {
+    local before
+    before=$(grep -c 'requests=' "$FS_TMP/fg.log")
+    kill -USR1 $fgpid
+    for i in $(seq 50); do
+        [ "$(grep -c 'requests=' "$FS_TMP/fg.log")" -gt "$before" ] && break
+        sleep 0.1
+    done
+    grep -o 'requests=[0-9]*' "$FS_TMP/fg.log" | tail -1 | cut -d= -f2
+}
+sleep 2.2
+r0=$(count_requests)
+n=$(ls -l "$M2/count" | grep -c '^-') || true
+stat "$M2"/count/* >/dev/null
+r1=$(count_requests)
+[ "$n" -eq 300 ] || { fusermount3 -u "$M2"; fail "ls -l of 300 files gave $n"; }
+[ $((r1 - r0)) -le 8 ] || { fusermount3 -u "$M2"; fail "ls -l + stat of 300 files cost $((r1 - r0)) requests"; }
+fs_log "ok   ls -l + stat of 300 files: $((r1 - r0)) requests"
 fusermount3 -u "$M2"
 wait $fgpid || fail "foreground smbfuse exited with $?"
 [ "$(grep -c 'requests=' "$FS_TMP/fg.log")" -ge 2 ] || fail "no counters at unmount"
