@@ -205,6 +205,12 @@ refuse "impacket: a wrong password is refused" \
 check "impacket: impacket_stop" impacket_stop
 check "impacket: nothing left after stop" server_gone "$d"
 
+# ---- extra smb.conf lines
+SMBD_EXTRA_GLOBAL="max xmit = 8192" smbd_start nosign >/dev/null
+check "extra: SMBD_EXTRA_GLOBAL reaches smb.conf (max xmit 8192 on the wire)" \
+    negprot "$SMBD_PORT" "maxbuf=8192"
+check "extra: smbd_stop" smbd_stop
+
 # ---- a crashed owner: the server is reaped by harness_cleanup
 orphan=$(bash -c ". '$SRC/tests/integration/harness/smbd.sh'; smbd_start nosign | sed -n 's/^SMBD_DIR=//p'")
 check "cleanup: an orphaned server is running" test -d "$orphan"
@@ -228,6 +234,7 @@ cc=$(command -v cc || command -v gcc || command -v clang)
 cat >"$T_TMP/capi.c" <<'EOF'
 #include "harness.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -254,6 +261,13 @@ int main(void)
     EXPECT(harness_server_gone(&s));
     EXPECT(access(dir, F_OK) != 0);
     harness_server_stop(&s);
+
+    EXPECT(harness_smbd_start_ex("nosign", "max xmit = 8192", "comment = extra-share-line", &s) == 0);
+    char grep[2 * PATH_MAX + 100];
+    snprintf(grep, sizeof(grep), "grep -q 'max xmit = 8192' %s && grep -q extra-share-line %s", s.conf, s.conf);
+    EXPECT(system(grep) == 0);
+    harness_server_stop(&s);
+    EXPECT(harness_server_gone(&s));
 
     EXPECT(harness_impacket_start(&i) == 0);
     EXPECT(i.port > 0 && !strcmp(i.share, "SHARE"));

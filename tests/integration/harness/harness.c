@@ -38,7 +38,21 @@ const char *harness_script_path(void)
 /* Runs `. smbd.sh; BODY "$@"` with ARGS in bash; its stdout lands in OUT,
  * its stderr goes to ours (that is where failures are explained). Returns
  * the exit status, or a negative errno when bash could not be run. */
+struct run_env {
+    const char *extra_global;
+    const char *extra_share;
+};
+
+static int run_script_env(const char *body, const char *const *args, const struct run_env *env,
+                          char *out, size_t outlen);
+
 static int run_script(const char *body, const char *const *args, char *out, size_t outlen)
+{
+    return run_script_env(body, args, NULL, out, outlen);
+}
+
+static int run_script_env(const char *body, const char *const *args, const struct run_env *env,
+                          char *out, size_t outlen)
 {
     char script[512];
     char owner[32];
@@ -75,6 +89,12 @@ static int run_script(const char *body, const char *const *args, char *out, size
             dup2(devnull, STDIN_FILENO);
         dup2(pipefd[1], STDOUT_FILENO);
         setenv("HARNESS_OWNER_PID", owner, 1);
+        unsetenv("SMBD_EXTRA_GLOBAL");
+        unsetenv("SMBD_EXTRA_SHARE");
+        if (env && env->extra_global)
+            setenv("SMBD_EXTRA_GLOBAL", env->extra_global, 1);
+        if (env && env->extra_share)
+            setenv("SMBD_EXTRA_SHARE", env->extra_share, 1);
         execvp("bash", (char *const *)argv);
         _exit(127);
     }
@@ -159,13 +179,13 @@ static int parse_env(const char *prefix, char *out, struct harness_server *s)
 }
 
 static int start_with(const char *body, const char *prefix, const char *const *args,
-                      struct harness_server *s)
+                      const struct run_env *env, struct harness_server *s)
 {
     char out[HARNESS_OUT_MAX];
     int rc;
 
     memset(s, 0, sizeof(*s));
-    rc = run_script(body, args, out, sizeof(out));
+    rc = run_script_env(body, args, env, out, sizeof(out));
     if (rc < 0) {
         fprintf(stderr, "harness: cannot run bash for %s: %s\n", harness_script_path(),
                 strerror(-rc));
@@ -207,7 +227,21 @@ int harness_smbd_start(const char *profile, struct harness_server *s)
         memset(s, 0, sizeof(*s));
         return -EINVAL;
     }
-    return start_with("smbd_start \"$1\"", "SMBD", args, s);
+    return start_with("smbd_start \"$1\"", "SMBD", args, NULL, s);
+}
+
+int harness_smbd_start_ex(const char *profile, const char *extra_global, const char *extra_share,
+                          struct harness_server *s)
+{
+    const char *args[] = {profile, NULL};
+    const struct run_env env = {extra_global, extra_share};
+
+    if (!valid_profile(profile)) {
+        fprintf(stderr, "harness: unknown smbd profile '%s'\n", profile ? profile : "(null)");
+        memset(s, 0, sizeof(*s));
+        return -EINVAL;
+    }
+    return start_with("smbd_start \"$1\"", "SMBD", args, &env, s);
 }
 
 int harness_smbd_start_nbt(const char *profile, struct harness_server *s)
@@ -219,12 +253,12 @@ int harness_smbd_start_nbt(const char *profile, struct harness_server *s)
         memset(s, 0, sizeof(*s));
         return -EINVAL;
     }
-    return start_with("smbd_start \"$1\" nbt", "SMBD", args, s);
+    return start_with("smbd_start \"$1\" nbt", "SMBD", args, NULL, s);
 }
 
 int harness_impacket_start(struct harness_server *s)
 {
-    return start_with("impacket_start", "IMPACKET", NULL, s);
+    return start_with("impacket_start", "IMPACKET", NULL, NULL, s);
 }
 
 int harness_server_kill(struct harness_server *s)

@@ -53,6 +53,12 @@ struct harness_server {
  * the reason is on stderr). */
 int harness_smbd_start(const char *profile, struct harness_server *s);
 
+/* As harness_smbd_start, with more smb.conf lines (newline-separated,
+ * NULL for none) added to [global] and to [share]; they override the
+ * profile's, e.g. "max xmit = 4096" or "strict locking = yes". */
+int harness_smbd_start_ex(const char *profile, const char *extra_global, const char *extra_share,
+                          struct harness_server *s);
+
 /* As harness_smbd_start, but on 127.0.0.1:139, where a client opens with a
  * NetBIOS session request by default. -EADDRINUSE-like failures come back
  * as -EIO when another server already holds port 139. */

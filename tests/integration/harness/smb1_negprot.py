@@ -2,7 +2,7 @@
 """Sends one SMB1 NEGOTIATE offering only "NT LM 0.12" to 127.0.0.1:PORT
 (direct TCP framing, MS-CIFS 2.2.4.52) and prints what the server chose:
 
-    dialect=0 secmode=0x0f caps=0x8080e3fc signing=required unix=yes
+    dialect=0 secmode=0x0f caps=0x8080e3fc signing=required unix=yes maxbuf=16644
 
 secmode bit 0x04 = signatures enabled, 0x08 = signatures required;
 caps bit 0x00800000 = CAP_UNIX. Exits non-zero on anything but a well
@@ -40,12 +40,12 @@ def main():
     wc = r[32]
     if wc != 17:
         raise SystemExit("WordCount %d, expected 17 (NT LM 0.12)" % wc)
-    dialect, secmode = struct.unpack_from("<HB", r, 33)
+    dialect, secmode, _maxmpx, _maxvcs, maxbuf = struct.unpack_from("<HBHHI", r, 33)
     caps = struct.unpack_from("<I", r, 33 + 2 + 1 + 2 + 2 + 4 + 4 + 4)[0]
     signing = "required" if secmode & 0x08 else "enabled" if secmode & 0x04 else "off"
     unix = "yes" if caps & 0x00800000 else "no"
-    print("dialect=%d secmode=0x%02x caps=0x%08x signing=%s unix=%s"
-          % (dialect, secmode, caps, signing, unix))
+    print("dialect=%d secmode=0x%02x caps=0x%08x signing=%s unix=%s maxbuf=%d"
+          % (dialect, secmode, caps, signing, unix, maxbuf))
 
 
 if __name__ == "__main__":

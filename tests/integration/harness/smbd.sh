@@ -28,6 +28,9 @@
 #                              the user has ordinary rights; on "share" it
 #                              is an admin user, so CIFS UNIX chown works)
 #   SMBD_PRINTER                (signed profile: a printable share)
+# A test that needs more smb.conf lines sets SMBD_EXTRA_GLOBAL (added to
+# [global]) and/or SMBD_EXTRA_SHARE (added to [share]) before the start;
+# later lines override the profile's.
 # impacket_start exports the same names with the IMPACKET_ prefix.
 #
 # Profiles (all speak only NT1, i.e. SMB1):
@@ -121,6 +124,26 @@ _h_kill_by_dir() {
     kill -KILL $alive 2>/dev/null || true
 }
 
+# _h_wait_up PID ADDR PORT: waits (at most 15 s) until PID listens on
+# ADDR:PORT; fails at once when PID dies.
+_h_wait_up() {
+    local pid=$1 addr=$2 port=$3 i
+    for i in $(seq 150); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        harness_port_open "$addr" "$port" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# _h_give_up PID LOG WHAT: a server did not come up; say why and stop it.
+_h_give_up() {
+    _h_log "$3 did not come up:"
+    tail -n 20 "$2" >&2 || true
+    _h_kill_group "$1" || true
+    wait "$1" 2>/dev/null || true
+}
+
 _h_print_env() {
     local prefix=$1 v
     for v in ADDR PORT DIR CONF LOG PID SHARE SHARE_DIR USER PASS DOMAIN PROFILE \
@@ -188,6 +211,7 @@ _h_write_conf() {
   force create mode = 0
   directory mask = 0777
   kernel oplocks = no
+${SMBD_EXTRA_GLOBAL:-}
 EOF
     case $profile in
         signed)
@@ -195,6 +219,7 @@ EOF
 [share]
   path = $d/share
   read only = no
+${SMBD_EXTRA_SHARE:-}
   # The user acts as root here, so CIFS UNIX chown to any uid succeeds;
   # [plain] keeps ordinary permission checks.
   admin users = $SMBD_TEST_USER
@@ -215,6 +240,7 @@ EOF
 [share]
   path = $d/share
   read only = no
+${SMBD_EXTRA_SHARE:-}
   guest ok = yes
   force user = nobody
 EOF
@@ -224,6 +250,7 @@ EOF
 [share]
   path = $d/share
   read only = no
+${SMBD_EXTRA_SHARE:-}
 EOF
             ;;
     esac
@@ -278,14 +305,7 @@ smbd_start() {
             </dev/null >"$d/log/stdout" 2>&1 &
         local pid=$!
         echo "$pid" >"$d/harness.pid"
-        for i in $(seq 100); do
-            if harness_port_open "$addr" "$port"; then
-                break
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null && harness_port_open "$addr" "$port"; then
+        if _h_wait_up "$pid" "$addr" "$port"; then
             SMBD_ADDR=$addr SMBD_PORT=$port SMBD_DIR=$d SMBD_CONF=$d/smb.conf
             SMBD_LOG=$d/log SMBD_PID=$pid SMBD_SHARE=share SMBD_SHARE_DIR=$d/share
             SMBD_USER=$user SMBD_PASS=$pass SMBD_DOMAIN=TESTGROUP SMBD_PROFILE=$profile
@@ -300,10 +320,7 @@ smbd_start() {
             _h_print_env SMBD
             return 0
         fi
-        _h_log "smbd (profile $profile, $addr:$port) did not come up, attempt $attempt:"
-        tail -n 20 "$d/log/stdout" >&2 || true
-        _h_kill_group "$pid" || true
-        wait "$pid" 2>/dev/null || true
+        _h_give_up "$pid" "$d/log/stdout" "smbd (profile $profile, $addr:$port, attempt $attempt)"
         [ "$mode" = nbt ] && break
     done
     _h_kill_by_dir "$d"
@@ -334,16 +351,13 @@ harness_revive_dir() {
         </dev/null >>"$d/log/stdout" 2>&1 &
     pid=$!
     echo "$pid" >"$d/harness.pid"
-    # The old listener may linger a moment in TIME_WAIT; smbd sets
-    # SO_REUSEADDR, so a fresh bind normally succeeds at once.
-    for i in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        harness_port_open "$addr" "$port" && { echo "SMBD_PID=$pid"; return 0; }
-        sleep 0.1
-    done
-    _h_log "smbd did not come back on $addr:$port:"
-    tail -n 20 "$d/log/stdout" >&2 || true
-    _h_kill_group "$pid" || true
+    # The old connections may linger in TIME_WAIT; smbd sets SO_REUSEADDR,
+    # so a fresh bind succeeds at once.
+    if _h_wait_up "$pid" "$addr" "$port"; then
+        echo "SMBD_PID=$pid"
+        return 0
+    fi
+    _h_give_up "$pid" "$d/log/stdout" "smbd (again on $addr:$port)"
     return 1
 }
 
@@ -416,12 +430,7 @@ impacket_start() {
             SHARE "$d/share" </dev/null >"$d/log/stdout" 2>&1 &
         local pid=$!
         echo "$pid" >"$d/harness.pid"
-        for i in $(seq 150); do
-            harness_port_open 127.0.0.1 "$port" && break
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null && harness_port_open 127.0.0.1 "$port"; then
+        if _h_wait_up "$pid" 127.0.0.1 "$port"; then
             IMPACKET_ADDR=127.0.0.1 IMPACKET_PORT=$port IMPACKET_DIR=$d
             IMPACKET_LOG=$d/log IMPACKET_PID=$pid IMPACKET_SHARE=SHARE
             IMPACKET_SHARE_DIR=$d/share IMPACKET_USER=$user IMPACKET_PASS=$pass
@@ -429,10 +438,7 @@ impacket_start() {
             _h_print_env IMPACKET
             return 0
         fi
-        _h_log "impacket smbserver ($port) did not come up, attempt $attempt:"
-        tail -n 20 "$d/log/stdout" >&2 || true
-        _h_kill_group "$pid" || true
-        wait "$pid" 2>/dev/null || true
+        _h_give_up "$pid" "$d/log/stdout" "impacket smbserver (port $port, attempt $attempt)"
     done
     rm -rf "$d"
     return 1
