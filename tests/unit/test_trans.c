@@ -307,3 +307,95 @@ Test(trans, status_classes)
     cr_assert(!trans_status_is_error(0));
     cr_assert(trans_status_is_error(NT_STATUS_DOS(1, 2)));
 }
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)v);
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+
+Test(trans, frag_decode_nt_transact)
+{
+    uint8_t w[40];
+    memset(w, 0, sizeof(w));
+    put32(w + 3, 70000); /* TotalParameterCount: beyond 16 bits */
+    put32(w + 7, 5);     /* TotalDataCount */
+    put32(w + 11, 100);  /* ParameterCount */
+    put32(w + 15, 72);   /* ParameterOffset */
+    put32(w + 19, 200);  /* ParameterDisplacement */
+    put32(w + 23, 5);    /* DataCount */
+    put32(w + 27, 180);  /* DataOffset */
+    put32(w + 31, 0);    /* DataDisplacement */
+    w[35] = 0;           /* SetupCount */
+    struct wire_reader r;
+    struct trans_frag f;
+    wire_reader_init(&r, w, 36);
+    cr_assert_eq(trans_frag_decode(SMB1_COM_NT_TRANSACT, &r, 18, &f), 0);
+    cr_assert_eq(f.total_param, 70000);
+    cr_assert_eq(f.param_disp, 200);
+    cr_assert_eq(f.data_off, 180);
+    for (size_t n = 0; n < 36; n++) {
+        wire_reader_init(&r, w, n);
+        cr_assert_eq(trans_frag_decode(SMB1_COM_NT_TRANSACT, &r, 18, &f), -EIO, "len %zu", n);
+    }
+}
+
+Test(trans, build_transaction_named_pipe)
+{
+    const uint8_t param[4] = {0, 0, 'W', 'r'};
+    struct trans_req rq = {
+        .cmd = SMB1_COM_TRANSACTION,
+        .name = "\\PIPE\\LANMAN",
+        .param = param,
+        .param_len = 4,
+        .max_param = 8,
+        .max_data = 0xFFE0,
+    };
+    struct msg_out m;
+    cr_assert_eq(trans_build(&rq, true, 16644, &m), 0);
+    const uint8_t *s = msg_smb(&m);
+    cr_assert_eq(s[32], 14); /* no setup words */
+    const uint8_t *w = s + 33;
+    uint16_t po = wire_le16(w + 20);
+    cr_assert(memcmp(s + po, param, 4) == 0);
+    /* The name follows ByteCount, Unicode-aligned, NUL-terminated. */
+    size_t at = 33 + 28 + 2;
+    if (at % 2)
+        at++;
+    cr_assert_eq(s[at], '\\');
+    cr_assert_eq(s[at + 1], 0);
+    cr_assert_eq(s[at + 2], 'P');
+    cr_assert_eq(wire_le16(s + at + 2 * 12), 0);
+    msg_out_free(&m);
+}
+
+Test(trans, build_nt_transact_layout)
+{
+    const uint8_t param[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint16_t setup[4] = {1, 2, 3, 4};
+    struct trans_req rq = {
+        .cmd = SMB1_COM_NT_TRANSACT,
+        .function = 4,
+        .setup = setup,
+        .setup_count = 4,
+        .param = param,
+        .param_len = 8,
+        .max_param = 4096,
+        .max_data = 0,
+    };
+    struct msg_out m;
+    cr_assert_eq(trans_build(&rq, true, 16644, &m), 0);
+    const uint8_t *s = msg_smb(&m);
+    cr_assert_eq(s[32], 19 + 4);
+    const uint8_t *w = s + 33;
+    cr_assert_eq(wire_le32(w + 3), 8);     /* TotalParameterCount */
+    cr_assert_eq(wire_le32(w + 11), 4096); /* MaxParameterCount */
+    uint32_t po = wire_le32(w + 23);
+    cr_assert_eq(wire_le32(w + 19), 8);
+    cr_assert_eq(po % 4, 0);
+    cr_assert(memcmp(s + po, param, 8) == 0);
+    cr_assert_eq(w[35], 4);             /* SetupCount */
+    cr_assert_eq(wire_le16(w + 36), 4); /* Function */
+    cr_assert_eq(wire_le16(w + 38), 1);
+    msg_out_free(&m);
+}
