@@ -20,10 +20,14 @@
 static const char *state_name(enum conn_state s)
 {
     switch (s) {
-    case CONN_CONNECTED: return "connected";
-    case CONN_BROKEN: return "broken";
-    case CONN_RECONNECTING: return "reconnecting";
-    case CONN_CLOSED: return "closed";
+    case CONN_CONNECTED:
+        return "connected";
+    case CONN_BROKEN:
+        return "broken";
+    case CONN_RECONNECTING:
+        return "reconnecting";
+    case CONN_CLOSED:
+        return "closed";
     }
     return "?";
 }
@@ -42,16 +46,16 @@ void conn_why(char *why, size_t len, const char *fmt, ...)
 static void set_state(struct smb1_conn *c, enum conn_state s)
 {
     if (c->state != s)
-        log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host,
-                 state_name(c->state), state_name(s), (unsigned long long)c->epoch);
+        log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host, state_name(c->state),
+                 state_name(s), (unsigned long long)c->epoch);
     c->state = s;
 }
 
 uint16_t conn_flags2(const struct smb1_conn *c, bool ext_sec, bool unicode)
 {
     (void)c;
-    uint16_t f2 = SMB1_FLAGS2_NT_STATUS | SMB1_FLAGS2_LONG_NAMES | SMB1_FLAGS2_IS_LONG_NAME |
-                  SMB1_FLAGS2_EAS;
+    uint16_t f2 =
+        SMB1_FLAGS2_NT_STATUS | SMB1_FLAGS2_LONG_NAMES | SMB1_FLAGS2_IS_LONG_NAME | SMB1_FLAGS2_EAS;
     if (unicode)
         f2 |= SMB1_FLAGS2_UNICODE;
     if (ext_sec)
@@ -116,8 +120,7 @@ static int conn_reconnect(struct smb1_conn *c, uint64_t seen_epoch)
         pthread_mutex_unlock(&c->reconnect_lock);
         return -ECONNRESET;
     }
-    if (c->epoch != seen_epoch ||
-        (c->state == CONN_CONNECTED && c->mux && !mux_dead(c->mux))) {
+    if (c->epoch != seen_epoch || (c->state == CONN_CONNECTED && c->mux && !mux_dead(c->mux))) {
         pthread_mutex_unlock(&c->lock);
         pthread_mutex_unlock(&c->reconnect_lock);
         return 0;
@@ -151,7 +154,7 @@ static int conn_reconnect(struct smb1_conn *c, uint64_t seen_epoch)
 }
 
 struct live {
-    struct mux *mux;               /* one reference */
+    struct mux *mux; /* one reference */
     uint64_t epoch;
     uint16_t uid, tid, flags2;
     bool unicode;
@@ -308,8 +311,9 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 st = resp->status;
         }
         bool tree_stale = st == NT_STATUS_NETWORK_NAME_DELETED && t && !tree_retried;
-        bool session_gone = (st == NT_STATUS_USER_SESSION_DELETED ||
-                             st == NT_STATUS_NETWORK_SESSION_EXPIRED) && !session_retried;
+        bool session_gone =
+            (st == NT_STATUS_USER_SESSION_DELETED || st == NT_STATUS_NETWORK_SESSION_EXPIRED) &&
+            !session_retried;
         if (r == 0 && (tree_stale || session_gone)) {
             if (!mc)
                 msg_in_free(resp);
@@ -352,8 +356,8 @@ int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, str
     return r;
 }
 
-int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req,
-                    conn_frame_fn fn, void *arg, uint32_t *status, unsigned flags)
+int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,
+                    void *arg, uint32_t *status, unsigned flags)
 {
     struct multi_ctx mc = {.fn = fn, .arg = arg};
     int r = call_common(c, t, req, NULL, &mc, flags);
@@ -395,8 +399,14 @@ void conn_get_params(struct smb1_conn *c, struct conn_params *p)
     pthread_mutex_unlock(&c->lock);
 }
 
-struct smb1_log *conn_log(struct smb1_conn *c) { return c->log; }
-const struct smb1_config *conn_config(struct smb1_conn *c) { return &c->cfg; }
+struct smb1_log *conn_log(struct smb1_conn *c)
+{
+    return c->log;
+}
+const struct smb1_config *conn_config(struct smb1_conn *c)
+{
+    return &c->cfg;
+}
 
 void conn_set_break_handler(struct smb1_conn *c, conn_break_fn fn, void *arg)
 {
@@ -488,25 +498,52 @@ static void ack_break(struct smb1_conn *c, const struct conn_brk *b)
     mux_put(lv.mux);
 }
 
-static int echo_on(struct smb1_conn *c, struct mux *mux, uint16_t uid, uint16_t flags2)
+static const uint8_t echo_data[8] = {'s', 'm', 'b', 'f', 'u', 's', 'e', 0};
+
+static int echo_build(struct msg_out *m)
 {
-    static const uint8_t data[4] = {'p', 'i', 'n', 'g'};
-    struct msg_out m;
-    int r = msg_out_init(&m, SMB1_COM_ECHO, 64);
+    int r = msg_out_init(m, SMB1_COM_ECHO, 64);
     if (r)
         return r;
-    msg_words_begin(&m);
-    wire_put_u16(&m.w, 1);
-    msg_words_end(&m);
-    msg_bytes_begin(&m);
-    wire_put_bytes(&m.w, data, sizeof(data));
-    msg_bytes_end(&m);
+    msg_words_begin(m);
+    wire_put_u16(&m->w, 1);
+    msg_words_end(m);
+    msg_bytes_begin(m);
+    wire_put_bytes(&m->w, echo_data, sizeof(echo_data));
+    msg_bytes_end(m);
+    return 0;
+}
+
+/* 0 when in is a successful ECHO reply carrying what echo_build sent. */
+static int echo_check(struct smb1_conn *c, const struct msg_in *in)
+{
+    int r = ntstatus_to_errno(in->status);
+    if (r)
+        return r;
+    struct wire_reader w, b;
+    msg_in_words(in, &w);
+    msg_in_bytes(in, &b);
+    uint16_t seq = wire_u16(&w);
+    const uint8_t *p = wire_bytes(&b, sizeof(echo_data));
+    if (!wire_ok(&w) || !wire_ok(&b) || seq != 1 || !p || memcmp(p, echo_data, sizeof(echo_data))) {
+        log_err(c->log, "ECHO reply does not echo what was sent");
+        return -EIO;
+    }
+    return 0;
+}
+
+static int echo_on(struct smb1_conn *c, struct mux *mux, uint16_t uid, uint16_t flags2)
+{
+    struct msg_out m;
+    int r = echo_build(&m);
+    if (r)
+        return r;
     struct msg_in in;
     r = conn_raw_call(c, mux, &m, uid, 0xFFFF, flags2, &in);
     msg_out_free(&m);
     if (r)
         return r;
-    r = ntstatus_to_errno(in.status);
+    r = echo_check(c, &in);
     msg_in_free(&in);
     return r;
 }
@@ -661,8 +698,7 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
     memset(&s, 0, sizeof(s));
     r = session_establish(c, &s, why, why_len);
     if (r) {
-        log_err(c->log, "connecting to %s failed: %s", c->host,
-                why && why[0] ? why : strerror(-r));
+        log_err(c->log, "connecting to %s failed: %s", c->host, why && why[0] ? why : strerror(-r));
         conn_destroy(c);
         return r;
     }
@@ -727,33 +763,15 @@ void smb1_conn_free(struct smb1_conn *c)
 
 int smb1_echo(struct smb1_conn *c)
 {
-    static const uint8_t data[8] = {'s', 'm', 'b', 'f', 'u', 's', 'e', 0};
     struct msg_out m;
-    int r = msg_out_init(&m, SMB1_COM_ECHO, 64);
+    int r = echo_build(&m);
     if (r)
         return r;
-    msg_words_begin(&m);
-    wire_put_u16(&m.w, 1);
-    msg_words_end(&m);
-    msg_bytes_begin(&m);
-    wire_put_bytes(&m.w, data, sizeof(data));
-    msg_bytes_end(&m);
     struct msg_in in;
     r = conn_call(c, NULL, &m, &in, CONN_NO_TREE | CONN_IDEMPOTENT);
     if (r)
         return r;
-    r = ntstatus_to_errno(in.status);
-    if (r == 0) {
-        struct wire_reader w, b;
-        msg_in_words(&in, &w);
-        msg_in_bytes(&in, &b);
-        uint16_t seq = wire_u16(&w);
-        const uint8_t *p = wire_bytes(&b, sizeof(data));
-        if (!wire_ok(&w) || !wire_ok(&b) || seq != 1 || !p || memcmp(p, data, sizeof(data))) {
-            log_err(c->log, "ECHO reply does not echo what was sent");
-            r = -EIO;
-        }
-    }
+    r = echo_check(c, &in);
     msg_in_free(&in);
     return r;
 }
@@ -765,7 +783,10 @@ void smb1_conn_get_info(struct smb1_conn *c, struct smb1_conn_info *info)
     pthread_mutex_unlock(&c->lock);
 }
 
-static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static uint64_t ld(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
 
 void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st)
 {

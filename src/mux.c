@@ -53,10 +53,10 @@ struct mux_frame {
 };
 
 struct mux_req {
-    struct mux_req *next;          /* in-flight list; protected by mux->lock */
+    struct mux_req *next; /* in-flight list; protected by mux->lock */
     uint16_t mid;
     bool multi;
-    bool abandoned;                /* waiter gone; the reader or teardown frees it */
+    bool abandoned; /* waiter gone; the reader or teardown frees it */
     bool got_frame;
     int err;                       /* set by mux_kill */
     struct mux_frame *head, *tail; /* frames not yet taken by the waiter */
@@ -70,16 +70,16 @@ struct mux {
     atomic_int refs;
     atomic_llong last_activity;
 
-    pthread_mutex_t lock;          /* protects reqs, inflight, nabandoned, dead */
-    pthread_cond_t slot_cond;      /* a slot freed or the mux died */
+    pthread_mutex_t lock;     /* protects reqs, inflight, nabandoned, dead */
+    pthread_cond_t slot_cond; /* a slot freed or the mux died */
     struct mux_req *reqs;
     unsigned inflight, cap, nabandoned;
     int dead;
 
-    pthread_mutex_t send_lock;     /* protects next_mid, signing, key, seq and writes to fd */
+    pthread_mutex_t send_lock; /* protects next_mid, signing, key, seq and writes to fd */
     uint16_t next_mid;
-    atomic_bool signing;           /* written under send_lock, read by waiters */
-    struct sign_key key;           /* immutable once signing is set */
+    atomic_bool signing; /* written under send_lock, read by waiters */
+    struct sign_key key; /* immutable once signing is set */
     uint32_t seq;
 };
 
@@ -108,7 +108,10 @@ static void deadline_after(struct timespec *ts, int ms)
     }
 }
 
-static void stat_add(uint64_t *p) { __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
+static void stat_add(uint64_t *p)
+{
+    __atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+}
 
 static void cond_init_mono(pthread_cond_t *c)
 {
@@ -190,7 +193,10 @@ int mux_dead(struct mux *m)
     return d;
 }
 
-int64_t mux_last_activity(struct mux *m) { return atomic_load(&m->last_activity); }
+int64_t mux_last_activity(struct mux *m)
+{
+    return atomic_load(&m->last_activity);
+}
 
 static void deliver(struct mux *m, struct msg_in *in)
 {
@@ -315,7 +321,10 @@ struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
     return m;
 }
 
-void mux_get(struct mux *m) { atomic_fetch_add(&m->refs, 1); }
+void mux_get(struct mux *m)
+{
+    atomic_fetch_add(&m->refs, 1);
+}
 
 void mux_put(struct mux *m)
 {
@@ -358,7 +367,10 @@ void mux_sign_activate(struct mux *m, const struct sign_key *k, uint32_t next_se
     pthread_mutex_unlock(&m->send_lock);
 }
 
-bool mux_signing(struct mux *m) { return atomic_load(&m->signing); }
+bool mux_signing(struct mux *m)
+{
+    return atomic_load(&m->signing);
+}
 
 /* Caller holds send_lock and lock. */
 static uint16_t pick_mid(struct mux *m)
@@ -590,8 +602,7 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
     if (log_enabled(m->o.log, LOG_DEBUG))
         log_debug(m->o.log, "MID %u %s sent %zu got %zu (%u frame%s) in %lld us: %s", rq->mid,
                   msg_cmd_name(req->cmd), msg_smb_len(req), got, frames, frames == 1 ? "" : "s",
-                  (long long)(now_us() - t0),
-                  r == 0 ? ntstatus_name(status) : strerror(-r));
+                  (long long)(now_us() - t0), r == 0 ? ntstatus_name(status) : strerror(-r));
 
 out_remove:
     pthread_mutex_lock(&m->lock);

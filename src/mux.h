@@ -29,9 +29,9 @@ typedef int (*mux_frame_fn)(void *arg, const struct msg_in *frame);
 #define MUX_LOCAL_MAX_INFLIGHT 50
 
 struct mux_opts {
-    size_t max_frame;              /* cap on a received SMB */
-    unsigned max_inflight;         /* server MaxMpxCount (0 is taken as 1), capped locally */
-    struct mux_stats *stats;       /* required */
+    size_t max_frame;        /* cap on a received SMB */
+    unsigned max_inflight;   /* server MaxMpxCount (0 is taken as 1), capped locally */
+    struct mux_stats *stats; /* required */
     struct smb1_log *log;
     mux_unsolicited_fn unsolicited;
     void *unsolicited_arg;
@@ -65,7 +65,7 @@ bool mux_signing(struct mux *m);
 
 enum mux_call_flags {
     MUX_NO_TIMEOUT = 1 << 0,
-    MUX_MULTI = 1 << 1,            /* reply may come in several frames (use fn) */
+    MUX_MULTI = 1 << 1, /* reply may come in several frames (use fn) */
 };
 
 /* Sends req (whose header fields other than MID and the signature are

@@ -29,8 +29,8 @@
  * data. Samba and Linux cifs default to 16644; larger TRANS2 replies then
  * come in several fragments, which trans.c reassembles. */
 #define CLIENT_MAX_BUFFER 16644
-#define NATIVE_OS "Unix"
-#define NATIVE_LANMAN "smbfuse"
+#define NATIVE_OS         "Unix"
+#define NATIVE_LANMAN     "smbfuse"
 
 struct nego {
     uint8_t secmode;
@@ -39,12 +39,12 @@ struct nego {
     uint32_t session_key;
     uint32_t caps;
     int16_t tz;
-    bool ext;                      /* the reply is the extended form */
+    bool ext; /* the reply is the extended form */
     bool unicode;
     uint8_t challenge[8];
     char domain[64], server[64];
-    bool sign;                     /* decided: sign this connection */
-    bool sign_required;            /* by our policy or the server's */
+    bool sign;          /* decided: sign this connection */
+    bool sign_required; /* by our policy or the server's */
 };
 
 static bool is_numeric_host(const char *h)
@@ -116,8 +116,8 @@ static int transport_connect(struct smb1_conn *c, int *fd_out, bool *nbt_out, ch
             r = nbt_session_request(&fd, target, ports[i], tmo, called[0] ? called : NULL,
                                     c->cli_nbname);
             if (r) {
-                conn_why(why, why_len, "NetBIOS session request to %s port %u refused: %s",
-                         target, ports[i], strerror(-r));
+                conn_why(why, why_len, "NetBIOS session request to %s port %u refused: %s", target,
+                         ports[i], strerror(-r));
                 close(fd);
                 continue;
             }
@@ -179,8 +179,9 @@ static int decide_signing(struct smb1_conn *c, struct nego *ng, char *why, size_
     switch (c->cfg.sign) {
     case SMB1_SIGN_REQUIRED:
         if (!srv_en && !srv_req) {
-            conn_why(why, why_len, "signing required (sign=required) but the server does not "
-                                   "support signing");
+            conn_why(why, why_len,
+                     "signing required (sign=required) but the server does not "
+                     "support signing");
             return -EPERM;
         }
         ng->sign = true;
@@ -369,8 +370,9 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct n
     if (in->len >= SMB1_HDR_LEN &&
         !memcmp(in->frame + SMB1_HDR_SIGNATURE, "BSRSPYL ", SMB1_SIG_LEN)) {
         if (ng->sign_required) {
-            conn_why(why, why_len, "signing is required but the server did not start it for "
-                                   "this logon (try sec=ntlmv2 or sec=ntlmssp)");
+            conn_why(why, why_len,
+                     "signing is required but the server did not start it for "
+                     "this logon (try sec=ntlmv2 or sec=ntlmssp)");
             return -EPERM;
         }
         log_warn(c->log, "server %s did not start signing: continuing unsigned", c->host);
@@ -645,7 +647,10 @@ out:
     return r;
 }
 
-static uint32_t round_down_4k(uint32_t v) { return v > 4096 ? v & ~4095u : v; }
+static uint32_t round_down_4k(uint32_t v)
+{
+    return v > 4096 ? v & ~4095u : v;
+}
 
 static void fill_params(struct smb1_conn *c, const struct nego *ng, size_t max_frame,
                         struct conn_session *s)
@@ -694,8 +699,8 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     struct mux_opts o;
     memset(&o, 0, sizeof(o));
     conn_mux_opts(c, &o);
-    o.max_frame = c->cfg.max_frame ? c->cfg.max_frame
-                                   : (nbt ? NBT_MAX_NBT_FRAME : NBT_MAX_DIRECT_FRAME);
+    o.max_frame =
+        c->cfg.max_frame ? c->cfg.max_frame : (nbt ? NBT_MAX_NBT_FRAME : NBT_MAX_DIRECT_FRAME);
     o.max_inflight = 1; /* until NEGOTIATE tells */
     struct mux *mux = mux_new(fd, &o, &r);
     if (!mux)
@@ -712,8 +717,9 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     if (c->cfg.sec == SMB1_SEC_NTLMSSP) {
         if (!ng.ext) {
             r = -EPROTONOSUPPORT;
-            conn_why(why, why_len, "sec=ntlmssp but the server does not offer extended "
-                                   "security");
+            conn_why(why, why_len,
+                     "sec=ntlmssp but the server does not offer extended "
+                     "security");
             goto out_fail;
         }
         use_ntlmssp = true;
@@ -722,8 +728,9 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
          * NTLMSSP, which never sends anything weaker. */
         if (c->cfg.sec != SMB1_SEC_NTLMV2 && !anon) {
             r = -EPROTONOSUPPORT;
-            conn_why(why, why_len, "the server insists on extended security, which sec=%s "
-                                   "does not allow",
+            conn_why(why, why_len,
+                     "the server insists on extended security, which sec=%s "
+                     "does not allow",
                      c->cfg.sec == SMB1_SEC_NTLM ? "ntlm" : "lanman");
             goto out_fail;
         }
@@ -761,10 +768,11 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     out->mux = mux;
     log_info(c->log, "connected to %s (%s, %s%s, max mpx %u, max buffer %u)", c->host,
              nbt ? "NetBIOS" : "direct TCP",
-             use_ntlmssp ? "NTLMSSP" : c->cfg.sec == SMB1_SEC_NTLM     ? "NTLMv1"
-                                   : c->cfg.sec == SMB1_SEC_LANMAN ? "LM"
-                                   : anon                          ? "anonymous"
-                                                                   : "NTLMv2",
+             use_ntlmssp                     ? "NTLMSSP"
+             : c->cfg.sec == SMB1_SEC_NTLM   ? "NTLMv1"
+             : c->cfg.sec == SMB1_SEC_LANMAN ? "LM"
+             : anon                          ? "anonymous"
+                                             : "NTLMv2",
              out->info.signing_active ? ", signed" : "", out->params.max_mpx,
              out->params.max_buffer);
     return 0;

@@ -42,30 +42,30 @@ struct conn_brk {
 };
 
 struct smb1_conn {
-    struct smb1_config cfg;        /* copy; the strings point at the owned copies below */
+    struct smb1_config cfg; /* copy; the strings point at the owned copies below */
     char *host, *ip, *srv_nbname, *cli_nbname;
     struct smb1_log *log;
-    struct ntlm_creds creds;       /* hashes only; immutable until free */
-    struct mux_stats stats;        /* atomics, shared by every mux of this conn */
-    uint64_t reconnects;           /* atomic */
+    struct ntlm_creds creds; /* hashes only; immutable until free */
+    struct mux_stats stats;  /* atomics, shared by every mux of this conn */
+    uint64_t reconnects;     /* atomic */
 
     pthread_mutex_t reconnect_lock; /* see the lock order above */
 
-    pthread_mutex_t lock;          /* protects the fields down to break_arg */
+    pthread_mutex_t lock; /* protects the fields down to break_arg */
     enum conn_state state;
     uint64_t epoch;
-    struct mux *mux;               /* NULL unless CONNECTED */
+    struct mux *mux; /* NULL unless CONNECTED */
     uint16_t uid;
     struct conn_params params;
     struct smb1_conn_info info;
-    int last_err;                  /* why the last (re)connect failed */
-    uint64_t unix_epoch;           /* epoch whose UNIX extensions were set up */
+    int last_err;        /* why the last (re)connect failed */
+    uint64_t unix_epoch; /* epoch whose UNIX extensions were set up */
     conn_break_fn break_fn;
     void *break_arg;
 
-    pthread_t svc;                 /* echo keep-alive and oplock-break worker */
+    pthread_t svc; /* echo keep-alive and oplock-break worker */
     bool svc_started;
-    pthread_mutex_t svc_lock;      /* protects svc_stop, brk_head, brk_tail */
+    pthread_mutex_t svc_lock; /* protects svc_stop, brk_head, brk_tail */
     pthread_cond_t svc_cond;
     bool svc_stop;
     struct conn_brk *brk_head, *brk_tail;
@@ -73,7 +73,7 @@ struct smb1_conn {
 
 /* What a successful connect + negotiate + session setup produced. */
 struct conn_session {
-    struct mux *mux;               /* one reference */
+    struct mux *mux; /* one reference */
     uint16_t uid;
     struct conn_params params;
     struct smb1_conn_info info;

@@ -21,7 +21,7 @@
 #include "smb1_proto.h"
 #include "wire.h"
 
-#define FAKE_UID 100
+#define FAKE_UID   100
 #define FAKE_MAX_Q 64
 
 struct qframe {
@@ -97,7 +97,10 @@ static void r_bytes_end(struct reply *rp)
     wire_st16(rp->buf + rp->bc_pos, (uint16_t)n);
 }
 
-static size_t r_off(const struct reply *rp) { return rp->w.pos - 4; }
+static size_t r_off(const struct reply *rp)
+{
+    return rp->w.pos - 4;
+}
 
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -280,8 +283,7 @@ static int do_negotiate(struct fake_server *fs, int fd, const uint8_t *req, uint
     return r_send(fs, fd, &rp, 0, FAKE_NONE, 0);
 }
 
-static int do_session(struct fake_server *fs, int fd, const uint8_t *req, size_t len,
-                      uint16_t mid)
+static int do_session(struct fake_server *fs, int fd, const uint8_t *req, size_t len, uint16_t mid)
 {
     struct wire_reader r;
     wire_reader_init(&r, req, len);
@@ -315,8 +317,8 @@ static int do_session(struct fake_server *fs, int fd, const uint8_t *req, size_t
             status = 0xC000006Du;
     }
     uint16_t f2 = wire_le16(req + SMB1_HDR_FLAGS2);
-    if (ok && (fs->o.sign_required ||
-               (fs->o.sign_enabled && (f2 & SMB1_FLAGS2_SECURITY_SIGNATURE)))) {
+    if (ok &&
+        (fs->o.sign_required || (fs->o.sign_enabled && (f2 & SMB1_FLAGS2_SECURITY_SIGNATURE)))) {
         sign_key_init(&fs->key, base, 16, nt, nt_len);
         fs->signing = true;
         fs->seq = 2;
@@ -588,8 +590,8 @@ struct fake_server *fake_start(const struct fake_opts *o, uint16_t *port)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t al = sizeof(a);
-    if (fs->lfd < 0 || bind(fs->lfd, (struct sockaddr *)&a, sizeof(a)) ||
-        listen(fs->lfd, 8) || getsockname(fs->lfd, (struct sockaddr *)&a, &al)) {
+    if (fs->lfd < 0 || bind(fs->lfd, (struct sockaddr *)&a, sizeof(a)) || listen(fs->lfd, 8) ||
+        getsockname(fs->lfd, (struct sockaddr *)&a, &al)) {
         if (fs->lfd >= 0)
             close(fs->lfd);
         free(fs);
@@ -641,4 +643,43 @@ void fake_get_stats(struct fake_server *fs, struct fake_stats *st)
     pthread_mutex_lock(&fs->lock);
     *st = fs->st;
     pthread_mutex_unlock(&fs->lock);
+}
+
+int fake_read_request(struct msg_out *m, uint32_t off, uint16_t len)
+{
+    int r = msg_out_init(m, SMB1_COM_READ_ANDX, 128);
+    if (r)
+        return r;
+    msg_words_begin(m);
+    wire_put_u8(&m->w, SMB1_COM_NONE);
+    wire_put_u8(&m->w, 0);
+    wire_put_u16(&m->w, 0);
+    wire_put_u16(&m->w, 1);
+    wire_put_u32(&m->w, off);
+    wire_put_u16(&m->w, len);
+    wire_put_u16(&m->w, len);
+    wire_put_u32(&m->w, 0);
+    wire_put_u16(&m->w, 0);
+    wire_put_u32(&m->w, 0);
+    msg_words_end(m);
+    msg_bytes_begin(m);
+    msg_bytes_end(m);
+    return 0;
+}
+
+int fake_read_check(const struct msg_in *in, uint32_t off)
+{
+    struct wire_reader w, smb, data;
+    msg_in_words(in, &w);
+    wire_skip(&w, 10);
+    uint16_t dlen = wire_u16(&w);
+    uint16_t doff = wire_u16(&w);
+    msg_in_smb(in, &smb);
+    wire_sub(&smb, doff, dlen, &data);
+    if (in->status || !wire_ok(&w) || !wire_ok(&data))
+        return -EBADMSG;
+    for (uint16_t i = 0; i < dlen; i++)
+        if (wire_u8(&data) != fake_pattern(off + i))
+            return -EBADMSG;
+    return dlen;
 }

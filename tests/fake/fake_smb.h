@@ -21,25 +21,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "msg.h"
+
 enum fake_fault {
     FAKE_NONE = 0,
-    FAKE_FLIP_BYTE,          /* flip the last byte after signing */
-    FAKE_BAD_SIGNATURE,      /* wrong MAC */
-    FAKE_NO_SIGNATURE,       /* signature flag clear and field zero */
-    FAKE_UNKNOWN_MID,        /* first a copy with another MID, then the reply */
-    FAKE_TRUNCATED,          /* ByteCount claims more than the frame holds */
-    FAKE_OVERSIZED,          /* a transport header announcing 0xFFFFFF bytes */
-    FAKE_DISCONNECT_MID,     /* half the reply, then close */
-    FAKE_LATE,               /* reply after delay_ms */
-    FAKE_OPLOCK_BREAK,       /* an unsolicited oplock break before the reply */
-    FAKE_NETNAME_DELETED,    /* NETWORK_NAME_DELETED instead of the reply (tree gone) */
+    FAKE_FLIP_BYTE,       /* flip the last byte after signing */
+    FAKE_BAD_SIGNATURE,   /* wrong MAC */
+    FAKE_NO_SIGNATURE,    /* signature flag clear and field zero */
+    FAKE_UNKNOWN_MID,     /* first a copy with another MID, then the reply */
+    FAKE_TRUNCATED,       /* ByteCount claims more than the frame holds */
+    FAKE_OVERSIZED,       /* a transport header announcing 0xFFFFFF bytes */
+    FAKE_DISCONNECT_MID,  /* half the reply, then close */
+    FAKE_LATE,            /* reply after delay_ms */
+    FAKE_OPLOCK_BREAK,    /* an unsolicited oplock break before the reply */
+    FAKE_NETNAME_DELETED, /* NETWORK_NAME_DELETED instead of the reply (tree gone) */
 };
 
 struct fake_opts {
     const char *user, *domain, *password;
     bool sign_enabled, sign_required;
-    uint16_t max_mpx;        /* 0: 50 */
-    unsigned reorder;        /* >1: collect this many requests, answer in reverse */
+    uint16_t max_mpx; /* 0: 50 */
+    unsigned reorder; /* >1: collect this many requests, answer in reverse */
 };
 
 struct fake_stats {
@@ -48,7 +50,7 @@ struct fake_stats {
     unsigned bad_request_signatures;
     unsigned oplock_acks;
     unsigned tree_connects;
-    unsigned max_outstanding;   /* most requests held at once (reorder mode) */
+    unsigned max_outstanding; /* most requests held at once (reorder mode) */
     unsigned logons;
 };
 
@@ -63,7 +65,16 @@ void fake_inject(struct fake_server *fs, enum fake_fault f, int delay_ms);
 void fake_set_break(struct fake_server *fs, uint16_t fid, uint8_t level);
 void fake_get_stats(struct fake_server *fs, struct fake_stats *st);
 /* The byte READ_ANDX returns at offset off and TRANS2 returns in its data. */
-static inline uint8_t fake_pattern(uint64_t off) { return (uint8_t)(off * 7 + 3); }
-#define FAKE_TRANS2_DATA 3000   /* TRANS2 reply data bytes, sent in 3 fragments */
+static inline uint8_t fake_pattern(uint64_t off)
+{
+    return (uint8_t)(off * 7 + 3);
+}
+#define FAKE_TRANS2_DATA 3000 /* TRANS2 reply data bytes, sent in 3 fragments */
+
+/* Client side helpers for the tests: a READ_ANDX request for len bytes at
+ * off, and the check of its reply (every byte must be the pattern).
+ * fake_read_check returns the data length, or -EBADMSG. */
+int fake_read_request(struct msg_out *m, uint32_t off, uint16_t len);
+int fake_read_check(const struct msg_in *in, uint32_t off);
 
 #endif

@@ -61,10 +61,11 @@ static inline void core_server_start(struct core_server *s, const char *profile,
     memset(s, 0, sizeof(*s));
     s->impacket = !strcmp(profile, "impacket");
     char cmd[4096];
-    snprintf(cmd, sizeof(cmd),
-             "HARNESS_OWNER_PID=%d bash -c '. \"%s/tests/integration/harness/smbd.sh\" && %s %s %s'",
-             (int)getpid(), core_src_dir(), s->impacket ? "impacket_start" : "smbd_start",
-             s->impacket ? "" : profile, nbt ? "nbt" : "");
+    snprintf(
+        cmd, sizeof(cmd),
+        "HARNESS_OWNER_PID=%d bash -c '. \"%s/tests/integration/harness/smbd.sh\" && %s %s %s'",
+        (int)getpid(), core_src_dir(), s->impacket ? "impacket_start" : "smbd_start",
+        s->impacket ? "" : profile, nbt ? "nbt" : "");
     FILE *p = popen(cmd, "r");
     CORE_ASSERT(p != NULL, "popen");
     char line[1024];
@@ -102,9 +103,11 @@ static inline void core_server_restart(struct core_server *s)
     snprintf(cmd, sizeof(cmd),
              "bash -c 'pid=$(cat \"%s/harness.pid\"); kill -KILL -- -$pid; "
              "while kill -0 -- -$pid 2>/dev/null; do sleep 0.1; done; "
-             "/usr/sbin/smbd --foreground --debug-stdout -s \"%s\" </dev/null >>\"%s/log/stdout\" 2>&1 & "
+             "/usr/sbin/smbd --foreground --debug-stdout -s \"%s\" </dev/null >>\"%s/log/stdout\" "
+             "2>&1 & "
              "echo $! >\"%s/harness.pid\"; "
-             "for i in $(seq 100); do (exec 3<>/dev/tcp/%s/%u) 2>/dev/null && exit 0; sleep 0.1; done; exit 1'",
+             "for i in $(seq 100); do (exec 3<>/dev/tcp/%s/%u) 2>/dev/null && exit 0; sleep 0.1; "
+             "done; exit 1'",
              s->dir, s->conf, s->dir, s->dir, s->addr, s->port);
     CORE_ASSERT(system(cmd) == 0, "%s", "smbd did not come back");
 }

@@ -34,7 +34,7 @@
 #include "smb1.h"
 #include "smb1_proto.h"
 
-#define THREADS 16
+#define THREADS    16
 #define PER_THREAD 200
 
 static struct smb1_log lg;
@@ -70,41 +70,16 @@ static void note(struct worker *w, int r)
 static int fake_read(struct smb1_conn *c, struct smb1_tree *t, uint32_t off, uint16_t len)
 {
     struct msg_out m;
-    int r = msg_out_init(&m, SMB1_COM_READ_ANDX, 128);
+    int r = fake_read_request(&m, off, len);
     if (r)
         return r;
-    msg_words_begin(&m);
-    wire_put_u8(&m.w, SMB1_COM_NONE);
-    wire_put_u8(&m.w, 0);
-    wire_put_u16(&m.w, 0);
-    wire_put_u16(&m.w, 1);
-    wire_put_u32(&m.w, off);
-    wire_put_u16(&m.w, len);
-    wire_put_u16(&m.w, len);
-    wire_put_u32(&m.w, 0);
-    wire_put_u16(&m.w, 0);
-    wire_put_u32(&m.w, 0);
-    msg_words_end(&m);
-    msg_bytes_begin(&m);
-    msg_bytes_end(&m);
     struct msg_in in;
     r = conn_call(c, t, &m, &in, CONN_IDEMPOTENT);
     if (r)
         return r;
-    struct wire_reader w, smb, data;
-    msg_in_words(&in, &w);
-    wire_skip(&w, 10);
-    uint16_t dlen = wire_u16(&w);
-    uint16_t doff = wire_u16(&w);
-    msg_in_smb(&in, &smb);
-    wire_sub(&smb, doff, dlen, &data);
-    if (in.status || !wire_ok(&w) || !wire_ok(&data) || dlen != len)
-        r = -EBADMSG;
-    for (uint16_t i = 0; r == 0 && i < dlen; i++)
-        if (wire_u8(&data) != fake_pattern(off + i))
-            r = -EBADMSG;
+    r = fake_read_check(&in, off);
     msg_in_free(&in);
-    return r;
+    return r == len ? 0 : -EBADMSG;
 }
 
 static void *fake_worker(void *arg)

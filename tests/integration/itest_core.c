@@ -151,8 +151,7 @@ Test(core, wrong_password, .init = start_signed, .fini = fini, .timeout = 60)
     cr_assert_eq(try_connect(&c, why, sizeof(why)), -EACCES);
 }
 
-Test(core, ntlmv1_refused_by_ntlmv2_only_server, .init = start_signed, .fini = fini,
-     .timeout = 60)
+Test(core, ntlmv1_refused_by_ntlmv2_only_server, .init = start_signed, .fini = fini, .timeout = 60)
 {
     char why[256] = "";
     struct smb1_config c = cfg_for(SMB1_SEC_NTLM, SMB1_SIGN_AUTO);

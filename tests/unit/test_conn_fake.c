@@ -40,7 +40,10 @@ static void fini(void)
     log_destroy(&lg);
 }
 
-static void init_signed(void) { start_fake(true, true); }
+static void init_signed(void)
+{
+    start_fake(true, true);
+}
 
 static struct smb1_config cfg_for(const char *password, enum smb1_sign_policy sign)
 {
@@ -70,44 +73,20 @@ static struct smb1_conn *connect_ok(struct smb1_config *c)
     return conn;
 }
 
-/* READ_ANDX of len bytes at off; returns the data length or -errno, and
- * checks each byte against the pattern. */
+/* READ_ANDX of len bytes at off; returns the data length or -errno
+ * (-EBADMSG when a byte differs from the pattern). */
 static int do_read(struct smb1_conn *c, struct smb1_tree *t, uint32_t off, uint16_t len,
                    unsigned flags)
 {
     struct msg_out m;
-    cr_assert_eq(msg_out_init(&m, SMB1_COM_READ_ANDX, 128), 0);
-    msg_words_begin(&m);
-    wire_put_u8(&m.w, SMB1_COM_NONE);
-    wire_put_u8(&m.w, 0);
-    wire_put_u16(&m.w, 0);
-    wire_put_u16(&m.w, 1);
-    wire_put_u32(&m.w, off);
-    wire_put_u16(&m.w, len);
-    wire_put_u16(&m.w, len);
-    wire_put_u32(&m.w, 0);
-    wire_put_u16(&m.w, 0);
-    wire_put_u32(&m.w, 0);
-    msg_words_end(&m);
-    msg_bytes_begin(&m);
-    msg_bytes_end(&m);
+    cr_assert_eq(fake_read_request(&m, off, len), 0);
     struct msg_in in;
     int r = conn_call(c, t, &m, &in, flags);
     if (r)
         return r;
-    cr_assert_eq(in.status, 0);
-    struct wire_reader w, smb, data;
-    msg_in_words(&in, &w);
-    wire_skip(&w, 10);
-    uint16_t dlen = wire_u16(&w);
-    uint16_t doff = wire_u16(&w);
-    msg_in_smb(&in, &smb);
-    wire_sub(&smb, doff, dlen, &data);
-    cr_assert(wire_ok(&w) && wire_ok(&data));
-    for (uint16_t i = 0; i < dlen; i++)
-        cr_assert_eq(wire_u8(&data), fake_pattern(off + i), "byte %u corrupted", i);
+    r = fake_read_check(&in, off);
     msg_in_free(&in);
-    return dlen;
+    return r;
 }
 
 Test(conn_fake, connect_echo_read_signed, .init = init_signed, .fini = fini)
@@ -155,7 +134,10 @@ Test(conn_fake, missing_share, .init = init_signed, .fini = fini)
     smb1_conn_free(conn);
 }
 
-static void init_unsigned(void) { start_fake(false, false); }
+static void init_unsigned(void)
+{
+    start_fake(false, false);
+}
 
 Test(conn_fake, sign_required_refused_without_server_signing, .init = init_unsigned, .fini = fini)
 {

@@ -32,7 +32,7 @@ struct peer {
     bool signing;
     struct sign_key key;
     uint32_t seq;
-    unsigned batch;          /* hold up to this many, answer in reverse */
+    unsigned batch; /* hold up to this many, answer in reverse */
     /* results, read after join */
     unsigned requests, bad_seq, dup_mids, max_held;
     unsigned mid_min, mid_max, wraps;
@@ -156,8 +156,8 @@ static struct mux *start(struct peer *p, unsigned inflight, bool signing, unsign
         p->signing = true;
         p->seq = 2;
     }
-    struct mux_opts o = {.max_frame = 1 << 20, .max_inflight = inflight, .stats = &stats,
-                         .log = &lg};
+    struct mux_opts o = {
+        .max_frame = 1 << 20, .max_inflight = inflight, .stats = &stats, .log = &lg};
     int err = 0;
     struct mux *m = mux_new(sv[0], &o, &err);
     cr_assert_not_null(m, "mux_new: %d", err);
