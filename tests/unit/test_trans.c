@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "fake_smb.h"
+#include "log.h"
 #include "msg.h"
+#include "smb1.h"
 #include "smb1_proto.h"
 #include "trans.h"
 
@@ -398,4 +401,56 @@ Test(trans, build_nt_transact_layout)
     cr_assert_eq(wire_le16(w + 36), 4); /* Function */
     cr_assert_eq(wire_le16(w + 38), 1);
     msg_out_free(&m);
+}
+
+/* End to end through the connection: the fake server answers any
+ * TRANSACTION2 with three signed fragments (tests/fake). */
+
+Test(trans, three_fragments_through_the_connection)
+{
+    struct fake_opts o = {.user = "alice",
+                          .domain = "WORKGROUP",
+                          .password = "s3cret pass",
+                          .sign_enabled = true,
+                          .sign_required = true};
+    uint16_t port = 0;
+    struct fake_server *fs = fake_start(&o, &port);
+    cr_assert_not_null(fs);
+    struct smb1_log lg;
+    log_init(&lg, LOG_ERR, NULL, NULL);
+    struct smb1_config c;
+    memset(&c, 0, sizeof(c));
+    c.host = "127.0.0.1";
+    c.port = port;
+    c.transport = SMB1_TRANSPORT_DIRECT;
+    c.user = o.user;
+    c.domain = o.domain;
+    c.password = o.password;
+    c.sec = SMB1_SEC_NTLMV2;
+    c.sign = SMB1_SIGN_REQUIRED;
+    c.unix_ext = 0;
+    c.log = &lg;
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), 0, "%s", why);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    uint8_t pp[2] = {1, 1};
+    struct trans_resp rs;
+    int r = trans2_call(t, SMB1_TRANS2_QUERY_FS_INFO, pp, 2, NULL, 0, 16, 4096, &rs, 0);
+    cr_assert_eq(r, 0, "trans2_call: %d", r);
+    cr_assert_eq(rs.status, 0);
+    cr_assert_eq(rs.param_len, 2);
+    cr_assert_eq(wire_le16(rs.param), 0x0102);
+    cr_assert_eq(rs.data_len, FAKE_TRANS2_DATA);
+    for (uint32_t i = 0; i < FAKE_TRANS2_DATA; i++)
+        cr_assert_eq(rs.data[i], fake_pattern(i), "byte %u", i);
+    trans_resp_free(&rs);
+    /* A reply larger than the caller accepts is refused, not truncated. */
+    r = trans2_call(t, SMB1_TRANS2_QUERY_FS_INFO, pp, 2, NULL, 0, 16, 1000, &rs, 0);
+    cr_assert_lt(r, 0);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+    fake_stop(fs);
+    log_destroy(&lg);
 }
