@@ -234,10 +234,10 @@ static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, s
         int r = conn_reconnect(c, seen);
         if (r == 0)
             continue;
-        if (c->cfg.soft || mono_ms() + backoff > deadline || r == -EACCES || r == -EPERM ||
-            r == -EPROTONOSUPPORT)
+        int64_t left = deadline - mono_ms();
+        if (c->cfg.soft || left <= 0 || r == -EACCES || r == -EPERM || r == -EPROTONOSUPPORT)
             return r == -EACCES || r == -EPERM ? r : -ECONNRESET;
-        sleep_ms(backoff);
+        sleep_ms(backoff < left ? backoff : (int)left);
         backoff = backoff < 2000 ? backoff * 2 : 2000;
     }
     lv->tid = 0xFFFF;

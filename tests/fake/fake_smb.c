@@ -399,8 +399,9 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
         fault = FAKE_NONE;
     }
     struct reply rp;
-    if (fault == FAKE_NETNAME_DELETED) {
-        r_begin(&rp, req, cmd, 0xC00000C9u, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
+    if (fault == FAKE_NETNAME_DELETED || fault == FAKE_SESSION_DELETED) {
+        r_begin(&rp, req, cmd, fault == FAKE_NETNAME_DELETED ? 0xC00000C9u : 0xC0000203u, tid,
+                FAKE_UID, mid, SMB1_FLAGS_REPLY);
         r_words_end(&rp);
         r_bytes_end(&rp);
         return r_send(fs, fd, &rp, rseq, FAKE_NONE, 0);

@@ -35,6 +35,7 @@ enum fake_fault {
     FAKE_LATE,            /* reply after delay_ms */
     FAKE_OPLOCK_BREAK,    /* an unsolicited oplock break before the reply */
     FAKE_NETNAME_DELETED, /* NETWORK_NAME_DELETED instead of the reply (tree gone) */
+    FAKE_SESSION_DELETED, /* USER_SESSION_DELETED instead of the reply (logged off) */
 };
 
 struct fake_opts {

@@ -439,3 +439,69 @@ Test(conn_fake, oplock_break_acknowledged_without_handler, .init = init_signed, 
     cr_assert_eq(st.bad_signatures, 0);
     smb1_conn_free(conn);
 }
+
+Test(conn_fake, session_deleted_logs_on_again, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    fake_inject(fs, FAKE_SESSION_DELETED, 0);
+    /* Not idempotent, yet resent: the server did not run it. */
+    cr_assert_eq(do_read(conn, t, 9, 200, 0), 200);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.logons, 2);
+    cr_assert_eq(fst.connections, 2);
+    cr_assert_eq(fst.tree_connects, 2);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.reconnects, 1);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, idle_keepalive_echo, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.echo_interval_s = 1;
+    struct smb1_conn *conn = connect_ok(&c);
+    struct fake_stats before, after;
+    fake_get_stats(fs, &before);
+    struct timespec ts = {3, 0};
+    nanosleep(&ts, NULL);
+    fake_get_stats(fs, &after);
+    cr_assert_geq(after.requests - before.requests, 1, "no keep-alive in 3 s");
+    cr_assert_eq(after.bad_request_signatures, 0);
+    smb1_conn_free(conn);
+}
+
+/* The server goes away for good: soft fails at the first failed reconnect,
+ * hard keeps trying for about a request timeout; neither hangs. */
+static double echo_after_server_gone(bool soft)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.request_timeout_ms = 1200;
+    c.soft = soft;
+    struct smb1_conn *conn = connect_ok(&c);
+    fake_stop(fs);
+    fs = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(smb1_echo(conn), -ECONNRESET);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    smb1_conn_free(conn);
+    return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+Test(conn_fake, server_gone_soft, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    double s = echo_after_server_gone(true);
+    cr_assert(s < 0.6, "soft mode took %.2f s", s);
+}
+
+Test(conn_fake, server_gone_hard, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    double s = echo_after_server_gone(false);
+    cr_assert(s > 0.8 && s < 15, "hard mode gave up after %.2f s", s);
+}
