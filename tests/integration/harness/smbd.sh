@@ -18,7 +18,10 @@
 #   smbd_restart               kill smbd and start it again on the same
 #                              port, users and files (reconnect tests)
 #   impacket_start / impacket_stop   the same for impacket's smbserver
-#   harness_cleanup            stop every server any harness left behind
+#   harness_cleanup [all]      stop the servers whose owner (the test
+#                              that started them) is gone; "all": every one
+#   harness_stop_dir / harness_kill_dir / harness_revive_dir DIR
+#                              the same by server directory (the C API)
 #
 # After a start these are exported (and printed as KEY=VALUE on stdout):
 #   SMBD_ADDR SMBD_PORT SMBD_DIR SMBD_CONF SMBD_LOG SMBD_PID
