@@ -11,6 +11,7 @@
 
 #include "ntstatus.h"
 #include "op_info.h"
+#include "op_ns.h"
 #include "path.h"
 #include "smb1_proto.h"
 #include "unix.h"
@@ -180,6 +181,22 @@ int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool 
     return file_nt_create(t, path, &fc, fid, NULL, epoch, status);
 }
 
+/* A file unlinked while open (moved to a hidden name, op_ns.c) was to go
+ * at its last close; that delete-on-close died with the old connection's
+ * handles, so ask for it again, or the hidden file would stay forever. */
+static void redelete(struct smb1_tree *t, const char *path)
+{
+    uint16_t fid;
+    uint64_t ep;
+    if (file_open_temp(t, path, SMB1_DELETE | SMB1_SYNCHRONIZE | SMB1_FILE_READ_ATTRIBUTES, false,
+                       &fid, &ep, NULL))
+        return;
+    uint8_t pending = 1;
+    if (info_set_fid(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL))
+        log_warn(conn_log(t->conn), "%s stays on the server: delete-on-close refused", path);
+    (void)file_close_fid(t, fid);
+}
+
 /* Opens f as remembered; f->lock held. */
 static int reopen_locked(struct smb1_file *f)
 {
@@ -224,6 +241,8 @@ static int reopen_locked(struct smb1_file *f)
     log_info(conn_log(t->conn), "reopened %s after reconnect", f->path);
     f->fid = fid;
     f->epoch = ep;
+    if (strncmp(path_basename(f->path), NS_DELETED_PREFIX, strlen(NS_DELETED_PREFIX)) == 0)
+        redelete(t, f->path);
     return 0;
 }
 

@@ -805,6 +805,15 @@ static void check_restart(const char *profile)
     cr_assert_eq(smb1_open(T, "copy.bin", O_CREAT | O_TRUNC | O_WRONLY, 0644, &f, NULL), 0);
     cr_assert_eq(smb1_open(T, "copy.bin", O_RDONLY, 0, &g, NULL), 0);
     cr_assert_eq(smb1_write(f, data, half, 0), (ssize_t)half);
+    /* Without UNIX extensions an unlinked open file lives on under a
+     * hidden name; after the restart it must not stay behind. */
+    struct smb1_file *u = NULL;
+    bool nounix = strcmp(profile, "nosign") == 0;
+    if (nounix) {
+        cr_assert_eq(smb1_open(T, "gone.bin", O_CREAT | O_RDWR, 0644, &u, NULL), 0);
+        cr_assert_eq(smb1_write(u, "keep", 4, 0), 4);
+        cr_assert_eq(smb1_unlink(T, "gone.bin"), 0);
+    }
     cr_assert_eq(harness_server_restart(&sv), 0);
     ssize_t w = smb1_write(f, data + half, half, half);
     cr_assert_eq(w, (ssize_t)half, "write after the restart: %zd", w);
@@ -816,6 +825,21 @@ static void check_restart(const char *profile)
     cr_assert_eq(st.size, 2 * half);
     cr_assert_eq(smb1_close(f), 0);
     cr_assert_eq(smb1_close(g), 0);
+    if (nounix) {
+        /* A server that shut down cleanly honoured the delete-on-close:
+         * the data is gone and the handle says so (never other data). */
+        char kb[8];
+        ssize_t k = smb1_read(u, kb, 4, 0);
+        cr_assert(k == -ESTALE || (k == 4 && memcmp(kb, "keep", 4) == 0), "read: %zd", k);
+        (void)smb1_close(u);
+        DIR *d = opendir(sv.share_dir);
+        cr_assert_not_null(d);
+        struct dirent *de;
+        while ((de = readdir(d)))
+            cr_assert(strncmp(de->d_name, ".smbfuse", 8) && strcmp(de->d_name, "gone.bin"),
+                      "left behind after the restart: %s", de->d_name);
+        closedir(d);
+    }
     struct smb1_stats stats;
     smb1_conn_get_stats(C, &stats);
     cr_assert_geq(stats.reconnects, 1);
