@@ -639,6 +639,14 @@ static ssize_t write_op(struct smb1_tree *t, uint16_t fid, void *arg)
     return res;
 }
 
+ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len, uint64_t off)
+{
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    struct io_req io = {buf, NULL, len, off, p.large_files};
+    return read_op(t, fid, &io);
+}
+
 /* One READ_ANDX or WRITE_ANDX of at most the negotiated size. */
 static ssize_t io_once(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, uint32_t len,
                        uint64_t off)

@@ -50,6 +50,10 @@ typedef ssize_t (*file_op_fn)(struct smb1_tree *t, uint16_t fid, void *arg);
 ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
 /* A command whose one word is a FID (or a search ID): FLUSH, FIND_CLOSE2. */
 int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid);
+/* One READ_ANDX on a raw FID (a named pipe); no reopen. Returns the
+ * count read or -errno; BUFFER_OVERFLOW (a pipe message with more to
+ * come) counts as success. */
+ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len, uint64_t off);
 /* CLOSE of a FID (LastTimeModified "leave unchanged"). */
 int file_close_fid(struct smb1_tree *t, uint16_t fid);
 /* f's FID on the current connection, reopening f if it went stale. */

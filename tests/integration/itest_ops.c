@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "smb1.h"
+#include "share_enum.h"
 #include "smb1_proto.h"
 
 #include "harness.h"
@@ -678,6 +679,17 @@ static void check_share_enum(void)
     cr_assert_eq(r, 0, "share enum: %s", strerror(-r));
     cr_assert(s.share, "share listed");
     cr_assert(s.ipc, "IPC$ listed");
+    /* Each method on its own. */
+    struct smb1_tree *ipc;
+    cr_assert_eq(smb1_tree_connect(C, "IPC$", &ipc), 0);
+    struct share_seen a = {false, false}, b = {false, false};
+    r = share_enum_srvsvc(ipc, on_share, &a);
+    cr_assert_eq(r, 0, "srvsvc: %s", strerror(-r));
+    cr_assert(a.share && a.ipc, "srvsvc lists share and IPC$");
+    r = share_enum_rap(ipc, on_share, &b);
+    cr_assert_eq(r, 0, "RAP: %s", strerror(-r));
+    cr_assert(b.share && b.ipc, "RAP lists share and IPC$");
+    smb1_tree_free(ipc);
 }
 
 static void check_names(void)

@@ -493,3 +493,102 @@ Test(op_decode, names_from_wire)
     cr_assert_str_eq(s, "ok");
     free(s);
 }
+
+/* NDR of a NetrShareEnum level-1 reply with the given shares. */
+static size_t ndr_reply(uint8_t *p, const char *const *names, const uint32_t *types,
+                        const char *const *remarks, uint32_t n)
+{
+    size_t o = 0;
+    st32(p + o, 1), o += 4;       /* level */
+    st32(p + o, 1), o += 4;       /* discriminant */
+    st32(p + o, 0x20000), o += 4; /* container */
+    st32(p + o, n), o += 4;       /* EntriesRead */
+    st32(p + o, 0x20004), o += 4; /* array */
+    st32(p + o, n), o += 4;       /* max count */
+    for (uint32_t i = 0; i < n; i++) {
+        st32(p + o, 0x20008 + i), o += 4;
+        st32(p + o, types[i]), o += 4;
+        st32(p + o, 0x30008 + i), o += 4;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const char *strs[2] = {names[i], remarks[i]};
+        for (int k = 0; k < 2; k++) {
+            uint32_t chars = (uint32_t)strlen(strs[k]) + 1;
+            st32(p + o, chars), o += 4;
+            st32(p + o, 0), o += 4;
+            st32(p + o, chars), o += 4;
+            o += u16(p + o, strs[k]);
+            p[o++] = 0;
+            p[o++] = 0;
+            while (o % 4)
+                p[o++] = 0;
+        }
+    }
+    st32(p + o, n), o += 4;       /* TotalEntries */
+    st32(p + o, 0x20010), o += 4; /* resume handle */
+    st32(p + o, 0), o += 4;
+    st32(p + o, 0), o += 4; /* WERROR */
+    return o;
+}
+
+Test(op_decode, srvsvc_share_enum)
+{
+    uint8_t stub[1024];
+    const char *names[] = {"a_share_with_a_long_name", "IPC$"};
+    const char *remarks[] = {"files", "IPC Service"};
+    uint32_t types[] = {0, 0x80000003u};
+    size_t n = ndr_reply(stub, names, types, remarks, 2);
+    struct shares s = {0};
+    cr_assert_eq(share_srvsvc_decode(stub, n, share_collect, &s), 0);
+    cr_assert_eq(s.n, 2);
+    cr_assert_str_eq(s.name[0], "a_share_with_a_"); /* the test's buffer is 16 bytes */
+    cr_assert_eq(s.type[1], 3);
+    cr_assert_str_eq(s.remark[1], "IPC Service");
+    for (size_t k = 0; k < n; k++) {
+        struct shares t = {0};
+        cr_assert_eq(share_srvsvc_decode(stub, k, NULL, &t), -EIO, "len %zu", k);
+    }
+    /* A count beyond the array's maximum, and an absurd count. */
+    st32(stub + 12, 3);
+    cr_assert_eq(share_srvsvc_decode(stub, n, NULL, NULL), -EIO);
+    st32(stub + 12, 0xFFFFFFF0u);
+    cr_assert_eq(share_srvsvc_decode(stub, n, NULL, NULL), -EIO);
+    st32(stub + 12, 2);
+    /* A WERROR. */
+    st32(stub + n - 4, 5);
+    cr_assert_eq(share_srvsvc_decode(stub, n, NULL, NULL), -EACCES);
+}
+
+static size_t rpc_frag(uint8_t *p, uint8_t ptype, uint8_t flags, const uint8_t *stub, size_t n)
+{
+    memset(p, 0, 24);
+    p[0] = 5;
+    p[2] = ptype;
+    p[3] = flags;
+    p[4] = 0x10;
+    st16(p + 8, (uint16_t)(24 + n));
+    memcpy(p + 24, stub, n);
+    return 24 + n;
+}
+
+Test(op_decode, rpc_response_fragments)
+{
+    uint8_t buf[256], *stub = NULL;
+    size_t len = 0, sl = 0;
+    len += rpc_frag(buf, 2, 0x01, (const uint8_t *)"abc", 3);
+    /* Only the first fragment: more is needed. */
+    cr_assert_eq(share_rpc_stubs(buf, len, &stub, &sl), 0);
+    len += rpc_frag(buf + len, 2, 0x02, (const uint8_t *)"defg", 4);
+    /* Cut inside the second fragment: still more needed. */
+    cr_assert_eq(share_rpc_stubs(buf, len - 1, &stub, &sl), 0);
+    cr_assert_eq(share_rpc_stubs(buf, len, &stub, &sl), 1);
+    cr_assert_eq(sl, 7);
+    cr_assert(memcmp(stub, "abcdefg", 7) == 0);
+    free(stub);
+    /* A fault PDU, and a fragment length below its header. */
+    rpc_frag(buf, 3, 0x03, (const uint8_t *)"\x05\0\0\0", 4);
+    cr_assert_eq(share_rpc_stubs(buf, 28, &stub, &sl), -EIO);
+    rpc_frag(buf, 2, 0x03, (const uint8_t *)"x", 1);
+    st16(buf + 8, 10);
+    cr_assert_eq(share_rpc_stubs(buf, 25, &stub, &sl), -EIO);
+}
