@@ -20,6 +20,8 @@
 static const char *state_name(enum conn_state s)
 {
     switch (s) {
+    case CONN_NEW:
+        return "new";
     case CONN_CONNECTED:
         return "connected";
     case CONN_BROKEN:
@@ -680,7 +682,7 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->svc_cond, &ca);
     pthread_condattr_destroy(&ca);
-    c->state = CONN_BROKEN;
+    c->state = CONN_NEW;
     if (r) {
         conn_destroy(c);
         return r;

@@ -104,10 +104,12 @@ static int transport_connect(struct smb1_conn *c, int *fd_out, bool *nbt_out, ch
         int fd = nbt_tcp_connect(target, ports[i], tmo);
         if (fd < 0) {
             r = fd;
+            if (r == -ENOENT) {
+                conn_why(why, why_len, "unknown host %s (the name does not resolve)", target);
+                break;
+            }
             conn_why(why, why_len, "cannot connect to %s port %u: %s", target, ports[i],
                      strerror(-r));
-            if (r == -ENOENT)
-                break;
             continue;
         }
         if (nbt[i]) {

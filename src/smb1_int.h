@@ -29,6 +29,7 @@
 #include "smb1.h"
 
 enum conn_state {
+    CONN_NEW, /* smb1_conn_new has not connected yet */
     CONN_CONNECTED,
     CONN_BROKEN,
     CONN_RECONNECTING,
