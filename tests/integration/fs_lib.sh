@@ -58,11 +58,15 @@ fs_stop_server() {
     fi
 }
 
+FS_EXTRA_PIDS=()
+
 fs_cleanup() {
     local rc=$?
     set +e
     cd /
     fs_unmount
+    local p
+    for p in "${FS_EXTRA_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     fs_stop_server
     if [ $rc -ne 0 ] && [ -f "$FS_TMP/smbfuse.log" ]; then
         echo "---- smbfuse log (tail) ----" >&2

@@ -1,0 +1,152 @@
+#!/bin/bash
+# smbfuse benchmarks: smbfuse side by side with smbclient (forced to NT1) on
+# the same private Samba in the same run, the two alternating, once with
+# signing mandatory and once with signing disabled; plus a trivial FUSE
+# passthrough of a local directory (the FUSE ceiling).
+#
+# usage: bench/bench.sh [BUILD_DIR]     (root; needs smbd, smbclient, fuse3)
+# env:   BENCH_MB=1024 (sequential file size), BENCH_FILES=10000 (tree size)
+#
+# Prints one table. Figures are MB/s (higher is better), seconds (lower is
+# better), round trips (SMB requests the client sent) and peak RSS.
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export SMBFUSE_SOURCE_DIR=$SRC
+export SMBFUSE_BINARY_DIR=${1:-${SMBFUSE_BINARY_DIR:-$SRC/build}}
+export SMBFUSE_OWN_SMBD=${SMBFUSE_OWN_SMBD:-}
+# shellcheck source=../tests/integration/fs_lib.sh
+. "$SRC/tests/integration/fs_lib.sh"
+set +e
+
+MB=${BENCH_MB:-1024}
+NFILES=${BENCH_FILES:-10000}
+FS_FOREGROUND=1
+RESULTS=$FS_TMP/results
+: >"$RESULTS"
+
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
+mbps() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.0f}')" "$1" "$2"; }
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+record() { printf '%-8s %-34s %12s %12s %12s\n' "$@" >>"$RESULTS"; }
+
+smbc() {
+    smbclient -m NT1 --option='client min protocol=NT1' --option='client max protocol=NT1' \
+        -p "$PORT" -U "$SMBD_USER%$SMBD_PASS" "//127.0.0.1/$SHARE_NAME" "$@" >/dev/null 2>&1
+}
+
+requests() {
+    kill -USR1 "$FS_PID"
+    sleep 0.3
+    grep -o 'requests=[0-9]*' "$FS_TMP/smbfuse.log" | tail -1 | cut -d= -f2
+}
+
+make_tree() {
+    local dir=$1
+    python3 - "$dir" "$NFILES" <<'PY'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(7)
+per = 100
+for i in range(n):
+    d = os.path.join(root, f"d{i // per:03d}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i:05d}.txt"), "wb") as f:
+        f.write(rnd.randbytes(rnd.randint(100, 8000)))
+PY
+}
+
+fs_log "preparing ${MB} MiB file and a ${NFILES}-file tree"
+head -c $((MB << 20)) /dev/urandom >"$FS_TMP/big"
+for i in 1 2 3 4; do head -c $((MB << 18)) /dev/urandom >"$FS_TMP/part$i"; done
+make_tree "$FS_TMP/tree"
+tar -C "$FS_TMP" -cf "$FS_TMP/tree.tar" tree
+
+# ---- the FUSE ceiling ----
+PT=$FS_TMP/passthrough
+cc -O2 -o "$PT" "$SRC/bench/passthrough.c" $(pkg-config --cflags --libs fuse3) || fail "cannot build the passthrough"
+PTDIR=$FS_TMP/ptdir
+PTMNT=$FS_TMP/ptmnt
+mkdir -p "$PTDIR" "$PTMNT"
+"$PT" "$PTDIR" "$PTMNT" || fail "passthrough mount"
+t=$(now); dd if="$FS_TMP/big" of="$PTMNT/big" bs=1M status=none conv=fsync; pt_w=$(mbps "$MB" "$(since "$t")")
+drop_caches
+t=$(now); cat "$PTMNT/big" >/dev/null; pt_r=$(mbps "$MB" "$(since "$t")")
+fusermount3 -u "$PTMNT"
+
+for profile in signed nosign; do
+    fs_log "profile $profile"
+    fs_start_server "$profile"
+    fs_mount
+    [ -n "$FS_PID" ] || fail "no client pid"
+
+    # sequential write / read, alternating with smbclient put / get
+    t=$(now); dd if="$FS_TMP/big" of="$MNT/big" bs=1M status=none conv=fsync; w=$(mbps "$MB" "$(since "$t")")
+    rm -f "$SHARE_DIR/big"
+    t=$(now); smbc -c "put $FS_TMP/big big"; cw=$(mbps "$MB" "$(since "$t")")
+    record "$profile" "seq write ${MB} MiB (MB/s)" "$w" "$cw" "$pt_w"
+    drop_caches
+    t=$(now); cat "$MNT/big" >/dev/null; r=$(mbps "$MB" "$(since "$t")")
+    drop_caches
+    t=$(now); smbc -c "get big /dev/null"; cr=$(mbps "$MB" "$(since "$t")")
+    record "$profile" "seq read ${MB} MiB (MB/s)" "$r" "$cr" "$pt_r"
+
+    # 4 parallel readers of separate files vs one reader
+    for i in 1 2 3 4; do cp "$FS_TMP/part$i" "$SHARE_DIR/part$i"; done
+    drop_caches
+    t=$(now); cat "$MNT/part1" >/dev/null; one=$(mbps $((MB / 4)) "$(since "$t")")
+    drop_caches
+    t=$(now)
+    pids=()
+    for i in 1 2 3 4; do cat "$MNT/part$i" >/dev/null & pids+=($!); done
+    wait "${pids[@]}"
+    four=$(mbps "$MB" "$(since "$t")")
+    drop_caches
+    t=$(now)
+    pids=()
+    for i in 1 2 3 4; do smbc -c "get part$i /dev/null" & pids+=($!); done
+    wait "${pids[@]}"
+    cfour=$(mbps "$MB" "$(since "$t")")
+    record "$profile" "1 reader (MB/s)" "$one" "" ""
+    record "$profile" "4 parallel readers (MB/s)" "$four" "$cfour" ""
+    record "$profile" "  ratio 4 readers / 1 reader" "$(python3 -c "print(f'{$four/$one:.2f}')")" "" ""
+    rm -f "$SHARE_DIR"/part* "$SHARE_DIR/big"
+
+    # untar, listing, du, rm -rf of the tree
+    t=$(now); tar -C "$MNT" -xf "$FS_TMP/tree.tar"; ut=$(since "$t")
+    rm -rf "$SHARE_DIR/tree"
+    t=$(now); smbc -c "tar x $FS_TMP/tree.tar"; cut=$(since "$t")
+    [ -d "$SHARE_DIR/tree" ] || cut=failed
+    record "$profile" "untar ${NFILES} files (s)" "$ut" "$cut" ""
+    sleep 2.2 # let the attribute cache expire: cold listings
+    r0=$(requests)
+    t=$(now); ls -lR "$MNT/tree" >/dev/null; lr=$(since "$t")
+    r1=$(requests)
+    t=$(now); smbc -c "recurse; ls tree/*"; clr=$(since "$t")
+    record "$profile" "ls -lR ${NFILES} files (s)" "$lr" "$clr" ""
+    ndirs=$(find "$SHARE_DIR/tree" -type d | wc -l)
+    record "$profile" "  requests per directory (ls -lR)" "$(python3 -c "print(f'{($r1-$r0)/$ndirs:.1f}')")" "" ""
+    sleep 2.2
+    t=$(now); find "$MNT/tree" >/dev/null; fd_=$(since "$t")
+    record "$profile" "find ${NFILES} files (s)" "$fd_" "" ""
+    sleep 2.2
+    t=$(now); du -s "$MNT/tree" >/dev/null; du_=$(since "$t")
+    record "$profile" "du ${NFILES} files (s)" "$du_" "" ""
+    sleep 2.2
+    r0=$(requests)
+    ls -l "$MNT/tree/d000" >/dev/null
+    r1=$(requests)
+    record "$profile" "round trips per ls -l of 100 files" "$((r1 - r0))" "" ""
+    t=$(now); rm -rf "$MNT/tree"; rr=$(since "$t")
+    tar -C "$SHARE_DIR" -xf "$FS_TMP/tree.tar"
+    t=$(now); smbc -c "deltree tree"; crr=$(since "$t")
+    record "$profile" "rm -rf ${NFILES} files (s)" "$rr" "$crr" ""
+    rss=$(awk '/VmHWM/ {print $2 " kB"}' "/proc/$FS_PID/status")
+    record "$profile" "smbfuse peak RSS" "$rss" "" ""
+
+    fs_unmount
+    fs_stop_server
+done
+
+printf '\n%-8s %-34s %12s %12s %12s\n' profile metric smbfuse smbclient passthrough
+cat "$RESULTS"

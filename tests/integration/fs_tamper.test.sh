@@ -1,0 +1,94 @@
+#!/bin/bash
+# A reply altered on the wire never reaches a program: through a proxy
+# that flips a byte in the data of READ_ANDX replies, reading a file on a
+# signed mount fails with EIO and never returns altered bytes; once the
+# proxy stops tampering the same mount reads the file correctly.
+. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+
+fs_start_server signed
+
+cat >"$FS_TMP/proxy.py" <<'PY'
+import os, socket, sys, threading
+listen_port, target_port, flag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+SMB_COM_READ_ANDX = 0x2E
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf
+
+def client_to_server(c, s):
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            s.sendall(d)
+    except OSError:
+        pass
+    for x in (c, s):
+        try:
+            x.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+def server_to_client(s, c):
+    try:
+        while True:
+            hdr = recv_exact(s, 4)
+            n = ((hdr[1] & 1) << 16) | (hdr[2] << 8) | hdr[3]
+            body = bytearray(recv_exact(s, n))
+            if (os.path.exists(flag) and n > 1024 and body[:4] == b"\xffSMB"
+                    and body[4] == SMB_COM_READ_ANDX):
+                body[-7] ^= 0x20  # inside the file data at the end of the reply
+            c.sendall(hdr + bytes(body))
+    except (OSError, EOFError):
+        pass
+    for x in (c, s):
+        try:
+            x.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", listen_port))
+ls.listen(16)
+while True:
+    c, _ = ls.accept()
+    s = socket.create_connection(("127.0.0.1", target_port))
+    threading.Thread(target=client_to_server, args=(c, s), daemon=True).start()
+    threading.Thread(target=server_to_client, args=(s, c), daemon=True).start()
+PY
+PROXY_PORT=$(fs_free_port)
+FLAG=$FS_TMP/tamper
+python3 "$FS_TMP/proxy.py" "$PROXY_PORT" "$PORT" "$FLAG" &
+FS_EXTRA_PIDS+=($!)
+for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
+PORT=$PROXY_PORT
+
+fs_mount
+head -c $((4 << 20)) /dev/urandom >"$SHARE_DIR/data"
+cp "$SHARE_DIR/data" "$FS_TMP/orig"
+
+touch "$FLAG"
+set +e
+dd if="$MNT/data" of="$FS_TMP/got" bs=1M 2>"$FS_TMP/dd.err"
+rc=$?
+set -e
+rm -f "$FLAG"
+[ $rc -ne 0 ] || fail "a read of tampered replies succeeded"
+grep -q "Input/output error" "$FS_TMP/dd.err" || fail "not EIO: $(cat "$FS_TMP/dd.err")"
+got=$(stat -c %s "$FS_TMP/got")
+cmp -n "$got" "$FS_TMP/got" "$FS_TMP/orig" || fail "altered bytes reached the reader"
+fs_log "ok   tampered READ replies: EIO after $got good bytes, nothing altered returned"
+
+# The mount survives: the same file reads back correctly now.
+cmp "$MNT/data" "$FS_TMP/orig" || fail "read after tampering stopped"
+ls "$MNT" >/dev/null || fail "mount unusable after tampering"
+fs_log "ok   the mount recovers once replies are genuine"
+fs_log "PASS"
