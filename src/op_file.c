@@ -728,7 +728,11 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
         return -ENOMEM;
     pthread_mutex_init(&j.lock, NULL);
     size_t want = j.nchunks < FILE_IO_PARALLEL ? j.nchunks : FILE_IO_PARALLEL;
-    if (p.max_mpx > 1 && want > (size_t)p.max_mpx - 1)
+    /* Leave a slot for other requests; with one slot (impacket's
+     * server) there is nothing to overlap, and chunks go in order. */
+    if (p.max_mpx <= 2)
+        want = 1;
+    else if (want > (size_t)p.max_mpx - 1)
         want = (size_t)p.max_mpx - 1;
     pthread_t th[FILE_IO_PARALLEL];
     size_t started = 0;

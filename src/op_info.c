@@ -282,6 +282,37 @@ int info_set_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *
 }
 
 /* Queries one path's attributes; *status receives the reply's status. */
+static bool level_unsupported(uint32_t status)
+{
+    return status == NT_STATUS_INVALID_INFO_CLASS || status == NT_STATUS_NOT_SUPPORTED ||
+           status == NT_STATUS_NOT_IMPLEMENTED || status == NT_STATUS_DOS(1, 124);
+}
+
+/* For servers without QUERY_FILE_ALL_INFO: BASIC then STANDARD. */
+static int stat_basic_standard(struct smb1_tree *t, const char *path, struct smb1_stat *st,
+                               uint32_t *status)
+{
+    struct trans_resp rs;
+    memset(st, 0, sizeof(*st));
+    int r = info_query_path(t, path, SMB_QUERY_FILE_BASIC_INFO, INFO_MAX_DATA, &rs);
+    *status = rs.status;
+    if (r)
+        return r;
+    r = info_decode_basic(rs.data, rs.data_len, st);
+    trans_resp_free(&rs);
+    if (r)
+        return r;
+    r = info_query_path(t, path, SMB_QUERY_FILE_STANDARD_INFO, INFO_MAX_DATA, &rs);
+    *status = rs.status;
+    if (r)
+        return r;
+    r = info_decode_standard(rs.data, rs.data_len, st);
+    trans_resp_free(&rs);
+    if (r == 0)
+        info_synth_mode(st);
+    return r;
+}
+
 static int stat_query(struct smb1_tree *t, const char *path, struct smb1_stat *st, uint32_t *status)
 {
     struct conn_params p;
@@ -291,6 +322,8 @@ static int stat_query(struct smb1_tree *t, const char *path, struct smb1_stat *s
     int r = info_query_path(t, path, ux ? SMB_QUERY_FILE_UNIX_BASIC : SMB_QUERY_FILE_ALL_INFO,
                             INFO_MAX_DATA, &rs);
     *status = rs.status;
+    if (!ux && level_unsupported(rs.status))
+        return stat_basic_standard(t, path, st, status);
     if (r)
         return r;
     r = decode_stat(ux ? SMB_QUERY_FILE_UNIX_BASIC : SMB_QUERY_FILE_ALL_INFO, &rs, st);

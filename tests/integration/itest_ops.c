@@ -861,6 +861,78 @@ static void check_restart(const char *profile)
     free(back);
 }
 
+static int count_entries(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    (void)name;
+    (void)st;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* Another server implementation (impacket's, unsigned, no UNIX
+ * extensions): the common operations work the same. */
+static void check_impacket(void)
+{
+    struct harness_server sv;
+    memset(&sv, 0, sizeof(sv));
+    cr_assert_eq(harness_impacket_start(&sv), 0);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", sv.port);
+    PROFILE = "impacket";
+    snprintf(SHARE, sizeof(SHARE), "%s", sv.share_dir);
+    const char *lv = getenv("OPS_LOG_LEVEL");
+    log_init(&lg, lv ? atoi(lv) : LOG_WARNING, NULL, NULL);
+    struct smb1_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.host = "127.0.0.1";
+    cfg.port = (uint16_t)sv.port;
+    cfg.transport = SMB1_TRANSPORT_DIRECT;
+    cfg.user = sv.user;
+    cfg.password = sv.pass;
+    cfg.domain = sv.domain;
+    cfg.sec = SMB1_SEC_NTLMSSP;
+    cfg.sign = SMB1_SIGN_OFF;
+    cfg.unix_ext = -1;
+    cfg.log = &lg;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&cfg, &C, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(smb1_tree_connect(C, sv.share, &T), 0);
+    size_t n = 300 * 1024;
+    uint8_t *data = malloc(n), *back = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (uint8_t)(i * 11);
+    mkdir_test("imp");
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, "imp/a.bin", O_CREAT | O_RDWR | O_TRUNC, 0644, &f, NULL), 0);
+    cr_assert_eq(smb1_write(f, data, n, 0), (ssize_t)n);
+    ssize_t got = smb1_read(f, back, n, 0);
+    cr_assert_eq(got, (ssize_t)n, "read: %zd", got);
+    cr_assert(memcmp(data, back, n) == 0);
+    cr_assert_eq(smb1_close(f), 0);
+    struct smb1_stat st;
+    cr_assert_eq(smb1_stat(T, "imp/a.bin", &st), 0);
+    cr_assert_eq(st.size, n);
+    cr_assert_eq(smb1_stat(T, "imp/none", &st), -ENOENT);
+    cr_assert_eq(smb1_rename(T, "imp/a.bin", "imp/b.bin", 0), 0);
+    int count = 0;
+    cr_assert_eq(smb1_readdir(T, "imp", count_entries, &count), 0);
+    cr_assert_eq(count, 1);
+    struct smb1_statfs sf;
+    cr_assert_eq(smb1_statfs(T, &sf), 0);
+    cr_assert_gt(sf.total_bytes, 0);
+    cr_assert_eq(smb1_unlink(T, "imp/b.bin"), 0);
+    cr_assert_eq(smb1_rmdir(T, "imp"), 0);
+    free(data);
+    free(back);
+    down();
+    harness_server_stop(&sv);
+}
+
+Test(ops_impacket, common_operations, .fini = down)
+{
+    check_impacket();
+}
+
 Test(ops_signed, restart, .fini = down)
 {
     check_restart("signed");
