@@ -73,7 +73,7 @@ static void fill_header(struct msg_out *req, uint16_t uid, uint16_t tid, uint16_
     msg_set_tid(req, tid);
     /* One PID for the whole client: byte-range locks belong to the mount,
      * not to the FUSE worker thread that happened to send the request. */
-    msg_set_pid(req, 0xFEFF);
+    msg_set_pid(req, CONN_PID);
 }
 
 static int timeout_ms(const struct smb1_conn *c)

@@ -45,6 +45,11 @@ struct smb1_tree {
     void (*ops_priv_free)(void *);
 };
 
+/* The PID every request carries. Byte-range locks belong to the (PID, FID)
+ * pair and Samba checks reads and writes against the header PID, so the
+ * PID in a LOCKING_ANDX range must be this one too. */
+#define CONN_PID 0
+
 enum conn_call_flags {
     CONN_IDEMPOTENT = 1 << 0,    /* safe to resend after a reconnect */
     CONN_NO_TREE    = 1 << 1,    /* TID 0 / 0xFFFF: not tied to a tree */
