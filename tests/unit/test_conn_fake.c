@@ -505,3 +505,22 @@ Test(conn_fake, server_gone_hard, .init = init_signed, .fini = fini, .timeout = 
     double s = echo_after_server_gone(false);
     cr_assert(s > 0.8 && s < 15, "hard mode gave up after %.2f s", s);
 }
+
+Test(conn_fake, failed_keepalive_marks_broken, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.echo_interval_s = 1;
+    c.request_timeout_ms = 400;
+    struct smb1_conn *conn = connect_ok(&c);
+    /* The next request is the idle ECHO; its reply comes too late. */
+    fake_inject(fs, FAKE_LATE, 1500);
+    struct timespec ts = {3, 500 * 1000000L};
+    nanosleep(&ts, NULL);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_geq(st.timeouts, 1);
+    cr_assert_eq(smb1_echo(conn), 0);
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.reconnects, 1);
+    smb1_conn_free(conn);
+}
