@@ -39,11 +39,9 @@ struct sfs_handle {
     struct smb1_file *f;
     char *path;                     /* protected by fs->files_lock: rename moves it */
     bool wrote;                     /* protected by fs->files_lock */
-    /* Times set while the file was open for writing: some servers stamp
-     * the write time at CLOSE, so they are applied again after it. */
-    bool times_pending;             /* protected by fs->files_lock */
-    bool has_atime, has_mtime;      /* protected by fs->files_lock */
-    struct timespec atime, mtime;   /* protected by fs->files_lock */
+    /* Set once a lock was taken through this handle: until then the
+     * unlock libfuse sends at every close needs no round trip. */
+    bool locked;                    /* protected by fs->files_lock */
 };
 
 /* Size and mtime of a path when it was last opened: the kernel keeps a
@@ -501,17 +499,7 @@ static int sfs_release(const char *path, struct fuse_file_info *fi)
     int r = smb1_close(h->f);
     if (r)
         log_warn(fs->log, "close of %s failed: %s", h->path, strerror(-r));
-    if (h->times_pending) {
-        char sp[SFS_SPATH_MAX];
-        if (spath(fs, h->path, sp, sizeof(sp)) == 0) {
-            r = smb1_utimens(fs->tree, sp, NULL, h->has_atime ? &h->atime : NULL,
-                             h->has_mtime ? &h->mtime : NULL);
-            if (r && r != -ENOENT)
-                log_warn(fs->log, "setting times of %s after close failed: %s", h->path,
-                         strerror(-r));
-        }
-    }
-    if (h->wrote || h->times_pending) {
+    if (h->wrote) {
         cache_changed(fs->cache, h->path);
         keep_forget(fs, h->path);
     }
@@ -621,6 +609,16 @@ static void resolve_time(const struct timespec *in, struct timespec *out, bool *
         *out = *in;
 }
 
+static bool path_is_open(struct sfs_fs *fs, const char *path)
+{
+    bool found = false;
+    pthread_mutex_lock(&fs->files_lock);
+    for (struct sfs_handle *o = fs->files.next; o != &fs->files && !found; o = o->next)
+        found = strcmp(o->path, path) == 0;
+    pthread_mutex_unlock(&fs->files_lock);
+    return found;
+}
+
 static int sfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
@@ -638,37 +636,20 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
         return 0;
     SPATH(sp, path);
     struct sfs_handle *h = get_handle(fi);
-    if (!h) {
-        /* SMB1 sets times through the link, on its target: for a symlink
-         * (lutimes, as tar and rsync do) that would touch the wrong file,
-         * or fail on a dangling one. ENOSYS is how tar and rsync learn that
-         * a symlink's own times cannot be set (and then stop comparing). */
+    /* SMB1 sets times through a symlink, on its target: for lutimes (tar,
+     * rsync) that would touch the wrong file, or fail on a dangling link.
+     * ENOSYS is how tar and rsync learn that a symlink's own times cannot
+     * be set (and then stop comparing them). A path with an open handle is
+     * no symlink, which spares the check tar's close-then-utimes. */
+    if (!h && !path_is_open(fs, path)) {
         struct smb1_stat s;
         if (get_attr(fs, path, NULL, &s) == 0 && s.has_unix && S_ISLNK(s.mode))
             return -ENOSYS;
     }
-    struct smb1_file *f = h ? h->f : NULL;
-    int r = smb1_utimens(fs->tree, sp, f, has_at ? &at : NULL, has_mt ? &mt : NULL);
-    if (r == 0) {
-        /* tar and rsync set times after close(2) but possibly before the
-         * kernel's RELEASE reaches us: remember them on every handle that
-         * wrote, to apply again once it is closed. */
-        pthread_mutex_lock(&fs->files_lock);
-        for (struct sfs_handle *o = fs->files.next; o != &fs->files; o = o->next) {
-            if (!o->wrote || strcmp(o->path, path) != 0)
-                continue;
-            o->times_pending = true;
-            if (has_at) {
-                o->has_atime = true;
-                o->atime = at;
-            }
-            if (has_mt) {
-                o->has_mtime = true;
-                o->mtime = mt;
-            }
-        }
-        pthread_mutex_unlock(&fs->files_lock);
-    }
+    /* The core also stamps the times on our open write handles of the
+     * file, so a later CLOSE of one does not overwrite them. */
+    int r = smb1_utimens(fs->tree, sp, h ? h->f : NULL, has_at ? &at : NULL,
+                         has_mt ? &mt : NULL);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
     return r;
@@ -790,6 +771,23 @@ static int sfs_removexattr(const char *path, const char *name)
     return smb1_removexattr(fs->tree, sp, name);
 }
 
+static int handle_lock(struct sfs_handle *h, uint64_t off, uint64_t len, int type, bool wait)
+{
+    struct sfs_fs *fs = get_fs();
+    pthread_mutex_lock(&fs->files_lock);
+    bool locked = h->locked;
+    pthread_mutex_unlock(&fs->files_lock);
+    if (type == F_UNLCK && !locked)
+        return 0;
+    int r = smb1_lock(h->f, off, len, type, wait);
+    if (r == 0 && type != F_UNLCK) {
+        pthread_mutex_lock(&fs->files_lock);
+        h->locked = true;
+        pthread_mutex_unlock(&fs->files_lock);
+    }
+    return r;
+}
+
 /* POSIX locks become SMB byte-range locks (libfuse keeps the POSIX
  * bookkeeping). F_GETLK has no SMB counterpart: probe with a non-blocking
  * lock and release it at once. */
@@ -821,7 +819,7 @@ static int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct
     }
     case F_SETLK:
     case F_SETLKW:
-        return smb1_lock(h->f, off, len, fl->l_type, cmd == F_SETLKW);
+        return handle_lock(h, off, len, fl->l_type, cmd == F_SETLKW);
     default:
         return -EINVAL;
     }
@@ -846,7 +844,7 @@ static int sfs_flock(const char *path, struct fuse_file_info *fi, int op)
     default:
         return -EINVAL;
     }
-    return smb1_lock(h->f, 0, 0, type, !(op & LOCK_NB));
+    return handle_lock(h, 0, 0, type, !(op & LOCK_NB));
 }
 
 #define SFS_COMMON_OPS \
