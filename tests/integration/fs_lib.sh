@@ -526,6 +526,22 @@ while time.time() < deadline and os.path.exists("srv2"):
     time.sleep(0.2)
 assert not os.path.exists("srv2"), "server-side delete not visible within the TTL"
 log("server-side changes visible within the TTL")
+
+# same size, new content and mtime: the page cache of the last open must go
+sp = os.path.join(sd, "same")
+with open(sp, "wb") as f:
+    f.write(b"A" * 10000)
+assert read("same") == b"A" * 10000
+assert read("same") == b"A" * 10000  # second open: pages may be kept
+with open(sp, "wb") as f:
+    f.write(b"B" * 10000)
+st = os.stat(sp)
+os.utime(sp, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+deadline = time.time() + 3.5
+while time.time() < deadline and read("same") != b"B" * 10000:
+    time.sleep(0.2)
+assert read("same") == b"B" * 10000, "stale pages after a same-size change on the server"
+log("same-size server-side change drops the page cache")
 print("all operation checks passed", file=sys.stderr)
 EOF
 }
