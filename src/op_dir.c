@@ -314,7 +314,7 @@ int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ct
         else
             memset(np + 12, 0, nl);
         r = trans2_call(t, SMB1_TRANS2_FIND_NEXT2, np, (uint32_t)(12 + nl), NULL, 0, 16,
-                        FIND_MAX_DATA, &rs, 0);
+                        FIND_MAX_DATA, &rs, CONN_FID);
         free(np);
         if (r)
             break;

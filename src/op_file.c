@@ -150,7 +150,7 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close)
     msg_words_end(&m);
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
-    r = conn_call(t->conn, t, &m, &resp, 0);
+    r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
     r = ntstatus_to_errno(resp.status);
@@ -251,7 +251,13 @@ int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch)
     int r = 0;
     pthread_mutex_lock(&f->lock);
     for (int i = 0;; i++) {
-        if (f->epoch == cur_epoch(f->t)) {
+        /* Live first: a broken connection is re-established here, never
+         * inside a request that names a FID (CONN_FID), so a FID is only
+         * sent on the connection it belongs to. */
+        uint64_t now = 0;
+        if ((r = conn_ensure(f->t->conn, f->t, &now)))
+            break;
+        if (f->epoch == now) {
             *fid = f->fid;
             *epoch = f->epoch;
             r = 0;
@@ -262,9 +268,6 @@ int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch)
                 r = -EIO;
             break;
         }
-        uint64_t now;
-        if ((r = conn_ensure(f->t->conn, f->t, &now)))
-            break;
         r = reopen_locked(f);
         /* A file that is gone stays gone; other failures (the connection
          * broke again, its setup was not finished) are worth a retry. */
@@ -547,7 +550,7 @@ static ssize_t read_op(struct smb1_tree *t, uint16_t fid, void *arg)
     msg_words_end(&m);
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
-    r = conn_call(t->conn, t, &m, &resp, 0);
+    r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
     ssize_t res;
@@ -614,7 +617,7 @@ static ssize_t write_op(struct smb1_tree *t, uint16_t fid, void *arg)
         msg_out_free(&m);
         return r;
     }
-    r = conn_call(t->conn, t, &m, &resp, 0);
+    r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
     ssize_t res;
@@ -828,7 +831,7 @@ static ssize_t lock_op(struct smb1_tree *t, uint16_t fid, void *arg)
         msg_out_free(&m);
         return r;
     }
-    r = conn_call(t->conn, t, &m, &resp, !unlock && lk->wait ? CONN_NO_TIMEOUT : 0);
+    r = conn_call(t->conn, t, &m, &resp, CONN_FID | (!unlock && lk->wait ? CONN_NO_TIMEOUT : 0));
     if (r)
         return r;
     uint32_t st = resp.status;

@@ -224,8 +224,8 @@ int info_query_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t m
     uint8_t pp[4];
     wire_st16(pp, fid);
     wire_st16(pp + 2, level);
-    int r =
-        trans2_call(t, SMB1_TRANS2_QUERY_FILE_INFO, pp, sizeof(pp), NULL, 0, 16, max_data, rs, 0);
+    int r = trans2_call(t, SMB1_TRANS2_QUERY_FILE_INFO, pp, sizeof(pp), NULL, 0, 16, max_data, rs,
+                        CONN_FID);
     if (r)
         return r;
     return resp_errno(rs);
@@ -272,7 +272,8 @@ int info_set_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *
     wire_st16(pp + 4, 0);
     if (status)
         *status = 0;
-    int r = trans2_call(t, SMB1_TRANS2_SET_FILE_INFO, pp, sizeof(pp), data, len, 16, 0, &rs, 0);
+    int r =
+        trans2_call(t, SMB1_TRANS2_SET_FILE_INFO, pp, sizeof(pp), data, len, 16, 0, &rs, CONN_FID);
     if (r)
         return r;
     if (status)

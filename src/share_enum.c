@@ -224,7 +224,7 @@ static int nmpipe_transact(struct smb1_tree *t, uint16_t fid, const uint8_t *pdu
         .max_param = 0,
         .max_data = SRVSVC_MAX_FRAG,
     };
-    int r = trans_call(t, &rq, rs, 0);
+    int r = trans_call(t, &rq, rs, CONN_FID);
     if (r)
         return r;
     *more = rs->status == NT_STATUS_BUFFER_OVERFLOW;
