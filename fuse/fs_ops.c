@@ -284,6 +284,10 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->negative_timeout = t;
     cfg->use_ino = 0;
     cfg->readdir_ino = 0;
+    /* An open file that is unlinked is renamed to .fuse_hidden* until its
+     * last close: with hard_remove the high-level API could no longer
+     * fstat() it (the kernel's GETATTR carries no handle). */
+    cfg->hard_remove = 0;
     /* keep_cache is decided per open (sfs_open), never blanket. */
     cfg->kernel_cache = 0;
     cfg->auto_cache = 0;
@@ -323,7 +327,12 @@ static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 {
     struct sfs_fs *fs = get_fs();
     struct smb1_stat s;
-    int r = get_attr(fs, path, get_handle(fi), &s);
+    struct sfs_handle *h = get_handle(fi);
+    int r;
+    if (!path) /* an open file whose name is gone (hard_remove) */
+        r = h ? smb1_fstat(h->f, &s) : -ENOENT;
+    else
+        r = get_attr(fs, path, h, &s);
     if (r)
         return r;
     to_stat(fs, &s, st);
@@ -453,7 +462,8 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
     while (done < size) {
         ssize_t n = smb1_write(h->f, buf + done, size - done, (uint64_t)off + done);
         if (n < 0) {
-            cache_changed(fs->cache, path);
+            if (path)
+                cache_changed(fs->cache, path);
             return (int)n;
         }
         if (n == 0)
@@ -463,7 +473,8 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
     pthread_mutex_lock(&fs->files_lock);
     h->wrote = true;
     pthread_mutex_unlock(&fs->files_lock);
-    cache_changed(fs->cache, path);
+    if (path)
+        cache_changed(fs->cache, path);
     return (int)done;
 }
 
@@ -517,12 +528,16 @@ static int sfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         return -EINVAL;
     if (h) {
         r = smb1_ftruncate(h->f, (uint64_t)size);
-    } else {
+    } else if (path) {
         SPATH(sp, path);
         r = smb1_truncate(fs->tree, sp, (uint64_t)size);
+    } else {
+        return -ENOENT;
     }
-    cache_changed(fs->cache, path);
-    keep_forget(fs, path);
+    if (path) {
+        cache_changed(fs->cache, path);
+        keep_forget(fs, path);
+    }
     return r;
 }
 
@@ -634,8 +649,13 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
     }
     if (!has_at && !has_mt)
         return 0;
-    SPATH(sp, path);
     struct sfs_handle *h = get_handle(fi);
+    if (!path) {
+        if (!h)
+            return -ENOENT;
+        return smb1_utimens(fs->tree, NULL, h->f, has_at ? &at : NULL, has_mt ? &mt : NULL);
+    }
+    SPATH(sp, path);
     /* SMB1 sets times through a symlink, on its target: for lutimes (tar,
      * rsync) that would touch the wrong file, or fail on a dangling link.
      * ENOSYS is how tar and rsync learn that a symlink's own times cannot
@@ -658,6 +678,8 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
 static int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
+    if (!path)
+        return -ENOENT;
     SPATH(sp, path);
     int r = smb1_chmod(fs->tree, sp, mode);
     cache_changed(fs->cache, path);
@@ -668,6 +690,8 @@ static int sfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
 {
     struct sfs_fs *fs = get_fs();
     struct smb1_stat s;
+    if (!path)
+        return -ENOENT;
     if (!fs->unix_ext || (fs->opts->forceuid && fs->opts->forcegid)) {
         /* Ownership is not the server's to change here: only a no-op
          * succeeds (cp -p and tar try it). */

@@ -368,6 +368,15 @@ assert os.pread(fd, 10, 0) == b"STILL here"
 os.close(fd)
 write("open-unlinked", b"new")  # the name is free again
 assert read("open-unlinked") == b"new"
+# fstat and ftruncate keep working on the unlinked file
+write("ud", b"payload")
+fd = os.open("ud", os.O_RDWR)
+os.unlink("ud")
+assert os.pread(fd, 7, 0) == b"payload"
+assert os.fstat(fd).st_size == 7
+os.ftruncate(fd, 3)
+assert os.fstat(fd).st_size == 3
+os.close(fd)
 log("unlink of an open file")
 
 # utimens: set and read back (100 ns wire granularity)
