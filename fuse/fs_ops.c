@@ -329,7 +329,7 @@ static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
     struct smb1_stat s;
     struct sfs_handle *h = get_handle(fi);
     int r;
-    if (!path) /* an open file whose name is gone (hard_remove) */
+    if (!path) /* libfuse has no name for this open file any more */
         r = h ? smb1_fstat(h->f, &s) : -ENOENT;
     else
         r = get_attr(fs, path, h, &s);

@@ -164,7 +164,8 @@ static void tune_readahead(const char *mountpoint, struct smb1_log *lg)
 static void *stats_main(void *arg)
 {
     struct stats_waiter *w = arg;
-    tune_readahead(w->mountpoint, w->log);
+    if (w->mountpoint)
+        tune_readahead(w->mountpoint, w->log);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
@@ -268,7 +269,10 @@ int main(int argc, char **argv)
         goto out_unmount;
     }
 
-    struct stats_waiter sw = {.fs = fs, .mountpoint = o.mountpoint, .log = &lg};
+    /* The daemon leaves for / below, while the stats thread may not have
+     * looked at the mount yet. */
+    char *mnt_abs = realpath(o.mountpoint, NULL);
+    struct stats_waiter sw = {.fs = fs, .mountpoint = mnt_abs, .log = &lg};
     atomic_init(&sw.stop, false);
     bool stats_running = pthread_create(&sw.thread, NULL, stats_main, &sw) == 0;
 
@@ -308,6 +312,7 @@ int main(int argc, char **argv)
         pthread_kill(sw.thread, SIGUSR1);
         pthread_join(sw.thread, NULL);
     }
+    free(mnt_abs);
     goto out_fuse;
 out_unmount:
     fuse_unmount(f);
