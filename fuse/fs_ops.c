@@ -27,21 +27,21 @@
 #include "cache.h"
 #include "smb1_proto.h"
 
-#define SFS_NAME_MAX 255           /* bytes of UTF-8 per component, as on Linux */
-#define SFS_SPATH_MAX 8192
+#define SFS_NAME_MAX     255 /* bytes of UTF-8 per component, as on Linux */
+#define SFS_SPATH_MAX    8192
 #define SFS_KEEP_BUCKETS 4096
-#define SFS_KEEP_MAX 16384
-#define SFS_BLKSIZE (1u << 20)     /* st_blksize: makes cp and friends use big buffers */
+#define SFS_KEEP_MAX     16384
+#define SFS_BLKSIZE      (1u << 20) /* st_blksize: makes cp and friends use big buffers */
 
 /* An open file. */
 struct sfs_handle {
     struct sfs_handle *prev, *next; /* protected by fs->files_lock */
     struct smb1_file *f;
-    char *path;                     /* protected by fs->files_lock: rename moves it */
-    bool wrote;                     /* protected by fs->files_lock */
+    char *path; /* protected by fs->files_lock: rename moves it */
+    bool wrote; /* protected by fs->files_lock */
     /* Set once a lock was taken through this handle: until then the
      * unlock libfuse sends at every close needs no round trip. */
-    bool locked;                    /* protected by fs->files_lock */
+    bool locked; /* protected by fs->files_lock */
 };
 
 /* Size and mtime of a path when it was last opened: the kernel keeps a
@@ -60,9 +60,9 @@ struct sfs_fs {
     struct smb1_log *log;
     struct cache *cache;
     bool unix_ext;
-    pthread_mutex_t files_lock;     /* protects the handle list and each handle's fields */
-    struct sfs_handle files;        /* list sentinel */
-    pthread_mutex_t keep_lock;      /* protects keep[] and keep_n */
+    pthread_mutex_t files_lock; /* protects the handle list and each handle's fields */
+    struct sfs_handle files;    /* list sentinel */
+    pthread_mutex_t keep_lock;  /* protects keep[] and keep_n */
     struct keep_ent *keep[SFS_KEEP_BUCKETS];
     size_t keep_n;
 };
@@ -102,12 +102,12 @@ static int spath(const struct sfs_fs *fs, const char *path, char *out, size_t ou
     return 0;
 }
 
-#define SPATH(var, path)                                          \
-    char var[SFS_SPATH_MAX];                                      \
-    do {                                                          \
-        int sp_err_ = spath(fs, (path), var, sizeof(var));        \
-        if (sp_err_)                                              \
-            return sp_err_;                                       \
+#define SPATH(var, path)                                                                           \
+    char var[SFS_SPATH_MAX];                                                                       \
+    do {                                                                                           \
+        int sp_err_ = spath(fs, (path), var, sizeof(var));                                         \
+        if (sp_err_)                                                                               \
+            return sp_err_;                                                                        \
     } while (0)
 
 static uid_t shown_uid(const struct sfs_fs *fs, const struct smb1_stat *s)
@@ -668,8 +668,7 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
     }
     /* The core also stamps the times on our open write handles of the
      * file, so a later CLOSE of one does not overwrite them. */
-    int r = smb1_utimens(fs->tree, sp, h ? h->f : NULL, has_at ? &at : NULL,
-                         has_mt ? &mt : NULL);
+    int r = smb1_utimens(fs->tree, sp, h ? h->f : NULL, has_at ? &at : NULL, has_mt ? &mt : NULL);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
     return r;
@@ -871,35 +870,15 @@ static int sfs_flock(const char *path, struct fuse_file_info *fi, int op)
     return handle_lock(h, 0, 0, type, !(op & LOCK_NB));
 }
 
-#define SFS_COMMON_OPS \
-    .init = sfs_init, \
-    .getattr = sfs_getattr, \
-    .readdir = sfs_readdir, \
-    .open = sfs_open, \
-    .create = sfs_create, \
-    .read = sfs_read, \
-    .write = sfs_write, \
-    .flush = sfs_flush, \
-    .fsync = sfs_fsync, \
-    .fsyncdir = sfs_fsyncdir, \
-    .release = sfs_release, \
-    .truncate = sfs_truncate, \
-    .unlink = sfs_unlink, \
-    .rename = sfs_rename, \
-    .mkdir = sfs_mkdir, \
-    .rmdir = sfs_rmdir, \
-    .symlink = sfs_symlink, \
-    .readlink = sfs_readlink, \
-    .link = sfs_link, \
-    .utimens = sfs_utimens, \
-    .chmod = sfs_chmod, \
-    .chown = sfs_chown, \
-    .statfs = sfs_statfs, \
-    .access = sfs_access, \
-    .setxattr = sfs_setxattr, \
-    .getxattr = sfs_getxattr, \
-    .listxattr = sfs_listxattr, \
-    .removexattr = sfs_removexattr
+#define SFS_COMMON_OPS                                                                             \
+    .init = sfs_init, .getattr = sfs_getattr, .readdir = sfs_readdir, .open = sfs_open,            \
+    .create = sfs_create, .read = sfs_read, .write = sfs_write, .flush = sfs_flush,                \
+    .fsync = sfs_fsync, .fsyncdir = sfs_fsyncdir, .release = sfs_release,                          \
+    .truncate = sfs_truncate, .unlink = sfs_unlink, .rename = sfs_rename, .mkdir = sfs_mkdir,      \
+    .rmdir = sfs_rmdir, .symlink = sfs_symlink, .readlink = sfs_readlink, .link = sfs_link,        \
+    .utimens = sfs_utimens, .chmod = sfs_chmod, .chown = sfs_chown, .statfs = sfs_statfs,          \
+    .access = sfs_access, .setxattr = sfs_setxattr, .getxattr = sfs_getxattr,                      \
+    .listxattr = sfs_listxattr, .removexattr = sfs_removexattr
 
 static const struct fuse_operations sfs_ops = {
     SFS_COMMON_OPS,

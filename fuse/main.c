@@ -254,7 +254,8 @@ int main(int argc, char **argv)
         log_err(&lg, "cannot start: %s", strerror(-r));
         goto out_tree;
     }
-    struct fuse *f = fuse_new(&args, sfs_fs_operations(!o.nobrl), sizeof(struct fuse_operations), fs);
+    struct fuse *f =
+        fuse_new(&args, sfs_fs_operations(!o.nobrl), sizeof(struct fuse_operations), fs);
     if (!f) {
         log_err(&lg, "cannot set up FUSE (see the message above)");
         goto out_fs;

@@ -35,31 +35,31 @@
 enum attr_state { ATTR_NONE = 0, ATTR_POSITIVE, ATTR_NEGATIVE };
 
 struct centry {
-    struct centry *hnext;            /* hash chain */
+    struct centry *hnext; /* hash chain */
     struct centry *lru_prev, *lru_next;
     uint64_t hash;
-    uint64_t inval_gen;              /* generation of the last invalidation */
+    uint64_t inval_gen; /* generation of the last invalidation */
     enum attr_state attr;
     uint64_t attr_gen, attr_expire;
     struct smb1_stat st;
-    struct cache_dir *dir;           /* one reference owned by the entry */
+    struct cache_dir *dir; /* one reference owned by the entry */
     uint64_t dir_gen, dir_expire;
-    size_t bytes;                    /* accounted size, listing included */
+    size_t bytes; /* accounted size, listing included */
     char path[];
 };
 
 struct cache {
-    pthread_mutex_t lock;            /* protects every field below */
+    pthread_mutex_t lock; /* protects every field below */
     uint64_t ttl_ns;
     size_t max_bytes;
     uint64_t (*now_ns)(void *ctx);
     void *now_ctx;
     uint64_t gen;
-    uint64_t floor;                  /* puts with gen < floor are refused */
+    uint64_t floor; /* puts with gen < floor are refused */
     struct centry **buckets;
     size_t nbuckets;
     size_t entries, bytes;
-    struct centry lru;               /* sentinel: lru.lru_next is the most recent */
+    struct centry lru; /* sentinel: lru.lru_next is the most recent */
     struct cache_stats stats;
 };
 
@@ -287,8 +287,8 @@ static void maybe_reap(struct cache *c, struct centry *e, uint64_t now)
         e->attr = ATTR_NONE;
     if (e->dir && now >= e->dir_expire)
         drop_dir(c, e);
-    if (e->attr == ATTR_NONE && !e->dir && e->inval_gen <= c->floor &&
-        e->attr_gen <= c->floor && e->dir_gen <= c->floor)
+    if (e->attr == ATTR_NONE && !e->dir && e->inval_gen <= c->floor && e->attr_gen <= c->floor &&
+        e->dir_gen <= c->floor)
         remove_entry(c, e);
 }
 
@@ -543,8 +543,7 @@ void cache_changed(struct cache *c, const char *path)
     changed(c, path, false);
 }
 
-int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st,
-                       uint64_t gen)
+int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st, uint64_t gen)
 {
     int r = 0;
     pthread_mutex_lock(&c->lock);

@@ -18,9 +18,9 @@
 struct cache;
 
 struct cache_config {
-    uint64_t ttl_ns;                 /* 0 disables caching entirely */
-    size_t max_bytes;                /* memory bound; 0: 16 MiB */
-    uint64_t (*now_ns)(void *ctx);   /* monotonic clock; NULL: CLOCK_MONOTONIC */
+    uint64_t ttl_ns;               /* 0 disables caching entirely */
+    size_t max_bytes;              /* memory bound; 0: 16 MiB */
+    uint64_t (*now_ns)(void *ctx); /* monotonic clock; NULL: CLOCK_MONOTONIC */
     void *now_ctx;
 };
 
@@ -34,8 +34,8 @@ uint64_t cache_gen(struct cache *c);
 
 enum cache_result {
     CACHE_MISS = 0,
-    CACHE_HIT,        /* *st filled */
-    CACHE_NEGATIVE,   /* the path is known not to exist */
+    CACHE_HIT,      /* *st filled */
+    CACHE_NEGATIVE, /* the path is known not to exist */
 };
 
 enum cache_result cache_get_attr(struct cache *c, const char *path, struct smb1_stat *st);
@@ -48,17 +48,17 @@ int cache_put_negative(struct cache *c, const char *path, uint64_t gen);
 /* A reference-counted snapshot of a directory listing; immutable once
  * committed. */
 struct cache_dirent {
-    const char *name;          /* valid after cache_dir_commit */
+    const char *name; /* valid after cache_dir_commit */
     struct smb1_stat st;
-    size_t name_off;           /* private: offset into the name arena */
+    size_t name_off; /* private: offset into the name arena */
 };
 struct cache_dir {
     size_t n;
     struct cache_dirent *ents;
     /* private below */
     size_t cap;
-    unsigned refs;             /* atomic */
-    char *names;               /* arena of NUL-terminated names */
+    unsigned refs; /* atomic */
+    char *names;   /* arena of NUL-terminated names */
     size_t names_len, names_cap;
 };
 
@@ -83,8 +83,7 @@ void cache_changed(struct cache *c, const char *path);
  * returns the new file's attributes): also stores st for path, unless
  * another change to path was recorded since gen, read before the request
  * was sent. Returns as cache_put_attr. */
-int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st,
-                       uint64_t gen);
+int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st, uint64_t gen);
 /* Like cache_changed, and also drops everything below path (rename or
  * removal of a directory). */
 void cache_changed_tree(struct cache *c, const char *path);

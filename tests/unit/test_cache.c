@@ -136,8 +136,8 @@ Test(cache, stale_reply_after_invalidation_is_refused)
 {
     struct cache *c = mk(10 * SEC, 0);
     struct smb1_stat old = st_size(1), fresh = st_size(2), out;
-    uint64_t g_before = cache_gen(c);     /* request sent */
-    cache_changed(c, "/f");               /* our write lands meanwhile */
+    uint64_t g_before = cache_gen(c); /* request sent */
+    cache_changed(c, "/f");           /* our write lands meanwhile */
     cr_assert_eq(cache_put_attr(c, "/f", &old, g_before), -ESTALE);
     cr_assert_eq(cache_get_attr(c, "/f", &out), CACHE_MISS);
     cr_assert_eq(cache_put_negative(c, "/f", g_before), -ESTALE);
