@@ -208,6 +208,70 @@ static int test_fake(void)
     return failed_checks == before;
 }
 
+struct chaos {
+    struct fake_server *fs;
+    int rounds;
+};
+
+static void *chaos_main(void *arg)
+{
+    struct chaos *ch = arg;
+    for (int i = 0; i < ch->rounds; i++) {
+        struct timespec ts = {0, 150 * 1000000L};
+        nanosleep(&ts, NULL);
+        fake_inject(ch->fs, FAKE_DISCONNECT_MID, 0);
+    }
+    return NULL;
+}
+
+/* The connection drops under load, several times: every idempotent request
+ * is retried on the new connection and still gets its own bytes. */
+static int test_reconnect_under_load(void)
+{
+    int before = failed_checks;
+    struct fake_opts o = {.user = "alice",
+                          .domain = "WORKGROUP",
+                          .password = "s3cret pass",
+                          .sign_enabled = true,
+                          .sign_required = true};
+    uint16_t port = 0;
+    struct fake_server *fs = fake_start(&o, &port);
+    CORE_ASSERT(fs, "%s", "fake_start");
+    struct smb1_config c = {0};
+    c.host = "127.0.0.1";
+    c.port = port;
+    c.transport = SMB1_TRANSPORT_DIRECT;
+    c.user = "alice";
+    c.domain = "WORKGROUP";
+    c.password = "s3cret pass";
+    c.sec = SMB1_SEC_NTLMV2;
+    c.sign = SMB1_SIGN_REQUIRED;
+    c.request_timeout_ms = 20000;
+    c.log = &lg;
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    CORE_ASSERT(smb1_conn_new(&c, &conn, why, sizeof(why)) == 0, "fake connect: %s", why);
+    struct smb1_tree *t = NULL;
+    CORE_ASSERT(smb1_tree_connect(conn, "share", &t) == 0, "%s", "fake tree");
+    struct chaos ch = {.fs = fs, .rounds = 4};
+    pthread_t cth;
+    CORE_ASSERT(pthread_create(&cth, NULL, chaos_main, &ch) == 0, "%s", "pthread_create");
+    run_threads(conn, t, fake_worker);
+    pthread_join(cth, NULL);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    CHECK(st.reconnects >= 1, "%s", "the connection never dropped");
+    CHECK(st.bad_signatures == 0, "%llu bad signatures", (unsigned long long)st.bad_signatures);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    CHECK(fst.bad_request_signatures == 0, "fake saw %u requests out of sequence order",
+          fst.bad_request_signatures);
+    fake_stop(fs);
+    return failed_checks == before;
+}
+
 static int test_smbd(void)
 {
     int before = failed_checks;
@@ -261,6 +325,10 @@ int main(void)
     log_init(&lg, lv ? atoi(lv) : LOG_ERR, NULL, NULL);
     int passed = 0, failed = 0;
     if (test_fake())
+        passed++;
+    else
+        failed++;
+    if (test_reconnect_under_load())
         passed++;
     else
         failed++;
