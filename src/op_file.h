@@ -6,9 +6,17 @@
  * opened, and before each use its FID's epoch is compared with the
  * connection's; a stale FID is replaced by reopening the file (disposition
  * OPEN: never create, never truncate). Requests that name a FID are never
- * marked idempotent for the connection layer, because a FID must not be
- * resent on a newer connection; this module retries them itself after the
- * reopen (reads and writes at an offset are safe to repeat).
+ * marked idempotent for the connection layer and never reconnect inside
+ * conn_call (CONN_FID), because a FID must not be sent on a newer
+ * connection, where the same number may name another file; this module
+ * re-establishes the connection first, reopens, and retries them itself
+ * (reads and writes at an offset are safe to repeat).
+ *
+ * Residual race: if another thread completes a whole reconnect between
+ * file_get_fid() and the send, the old FID still goes out on the new
+ * connection. Closing it needs the connection layer to compare the
+ * request's epoch under its send lock (a conn_call variant taking the
+ * expected epoch).
  */
 #ifndef SMBFUSE_OP_FILE_H
 #define SMBFUSE_OP_FILE_H
