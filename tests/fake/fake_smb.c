@@ -255,7 +255,7 @@ static int do_negotiate(struct fake_server *fs, int fd, const uint8_t *req, uint
     ntlm_random(fs->challenge, 8);
     r_begin(&rp, req, SMB1_COM_NEGOTIATE, 0, 0, 0, mid, SMB1_FLAGS_REPLY);
     wire_put_u16(&rp.w, 0);
-    uint8_t sm = SMB1_SECMODE_USER | SMB1_SECMODE_ENCRYPT_PASSWORDS;
+    uint8_t sm = SMB1_SECMODE_USER | (fs->o.plaintext ? 0 : SMB1_SECMODE_ENCRYPT_PASSWORDS);
     if (fs->o.sign_enabled || fs->o.sign_required)
         sm |= SMB1_SECMODE_SIGNATURES_ENABLED;
     if (fs->o.sign_required)

@@ -42,6 +42,7 @@ struct fake_opts {
     const char *user, *domain, *password;
     bool sign_enabled, sign_required;
     uint16_t max_mpx; /* 0: 50 */
+    bool plaintext;   /* negotiate without ENCRYPT_PASSWORDS */
     unsigned reorder; /* >1: collect this many requests, answer in reverse */
 };
 

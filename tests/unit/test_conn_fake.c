@@ -524,3 +524,62 @@ Test(conn_fake, failed_keepalive_marks_broken, .init = init_signed, .fini = fini
     cr_assert_eq(st.reconnects, 1);
     smb1_conn_free(conn);
 }
+
+Test(conn_fake, server_requires_signing_despite_sign_off, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_OFF);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_conn_info info;
+    smb1_conn_get_info(conn, &info);
+    cr_assert(info.signing_active);
+    cr_assert_eq(smb1_echo(conn), 0);
+    smb1_conn_free(conn);
+}
+
+static void init_enabled(void)
+{
+    start_fake(true, false);
+}
+
+Test(conn_fake, sign_off_with_server_offering, .init = init_enabled, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_OFF);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_conn_info info;
+    smb1_conn_get_info(conn, &info);
+    cr_assert(!info.signing_active);
+    cr_assert_eq(smb1_echo(conn), 0);
+    smb1_conn_free(conn);
+    c.sign = SMB1_SIGN_AUTO;
+    conn = connect_ok(&c);
+    smb1_conn_get_info(conn, &info);
+    cr_assert(info.signing_active);
+    smb1_conn_free(conn);
+}
+
+static void init_plaintext(void)
+{
+    setup_log();
+    struct fake_opts o = {.user = "alice", .password = "s3cret pass", .plaintext = true};
+    fs = fake_start(&o, &port);
+    cr_assert_not_null(fs);
+}
+
+Test(conn_fake, plaintext_server_refused, .init = init_plaintext, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), -EPROTONOSUPPORT);
+    cr_assert(strstr(why, "plaintext") != NULL, "why: %s", why);
+}
+
+Test(conn_fake, ntlmssp_refused_by_old_form_server, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    c.sec = SMB1_SEC_NTLMSSP;
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), -EPROTONOSUPPORT);
+    cr_assert(strstr(why, "extended security") != NULL, "why: %s", why);
+}
