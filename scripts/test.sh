@@ -133,10 +133,11 @@ for t in json.load(sys.stdin)["tests"]:
     printf '^(%s)$' "$(tr '\n' '|' <<<"$names" | sed 's/|$//')"
 }
 
-# Servers a crashed earlier run may have left behind (owner gone).
+# Servers whose test is gone: left behind by a crashed earlier run, or
+# (at the end) by a test that did not stop its own server.
 reap_servers() {
     # shellcheck source=../tests/integration/harness/smbd.sh
-    (. "$SRC/tests/integration/harness/smbd.sh" && harness_cleanup quiet) || true
+    (. "$SRC/tests/integration/harness/smbd.sh" && harness_cleanup "${1:-}") || true
 }
 
 if [ "${SMBFUSE_NO_DEPS:-0}" != 1 ]; then
@@ -144,7 +145,13 @@ if [ "${SMBFUSE_NO_DEPS:-0}" != 1 ]; then
     "$SRC/scripts/install-deps.sh"
 fi
 [ "$(id -u)" = 0 ] || echo "warning: not root; the integration tests need root and will fail" >&2
-reap_servers
+say "environment"
+uname -srm
+cc --version | head -n 1 || true
+clang --version | head -n 1 || true
+cmake --version | head -n 1 || true
+/usr/sbin/smbd --version || true
+reap_servers quiet
 
 for stage in $STAGES; do
     case $stage in
@@ -204,6 +211,7 @@ for stage in $STAGES; do
         ;;
     esac
 done
+say "servers left behind by tests (should be none)"
 reap_servers
 
 say "done in $(($(date +%s) - START)) s"
