@@ -122,7 +122,63 @@ int dir_parse(uint16_t level, bool unicode, const uint8_t *data, size_t len, uns
     return count;
 }
 
+/* Names already delivered, so that a listing started again after a lost
+ * connection does not repeat them. Open addressing over strdup'd names. */
+struct seen_set {
+    char **slots;
+    size_t cap, count;
+};
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* 1 when name was there, 0 when added, -ENOMEM. */
+static int seen_add(struct seen_set *ss, const char *name)
+{
+    if (ss->count * 2 >= ss->cap) {
+        size_t ncap = ss->cap ? ss->cap * 2 : 256;
+        char **ns = calloc(ncap, sizeof(*ns));
+        if (!ns)
+            return -ENOMEM;
+        for (size_t i = 0; i < ss->cap; i++) {
+            if (!ss->slots[i])
+                continue;
+            size_t k = name_hash(ss->slots[i]) & (ncap - 1);
+            while (ns[k])
+                k = (k + 1) & (ncap - 1);
+            ns[k] = ss->slots[i];
+        }
+        free(ss->slots);
+        ss->slots = ns;
+        ss->cap = ncap;
+    }
+    size_t k = name_hash(name) & (ss->cap - 1);
+    while (ss->slots[k]) {
+        if (strcmp(ss->slots[k], name) == 0)
+            return 1;
+        k = (k + 1) & (ss->cap - 1);
+    }
+    if (!(ss->slots[k] = strdup(name)))
+        return -ENOMEM;
+    ss->count++;
+    return 0;
+}
+
+static void seen_free(struct seen_set *ss)
+{
+    for (size_t i = 0; i < ss->cap; i++)
+        free(ss->slots[i]);
+    free(ss->slots);
+    memset(ss, 0, sizeof(*ss));
+}
+
 struct readdir_ctx {
+    struct seen_set seen;
     struct path_ctx pc;
     smb1_dir_cb cb;
     void *cb_ctx;
@@ -171,6 +227,11 @@ static int on_entry(void *arg, const struct dir_entry *e)
         log_warn(rc->log, "skipping a directory entry whose name cannot be a file name");
         return 0;
     }
+    int dup = seen_add(&rc->seen, name);
+    if (dup) {
+        free(name);
+        return dup < 0 ? dup : 0;
+    }
     int r = rc->cb(rc->cb_ctx, name, &e->st);
     free(name);
     if (r) {
@@ -199,21 +260,17 @@ static int find_errno(struct smb1_tree *t, const char *path, uint32_t status)
     return ntstatus_to_errno(status);
 }
 
-int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
+/* One FIND_FIRST2 / FIND_NEXT2 sequence. */
+static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ctx *rc)
 {
-    struct readdir_ctx rc;
     struct conn_params p;
-    memset(&rc, 0, sizeof(rc));
-    rc.cb = cb;
-    rc.cb_ctx = ctx;
-    rc.log = conn_log(t->conn);
-    path_ctx_get(t, &rc.pc, &p);
+    path_ctx_get(t, &rc->pc, &p);
     uint16_t level = p.unix_caps ? SMB_FIND_FILE_UNIX : SMB_FIND_FILE_FULL_DIRECTORY_INFO;
     uint8_t *pp = malloc(12 + PATH_WIRE_MAX);
     if (!pp)
         return -ENOMEM;
     size_t n = 0;
-    int r = path_to_wire(&rc.pc, path, "*", pp + 12, PATH_WIRE_MAX, &n);
+    int r = path_to_wire(&rc->pc, path, "*", pp + 12, PATH_WIRE_MAX, &n);
     if (r)
         goto out_free;
     struct trans_resp rs;
@@ -260,23 +317,23 @@ int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ct
     }
     int stalls = 0;
     for (;;) {
-        size_t prev_len = rc.last_len;
+        size_t prev_len = rc->last_len;
         uint8_t *prev = NULL;
-        if (rc.last && !(prev = malloc(prev_len))) {
+        if (rc->last && !(prev = malloc(prev_len))) {
             trans_resp_free(&rs);
             r = -ENOMEM;
             break;
         }
         if (prev)
-            memcpy(prev, rc.last, prev_len);
-        r = dir_parse(level, rc.pc.unicode, rs.data, rs.data_len, count, on_entry, &rc);
+            memcpy(prev, rc->last, prev_len);
+        r = dir_parse(level, rc->pc.unicode, rs.data, rs.data_len, count, on_entry, rc);
         trans_resp_free(&rs);
-        bool same = prev && rc.last_len == prev_len && memcmp(prev, rc.last, prev_len) == 0;
+        bool same = prev && rc->last_len == prev_len && memcmp(prev, rc->last, prev_len) == 0;
         free(prev);
         if (r < 0)
             break;
-        if (r > 0 && rc.cb_ret) {
-            r = rc.cb_ret;
+        if (r > 0 && rc->cb_ret) {
+            r = rc->cb_ret;
             if (!eos)
                 (void)find_close(t, sid);
             break;
@@ -286,9 +343,9 @@ int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ct
             break;
         }
         /* A server that makes no progress would keep us here forever. */
-        if (count == 0 || same || !rc.last) {
+        if (count == 0 || same || !rc->last) {
             if (++stalls > 2) {
-                log_warn(rc.log, "directory listing of %s makes no progress", path);
+                log_warn(rc->log, "directory listing of %s makes no progress", path);
                 (void)find_close(t, sid);
                 r = -EIO;
                 break;
@@ -296,7 +353,7 @@ int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ct
         } else {
             stalls = 0;
         }
-        size_t nl = rc.last ? rc.last_len : path_nul_len(&rc.pc);
+        size_t nl = rc->last ? rc->last_len : path_nul_len(&rc->pc);
         uint8_t *np = malloc(12 + nl);
         if (!np) {
             (void)find_close(t, sid);
@@ -309,8 +366,8 @@ int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ct
         wire_st32(np + 6, 0);
         wire_st16(np + 10, FIND_FLAG_CLOSE_AT_EOS | FIND_FLAG_RETURN_RESUME_KEYS |
                                FIND_FLAG_CONTINUE_FROM_LAST);
-        if (rc.last)
-            memcpy(np + 12, rc.last, nl);
+        if (rc->last)
+            memcpy(np + 12, rc->last, nl);
         else
             memset(np + 12, 0, nl);
         r = trans2_call(t, SMB1_TRANS2_FIND_NEXT2, np, (uint32_t)(12 + nl), NULL, 0, 16,
@@ -340,7 +397,31 @@ int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ct
         }
     }
 out_free:
-    free(rc.last);
+    free(rc->last);
+    rc->last = NULL;
+    rc->last_len = 0;
     free(pp);
+    return r;
+}
+
+int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
+{
+    struct readdir_ctx rc;
+    memset(&rc, 0, sizeof(rc));
+    rc.cb = cb;
+    rc.cb_ctx = ctx;
+    rc.log = conn_log(t->conn);
+    int r;
+    for (int pass = 0;; pass++) {
+        r = readdir_pass(t, path, &rc);
+        /* The search died with the connection (its ID belongs to it):
+         * list again from the start, passing over what was delivered. */
+        if ((r == -ECONNRESET || r == -EBADF) && !rc.cb_ret && pass < 2) {
+            log_info(rc.log, "listing of %s interrupted (%d); starting it again", path, r);
+            continue;
+        }
+        break;
+    }
+    seen_free(&rc.seen);
     return r;
 }

@@ -928,6 +928,70 @@ static void check_impacket(void)
     harness_server_stop(&sv);
 }
 
+struct restart_listing {
+    struct harness_server *sv;
+    char *bits;
+    int count, dups, at_restart;
+    bool restarted;
+};
+
+static int on_name_restart(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    (void)st;
+    struct restart_listing *rl = ctx;
+    int i;
+    if (sscanf(name, "n%05d", &i) != 1 || i < 0 || i >= 3000)
+        return 0;
+    if (rl->bits[i])
+        rl->dups++;
+    rl->bits[i] = 1;
+    rl->count++;
+    if (rl->count == 100 && !rl->restarted) {
+        rl->restarted = true;
+        rl->at_restart = harness_server_restart(rl->sv);
+    }
+    return 0;
+}
+
+/* A listing interrupted by a server restart starts again and delivers
+ * every name once. */
+static void check_readdir_restart(const char *profile)
+{
+    struct harness_server sv;
+    memset(&sv, 0, sizeof(sv));
+    cr_assert_eq(harness_smbd_start(profile, &sv), 0);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", sv.port);
+    connect_to(profile, port, sv.user, sv.pass, sv.domain, sv.share_dir);
+    mkdir_test("rl");
+    for (int i = 0; i < 3000; i++) {
+        char p[64];
+        snprintf(p, sizeof(p), "rl/n%05d", i);
+        FILE *f = fopen(local(p), "w");
+        cr_assert_not_null(f);
+        fclose(f);
+    }
+    struct restart_listing rl = {.sv = &sv, .bits = calloc(3000, 1)};
+    int r = smb1_readdir(T, "rl", on_name_restart, &rl);
+    cr_assert_eq(r, 0, "listing across a restart: %s", strerror(-r));
+    cr_assert(rl.restarted);
+    cr_assert_eq(rl.at_restart, 0);
+    cr_assert_eq(rl.dups, 0);
+    cr_assert_eq(rl.count, 3000);
+    free(rl.bits);
+    down();
+    harness_server_stop(&sv);
+}
+
+Test(ops_signed, readdir_restart, .fini = down)
+{
+    check_readdir_restart("signed");
+}
+Test(ops_nosign, readdir_restart, .fini = down)
+{
+    check_readdir_restart("nosign");
+}
+
 Test(ops_impacket, common_operations, .fini = down)
 {
     check_impacket();
