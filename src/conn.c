@@ -736,7 +736,6 @@ void smb1_conn_free(struct smb1_conn *c)
         c->svc_stop = true;
         pthread_cond_signal(&c->svc_cond);
         pthread_mutex_unlock(&c->svc_lock);
-        pthread_join(c->svc, NULL);
     }
     pthread_mutex_lock(&c->reconnect_lock);
     pthread_mutex_lock(&c->lock);
@@ -750,8 +749,13 @@ void smb1_conn_free(struct smb1_conn *c)
     if (mux) {
         if (live && !mux_dead(mux))
             session_logoff(c, mux, uid);
-        mux_put(mux);
+        /* Also ends a keep-alive the service thread may be waiting on, so
+         * the join below never waits for a dead server's timeout. */
+        mux_kill(mux, -ECONNRESET);
     }
+    if (c->svc_started)
+        pthread_join(c->svc, NULL);
+    mux_put(mux);
     struct smb1_stats st;
     smb1_conn_get_stats(c, &st);
     log_info(c->log,

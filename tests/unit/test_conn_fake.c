@@ -583,3 +583,21 @@ Test(conn_fake, ntlmssp_refused_by_old_form_server, .init = init_signed, .fini =
     cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), -EPROTONOSUPPORT);
     cr_assert(strstr(why, "extended security") != NULL, "why: %s", why);
 }
+
+/* Freeing the connection while the service thread waits for a keep-alive
+ * reply that is slow to come does not wait for that reply. */
+Test(conn_fake, free_during_pending_keepalive, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.echo_interval_s = 1;
+    c.request_timeout_ms = 10000;
+    struct smb1_conn *conn = connect_ok(&c);
+    fake_inject(fs, FAKE_LATE, 4000);
+    struct timespec ts = {2, 0}, t0, t1;
+    nanosleep(&ts, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    smb1_conn_free(conn);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_assert(s < 2.5, "smb1_conn_free took %.2f s", s);
+}
