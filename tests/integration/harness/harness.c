@@ -101,14 +101,17 @@ static int run_script_env(const char *body, const char *const *args, const struc
     close(pipefd[1]);
     for (;;) {
         char sink[512];
-        char *dst = out ? out + used : sink;
-        size_t room = out && outlen > used + 1 ? outlen - used - 1 : sizeof(sink);
+        /* Output past what OUT holds is read and dropped, so the child
+         * never blocks on a full pipe. */
+        int keep = out && outlen > used + 1;
+        char *dst = keep ? out + used : sink;
+        size_t room = keep ? outlen - used - 1 : sizeof(sink);
         ssize_t r = read(pipefd[0], dst, room);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
-        if (out && outlen > used + 1)
+        if (keep)
             used += (size_t)r;
     }
     if (out && outlen)
@@ -279,8 +282,7 @@ int harness_server_restart(struct harness_server *s)
 
     if (!s->dir[0] || s->port == 0)
         return -EINVAL;
-    rc = run_script("harness_kill_dir \"$1\" && harness_revive_dir \"$1\"", args, out,
-                    sizeof(out));
+    rc = run_script("harness_kill_dir \"$1\" && harness_revive_dir \"$1\"", args, out, sizeof(out));
     if (rc != 0)
         return -EIO;
     p = strstr(out, "SMBD_PID=");

@@ -31,21 +31,21 @@
 #define HARNESS_NAME_MAX 128
 
 struct harness_server {
-    char addr[HARNESS_NAME_MAX];      /* "127.0.0.1" */
-    int port;                         /* TCP port the server listens on */
-    char dir[PATH_MAX];               /* the server's temporary directory */
-    char conf[PATH_MAX];              /* its smb.conf (smbd only) */
-    char log_dir[PATH_MAX];           /* its logs */
-    char share[HARNESS_NAME_MAX];     /* "share" ("SHARE" on impacket) */
-    char share_dir[PATH_MAX];         /* the share's directory on this side */
+    char addr[HARNESS_NAME_MAX];        /* "127.0.0.1" */
+    int port;                           /* TCP port the server listens on */
+    char dir[PATH_MAX];                 /* the server's temporary directory */
+    char conf[PATH_MAX];                /* its smb.conf (smbd only) */
+    char log_dir[PATH_MAX];             /* its logs */
+    char share[HARNESS_NAME_MAX];       /* "share" ("SHARE" on impacket) */
+    char share_dir[PATH_MAX];           /* the share's directory on this side */
     char plain_share[HARNESS_NAME_MAX]; /* signed profile only, else "" */
     char plain_dir[PATH_MAX];
-    char printer[HARNESS_NAME_MAX];   /* signed profile only, else "" */
-    char user[HARNESS_NAME_MAX];      /* a user with a password on the server */
+    char printer[HARNESS_NAME_MAX]; /* signed profile only, else "" */
+    char user[HARNESS_NAME_MAX];    /* a user with a password on the server */
     char pass[HARNESS_NAME_MAX];
-    char domain[HARNESS_NAME_MAX];    /* the server's workgroup */
-    char profile[HARNESS_NAME_MAX];   /* profile name, or "impacket" */
-    pid_t pid;                        /* the server's main process (its group) */
+    char domain[HARNESS_NAME_MAX];  /* the server's workgroup */
+    char profile[HARNESS_NAME_MAX]; /* profile name, or "impacket" */
+    pid_t pid;                      /* the server's main process (its group) */
 };
 
 /* Starts smbd with PROFILE on a free port. 0 or a negative errno
