@@ -41,6 +41,7 @@ struct fake_server {
     uint16_t brk_fid;
     uint8_t brk_level;
     struct fake_stats st;
+    unsigned conn_requests; /* requests on the first connection */
     /* Per connection; only the server thread touches these. */
     bool signing;
     struct sign_key key;
@@ -351,7 +352,10 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
     uint16_t f2 = wire_le16(req + SMB1_HDR_FLAGS2);
     pthread_mutex_lock(&fs->lock);
     fs->st.requests++;
+    bool drop = fs->o.drop_at && fs->st.connections == 1 && ++fs->conn_requests == fs->o.drop_at;
     pthread_mutex_unlock(&fs->lock);
+    if (drop)
+        return -1;
     if (cmd == SMB1_COM_NEGOTIATE)
         return do_negotiate(fs, fd, req, mid);
     if (cmd == SMB1_COM_SESSION_SETUP_ANDX)

@@ -43,6 +43,7 @@ struct fake_opts {
     bool sign_enabled, sign_required;
     uint16_t max_mpx; /* 0: 50 */
     bool plaintext;   /* negotiate without ENCRYPT_PASSWORDS */
+    unsigned drop_at; /* >0: the first connection closes on its Nth request */
     unsigned reorder; /* >1: collect this many requests, answer in reverse */
 };
 

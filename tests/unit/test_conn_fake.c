@@ -601,3 +601,42 @@ Test(conn_fake, free_during_pending_keepalive, .init = init_signed, .fini = fini
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     cr_assert(s < 2.5, "smb1_conn_free took %.2f s", s);
 }
+
+/* The server closes the connection at each step in turn (NEGOTIATE, each
+ * SESSION_SETUP, TREE_CONNECT, the first requests): every step ends in a
+ * clean error or a transparent recovery, never a crash, leak or hang. */
+Test(conn_fake, drop_at_every_step, .timeout = 120)
+{
+    for (unsigned n = 1; n <= 7; n++) {
+        setup_log();
+        struct fake_opts o = {.user = "alice",
+                              .domain = "WORKGROUP",
+                              .password = "s3cret pass",
+                              .sign_enabled = true,
+                              .sign_required = true,
+                              .drop_at = n};
+        fs = fake_start(&o, &port);
+        cr_assert_not_null(fs);
+        struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+        struct smb1_conn *conn = NULL;
+        char why[256] = "";
+        int r = smb1_conn_new(&c, &conn, why, sizeof(why));
+        if (r == 0) {
+            struct smb1_tree *t = NULL;
+            r = smb1_tree_connect(conn, "share", &t);
+            cr_assert(r == 0 || r == -ECONNRESET, "step %u: tree connect %d", n, r);
+            if (r)
+                cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0, "step %u", n);
+            for (int i = 0; i < 3; i++)
+                cr_assert_eq(do_read(conn, t, (uint32_t)i, 100, CONN_IDEMPOTENT), 100, "step %u",
+                             n);
+            cr_assert_eq(smb1_echo(conn), 0, "step %u", n);
+            smb1_tree_free(t);
+            smb1_conn_free(conn);
+        } else {
+            cr_assert(r == -ECONNRESET || r == -EIO, "step %u: connect %d (%s)", n, r, why);
+            cr_assert(n <= 2, "step %u: connect failed", n);
+        }
+        fini();
+    }
+}
