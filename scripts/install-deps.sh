@@ -7,7 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 PKGS="
-build-essential cmake pkg-config clang llvm libclang-rt-14-dev
+build-essential cmake pkg-config clang llvm libclang-rt-14-dev clang-format
 libfuse3-dev fuse3 libntlm0-dev libssl-dev libcriterion-dev
 samba smbclient python3-impacket tshark
 iproute2 procps psmisc rsync git fio

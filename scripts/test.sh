@@ -1,6 +1,7 @@
 #!/bin/bash
-# The test command: installs the dependencies, then builds and tests smbfuse
-# four ways, each in its own build directory:
+# The test command: installs the dependencies, checks the formatting of the
+# C sources against .clang-format, then builds and tests smbfuse four ways,
+# each in its own build directory:
 #   build/       Debug, -Werror              every test (unit, integration, shell)
 #   build-asan/  ASan + UBSan                unit + integration tests again
 #   build-tsan/  TSan                        tests labelled "tsan"
@@ -11,14 +12,14 @@
 #
 # Environment:
 #   SMBFUSE_BUILD_PREFIX   build directory prefix (default: <source>/build)
-#   SMBFUSE_STAGES         which stages to run (default: "debug asan tsan fuzz")
+#   SMBFUSE_STAGES         which stages to run (default: "format debug asan tsan fuzz")
 #   SMBFUSE_NO_DEPS=1      skip scripts/install-deps.sh
 #   SMBFUSE_CTEST_ARGS     extra ctest arguments (e.g. "-R harness")
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=${SMBFUSE_BUILD_PREFIX:-$SRC/build}
-STAGES=${SMBFUSE_STAGES:-debug asan tsan fuzz}
+STAGES=${SMBFUSE_STAGES:-format debug asan tsan fuzz}
 JOBS=${SMBFUSE_JOBS:-2}
 read -r -a EXTRA_CTEST <<<"${SMBFUSE_CTEST_ARGS:-}"
 
@@ -155,6 +156,26 @@ reap_servers quiet
 
 for stage in $STAGES; do
     case $stage in
+    format)
+        # One formatter for everyone (STYLE.md): every tracked C file as
+        # clang-format would write it. Counted as one check.
+        say "format: clang-format --dry-run -Werror"
+        if ! command -v clang-format >/dev/null; then
+            stage_failed "format: clang-format is not installed"
+            continue
+        fi
+        bad=()
+        while IFS= read -r f; do
+            clang-format --dry-run -Werror "$SRC/$f" >/dev/null 2>&1 || bad+=("$f")
+        done < <(cd "$SRC" && git ls-files '*.c' '*.h' 2>/dev/null)
+        if [ "${#bad[@]}" -eq 0 ]; then
+            echo "format: every C file is clang-formatted"
+            total_pass=$((total_pass + 1))
+        else
+            printf 'format: not clang-formatted (fix with clang-format -i): %s\n' "${bad[@]}"
+            stage_failed "format: ${#bad[@]} file(s) not clang-formatted"
+        fi
+        ;;
     debug)
         if configure_build debug "$PREFIX"; then
             run_ctest debug "$PREFIX"
