@@ -219,7 +219,9 @@ check "cleanup: the orphan is gone" server_gone "$orphan"
 
 # ---- the NetBIOS port: smbd on 127.0.0.1:139
 if harness_port_open 127.0.0.1 139; then
-    bad "nbt: port 139 is taken by another program"
+    # A system smbd (started by the samba package on some machines) holds
+    # the NetBIOS port; that is the machine's business, not a harness fault.
+    echo "skip nbt: port 139 is held by: $(ss -Hltnp 'sport = :139' 2>/dev/null | sed 's/.*users://' | head -n 1)"
 else
     smbd_start nosign nbt >/dev/null
     d=$SMBD_DIR
