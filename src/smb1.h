@@ -167,10 +167,10 @@ ssize_t smb1_listxattr(struct smb1_tree *t, const char *path, char *list, size_t
 int smb1_removexattr(struct smb1_tree *t, const char *path, const char *name);
 
 /* Share types of smb1_share_enum (MS-RAP SHARE_INFO_1 / MS-SRVS shi1_type). */
-#define SMB1_SHARE_TYPE_DISK  0
-#define SMB1_SHARE_TYPE_PRINT 1
+#define SMB1_SHARE_TYPE_DISK   0
+#define SMB1_SHARE_TYPE_PRINT  1
 #define SMB1_SHARE_TYPE_DEVICE 2
-#define SMB1_SHARE_TYPE_IPC   3
+#define SMB1_SHARE_TYPE_IPC    3
 typedef int (*smb1_share_cb)(void *ctx, const char *name, uint32_t type, const char *remark);
 /* Lists the server's shares (RAP NetShareEnum on IPC$). A non-zero return
  * from cb stops the listing and is returned. */
