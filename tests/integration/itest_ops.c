@@ -275,6 +275,18 @@ static void check_stat(void)
     cr_assert_eq(smb1_stat(T, "st/missing", &st), -ENOENT);
     cr_assert_eq(smb1_stat(T, "st/nodir/missing", &st), -ENOENT);
     cr_assert_eq(smb1_stat(T, "st/f/below", &st), -ENOTDIR);
+    /* Opening directories. */
+    struct smb1_file *d;
+    int r = smb1_open(T, "st", O_RDONLY | O_DIRECTORY, 0, &d, &st);
+    cr_assert_eq(r, 0, "open of a directory: %s", strerror(-r));
+    cr_assert(st.is_dir);
+    cr_assert_eq(smb1_fstat(d, &st), 0);
+    cr_assert(st.is_dir);
+    cr_assert_eq(smb1_close(d), 0);
+    r = smb1_open(T, "st/f", O_RDONLY | O_DIRECTORY, 0, &d, &st);
+    cr_assert_eq(r, -ENOTDIR, "O_DIRECTORY on a file: %s", strerror(-r));
+    r = smb1_open(T, "st", O_WRONLY, 0, &d, &st);
+    cr_assert_eq(r, -EISDIR, "a directory for writing: %s", strerror(-r));
 }
 
 struct seen {
