@@ -521,6 +521,12 @@ static void check_utimens(void)
     cr_assert_eq(stat(local("ut/f"), &ls), 0);
     cr_assert_eq(ls.st_mtime, 1200000000);
     cr_assert_eq(ls.st_atime, 1100000000);
+    /* A directory's times. */
+    mkdir_test("ut/d");
+    mt.tv_sec = 1250000000;
+    cr_assert_eq(smb1_utimens(T, "ut/d", NULL, NULL, &mt), 0);
+    cr_assert_eq(stat(local("ut/d"), &ls), 0);
+    cr_assert_eq(ls.st_mtime, 1250000000);
     r = smb1_utimens(T, "ut/none", NULL, &at, &mt);
     cr_assert_eq(r, -ENOENT, "utimens of a missing file: %s", strerror(-r));
 }
