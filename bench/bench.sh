@@ -69,7 +69,7 @@ PTDIR=$FS_TMP/ptdir
 PTMNT=$FS_TMP/ptmnt
 mkdir -p "$PTDIR" "$PTMNT"
 "$PT" "$PTDIR" "$PTMNT" || fail "passthrough mount"
-t=$(now); dd if="$FS_TMP/big" of="$PTMNT/big" bs=1M status=none conv=fsync; pt_w=$(mbps "$MB" "$(since "$t")")
+t=$(now); dd if="$FS_TMP/big" of="$PTMNT/big" bs=1M status=none; pt_w=$(mbps "$MB" "$(since "$t")")
 drop_caches
 t=$(now); cat "$PTMNT/big" >/dev/null; pt_r=$(mbps "$MB" "$(since "$t")")
 fusermount3 -u "$PTMNT"
@@ -81,7 +81,7 @@ for profile in signed nosign; do
     [ -n "$FS_PID" ] || fail "no client pid"
 
     # sequential write / read, alternating with smbclient put / get
-    t=$(now); dd if="$FS_TMP/big" of="$MNT/big" bs=1M status=none conv=fsync; w=$(mbps "$MB" "$(since "$t")")
+    t=$(now); dd if="$FS_TMP/big" of="$MNT/big" bs=1M status=none; w=$(mbps "$MB" "$(since "$t")")
     rm -f "$SHARE_DIR/big"
     t=$(now); smbc -c "put $FS_TMP/big big"; cw=$(mbps "$MB" "$(since "$t")")
     record "$profile" "seq write ${MB} MiB (MB/s)" "$w" "$cw" "$pt_w"
