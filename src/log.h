@@ -15,10 +15,10 @@
 typedef void (*smb1_log_sink_fn)(void *ctx, int level, const char *line);
 
 struct smb1_log {
-    int level;                  /* messages above this level are dropped; set before use */
-    smb1_log_sink_fn sink;      /* NULL: stderr */
+    int level;             /* messages above this level are dropped; set before use */
+    smb1_log_sink_fn sink; /* NULL: stderr */
     void *sink_ctx;
-    pthread_mutex_t lock;       /* serialises calls into sink so lines never interleave */
+    pthread_mutex_t lock; /* serialises calls into sink so lines never interleave */
 };
 
 void log_init(struct smb1_log *lg, int level, smb1_log_sink_fn sink, void *ctx);
@@ -38,9 +38,13 @@ static inline int log_enabled(const struct smb1_log *lg, int level)
     return lg && level <= lg->level;
 }
 
-#define log_err(lg, ...)   log_msg((lg), LOG_ERR, __VA_ARGS__)
-#define log_warn(lg, ...)  log_msg((lg), LOG_WARNING, __VA_ARGS__)
-#define log_info(lg, ...)  log_msg((lg), LOG_INFO, __VA_ARGS__)
-#define log_debug(lg, ...) do { if (log_enabled((lg), LOG_DEBUG)) log_msg((lg), LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_err(lg, ...)  log_msg((lg), LOG_ERR, __VA_ARGS__)
+#define log_warn(lg, ...) log_msg((lg), LOG_WARNING, __VA_ARGS__)
+#define log_info(lg, ...) log_msg((lg), LOG_INFO, __VA_ARGS__)
+#define log_debug(lg, ...)                                                                         \
+    do {                                                                                           \
+        if (log_enabled((lg), LOG_DEBUG))                                                          \
+            log_msg((lg), LOG_DEBUG, __VA_ARGS__);                                                 \
+    } while (0)
 
 #endif

@@ -22,38 +22,39 @@ struct smb1_tree;
 struct smb1_file;
 
 enum smb1_sign_policy {
-    SMB1_SIGN_AUTO = 0,    /* sign when the server enables or requires it */
-    SMB1_SIGN_REQUIRED,    /* refuse a server that cannot sign */
-    SMB1_SIGN_OFF,         /* do not sign unless the server requires it */
+    SMB1_SIGN_AUTO = 0, /* sign when the server enables or requires it */
+    SMB1_SIGN_REQUIRED, /* refuse a server that cannot sign */
+    SMB1_SIGN_OFF,      /* do not sign unless the server requires it */
 };
 
 enum smb1_transport {
-    SMB1_TRANSPORT_AUTO = 0,  /* port 445 direct TCP, then 139 NetBIOS */
-    SMB1_TRANSPORT_DIRECT,    /* direct TCP framing on cfg.port (default 445) */
-    SMB1_TRANSPORT_NETBIOS,   /* NetBIOS session service on cfg.port (default 139) */
+    SMB1_TRANSPORT_AUTO = 0, /* port 445 direct TCP, then 139 NetBIOS */
+    SMB1_TRANSPORT_DIRECT,   /* direct TCP framing on cfg.port (default 445) */
+    SMB1_TRANSPORT_NETBIOS,  /* NetBIOS session service on cfg.port (default 139) */
 };
 
 struct smb1_config {
-    const char *host;                 /* name or address to connect to */
-    const char *ip;                   /* if set, connect here instead of resolving host */
-    uint16_t port;                    /* 0: by transport */
-    enum smb1_transport transport;    /* with a port but AUTO: 139 means NETBIOS, else DIRECT */
-    const char *server_netbios_name;  /* NBT called name; NULL: host's first label, then *SMBSERVER */
-    const char *client_netbios_name;  /* NULL: our host name */
-    const char *user;                 /* NULL or "" with sec=none: anonymous */
+    const char *host;              /* name or address to connect to */
+    const char *ip;                /* if set, connect here instead of resolving host */
+    uint16_t port;                 /* 0: by transport */
+    enum smb1_transport transport; /* with a port but AUTO: 139 means NETBIOS, else DIRECT */
+    const char
+        *server_netbios_name; /* NBT called name; NULL: host's first label, then *SMBSERVER */
+    const char *client_netbios_name; /* NULL: our host name */
+    const char *user;                /* NULL or "" with sec=none: anonymous */
     const char *domain;
-    const char *password;             /* read once by smb1_conn_new; caller wipes its copy */
+    const char *password; /* read once by smb1_conn_new; caller wipes its copy */
     enum smb1_sec sec;
     enum smb1_sign_policy sign;
-    int connect_timeout_ms;           /* 0: 10000 */
-    int request_timeout_ms;           /* 0: 60000 */
-    int echo_interval_s;              /* 0: 60; idle keepalive and dead-server detection */
-    size_t max_frame;                 /* cap on a received frame; 0: by transport */
-    uint32_t rsize, wsize;            /* 0: largest the server allows */
-    int unix_ext;                     /* -1 auto, 0 never, 1 require */
-    bool mapposix;                    /* map Windows-reserved characters (no UNIX extensions) */
-    bool soft;                        /* after a failed reconnect, fail requests instead of retrying */
-    struct smb1_log *log;             /* must outlive the connection */
+    int connect_timeout_ms; /* 0: 10000 */
+    int request_timeout_ms; /* 0: 60000 */
+    int echo_interval_s;    /* 0: 60; idle keepalive and dead-server detection */
+    size_t max_frame;       /* cap on a received frame; 0: by transport */
+    uint32_t rsize, wsize;  /* 0: largest the server allows */
+    int unix_ext;           /* -1 auto, 0 never, 1 require */
+    bool mapposix;          /* map Windows-reserved characters (no UNIX extensions) */
+    bool soft;              /* after a failed reconnect, fail requests instead of retrying */
+    struct smb1_log *log;   /* must outlive the connection */
 };
 
 /* Connects, negotiates and authenticates. Errors: -ENOENT unknown host,
@@ -75,7 +76,7 @@ struct smb1_conn_info {
     bool signing_active;
     bool guest;
     bool extended_security;
-    uint64_t unix_caps;               /* 0 without CIFS UNIX extensions */
+    uint64_t unix_caps; /* 0 without CIFS UNIX extensions */
     char server_domain[64];
     char server_name[64];
 };
@@ -99,10 +100,10 @@ struct smb1_stat {
     uint64_t size;
     uint64_t alloc;
     struct timespec atime, mtime, ctime, btime;
-    uint32_t attrs;          /* SMB1_ATTR_* */
+    uint32_t attrs; /* SMB1_ATTR_* */
     bool is_dir;
-    bool has_unix;           /* the fields below come from the server */
-    uint32_t mode;           /* with S_IF* type bits */
+    bool has_unix; /* the fields below come from the server */
+    uint32_t mode; /* with S_IF* type bits */
     uint64_t uid, gid, ino, nlink, rdev;
 };
 
@@ -118,8 +119,8 @@ typedef int (*smb1_dir_cb)(void *ctx, const char *name, const struct smb1_stat *
  * A non-zero return from cb stops the listing and is returned. */
 int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx);
 /* flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY. */
-int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode,
-              struct smb1_file **out, struct smb1_stat *st);
+int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, struct smb1_file **out,
+              struct smb1_stat *st);
 int smb1_close(struct smb1_file *f);
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);

@@ -29,7 +29,10 @@ struct wire_writer {
 };
 
 void wire_reader_init(struct wire_reader *r, const void *buf, size_t len);
-static inline bool wire_ok(const struct wire_reader *r) { return !r->err; }
+static inline bool wire_ok(const struct wire_reader *r)
+{
+    return !r->err;
+}
 static inline size_t wire_remaining(const struct wire_reader *r)
 {
     return r->err ? 0 : r->len - r->pos;
@@ -55,7 +58,10 @@ void wire_sub(struct wire_reader *r, size_t off, size_t n, struct wire_reader *o
 void wire_take(struct wire_reader *r, size_t n, struct wire_reader *out);
 
 void wire_writer_init(struct wire_writer *w, void *buf, size_t cap);
-static inline bool wire_wok(const struct wire_writer *w) { return !w->err; }
+static inline bool wire_wok(const struct wire_writer *w)
+{
+    return !w->err;
+}
 void wire_put_u8(struct wire_writer *w, uint8_t v);
 void wire_put_u16(struct wire_writer *w, uint16_t v);
 void wire_put_u32(struct wire_writer *w, uint32_t v);
@@ -73,15 +79,25 @@ void wire_patch_u32(struct wire_writer *w, size_t at, uint32_t v);
 void wire_patch_be16(struct wire_writer *w, size_t at, uint16_t v);
 
 /* Plain little-endian loads/stores on memory the caller has bounds-checked. */
-static inline uint16_t wire_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint16_t wire_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
 static inline uint32_t wire_le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static inline void wire_st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void wire_st16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
 static inline void wire_st32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
 }
 
 #endif
