@@ -110,6 +110,7 @@ static void *peer_main(void *arg)
         bool late = len >= 41 && !memcmp(payload, "LATE", 4);
         bool bads = len >= 41 && !memcmp(payload, "BADS", 4);
         bool unkn = len >= 41 && !memcmp(payload, "UNKN", 4);
+        bool dupl = len >= 41 && !memcmp(payload, "DUPL", 4);
         if (p->signing)
             sign_apply(&p->key, r, len, rseq);
         if (bads)
@@ -118,6 +119,12 @@ static void *peer_main(void *arg)
             uint8_t *copy = malloc(len + 4);
             memcpy(copy, out, len + 4);
             wire_st16(copy + 4 + SMB1_HDR_MID, (uint16_t)(mid ^ 0x4000));
+            send_frame(p->fd, copy, len + 4);
+            free(copy);
+        }
+        if (dupl) {
+            uint8_t *copy = malloc(len + 4);
+            memcpy(copy, out, len + 4);
             send_frame(p->fd, copy, len + 4);
             free(copy);
         }
@@ -319,4 +326,16 @@ Test(mux, peer_close_fails_waiters)
     mux_put(m);
     close(p.fd);
     log_destroy(&lg);
+}
+
+Test(mux, duplicate_reply_dropped)
+{
+    struct peer p;
+    struct mux *m = start(&p, 4, true, 1);
+    cr_assert_eq(echo(m, "DUPL-1", 2000), 0);
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(echo(m, "next", 2000), 0);
+    stop(m, &p);
+    cr_assert_eq(stats.unknown_mids, 1);
+    cr_assert_eq(stats.bad_signatures, 0);
 }
