@@ -244,8 +244,13 @@ int main(int argc, char **argv)
         log_err(&lg, "cannot connect to share %s on %s: %s", o.share, o.host, strerror(-r));
         goto out_conn;
     }
-    if (smb1_tree_type(tree) != SMB1_TREE_DISK) {
-        log_err(&lg, "%s is not a disk share", o.share);
+    /* Some servers (impacket) answer with the share name where the service
+     * type belongs: only a share that says it is a pipe or a printer is
+     * refused, anything else is tried as a disk. */
+    enum smb1_tree_type ttype = smb1_tree_type(tree);
+    if (ttype == SMB1_TREE_IPC || ttype == SMB1_TREE_PRINTER) {
+        log_err(&lg, "%s is not a disk share (it is %s)", o.share,
+                ttype == SMB1_TREE_IPC ? "an IPC share" : "a printer queue");
         goto out_tree;
     }
 

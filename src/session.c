@@ -180,12 +180,14 @@ static int decide_signing(struct smb1_conn *c, struct nego *ng, char *why, size_
     bool srv_req = ng->secmode & SMB1_SECMODE_SIGNATURES_REQUIRED;
     switch (c->cfg.sign) {
     case SMB1_SIGN_REQUIRED:
-        if (!srv_en && !srv_req) {
-            conn_why(why, why_len,
-                     "signing required (sign=required) but the server does not "
-                     "support signing");
-            return -EPERM;
-        }
+        /* The negotiate reply is unsigned and may claim anything: a required
+         * policy asks for signing regardless, and activate_signing() refuses
+         * the server if its session setup reply then comes back unsigned.
+         * (Samba with "server signing = disabled" advertises nothing but
+         * still signs when the client insists.) */
+        if (!srv_en && !srv_req)
+            log_info(c->log, "server %s does not offer signing: asking for it (sign=required)",
+                     c->host);
         ng->sign = true;
         ng->sign_required = true;
         break;
@@ -380,7 +382,16 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct n
         log_warn(c->log, "server %s did not start signing: continuing unsigned", c->host);
         return 0;
     }
-    if (!(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) || !sign_verify(k, in->frame, in->len, 1)) {
+    static const uint8_t unsigned_sig[SMB1_SIG_LEN];
+    bool unsigned_reply = !(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ||
+                          !memcmp(in->frame + SMB1_HDR_SIGNATURE, unsigned_sig, SMB1_SIG_LEN);
+    if (unsigned_reply && ng->sign_required &&
+        !(ng->secmode & (SMB1_SECMODE_SIGNATURES_ENABLED | SMB1_SECMODE_SIGNATURES_REQUIRED))) {
+        conn_why(why, why_len,
+                 "signing required (sign=required) but the server does not sign its replies");
+        return -EPERM;
+    }
+    if (unsigned_reply || !sign_verify(k, in->frame, in->len, 1)) {
         __atomic_fetch_add(&c->stats.bad_signatures, 1, __ATOMIC_RELAXED);
         log_err(c->log, "SESSION_SETUP reply MID %u from %s is %s", in->mid, c->host,
                 (in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ? "badly signed" : "not signed");

@@ -56,20 +56,32 @@ m_umount "$mnt"
 m_assert_clean "$mnt"
 pass "mount point usable after the failures"
 
-# Signing policy: sign=required against a server that does not sign fails
-# and says why; the same mount with sign=auto works, so signing was the
-# cause.
+# Signing policy. Samba with "server signing = disabled" advertises no
+# signing but signs when the client insists: sign=required mounts it.
 smbd_stop >/dev/null 2>&1
 M_SERVER=0
 M_PROFILE=nosign m_start_server
 nosign=$(m_cred nosign.cred "$SMBD_USER" "$SMBD_PASS")
-m_expect_fail "signing required, server does not sign" 'sign' -- \
-    m_mount -t fuse.smbfuse "$M_SOURCE" "$mnt" -o "port=$SMBD_PORT,credentials=$nosign,sign=required"
+m_mount -t fuse.smbfuse "$M_SOURCE" "$mnt" -o "port=$SMBD_PORT,credentials=$nosign,sign=required" \
+    || fail "sign=required against Samba with signing disabled failed"
+m_umount "$mnt"
 m_assert_clean "$mnt"
-m_mount -t fuse.smbfuse "$M_SOURCE" "$mnt" -o "port=$SMBD_PORT,credentials=$nosign,sign=auto" \
+pass "sign=required mounts Samba whose negotiate reply offers no signing"
+
+# impacket's SMB1 server cannot sign (its MACs do not verify): sign=required
+# refuses it and says why; the same mount with sign=auto works, so signing
+# was the cause.
+impacket_start >/dev/null || fail "impacket did not start"
+trap 'rc=$?; impacket_stop >/dev/null 2>&1; (exit $rc); m_cleanup' EXIT
+imp=$(m_cred impacket.cred "$IMPACKET_USER" "$IMPACKET_PASS")
+m_expect_fail "signing required, server does not sign" 'sign' -- \
+    m_mount -t fuse.smbfuse "//127.0.0.1/$IMPACKET_SHARE" "$mnt" -o "port=$IMPACKET_PORT,credentials=$imp,sign=required"
+m_assert_clean "$mnt"
+m_mount -t fuse.smbfuse "//127.0.0.1/$IMPACKET_SHARE" "$mnt" -o "port=$IMPACKET_PORT,credentials=$imp,sign=auto" \
     || fail "the same mount with sign=auto failed"
 m_umount "$mnt"
 m_assert_clean "$mnt"
+impacket_stop >/dev/null 2>&1 || true
 pass "sign=auto mounts the server that sign=required refused"
 
 # .invalid never resolves (RFC 6761), and host names resolve from

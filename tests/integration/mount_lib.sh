@@ -104,7 +104,14 @@ m_is_mounted() { grep -q " $1 fuse.smbfuse " /proc/mounts; }
 m_mounts_line() { grep " $1 " /proc/mounts || true; }
 
 m_umount() {
-    fusermount3 -u "$1" || fail "fusermount3 -u $1 failed"
+    # A moment of EBUSY right after a mount is some other process (a
+    # directory walker, a shell's cwd) passing through; a few tries.
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        fusermount3 -u "$1" 2>/dev/null && break
+        sleep 0.5
+    done
+    m_is_mounted "$1" && { fusermount3 -u "$1" || fail "fusermount3 -u $1 failed"; }
     ! m_is_mounted "$1" || fail "$1 still mounted after fusermount3 -u"
 }
 
