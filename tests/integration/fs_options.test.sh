@@ -57,4 +57,17 @@ remount uid=4242,gid=4343
 [ "$(stat -c '%u' "$MNT/f")" = "$(stat -c '%u' "$SHARE_DIR/f")" ] ||
     fail "without forceuid the server's owner shows: $(stat -c '%u' "$MNT/f")"
 fs_log "ok   uid/gid with and without forceuid/forcegid"
+
+# //server/share/sub/dir mounts that directory.
+mkdir -p "$SHARE_DIR/sub/dir"
+echo inner >"$SHARE_DIR/sub/dir/file"
+fs_unmount
+SHARE_NAME_SAVED=$SHARE_NAME
+SHARE_NAME="$SHARE_NAME/sub/dir"
+fs_mount
+SHARE_NAME=$SHARE_NAME_SAVED
+[ "$(cat "$MNT/file")" = inner ] || fail "prefix: $(ls "$MNT")"
+mkdir "$MNT/made"
+[ -d "$SHARE_DIR/sub/dir/made" ] || fail "prefix: mkdir landed elsewhere"
+fs_log "ok   a path below the share"
 fs_log "PASS"
