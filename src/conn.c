@@ -297,6 +297,15 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         r = conn_live(c, t, flags, &lv);
         if (r)
             break;
+        /* A handle of an older connection must never reach a newer one, where
+         * the same number may name another file. lv.mux belongs to lv.epoch:
+         * if the connection is replaced after this check, that mux is dead
+         * and the send fails instead. */
+        if (req->want_epoch && req->want_epoch != lv.epoch) {
+            mux_put(lv.mux);
+            r = -ECONNRESET;
+            break;
+        }
         fill_header(req, lv.uid, lv.tid, lv.flags2);
         unsigned mflags = (flags & CONN_NO_TIMEOUT) ? MUX_NO_TIMEOUT : 0;
         uint32_t st = 0;

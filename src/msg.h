@@ -29,6 +29,10 @@ struct msg_out {
     size_t wc_pos;        /* absolute position of WordCount */
     size_t bc_pos;        /* absolute position of ByteCount */
     uint8_t cmd;
+    /* Non-zero: the connection epoch this request belongs to (it names a
+     * FID or search handle of that epoch). conn_call refuses to send it on
+     * any other connection: -ECONNRESET, so the caller reopens first. */
+    uint64_t want_epoch;
 };
 
 /* Starts a request for cmd with room for cap bytes of SMB (header

@@ -136,7 +136,7 @@ out_free_name:
 
 /* A command whose only word is a FID (FLUSH, FIND_CLOSE2's SID), or
  * CLOSE with its time word. */
-static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close)
+static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, uint64_t epoch)
 {
     struct msg_out m;
     struct msg_in resp;
@@ -150,6 +150,7 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close)
     msg_words_end(&m);
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
+    m.want_epoch = epoch;
     r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
@@ -160,12 +161,17 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close)
 
 int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid)
 {
-    return fid_cmd(t, cmd, fid, false);
+    return fid_cmd(t, cmd, fid, false, 0);
+}
+
+int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch)
+{
+    return fid_cmd(t, cmd, fid, false, epoch);
 }
 
 int file_close_fid(struct smb1_tree *t, uint16_t fid)
 {
-    return fid_cmd(t, SMB1_COM_CLOSE, fid, true);
+    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0);
 }
 
 int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
@@ -511,7 +517,7 @@ ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg)
         int r = file_get_fid(f, &fid, &ep);
         if (r)
             return r;
-        ssize_t res = op(f->t, fid, arg);
+        ssize_t res = op(f->t, fid, ep, arg);
         if (res < 0 && attempt < FILE_RETRIES && file_should_retry(f, ep, (int)res))
             continue;
         return res;
@@ -526,7 +532,7 @@ struct io_req {
     bool large; /* CAP_LARGE_FILES: the OffsetHigh word forms */
 };
 
-static ssize_t read_op(struct smb1_tree *t, uint16_t fid, void *arg)
+static ssize_t read_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
     const struct io_req *io = arg;
     struct msg_out m;
@@ -550,6 +556,7 @@ static ssize_t read_op(struct smb1_tree *t, uint16_t fid, void *arg)
     msg_words_end(&m);
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
+    m.want_epoch = epoch;
     r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
@@ -580,7 +587,7 @@ static ssize_t read_op(struct smb1_tree *t, uint16_t fid, void *arg)
     return res;
 }
 
-static ssize_t write_op(struct smb1_tree *t, uint16_t fid, void *arg)
+static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
     const struct io_req *io = arg;
     struct msg_out m;
@@ -617,6 +624,7 @@ static ssize_t write_op(struct smb1_tree *t, uint16_t fid, void *arg)
         msg_out_free(&m);
         return r;
     }
+    m.want_epoch = epoch;
     r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
@@ -647,7 +655,7 @@ ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len
     struct conn_params p;
     conn_get_params(t->conn, &p);
     struct io_req io = {buf, NULL, len, off, p.large_files};
-    return read_op(t, fid, &io);
+    return read_op(t, fid, 0, &io);
 }
 
 /* One READ_ANDX or WRITE_ANDX of at most the negotiated size. */
@@ -772,10 +780,10 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
     return io_run(f, NULL, buf, len, off);
 }
 
-static ssize_t flush_op(struct smb1_tree *t, uint16_t fid, void *arg)
+static ssize_t flush_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
     (void)arg;
-    return file_fid_cmd(t, SMB1_COM_FLUSH, fid);
+    return file_fid_cmd_at(t, SMB1_COM_FLUSH, fid, epoch);
 }
 
 int smb1_flush(struct smb1_file *f)
@@ -791,7 +799,7 @@ struct lock_req {
     bool wait, large;
 };
 
-static ssize_t lock_op(struct smb1_tree *t, uint16_t fid, void *arg)
+static ssize_t lock_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
     const struct lock_req *lk = arg;
     struct msg_out m;
@@ -831,6 +839,7 @@ static ssize_t lock_op(struct smb1_tree *t, uint16_t fid, void *arg)
         msg_out_free(&m);
         return r;
     }
+    m.want_epoch = epoch;
     r = conn_call(t->conn, t, &m, &resp, CONN_FID | (!unlock && lk->wait ? CONN_NO_TIMEOUT : 0));
     if (r)
         return r;

@@ -58,12 +58,16 @@ struct file_create {
 int file_nt_create(struct smb1_tree *t, const char *path, const struct file_create *fc,
                    uint16_t *fid, struct smb1_stat *st, uint64_t *epoch, uint32_t *status);
 /* An operation on an open file's FID; returns a count or -errno. */
-typedef ssize_t (*file_op_fn)(struct smb1_tree *t, uint16_t fid, void *arg);
+/* fid belongs to connection epoch: requests naming it are pinned to that
+ * epoch (msg_out.want_epoch), so they never reach a newer connection. */
+typedef ssize_t (*file_op_fn)(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg);
 /* Runs op with f's FID, and again with a fresh one (after a reopen) when
  * the FID went stale meanwhile; at most a few times. */
 ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
 /* A command whose one word is a FID (or a search ID): FLUSH, FIND_CLOSE2. */
 int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid);
+/* file_fid_cmd pinned to the FID's connection epoch. */
+int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
 /* One READ_ANDX on a raw FID (a named pipe); no reopen. Returns the
  * count read or -errno; BUFFER_OVERFLOW (a pipe message with more to
  * come) counts as success. */

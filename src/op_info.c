@@ -221,11 +221,17 @@ int info_query_path(struct smb1_tree *t, const char *path, uint16_t level, uint3
 int info_query_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
                    struct trans_resp *rs)
 {
+    return info_query_fid_at(t, fid, level, max_data, rs, 0);
+}
+
+int info_query_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
+                      struct trans_resp *rs, uint64_t epoch)
+{
     uint8_t pp[4];
     wire_st16(pp, fid);
     wire_st16(pp + 2, level);
-    int r = trans2_call(t, SMB1_TRANS2_QUERY_FILE_INFO, pp, sizeof(pp), NULL, 0, 16, max_data, rs,
-                        CONN_FID);
+    int r = trans2_call_at(t, SMB1_TRANS2_QUERY_FILE_INFO, pp, sizeof(pp), NULL, 0, 16, max_data,
+                           rs, CONN_FID, epoch);
     if (r)
         return r;
     return resp_errno(rs);
@@ -265,6 +271,12 @@ int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const v
 int info_set_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data, uint32_t len,
                  uint32_t *status)
 {
+    return info_set_fid_at(t, fid, level, data, len, status, 0);
+}
+
+int info_set_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data,
+                    uint32_t len, uint32_t *status, uint64_t epoch)
+{
     uint8_t pp[6];
     struct trans_resp rs;
     wire_st16(pp, fid);
@@ -272,8 +284,8 @@ int info_set_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *
     wire_st16(pp + 4, 0);
     if (status)
         *status = 0;
-    int r =
-        trans2_call(t, SMB1_TRANS2_SET_FILE_INFO, pp, sizeof(pp), data, len, 16, 0, &rs, CONN_FID);
+    int r = trans2_call_at(t, SMB1_TRANS2_SET_FILE_INFO, pp, sizeof(pp), data, len, 16, 0, &rs,
+                           CONN_FID, epoch);
     if (r)
         return r;
     if (status)
@@ -373,13 +385,13 @@ int smb1_stat(struct smb1_tree *t, const char *path, struct smb1_stat *st)
     return r;
 }
 
-static ssize_t fstat_op(struct smb1_tree *t, uint16_t fid, void *arg)
+static ssize_t fstat_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
     struct conn_params p;
     conn_get_params(t->conn, &p);
     uint16_t level = p.unix_caps ? SMB_QUERY_FILE_UNIX_BASIC : SMB_QUERY_FILE_ALL_INFO;
     struct trans_resp rs;
-    int r = info_query_fid(t, fid, level, INFO_MAX_DATA, &rs);
+    int r = info_query_fid_at(t, fid, level, INFO_MAX_DATA, &rs, epoch);
     if (r)
         return r;
     r = decode_stat(level, &rs, arg);
@@ -392,18 +404,18 @@ int smb1_fstat(struct smb1_file *f, struct smb1_stat *st)
     return (int)file_call(f, fstat_op, st);
 }
 
-static int set_eof_fid(struct smb1_tree *t, uint16_t fid, uint64_t size)
+static int set_eof_fid(struct smb1_tree *t, uint16_t fid, uint64_t size, uint64_t epoch)
 {
     uint8_t d[8];
     struct wire_writer w;
     wire_writer_init(&w, d, sizeof(d));
     wire_put_u64(&w, size);
-    return info_set_fid(t, fid, SMB_SET_FILE_END_OF_FILE_INFO, d, sizeof(d), NULL);
+    return info_set_fid_at(t, fid, SMB_SET_FILE_END_OF_FILE_INFO, d, sizeof(d), NULL, epoch);
 }
 
-static ssize_t eof_op(struct smb1_tree *t, uint16_t fid, void *arg)
+static ssize_t eof_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
-    return set_eof_fid(t, fid, *(const uint64_t *)arg);
+    return set_eof_fid(t, fid, *(const uint64_t *)arg, epoch);
 }
 
 int smb1_ftruncate(struct smb1_file *f, uint64_t size)
@@ -424,7 +436,7 @@ int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size)
                            &ep, &status);
     if (r)
         return status ? info_path_errno(t, path, status) : r;
-    r = set_eof_fid(t, fid, size);
+    r = set_eof_fid(t, fid, size, 0);
     int rc = file_close_fid(t, fid);
     return r ? r : rc;
 }
@@ -441,9 +453,9 @@ static const struct timespec *resolve_time(const struct timespec *in, struct tim
     return in;
 }
 
-static ssize_t basic_op(struct smb1_tree *t, uint16_t fid, void *arg)
+static ssize_t basic_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
-    return info_set_fid(t, fid, SMB_SET_FILE_BASIC_INFO, arg, INFO_BASIC_LEN, NULL);
+    return info_set_fid_at(t, fid, SMB_SET_FILE_BASIC_INFO, arg, INFO_BASIC_LEN, NULL, epoch);
 }
 
 struct times_on_handle {

@@ -64,6 +64,10 @@ void info_synth_mode(struct smb1_stat *st);
  * or a transport error. */
 int info_query_path(struct smb1_tree *t, const char *path, uint16_t level, uint32_t max_data,
                     struct trans_resp *rs);
+int info_query_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
+                      struct trans_resp *rs, uint64_t epoch);
+int info_set_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data,
+                    uint32_t len, uint32_t *status, uint64_t epoch);
 int info_query_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
                    struct trans_resp *rs);
 /* SET_PATH/FILE_INFORMATION; *status (if not NULL) receives the reply's

@@ -313,6 +313,7 @@ int trans_call(struct smb1_tree *t, const struct trans_req *rq, struct trans_res
     int r = trans_build(rq, p.unicode, p.max_buffer, &m);
     if (r)
         return r;
+    m.want_epoch = rq->epoch;
     struct trans_call_ctx cx;
     cx.cmd = rq->cmd;
     cx.error_only = false;
@@ -332,6 +333,14 @@ int trans2_call(struct smb1_tree *t, uint16_t subcmd, const void *param, uint32_
                 const void *data, uint32_t data_len, uint32_t max_param, uint32_t max_data,
                 struct trans_resp *rs, unsigned flags)
 {
+    return trans2_call_at(t, subcmd, param, param_len, data, data_len, max_param, max_data, rs,
+                          flags, 0);
+}
+
+int trans2_call_at(struct smb1_tree *t, uint16_t subcmd, const void *param, uint32_t param_len,
+                   const void *data, uint32_t data_len, uint32_t max_param, uint32_t max_data,
+                   struct trans_resp *rs, unsigned flags, uint64_t epoch)
+{
     struct trans_req rq = {
         .cmd = SMB1_COM_TRANSACTION2,
         .setup = &subcmd,
@@ -342,6 +351,7 @@ int trans2_call(struct smb1_tree *t, uint16_t subcmd, const void *param, uint32_
         .data_len = data_len,
         .max_param = max_param,
         .max_data = max_data,
+        .epoch = epoch,
     };
     return trans_call(t, &rq, rs, flags);
 }

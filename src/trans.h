@@ -39,6 +39,7 @@ struct trans_req {
     uint32_t data_len;
     uint32_t max_param; /* largest reply parameter block we accept */
     uint32_t max_data;  /* largest reply data block we accept */
+    uint64_t epoch;     /* non-zero: pin to this connection epoch (FID requests) */
 };
 
 struct trans_resp {
@@ -105,6 +106,11 @@ int trans_call(struct smb1_tree *t, const struct trans_req *rq, struct trans_res
 int trans2_call(struct smb1_tree *t, uint16_t subcmd, const void *param, uint32_t param_len,
                 const void *data, uint32_t data_len, uint32_t max_param, uint32_t max_data,
                 struct trans_resp *rs, unsigned flags);
+/* trans2_call for a request that names a FID or search handle of epoch:
+ * never sent on another connection (-ECONNRESET instead). */
+int trans2_call_at(struct smb1_tree *t, uint16_t subcmd, const void *param, uint32_t param_len,
+                   const void *data, uint32_t data_len, uint32_t max_param, uint32_t max_data,
+                   struct trans_resp *rs, unsigned flags, uint64_t epoch);
 void trans_resp_free(struct trans_resp *rs);
 
 /* True for a status that carries no reply blocks we can use (an error, as

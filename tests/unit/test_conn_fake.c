@@ -233,6 +233,41 @@ Test(conn_fake, disconnect_mid_reply_idempotent_retried, .init = init_signed, .f
     smb1_conn_free(conn);
 }
 
+/* A request naming a FID of an older connection (want_epoch) is never sent
+ * on the newer one, where the same FID may name another file. */
+Test(conn_fake, stale_epoch_request_never_sent, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    uint64_t first = 0;
+    cr_assert_eq(conn_ensure(conn, t, &first), 0);
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    cr_assert_eq(do_read(conn, t, 3, 800, CONN_IDEMPOTENT), 800); /* reconnects */
+    uint64_t now = 0;
+    cr_assert_eq(conn_ensure(conn, t, &now), 0);
+    cr_assert_neq(now, first);
+
+    struct fake_stats before, after;
+    fake_get_stats(fs, &before);
+    struct msg_out m;
+    struct msg_in in;
+    cr_assert_eq(fake_read_request(&m, 0, 100), 0);
+    m.want_epoch = first;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), -ECONNRESET);
+    fake_get_stats(fs, &after);
+    cr_assert_eq(after.requests, before.requests, "a stale-epoch request reached the server");
+
+    cr_assert_eq(fake_read_request(&m, 0, 100), 0);
+    m.want_epoch = now;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), 0);
+    cr_assert_eq(fake_read_check(&in, 0), 100);
+    msg_in_free(&in);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
 Test(conn_fake, unknown_mid_dropped, .init = init_signed, .fini = fini)
 {
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
