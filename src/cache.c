@@ -45,7 +45,9 @@ struct centry {
     struct cache_dir *dir; /* one reference owned by the entry */
     uint64_t dir_gen, dir_expire;
     size_t bytes; /* accounted size, listing included */
-    char path[];
+    /* Points just past the struct, in the same allocation. Not a flexible
+     * array member: struct cache embeds a centry as its LRU sentinel. */
+    char *path;
 };
 
 struct cache {
@@ -267,6 +269,7 @@ static struct centry *find_or_add(struct cache *c, const char *path)
     e = calloc(1, sizeof(*e) + len);
     if (!e)
         return NULL;
+    e->path = (char *)(e + 1);
     memcpy(e->path, path, len);
     e->hash = h;
     e->bytes = sizeof(*e) + len;

@@ -21,27 +21,27 @@
  * connection's state lock by conn_get_params(). */
 struct conn_params {
     uint64_t epoch;
-    uint32_t caps;               /* server capabilities */
-    uint32_t max_buffer;         /* server MaxBufferSize */
+    uint32_t caps;       /* server capabilities */
+    uint32_t max_buffer; /* server MaxBufferSize */
     uint16_t max_mpx;
     bool unicode;
     bool large_files;
-    uint64_t unix_caps;          /* negotiated CIFS UNIX capabilities, 0 if none */
-    uint32_t max_read;           /* largest READ_ANDX data we may ask for */
-    uint32_t max_write;          /* largest WRITE_ANDX data we may send */
+    uint64_t unix_caps; /* negotiated CIFS UNIX capabilities, 0 if none */
+    uint32_t max_read;  /* largest READ_ANDX data we may ask for */
+    uint32_t max_write; /* largest WRITE_ANDX data we may send */
     int16_t server_tz_min;
 };
 
 struct smb1_tree {
     struct smb1_conn *conn;
-    char *share;                 /* UTF-8, as given */
-    char *unc;                   /* \\host\share */
+    char *share; /* UTF-8, as given */
+    char *unc;   /* \\host\share */
     enum smb1_tree_type type;
-    pthread_mutex_t lock;        /* protects tid, epoch, fs_attrs */
+    pthread_mutex_t lock; /* protects tid, epoch, fs_attrs */
     uint16_t tid;
-    uint64_t epoch;              /* connection epoch the tid belongs to */
-    uint32_t fs_attrs;           /* FileSystemAttributes, when queried */
-    void *ops_priv;              /* owned by the operation layer (caches); freed by its hook */
+    uint64_t epoch;    /* connection epoch the tid belongs to */
+    uint32_t fs_attrs; /* FileSystemAttributes, when queried */
+    void *ops_priv;    /* owned by the operation layer (caches); freed by its hook */
     void (*ops_priv_free)(void *);
 };
 
@@ -51,10 +51,10 @@ struct smb1_tree {
 #define CONN_PID 0
 
 enum conn_call_flags {
-    CONN_IDEMPOTENT = 1 << 0,    /* safe to resend after a reconnect */
-    CONN_NO_TREE    = 1 << 1,    /* TID 0 / 0xFFFF: not tied to a tree */
-    CONN_NO_TIMEOUT = 1 << 2,    /* e.g. blocking locks, change notify */
-    CONN_NO_RECONNECT = 1 << 3,  /* fail with -ECONNRESET rather than reconnect (teardown) */
+    CONN_IDEMPOTENT = 1 << 0,   /* safe to resend after a reconnect */
+    CONN_NO_TREE = 1 << 1,      /* TID 0 / 0xFFFF: not tied to a tree */
+    CONN_NO_TIMEOUT = 1 << 2,   /* e.g. blocking locks, change notify */
+    CONN_NO_RECONNECT = 1 << 3, /* fail with -ECONNRESET rather than reconnect (teardown) */
 };
 
 /* Per-frame callback for replies that come in several frames (TRANS,
@@ -69,12 +69,12 @@ typedef int (*conn_frame_fn)(void *arg, const struct msg_in *frame);
  * signature, malformed reply; the connection is then re-established),
  * -ETIMEDOUT, -ECONNRESET (connection lost and the request could not be
  * retried), -ENOMEM, -EMSGSIZE. req is consumed either way. */
-int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req,
-              struct msg_in *resp, unsigned flags);
+int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, struct msg_in *resp,
+              unsigned flags);
 /* Like conn_call, for multi-frame replies: each frame goes to fn in order.
  * *status receives the status of the last frame. */
-int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req,
-                    conn_frame_fn fn, void *arg, uint32_t *status, unsigned flags);
+int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,
+                    void *arg, uint32_t *status, unsigned flags);
 /* Sends a request that has no reply (e.g. an oplock-break acknowledgement). */
 int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req);
 
