@@ -253,7 +253,10 @@ static int test_reconnect_under_load(void)
     CORE_ASSERT(smb1_conn_new(&c, &conn, why, sizeof(why)) == 0, "fake connect: %s", why);
     struct smb1_tree *t = NULL;
     CORE_ASSERT(smb1_tree_connect(conn, "share", &t) == 0, "%s", "fake tree");
-    struct chaos ch = {.fs = fs, .rounds = 4};
+    /* The first drop is armed before the load starts, so at least one
+     * happens however fast the workers finish; the rest come on a timer. */
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    struct chaos ch = {.fs = fs, .rounds = 3};
     pthread_t cth;
     CORE_ASSERT(pthread_create(&cth, NULL, chaos_main, &ch) == 0, "%s", "pthread_create");
     run_threads(conn, t, fake_worker);
