@@ -1,11 +1,14 @@
 #!/bin/bash
 # smbfuse benchmarks: smbfuse side by side with smbclient (forced to NT1) on
-# the same private Samba in the same run, the two alternating, once with
-# signing mandatory and once with signing disabled; plus a trivial FUSE
-# passthrough of a local directory (the FUSE ceiling).
+# the same private Samba in the same run, the two alternating: signing
+# mandatory; signing disabled with Samba's default UNIX extensions
+# ("plain"); signing disabled without them, as a Windows-like server
+# ("nosign"). Plus a trivial FUSE passthrough of a local directory (the
+# FUSE ceiling).
 #
 # usage: bench/bench.sh [BUILD_DIR]     (root; needs smbd, smbclient, fuse3)
-# env:   BENCH_MB=1024 (sequential file size), BENCH_FILES=10000 (tree size)
+# env:   BENCH_MB=1024 (sequential file size), BENCH_FILES=10000 (tree size),
+#        BENCH_PROFILES="signed plain nosign"
 #
 # Prints one table. Figures are MB/s (higher is better), seconds (lower is
 # better), round trips (SMB requests the client sent) and peak RSS.
@@ -27,7 +30,23 @@ RESULTS=$FS_TMP/results
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
 mbps() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.0f}')" "$1" "$2"; }
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+# Reads measure the path from the server's memory to the reader, not the
+# disk: the server's copy is read once, and only the client's cached pages
+# of the file are dropped.
+cold_client() {
+    local f
+    for f in "$@"; do cat "${f%%:*}" >/dev/null; done
+    python3 - "$@" <<'PY'
+import os, sys
+for arg in sys.argv[1:]:
+    fd = os.open(arg.split(":", 1)[1], os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)
+PY
+}
+# Busy share of all CPUs (percent) between two readings of /proc/stat.
+cpu_mark() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
+cpu_busy() { python3 -c "import sys; b0,t0,b1,t1=map(float,sys.argv[1:]); print(f'{100*(b1-b0)/(t1-t0):.0f}%')" $1 $2; }
 record() { printf '%-8s %-34s %12s %12s %12s\n' "$@" >>"$RESULTS"; }
 
 smbc() {
@@ -70,11 +89,14 @@ PTMNT=$FS_TMP/ptmnt
 mkdir -p "$PTDIR" "$PTMNT"
 "$PT" "$PTDIR" "$PTMNT" || fail "passthrough mount"
 t=$(now); dd if="$FS_TMP/big" of="$PTMNT/big" bs=1M status=none; pt_w=$(mbps "$MB" "$(since "$t")")
-drop_caches
+cold_client "$PTDIR/big:$PTMNT/big"
 t=$(now); cat "$PTMNT/big" >/dev/null; pt_r=$(mbps "$MB" "$(since "$t")")
 fusermount3 -u "$PTMNT"
 
-for profile in signed nosign; do
+# signed: signing mandatory, UNIX extensions. plain: signing disabled,
+# otherwise Samba's defaults (UNIX extensions on). nosign: signing
+# disabled and no UNIX extensions, as a Windows-like server.
+for profile in ${BENCH_PROFILES:-signed plain nosign}; do
     fs_log "profile $profile"
     fs_start_server "$profile"
     fs_mount
@@ -85,30 +107,36 @@ for profile in signed nosign; do
     rm -f "$SHARE_DIR/big"
     t=$(now); smbc -c "put $FS_TMP/big big"; cw=$(mbps "$MB" "$(since "$t")")
     record "$profile" "seq write ${MB} MiB (MB/s)" "$w" "$cw" "$pt_w"
-    drop_caches
+    cold_client "$SHARE_DIR/big:$MNT/big"
     t=$(now); cat "$MNT/big" >/dev/null; r=$(mbps "$MB" "$(since "$t")")
-    drop_caches
+    cat "$SHARE_DIR/big" >/dev/null
     t=$(now); smbc -c "get big /dev/null"; cr=$(mbps "$MB" "$(since "$t")")
     record "$profile" "seq read ${MB} MiB (MB/s)" "$r" "$cr" "$pt_r"
 
     # 4 parallel readers of separate files vs one reader
     for i in 1 2 3 4; do cp "$FS_TMP/part$i" "$SHARE_DIR/part$i"; done
-    drop_caches
+    cold_client "$SHARE_DIR/part1:$MNT/part1"
+    c0=$(cpu_mark)
     t=$(now); cat "$MNT/part1" >/dev/null; one=$(mbps $((MB / 4)) "$(since "$t")")
-    drop_caches
+    one_cpu=$(cpu_busy "$c0" "$(cpu_mark)")
+    cold_client "$SHARE_DIR/part1:$MNT/part1" "$SHARE_DIR/part2:$MNT/part2" \
+        "$SHARE_DIR/part3:$MNT/part3" "$SHARE_DIR/part4:$MNT/part4"
+    c0=$(cpu_mark)
     t=$(now)
     pids=()
     for i in 1 2 3 4; do cat "$MNT/part$i" >/dev/null & pids+=($!); done
     wait "${pids[@]}"
     four=$(mbps "$MB" "$(since "$t")")
-    drop_caches
+    four_cpu=$(cpu_busy "$c0" "$(cpu_mark)")
     t=$(now)
     pids=()
     for i in 1 2 3 4; do smbc -c "get part$i /dev/null" & pids+=($!); done
     wait "${pids[@]}"
     cfour=$(mbps "$MB" "$(since "$t")")
     record "$profile" "1 reader (MB/s)" "$one" "" ""
+    record "$profile" "  CPU busy, 1 reader (all cores)" "$one_cpu" "" ""
     record "$profile" "4 parallel readers (MB/s)" "$four" "$cfour" ""
+    record "$profile" "  CPU busy, 4 readers (all cores)" "$four_cpu" "" ""
     record "$profile" "  ratio 4 readers / 1 reader" "$(python3 -c "print(f'{$four/$one:.2f}')")" "" ""
     rm -f "$SHARE_DIR"/part* "$SHARE_DIR/big"
 

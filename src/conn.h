@@ -28,6 +28,9 @@ struct conn_params {
     bool large_files;
     uint64_t unix_caps; /* negotiated CIFS UNIX capabilities, 0 if none */
     uint32_t max_read;  /* largest READ_ANDX data we may ask for */
+    /* Reads allowed when the server has CIFS_UNIX_LARGE_READ_CAP; 0 on a
+     * signed or NetBIOS connection, where they are never asked for. */
+    uint32_t big_read;
     uint32_t max_write; /* largest WRITE_ANDX data we may send */
     int16_t server_tz_min;
 };
@@ -83,6 +86,9 @@ struct smb1_log *conn_log(struct smb1_conn *c);
 const struct smb1_config *conn_config(struct smb1_conn *c);
 /* Ensures the connection and t are live; returns the current epoch. */
 int conn_ensure(struct smb1_conn *c, struct smb1_tree *t, uint64_t *epoch);
+/* The server of connection epoch refused a read above max_read: big_read
+ * is off for the rest of that connection. */
+void conn_refuse_big_reads(struct smb1_conn *c, uint64_t epoch);
 
 /* Handler for server-initiated oplock breaks: the operation layer
  * registers one per connection. */

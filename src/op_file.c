@@ -499,6 +499,8 @@ int smb1_close(struct smb1_file *f)
 
 static uint32_t chunk_size(const struct conn_params *p, bool write)
 {
+    if (!write && p->big_read && (p->unix_caps & UNIX_CAP_LARGE_READ))
+        return p->big_read;
     uint32_t v = write ? p->max_write : p->max_read;
     if (!v) {
         /* Without the LARGE caps: the buffer less the headers. */
@@ -658,6 +660,9 @@ ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len
     return read_op(t, fid, 0, &io);
 }
 
+static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
+                      uint64_t off);
+
 /* One READ_ANDX or WRITE_ANDX of at most the negotiated size. */
 static ssize_t io_once(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, uint32_t len,
                        uint64_t off)
@@ -667,7 +672,14 @@ static ssize_t io_once(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, 
     if (!p.large_files && (off > 0xFFFFFFFFu || len > 0xFFFFFFFFu - off))
         return -EFBIG;
     struct io_req io = {rbuf, wbuf, len, off, p.large_files};
-    return file_call(f, rbuf ? read_op : write_op, &io);
+    ssize_t r = file_call(f, rbuf ? read_op : write_op, &io);
+    if (rbuf && len > p.max_read && (r == -EOPNOTSUPP || r == -EINVAL)) {
+        /* A big read refused (Samba says NOT_SUPPORTED when it signs,
+         * INVALID_PARAMETER above its limit): ask again in small ones. */
+        conn_refuse_big_reads(f->t->conn, p.epoch);
+        return io_run(f, rbuf, NULL, len, off);
+    }
+    return r;
 }
 
 struct io_job {
@@ -724,6 +736,13 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
     uint32_t chunk = chunk_size(&p, wbuf != NULL);
     if (len <= chunk)
         return io_once(f, rbuf, wbuf, (uint32_t)len, off);
+    /* Even, page-aligned pieces: 1 MiB at most 0xFF000 a request is two
+     * halves in parallel, not 1020 KiB and then 4 KiB. */
+    size_t pieces = (len + chunk - 1) / chunk;
+    size_t even = (len + pieces - 1) / pieces;
+    even = (even + 4095) & ~(size_t)4095;
+    if (even < chunk)
+        chunk = (uint32_t)even;
     struct io_job j = {
         .f = f,
         .rbuf = rbuf,

@@ -702,6 +702,28 @@ static void fill_params(struct smb1_conn *c, const struct nego *ng, size_t max_f
     snprintf(i->server_name, sizeof(i->server_name), "%s", ng->server);
 }
 
+/* Samba answers a READ_ANDX of up to 16 MiB in one frame when it does not
+ * sign and has UNIX extensions (calc_max_read_pdu; it then advertises
+ * CIFS_UNIX_LARGE_READ_CAP), and NetBIOS frames cannot carry that much.
+ * One 1 MiB read costs one round trip where 124 KiB chunks cost nine. A
+ * server that ignores MaxCountHigh reads MaxCount, the low 16 bits: they
+ * are kept at 0xF000 so that it returns 60 KiB, a short read, never
+ * 0 bytes that would look like end of file. */
+#define SESSION_BIG_READ (1u << 20)
+
+static void allow_big_reads(const struct smb1_conn *c, const struct nego *ng, size_t max_frame,
+                            struct conn_params *p)
+{
+    if (!(ng->caps & SMB1_CAP_LARGE_READX) || max_frame <= NBT_MAX_NBT_FRAME)
+        return;
+    uint32_t big = c->cfg.rsize ? c->cfg.rsize : SESSION_BIG_READ;
+    if (big > max_frame - 256)
+        big = (uint32_t)(max_frame - 256);
+    if (big > 0x1FFFF)
+        big = (big & ~0xFFFFu) - 0x1000;
+    p->big_read = big > p->max_read ? big : 0;
+}
+
 int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, size_t why_len)
 {
     int fd = -1;
@@ -765,6 +787,8 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     if (r)
         goto out_fail;
     out->info.signing_active = mux_signing(mux);
+    if (!out->info.signing_active)
+        allow_big_reads(c, &ng, o.max_frame, &out->params);
     if (ng.sign && !out->info.signing_active && (anon || out->info.guest)) {
         if (c->cfg.sign == SMB1_SIGN_REQUIRED || ng.sign_required) {
             r = -EPERM;

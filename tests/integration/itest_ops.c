@@ -1038,6 +1038,73 @@ Test(ops_nosign, restart, .fini = down)
     check_restart("nosign");
 }
 
+/* Reads of 8 MiB in 1 MiB calls against a Samba with UNIX extensions:
+ * unsigned, each call is at most two READ_ANDX (Samba's large POSIX
+ * reads); signed, Samba's 0x1FFFF limit means at least nine. Both return
+ * exactly the file's bytes. */
+static uint64_t read_requests(struct harness_server *sv, enum smb1_sign_policy sign,
+                              const uint8_t *data, size_t len)
+{
+    struct smb1_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.host = "127.0.0.1";
+    cfg.port = (uint16_t)sv->port;
+    cfg.transport = SMB1_TRANSPORT_DIRECT;
+    cfg.user = sv->user;
+    cfg.password = sv->pass;
+    cfg.domain = sv->domain;
+    cfg.sec = SMB1_SEC_NTLMSSP;
+    cfg.sign = sign;
+    cfg.unix_ext = 1;
+    cfg.log = &lg;
+    char why[256] = "";
+    int r = smb1_conn_new(&cfg, &C, why, sizeof(why));
+    cr_assert_eq(r, 0, "connect: %s (%s)", strerror(-r), why);
+    cr_assert_eq(smb1_tree_connect(C, "share", &T), 0);
+    struct smb1_conn_info ci;
+    smb1_conn_get_info(C, &ci);
+    cr_assert_eq(ci.signing_active, sign != SMB1_SIGN_OFF);
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, "big.bin", O_RDONLY, 0, &f, NULL), 0);
+    uint8_t *back = malloc(len);
+    cr_assert_not_null(back);
+    struct smb1_stats a, b;
+    smb1_conn_get_stats(C, &a);
+    for (size_t off = 0; off < len; off += 1 << 20) {
+        ssize_t n = smb1_read(f, back + off, 1 << 20, off);
+        cr_assert_eq(n, 1 << 20, "read at %zu: %zd", off, n);
+    }
+    smb1_conn_get_stats(C, &b);
+    cr_assert(memcmp(back, data, len) == 0, "the bytes read are the file's");
+    free(back);
+    cr_assert_eq(smb1_close(f), 0);
+    down();
+    return b.requests - a.requests;
+}
+
+Test(ops_legacy, big_reads_unsigned, .fini = down)
+{
+    struct harness_server sv;
+    memset(&sv, 0, sizeof(sv));
+    cr_assert_eq(harness_smbd_start("legacy", &sv), 0);
+    snprintf(SHARE, sizeof(SHARE), "%s", sv.share_dir);
+    size_t len = 8u << 20;
+    uint8_t *data = malloc(len);
+    cr_assert_not_null(data);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 131 + (i >> 16));
+    FILE *lf = fopen(local("big.bin"), "wb");
+    cr_assert_not_null(lf);
+    cr_assert_eq(fwrite(data, 1, len, lf), len);
+    cr_assert_eq(fclose(lf), 0);
+    uint64_t plain = read_requests(&sv, SMB1_SIGN_OFF, data, len);
+    uint64_t sig = read_requests(&sv, SMB1_SIGN_REQUIRED, data, len);
+    cr_assert_leq(plain, 16, "unsigned: %llu READ_ANDX for 8 MiB", (unsigned long long)plain);
+    cr_assert_geq(sig, 72, "signed: %llu READ_ANDX for 8 MiB", (unsigned long long)sig);
+    free(data);
+    harness_server_stop(&sv);
+}
+
 #define BOTH(name)                                                                                 \
     Test(ops_signed, name, .init = up_signed, .fini = down)                                        \
     {                                                                                              \

@@ -40,6 +40,8 @@
 #   signed  server signing = mandatory, ntlm auth = ntlmv2-only, CIFS UNIX
 #           extensions, EAs in user.* xattrs, a printer share
 #   nosign  server signing = disabled, no UNIX extensions, ntlmv2-only
+#   plain   server signing = disabled, CIFS UNIX extensions (Samba's
+#           default), ntlmv2-only: what large unsigned POSIX reads need
 #   legacy  ntlm auth = yes, lanman auth = yes (LM hash stored), signing auto
 #   guest   map to guest = bad user, guest ok share, guest account nobody
 #
@@ -166,9 +168,10 @@ _h_write_conf() {
     case $profile in
         signed) signing=mandatory auth=ntlmv2-only lanman=no unixext=yes ;;
         nosign) signing=disabled auth=ntlmv2-only lanman=no unixext=no ;;
+        plain) signing=disabled auth=ntlmv2-only lanman=no unixext=yes ;;
         legacy) signing=auto auth=yes lanman=yes unixext=yes ;;
         guest) signing=auto auth=ntlmv2-only lanman=no unixext=yes mapguest="bad user" ;;
-        *) _h_log "unknown profile '$profile' (signed, nosign, legacy, guest)"; return 1 ;;
+        *) _h_log "unknown profile '$profile' (signed, nosign, plain, legacy, guest)"; return 1 ;;
     esac
     cat >"$d/smb.conf" <<EOF
 # smbfuse test server, profile $profile (written by tests/integration/harness/smbd.sh)
