@@ -545,7 +545,9 @@ static int sfs_unlink(const char *path)
 {
     struct sfs_fs *fs = get_fs();
     SPATH(sp, path);
-    int r = smb1_unlink(fs->tree, sp);
+    /* The kernel checked that path is no directory (unlink(2) gives
+     * EISDIR itself), so the core need not ask the server again. */
+    int r = smb1_unlink_nondir(fs->tree, sp);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
     return r;

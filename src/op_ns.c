@@ -143,17 +143,19 @@ static int unlink_busy(struct smb1_tree *t, const char *path)
     return r;
 }
 
-int smb1_unlink(struct smb1_tree *t, const char *path)
+static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondir)
 {
     if (posix_ops(t)) {
         /* The POSIX unlink removes an (empty) directory as well: unlink(2)
-         * must not. */
-        struct smb1_stat st;
-        int r = smb1_stat(t, path, &st);
-        if (r)
-            return r;
-        if (st.is_dir)
-            return -EISDIR;
+         * must not, so the type is checked first unless the caller did. */
+        if (!known_nondir) {
+            struct smb1_stat st;
+            int r = smb1_stat(t, path, &st);
+            if (r)
+                return r;
+            if (st.is_dir)
+                return -EISDIR;
+        }
         return unix_posix_unlink(t, path, false);
     }
     /* An open file: DELETE would wait (a second, in Samba) for a sharing
@@ -168,6 +170,16 @@ int smb1_unlink(struct smb1_tree *t, const char *path)
     if (r && status)
         r = info_path_errno(t, path, status);
     return r;
+}
+
+int smb1_unlink(struct smb1_tree *t, const char *path)
+{
+    return unlink_common(t, path, false);
+}
+
+int smb1_unlink_nondir(struct smb1_tree *t, const char *path)
+{
+    return unlink_common(t, path, true);
 }
 
 int smb1_rmdir(struct smb1_tree *t, const char *path)

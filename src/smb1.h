@@ -129,6 +129,10 @@ int smb1_fstat(struct smb1_file *f, struct smb1_stat *st);
 int smb1_ftruncate(struct smb1_file *f, uint64_t size);
 int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size);
 int smb1_unlink(struct smb1_tree *t, const char *path);
+/* For a caller that already knows path is no directory, as the kernel's
+ * VFS does before it calls FUSE's unlink: with POSIX path operations this
+ * saves the stat that smb1_unlink makes first. */
+int smb1_unlink_nondir(struct smb1_tree *t, const char *path);
 /* flags: 0 replaces an existing target; RENAME_NOREPLACE fails with -EEXIST. */
 int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned flags);
 int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode);

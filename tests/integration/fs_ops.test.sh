@@ -92,6 +92,14 @@ r1=$(count_requests)
 [ "$n" -eq 300 ] || { fusermount3 -u "$M2"; fail "ls -l of 300 files gave $n"; }
 [ $((r1 - r0)) -le 8 ] || { fusermount3 -u "$M2"; fail "ls -l + stat of 300 files cost $((r1 - r0)) requests"; }
 fs_log "ok   ls -l + stat of 300 files: $((r1 - r0)) requests"
+# rm -rf: the kernel already knows each name is a file, so an unlink is
+# one request (no stat before the POSIX unlink); 300 files, 1 directory.
+r0=$(count_requests)
+rm -rf "$M2/count"
+r1=$(count_requests)
+[ -e "$SHARE_DIR/count" ] && { fusermount3 -u "$M2"; fail "rm -rf left the directory"; }
+[ $((r1 - r0)) -le 310 ] || { fusermount3 -u "$M2"; fail "rm -rf of 300 files cost $((r1 - r0)) requests"; }
+fs_log "ok   rm -rf of 300 files: $((r1 - r0)) requests"
 fusermount3 -u "$M2"
 wait $fgpid || fail "foreground smbfuse exited with $?"
 [ "$(grep -c 'requests=' "$FS_TMP/fg.log")" -ge 2 ] || fail "no counters at unmount"
