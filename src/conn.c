@@ -284,8 +284,14 @@ static int multi_frame(void *arg, const struct msg_in *frame)
     return mc->fn(mc->arg, frame);
 }
 
+/* One request (with nparts secondaries after it, for a multi-part
+ * transaction) and its retries. A status retry happens only on the first
+ * frame handed to mc, before the caller has seen any reply: with parts
+ * that is the interim error or the final reply, and either way the server
+ * has not run the transaction (a stale tree or session is refused). */
 static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req,
-                       struct msg_in *resp, struct multi_ctx *mc, unsigned flags)
+                       struct msg_out *parts, size_t nparts, struct msg_in *resp,
+                       struct multi_ctx *mc, unsigned flags)
 {
     int r;
     int attempts = 0;
@@ -307,12 +313,15 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
             break;
         }
         fill_header(req, lv.uid, lv.tid, lv.flags2);
+        for (size_t i = 0; i < nparts; i++)
+            fill_header(&parts[i], lv.uid, lv.tid, lv.flags2);
         unsigned mflags = (flags & CONN_NO_TIMEOUT) ? MUX_NO_TIMEOUT : 0;
         uint32_t st = 0;
         if (mc) {
             mc->first = true;
             mc->retry_status = false;
-            r = mux_call(lv.mux, req, mflags | MUX_MULTI, timeout_ms(c), NULL, multi_frame, mc);
+            r = mux_call_parts(lv.mux, req, parts, nparts, mflags | MUX_MULTI, timeout_ms(c),
+                               multi_frame, mc);
             st = mc->status;
             if (r == 0 && !mc->retry_status)
                 st = 0;
@@ -362,7 +371,7 @@ int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, str
               unsigned flags)
 {
     memset(resp, 0, sizeof(*resp));
-    int r = call_common(c, t, req, resp, NULL, flags);
+    int r = call_common(c, t, req, NULL, 0, resp, NULL, flags);
     msg_out_free(req);
     return r;
 }
@@ -370,11 +379,18 @@ int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, str
 int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,
                     void *arg, uint32_t *status, unsigned flags)
 {
+    return conn_call_parts(c, t, req, 1, fn, arg, status, flags);
+}
+
+int conn_call_parts(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *msgs, size_t n,
+                    conn_frame_fn fn, void *arg, uint32_t *status, unsigned flags)
+{
     struct multi_ctx mc = {.fn = fn, .arg = arg};
-    int r = call_common(c, t, req, NULL, &mc, flags);
+    int r = n ? call_common(c, t, &msgs[0], msgs + 1, n - 1, NULL, &mc, flags) : -EINVAL;
     if (status)
         *status = mc.status;
-    msg_out_free(req);
+    for (size_t i = 0; i < n; i++)
+        msg_out_free(&msgs[i]);
     return r;
 }
 

@@ -78,6 +78,14 @@ int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, str
  * *status receives the status of the last frame. */
 int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,
                     void *arg, uint32_t *status, unsigned flags);
+/* Like conn_call_multi for a request sent as n messages: msgs[0] is the
+ * primary, msgs[1..n) the TRANSACTION*_SECONDARY messages sent after the
+ * server's interim response (MS-CIFS 3.2.4.1.5); n == 1 is conn_call_multi.
+ * want_epoch is taken from msgs[0]. Every message is consumed (the array
+ * stays the caller's). A connection lost midway is retried only for a
+ * CONN_IDEMPOTENT request, as for any other. */
+int conn_call_parts(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *msgs, size_t n,
+                    conn_frame_fn fn, void *arg, uint32_t *status, unsigned flags);
 /* Sends a request that has no reply (e.g. an oplock-break acknowledgement). */
 int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req);
 

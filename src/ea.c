@@ -7,10 +7,15 @@
 
 #include "ntstatus.h"
 #include "op_info.h"
+#include "path.h"
 #include "smb1.h"
+#include "smb1_proto.h"
 #include "trans.h"
 
-#define EA_QUERY_MAX_DATA 0xFFF0u
+/* The whole EA list of a file comes back in one TRANS2 data block, which
+ * its 16-bit TotalDataCount bounds (the reply arrives in fragments). */
+#define EA_QUERY_MAX_DATA            0xFFFFu
+#define SMB_INFO_QUERY_EAS_FROM_LIST 0x0003
 
 int ea_parse_list(const uint8_t *d, size_t n, ea_entry_fn fn, void *arg)
 {
@@ -36,6 +41,12 @@ int ea_parse_list(const uint8_t *d, size_t n, ea_entry_fn fn, void *arg)
             return rr;
     }
     return wire_ok(&l) ? 0 : -EIO;
+}
+
+size_t ea_value_max(size_t name_len)
+{
+    size_t over = EA_LIST_HDR + EA_FEA_HDR + name_len + 1;
+    return over >= EA_LIST_MAX ? 0 : EA_LIST_MAX - over;
 }
 
 long ea_encode_one(const char *name, const void *value, size_t len, uint8_t *out, size_t cap)
@@ -91,12 +102,58 @@ static int ea_errno(struct smb1_tree *t, const char *path, uint32_t status, int 
     case NT_STATUS_EA_TOO_LARGE:
         return -E2BIG;
     case NT_STATUS_NONEXISTENT_EA_ENTRY:
+    case NT_STATUS_NO_EAS_ON_FILE:
         return -ENODATA;
+    case NT_STATUS_BUFFER_OVERFLOW:
+        /* The list is longer than one reply block can carry (listxattr(2)
+         * says E2BIG for a list that cannot be retrieved). */
+        return -E2BIG;
     case 0:
         return r == -EMSGSIZE ? -E2BIG : r;
     default:
         return info_path_errno(t, path, status);
     }
+}
+
+/* The EA list of path with only the EA called name (MS-CIFS 2.2.8.1.3,
+ * SMB_INFO_QUERY_EAS_FROM_LIST: a GEA list in the request's data). One
+ * value of up to ea_value_max() bytes always fits the reply this way,
+ * whatever other EAs the file has; an absent EA comes back with an empty
+ * value (Samba) or as NONEXISTENT_EA_ENTRY. */
+static int query_named(struct smb1_tree *t, const char *path, const char *name,
+                       struct trans_resp *rs)
+{
+    memset(rs, 0, sizeof(*rs));
+    struct path_ctx pc;
+    path_ctx_get(t, &pc, NULL);
+    uint8_t *pp = malloc(6 + PATH_WIRE_MAX);
+    if (!pp)
+        return -ENOMEM;
+    size_t n = 0;
+    int r = path_to_wire(&pc, path, NULL, pp + 6, PATH_WIRE_MAX, &n);
+    if (r) {
+        free(pp);
+        return r;
+    }
+    wire_st16(pp, SMB_INFO_QUERY_EAS_FROM_LIST);
+    wire_st32(pp + 2, 0);
+    size_t nl = strlen(name);
+    uint8_t gea[4 + 1 + EA_NAME_MAX + 1];
+    uint32_t glen = (uint32_t)(4 + 1 + nl + 1);
+    wire_st32(gea, glen);
+    gea[4] = (uint8_t)nl;
+    memcpy(gea + 5, name, nl + 1);
+    r = trans2_call(t, SMB1_TRANS2_QUERY_PATH_INFO, pp, (uint32_t)(6 + n), gea, glen, 16,
+                    EA_QUERY_MAX_DATA, rs, CONN_IDEMPOTENT);
+    free(pp);
+    if (r)
+        return ea_errno(t, path, 0, r);
+    if (rs->status == NT_STATUS_OK)
+        return 0;
+    uint32_t st = rs->status;
+    trans_resp_free(rs);
+    rs->status = st;
+    return ea_errno(t, path, st, ntstatus_to_errno(st));
 }
 
 static int query_all(struct smb1_tree *t, const char *path, struct trans_resp *rs)
@@ -151,15 +208,20 @@ ssize_t smb1_getxattr(struct smb1_tree *t, const char *path, const char *xname, 
     if (r)
         return r;
     struct trans_resp rs;
-    if ((r = query_all(t, path, &rs)))
+    r = query_named(t, path, name, &rs);
+    if (r == -ENOTSUP) {
+        /* A server without the by-name level may still list them all. */
+        r = query_all(t, path, &rs);
+    }
+    if (r)
         return r;
     struct get_ctx g = {.name = name, .found = NULL};
     ssize_t res;
     r = rs.data_len ? ea_parse_list(rs.data, rs.data_len, get_cb, &g) : 0;
     if (r < 0)
         res = r;
-    else if (!g.found)
-        res = -ENODATA;
+    else if (!g.found || g.found->value_len == 0)
+        res = -ENODATA; /* an empty value is no EA in SMB */
     else if (size == 0)
         res = (ssize_t)g.found->value_len;
     else if (size < g.found->value_len)
@@ -246,7 +308,7 @@ int smb1_setxattr(struct smb1_tree *t, const char *path, const char *xname, cons
     /* An empty value means "remove" in SMB: storing one is impossible. */
     if (size == 0)
         return -EINVAL;
-    if (size > EA_VALUE_MAX)
+    if (size > ea_value_max(strlen(name)))
         return -E2BIG;
     if (flags & (XATTR_CREATE | XATTR_REPLACE)) {
         ssize_t cur = smb1_getxattr(t, path, xname, NULL, 0);

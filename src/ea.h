@@ -12,6 +12,12 @@
 #define EA_USER_PREFIX "user."
 #define EA_NAME_MAX    255
 #define EA_VALUE_MAX   0xFFFF
+/* An EA list travels as one TRANS2 data block (16-bit TotalDataCount, in
+ * as many messages as it takes both ways): SizeOfListInBytes, then per EA
+ * flags, name length, value length, name, NUL, value. */
+#define EA_LIST_MAX 0xFFFF
+#define EA_LIST_HDR 4
+#define EA_FEA_HDR  4
 
 struct ea_entry {
     const uint8_t *name; /* OEM name, not terminated */
@@ -26,6 +32,11 @@ typedef int (*ea_entry_fn)(void *arg, const struct ea_entry *e);
  * calling fn for each; fn's non-zero return stops the walk and is
  * returned. Returns 0, or -EIO for an inconsistent list. */
 int ea_parse_list(const uint8_t *d, size_t n, ea_entry_fn fn, void *arg);
+
+/* The largest value an EA with a name of name_len bytes can have so that
+ * a list holding only it fits EA_LIST_MAX: 65535 - 9 - name_len (65523
+ * for "user.big"). A larger value cannot be set or read over SMB1. */
+size_t ea_value_max(size_t name_len);
 
 /* Encodes a list with one EA (an empty value removes it) into out;
  * returns its length, or -E2BIG when cap is too small. */

@@ -17,6 +17,28 @@
  * way. A malformed frame or a transport error kills the mux: every waiter
  * fails and the connection layer reconnects.
  *
+ * Multi-part transactions (MS-CIFS 3.2.4.1.5). A TRANSACTION* request too
+ * large for one message is a primary, sent as above, then secondaries that
+ * the waiting thread sends with the primary's MID once the interim
+ * response (no words, no bytes, success) has come; any other first reply
+ * ends the transaction and no secondary is sent. A secondary has no reply
+ * of its own, yet both Samba's server and its client count it like a
+ * request that has one: it takes the next number and the counter moves by
+ * 2 (MS-SMB 3.3.5.1 "request has no response"; only NT_CANCEL moves it by
+ * 1). The secondaries of one transaction go out back to back under one
+ * hold of send_lock, never across a round trip; other requests may come
+ * between the primary and them, which the numbering allows since each
+ * message has its own. The interim response is signed with the primary's
+ * number + 1. smbd signs the final response (every fragment of it) with
+ * the number of the secondary that completed the transaction + 1 (it
+ * replies from that secondary's request; Samba's client verifies it so),
+ * which is the last one we sent; a server that refuses an earlier
+ * secondary answers with that one's number + 1, and MS-SMB 3.3.5.1 read
+ * literally keeps the primary's number + 1 for the whole transaction. So
+ * a final frame is accepted with the MAC of any of these numbers, all of
+ * them numbers of this transaction only, tried last secondary first; any
+ * other MAC fails the request and kills the mux as for a single request.
+ *
  * Timeouts. A waiter that gives up leaves its request in the list marked
  * abandoned, so its MID is not reused while a late reply may still come;
  * the late reply frees it. Too many abandoned requests kill the mux.
@@ -494,19 +516,100 @@ static bool verify(struct mux *m, const struct msg_in *in, uint32_t seq)
     return true;
 }
 
+static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
+                      unsigned flags, int timeout_ms, struct msg_in *resp, mux_frame_fn fn,
+                      void *arg);
+
+/* A reply to the primary of a multi-part transaction that lets the
+ * secondaries go (MS-CIFS 2.2.4.46.2 "Interim Response"). */
+static bool is_interim(const struct msg_in *in)
+{
+    return in->status == 0 && in->wct == 0 && in->bcc == 0;
+}
+
+/* Verifies a final frame of a transaction whose secondaries took the
+ * numbers sec[0..nsec) and whose primary took seq: see the top of the
+ * file for why several numbers are right. */
+static bool verify_final(struct mux *m, const struct msg_in *in, uint32_t seq, const uint32_t *sec,
+                         size_t nsec)
+{
+    if (nsec == 0)
+        return verify(m, in, seq + 1);
+    if (!(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE))
+        return verify(m, in, sec[nsec - 1] + 1);
+    for (size_t i = nsec; i-- > 0;)
+        if (sign_verify(&m->key, in->frame, in->len, sec[i] + 1))
+            return true;
+    if (sign_verify(&m->key, in->frame, in->len, seq + 1))
+        return true;
+    log_err(m->o.log, "%s reply MID %u has a bad signature (expected a sequence of %u..%u or %u)",
+            msg_cmd_name(in->cmd), in->mid, sec[0] + 1, sec[nsec - 1] + 1, seq + 1);
+    return false;
+}
+
+/* Sends the secondaries of a transaction with the primary's MID, back to
+ * back; their sequence numbers go to sec. */
+static int send_parts(struct mux *m, uint16_t mid, struct msg_out *parts, size_t nparts,
+                      uint32_t *sec)
+{
+    int r = 0;
+    pthread_mutex_lock(&m->send_lock);
+    pthread_mutex_lock(&m->lock);
+    r = m->dead;
+    pthread_mutex_unlock(&m->lock);
+    for (size_t i = 0; i < nparts && r == 0; i++) {
+        wire_st16(msg_smb(&parts[i]) + SMB1_HDR_MID, mid);
+        r = send_locked(m, &parts[i], 2, &sec[i]);
+        if (r == 0)
+            stat_add(&m->o.stats->requests);
+    }
+    pthread_mutex_unlock(&m->send_lock);
+    return r;
+}
+
 int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
              struct msg_in *resp, mux_frame_fn fn, void *arg)
+{
+    return call_parts(m, req, NULL, 0, flags, timeout_ms, resp, fn, arg);
+}
+
+int mux_call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
+                   unsigned flags, int timeout_ms, mux_frame_fn fn, void *arg)
+{
+    if (nparts && !(flags & MUX_MULTI))
+        return -EINVAL;
+    return call_parts(m, req, parts, nparts, flags, timeout_ms, NULL, fn, arg);
+}
+
+static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
+                      unsigned flags, int timeout_ms, struct msg_in *resp, mux_frame_fn fn,
+                      void *arg)
 {
     int r = msg_out_error(req);
     if (r)
         return r;
     if (m->o.max_frame && msg_smb_len(req) > m->o.max_frame)
         return -EMSGSIZE;
+    size_t sent_bytes = msg_smb_len(req);
+    for (size_t i = 0; i < nparts; i++) {
+        if ((r = msg_out_error(&parts[i])))
+            return r;
+        if (m->o.max_frame && msg_smb_len(&parts[i]) > m->o.max_frame)
+            return -EMSGSIZE;
+        sent_bytes += msg_smb_len(&parts[i]);
+    }
     if (timeout_ms <= 0)
         timeout_ms = 60000;
-    struct mux_req *rq = calloc(1, sizeof(*rq));
-    if (!rq)
+    /* Numbers the secondaries took; nsec stays 0 until they are sent. */
+    uint32_t *sec = NULL;
+    size_t nsec = 0;
+    if (nparts && !(sec = calloc(nparts, sizeof(*sec))))
         return -ENOMEM;
+    struct mux_req *rq = calloc(1, sizeof(*rq));
+    if (!rq) {
+        free(sec);
+        return -ENOMEM;
+    }
     rq->multi = (flags & MUX_MULTI) != 0;
     cond_init_mono(&rq->cond);
     int64_t t0 = now_us();
@@ -521,6 +624,7 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
             pthread_mutex_unlock(&m->lock);
             stat_add(&m->o.stats->timeouts);
             req_free(rq);
+            free(sec);
             return -ETIMEDOUT;
         }
     }
@@ -528,6 +632,7 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
         r = m->dead;
         pthread_mutex_unlock(&m->lock);
         req_free(rq);
+        free(sec);
         return r;
     }
     m->inflight++;
@@ -541,6 +646,7 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
         pthread_mutex_unlock(&m->lock);
         pthread_mutex_unlock(&m->send_lock);
         req_free(rq);
+        free(sec);
         return r;
     }
     rq->mid = pick_mid(m);
@@ -563,12 +669,14 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
     size_t got = 0;
     unsigned frames = 0;
     uint32_t status = 0;
+    bool interim_due = nparts > 0;
     for (;;) {
         struct mux_frame *f = NULL;
         r = wait_frame(m, rq, flags, timeout_ms, &f);
         if (r == -ETIMEDOUT) {
             log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(req->cmd), rq->mid,
                      timeout_ms);
+            free(sec);
             return r; /* rq now belongs to the mux */
         }
         if (r)
@@ -576,13 +684,32 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
         got += f->in.len;
         frames++;
         status = f->in.status;
-        if (signed_req && !verify(m, &f->in, seq + 1)) {
+        if (signed_req && !verify_final(m, &f->in, seq, sec, nsec)) {
             stat_add(&m->o.stats->bad_signatures);
             msg_in_free(&f->in);
             free(f);
             mux_kill(m, -EIO);
             r = -EIO;
             goto out_remove;
+        }
+        if (interim_due) {
+            /* Only the first reply can be the interim one; an error here
+             * (or a server that answers at once) is the final reply. */
+            interim_due = false;
+            if (is_interim(&f->in)) {
+                msg_in_free(&f->in);
+                free(f);
+                r = send_parts(m, rq->mid, parts, nparts, sec);
+                if (r) {
+                    log_info(m->o.log, "sending %s secondaries failed: %s", msg_cmd_name(req->cmd),
+                             strerror(-r));
+                    mux_kill(m, -ECONNRESET);
+                    r = -ECONNRESET;
+                    goto out_remove;
+                }
+                nsec = nparts;
+                continue;
+            }
         }
         if (!rq->multi) {
             *resp = f->in;
@@ -600,11 +727,13 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
         break;
     }
     if (log_enabled(m->o.log, LOG_DEBUG))
-        log_debug(m->o.log, "MID %u %s sent %zu got %zu (%u frame%s) in %lld us: %s", rq->mid,
-                  msg_cmd_name(req->cmd), msg_smb_len(req), got, frames, frames == 1 ? "" : "s",
-                  (long long)(now_us() - t0), r == 0 ? ntstatus_name(status) : strerror(-r));
+        log_debug(m->o.log, "MID %u %s sent %zu (%zu part%s) got %zu (%u frame%s) in %lld us: %s",
+                  rq->mid, msg_cmd_name(req->cmd), sent_bytes, nsec + 1, nsec ? "s" : "", got,
+                  frames, frames == 1 ? "" : "s", (long long)(now_us() - t0),
+                  r == 0 ? ntstatus_name(status) : strerror(-r));
 
 out_remove:
+    free(sec);
     pthread_mutex_lock(&m->lock);
     unlink_req(m, rq);
     m->inflight--;

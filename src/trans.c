@@ -17,68 +17,112 @@ static uint16_t clip16(uint32_t v)
     return v > 0xFFFF ? 0xFFFF : (uint16_t)v;
 }
 
-int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer, struct msg_out *m)
+static uint8_t secondary_cmd(uint8_t cmd)
+{
+    switch (cmd) {
+    case SMB1_COM_TRANSACTION:
+        return SMB1_COM_TRANSACTION_SECONDARY;
+    case SMB1_COM_TRANSACTION2:
+        return SMB1_COM_TRANSACTION2_SECONDARY;
+    default:
+        return SMB1_COM_NT_TRANSACT_SECONDARY;
+    }
+}
+
+/* Where the next message's share of the blocks starts. */
+struct trans_cursor {
+    uint32_t param_sent, data_sent;
+};
+
+/* Builds one message of rq: the primary when cur is at the start, else a
+ * secondary. It carries parameter bytes first, then data bytes once every
+ * parameter byte has gone, as many as fit in max_buffer (0: no limit). */
+static int build_one(const struct trans_req *rq, bool unicode, uint32_t max_buffer,
+                     struct trans_cursor *cur, struct msg_out *m)
 {
     bool nt = rq->cmd == SMB1_COM_NT_TRANSACT;
-    if (rq->cmd != SMB1_COM_TRANSACTION && rq->cmd != SMB1_COM_TRANSACTION2 && !nt)
-        return -EINVAL;
-    if (rq->setup_count > TRANS_MAX_SETUP)
-        return -EINVAL;
-    if (!nt && (rq->param_len > 0xFFFF || rq->data_len > 0xFFFF))
-        return -EMSGSIZE;
+    bool secondary = cur->param_sent || cur->data_sent;
+    uint32_t prem = rq->param_len - cur->param_sent;
+    uint32_t drem = rq->data_len - cur->data_sent;
     size_t name_len = 0;
-    if (rq->cmd == SMB1_COM_TRANSACTION && rq->name)
+    if (!secondary && rq->cmd == SMB1_COM_TRANSACTION && rq->name)
         name_len = (strlen(rq->name) + 1) * 2;
-    size_t cap = SMB1_HDR_LEN + 1 + 2 * (19 + (size_t)rq->setup_count) + 2 + 2 + name_len + 8 +
-                 rq->param_len + rq->data_len + 8;
-    if (max_buffer && cap > (size_t)max_buffer + 16)
-        return -EMSGSIZE;
-    int r = msg_out_init(m, rq->cmd, cap);
+    size_t body = (size_t)prem + drem;
+    if (max_buffer && body > max_buffer)
+        body = max_buffer;
+    size_t cap =
+        SMB1_HDR_LEN + 1 + 2 * (19 + (size_t)TRANS_MAX_SETUP) + 2 + name_len + 8 + body + 8;
+    int r = msg_out_init(m, secondary ? secondary_cmd(rq->cmd) : rq->cmd, cap);
     if (r)
         return r;
     struct wire_writer *w = &m->w;
-    size_t at_poff, at_doff;
+    size_t at_pcount, at_dcount;
     msg_words_begin(m);
     if (nt) {
-        wire_put_u8(w, rq->setup_count); /* MaxSetupCount */
-        wire_put_u16(w, 0);              /* Reserved1 */
+        if (secondary) {
+            wire_put_zeros(w, 3); /* Reserved1 */
+        } else {
+            wire_put_u8(w, rq->setup_count); /* MaxSetupCount */
+            wire_put_u16(w, 0);              /* Reserved1 */
+        }
         wire_put_u32(w, rq->param_len);
         wire_put_u32(w, rq->data_len);
-        wire_put_u32(w, rq->max_param);
-        wire_put_u32(w, rq->max_data);
-        wire_put_u32(w, rq->param_len);
-        at_poff = w->pos;
-        wire_put_u32(w, 0);
-        wire_put_u32(w, rq->data_len);
-        at_doff = w->pos;
-        wire_put_u32(w, 0);
-        wire_put_u8(w, rq->setup_count);
-        wire_put_u16(w, rq->function);
+        if (!secondary) {
+            wire_put_u32(w, rq->max_param);
+            wire_put_u32(w, rq->max_data);
+        }
+        at_pcount = w->pos;
+        wire_put_u32(w, 0); /* ParameterCount */
+        wire_put_u32(w, 0); /* ParameterOffset */
+        if (secondary)
+            wire_put_u32(w, cur->param_sent); /* ParameterDisplacement */
+        at_dcount = w->pos;
+        wire_put_u32(w, 0); /* DataCount */
+        wire_put_u32(w, 0); /* DataOffset */
+        if (secondary) {
+            wire_put_u32(w, cur->data_sent); /* DataDisplacement */
+            wire_put_u8(w, 0);               /* Reserved2 */
+        } else {
+            wire_put_u8(w, rq->setup_count);
+            wire_put_u16(w, rq->function);
+        }
     } else {
         wire_put_u16(w, (uint16_t)rq->param_len);
         wire_put_u16(w, (uint16_t)rq->data_len);
-        wire_put_u16(w, clip16(rq->max_param));
-        wire_put_u16(w, clip16(rq->max_data));
-        wire_put_u8(w, rq->setup_count); /* MaxSetupCount */
-        wire_put_u8(w, 0);
-        wire_put_u16(w, 0); /* Flags */
-        wire_put_u32(w, 0); /* Timeout */
-        wire_put_u16(w, 0);
-        wire_put_u16(w, (uint16_t)rq->param_len);
-        at_poff = w->pos;
-        wire_put_u16(w, 0);
-        wire_put_u16(w, (uint16_t)rq->data_len);
-        at_doff = w->pos;
-        wire_put_u16(w, 0);
-        wire_put_u8(w, rq->setup_count);
-        wire_put_u8(w, 0);
+        if (!secondary) {
+            wire_put_u16(w, clip16(rq->max_param));
+            wire_put_u16(w, clip16(rq->max_data));
+            wire_put_u8(w, rq->setup_count); /* MaxSetupCount */
+            wire_put_u8(w, 0);
+            wire_put_u16(w, 0); /* Flags */
+            wire_put_u32(w, 0); /* Timeout */
+            wire_put_u16(w, 0);
+        }
+        at_pcount = w->pos;
+        wire_put_u16(w, 0); /* ParameterCount */
+        wire_put_u16(w, 0); /* ParameterOffset */
+        if (secondary)
+            wire_put_u16(w, (uint16_t)cur->param_sent);
+        at_dcount = w->pos;
+        wire_put_u16(w, 0); /* DataCount */
+        wire_put_u16(w, 0); /* DataOffset */
+        if (secondary) {
+            wire_put_u16(w, (uint16_t)cur->data_sent);
+            /* FID: "present but not used" (MS-CIFS 2.2.4.47.1). */
+            if (rq->cmd == SMB1_COM_TRANSACTION2)
+                wire_put_u16(w, 0xFFFF);
+        } else {
+            wire_put_u8(w, rq->setup_count);
+            wire_put_u8(w, 0);
+        }
     }
-    for (uint8_t i = 0; i < rq->setup_count; i++)
-        wire_put_u16(w, rq->setup[i]);
+    if (!secondary)
+        for (uint8_t i = 0; i < rq->setup_count; i++)
+            wire_put_u16(w, rq->setup[i]);
     msg_words_end(m);
 
     msg_bytes_begin(m);
-    if (rq->cmd == SMB1_COM_TRANSACTION) {
+    if (!secondary && rq->cmd == SMB1_COM_TRANSACTION) {
         const char *name = rq->name ? rq->name : "";
         if (unicode) {
             msg_align(m, 2);
@@ -88,7 +132,7 @@ int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer, s
         } else {
             wire_put_bytes(w, name, strlen(name) + 1);
         }
-    } else if (rq->cmd == SMB1_COM_TRANSACTION2) {
+    } else if (!secondary && rq->cmd == SMB1_COM_TRANSACTION2) {
         /* The Name field of TRANSACTION2 is an empty string. */
         if (unicode) {
             msg_align(m, 2);
@@ -99,32 +143,127 @@ int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer, s
     }
     msg_align(m, 4);
     size_t poff = msg_offset(m);
-    if (rq->param_len)
-        wire_put_bytes(w, rq->param, rq->param_len);
-    msg_align(m, 4);
-    size_t doff = msg_offset(m);
-    if (rq->data_len)
-        wire_put_bytes(w, rq->data, rq->data_len);
+    uint32_t pc = prem;
+    if (max_buffer)
+        pc = poff >= max_buffer ? 0
+                                : (uint32_t)(max_buffer - poff < prem ? max_buffer - poff : prem);
+    if (pc)
+        wire_put_bytes(w, (const uint8_t *)rq->param + cur->param_sent, pc);
+    size_t doff = (poff + pc + 3) & ~(size_t)3;
+    uint32_t dc = 0;
+    if (pc == prem && (!max_buffer || doff < max_buffer))
+        dc = !max_buffer || max_buffer - doff >= drem ? drem : (uint32_t)(max_buffer - doff);
+    /* The pad before the data block, unless it alone would overflow. */
+    if (dc || !max_buffer || doff <= max_buffer)
+        msg_align(m, 4);
+    if (dc)
+        wire_put_bytes(w, (const uint8_t *)rq->data + cur->data_sent, dc);
     msg_bytes_end(m);
     if (nt) {
-        wire_patch_u32(w, at_poff, (uint32_t)poff);
-        wire_patch_u32(w, at_doff, rq->data_len ? (uint32_t)doff : 0);
+        wire_patch_u32(w, at_pcount, pc);
+        wire_patch_u32(w, at_pcount + 4, (uint32_t)poff);
+        wire_patch_u32(w, at_dcount, dc);
+        wire_patch_u32(w, at_dcount + 4, dc ? (uint32_t)doff : 0);
     } else {
-        wire_patch_u16(w, at_poff, (uint16_t)poff);
-        wire_patch_u16(w, at_doff, rq->data_len ? (uint16_t)doff : 0);
+        wire_patch_u16(w, at_pcount, (uint16_t)pc);
+        wire_patch_u16(w, at_pcount + 2, (uint16_t)poff);
+        wire_patch_u16(w, at_dcount, (uint16_t)dc);
+        wire_patch_u16(w, at_dcount + 2, dc ? (uint16_t)doff : 0);
     }
     r = msg_out_error(m);
     if (r)
         goto out_free;
-    if (max_buffer && msg_smb_len(m) > max_buffer) {
+    /* Every message must fit, and every secondary must carry something:
+     * a MaxBufferSize too small for that cannot carry the request. */
+    if ((max_buffer && msg_smb_len(m) > max_buffer) || (pc == 0 && dc == 0 && (prem || drem))) {
         r = -EMSGSIZE;
         goto out_free;
     }
+    cur->param_sent += pc;
+    cur->data_sent += dc;
     return 0;
 
 out_free:
     msg_out_free(m);
     return r;
+}
+
+static int check_req(const struct trans_req *rq)
+{
+    bool nt = rq->cmd == SMB1_COM_NT_TRANSACT;
+    if (rq->cmd != SMB1_COM_TRANSACTION && rq->cmd != SMB1_COM_TRANSACTION2 && !nt)
+        return -EINVAL;
+    if (rq->setup_count > TRANS_MAX_SETUP)
+        return -EINVAL;
+    if ((rq->param_len && !rq->param) || (rq->data_len && !rq->data))
+        return -EINVAL;
+    uint32_t lim = nt ? TRANS_NT_MAX_TOTAL : 0xFFFF;
+    if (rq->param_len > lim || rq->data_len > lim || rq->param_len + rq->data_len > 2 * lim)
+        return -EMSGSIZE;
+    return 0;
+}
+
+void trans_msgs_free(struct trans_msgs *tm)
+{
+    for (size_t i = 0; i < tm->n; i++)
+        msg_out_free(&tm->m[i]);
+    free(tm->m);
+    tm->m = NULL;
+    tm->n = 0;
+}
+
+int trans_build_msgs(const struct trans_req *rq, bool unicode, uint32_t max_buffer,
+                     struct trans_msgs *out)
+{
+    memset(out, 0, sizeof(*out));
+    int r = check_req(rq);
+    if (r)
+        return r;
+    size_t cap = 0;
+    struct trans_cursor cur = {0, 0};
+    do {
+        if (out->n == TRANS_MAX_PARTS) {
+            r = -EMSGSIZE;
+            break;
+        }
+        if (out->n == cap) {
+            size_t nc = cap ? cap * 2 : 4;
+            struct msg_out *nm = realloc(out->m, nc * sizeof(*nm));
+            if (!nm) {
+                r = -ENOMEM;
+                break;
+            }
+            out->m = nm;
+            cap = nc;
+        }
+        r = build_one(rq, unicode, max_buffer, &cur, &out->m[out->n]);
+        if (r)
+            break;
+        out->n++;
+    } while (cur.param_sent < rq->param_len || cur.data_sent < rq->data_len);
+    if (r) {
+        trans_msgs_free(out);
+        return r;
+    }
+    out->m[0].want_epoch = rq->epoch;
+    return 0;
+}
+
+int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer, struct msg_out *m)
+{
+    int r = check_req(rq);
+    if (r)
+        return r;
+    struct trans_cursor cur = {0, 0};
+    r = build_one(rq, unicode, max_buffer, &cur, m);
+    if (r)
+        return r;
+    if (cur.param_sent < rq->param_len || cur.data_sent < rq->data_len) {
+        msg_out_free(m);
+        return -EMSGSIZE;
+    }
+    m->want_epoch = rq->epoch;
+    return 0;
 }
 
 int trans_frag_decode(uint8_t cmd, struct wire_reader *r, uint8_t wct, struct trans_frag *fr)
@@ -293,7 +432,10 @@ static int on_frame(void *arg, const struct msg_in *in)
         }
         return -EIO;
     }
-    if (in->cmd != cx->cmd)
+    /* The final response to a request that ended with a secondary carries
+     * the primary's command (MS-CIFS 2.2.4.47.2); a server that answers
+     * with the secondary's is read alike, the words are the same. */
+    if (in->cmd != cx->cmd && in->cmd != secondary_cmd(cx->cmd))
         return -EIO;
     struct wire_reader w;
     struct trans_frag fr;
@@ -307,19 +449,19 @@ int trans_call(struct smb1_tree *t, const struct trans_req *rq, struct trans_res
                unsigned flags)
 {
     struct conn_params p;
-    struct msg_out m;
+    struct trans_msgs tm;
     memset(rs, 0, sizeof(*rs));
     conn_get_params(t->conn, &p);
-    int r = trans_build(rq, p.unicode, p.max_buffer, &m);
+    int r = trans_build_msgs(rq, p.unicode, p.max_buffer, &tm);
     if (r)
         return r;
-    m.want_epoch = rq->epoch;
     struct trans_call_ctx cx;
     cx.cmd = rq->cmd;
     cx.error_only = false;
     trans_reasm_init(&cx.ra, rq->max_param, rq->max_data);
     uint32_t status = 0;
-    r = conn_call_multi(t->conn, t, &m, on_frame, &cx, &status, flags);
+    r = conn_call_parts(t->conn, t, tm.m, tm.n, on_frame, &cx, &status, flags);
+    trans_msgs_free(&tm);
     if (r == 0) {
         rs->status = status;
         if (!cx.error_only)

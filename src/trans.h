@@ -1,6 +1,17 @@
 /* TRANSACTION, TRANSACTION2 and NT_TRANSACT: the request builder and the
  * reassembly of replies that come in several fragments (MS-CIFS 2.2.4.33,
- * 2.2.4.46, 2.2.4.62; 3.2.5.x).
+ * 2.2.4.34, 2.2.4.46, 2.2.4.47, 2.2.4.62, 2.2.4.63; 3.2.4.1.5, 3.2.5.1.4).
+ *
+ * A request larger than the server's MaxBufferSize is split: the primary
+ * request carries the setup words and as much of the parameter block as
+ * fits, then data; TRANSACTION*_SECONDARY messages carry the rest, each
+ * with its count, offset and displacement, parameter bytes before data
+ * bytes, every message at most MaxBufferSize long. The server answers the
+ * primary with an interim response (no words, no bytes, success) before
+ * the secondaries are sent, or with an error that ends the transaction.
+ * Secondaries get no reply; the final response (in fragments, as below)
+ * comes on the primary's MID. conn_call_parts / mux_call_parts carry the
+ * exchange; the signing numbers are described in mux.c.
  *
  * A reply fragment names where its parameter and data bytes sit in the
  * frame (offset, count) and where they go in the whole (displacement,
@@ -9,8 +20,9 @@
  * against the bytes already received (no overlap). The reply is complete
  * when exactly the totals have arrived.
  *
- * Requests must fit one message (no secondary requests): what we send is
- * small, and a larger one fails with -EMSGSIZE.
+ * Limits: TRANSACTION and TRANSACTION2 count each block in 16 bits, so a
+ * request or reply block is at most 65535 bytes (an EA list included);
+ * NT_TRANSACT blocks are limited here to TRANS_NT_MAX_TOTAL.
  */
 #ifndef SMBFUSE_TRANS_H
 #define SMBFUSE_TRANS_H
@@ -26,6 +38,10 @@
 /* Bound on the fragments of one reply: a server that keeps sending empty
  * fragments must not keep us forever. */
 #define TRANS_MAX_FRAGS 4096
+/* Bound on the messages of one request (the primary and its secondaries). */
+#define TRANS_MAX_PARTS 1024
+/* Bound on an NT_TRANSACT request block (the protocol allows 32 bits). */
+#define TRANS_NT_MAX_TOTAL (16u << 20)
 
 struct trans_req {
     uint8_t cmd;       /* SMB1_COM_TRANSACTION, _TRANSACTION2 or NT_TRANSACT */
@@ -52,8 +68,21 @@ struct trans_resp {
     uint8_t setup_count;
 };
 
-/* Builds the primary request into m (which the caller then sends).
- * Returns 0, -ENOMEM, -EMSGSIZE when it exceeds max_buffer, -EINVAL. */
+/* The messages of one request: m[0] the primary, m[1..n) its secondaries. */
+struct trans_msgs {
+    struct msg_out *m;
+    size_t n;
+};
+
+/* Builds every message of rq, none longer than max_buffer (0: no limit,
+ * one message). The primary carries rq->epoch as its want_epoch. Returns
+ * 0, -ENOMEM, -EINVAL, or -EMSGSIZE when a block exceeds its protocol
+ * limit or max_buffer is too small to carry the request in at most
+ * TRANS_MAX_PARTS messages. */
+int trans_build_msgs(const struct trans_req *rq, bool unicode, uint32_t max_buffer,
+                     struct trans_msgs *out);
+void trans_msgs_free(struct trans_msgs *tm);
+/* Builds rq as a single message into m; -EMSGSIZE when it needs more. */
 int trans_build(const struct trans_req *rq, bool unicode, uint32_t max_buffer, struct msg_out *m);
 
 /* One reply fragment's description as read from its words. */
