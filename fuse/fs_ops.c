@@ -11,6 +11,7 @@
 
 #include "fs_ops.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -44,6 +45,14 @@ struct sfs_handle {
     bool locked; /* protected by fs->files_lock */
 };
 
+/* A file unlinked while open: libfuse's .fuse_hidden name for it, and the
+ * name it really has on the server until its last close. */
+struct sfs_ghost {
+    struct sfs_ghost *next;
+    char *fuse_path;
+    char *server_path;
+};
+
 /* Size and mtime of a path when it was last opened: the kernel keeps a
  * file's pages across opens only while these are unchanged. */
 struct keep_ent {
@@ -60,9 +69,11 @@ struct sfs_fs {
     struct smb1_log *log;
     struct cache *cache;
     bool unix_ext;
-    pthread_mutex_t files_lock; /* protects the handle list and each handle's fields */
+    pthread_mutex_t files_lock; /* protects the handle list, each handle's fields, ghosts */
     struct sfs_handle files;    /* list sentinel */
-    pthread_mutex_t keep_lock;  /* protects keep[] and keep_n */
+    struct sfs_ghost *ghosts;
+    unsigned ghost_seq;        /* protected by files_lock: makes hidden names unique */
+    pthread_mutex_t keep_lock; /* protects keep[] and keep_n */
     struct keep_ent *keep[SFS_KEEP_BUCKETS];
     size_t keep_n;
 };
@@ -78,8 +89,13 @@ static struct sfs_handle *get_handle(const struct fuse_file_info *fi)
 }
 
 /* Builds the server path; -ENAMETOOLONG for a component over NAME_MAX. */
-static int spath(const struct sfs_fs *fs, const char *path, char *out, size_t outlen)
+static bool is_fuse_hidden(const char *path);
+static bool ghost_lookup(struct sfs_fs *fs, const char *path, char *out, size_t outlen);
+
+static int spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
 {
+    if (is_fuse_hidden(path) && ghost_lookup(fs, path, out, outlen))
+        return 0;
     size_t comp = 0;
     for (const char *p = path; *p; p++) {
         if (*p == '/') {
@@ -273,6 +289,75 @@ static void handles_renamed(struct sfs_fs *fs, const char *from, const char *to)
     pthread_mutex_unlock(&fs->files_lock);
 }
 
+/* ---- unlinked open files ----
+ *
+ * libfuse hides an open file that is unlinked by renaming it to
+ * .fuse_hidden<16 hex digits> in the same directory until its last close;
+ * an rmdir of that directory would then fail with ENOTEMPTY, which it does
+ * not on a local disk. So that rename moves the file to a hidden name in
+ * the share's root instead (listings skip the prefix), and the
+ * .fuse_hidden name is translated to it (spath) until libfuse unlinks it
+ * after the last close. A POSIX unlink on the server would need no hidden
+ * name, but Samba then fails SET_FILE_INFO on the open handle (ftruncate,
+ * futimens) with OBJECT_NAME_NOT_FOUND. Once the directory is removed,
+ * libfuse has no path for the file: what comes with a handle (read, write,
+ * ftruncate) still works, an fstat (the kernel sends no handle) is
+ * ESTALE. */
+
+static bool is_fuse_hidden(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    if (strncmp(b, ".fuse_hidden", 12) != 0 || strlen(b + 12) != 16)
+        return false;
+    for (b += 12; *b; b++) {
+        if (!isxdigit((unsigned char)*b))
+            return false;
+    }
+    return true;
+}
+
+static bool path_is_open(struct sfs_fs *fs, const char *path)
+{
+    bool found = false;
+    pthread_mutex_lock(&fs->files_lock);
+    for (struct sfs_handle *o = fs->files.next; o != &fs->files && !found; o = o->next)
+        found = strcmp(o->path, path) == 0;
+    pthread_mutex_unlock(&fs->files_lock);
+    return found;
+}
+
+/* The server path of a ghost, into out: true when path is one. */
+static bool ghost_lookup(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
+{
+    bool found = false;
+    pthread_mutex_lock(&fs->files_lock);
+    for (struct sfs_ghost *g = fs->ghosts; g; g = g->next) {
+        if (strcmp(g->fuse_path, path) == 0) {
+            found = snprintf(out, outlen, "%s", g->server_path) < (int)outlen;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fs->files_lock);
+    return found;
+}
+
+static void ghost_forget(struct sfs_fs *fs, const char *path)
+{
+    pthread_mutex_lock(&fs->files_lock);
+    for (struct sfs_ghost **gp = &fs->ghosts; *gp; gp = &(*gp)->next) {
+        struct sfs_ghost *g = *gp;
+        if (strcmp(g->fuse_path, path) == 0) {
+            *gp = g->next;
+            free(g->fuse_path);
+            free(g->server_path);
+            free(g);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fs->files_lock);
+}
+
 /* ---- callbacks ---- */
 
 static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -285,7 +370,8 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->use_ino = 0;
     cfg->readdir_ino = 0;
     /* An open file that is unlinked is renamed to .fuse_hidden* until its
-     * last close: with hard_remove the high-level API could no longer
+     * last close (which hide_in_root turns into a move out of the
+     * directory): with hard_remove the high-level API could no longer
      * fstat() it (the kernel's GETATTR carries no handle). */
     cfg->hard_remove = 0;
     /* keep_cache is decided per open (sfs_open), never blanket. */
@@ -309,7 +395,10 @@ static int get_attr(struct sfs_fs *fs, const char *path, struct sfs_handle *h, s
     case CACHE_HIT:
         return 0;
     case CACHE_NEGATIVE:
-        return -ENOENT;
+        /* An open file exists, whatever was true of its name. */
+        if (!h)
+            return -ENOENT;
+        break;
     case CACHE_MISS:
         break;
     }
@@ -514,6 +603,14 @@ static int sfs_release(const char *path, struct fuse_file_info *fi)
         cache_changed(fs->cache, h->path);
         keep_forget(fs, h->path);
     }
+    /* The last close of an unlinked file: libfuse unlinks its hidden name
+     * next, unless the directory was removed meanwhile, so do it here. */
+    char sp[SFS_SPATH_MAX];
+    if (is_fuse_hidden(h->path) && !path_is_open(fs, h->path) &&
+        ghost_lookup(fs, h->path, sp, sizeof(sp))) {
+        (void)smb1_unlink_nondir(fs->tree, sp);
+        ghost_forget(fs, h->path);
+    }
     free(h->path);
     free(h);
     return 0;
@@ -550,7 +647,54 @@ static int sfs_unlink(const char *path)
     int r = smb1_unlink_nondir(fs->tree, sp);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
+    if (is_fuse_hidden(path))
+        ghost_forget(fs, path);
     return r;
+}
+
+/* libfuse hiding the open file from (server path sfrom) as to: moves it
+ * to the share's root. Nonzero: not possible, the caller renames as
+ * asked. */
+static int hide_in_root(struct sfs_fs *fs, const char *from, const char *sfrom, const char *to)
+{
+    struct sfs_ghost *g = calloc(1, sizeof(*g));
+    char name[96];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    pthread_mutex_lock(&fs->files_lock);
+    unsigned seq = fs->ghost_seq++;
+    pthread_mutex_unlock(&fs->files_lock);
+    snprintf(name, sizeof(name), "%s%lx%lx%x", SMB1_DELETED_PREFIX, (unsigned long)now.tv_sec,
+             (unsigned long)now.tv_nsec, seq);
+    if (g) {
+        g->fuse_path = strdup(to);
+        g->server_path = strdup(name);
+    }
+    if (!g || !g->fuse_path || !g->server_path) {
+        if (g) {
+            free(g->fuse_path);
+            free(g->server_path);
+        }
+        free(g);
+        return -ENOMEM;
+    }
+    int r = smb1_rename(fs->tree, sfrom, name, RENAME_NOREPLACE);
+    cache_changed(fs->cache, from);
+    keep_forget(fs, from);
+    if (r) {
+        free(g->fuse_path);
+        free(g->server_path);
+        free(g);
+        return r;
+    }
+    pthread_mutex_lock(&fs->files_lock);
+    g->next = fs->ghosts;
+    fs->ghosts = g;
+    pthread_mutex_unlock(&fs->files_lock);
+    handles_renamed(fs, from, to);
+    /* libfuse probed that name first: drop the negative entry. */
+    cache_changed(fs->cache, to);
+    return 0;
 }
 
 static int sfs_rename(const char *from, const char *to, unsigned int flags)
@@ -559,6 +703,9 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     if (flags & ~(unsigned)RENAME_NOREPLACE)
         return -EINVAL;
     SPATH(sfrom, from);
+    if (flags == 0 && is_fuse_hidden(to) && path_is_open(fs, from) &&
+        hide_in_root(fs, from, sfrom, to) == 0)
+        return 0;
     SPATH(sto, to);
     int r = smb1_rename(fs->tree, sfrom, sto, flags);
     /* On failure too: the server may have done part of it. */
@@ -624,16 +771,6 @@ static void resolve_time(const struct timespec *in, struct timespec *out, bool *
         clock_gettime(CLOCK_REALTIME, out);
     else
         *out = *in;
-}
-
-static bool path_is_open(struct sfs_fs *fs, const char *path)
-{
-    bool found = false;
-    pthread_mutex_lock(&fs->files_lock);
-    for (struct sfs_handle *o = fs->files.next; o != &fs->files && !found; o = o->next)
-        found = strcmp(o->path, path) == 0;
-    pthread_mutex_unlock(&fs->files_lock);
-    return found;
 }
 
 static int sfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
@@ -937,6 +1074,16 @@ void sfs_fs_free(struct sfs_fs *fs)
         smb1_close(h->f);
         free(h->path);
         free(h);
+    }
+    /* Files still hidden had open handles at unmount, closed above:
+     * libfuse will not unlink them now. */
+    while (fs->ghosts) {
+        struct sfs_ghost *g = fs->ghosts;
+        fs->ghosts = g->next;
+        (void)smb1_unlink_nondir(fs->tree, g->server_path);
+        free(g->fuse_path);
+        free(g->server_path);
+        free(g);
     }
     keep_clear_locked(fs);
     cache_free(fs->cache);

@@ -106,28 +106,34 @@ static char *parent_of(const char *path);
  * extensions: Windows semantics keep a delete-pending name until the
  * last close, which POSIX programs do not expect (the name must be free
  * at once). So, as the Linux client does, move it to a hidden name first
- * and let it go at its last close there. */
+ * and let it go at its last close there. The hidden name goes to the
+ * share's root when the server allows, so that the directory it left can
+ * be removed at once as on a local disk; else next to where it was. */
 static int unlink_busy(struct smb1_tree *t, const char *path)
 {
-    char *dir = parent_of(path);
-    if (!dir)
+    char *parent = parent_of(path);
+    if (!parent)
         return -ENOMEM;
-    size_t cap = strlen(dir) + sizeof(NS_DELETED_PREFIX) + 64;
+    size_t cap = strlen(parent) + sizeof(NS_DELETED_PREFIX) + 64;
     char *tmp = malloc(cap);
     if (!tmp) {
-        free(dir);
+        free(parent);
         return -ENOMEM;
     }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     uint32_t status = 0;
     int r = -EEXIST;
-    for (int i = 0; i < 4 && r == -EEXIST; i++) {
-        snprintf(tmp, cap, "%s%s" NS_DELETED_PREFIX "%lx%lx%x", dir, dir[0] ? "/" : "",
-                 (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, i);
-        r = plain_rename(t, path, tmp, &status);
+    const char *dirs[2] = {"", parent};
+    for (int d = 0; d < (parent[0] ? 2 : 1) && r; d++) {
+        r = -EEXIST;
+        for (int i = 0; i < 4 && r == -EEXIST; i++) {
+            snprintf(tmp, cap, "%s%s" NS_DELETED_PREFIX "%lx%lx%x", dirs[d], dirs[d][0] ? "/" : "",
+                     (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, i);
+            r = plain_rename(t, path, tmp, &status);
+        }
     }
-    free(dir);
+    free(parent);
     if (r) {
         free(tmp);
         return status ? info_path_errno(t, path, status) : r;

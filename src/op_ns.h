@@ -20,6 +20,6 @@
 /* Prefix of the hidden name an open file is moved to when it is unlinked
  * without UNIX extensions (it is deleted at its last close; listings skip
  * it), so that the name is free at once as POSIX wants. */
-#define NS_DELETED_PREFIX ".smbfuse-deleted-"
+#define NS_DELETED_PREFIX SMB1_DELETED_PREFIX
 
 #endif

@@ -129,6 +129,9 @@ int smb1_fstat(struct smb1_file *f, struct smb1_stat *st);
 int smb1_ftruncate(struct smb1_file *f, uint64_t size);
 int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size);
 int smb1_unlink(struct smb1_tree *t, const char *path);
+/* Names that start with this are hidden homes of unlinked open files:
+ * listings skip them. */
+#define SMB1_DELETED_PREFIX ".smbfuse-deleted-"
 /* For a caller that already knows path is no directory, as the kernel's
  * VFS does before it calls FUSE's unlink: with POSIX path operations this
  * saves the stat that smb1_unlink makes first. */

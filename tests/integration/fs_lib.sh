@@ -377,6 +377,34 @@ assert os.fstat(fd).st_size == 7
 os.ftruncate(fd, 3)
 assert os.fstat(fd).st_size == 3
 os.close(fd)
+# ... and the directory it was in can be removed at once, as on a local
+# disk (libfuse's .fuse_hidden name, or a delete-pending name, would keep
+# it from being empty); nothing is left on the server after the close.
+os.mkdir("ghostdir")
+write("ghostdir/f", b"kept")
+fd = os.open("ghostdir/f", os.O_RDWR)
+os.unlink("ghostdir/f")
+assert os.listdir("ghostdir") == [], os.listdir("ghostdir")
+assert os.fstat(fd).st_size == 4
+os.rmdir("ghostdir")
+assert not os.path.exists("ghostdir")
+assert not os.path.exists(os.path.join(server_dir, "ghostdir"))
+# libfuse has no path for it now: what goes through the descriptor works
+# (an fstat without one would be ESTALE: the kernel sends no handle).
+assert os.pread(fd, 4, 0) == b"kept"
+os.pwrite(fd, b"more", 4)
+os.ftruncate(fd, 6)
+assert os.pread(fd, 8, 0) == b"keptmo"
+os.close(fd)
+def leftovers():
+    share_root = os.path.dirname(server_dir.rstrip("/"))
+    return [n for d in (server_dir, share_root) for n in os.listdir(d)
+            if n.startswith(".fuse_hidden") or n.startswith(".smbfuse-deleted")]
+for _ in range(50):  # the kernel sends RELEASE after close(2) returns
+    if not leftovers():
+        break
+    time.sleep(0.1)
+assert not leftovers(), leftovers()
 log("unlink of an open file")
 
 # utimens: set and read back (100 ns wire granularity)
