@@ -50,6 +50,8 @@ static int build_one(const struct trans_req *rq, bool unicode, uint32_t max_buff
     size_t body = (size_t)prem + drem;
     if (max_buffer && body > max_buffer)
         body = max_buffer;
+    if (body > 0xFFFF)
+        body = 0xFFFF; /* a message's ByteCount */
     size_t cap =
         SMB1_HDR_LEN + 1 + 2 * (19 + (size_t)TRANS_MAX_SETUP) + 2 + name_len + 8 + body + 8;
     int r = msg_out_init(m, secondary ? secondary_cmd(rq->cmd) : rq->cmd, cap);
@@ -122,6 +124,11 @@ static int build_one(const struct trans_req *rq, bool unicode, uint32_t max_buff
     msg_words_end(m);
 
     msg_bytes_begin(m);
+    /* The end no message may pass: MaxBufferSize, and the 16-bit ByteCount
+     * even when the server's buffer is larger. */
+    size_t lim = msg_offset(m) + 0xFFFF;
+    if (max_buffer && max_buffer < lim)
+        lim = max_buffer;
     if (!secondary && rq->cmd == SMB1_COM_TRANSACTION) {
         const char *name = rq->name ? rq->name : "";
         if (unicode) {
@@ -143,18 +150,15 @@ static int build_one(const struct trans_req *rq, bool unicode, uint32_t max_buff
     }
     msg_align(m, 4);
     size_t poff = msg_offset(m);
-    uint32_t pc = prem;
-    if (max_buffer)
-        pc = poff >= max_buffer ? 0
-                                : (uint32_t)(max_buffer - poff < prem ? max_buffer - poff : prem);
+    uint32_t pc = poff >= lim ? 0 : (uint32_t)(lim - poff < prem ? lim - poff : prem);
     if (pc)
         wire_put_bytes(w, (const uint8_t *)rq->param + cur->param_sent, pc);
     size_t doff = (poff + pc + 3) & ~(size_t)3;
     uint32_t dc = 0;
-    if (pc == prem && (!max_buffer || doff < max_buffer))
-        dc = !max_buffer || max_buffer - doff >= drem ? drem : (uint32_t)(max_buffer - doff);
+    if (pc == prem && doff < lim)
+        dc = lim - doff >= drem ? drem : (uint32_t)(lim - doff);
     /* The pad before the data block, unless it alone would overflow. */
-    if (dc || !max_buffer || doff <= max_buffer)
+    if (dc || doff <= lim)
         msg_align(m, 4);
     if (dc)
         wire_put_bytes(w, (const uint8_t *)rq->data + cur->data_sent, dc);
@@ -175,7 +179,7 @@ static int build_one(const struct trans_req *rq, bool unicode, uint32_t max_buff
         goto out_free;
     /* Every message must fit, and every secondary must carry something:
      * a MaxBufferSize too small for that cannot carry the request. */
-    if ((max_buffer && msg_smb_len(m) > max_buffer) || (pc == 0 && dc == 0 && (prem || drem))) {
+    if (msg_smb_len(m) > lim || (pc == 0 && dc == 0 && (prem || drem))) {
         r = -EMSGSIZE;
         goto out_free;
     }
