@@ -590,13 +590,11 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
         return r;
     if (m->o.max_frame && msg_smb_len(req) > m->o.max_frame)
         return -EMSGSIZE;
-    size_t sent_bytes = msg_smb_len(req);
     for (size_t i = 0; i < nparts; i++) {
         if ((r = msg_out_error(&parts[i])))
             return r;
         if (m->o.max_frame && msg_smb_len(&parts[i]) > m->o.max_frame)
             return -EMSGSIZE;
-        sent_bytes += msg_smb_len(&parts[i]);
     }
     if (timeout_ms <= 0)
         timeout_ms = 60000;
@@ -670,6 +668,7 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     unsigned frames = 0;
     uint32_t status = 0;
     bool interim_due = nparts > 0;
+    size_t sent_bytes = msg_smb_len(req);
     for (;;) {
         struct mux_frame *f = NULL;
         r = wait_frame(m, rq, flags, timeout_ms, &f);
@@ -708,6 +707,8 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
                     goto out_remove;
                 }
                 nsec = nparts;
+                for (size_t i = 0; i < nparts; i++)
+                    sent_bytes += msg_smb_len(&parts[i]);
                 continue;
             }
         }
@@ -727,10 +728,11 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
         break;
     }
     if (log_enabled(m->o.log, LOG_DEBUG))
-        log_debug(m->o.log, "MID %u %s sent %zu (%zu part%s) got %zu (%u frame%s) in %lld us: %s",
-                  rq->mid, msg_cmd_name(req->cmd), sent_bytes, nsec + 1, nsec ? "s" : "", got,
-                  frames, frames == 1 ? "" : "s", (long long)(now_us() - t0),
-                  r == 0 ? ntstatus_name(status) : strerror(-r));
+        log_debug(m->o.log,
+                  "MID %u %s sent %zu (%zu of %zu part%s) got %zu (%u frame%s) in %lld us: %s",
+                  rq->mid, msg_cmd_name(req->cmd), sent_bytes, nsec + 1, nparts + 1,
+                  nparts ? "s" : "", got, frames, frames == 1 ? "" : "s",
+                  (long long)(now_us() - t0), r == 0 ? ntstatus_name(status) : strerror(-r));
 
 out_remove:
     free(sec);

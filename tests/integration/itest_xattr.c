@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ea.h"
@@ -232,4 +233,58 @@ Test(xattr_big, many_signed, .timeout = 180)
 Test(xattr_big, many_nosign, .timeout = 180)
 {
     check_many("nosign");
+}
+
+/* impacket's smbserver: whatever it makes of EAs and of secondaries, a
+ * large set ends with an errno within the request timeout, never a hang,
+ * and the connection (or its replacement) keeps working. */
+Test(xattr_big, impacket_fails_cleanly, .timeout = 120)
+{
+    memset(&SV, 0, sizeof(SV));
+    cr_assert_eq(harness_impacket_start(&SV), 0);
+    const char *lv = getenv("XATTR_LOG_LEVEL");
+    log_init(&lg, lv ? atoi(lv) : LOG_WARNING, NULL, NULL);
+    struct smb1_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.host = "127.0.0.1";
+    cfg.port = (uint16_t)SV.port;
+    cfg.transport = SMB1_TRANSPORT_DIRECT;
+    cfg.user = SV.user;
+    cfg.password = SV.pass;
+    cfg.domain = SV.domain;
+    cfg.sec = SMB1_SEC_NTLMSSP;
+    cfg.sign = SMB1_SIGN_OFF;
+    cfg.unix_ext = -1;
+    cfg.request_timeout_ms = 5000;
+    cfg.log = &lg;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&cfg, &C, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(smb1_tree_connect(C, SV.share, &T), 0);
+    struct smb1_file *f;
+    cr_assert_eq(smb1_open(T, "x.bin", O_CREAT | O_RDWR, 0644, &f, NULL), 0);
+    cr_assert_eq(smb1_close(f), 0);
+    /* impacket's MaxBufferSize is 64000: the largest value takes two
+     * messages. */
+    size_t sizes[] = {100, 40000, 65523, 65523};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        uint8_t *v = malloc(sizes[i]);
+        pattern(v, sizes[i], 9);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int r = smb1_setxattr(T, "x.bin", "user.big", v, sizes[i], 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        cr_log_info("impacket setxattr %zu: %s in %ld ms", sizes[i], r ? strerror(-r) : "ok",
+                    (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+        fprintf(stderr, "impacket setxattr %zu: %s\n", sizes[i], r ? strerror(-r) : "ok");
+        cr_assert_lt(t1.tv_sec - t0.tv_sec, 30, "no hang");
+        free(v);
+        struct smb1_stat st;
+        r = smb1_stat(T, "x.bin", &st);
+        cr_assert_eq(r, 0, "stat after setxattr %zu: %s", sizes[i], strerror(-r));
+    }
+    smb1_tree_free(T);
+    smb1_conn_free(C);
+    T = NULL;
+    C = NULL;
+    harness_server_stop(&SV);
 }
