@@ -169,15 +169,14 @@ static void check_sizes(const char *profile)
     cr_assert_eq(smb1_getxattr(T, "f", "user.big", NULL, 0), -ENODATA);
     cr_assert_eq(smb1_echo(C), 0);
     check_stats_clean();
-    down();
 }
 
-Test(xattr_big, sizes_signed, .timeout = 120)
+Test(xattr_big, sizes_signed, .timeout = 120, .fini = down)
 {
     check_sizes("signed");
 }
 
-Test(xattr_big, sizes_nosign, .timeout = 120)
+Test(xattr_big, sizes_nosign, .timeout = 120, .fini = down)
 {
     check_sizes("nosign");
 }
@@ -222,15 +221,14 @@ static void check_many(const char *profile)
     cr_assert_eq(sl.errors, 0);
     cr_assert_gt(sl.done, 0);
     check_stats_clean();
-    down();
 }
 
-Test(xattr_big, many_signed, .timeout = 180)
+Test(xattr_big, many_signed, .timeout = 180, .fini = down)
 {
     check_many("signed");
 }
 
-Test(xattr_big, many_nosign, .timeout = 180)
+Test(xattr_big, many_nosign, .timeout = 180, .fini = down)
 {
     check_many("nosign");
 }
@@ -238,7 +236,7 @@ Test(xattr_big, many_nosign, .timeout = 180)
 /* impacket's smbserver: whatever it makes of EAs and of secondaries, a
  * large set ends with an errno within the request timeout, never a hang,
  * and the connection (or its replacement) keeps working. */
-Test(xattr_big, impacket_fails_cleanly, .timeout = 120)
+Test(xattr_big, impacket_fails_cleanly, .timeout = 120, .fini = down)
 {
     memset(&SV, 0, sizeof(SV));
     cr_assert_eq(harness_impacket_start(&SV), 0);
@@ -282,9 +280,4 @@ Test(xattr_big, impacket_fails_cleanly, .timeout = 120)
         r = smb1_stat(T, "x.bin", &st);
         cr_assert_eq(r, 0, "stat after setxattr %zu: %s", sizes[i], strerror(-r));
     }
-    smb1_tree_free(T);
-    smb1_conn_free(C);
-    T = NULL;
-    C = NULL;
-    harness_server_stop(&SV);
 }
