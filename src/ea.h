@@ -1,7 +1,16 @@
 /* Extended attributes of the "user." namespace as SMB EAs: TRANS2
- * QUERY_PATH_INFORMATION level SMB_INFO_QUERY_ALL_EAS and
- * SET_PATH_INFORMATION level SMB_INFO_SET_EAS (MS-CIFS 2.2.8.1.2,
- * 2.2.8.3.4, 2.2.8.4.2; the FEA list of 2.2.1.2.2).
+ * QUERY_PATH_INFORMATION level SMB_INFO_QUERY_EAS_FROM_LIST (getxattr, one
+ * EA by name) and SMB_INFO_QUERY_ALL_EAS (listxattr), and
+ * SET_PATH_INFORMATION level SMB_INFO_SET_EAS (MS-CIFS 2.2.8.1.2, 2.2.8.1.3,
+ * 2.2.8.3.4, 2.2.8.4.2; the FEA and GEA lists of 2.2.1.2).
+ *
+ * Sizes: an EA list is one TRANS2 data block, at most 65535 bytes, sent in
+ * as many messages as MaxBufferSize needs (trans.h) and read back from as
+ * many reply fragments. So a value may have up to ea_value_max() bytes
+ * (65535 - 9 - the name's length), and larger ones are E2BIG before
+ * anything is sent. A file whose EAs together exceed one list still has
+ * each read by name; only its list of names cannot be retrieved (the
+ * server answers BUFFER_OVERFLOW: E2BIG, as listxattr(2) says).
  */
 #ifndef SMBFUSE_EA_H
 #define SMBFUSE_EA_H
