@@ -203,6 +203,8 @@ static void redelete(struct smb1_tree *t, const char *path)
     (void)file_close_fid(t, fid);
 }
 
+static void relock_locked(struct smb1_file *f);
+
 /* Opens f as remembered; f->lock held. */
 static int reopen_locked(struct smb1_file *f)
 {
@@ -249,6 +251,7 @@ static int reopen_locked(struct smb1_file *f)
     f->epoch = ep;
     if (strncmp(path_basename(f->path), NS_DELETED_PREFIX, strlen(NS_DELETED_PREFIX)) == 0)
         redelete(t, f->path);
+    relock_locked(f);
     return 0;
 }
 
@@ -257,6 +260,10 @@ int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch)
     int r = 0;
     pthread_mutex_lock(&f->lock);
     for (int i = 0;; i++) {
+        if (f->locks_lost) {
+            r = -EIO;
+            break;
+        }
         /* Live first: a broken connection is re-established here, never
          * inside a request that names a FID (CONN_FID), so a FID is only
          * sent on the connection it belongs to. */
@@ -358,6 +365,11 @@ void file_renamed(struct smb1_tree *t, const char *from, const char *to)
 
 static void file_free(struct smb1_file *f)
 {
+    while (f->locks) {
+        struct file_lock_rec *l = f->locks;
+        f->locks = l->next;
+        free(l);
+    }
     pthread_mutex_destroy(&f->lock);
     free(f->path);
     free(f);
@@ -873,6 +885,55 @@ static ssize_t lock_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *
     return ntstatus_to_errno(st);
 }
 
+/* Takes f's ranges again on its new FID; f->lock held. Without waiting:
+ * a range someone else took while we were away is lost, and said so. */
+static void relock_locked(struct smb1_file *f)
+{
+    struct conn_params p;
+    conn_get_params(f->t->conn, &p);
+    for (struct file_lock_rec *l = f->locks; l && !f->locks_lost; l = l->next) {
+        struct lock_req lk = {l->off, l->len, l->shared ? F_RDLCK : F_WRLCK, false, p.large_files};
+        ssize_t r = lock_op(f->t, f->fid, f->epoch, &lk);
+        if (r == 0)
+            continue;
+        /* The connection broke again: the next use reopens and retries. */
+        if (r == -ECONNRESET)
+            break;
+        f->locks_lost = true;
+        log_err(conn_log(f->t->conn),
+                "lock on %s (%llu bytes at %llu) lost across the reconnect: %s; its I/O now "
+                "fails",
+                f->path, (unsigned long long)l->len, (unsigned long long)l->off, strerror((int)-r));
+    }
+}
+
+/* Remembers a range granted, or forgets one released (SMB unlocks only an
+ * exact range). */
+static void lock_record(struct smb1_file *f, uint64_t off, uint64_t len, int type)
+{
+    pthread_mutex_lock(&f->lock);
+    if (type == F_UNLCK) {
+        for (struct file_lock_rec **lp = &f->locks; *lp; lp = &(*lp)->next) {
+            if ((*lp)->off == off && (*lp)->len == len) {
+                struct file_lock_rec *l = *lp;
+                *lp = l->next;
+                free(l);
+                break;
+            }
+        }
+    } else {
+        struct file_lock_rec *l = malloc(sizeof(*l));
+        if (l) {
+            *l = (struct file_lock_rec){f->locks, off, len, type == F_RDLCK};
+            f->locks = l;
+        } else {
+            log_warn(conn_log(f->t->conn),
+                     "out of memory: a lock on %s would not survive a reconnect", f->path);
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait)
 {
     struct conn_params p;
@@ -889,5 +950,8 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
             len = 0xFFFFFFFFu - off;
     }
     struct lock_req lk = {off, len, type, wait, p.large_files};
-    return (int)file_call(f, lock_op, &lk);
+    int r = (int)file_call(f, lock_op, &lk);
+    if (r == 0)
+        lock_record(f, off, len, type);
+    return r;
 }

@@ -35,10 +35,16 @@
  * it fails with -ECONNRESET and file_call reopens and retries. */
 #define CONN_FID CONN_NO_RECONNECT
 
+struct file_lock_rec {
+    struct file_lock_rec *next;
+    uint64_t off, len;
+    bool shared;
+};
+
 struct smb1_file {
     struct smb1_tree *t;
     struct smb1_file *prev, *next; /* protected by the tree's ops_tree lock */
-    pthread_mutex_t lock;          /* protects path, fid, epoch */
+    pthread_mutex_t lock;          /* protects path, fid, epoch, locks, locks_lost */
     char *path;                    /* '/' path; moved by rename */
     uint32_t access, share, create_options;
     bool posix;      /* opened with SMB_POSIX_PATH_OPEN */
@@ -46,6 +52,12 @@ struct smb1_file {
     bool is_dir;
     uint16_t fid;
     uint64_t epoch;
+    /* Byte ranges this handle holds, taken again after a reopen: a server
+     * restart drops them, and the program still believes it has them. */
+    struct file_lock_rec *locks;
+    /* One could not be taken again (someone else has the range now): I/O
+     * through this handle fails with EIO rather than go on unprotected. */
+    bool locks_lost;
 };
 
 struct file_create {

@@ -1038,6 +1038,76 @@ Test(ops_nosign, restart, .fini = down)
     check_restart("nosign");
 }
 
+/* A second, independent client of the same server. */
+static void other_client(const char *profile, const struct harness_server *sv, struct smb1_conn **c,
+                         struct smb1_tree **t)
+{
+    struct smb1_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.host = "127.0.0.1";
+    cfg.port = (uint16_t)sv->port;
+    cfg.transport = SMB1_TRANSPORT_DIRECT;
+    cfg.user = sv->user;
+    cfg.password = sv->pass;
+    cfg.domain = sv->domain;
+    cfg.sec = SMB1_SEC_NTLMSSP;
+    cfg.sign = strcmp(profile, "signed") == 0 ? SMB1_SIGN_REQUIRED : SMB1_SIGN_AUTO;
+    cfg.unix_ext = strcmp(profile, "signed") == 0 ? 1 : -1;
+    cfg.log = &lg;
+    char why[256] = "";
+    int r = smb1_conn_new(&cfg, c, why, sizeof(why));
+    cr_assert_eq(r, 0, "second client: %s (%s)", strerror(-r), why);
+    cr_assert_eq(smb1_tree_connect(*c, "share", t), 0);
+}
+
+/* Byte-range locks survive a server restart: the handle takes them again
+ * when it reopens, so another client still finds the range locked. When
+ * another client took the range first, the handle's I/O fails with EIO
+ * instead of going on without the lock it believes it holds. */
+static void check_locks_restart(const char *profile)
+{
+    struct harness_server sv;
+    memset(&sv, 0, sizeof(sv));
+    cr_assert_eq(harness_smbd_start(profile, &sv), 0);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", sv.port);
+    connect_to(profile, port, sv.user, sv.pass, sv.domain, sv.share_dir);
+    struct smb1_file *f, *g;
+    cr_assert_eq(smb1_open(T, "locked.bin", O_CREAT | O_RDWR, 0644, &f, NULL), 0);
+    cr_assert_eq(smb1_write(f, "0123456789", 10, 0), 10);
+    cr_assert_eq(smb1_lock(f, 0, 10, F_WRLCK, false), 0);
+    cr_assert_eq(smb1_lock(f, 20, 5, F_RDLCK, false), 0);
+
+    cr_assert_eq(harness_server_restart(&sv), 0);
+    cr_assert_eq(smb1_write(f, "x", 1, 2), 1, "write after the restart");
+    struct smb1_conn *c2;
+    struct smb1_tree *t2;
+    other_client(profile, &sv, &c2, &t2);
+    cr_assert_eq(smb1_open(t2, "locked.bin", O_RDWR, 0, &g, NULL), 0);
+    cr_assert_eq(smb1_lock(g, 0, 10, F_WRLCK, false), -EAGAIN, "the range is ours again");
+    cr_assert_eq(smb1_lock(g, 20, 5, F_WRLCK, false), -EAGAIN, "the shared range too");
+    cr_assert_eq(smb1_lock(g, 20, 5, F_RDLCK, false), 0, "and still shared");
+    cr_assert_eq(smb1_lock(g, 20, 5, F_UNLCK, false), 0);
+    cr_assert_eq(smb1_close(g), 0);
+
+    /* Released ranges are not taken again. */
+    cr_assert_eq(smb1_lock(f, 20, 5, F_UNLCK, false), 0);
+    cr_assert_eq(harness_server_restart(&sv), 0);
+    /* This time the other client is first. */
+    cr_assert_eq(smb1_open(t2, "locked.bin", O_RDWR, 0, &g, NULL), 0);
+    cr_assert_eq(smb1_lock(g, 20, 5, F_WRLCK, false), 0, "released before the restart");
+    cr_assert_eq(smb1_lock(g, 0, 10, F_WRLCK, false), 0, "taken while we were away");
+    char b[4];
+    cr_assert_eq(smb1_write(f, "y", 1, 3), -EIO, "no write without the lock we held");
+    cr_assert_eq(smb1_read(f, b, 4, 0), -EIO);
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(smb1_close(g), 0);
+    smb1_tree_free(t2);
+    smb1_conn_free(c2);
+    down();
+    harness_server_stop(&sv);
+}
+
 /* Reads of 8 MiB in 1 MiB calls against a Samba with UNIX extensions:
  * unsigned, each call is at most two READ_ANDX (Samba's large POSIX
  * reads); signed, Samba's 0x1FFFF limit means at least nine. Both return
@@ -1103,6 +1173,15 @@ Test(ops_legacy, big_reads_unsigned, .fini = down)
     cr_assert_geq(sig, 72, "signed: %llu READ_ANDX for 8 MiB", (unsigned long long)sig);
     free(data);
     harness_server_stop(&sv);
+}
+
+Test(ops_signed, locks_restart, .fini = down)
+{
+    check_locks_restart("signed");
+}
+Test(ops_nosign, locks_restart, .fini = down)
+{
+    check_locks_restart("nosign");
 }
 
 #define BOTH(name)                                                                                 \
