@@ -1039,8 +1039,8 @@ Test(ops_nosign, restart, .fini = down)
 }
 
 /* A second, independent client of the same server. */
-static void other_client(const char *profile, const struct harness_server *sv, struct smb1_conn **c,
-                         struct smb1_tree **t)
+static void client_of(const struct harness_server *sv, enum smb1_sign_policy sign, int unix_ext,
+                      struct smb1_conn **c, struct smb1_tree **t)
 {
     struct smb1_config cfg;
     memset(&cfg, 0, sizeof(cfg));
@@ -1051,13 +1051,20 @@ static void other_client(const char *profile, const struct harness_server *sv, s
     cfg.password = sv->pass;
     cfg.domain = sv->domain;
     cfg.sec = SMB1_SEC_NTLMSSP;
-    cfg.sign = strcmp(profile, "signed") == 0 ? SMB1_SIGN_REQUIRED : SMB1_SIGN_AUTO;
-    cfg.unix_ext = strcmp(profile, "signed") == 0 ? 1 : -1;
+    cfg.sign = sign;
+    cfg.unix_ext = unix_ext;
     cfg.log = &lg;
     char why[256] = "";
     int r = smb1_conn_new(&cfg, c, why, sizeof(why));
-    cr_assert_eq(r, 0, "second client: %s (%s)", strerror(-r), why);
+    cr_assert_eq(r, 0, "connect: %s (%s)", strerror(-r), why);
     cr_assert_eq(smb1_tree_connect(*c, "share", t), 0);
+}
+
+static void other_client(const char *profile, const struct harness_server *sv, struct smb1_conn **c,
+                         struct smb1_tree **t)
+{
+    bool sig = strcmp(profile, "signed") == 0;
+    client_of(sv, sig ? SMB1_SIGN_REQUIRED : SMB1_SIGN_AUTO, sig ? 1 : -1, c, t);
 }
 
 /* Byte-range locks survive a server restart: the handle takes them again
@@ -1115,22 +1122,7 @@ static void check_locks_restart(const char *profile)
 static uint64_t read_requests(struct harness_server *sv, enum smb1_sign_policy sign,
                               const uint8_t *data, size_t len)
 {
-    struct smb1_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.host = "127.0.0.1";
-    cfg.port = (uint16_t)sv->port;
-    cfg.transport = SMB1_TRANSPORT_DIRECT;
-    cfg.user = sv->user;
-    cfg.password = sv->pass;
-    cfg.domain = sv->domain;
-    cfg.sec = SMB1_SEC_NTLMSSP;
-    cfg.sign = sign;
-    cfg.unix_ext = 1;
-    cfg.log = &lg;
-    char why[256] = "";
-    int r = smb1_conn_new(&cfg, &C, why, sizeof(why));
-    cr_assert_eq(r, 0, "connect: %s (%s)", strerror(-r), why);
-    cr_assert_eq(smb1_tree_connect(C, "share", &T), 0);
+    client_of(sv, sign, 1, &C, &T);
     struct smb1_conn_info ci;
     smb1_conn_get_info(C, &ci);
     cr_assert_eq(ci.signing_active, sign != SMB1_SIGN_OFF);
