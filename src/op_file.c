@@ -12,6 +12,7 @@
 #include "ntstatus.h"
 #include "op_info.h"
 #include "op_ns.h"
+#include "iopool.h"
 #include "path.h"
 #include "smb1_proto.h"
 #include "unix.h"
@@ -714,7 +715,7 @@ static size_t chunk_len(const struct io_job *j, size_t i)
     return rest < j->chunk ? rest : j->chunk;
 }
 
-static void *io_worker(void *arg)
+static void io_worker(void *arg)
 {
     struct io_job *j = arg;
     for (;;) {
@@ -728,10 +729,10 @@ static void *io_worker(void *arg)
         j->res[i] = io_once(j->f, j->rbuf ? j->rbuf + start : NULL,
                             j->wbuf ? j->wbuf + start : NULL, n, j->off + start);
     }
-    return NULL;
 }
 
-/* Runs the chunks of a large request on up to FILE_IO_PARALLEL threads;
+/* Runs the chunks of a large request on up to FILE_IO_PARALLEL threads
+ * (the caller and the tree's pool);
  * the result is the contiguous prefix that succeeded, or the first
  * chunk's error. */
 static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
@@ -776,15 +777,11 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
         want = 1;
     else if (want > (size_t)p.max_mpx - 1)
         want = (size_t)p.max_mpx - 1;
-    pthread_t th[FILE_IO_PARALLEL];
-    size_t started = 0;
-    for (size_t i = 1; i < want; i++) {
-        if (pthread_create(&th[started], NULL, io_worker, &j) == 0)
-            started++;
-    }
-    io_worker(&j);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (ot && ot->iopool && want > 1)
+        iopool_run(ot->iopool, io_worker, &j, (unsigned)(want - 1));
+    else
+        io_worker(&j);
     pthread_mutex_destroy(&j.lock);
     ssize_t total = 0;
     for (size_t i = 0; i < j.nchunks; i++) {

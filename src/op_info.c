@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "iopool.h"
 #include "nttime.h"
 #include "ntstatus.h"
 #include "op_file.h"
@@ -12,11 +13,16 @@
 #include "smb1_proto.h"
 #include "unix.h"
 
+/* Helper threads for the pieces of large I/O, shared by the tree's open
+ * files: three per large call in flight, for four such calls. */
+#define OPS_IO_THREADS 12
+
 static void ops_tree_free(void *p)
 {
     struct ops_tree *ot = p;
     if (!ot)
         return;
+    iopool_free(ot->iopool);
     pthread_mutex_destroy(&ot->lock);
     free(ot);
 }
@@ -29,6 +35,7 @@ struct ops_tree *ops_tree_get(struct smb1_tree *t)
         ot = calloc(1, sizeof(*ot));
         if (ot) {
             pthread_mutex_init(&ot->lock, NULL);
+            ot->iopool = iopool_new(OPS_IO_THREADS);
             t->ops_priv = ot;
             t->ops_priv_free = ops_tree_free;
         }

@@ -41,6 +41,9 @@ struct ops_tree {
      * it is read while building requests, also by a thread that holds a
      * file's lock, which must never wait for lock. */
     _Atomic uint32_t name_max;
+    /* Runs the pieces of large reads and writes (op_file.c); NULL if it
+     * could not be made, and then one thread does them in turn. */
+    struct iopool *iopool;
 };
 /* NULL only when out of memory. */
 struct ops_tree *ops_tree_get(struct smb1_tree *t);
