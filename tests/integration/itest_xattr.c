@@ -171,12 +171,12 @@ static void check_sizes(const char *profile)
     check_stats_clean();
 }
 
-Test(xattr_big, sizes_signed, .timeout = 120, .fini = down)
+Test(xattr_big, sizes_signed, .fini = down)
 {
     check_sizes("signed");
 }
 
-Test(xattr_big, sizes_nosign, .timeout = 120, .fini = down)
+Test(xattr_big, sizes_nosign, .fini = down)
 {
     check_sizes("nosign");
 }
@@ -223,12 +223,12 @@ static void check_many(const char *profile)
     check_stats_clean();
 }
 
-Test(xattr_big, many_signed, .timeout = 180, .fini = down)
+Test(xattr_big, many_signed, .fini = down)
 {
     check_many("signed");
 }
 
-Test(xattr_big, many_nosign, .timeout = 180, .fini = down)
+Test(xattr_big, many_nosign, .fini = down)
 {
     check_many("nosign");
 }
@@ -236,7 +236,7 @@ Test(xattr_big, many_nosign, .timeout = 180, .fini = down)
 /* impacket's smbserver: whatever it makes of EAs and of secondaries, a
  * large set ends with an errno within the request timeout, never a hang,
  * and the connection (or its replacement) keeps working. */
-Test(xattr_big, impacket_fails_cleanly, .timeout = 120, .fini = down)
+Test(xattr_big, impacket_fails_cleanly, .fini = down)
 {
     memset(&SV, 0, sizeof(SV));
     cr_assert_eq(harness_impacket_start(&SV), 0);
@@ -271,9 +271,8 @@ Test(xattr_big, impacket_fails_cleanly, .timeout = 120, .fini = down)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int r = smb1_setxattr(T, "x.bin", "user.big", v, sizes[i], 0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        cr_log_info("impacket setxattr %zu: %s in %ld ms", sizes[i], r ? strerror(-r) : "ok",
-                    (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
-        fprintf(stderr, "impacket setxattr %zu: %s\n", sizes[i], r ? strerror(-r) : "ok");
+        fprintf(stderr, "impacket setxattr %zu: %s in %ld ms\n", sizes[i], r ? strerror(-r) : "ok",
+                (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
         cr_assert_lt(t1.tv_sec - t0.tv_sec, 30, "no hang");
         free(v);
         struct smb1_stat st;

@@ -71,7 +71,8 @@ static void reply(struct peer *p, const uint8_t *req, uint8_t cmd, uint32_t stat
     r[SMB1_HDR_FLAGS] |= SMB1_FLAGS_REPLY;
     wire_st16(r + SMB1_HDR_FLAGS2, le16(r + SMB1_HDR_FLAGS2) | SMB1_FLAGS2_NT_STATUS);
     r[32] = wct;
-    memcpy(r + 33, words, 2 * (size_t)wct);
+    if (wct)
+        memcpy(r + 33, words, 2 * (size_t)wct);
     wire_st16(r + 33 + 2 * wct, bcc);
     if (bcc)
         memcpy(r + 33 + 2 * wct + 2, bytes, bcc);
