@@ -75,3 +75,16 @@ for c in bad_signatures unknown_mids reconnects; do
     [ "$v" = 0 ] || fail "$c=$v"
 done
 fs_log "ok   no bad signature, unknown MID or reconnect"
+
+# A clean exit at unmount (under ASan, a leak or error would show here).
+fusermount3 -u "$MNT" || fail "unmount"
+FS_MOUNTED=0
+rc=0
+wait "$FS_PID" || rc=$?
+FS_PID=
+[ $rc -eq 0 ] || fail "smbfuse exited with $rc"
+if grep -q Sanitizer "$FS_TMP/smbfuse.log"; then
+    grep -A20 Sanitizer "$FS_TMP/smbfuse.log" >&2
+    fail "sanitizer report"
+fi
+fs_log "ok   smbfuse exited cleanly"
