@@ -29,15 +29,9 @@ static struct smb1_log lg;
 static struct smb1_conn *C;
 static struct smb1_tree *T;
 
-static void up(const char *profile)
+/* Connects C to SV (NTLMSSP, no UNIX extensions). */
+static void connect_sv(enum smb1_sign_policy sign, int timeout_ms)
 {
-    snprintf(DIR_, sizeof(DIR_), "/dev/shm/smbfuse-xattr-XXXXXX");
-    cr_assert_not_null(mkdtemp(DIR_), "mkdtemp: %s", strerror(errno));
-    cr_assert_eq(chmod(DIR_, 01777), 0);
-    char extra[128];
-    snprintf(extra, sizeof(extra), "path = %s", DIR_);
-    memset(&SV, 0, sizeof(SV));
-    cr_assert_eq(harness_smbd_start_ex(profile, NULL, extra, &SV), 0, "smbd %s", profile);
     /* XATTR_LOG_LEVEL=7 shows one line per request (parts, fragments). */
     const char *lv = getenv("XATTR_LOG_LEVEL");
     log_init(&lg, lv ? atoi(lv) : LOG_WARNING, NULL, NULL);
@@ -50,13 +44,25 @@ static void up(const char *profile)
     cfg.password = SV.pass;
     cfg.domain = SV.domain;
     cfg.sec = SMB1_SEC_NTLMSSP;
-    cfg.sign = strcmp(profile, "signed") == 0 ? SMB1_SIGN_REQUIRED : SMB1_SIGN_OFF;
+    cfg.sign = sign;
     cfg.unix_ext = -1;
-    cfg.request_timeout_ms = 20000;
+    cfg.request_timeout_ms = timeout_ms;
     cfg.log = &lg;
     char why[256] = "";
     int r = smb1_conn_new(&cfg, &C, why, sizeof(why));
-    cr_assert_eq(r, 0, "connect %s: %s (%s)", profile, strerror(-r), why);
+    cr_assert_eq(r, 0, "connect to %s: %s (%s)", SV.profile, strerror(-r), why);
+}
+
+static void up(const char *profile)
+{
+    snprintf(DIR_, sizeof(DIR_), "/dev/shm/smbfuse-xattr-XXXXXX");
+    cr_assert_not_null(mkdtemp(DIR_), "mkdtemp: %s", strerror(errno));
+    cr_assert_eq(chmod(DIR_, 01777), 0);
+    char extra[128];
+    snprintf(extra, sizeof(extra), "path = %s", DIR_);
+    memset(&SV, 0, sizeof(SV));
+    cr_assert_eq(harness_smbd_start_ex(profile, NULL, extra, &SV), 0, "smbd %s", profile);
+    connect_sv(strcmp(profile, "signed") == 0 ? SMB1_SIGN_REQUIRED : SMB1_SIGN_OFF, 20000);
     cr_assert_eq(smb1_tree_connect(C, "share", &T), 0);
     struct smb1_conn_info ci;
     smb1_conn_get_info(C, &ci);
@@ -240,23 +246,7 @@ Test(xattr_big, impacket_fails_cleanly, .fini = down)
 {
     memset(&SV, 0, sizeof(SV));
     cr_assert_eq(harness_impacket_start(&SV), 0);
-    const char *lv = getenv("XATTR_LOG_LEVEL");
-    log_init(&lg, lv ? atoi(lv) : LOG_WARNING, NULL, NULL);
-    struct smb1_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.host = "127.0.0.1";
-    cfg.port = (uint16_t)SV.port;
-    cfg.transport = SMB1_TRANSPORT_DIRECT;
-    cfg.user = SV.user;
-    cfg.password = SV.pass;
-    cfg.domain = SV.domain;
-    cfg.sec = SMB1_SEC_NTLMSSP;
-    cfg.sign = SMB1_SIGN_OFF;
-    cfg.unix_ext = -1;
-    cfg.request_timeout_ms = 5000;
-    cfg.log = &lg;
-    char why[256] = "";
-    cr_assert_eq(smb1_conn_new(&cfg, &C, why, sizeof(why)), 0, "%s", why);
+    connect_sv(SMB1_SIGN_OFF, 5000);
     cr_assert_eq(smb1_tree_connect(C, SV.share, &T), 0);
     struct smb1_file *f;
     cr_assert_eq(smb1_open(T, "x.bin", O_CREAT | O_RDWR, 0644, &f, NULL), 0);
