@@ -53,7 +53,7 @@ static void connect_sv(enum smb1_sign_policy sign, int timeout_ms)
     cr_assert_eq(r, 0, "connect to %s: %s (%s)", SV.profile, strerror(-r), why);
 }
 
-static void up(const char *profile)
+static void up_ex(const char *profile, const char *extra_global)
 {
     snprintf(DIR_, sizeof(DIR_), "/dev/shm/smbfuse-xattr-XXXXXX");
     cr_assert_not_null(mkdtemp(DIR_), "mkdtemp: %s", strerror(errno));
@@ -61,7 +61,7 @@ static void up(const char *profile)
     char extra[128];
     snprintf(extra, sizeof(extra), "path = %s", DIR_);
     memset(&SV, 0, sizeof(SV));
-    cr_assert_eq(harness_smbd_start_ex(profile, NULL, extra, &SV), 0, "smbd %s", profile);
+    cr_assert_eq(harness_smbd_start_ex(profile, extra_global, extra, &SV), 0, "smbd %s", profile);
     connect_sv(strcmp(profile, "signed") == 0 ? SMB1_SIGN_REQUIRED : SMB1_SIGN_OFF, 20000);
     cr_assert_eq(smb1_tree_connect(C, "share", &T), 0);
     struct smb1_conn_info ci;
@@ -74,6 +74,11 @@ static void up(const char *profile)
     cr_assert_geq(fd, 0);
     close(fd);
     chmod(path, 0666);
+}
+
+static void up(const char *profile)
+{
+    up_ex(profile, NULL);
 }
 
 static void down(void)
@@ -237,6 +242,58 @@ Test(xattr_big, many_signed, .fini = down)
 Test(xattr_big, many_nosign, .fini = down)
 {
     check_many("nosign");
+}
+
+/* A server whose MaxBufferSize is 4096: a path of over 2,000 characters
+ * (4 KiB in UTF-16) splits the parameter block of TRANS2 requests across
+ * messages too, alone (QUERY_PATH_INFO) and followed by data (SET_EAS). */
+static void check_long_path(const char *profile)
+{
+    up_ex(profile, "max xmit = 4096");
+    struct smb1_conn_info ci;
+    smb1_conn_get_info(C, &ci);
+    cr_assert_eq(ci.max_buffer, 4096);
+    char rel[2600] = "", local[2700];
+    for (int i = 0; i < 11; i++) {
+        size_t at = strlen(rel);
+        if (i)
+            rel[at++] = '/';
+        memset(rel + at, 'a' + i, 200);
+        rel[at + 200] = 0;
+        snprintf(local, sizeof(local), "%s/%s", DIR_, rel);
+        cr_assert_eq(mkdir(local, 0777), 0, "mkdir: %s", strerror(errno));
+    }
+    strcat(rel, "/leaf");
+    snprintf(local, sizeof(local), "%s/%s", DIR_, rel);
+    int fd = open(local, O_CREAT | O_WRONLY, 0666);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, "12345", 5), 5);
+    close(fd);
+    chmod(local, 0666);
+    struct smb1_stat st;
+    int r = smb1_stat(T, rel, &st);
+    cr_assert_eq(r, 0, "stat of a %zu-character path: %s", strlen(rel), strerror(-r));
+    cr_assert_eq(st.size, 5);
+    uint8_t v[10000], back[10000];
+    pattern(v, sizeof(v), 77);
+    r = smb1_setxattr(T, rel, "user.deep", v, sizeof(v), 0);
+    cr_assert_eq(r, 0, "setxattr on the long path: %s", strerror(-r));
+    cr_assert_eq(smb1_getxattr(T, rel, "user.deep", back, sizeof(back)), (ssize_t)sizeof(v));
+    cr_assert(memcmp(v, back, sizeof(v)) == 0);
+    cr_assert_eq(getxattr(local, "user.deep", back, sizeof(back)), (ssize_t)sizeof(v));
+    cr_assert(memcmp(v, back, sizeof(v)) == 0);
+    cr_assert_eq(smb1_stat(T, "f", &st), 0);
+    check_stats_clean();
+}
+
+Test(xattr_big, long_path_signed, .fini = down)
+{
+    check_long_path("signed");
+}
+
+Test(xattr_big, long_path_nosign, .fini = down)
+{
+    check_long_path("nosign");
 }
 
 /* impacket's smbserver: whatever it makes of EAs and of secondaries, a
