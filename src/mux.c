@@ -21,7 +21,8 @@
  * large for one message is a primary, sent as above, then secondaries that
  * the waiting thread sends with the primary's MID once the interim
  * response (no words, no bytes, success) has come; any other first reply
- * ends the transaction and no secondary is sent. A secondary has no reply
+ * ends the transaction and no secondary is sent (an error: the final
+ * reply; a success: -EIO, see call_parts). A secondary has no reply
  * of its own, yet both Samba's server and its client count it like a
  * request that has one: it takes the next number and the counter moves by
  * 2 (MS-SMB 3.3.5.1 "request has no response"; only NT_CANCEL moves it by
@@ -692,9 +693,23 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
             goto out_remove;
         }
         if (interim_due) {
-            /* Only the first reply can be the interim one; an error here
-             * (or a server that answers at once) is the final reply. */
+            /* Only the first reply can be the interim one; an error here is
+             * the final reply (the transaction was refused). A success or
+             * warning instead means the server ran the request on the
+             * primary's share of the blocks alone (impacket does): the
+             * caller must not take that for its request's result. The
+             * numbering is intact, so the mux lives on. */
             interim_due = false;
+            if (!is_interim(&f->in) && (f->in.status & 0xC0000000u) != 0xC0000000u) {
+                log_err(m->o.log,
+                        "%s MID %u: the server answered the first of %zu parts (%s) without an "
+                        "interim response",
+                        msg_cmd_name(req->cmd), rq->mid, nparts + 1, ntstatus_name(f->in.status));
+                msg_in_free(&f->in);
+                free(f);
+                r = -EIO;
+                break;
+            }
             if (is_interim(&f->in)) {
                 msg_in_free(&f->in);
                 free(f);

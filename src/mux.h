@@ -80,10 +80,11 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
 /* mux_call for a multi-part transaction (flags must have MUX_MULTI): req
  * is the primary; once its interim response has come (verified, not
  * handed to fn), parts[0..nparts) are sent with req's MID, and the frames
- * of the final response go to fn. Any other first reply goes to fn and no
- * part is sent. The parts' header fields other than MID and signature
- * must be filled like req's; none is consumed. Same returns as mux_call;
- * -EINVAL without MUX_MULTI. */
+ * of the final response go to fn. An error as the first reply goes to fn
+ * and no part is sent; a success there (the server ran the request on the
+ * primary's share alone) fails the call with -EIO, the mux staying up. The parts' header fields
+ * other than MID and signature must be filled like req's; none is consumed. Same returns as
+ * mux_call; -EINVAL without MUX_MULTI. */
 int mux_call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
                    unsigned flags, int timeout_ms, mux_frame_fn fn, void *arg);
 /* Sends a request that has no reply: NT_CANCEL and oplock-release

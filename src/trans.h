@@ -8,7 +8,8 @@
  * with its count, offset and displacement, parameter bytes before data
  * bytes, every message at most MaxBufferSize long. The server answers the
  * primary with an interim response (no words, no bytes, success) before
- * the secondaries are sent, or with an error that ends the transaction.
+ * the secondaries are sent, or with an error that ends the transaction (a
+ * success instead is -EIO: the server ran a truncated request).
  * Secondaries get no reply; the final response (in fragments, as below)
  * comes on the primary's MID. conn_call_parts / mux_call_parts carry the
  * exchange; the signing numbers are described in mux.c.

@@ -407,22 +407,30 @@ Test(mux_parts, refused_primary_sends_no_secondary)
     cr_assert_eq(stats.bad_signatures, 0);
 }
 
-Test(mux_parts, final_reply_at_once_is_taken_as_final)
+Test(mux_parts, success_without_interim_is_an_error)
 {
+    /* The peer ran the request on the primary's share of the data. */
     struct peer p;
     struct mux *m = start(&p, true, NO_INTERIM_ACK);
     struct reasm_ctx cx;
-    cr_assert_eq(transact(m, &cx), 0);
-    /* The peer judged the data (only the primary's share) corrupt. */
-    struct trans_resp rs;
-    memset(&rs, 0, sizeof(rs));
-    trans_reasm_take(&cx.ra, &rs);
-    cr_assert_eq(cx.frames, 2);
-    cr_assert_eq(wire_le16(rs.param), 0xBAD);
-    trans_resp_free(&rs);
+    cr_assert_eq(transact(m, &cx), -EIO);
+    cr_assert_eq(cx.frames, 0, "nothing handed to the caller");
     trans_reasm_free(&cx.ra);
+    /* The numbering is intact: the connection goes on (the second
+     * fragment is dropped as a reply to no request). */
+    struct echo_loop el = {.m = m, .stop = 0};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, echo_main, &el), 0);
+    struct timespec ts = {0, 50 * 1000000L};
+    nanosleep(&ts, NULL);
+    el.stop = 1;
+    pthread_join(th, NULL);
+    cr_assert_eq(el.failed, 0);
+    cr_assert_gt(el.ok, 0);
+    cr_assert_eq(mux_dead(m), 0);
     stop(m, &p);
     cr_assert_eq(p.secondaries, 0);
+    cr_assert_eq(p.bad_sig, 0);
     cr_assert_eq(stats.bad_signatures, 0);
 }
 
