@@ -29,9 +29,11 @@
 #define SMB_PASSTHRU_FS_FULL_SIZE     1007 /* FileFsFullSizeInformation */
 #define SMB_PASSTHRU_FILE_RENAME      1010 /* FileRenameInformation */
 
-#define INFO_ALL_MIN_LEN 72   /* SMB_QUERY_FILE_ALL_INFO up to FileNameLength */
-#define INFO_BASIC_LEN   40   /* SMB_QUERY/SET_FILE_BASIC_INFO */
-#define INFO_MAX_DATA    4096 /* reply data we accept for a plain query */
+#define INFO_ALL_MIN_LEN 72 /* SMB_QUERY_FILE_ALL_INFO up to FileNameLength */
+#define INFO_BASIC_LEN   40 /* SMB_QUERY/SET_FILE_BASIC_INFO */
+/* Reply data we accept for a plain query: ALL_INFO carries the file's
+ * name, up to PATH_MAX characters of UTF-16. */
+#define INFO_MAX_DATA 16384
 
 /* Per-tree state of the operation layer (t->ops_priv), made on first use. */
 struct ops_tree {
