@@ -107,6 +107,7 @@ for profile in ${BENCH_PROFILES:-signed plain nosign}; do
     rm -f "$SHARE_DIR/big"
     t=$(now); smbc -c "put $FS_TMP/big big"; cw=$(mbps "$MB" "$(since "$t")")
     record "$profile" "seq write ${MB} MiB (MB/s)" "$w" "$cw" "$pt_w"
+    sync # the writes' data is not written back during the reads
     cold_client "$SHARE_DIR/big:$MNT/big"
     t=$(now); cat "$MNT/big" >/dev/null; r=$(mbps "$MB" "$(since "$t")")
     cat "$SHARE_DIR/big" >/dev/null
@@ -115,6 +116,7 @@ for profile in ${BENCH_PROFILES:-signed plain nosign}; do
 
     # 4 parallel readers of separate files vs one reader
     for i in 1 2 3 4; do cp "$FS_TMP/part$i" "$SHARE_DIR/part$i"; done
+    sync # no writeback of the copies during the reads
     cold_client "$SHARE_DIR/part1:$MNT/part1"
     c0=$(cpu_mark)
     t=$(now); cat "$MNT/part1" >/dev/null; one=$(mbps $((MB / 4)) "$(since "$t")")
