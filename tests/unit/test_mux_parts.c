@@ -82,7 +82,11 @@ static void reply(struct peer *p, const uint8_t *req, uint8_t cmd, uint32_t stat
             r[SMB1_HDR_SIGNATURE] ^= 1;
     }
     nbt_put_header(out, len);
-    cr_assert_eq(nbt_write_all(p->fd, out, len + 4), 0);
+    int w = nbt_write_all(p->fd, out, len + 4);
+    /* A client that refused the first fragment of a foreign final has
+     * closed the connection: the second may find it gone. */
+    if (p->mode != FINAL_BAD)
+        cr_assert_eq(w, 0);
     free(out);
 }
 
@@ -315,7 +319,7 @@ static void *echo_main(void *arg)
         int r = mux_call(el->m, &req, 0, 5000, &in, NULL, NULL);
         msg_out_free(&req);
         if (r == 0) {
-            el->ok++;
+            __atomic_fetch_add(&el->ok, 1, __ATOMIC_RELEASE);
             msg_in_free(&in);
         } else {
             el->failed++;
@@ -331,6 +335,12 @@ static void run_many(bool signing, enum final_mode mode)
     struct echo_loop el = {.m = m};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, echo_main, &el), 0);
+    /* The echoes must be under way before the transactions start, or
+     * all 40 can finish before the first echo does. */
+    for (int i = 0; i < 5000 && __atomic_load_n(&el.ok, __ATOMIC_ACQUIRE) == 0; i++) {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
     for (int i = 0; i < 40; i++) {
         struct reasm_ctx cx;
         int r = transact(m, &cx);
