@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ntstatus.h"
+#include "rxpool.h"
 #include "smb1_proto.h"
 #include "text.h"
 
@@ -203,7 +204,11 @@ void msg_in_smb(const struct msg_in *in, struct wire_reader *r)
 
 void msg_in_free(struct msg_in *in)
 {
-    free(in->frame);
+    if (in->pool)
+        rxpool_put(in->pool, in->frame);
+    else
+        free(in->frame);
+    in->pool = NULL;
     in->frame = NULL;
     in->len = 0;
 }

@@ -70,6 +70,7 @@ static inline size_t msg_smb_len(const struct msg_out *m)
 struct msg_in {
     uint8_t *frame; /* the SMB, starting at \xFFSMB; owned (free with msg_in_free) */
     size_t len;
+    struct rxpool *pool; /* frame came from it, and msg_in_free gives it back; or NULL */
     uint8_t cmd;
     uint32_t status; /* NTSTATUS; DOS errors are folded in with NT_STATUS_DOS() */
     uint8_t flags;

@@ -66,9 +66,13 @@
 
 #include "nbt.h"
 #include "ntstatus.h"
+#include "rxpool.h"
 #include "smb1_proto.h"
 
 #define MUX_MAX_ABANDONED 16
+/* Idle large receive buffers kept: enough for the usual reads in flight,
+ * few enough for the RSS to stay small (4 MiB with 1 MiB reads). */
+#define MUX_RX_IDLE 4
 
 struct mux_frame {
     struct mux_frame *next;
@@ -89,6 +93,9 @@ struct mux_req {
 struct mux {
     int fd;
     struct mux_opts o;
+    /* Buffers of large frames, used again (rxpool.h); NULL: plain malloc.
+     * Set before the reader starts, then only read. */
+    struct rxpool *rx;
     pthread_t reader;
     atomic_int refs;
     atomic_llong last_activity;
@@ -270,7 +277,8 @@ static void *reader_main(void *arg)
         uint8_t *buf = NULL;
         size_t len = 0;
         const char *why = NULL;
-        int r = nbt_read_frame(m->fd, m->o.max_frame, &buf, &len, &why);
+        bool pooled = false;
+        int r = nbt_read_frame_pool(m->fd, m->o.max_frame, m->rx, &buf, &len, &pooled, &why);
         if (r < 0) {
             if (mux_dead(m))
                 break;
@@ -293,12 +301,16 @@ static void *reader_main(void *arg)
             stat_add(&m->o.stats->malformed);
             log_err(m->o.log, "malformed SMB from server (%s): dropping the connection",
                     why ? why : "?");
-            free(buf);
+            if (pooled)
+                rxpool_put(m->rx, buf);
+            else
+                free(buf);
             mux_kill(m, -EIO);
             break;
         }
         in.frame = buf;
         in.len = len;
+        in.pool = pooled ? m->rx : NULL;
         if (kind == MSG_OPLOCK_BREAK) {
             if (m->o.unsolicited)
                 m->o.unsolicited(m->o.unsolicited_arg, &in);
@@ -331,8 +343,10 @@ struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->send_lock, NULL);
     cond_init_mono(&m->slot_cond);
+    m->rx = rxpool_new(MUX_RX_IDLE);
     int r = pthread_create(&m->reader, NULL, reader_main, m);
     if (r) {
+        rxpool_release(m->rx);
         pthread_mutex_destroy(&m->lock);
         pthread_mutex_destroy(&m->send_lock);
         pthread_cond_destroy(&m->slot_cond);
@@ -362,6 +376,7 @@ void mux_put(struct mux *m)
         req_free(r);
     }
     close(m->fd);
+    rxpool_release(m->rx); /* frames still held elsewhere keep it alive */
     sign_key_wipe(&m->key);
     pthread_mutex_destroy(&m->lock);
     pthread_mutex_destroy(&m->send_lock);

@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 
+#include "rxpool.h"
 #include "smb1_proto.h"
 
 #define NBT_NAME_LEN      15
@@ -251,6 +252,14 @@ static int discard(int fd, size_t n)
 
 int nbt_read_frame(int fd, size_t cap, uint8_t **frame, size_t *len, const char **why)
 {
+    bool pooled;
+    return nbt_read_frame_pool(fd, cap, NULL, frame, len, &pooled, why);
+}
+
+int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame, size_t *len,
+                        bool *pooled, const char **why)
+{
+    *pooled = false;
     *frame = NULL;
     *len = 0;
     if (why)
@@ -296,16 +305,21 @@ int nbt_read_frame(int fd, size_t cap, uint8_t **frame, size_t *len, const char 
                 *why = "empty frame";
             return -EIO;
         }
-        uint8_t *buf = malloc(n);
+        bool from_pool = pool && n >= RXPOOL_MIN;
+        uint8_t *buf = from_pool ? rxpool_get(pool, n) : malloc(n);
         if (!buf)
             return -ENOMEM;
         r = nbt_read_all(fd, buf, n);
         if (r) {
-            free(buf);
+            if (from_pool)
+                rxpool_put(pool, buf);
+            else
+                free(buf);
             return r;
         }
         *frame = buf;
         *len = n;
+        *pooled = from_pool;
         return 0;
     }
 }

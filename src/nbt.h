@@ -39,6 +39,12 @@ void nbt_put_header(uint8_t hdr[4], size_t len);
  * returns 0 with *frame malloc'd (the SMB, no header) and *len set.
  * -ECONNRESET on EOF. */
 int nbt_read_frame(int fd, size_t cap, uint8_t **frame, size_t *len, const char **why);
+/* The same, taking a frame of RXPOOL_MIN bytes or more from pool (when not
+ * NULL): *pooled says whether it did, and the frame then goes back with
+ * rxpool_put. */
+struct rxpool;
+int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame, size_t *len,
+                        bool *pooled, const char **why);
 /* Parses a 4-byte header: type and length. Returns 0 or -EIO. */
 int nbt_parse_header(const uint8_t hdr[4], uint8_t *type, size_t *len);
 
