@@ -342,6 +342,15 @@ static bool ghost_lookup(struct sfs_fs *fs, const char *path, char *out, size_t 
     return found;
 }
 
+static void ghost_free(struct sfs_ghost *g)
+{
+    if (!g)
+        return;
+    free(g->fuse_path);
+    free(g->server_path);
+    free(g);
+}
+
 static void ghost_forget(struct sfs_fs *fs, const char *path)
 {
     pthread_mutex_lock(&fs->files_lock);
@@ -349,9 +358,7 @@ static void ghost_forget(struct sfs_fs *fs, const char *path)
         struct sfs_ghost *g = *gp;
         if (strcmp(g->fuse_path, path) == 0) {
             *gp = g->next;
-            free(g->fuse_path);
-            free(g->server_path);
-            free(g);
+            ghost_free(g);
             break;
         }
     }
@@ -671,20 +678,14 @@ static int hide_in_root(struct sfs_fs *fs, const char *from, const char *sfrom, 
         g->server_path = strdup(name);
     }
     if (!g || !g->fuse_path || !g->server_path) {
-        if (g) {
-            free(g->fuse_path);
-            free(g->server_path);
-        }
-        free(g);
+        ghost_free(g);
         return -ENOMEM;
     }
     int r = smb1_rename(fs->tree, sfrom, name, RENAME_NOREPLACE);
     cache_changed(fs->cache, from);
     keep_forget(fs, from);
     if (r) {
-        free(g->fuse_path);
-        free(g->server_path);
-        free(g);
+        ghost_free(g);
         return r;
     }
     pthread_mutex_lock(&fs->files_lock);
@@ -1081,9 +1082,7 @@ void sfs_fs_free(struct sfs_fs *fs)
         struct sfs_ghost *g = fs->ghosts;
         fs->ghosts = g->next;
         (void)smb1_unlink_nondir(fs->tree, g->server_path);
-        free(g->fuse_path);
-        free(g->server_path);
-        free(g);
+        ghost_free(g);
     }
     keep_clear_locked(fs);
     cache_free(fs->cache);

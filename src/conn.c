@@ -429,14 +429,16 @@ void conn_get_params(struct smb1_conn *c, struct conn_params *p)
 void conn_refuse_big_reads(struct smb1_conn *c, uint64_t epoch)
 {
     bool lowered = false;
+    uint32_t max_read = 0;
     pthread_mutex_lock(&c->lock);
     if (c->params.epoch == epoch && c->params.big_read) {
         c->params.big_read = 0;
+        max_read = c->params.max_read;
         lowered = true;
     }
     pthread_mutex_unlock(&c->lock);
     if (lowered)
-        log_info(c->log, "%s refuses reads above %u bytes", c->host, c->params.max_read);
+        log_info(c->log, "%s refuses reads above %u bytes", c->host, max_read);
 }
 
 struct smb1_log *conn_log(struct smb1_conn *c)

@@ -715,16 +715,6 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
              * caller must not take that for its request's result. The
              * numbering is intact, so the mux lives on. */
             interim_due = false;
-            if (!is_interim(&f->in) && (f->in.status & 0xC0000000u) != 0xC0000000u) {
-                log_err(m->o.log,
-                        "%s MID %u: the server answered the first of %zu parts (%s) without an "
-                        "interim response",
-                        msg_cmd_name(req->cmd), rq->mid, nparts + 1, ntstatus_name(f->in.status));
-                msg_in_free(&f->in);
-                free(f);
-                r = -EIO;
-                break;
-            }
             if (is_interim(&f->in)) {
                 msg_in_free(&f->in);
                 free(f);
@@ -740,6 +730,16 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
                 for (size_t i = 0; i < nparts; i++)
                     sent_bytes += msg_smb_len(&parts[i]);
                 continue;
+            }
+            if ((f->in.status & 0xC0000000u) != 0xC0000000u) {
+                log_err(m->o.log,
+                        "%s MID %u: the server answered the first of %zu parts (%s) without an "
+                        "interim response",
+                        msg_cmd_name(req->cmd), rq->mid, nparts + 1, ntstatus_name(f->in.status));
+                msg_in_free(&f->in);
+                free(f);
+                r = -EIO;
+                break;
             }
         }
         if (!rq->multi) {

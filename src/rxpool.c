@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define RXPOOL_HDR       64 /* keeps the bytes handed out cache-line aligned */
 #define RXPOOL_MAX_SLOTS 16
@@ -20,7 +21,7 @@ struct rxpool {
 static size_t cap_of(const uint8_t *hdr)
 {
     size_t c;
-    __builtin_memcpy(&c, hdr, sizeof(c));
+    memcpy(&c, hdr, sizeof(c));
     return c;
 }
 
@@ -75,7 +76,7 @@ uint8_t *rxpool_get(struct rxpool *p, size_t n)
         hdr = malloc(RXPOOL_HDR + cap);
         if (!hdr)
             return NULL;
-        __builtin_memcpy(hdr, &cap, sizeof(cap));
+        memcpy(hdr, &cap, sizeof(cap));
     }
     atomic_fetch_add(&p->refs, 1);
     return hdr + RXPOOL_HDR;
