@@ -765,6 +765,14 @@ static int sfs_link(const char *from, const char *to)
     return r;
 }
 
+/* A set that the server refused changed nothing there: what the cache
+ * holds for the path is as true as before. Any other failure (a lost
+ * reply, a reconnect) may have come after the change was made. */
+static bool set_refused(int r)
+{
+    return r == -EPERM || r == -EACCES || r == -ENOTSUP || r == -EROFS;
+}
+
 static void resolve_time(const struct timespec *in, struct timespec *out, bool *set)
 {
     *set = in->tv_nsec != UTIME_OMIT;
@@ -809,6 +817,10 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
     /* The core also stamps the times on our open write handles of the
      * file, so a later CLOSE of one does not overwrite them. */
     int r = smb1_utimens(fs->tree, sp, h ? h->f : NULL, has_at ? &at : NULL, has_mt ? &mt : NULL);
+    if (set_refused(r))
+        return r;
+    /* The new ctime is the server's to choose, so the cache cannot be
+     * given the result: the stat libfuse makes next asks the server. */
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
     return r;
@@ -820,8 +832,22 @@ static int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     if (!path)
         return -ENOENT;
     SPATH(sp, path);
+    if (!fs->unix_ext) {
+        /* Only the owner write bit reaches the server (as the DOS
+         * read-only attribute), and not at all for a directory: a chmod
+         * that leaves it as it is (tar's of every file it extracts) has
+         * nothing to send, and the cached attributes stay true. */
+        struct smb1_stat s;
+        int r = get_attr(fs, path, NULL, &s);
+        if (r)
+            return r;
+        bool ro = (s.attrs & SMB1_ATTR_READONLY) != 0;
+        if (s.is_dir || ro == !(mode & S_IWUSR))
+            return 0;
+    }
     int r = smb1_chmod(fs->tree, sp, mode);
-    cache_changed(fs->cache, path);
+    if (!set_refused(r))
+        cache_changed(fs->cache, path);
     return r;
 }
 
@@ -842,10 +868,13 @@ static int sfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
             return 0;
         return -EPERM;
     }
+    if (uid == (uid_t)-1 && gid == (gid_t)-1)
+        return 0;
     SPATH(sp, path);
     int r = smb1_chown(fs->tree, sp, uid == (uid_t)-1 ? -1 : (int64_t)uid,
                        gid == (gid_t)-1 ? -1 : (int64_t)gid);
-    cache_changed(fs->cache, path);
+    if (!set_refused(r))
+        cache_changed(fs->cache, path);
     return r;
 }
 

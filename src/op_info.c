@@ -467,16 +467,19 @@ static ssize_t basic_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
 
 struct times_on_handle {
     const uint8_t *rec;
+    int first; /* result of the set on the first handle; 1 before it */
 };
 
 static void set_times_on(struct smb1_file *f, void *arg)
 {
     struct times_on_handle *th = arg;
-    uint16_t fid;
-    uint64_t ep;
-    /* Best effort: the path-based set already succeeded. */
-    if (file_get_fid(f, &fid, &ep) == 0)
-        (void)info_set_fid(f->t, fid, SMB_SET_FILE_BASIC_INFO, th->rec, INFO_BASIC_LEN, NULL);
+    if (th->first == 1) {
+        th->first = (int)file_call(f, basic_op, (void *)th->rec);
+        return;
+    }
+    /* Best effort: the times already reached the file through the first
+     * handle; this only makes them stick on this one too. */
+    (void)file_call(f, basic_op, (void *)th->rec);
 }
 
 int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
@@ -497,15 +500,17 @@ int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
         if (r != -EACCES || !path)
             return r;
     }
+    /* Samba stamps the write time when a handle that wrote is closed,
+     * unless the times were set on that handle: so they go on our open
+     * write handles of the file. When one takes them, the file has them
+     * and a set by path would be one more request for nothing (untar
+     * sets the times of every file it is still writing). */
+    struct times_on_handle th = {rec, 1};
+    file_for_each_writer(t, path, set_times_on, &th);
+    if (th.first == 0)
+        return 0;
     uint32_t status = 0;
     int r = info_set_path(t, path, SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), &status, NULL);
-    if (r == 0) {
-        /* Samba stamps the write time when a handle that wrote is closed,
-         * unless the times were set on that handle: so set them on our
-         * open write handles of the file too. */
-        struct times_on_handle th = {rec};
-        file_for_each_writer(t, path, set_times_on, &th);
-    }
     return r && status ? info_path_errno(t, path, status) : r;
 }
 
@@ -514,7 +519,10 @@ int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
 static int unix_set_errno(struct smb1_tree *t, const char *path, uint32_t status)
 {
     int r = info_path_errno(t, path, status);
-    if (r == -EACCES) {
+    /* One of our handles holds the file open under that name: it is
+     * there, and the refusal is one (tar's chown of each file it is
+     * still writing, as a user the server will not let give files away). */
+    if (r == -EACCES && !file_is_open(t, path)) {
         struct smb1_stat st;
         int r2 = smb1_stat(t, path, &st);
         if (r2 == -ENOENT || r2 == -ENOTDIR)
