@@ -376,6 +376,32 @@ int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, str
     return r;
 }
 
+void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n,
+                    size_t window, struct msg_in *resps, int *res, unsigned flags)
+{
+    struct live lv;
+    int r = t && t->conn != c ? -EINVAL : conn_live(c, t, flags, &lv);
+    if (r == 0) {
+        /* As in call_common: a handle never reaches a newer connection. */
+        for (size_t i = 0; i < n && r == 0; i++)
+            if (reqs[i].want_epoch && reqs[i].want_epoch != lv.epoch)
+                r = -ECONNRESET;
+        if (r == 0) {
+            for (size_t i = 0; i < n; i++)
+                fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
+            mux_call_many(lv.mux, reqs, n, window, timeout_ms(c), resps, res);
+        }
+        mux_put(lv.mux);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (r) {
+            memset(&resps[i], 0, sizeof(resps[i]));
+            res[i] = r;
+        }
+        msg_out_free(&reqs[i]);
+    }
+}
+
 int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,
                     void *arg, uint32_t *status, unsigned flags)
 {
@@ -843,6 +869,7 @@ void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st)
     st->timeouts = ld(&c->stats.timeouts);
     st->malformed = ld(&c->stats.malformed);
     st->reconnects = ld(&c->reconnects);
+    st->batched_macs = ld(&c->stats.batched_macs);
 }
 
 /* Used by session.c to give each mux the connection's shared hooks. */

@@ -74,6 +74,13 @@ typedef int (*conn_frame_fn)(void *arg, const struct msg_in *frame);
  * retried), -ENOMEM, -EMSGSIZE. req is consumed either way. */
 int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, struct msg_in *resp,
               unsigned flags);
+/* Sends n single-reply requests pipelined from this thread (up to window
+ * in flight) on the live connection, and collects their replies: res[i]
+ * is 0 with resps[i] set as by conn_call, or -errno. Nothing is retried,
+ * not even a stale tree: the caller sends a failed request again the
+ * usual way. Every request is consumed. */
+void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n,
+                    size_t window, struct msg_in *resps, int *res, unsigned flags);
 /* Like conn_call, for multi-frame replies: each frame goes to fn in order.
  * *status receives the status of the last frame. */
 int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,

@@ -10,12 +10,21 @@
  *
  * Delivery. The single reader thread reads a frame, validates its shape
  * (msg_in_parse), and hands it to the request in the in-flight list whose
- * MID it carries. It never decodes further and never verifies MACs: the
- * waiting thread does, against its own expected number, so MD5s run in
- * parallel. A frame whose MID is not in flight is counted, logged and
- * dropped; a second frame for a single-frame request is dropped the same
- * way. A malformed frame or a transport error kills the mux: every waiter
- * fails and the connection layer reconnects.
+ * MID it carries. It never decodes further. A frame whose MID is not in flight is counted, logged
+ * and dropped; a second frame for a single-frame request is dropped the same way. A malformed frame
+ * or a transport error kills the mux: every waiter fails and the connection layer reconnects.
+ *
+ * Verification. The waiting thread checks its reply's MAC against its
+ * own expected number, so lone MD5s run in parallel. But MD5 is the main
+ * cost of a signed bulk read, and one MD5 cannot use more than a scalar
+ * chain of one core. So when the CPU has the vector MD5 (md5_multi.h)
+ * and a long signed reply comes while more replies to READ_ANDX requests
+ * are due, the reader holds it, reads the replies that follow (waiting at
+ * most MUX_BATCH_WAIT_US for them), checks up to MUX_BATCH_MAX MACs in one
+ * pass and hands each over marked good or bad. Only single-reply requests
+ * qualify: their number (expect) is fixed before they are sent. A bad
+ * mark is checked again by the waiter, which reports it as usual; frames
+ * of other requests read meanwhile are delivered at once.
  *
  * Multi-part transactions (MS-CIFS 3.2.4.1.5). A TRANSACTION* request too
  * large for one message is a primary, sent as above, then secondaries that
@@ -57,6 +66,7 @@
 #include "mux.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +74,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "md5_multi.h"
 #include "nbt.h"
 #include "ntstatus.h"
 #include "rxpool.h"
@@ -74,9 +85,20 @@
  * few enough for the RSS to stay small (4 MiB with 1 MiB reads). */
 #define MUX_RX_IDLE 4
 
+/* Batched verification (see "Verification" above): at most this many
+ * replies per batch, only replies at least this long (short ones cost
+ * little), and the reader waits at most this long for a batch to fill. */
+#define MUX_BATCH_MAX     (2 * MD5_MULTI_LANES)
+#define MUX_BATCH_MIN_LEN 8192
+#define MUX_BATCH_WAIT_US 2000
+
+/* What the reader found of a frame's MAC before handing it over. */
+enum mux_sig { SIG_UNCHECKED, SIG_GOOD, SIG_BAD };
+
 struct mux_frame {
     struct mux_frame *next;
     struct msg_in in;
+    enum mux_sig sig;
 };
 
 struct mux_req {
@@ -85,6 +107,11 @@ struct mux_req {
     bool multi;
     bool abandoned; /* waiter gone; the reader or teardown frees it */
     bool got_frame;
+    /* Set before the request is sent: a single-reply signed request whose
+     * reply must carry expect, which the reader may then check in a batch;
+     * bulk: a READ_ANDX, whose large reply is sure to come soon. */
+    bool presign, bulk;
+    uint32_t expect;
     int err;                       /* set by mux_kill */
     struct mux_frame *head, *tail; /* frames not yet taken by the waiter */
     pthread_cond_t cond;           /* signalled when a frame or err arrives */
@@ -111,6 +138,9 @@ struct mux {
     atomic_bool signing; /* written under send_lock, read by waiters */
     struct sign_key key; /* immutable once signing is set */
     uint32_t seq;
+    /* Whether the reader batches MAC checks (a fast md5_multi); set before
+     * the reader starts, then only read. */
+    bool batch_macs;
 };
 
 static int64_t now_mono_s(void)
@@ -228,7 +258,7 @@ int64_t mux_last_activity(struct mux *m)
     return atomic_load(&m->last_activity);
 }
 
-static void deliver(struct mux *m, struct msg_in *in)
+static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
 {
     struct mux_frame *f = NULL;
     pthread_mutex_lock(&m->lock);
@@ -260,6 +290,7 @@ static void deliver(struct mux *m, struct msg_in *in)
         return;
     }
     f->in = *in;
+    f->sig = sig;
     req->got_frame = true;
     if (req->tail)
         req->tail->next = f;
@@ -270,55 +301,165 @@ static void deliver(struct mux *m, struct msg_in *in)
     pthread_mutex_unlock(&m->lock);
 }
 
+/* Reads and parses one frame. 0: a reply in *in for delivery; 1: it was
+ * consumed here (an oplock break); -errno: the mux is dead, stop. */
+static int read_frame(struct mux *m, struct msg_in *in)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    bool pooled = false;
+    int r = nbt_read_frame_pool(m->fd, m->o.max_frame, m->rx, &buf, &len, &pooled, &why);
+    if (r < 0) {
+        if (mux_dead(m))
+            return r;
+        if (r == -EIO) {
+            stat_add(&m->o.stats->malformed);
+            log_err(m->o.log, "bad frame from server (%s): dropping the connection",
+                    why ? why : "transport");
+        } else {
+            log_info(m->o.log, "connection lost: %s", strerror(-r));
+            r = r == -ENOMEM ? -ENOMEM : -ECONNRESET;
+        }
+        mux_kill(m, r);
+        return r;
+    }
+    atomic_store(&m->last_activity, now_mono_s());
+    memset(in, 0, sizeof(*in));
+    int kind = msg_in_parse(in, buf, len, &why);
+    if (kind < 0) {
+        stat_add(&m->o.stats->malformed);
+        log_err(m->o.log, "malformed SMB from server (%s): dropping the connection",
+                why ? why : "?");
+        if (pooled)
+            rxpool_put(m->rx, buf);
+        else
+            free(buf);
+        mux_kill(m, -EIO);
+        return -EIO;
+    }
+    in->frame = buf;
+    in->len = len;
+    in->pool = pooled ? m->rx : NULL;
+    if (kind == MSG_OPLOCK_BREAK) {
+        if (m->o.unsolicited)
+            m->o.unsolicited(m->o.unsolicited_arg, in);
+        else
+            msg_in_free(in);
+        return 1;
+    }
+    return 0;
+}
+
+/* A reply the reader may check itself: long, signed, and the one reply of
+ * a request that told what number it must carry. *more: replies to bulk
+ * requests still due besides the nheld already held in the batch. */
+static bool batchable(struct mux *m, const struct msg_in *in, size_t nheld, uint32_t *expect,
+                      size_t *more)
+{
+    if (in->len < MUX_BATCH_MIN_LEN || !(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE))
+        return false;
+    bool ok = false;
+    size_t due = 0;
+    pthread_mutex_lock(&m->lock);
+    for (struct mux_req *r = m->reqs; r; r = r->next) {
+        if (r->bulk && r->presign && !r->got_frame && !r->abandoned)
+            due++;
+        if (r->mid == in->mid && r->presign && !r->got_frame && !r->abandoned) {
+            ok = true;
+            *expect = r->expect;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    /* due counts this reply's request and those of the held ones. */
+    *more = due > nheld + 1 ? due - nheld - 1 : 0;
+    return ok;
+}
+
+/* True when a frame starts to arrive within the time left until the
+ * deadline (microseconds on the monotonic clock). */
+static bool frame_coming(struct mux *m, int64_t deadline_us)
+{
+    int64_t left = deadline_us - now_us();
+    if (left <= 0)
+        return false;
+    struct pollfd p = {.fd = m->fd, .events = POLLIN};
+    struct timespec ts = {.tv_sec = left / 1000000, .tv_nsec = (left % 1000000) * 1000};
+    int r;
+    do {
+        r = ppoll(&p, 1, &ts, NULL);
+    } while (r < 0 && errno == EINTR);
+    return r > 0;
+}
+
+/* Reads the replies to bulk requests that are about to arrive after
+ * held[0], up to MUX_BATCH_MAX or the wait limit, checks all their MACs in
+ * one md5_multi pass and delivers them. Other frames read meanwhile are
+ * delivered at once, unchecked, as usual. Returns <0 when the mux died. */
+static int batch_verify(struct mux *m, struct msg_in *first, uint32_t first_expect, size_t more)
+{
+    struct msg_in held[MUX_BATCH_MAX];
+    struct sign_check chk[MUX_BATCH_MAX];
+    size_t n = 0;
+    int r = 0;
+    held[n] = *first;
+    chk[n++].seq = first_expect;
+    const int64_t deadline = now_us() + MUX_BATCH_WAIT_US;
+    while (n < MUX_BATCH_MAX && more > 0 && frame_coming(m, deadline)) {
+        struct msg_in in;
+        r = read_frame(m, &in);
+        if (r < 0)
+            break;
+        if (r > 0)
+            continue;
+        uint32_t expect;
+        if (batchable(m, &in, n, &expect, &more)) {
+            held[n] = in;
+            chk[n++].seq = expect;
+        } else {
+            deliver(m, &in, SIG_UNCHECKED);
+        }
+    }
+    if (r < 0) {
+        for (size_t i = 0; i < n; i++)
+            msg_in_free(&held[i]);
+        return r;
+    }
+    if (n == 1) {
+        /* Alone, it is cheaper checked by its waiter (OpenSSL's MD5). */
+        deliver(m, &held[0], SIG_UNCHECKED);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        chk[i].smb = held[i].frame;
+        chk[i].len = held[i].len;
+    }
+    sign_verify_many(&m->key, chk, n);
+    __atomic_fetch_add(&m->o.stats->batched_macs, n, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < n; i++)
+        deliver(m, &held[i], chk[i].ok ? SIG_GOOD : SIG_BAD);
+    return 0;
+}
+
 static void *reader_main(void *arg)
 {
     struct mux *m = arg;
     for (;;) {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        const char *why = NULL;
-        bool pooled = false;
-        int r = nbt_read_frame_pool(m->fd, m->o.max_frame, m->rx, &buf, &len, &pooled, &why);
-        if (r < 0) {
-            if (mux_dead(m))
-                break;
-            if (r == -EIO) {
-                stat_add(&m->o.stats->malformed);
-                log_err(m->o.log, "bad frame from server (%s): dropping the connection",
-                        why ? why : "transport");
-            } else {
-                log_info(m->o.log, "connection lost: %s", strerror(-r));
-                r = r == -ENOMEM ? -ENOMEM : -ECONNRESET;
-            }
-            mux_kill(m, r);
-            break;
-        }
-        atomic_store(&m->last_activity, now_mono_s());
         struct msg_in in;
-        memset(&in, 0, sizeof(in));
-        int kind = msg_in_parse(&in, buf, len, &why);
-        if (kind < 0) {
-            stat_add(&m->o.stats->malformed);
-            log_err(m->o.log, "malformed SMB from server (%s): dropping the connection",
-                    why ? why : "?");
-            if (pooled)
-                rxpool_put(m->rx, buf);
-            else
-                free(buf);
-            mux_kill(m, -EIO);
+        int r = read_frame(m, &in);
+        if (r < 0)
             break;
-        }
-        in.frame = buf;
-        in.len = len;
-        in.pool = pooled ? m->rx : NULL;
-        if (kind == MSG_OPLOCK_BREAK) {
-            if (m->o.unsolicited)
-                m->o.unsolicited(m->o.unsolicited_arg, &in);
-            else
-                msg_in_free(&in);
+        if (r > 0)
+            continue;
+        uint32_t expect;
+        size_t more = 0;
+        if (m->batch_macs && atomic_load(&m->signing) && batchable(m, &in, 0, &expect, &more) &&
+            more > 0) {
+            if (batch_verify(m, &in, expect, more) < 0)
+                break;
             continue;
         }
-        deliver(m, &in);
+        deliver(m, &in, SIG_UNCHECKED);
     }
     return NULL;
 }
@@ -344,6 +485,7 @@ struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
     pthread_mutex_init(&m->send_lock, NULL);
     cond_init_mono(&m->slot_cond);
     m->rx = rxpool_new(MUX_RX_IDLE);
+    m->batch_macs = md5_multi_fast();
     int r = pthread_create(&m->reader, NULL, reader_main, m);
     if (r) {
         rxpool_release(m->rx);
@@ -583,10 +725,165 @@ static int send_parts(struct mux *m, uint16_t mid, struct msg_out *parts, size_t
     return r;
 }
 
+/* Takes rq out of the list and frees its slot; end_req also frees it. */
+static void end_req_keep(struct mux *m, struct mux_req *rq)
+{
+    pthread_mutex_lock(&m->lock);
+    unlink_req(m, rq);
+    m->inflight--;
+    pthread_cond_signal(&m->slot_cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void end_req(struct mux *m, struct mux_req *rq)
+{
+    end_req_keep(m, rq);
+    req_free(rq);
+}
+
+/* Takes an in-flight slot (waiting until *dl for one, or failing with
+ * -EAGAIN at once when dl is NULL), puts rq in the list and sends req.
+ * single: req has one reply and no secondaries, so the reader may check
+ * its MAC in a batch. On any error rq is not in the list (the caller frees
+ * it); a failed send kills the mux and gives -ECONNRESET. */
+static int begin_req(struct mux *m, struct mux_req *rq, struct msg_out *req, bool single,
+                     const struct timespec *dl, uint32_t *seq, bool *signed_req)
+{
+    int r;
+    /* A slot first, so the send lock is never held while waiting for one. */
+    pthread_mutex_lock(&m->lock);
+    while (!m->dead && m->inflight >= m->cap) {
+        if (!dl) {
+            pthread_mutex_unlock(&m->lock);
+            return -EAGAIN;
+        }
+        if (pthread_cond_timedwait(&m->slot_cond, &m->lock, dl) == ETIMEDOUT &&
+            m->inflight >= m->cap && !m->dead) {
+            pthread_mutex_unlock(&m->lock);
+            stat_add(&m->o.stats->timeouts);
+            return -ETIMEDOUT;
+        }
+    }
+    if (m->dead) {
+        r = m->dead;
+        pthread_mutex_unlock(&m->lock);
+        return r;
+    }
+    m->inflight++;
+    pthread_mutex_unlock(&m->lock);
+
+    pthread_mutex_lock(&m->send_lock);
+    pthread_mutex_lock(&m->lock);
+    if (m->dead) {
+        r = m->dead;
+        m->inflight--;
+        pthread_cond_signal(&m->slot_cond);
+        pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&m->send_lock);
+        return r;
+    }
+    *signed_req = atomic_load(&m->signing);
+    rq->mid = pick_mid(m);
+    /* send_locked takes m->seq as this request's number (send_lock is held
+     * from here to there), so its reply must carry m->seq + 1. */
+    rq->presign = *signed_req && !rq->multi && single;
+    rq->bulk = req->cmd == SMB1_COM_READ_ANDX;
+    rq->expect = m->seq + 1;
+    rq->next = m->reqs;
+    m->reqs = rq;
+    pthread_mutex_unlock(&m->lock);
+    wire_st16(msg_smb(req) + SMB1_HDR_MID, rq->mid);
+    r = send_locked(m, req, 2, seq);
+    pthread_mutex_unlock(&m->send_lock);
+    stat_add(&m->o.stats->requests);
+    if (r) {
+        log_info(m->o.log, "sending %s failed: %s", msg_cmd_name(req->cmd), strerror(-r));
+        mux_kill(m, -ECONNRESET);
+        end_req_keep(m, rq);
+        return -ECONNRESET;
+    }
+    return 0;
+}
+
 int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
              struct msg_in *resp, mux_frame_fn fn, void *arg)
 {
     return call_parts(m, req, NULL, 0, flags, timeout_ms, resp, fn, arg);
+}
+
+void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window, int timeout_ms,
+                   struct msg_in *resps, int *res)
+{
+    struct mux_req **rq = calloc(n ? n : 1, sizeof(*rq));
+    uint32_t *seq = calloc(n ? n : 1, sizeof(*seq));
+    bool *sgn = calloc(n ? n : 1, sizeof(*sgn));
+    for (size_t i = 0; i < n; i++) {
+        memset(&resps[i], 0, sizeof(resps[i]));
+        res[i] = -ENOMEM;
+    }
+    if (!rq || !seq || !sgn)
+        goto out;
+    if (timeout_ms <= 0)
+        timeout_ms = 60000;
+    if (window == 0)
+        window = 1;
+    size_t sent = 0, done = 0;
+    while (done < n) {
+        /* Send while slots are free. Wait for one only with nothing of ours
+         * in flight: our own replies free slots only once collected. */
+        while (sent < n && sent - done < window) {
+            struct msg_out *req = &reqs[sent];
+            int r = msg_out_error(req);
+            if (!r && m->o.max_frame && msg_smb_len(req) > m->o.max_frame)
+                r = -EMSGSIZE;
+            if (!r && !(rq[sent] = calloc(1, sizeof(**rq))))
+                r = -ENOMEM;
+            if (!r) {
+                cond_init_mono(&rq[sent]->cond);
+                struct timespec dl;
+                deadline_after(&dl, timeout_ms);
+                r = begin_req(m, rq[sent], req, true, sent == done ? &dl : NULL, &seq[sent],
+                              &sgn[sent]);
+                if (r) {
+                    req_free(rq[sent]);
+                    rq[sent] = NULL;
+                }
+                if (r == -EAGAIN)
+                    break;
+            }
+            res[sent++] = r;
+        }
+        size_t i = done++;
+        if (!rq[i])
+            continue; /* res[i] holds why it was not sent */
+        struct mux_frame *f = NULL;
+        int r = wait_frame(m, rq[i], 0, timeout_ms, &f);
+        if (r == -ETIMEDOUT) {
+            log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(reqs[i].cmd),
+                     rq[i]->mid, timeout_ms);
+            res[i] = r;
+            rq[i] = NULL; /* now the mux's */
+            continue;
+        }
+        if (r == 0) {
+            if (sgn[i] && f->sig != SIG_GOOD && !verify(m, &f->in, seq[i] + 1)) {
+                stat_add(&m->o.stats->bad_signatures);
+                msg_in_free(&f->in);
+                mux_kill(m, -EIO);
+                r = -EIO;
+            } else {
+                resps[i] = f->in;
+            }
+            free(f);
+        }
+        res[i] = r;
+        end_req(m, rq[i]);
+        rq[i] = NULL;
+    }
+out:
+    free(rq);
+    free(seq);
+    free(sgn);
 }
 
 int mux_call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
@@ -627,57 +924,15 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     rq->multi = (flags & MUX_MULTI) != 0;
     cond_init_mono(&rq->cond);
     int64_t t0 = now_us();
-
-    /* A slot first, so the send lock is never held while waiting for one. */
     struct timespec dl;
     deadline_after(&dl, timeout_ms);
-    pthread_mutex_lock(&m->lock);
-    while (!m->dead && m->inflight >= m->cap) {
-        if (pthread_cond_timedwait(&m->slot_cond, &m->lock, &dl) == ETIMEDOUT &&
-            m->inflight >= m->cap && !m->dead) {
-            pthread_mutex_unlock(&m->lock);
-            stat_add(&m->o.stats->timeouts);
-            req_free(rq);
-            free(sec);
-            return -ETIMEDOUT;
-        }
-    }
-    if (m->dead) {
-        r = m->dead;
-        pthread_mutex_unlock(&m->lock);
-        req_free(rq);
-        free(sec);
-        return r;
-    }
-    m->inflight++;
-    pthread_mutex_unlock(&m->lock);
-
-    pthread_mutex_lock(&m->send_lock);
-    pthread_mutex_lock(&m->lock);
-    if (m->dead) {
-        r = m->dead;
-        m->inflight--;
-        pthread_mutex_unlock(&m->lock);
-        pthread_mutex_unlock(&m->send_lock);
-        req_free(rq);
-        free(sec);
-        return r;
-    }
-    rq->mid = pick_mid(m);
-    rq->next = m->reqs;
-    m->reqs = rq;
-    pthread_mutex_unlock(&m->lock);
-    wire_st16(msg_smb(req) + SMB1_HDR_MID, rq->mid);
     uint32_t seq;
-    bool signed_req = atomic_load(&m->signing);
-    r = send_locked(m, req, 2, &seq);
-    pthread_mutex_unlock(&m->send_lock);
-    stat_add(&m->o.stats->requests);
+    bool signed_req;
+    r = begin_req(m, rq, req, nparts == 0, &dl, &seq, &signed_req);
     if (r) {
-        log_info(m->o.log, "sending %s failed: %s", msg_cmd_name(req->cmd), strerror(-r));
-        mux_kill(m, -ECONNRESET);
-        r = -ECONNRESET;
-        goto out_remove;
+        req_free(rq);
+        free(sec);
+        return r;
     }
 
     size_t got = 0;
@@ -699,7 +954,10 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
         got += f->in.len;
         frames++;
         status = f->in.status;
-        if (signed_req && !verify_final(m, &f->in, seq, sec, nsec)) {
+        /* SIG_GOOD: the reader checked this reply's MAC for seq + 1 in a
+         * batch; anything else is checked here (a bad one again, so that
+         * it is reported the usual way). */
+        if (signed_req && f->sig != SIG_GOOD && !verify_final(m, &f->in, seq, sec, nsec)) {
             stat_add(&m->o.stats->bad_signatures);
             msg_in_free(&f->in);
             free(f);
@@ -766,11 +1024,6 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
 
 out_remove:
     free(sec);
-    pthread_mutex_lock(&m->lock);
-    unlink_req(m, rq);
-    m->inflight--;
-    pthread_cond_signal(&m->slot_cond);
-    pthread_mutex_unlock(&m->lock);
-    req_free(rq);
+    end_req(m, rq);
     return r;
 }

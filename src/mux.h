@@ -15,6 +15,7 @@
  * and outlives its muxes). Updated with atomic adds; read without a lock. */
 struct mux_stats {
     uint64_t requests, bad_signatures, unknown_mids, timeouts, malformed, late_replies;
+    uint64_t batched_macs; /* replies whose MAC the reader checked in a batch */
 };
 
 /* Called in the reader thread with a server-initiated message (an oplock
@@ -67,6 +68,15 @@ enum mux_call_flags {
     MUX_NO_TIMEOUT = 1 << 0,
     MUX_MULTI = 1 << 1, /* reply may come in several frames (use fn) */
 };
+
+/* Sends the n single-reply requests reqs[0..n) from this one thread, up to
+ * window of them in flight at once while slots are free (at least one), and
+ * collects their replies: res[i] is 0 with resps[i] holding the verified
+ * reply (free it with msg_in_free), or -errno as mux_call would give it.
+ * A pipeline for the pieces of a large read or write, without a thread
+ * per piece; the requests stay the caller's. */
+void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window, int timeout_ms,
+                   struct msg_in *resps, int *res);
 
 /* Sends req (whose header fields other than MID and the signature are
  * already filled) and waits for the reply. The MID is chosen here. req is

@@ -22,6 +22,10 @@
  * ~124 KiB chunks: 1 in flight wrote 75 MiB/s and read 99 MiB/s, 4 in
  * flight 130 and 169 MiB/s. */
 #define FILE_IO_PARALLEL 4
+/* READ_ANDX in flight for one large read (io_read_pipelined): 1 MiB in
+ * 60 KiB pieces, and at most half the server's slots, so other requests
+ * and other reads still find some. */
+#define FILE_IO_WINDOW 18
 /* Attempts of one request across reconnections. */
 #define FILE_RETRIES 4
 
@@ -547,16 +551,14 @@ struct io_req {
     bool large; /* CAP_LARGE_FILES: the OffsetHigh word forms */
 };
 
-static ssize_t read_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
+/* A READ_ANDX for io (MS-CIFS 2.2.4.42.1, MS-SMB 2.2.4.2.1) on fid. */
+static int read_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io)
 {
-    const struct io_req *io = arg;
-    struct msg_out m;
-    struct msg_in resp;
-    int r = msg_out_init(&m, SMB1_COM_READ_ANDX, SMB1_HDR_LEN + 1 + 24 + 2 + 8);
+    int r = msg_out_init(m, SMB1_COM_READ_ANDX, SMB1_HDR_LEN + 1 + 24 + 2 + 8);
     if (r)
         return r;
-    struct wire_writer *w = &m.w;
-    msg_words_begin(&m);
+    struct wire_writer *w = &m->w;
+    msg_words_begin(m);
     wire_put_u8(w, SMB1_COM_NONE);
     wire_put_u8(w, 0);
     wire_put_u16(w, 0);
@@ -568,36 +570,48 @@ static ssize_t read_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *
     wire_put_u16(w, 0);                 /* Remaining */
     if (io->large)
         wire_put_u32(w, (uint32_t)(io->off >> 32));
-    msg_words_end(&m);
-    msg_bytes_begin(&m);
-    msg_bytes_end(&m);
-    m.want_epoch = epoch;
+    msg_words_end(m);
+    msg_bytes_begin(m);
+    msg_bytes_end(m);
+    m->want_epoch = epoch;
+    return 0;
+}
+
+/* Bytes a READ_ANDX reply put into io->rbuf, or -errno. */
+static ssize_t read_parse(const struct msg_in *resp, const struct io_req *io)
+{
+    if (resp->status == NT_STATUS_END_OF_FILE)
+        return 0;
+    if (resp->status != NT_STATUS_OK && resp->status != NT_STATUS_BUFFER_OVERFLOW)
+        return ntstatus_to_errno(resp->status);
+    if (resp->wct < 12)
+        return -EIO;
+    struct wire_reader wr, smb, data;
+    msg_in_words(resp, &wr);
+    wire_skip(&wr, 10);
+    uint32_t dlen = wire_u16(&wr);
+    uint32_t doff = wire_u16(&wr);
+    dlen |= (uint32_t)wire_u16(&wr) << 16;
+    msg_in_smb(resp, &smb);
+    if (!wire_ok(&wr) || dlen > io->len)
+        return -EIO;
+    wire_sub(&smb, doff, dlen, &data);
+    wire_copy(&data, io->rbuf, dlen);
+    return wire_ok(&data) ? (ssize_t)dlen : -EIO;
+}
+
+static ssize_t read_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
+{
+    const struct io_req *io = arg;
+    struct msg_out m;
+    struct msg_in resp;
+    int r = read_build(&m, fid, epoch, io);
+    if (r)
+        return r;
     r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
-    ssize_t res;
-    if (resp.status == NT_STATUS_END_OF_FILE) {
-        res = 0;
-    } else if (resp.status != NT_STATUS_OK && resp.status != NT_STATUS_BUFFER_OVERFLOW) {
-        res = ntstatus_to_errno(resp.status);
-    } else if (resp.wct < 12) {
-        res = -EIO;
-    } else {
-        struct wire_reader wr, smb, data;
-        msg_in_words(&resp, &wr);
-        wire_skip(&wr, 10);
-        uint32_t dlen = wire_u16(&wr);
-        uint32_t doff = wire_u16(&wr);
-        dlen |= (uint32_t)wire_u16(&wr) << 16;
-        msg_in_smb(&resp, &smb);
-        if (!wire_ok(&wr) || dlen > io->len) {
-            res = -EIO;
-        } else {
-            wire_sub(&smb, doff, dlen, &data);
-            wire_copy(&data, io->rbuf, dlen);
-            res = wire_ok(&data) ? (ssize_t)dlen : -EIO;
-        }
-    }
+    ssize_t res = read_parse(&resp, io);
     msg_in_free(&resp);
     return res;
 }
@@ -731,6 +745,56 @@ static void io_worker(void *arg)
     }
 }
 
+/* Reads the chunks of j from this thread with up to window READ_ANDX in
+ * flight (conn_call_many), so a large read is one pipeline rather than a
+ * thread per request, and the reader sees replies back to back, which it
+ * can verify in batches. A chunk that fails is read again on its own
+ * through io_once, whose retries (reopen after a reconnect, big reads
+ * refused) apply as they would to a lone read. */
+static void io_read_pipelined(struct io_job *j, size_t window)
+{
+    struct smb1_tree *t = j->f->t;
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    size_t n = j->nchunks;
+    struct msg_out *reqs = calloc(n, sizeof(*reqs));
+    struct msg_in *resps = calloc(n, sizeof(*resps));
+    struct io_req *io = calloc(n, sizeof(*io));
+    int *res = calloc(n, sizeof(*res));
+    uint16_t fid;
+    uint64_t ep = 0;
+    int r = !reqs || !resps || !io || !res ? -ENOMEM : file_get_fid(j->f, &fid, &ep);
+    size_t built = 0;
+    for (; r == 0 && built < n; built++) {
+        size_t start = built * (size_t)j->chunk;
+        io[built] = (struct io_req){j->rbuf + start, NULL, (uint32_t)chunk_len(j, built),
+                                    j->off + start, p.large_files};
+        r = read_build(&reqs[built], fid, ep, &io[built]);
+    }
+    if (r == 0) {
+        conn_call_many(t->conn, t, reqs, n, window, resps, res, CONN_FID);
+        for (size_t i = 0; i < n; i++) {
+            ssize_t got = res[i] ? res[i] : read_parse(&resps[i], &io[i]);
+            if (res[i] == 0)
+                msg_in_free(&resps[i]);
+            bool refused_big = io[i].len > p.max_read && (got == -EOPNOTSUPP || got == -EINVAL);
+            if (got < 0 && (refused_big || file_should_retry(j->f, ep, (int)got)))
+                got = io_once(j->f, io[i].rbuf, NULL, io[i].len, io[i].off);
+            j->res[i] = got;
+        }
+    } else {
+        /* Nothing was sent: each chunk goes the usual way, which reports
+         * the error (or gets past it) as a lone read would. */
+        for (size_t i = 0; i < built; i++)
+            msg_out_free(&reqs[i]);
+        io_worker(j);
+    }
+    free(reqs);
+    free(resps);
+    free(io);
+    free(res);
+}
+
 /* Runs the chunks of a large request on up to FILE_IO_PARALLEL threads
  * (the caller and the tree's pool);
  * the result is the contiguous prefix that succeeded, or the first
@@ -778,7 +842,9 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
     else if (want > (size_t)p.max_mpx - 1)
         want = (size_t)p.max_mpx - 1;
     struct ops_tree *ot = ops_tree_get(f->t);
-    if (ot && ot->iopool && want > 1)
+    if (rbuf && want > 1)
+        io_read_pipelined(&j, p.max_mpx / 2 < FILE_IO_WINDOW ? p.max_mpx / 2 : FILE_IO_WINDOW);
+    else if (ot && ot->iopool && want > 1)
         iopool_run(ot->iopool, io_worker, &j, (unsigned)(want - 1));
     else
         io_worker(&j);

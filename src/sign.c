@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "md5_multi.h"
 #include "smb1_proto.h"
 #include "wire.h"
 
@@ -109,4 +110,41 @@ bool sign_verify(const struct sign_key *k, const uint8_t *smb, size_t len, uint3
     if (compute(k, smb, len, seq, mac) != 0)
         return false;
     return CRYPTO_memcmp(mac, smb + SMB1_HDR_SIGNATURE, sizeof(mac)) == 0;
+}
+
+void sign_verify_many(const struct sign_key *k, struct sign_check *c, size_t n)
+{
+    enum { CHUNK = 2 * MD5_MULTI_LANES };
+    const size_t sig_end = SMB1_HDR_SIGNATURE + SMB1_SIG_LEN;
+    while (n > 0) {
+        struct md5_multi_job jobs[CHUNK];
+        struct iovec iov[CHUNK][4];
+        uint8_t seqbuf[CHUNK][SMB1_SIG_LEN];
+        size_t idx[CHUNK];
+        size_t take = n < CHUNK ? n : CHUNK, nj = 0;
+        for (size_t i = 0; i < take; i++) {
+            c[i].ok = false;
+            if (c[i].len < SMB1_HDR_LEN || k->len == 0 || k->len > SIGN_MAX_KEY)
+                continue;
+            memset(seqbuf[nj], 0, SMB1_SIG_LEN);
+            wire_st32(seqbuf[nj], c[i].seq);
+            iov[nj][0] = (struct iovec){.iov_base = (void *)k->key, .iov_len = k->len};
+            iov[nj][1] =
+                (struct iovec){.iov_base = (void *)c[i].smb, .iov_len = SMB1_HDR_SIGNATURE};
+            iov[nj][2] = (struct iovec){.iov_base = seqbuf[nj], .iov_len = SMB1_SIG_LEN};
+            iov[nj][3] = (struct iovec){.iov_base = (void *)(c[i].smb + sig_end),
+                                        .iov_len = c[i].len - sig_end};
+            jobs[nj].iov = iov[nj];
+            jobs[nj].iovcnt = 4;
+            idx[nj++] = i;
+        }
+        md5_multi(jobs, nj);
+        for (size_t j = 0; j < nj; j++) {
+            struct sign_check *x = &c[idx[j]];
+            x->ok = CRYPTO_memcmp(jobs[j].digest, x->smb + SMB1_HDR_SIGNATURE, 8) == 0;
+            OPENSSL_cleanse(jobs[j].digest, sizeof(jobs[j].digest));
+        }
+        c += take;
+        n -= take;
+    }
 }

@@ -84,6 +84,7 @@ void smb1_conn_get_info(struct smb1_conn *c, struct smb1_conn_info *info);
 
 struct smb1_stats {
     uint64_t requests, bad_signatures, unknown_mids, reconnects, timeouts, malformed;
+    uint64_t batched_macs; /* signed replies verified several at once (mux.c) */
 };
 void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st);
 

@@ -205,3 +205,44 @@ Test(sign, short_frame_never_verifies)
     cr_assert_not(sign_verify(&k, f, sizeof(f), 0));
     cr_assert_not(sign_verify(&k, f, 0, 0));
 }
+
+/* The batch check answers exactly as sign_verify: for the captured replies
+ * under the NTLMv2 (16-byte) and NTLMv1 (40-byte) keys, for long frames
+ * like READ_ANDX replies, with one bit flipped or the wrong number in
+ * some of them, and for a frame too short to hold a header. */
+Test(sign, verify_many_matches_verify)
+{
+    enum { N = 19 };
+    const char *keys[] = {key_v2_hex, key_v1_hex, key_ext_hex};
+    for (size_t kk = 0; kk < sizeof(keys) / sizeof(keys[0]); kk++) {
+        struct sign_key k;
+        key_from(&k, keys[kk]);
+        uint8_t *fr[N];
+        struct sign_check c[N];
+        for (size_t i = 0; i < N; i++) {
+            size_t n;
+            if (i % 3 == 0) {
+                fr[i] = frame(trans2_find_signed_hex, &n);
+            } else {
+                n = 32 + (i * 4099) % 70000;
+                fr[i] = malloc(n);
+                for (size_t b = 0; b < n; b++)
+                    fr[i][b] = (uint8_t)(b * 31 + i);
+            }
+            uint32_t seq = (uint32_t)(100 + 2 * i);
+            sign_apply(&k, fr[i], n, seq);
+            c[i] = (struct sign_check){.smb = fr[i], .len = n, .seq = seq};
+        }
+        fr[4][c[4].len - 1] ^= 0x01;       /* a bit of the data */
+        fr[7][SMB1_HDR_SIGNATURE] ^= 0x80; /* a bit of the MAC */
+        c[9].seq++;                        /* another request's number */
+        c[12].len = 31;                    /* shorter than a header */
+        sign_verify_many(&k, c, N);
+        for (size_t i = 0; i < N; i++) {
+            bool want = i != 4 && i != 7 && i != 9 && i != 12;
+            cr_assert_eq(c[i].ok, want, "key %zu frame %zu", kk, i);
+            cr_assert_eq(c[i].ok, sign_verify(&k, c[i].smb, c[i].len, c[i].seq), "frame %zu", i);
+            free(fr[i]);
+        }
+    }
+}
