@@ -497,8 +497,14 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     memset(&s, 0, sizeof(s));
     uint64_t g = cache_gen(fs->cache);
     int r = smb1_open(fs->tree, sp, flags, mode, &f, &s);
-    if (r)
+    if (r) {
+        /* EEXIST says the file is there, and a create that failed
+         * otherwise may still have made it (a lost reply): the negative
+         * entry of the lookup before it must not outlive it. */
+        if (flags & O_CREAT)
+            cache_changed(fs->cache, path);
         return r;
+    }
     struct sfs_handle *h = handle_new(fs, path, f);
     if (!h) {
         smb1_close(f);
@@ -835,12 +841,17 @@ static int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     if (!fs->unix_ext) {
         /* Only the owner write bit reaches the server (as the DOS
          * read-only attribute), and not at all for a directory: a chmod
-         * that leaves it as it is (tar's of every file it extracts) has
-         * nothing to send, and the cached attributes stay true. */
+         * that leaves it as it is (tar's of every file it extracts)
+         * changes nothing, so the attributes it is decided on are cached
+         * and the stat that follows is answered locally. They are asked
+         * of the server, not taken from the cache: a stale entry would
+         * make a chmod that was needed a silent no-op. */
         struct smb1_stat s;
-        int r = get_attr(fs, path, NULL, &s);
+        uint64_t g = cache_gen(fs->cache);
+        int r = smb1_stat(fs->tree, sp, &s);
         if (r)
             return r;
+        (void)cache_put_attr(fs->cache, path, &s, g);
         bool ro = (s.attrs & SMB1_ATTR_READONLY) != 0;
         if (s.is_dir || ro == !(mode & S_IWUSR))
             return 0;
