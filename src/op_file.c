@@ -773,13 +773,17 @@ static void io_read_pipelined(struct io_job *j, size_t window)
     }
     if (r == 0) {
         conn_call_many(t->conn, t, reqs, n, window, resps, res, CONN_FID);
+        bool failed = false;
         for (size_t i = 0; i < n; i++) {
             ssize_t got = res[i] ? res[i] : read_parse(&resps[i], &io[i]);
             if (res[i] == 0)
                 msg_in_free(&resps[i]);
             bool refused_big = io[i].len > p.max_read && (got == -EOPNOTSUPP || got == -EINVAL);
-            if (got < 0 && (refused_big || file_should_retry(j->f, ep, (int)got)))
+            /* After a piece that failed for good the read fails anyway
+             * (io_run): no point reading the rest again. */
+            if (got < 0 && !failed && (refused_big || file_should_retry(j->f, ep, (int)got)))
                 got = io_once(j->f, io[i].rbuf, NULL, io[i].len, io[i].off);
+            failed |= got < 0;
             j->res[i] = got;
         }
     } else {
@@ -795,10 +799,11 @@ static void io_read_pipelined(struct io_job *j, size_t window)
     free(res);
 }
 
-/* Runs the chunks of a large request on up to FILE_IO_PARALLEL threads
- * (the caller and the tree's pool);
- * the result is the contiguous prefix that succeeded, or the first
- * chunk's error. */
+/* Runs the chunks of a large request: a read as one pipeline from this
+ * thread (io_read_pipelined), a write on up to FILE_IO_PARALLEL threads
+ * (the caller and the tree's pool). The result is the contiguous prefix
+ * up to the first short chunk; a failed chunk fails a read, and a write
+ * when nothing before it was written. */
 static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
                       uint64_t off)
 {
@@ -852,7 +857,10 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
     ssize_t total = 0;
     for (size_t i = 0; i < j.nchunks; i++) {
         if (j.res[i] < 0) {
-            if (total == 0)
+            /* A read that stops short is taken for the end of the file
+             * (FUSE shrinks the cached size to it): a piece that failed
+             * fails the whole read. A write may report what it did. */
+            if (total == 0 || rbuf)
                 total = j.res[i];
             break;
         }

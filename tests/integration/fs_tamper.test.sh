@@ -37,14 +37,24 @@ def client_to_server(c, s):
             pass
 
 def server_to_client(s, c):
+    seen = 0
     try:
         while True:
             hdr = recv_exact(s, 4)
             n = ((hdr[1] & 1) << 16) | (hdr[2] << 8) | hdr[3]
             body = bytearray(recv_exact(s, n))
-            if (os.path.exists(flag) and n > 1024 and body[:4] == b"\xffSMB"
+            try:
+                with open(flag) as f:
+                    only = f.read().strip()
+            except OSError:
+                only = None
+                seen = 0
+            if (only is not None and n > 1024 and body[:4] == b"\xffSMB"
                     and body[4] == SMB_COM_READ_ANDX):
-                body[-7] ^= 0x20  # inside the file data at the end of the reply
+                seen += 1
+                # The flag names one reply to alter, or none: every reply.
+                if not only or seen == int(only):
+                    body[-7] ^= 0x20  # inside the file data at the end of the reply
             c.sendall(hdr + bytes(body))
     except (OSError, EOFError):
         pass
@@ -71,6 +81,8 @@ FS_EXTRA_PIDS+=($!)
 for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
 PORT=$PROXY_PORT
 
+# In the foreground, so that the counters (SIGUSR1) land in smbfuse.log.
+FS_FOREGROUND=1
 fs_mount
 head -c $((4 << 20)) /dev/urandom >"$SHARE_DIR/data"
 cp "$SHARE_DIR/data" "$FS_TMP/orig"
@@ -91,4 +103,38 @@ fs_log "ok   tampered READ replies: EIO after $got good bytes, nothing altered r
 cmp "$MNT/data" "$FS_TMP/orig" || fail "read after tampering stopped"
 ls "$MNT" >/dev/null || fail "mount unusable after tampering"
 fs_log "ok   the mount recovers once replies are genuine"
+
+# One altered reply among genuine ones. A large read is a pipeline whose
+# replies are verified in batches: the one bad MAC in a batch is caught
+# (counted) while its neighbours are good. The read that carried it fails
+# as a whole, never short: FUSE takes a short read for the end of the
+# file, so the program would get a truncated copy without an error. The
+# kernel then reads those pages again, on a new connection, and the
+# program gets the whole file, intact (or EIO; never altered bytes).
+stats_bad() {
+    kill -USR1 "$FS_PID"
+    sleep 0.5
+    grep -o 'bad_signatures=[0-9]*' "$FS_TMP/smbfuse.log" | tail -n 1 | cut -d= -f2
+}
+bad0=$(stats_bad)
+head -c $((4 << 20)) /dev/urandom >"$SHARE_DIR/data2"
+cp "$SHARE_DIR/data2" "$FS_TMP/orig2"
+echo 6 >"$FLAG"
+set +e
+dd if="$MNT/data2" of="$FS_TMP/got2" bs=1M 2>"$FS_TMP/dd2.err"
+rc=$?
+set -e
+rm -f "$FLAG"
+bad1=$(stats_bad)
+[ "${bad1:-0}" -gt "${bad0:-0}" ] || fail "the tampered reply was not caught (${bad0:-?} -> ${bad1:-?})"
+got=$(stat -c %s "$FS_TMP/got2")
+cmp -n "$got" "$FS_TMP/got2" "$FS_TMP/orig2" || fail "altered bytes reached the reader"
+if [ $rc -eq 0 ]; then
+    [ "$got" -eq $((4 << 20)) ] || fail "a read with one tampered reply ended early at $got bytes"
+    fs_log "ok   one tampered reply in a pipelined read: caught, pages read again, file intact"
+else
+    grep -q "Input/output error" "$FS_TMP/dd2.err" || fail "not EIO: $(cat "$FS_TMP/dd2.err")"
+    fs_log "ok   one tampered reply in a pipelined read: EIO after $got good bytes"
+fi
+cmp "$MNT/data2" "$FS_TMP/orig2" || fail "read after one tampered reply"
 fs_log "PASS"
