@@ -472,6 +472,14 @@ static int sfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
     return 0;
 }
 
+/* A set that the server refused changed nothing there: what the cache
+ * holds for the path is as true as before. Any other failure (a lost
+ * reply, a reconnect) may have come after the change was made. */
+static bool set_refused(int r)
+{
+    return r == -EPERM || r == -EACCES || r == -ENOTSUP || r == -EROFS;
+}
+
 static void set_open_flags(struct sfs_fs *fs, const char *path, const struct smb1_stat *s,
                            int flags, struct fuse_file_info *fi)
 {
@@ -644,7 +652,7 @@ static int sfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     } else {
         return -ENOENT;
     }
-    if (path) {
+    if (path && !set_refused(r)) {
         cache_changed(fs->cache, path);
         keep_forget(fs, path);
     }
@@ -769,14 +777,6 @@ static int sfs_link(const char *from, const char *to)
     cache_changed(fs->cache, from);
     cache_changed(fs->cache, to);
     return r;
-}
-
-/* A set that the server refused changed nothing there: what the cache
- * holds for the path is as true as before. Any other failure (a lost
- * reply, a reconnect) may have come after the change was made. */
-static bool set_refused(int r)
-{
-    return r == -EPERM || r == -EACCES || r == -ENOTSUP || r == -EROFS;
 }
 
 static void resolve_time(const struct timespec *in, struct timespec *out, bool *set)

@@ -186,6 +186,13 @@ else
         chown 1234:2345 "$f" 2>/dev/null && fail "chown accepted on $PROFILE"
         [ "$(stat -c '%u %g %a %Y %Z' "$f")" = "$before" ] || fail "a refused chown changed the attributes"
         settled "a refused chown"
+        # a refused truncate (a read-only file, ordinary rights) likewise
+        f=$MNT/tree/b/file-004.txt
+        [ "$(stat -c %a "$f")" = 444 ] || fail "file-004 should be read-only"
+        before=$(stat -c '%s %Y %Z' "$f")
+        truncate -s 0 "$f" 2>/dev/null && fail "truncate of a read-only file accepted on $PROFILE"
+        [ "$(stat -c '%s %Y %Z' "$f")" = "$before" ] || fail "a refused truncate changed the attributes"
+        settled "a refused truncate"
     fi
 fi
 fs_log "ok   stat right after touch -d / chmod / chown shows the new values"
