@@ -71,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,6 +92,8 @@
 #define MUX_BATCH_MAX     (2 * MD5_MULTI_LANES)
 #define MUX_BATCH_MIN_LEN 8192
 #define MUX_BATCH_WAIT_US 2000
+/* Runs of requests up to this many bytes in all are signed in one pass. */
+#define MUX_BATCH_SIGN_BYTES 16384
 
 /* What the reader found of a frame's MAC before handing it over. */
 enum mux_sig { SIG_UNCHECKED, SIG_GOOD, SIG_BAD };
@@ -741,16 +744,54 @@ static void end_req(struct mux *m, struct mux_req *rq)
     req_free(rq);
 }
 
-/* Takes an in-flight slot (waiting until *dl for one, or failing with
- * -EAGAIN at once when dl is NULL), puts rq in the list and sends req.
- * single: req has one reply and no secondaries, so the reader may check
- * its MAC in a batch. On any error rq is not in the list (the caller frees
- * it); a failed send kills the mux and gives -ECONNRESET. */
-static int begin_req(struct mux *m, struct mux_req *rq, struct msg_out *req, bool single,
-                     const struct timespec *dl, uint32_t *seq, bool *signed_req)
+/* Writes the frames of reqs[0..n) with as few system calls as the socket
+ * takes. Caller holds send_lock. */
+static int write_frames(struct mux *m, struct msg_out *reqs, size_t n)
+{
+    enum { MAXV = 32 };
+    size_t i = 0;
+    while (i < n) {
+        struct iovec v[MAXV];
+        size_t nv = 0;
+        for (; nv < MAXV && i + nv < n; nv++) {
+            v[nv].iov_base = reqs[i + nv].buf;
+            v[nv].iov_len = msg_smb_len(&reqs[i + nv]) + MSG_XPORT_HDR;
+        }
+        size_t first = 0;
+        while (first < nv) {
+            ssize_t w = writev(m->fd, v + first, (int)(nv - first));
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                return -errno;
+            }
+            while (first < nv && (size_t)w >= v[first].iov_len)
+                w -= (ssize_t)v[first++].iov_len;
+            if (first < nv) {
+                v[first].iov_base = (uint8_t *)v[first].iov_base + w;
+                v[first].iov_len -= (size_t)w;
+            }
+        }
+        i += nv;
+    }
+    atomic_store(&m->last_activity, now_mono_s());
+    return 0;
+}
+
+/* Takes in-flight slots for up to k requests: the first waiting until *dl
+ * (or failing with -EAGAIN at once when dl is NULL), the others only if
+ * free at once. Puts rq[0..g) in the list and sends reqs[0..g) back to
+ * back under one hold of send_lock, numbered in order and, when several,
+ * signed in one sign_apply_many pass. single: every request has one reply
+ * and no secondaries, so the reader may check their MACs in a batch.
+ * Returns g >= 1, or -errno with nothing in the list (the caller frees
+ * the rq); a failed send kills the mux and gives -ECONNRESET. */
+static int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t k,
+                      bool single, const struct timespec *dl, uint32_t *seq, bool *signed_req)
 {
     int r;
-    /* A slot first, so the send lock is never held while waiting for one. */
+    size_t g = 0;
+    /* Slots first, so the send lock is never held while waiting for one. */
     pthread_mutex_lock(&m->lock);
     while (!m->dead && m->inflight >= m->cap) {
         if (!dl) {
@@ -769,40 +810,77 @@ static int begin_req(struct mux *m, struct mux_req *rq, struct msg_out *req, boo
         pthread_mutex_unlock(&m->lock);
         return r;
     }
-    m->inflight++;
+    while (g < k && m->inflight < m->cap) {
+        m->inflight++;
+        g++;
+    }
     pthread_mutex_unlock(&m->lock);
 
     pthread_mutex_lock(&m->send_lock);
     pthread_mutex_lock(&m->lock);
     if (m->dead) {
         r = m->dead;
-        m->inflight--;
-        pthread_cond_signal(&m->slot_cond);
+        m->inflight -= (unsigned)g;
+        pthread_cond_broadcast(&m->slot_cond);
         pthread_mutex_unlock(&m->lock);
         pthread_mutex_unlock(&m->send_lock);
         return r;
     }
-    *signed_req = atomic_load(&m->signing);
-    rq->mid = pick_mid(m);
-    /* send_locked takes m->seq as this request's number (send_lock is held
-     * from here to there), so its reply must carry m->seq + 1. */
-    rq->presign = *signed_req && !rq->multi && single;
-    rq->bulk = req->cmd == SMB1_COM_READ_ANDX;
-    rq->expect = m->seq + 1;
-    rq->next = m->reqs;
-    m->reqs = rq;
+    bool sgn = atomic_load(&m->signing);
+    *signed_req = sgn;
+    for (size_t i = 0; i < g; i++) {
+        rq[i]->mid = pick_mid(m);
+        /* Request i takes number m->seq + 2i below (send_lock is held from
+         * here to there), so its reply must carry one more. */
+        rq[i]->presign = sgn && !rq[i]->multi && single;
+        rq[i]->bulk = reqs[i].cmd == SMB1_COM_READ_ANDX;
+        rq[i]->expect = m->seq + 2 * (uint32_t)i + 1;
+        rq[i]->next = m->reqs;
+        m->reqs = rq[i];
+    }
     pthread_mutex_unlock(&m->lock);
-    wire_st16(msg_smb(req) + SMB1_HDR_MID, rq->mid);
-    r = send_locked(m, req, 2, seq);
+    /* Small requests (reads) are signed in one pass and written with one
+     * writev. Large ones (writes) are signed and sent one by one: the
+     * server starts on the first while the next is signed, where one pass
+     * over eight would hold all of them back until the slowest lane is
+     * done. */
+    size_t bytes = 0;
+    for (size_t i = 0; i < g; i++)
+        bytes += msg_smb_len(&reqs[i]);
+    if (g > 1 && sgn && m->batch_macs && bytes <= MUX_BATCH_SIGN_BYTES) {
+        struct sign_check c[MUX_BATCH_MAX];
+        for (size_t i = 0; i < g; i += MUX_BATCH_MAX) {
+            size_t n = g - i < MUX_BATCH_MAX ? g - i : MUX_BATCH_MAX;
+            for (size_t j = 0; j < n; j++) {
+                struct msg_out *q = &reqs[i + j];
+                wire_st16(msg_smb(q) + SMB1_HDR_MID, rq[i + j]->mid);
+                seq[i + j] = m->seq;
+                m->seq += 2;
+                c[j] = (struct sign_check){
+                    .smb = msg_smb(q), .len = msg_smb_len(q), .seq = seq[i + j]};
+                nbt_put_header(q->buf, msg_smb_len(q));
+            }
+            sign_apply_many(&m->key, c, n);
+        }
+        r = write_frames(m, reqs, g);
+    } else {
+        r = 0;
+        for (size_t i = 0; i < g && r == 0; i++) {
+            wire_st16(msg_smb(&reqs[i]) + SMB1_HDR_MID, rq[i]->mid);
+            r = send_locked(m, &reqs[i], 2, &seq[i]);
+        }
+    }
     pthread_mutex_unlock(&m->send_lock);
-    stat_add(&m->o.stats->requests);
+    for (size_t i = 0; i < g; i++)
+        stat_add(&m->o.stats->requests);
     if (r) {
-        log_info(m->o.log, "sending %s failed: %s", msg_cmd_name(req->cmd), strerror(-r));
+        log_info(m->o.log, "sending %s failed: %s", msg_cmd_name(reqs[0].cmd), strerror(-r));
         mux_kill(m, -ECONNRESET);
-        end_req_keep(m, rq);
+        for (size_t i = 0; i < g; i++)
+            end_req_keep(m, rq[i]);
         return -ECONNRESET;
     }
-    return 0;
+    return (int)g;
 }
 
 int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
@@ -832,26 +910,49 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
         /* Send while slots are free. Wait for one only with nothing of ours
          * in flight: our own replies free slots only once collected. */
         while (sent < n && sent - done < window) {
-            struct msg_out *req = &reqs[sent];
-            int r = msg_out_error(req);
-            if (!r && m->o.max_frame && msg_smb_len(req) > m->o.max_frame)
-                r = -EMSGSIZE;
-            if (!r && !(rq[sent] = calloc(1, sizeof(**rq))))
-                r = -ENOMEM;
-            if (!r) {
-                cond_init_mono(&rq[sent]->cond);
-                struct timespec dl;
-                deadline_after(&dl, timeout_ms);
-                r = begin_req(m, rq[sent], req, true, sent == done ? &dl : NULL, &seq[sent],
-                              &sgn[sent]);
-                if (r) {
-                    req_free(rq[sent]);
-                    rq[sent] = NULL;
-                }
-                if (r == -EAGAIN)
+            /* The run of requests fit to send next, sent in one go. */
+            size_t lim = window - (sent - done), k = 0;
+            if (lim > n - sent)
+                lim = n - sent;
+            int r = 0;
+            while (k < lim) {
+                struct msg_out *req = &reqs[sent + k];
+                r = msg_out_error(req);
+                if (!r && m->o.max_frame && msg_smb_len(req) > m->o.max_frame)
+                    r = -EMSGSIZE;
+                if (!r && !(rq[sent + k] = calloc(1, sizeof(**rq))))
+                    r = -ENOMEM;
+                if (r)
                     break;
+                cond_init_mono(&rq[sent + k]->cond);
+                k++;
             }
-            res[sent++] = r;
+            if (k == 0) {
+                res[sent++] = r; /* this one cannot go; the next may */
+                continue;
+            }
+            struct timespec dl;
+            deadline_after(&dl, timeout_ms);
+            bool sg = false;
+            int g = begin_many(m, rq + sent, reqs + sent, k, true, sent == done ? &dl : NULL,
+                               seq + sent, &sg);
+            for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++) {
+                req_free(rq[sent + j]);
+                rq[sent + j] = NULL;
+            }
+            if (g == -EAGAIN)
+                break;
+            if (g < 0) {
+                res[sent++] = g;
+                continue;
+            }
+            for (int j = 0; j < g; j++) {
+                sgn[sent + (size_t)j] = sg;
+                res[sent + (size_t)j] = 0;
+            }
+            sent += (size_t)g;
+            if ((size_t)g < k)
+                break; /* out of slots */
         }
         size_t i = done++;
         if (!rq[i])
@@ -928,8 +1029,8 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     deadline_after(&dl, timeout_ms);
     uint32_t seq;
     bool signed_req;
-    r = begin_req(m, rq, req, nparts == 0, &dl, &seq, &signed_req);
-    if (r) {
+    r = begin_many(m, &rq, req, 1, nparts == 0, &dl, &seq, &signed_req);
+    if (r < 0) {
         req_free(rq);
         free(sec);
         return r;

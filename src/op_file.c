@@ -616,16 +616,14 @@ static ssize_t read_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *
     return res;
 }
 
-static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
+/* A WRITE_ANDX of io (MS-CIFS 2.2.4.43.1) on fid. */
+static int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io)
 {
-    const struct io_req *io = arg;
-    struct msg_out m;
-    struct msg_in resp;
-    int r = msg_out_init(&m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + io->len + 8);
+    int r = msg_out_init(m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + io->len + 8);
     if (r)
         return r;
-    struct wire_writer *w = &m.w;
-    msg_words_begin(&m);
+    struct wire_writer *w = &m->w;
+    msg_words_begin(m);
     wire_put_u8(w, SMB1_COM_NONE);
     wire_put_u8(w, 0);
     wire_put_u16(w, 0);
@@ -640,41 +638,55 @@ static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
     wire_put_u16(w, 0);
     if (io->large)
         wire_put_u32(w, (uint32_t)(io->off >> 32));
-    msg_words_end(&m);
-    msg_bytes_begin(&m);
-    msg_align(&m, 4);
-    wire_patch_u16(w, at_doff, (uint16_t)msg_offset(&m));
+    msg_words_end(m);
+    msg_bytes_begin(m);
+    msg_align(m, 4);
+    wire_patch_u16(w, at_doff, (uint16_t)msg_offset(m));
     wire_put_bytes(w, io->wbuf, io->len);
     /* With CAP_LARGE_WRITEX the data may exceed what ByteCount can hold:
      * it carries the low 16 bits, as the Linux client sends and Samba
      * expects (the length is in DataLength/DataLengthHigh). */
-    wire_patch_u16(w, m.bc_pos, (uint16_t)(w->pos - m.bc_pos - 2));
-    if ((r = msg_out_error(&m))) {
-        msg_out_free(&m);
+    wire_patch_u16(w, m->bc_pos, (uint16_t)(w->pos - m->bc_pos - 2));
+    if ((r = msg_out_error(m))) {
+        msg_out_free(m);
         return r;
     }
-    m.want_epoch = epoch;
+    m->want_epoch = epoch;
+    return 0;
+}
+
+/* Bytes a WRITE_ANDX reply says were written, or -errno. */
+static ssize_t write_parse(const struct msg_in *resp, const struct io_req *io)
+{
+    if (resp->status != NT_STATUS_OK)
+        return ntstatus_to_errno(resp->status);
+    if (resp->wct < 6)
+        return -EIO;
+    struct wire_reader wr;
+    msg_in_words(resp, &wr);
+    wire_skip(&wr, 4);
+    uint32_t cnt = wire_u16(&wr);
+    wire_skip(&wr, 2);
+    cnt |= (uint32_t)wire_u16(&wr) << 16;
+    /* Some servers put garbage in CountHigh (as the Linux client notes):
+     * a count above the request is taken modulo 64 KiB. */
+    if (cnt > io->len)
+        cnt &= 0xFFFF;
+    return !wire_ok(&wr) || cnt > io->len ? -EIO : (ssize_t)cnt;
+}
+
+static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
+{
+    const struct io_req *io = arg;
+    struct msg_out m;
+    struct msg_in resp;
+    int r = write_build(&m, fid, epoch, io);
+    if (r)
+        return r;
     r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
-    ssize_t res;
-    if (resp.status != NT_STATUS_OK) {
-        res = ntstatus_to_errno(resp.status);
-    } else if (resp.wct < 6) {
-        res = -EIO;
-    } else {
-        struct wire_reader wr;
-        msg_in_words(&resp, &wr);
-        wire_skip(&wr, 4);
-        uint32_t cnt = wire_u16(&wr);
-        wire_skip(&wr, 2);
-        cnt |= (uint32_t)wire_u16(&wr) << 16;
-        /* Some servers put garbage in CountHigh (as the Linux client
-         * notes): a count above the request is taken modulo 64 KiB. */
-        if (cnt > io->len)
-            cnt &= 0xFFFF;
-        res = !wire_ok(&wr) || cnt > io->len ? -EIO : (ssize_t)cnt;
-    }
+    ssize_t res = write_parse(&resp, io);
     msg_in_free(&resp);
     return res;
 }
@@ -746,11 +758,12 @@ static void io_worker(void *arg)
 }
 
 /* Reads the chunks of j from this thread with up to window READ_ANDX in
- * flight (conn_call_many), so a large read is one pipeline rather than a
- * thread per request, and the reader sees replies back to back, which it
- * can verify in batches. A chunk that fails is read again on its own
- * through io_once, whose retries (reopen after a reconnect, big reads
- * refused) apply as they would to a lone read. */
+ * flight (conn_call_many): a large read is one pipeline rather than a
+ * thread per request, its requests go out (and are signed) in runs, and
+ * the replies come back to back, which the reader verifies in batches. A
+ * chunk that fails is read again on its own through io_once, whose
+ * retries (reopen after a reconnect, big reads refused) apply as they
+ * would to a lone read. */
 static void io_read_pipelined(struct io_job *j, size_t window)
 {
     struct smb1_tree *t = j->f->t;
@@ -765,11 +778,13 @@ static void io_read_pipelined(struct io_job *j, size_t window)
     uint64_t ep = 0;
     int r = !reqs || !resps || !io || !res ? -ENOMEM : file_get_fid(j->f, &fid, &ep);
     size_t built = 0;
-    for (; r == 0 && built < n; built++) {
+    while (r == 0 && built < n) {
         size_t start = built * (size_t)j->chunk;
         io[built] = (struct io_req){j->rbuf + start, NULL, (uint32_t)chunk_len(j, built),
                                     j->off + start, p.large_files};
         r = read_build(&reqs[built], fid, ep, &io[built]);
+        if (r == 0)
+            built++;
     }
     if (r == 0) {
         conn_call_many(t->conn, t, reqs, n, window, resps, res, CONN_FID);
@@ -779,7 +794,7 @@ static void io_read_pipelined(struct io_job *j, size_t window)
             if (res[i] == 0)
                 msg_in_free(&resps[i]);
             bool refused_big = io[i].len > p.max_read && (got == -EOPNOTSUPP || got == -EINVAL);
-            /* After a piece that failed for good the read fails anyway
+            /* After a chunk that failed for good the read fails anyway
              * (io_run): no point reading the rest again. */
             if (got < 0 && !failed && (refused_big || file_should_retry(j->f, ep, (int)got)))
                 got = io_once(j->f, io[i].rbuf, NULL, io[i].len, io[i].off);
@@ -800,10 +815,12 @@ static void io_read_pipelined(struct io_job *j, size_t window)
 }
 
 /* Runs the chunks of a large request: a read as one pipeline from this
- * thread (io_read_pipelined), a write on up to FILE_IO_PARALLEL threads
- * (the caller and the tree's pool). The result is the contiguous prefix
- * up to the first short chunk; a failed chunk fails a read, and a write
- * when nothing before it was written. */
+ * thread (io_read_pipelined); a write on up to FILE_IO_PARALLEL threads (the
+ * caller and the tree's pool), which build and send their pieces in
+ * parallel: one pipeline would copy the whole write into its requests
+ * before the first goes out (measured: 166 against 176 MB/s signed). The
+ * result is the contiguous prefix up to the first short chunk; a failed
+ * chunk fails a read, and a write when nothing before it was written. */
 static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
                       uint64_t off)
 {

@@ -112,7 +112,10 @@ bool sign_verify(const struct sign_key *k, const uint8_t *smb, size_t len, uint3
     return CRYPTO_memcmp(mac, smb + SMB1_HDR_SIGNATURE, sizeof(mac)) == 0;
 }
 
-void sign_verify_many(const struct sign_key *k, struct sign_check *c, size_t n)
+/* The MACs of n frames in md5_multi passes; ok[i] is false (and mac[i]
+ * zero) for a frame that cannot hold a header. */
+static void macs_many(const struct sign_key *k, const struct sign_check *c, size_t n,
+                      uint8_t (*mac)[8], bool *ok)
 {
     enum { CHUNK = 2 * MD5_MULTI_LANES };
     const size_t sig_end = SMB1_HDR_SIGNATURE + SMB1_SIG_LEN;
@@ -123,27 +126,68 @@ void sign_verify_many(const struct sign_key *k, struct sign_check *c, size_t n)
         size_t idx[CHUNK];
         size_t take = n < CHUNK ? n : CHUNK, nj = 0;
         for (size_t i = 0; i < take; i++) {
-            c[i].ok = false;
+            ok[i] = false;
+            memset(mac[i], 0, 8);
             if (c[i].len < SMB1_HDR_LEN || k->len == 0 || k->len > SIGN_MAX_KEY)
                 continue;
             memset(seqbuf[nj], 0, SMB1_SIG_LEN);
             wire_st32(seqbuf[nj], c[i].seq);
             iov[nj][0] = (struct iovec){.iov_base = (void *)k->key, .iov_len = k->len};
-            iov[nj][1] =
-                (struct iovec){.iov_base = (void *)c[i].smb, .iov_len = SMB1_HDR_SIGNATURE};
+            iov[nj][1] = (struct iovec){.iov_base = c[i].smb, .iov_len = SMB1_HDR_SIGNATURE};
             iov[nj][2] = (struct iovec){.iov_base = seqbuf[nj], .iov_len = SMB1_SIG_LEN};
-            iov[nj][3] = (struct iovec){.iov_base = (void *)(c[i].smb + sig_end),
-                                        .iov_len = c[i].len - sig_end};
+            iov[nj][3] =
+                (struct iovec){.iov_base = c[i].smb + sig_end, .iov_len = c[i].len - sig_end};
             jobs[nj].iov = iov[nj];
             jobs[nj].iovcnt = 4;
             idx[nj++] = i;
         }
         md5_multi(jobs, nj);
         for (size_t j = 0; j < nj; j++) {
-            struct sign_check *x = &c[idx[j]];
-            x->ok = CRYPTO_memcmp(jobs[j].digest, x->smb + SMB1_HDR_SIGNATURE, 8) == 0;
+            memcpy(mac[idx[j]], jobs[j].digest, 8);
+            ok[idx[j]] = true;
             OPENSSL_cleanse(jobs[j].digest, sizeof(jobs[j].digest));
         }
+        c += take;
+        mac += take;
+        ok += take;
+        n -= take;
+    }
+}
+
+void sign_verify_many(const struct sign_key *k, struct sign_check *c, size_t n)
+{
+    enum { STEP = 32 };
+    while (n > 0) {
+        uint8_t mac[STEP][8];
+        bool ok[STEP];
+        size_t take = n < STEP ? n : STEP;
+        macs_many(k, c, take, mac, ok);
+        for (size_t i = 0; i < take; i++)
+            c[i].ok = ok[i] && CRYPTO_memcmp(mac[i], c[i].smb + SMB1_HDR_SIGNATURE, 8) == 0;
+        OPENSSL_cleanse(mac, sizeof(mac));
+        c += take;
+        n -= take;
+    }
+}
+
+void sign_apply_many(const struct sign_key *k, struct sign_check *c, size_t n)
+{
+    enum { STEP = 32 };
+    while (n > 0) {
+        uint8_t mac[STEP][8];
+        bool ok[STEP];
+        size_t take = n < STEP ? n : STEP;
+        for (size_t i = 0; i < take; i++)
+            if (c[i].len >= SMB1_HDR_LEN)
+                wire_st16(c[i].smb + SMB1_HDR_FLAGS2,
+                          (uint16_t)(wire_le16(c[i].smb + SMB1_HDR_FLAGS2) |
+                                     SMB1_FLAGS2_SECURITY_SIGNATURE));
+        macs_many(k, c, take, mac, ok);
+        /* A frame too short is left alone, as sign_apply does. */
+        for (size_t i = 0; i < take; i++)
+            if (ok[i])
+                memcpy(c[i].smb + SMB1_HDR_SIGNATURE, mac[i], 8);
+        OPENSSL_cleanse(mac, sizeof(mac));
         c += take;
         n -= take;
     }

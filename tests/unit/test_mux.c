@@ -356,7 +356,7 @@ static void many_build(struct msg_out *reqs, size_t n, size_t len, const char *b
         wire_put_u16(&reqs[i].w, 1);
         msg_words_end(&reqs[i]);
         msg_bytes_begin(&reqs[i]);
-        char head[16];
+        char head[32];
         snprintf(head, sizeof(head), "%s%06zu", bad && i == bad_at ? bad : "many", i);
         wire_put_bytes(&reqs[i].w, head, strlen(head));
         for (size_t k = strlen(head); k < len; k++)
@@ -371,7 +371,7 @@ static bool many_reply_ok(const struct msg_in *in, size_t i, size_t len)
     struct wire_reader b;
     msg_in_bytes(in, &b);
     const uint8_t *d = wire_bytes(&b, len);
-    char head[16];
+    char head[32];
     snprintf(head, sizeof(head), "many%06zu", i);
     if (!d || memcmp(d, head, strlen(head)) != 0)
         return false;
