@@ -7,8 +7,8 @@
  * share the vectors.
  *
  * The vector code is plain C with GCC/Clang vector types. On x86-64 it is
- * compiled twice (AVX2 and baseline SSE2) and the loader picks the clone
- * the CPU runs; elsewhere the compiler maps it to whatever it has. The
+ * compiled twice (AVX2 and baseline SSE2) and each call picks the one the
+ * CPU runs; elsewhere the compiler maps it to whatever it has. The
  * arithmetic is RFC 1321's, checked against OpenSSL in test_md5_multi.
  */
 #include "md5_multi.h"
@@ -19,13 +19,10 @@
 
 typedef uint32_t v8u __attribute__((vector_size(32)));
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define MD5_MULTI_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef MD5_MULTI_CLONES
-#define MD5_MULTI_CLONES
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MD5_MULTI_X86 1
+#else
+#define MD5_MULTI_X86 0
 #endif
 
 /* RFC 1321 3.4: T[i] = floor(2^32 * |sin(i + 1)|). */
@@ -66,53 +63,65 @@ static const uint32_t md5_iv[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x1032547
     } while (0)
 
 /* One block of each lane. st holds a, b, c, d for the eight lanes; the
- * blocks are read little-endian at any alignment. */
-MD5_MULTI_CLONES
-static void compress8(uint32_t st[4][MD5_MULTI_LANES], const uint8_t *const blk[MD5_MULTI_LANES])
-{
-    uint32_t w[16][MD5_MULTI_LANES];
-    for (int l = 0; l < MD5_MULTI_LANES; l++)
-        for (int i = 0; i < 16; i++)
-            w[i][l] = wire_le32(blk[l] + 4 * i);
-    v8u m[16];
-    for (int i = 0; i < 16; i++)
-        memcpy(&m[i], w[i], sizeof(m[i]));
-    v8u a, b, c, d;
-    memcpy(&a, st[0], sizeof(a));
-    memcpy(&b, st[1], sizeof(b));
-    memcpy(&c, st[2], sizeof(c));
-    memcpy(&d, st[3], sizeof(d));
-    const v8u a0 = a, b0 = b, c0 = c, d0 = d;
-
-    QUAD(FF, 0, 0, 1, 2, 3, 7, 12, 17, 22);
-    QUAD(FF, 4, 4, 5, 6, 7, 7, 12, 17, 22);
-    QUAD(FF, 8, 8, 9, 10, 11, 7, 12, 17, 22);
-    QUAD(FF, 12, 12, 13, 14, 15, 7, 12, 17, 22);
-
-    QUAD(GG, 16, 1, 6, 11, 0, 5, 9, 14, 20);
-    QUAD(GG, 20, 5, 10, 15, 4, 5, 9, 14, 20);
-    QUAD(GG, 24, 9, 14, 3, 8, 5, 9, 14, 20);
-    QUAD(GG, 28, 13, 2, 7, 12, 5, 9, 14, 20);
-
-    QUAD(HH, 32, 5, 8, 11, 14, 4, 11, 16, 23);
-    QUAD(HH, 36, 1, 4, 7, 10, 4, 11, 16, 23);
-    QUAD(HH, 40, 13, 0, 3, 6, 4, 11, 16, 23);
-    QUAD(HH, 44, 9, 12, 15, 2, 4, 11, 16, 23);
-
-    QUAD(II, 48, 0, 7, 14, 5, 6, 10, 15, 21);
-    QUAD(II, 52, 12, 3, 10, 1, 6, 10, 15, 21);
-    QUAD(II, 56, 8, 15, 6, 13, 6, 10, 15, 21);
-    QUAD(II, 60, 4, 11, 2, 9, 6, 10, 15, 21);
-
-    a += a0;
-    b += b0;
-    c += c0;
-    d += d0;
-    memcpy(st[0], &a, sizeof(a));
-    memcpy(st[1], &b, sizeof(b));
-    memcpy(st[2], &c, sizeof(c));
+ * blocks are read little-endian at any alignment. A macro, so that the
+ * same code is compiled for AVX2 and for the baseline: the dispatch is a
+ * plain run-time test, not an ifunc (whose resolver runs before the
+ * sanitizers' runtime is up, and crashes under TSan). */
+#define COMPRESS8_BODY                                                                             \
+    uint32_t w[16][MD5_MULTI_LANES];                                                               \
+    for (int l = 0; l < MD5_MULTI_LANES; l++)                                                      \
+        for (int i = 0; i < 16; i++)                                                               \
+            w[i][l] = wire_le32(blk[l] + 4 * i);                                                   \
+    v8u m[16];                                                                                     \
+    for (int i = 0; i < 16; i++)                                                                   \
+        memcpy(&m[i], w[i], sizeof(m[i]));                                                         \
+    v8u a, b, c, d;                                                                                \
+    memcpy(&a, st[0], sizeof(a));                                                                  \
+    memcpy(&b, st[1], sizeof(b));                                                                  \
+    memcpy(&c, st[2], sizeof(c));                                                                  \
+    memcpy(&d, st[3], sizeof(d));                                                                  \
+    const v8u a0 = a, b0 = b, c0 = c, d0 = d;                                                      \
+    QUAD(FF, 0, 0, 1, 2, 3, 7, 12, 17, 22);                                                        \
+    QUAD(FF, 4, 4, 5, 6, 7, 7, 12, 17, 22);                                                        \
+    QUAD(FF, 8, 8, 9, 10, 11, 7, 12, 17, 22);                                                      \
+    QUAD(FF, 12, 12, 13, 14, 15, 7, 12, 17, 22);                                                   \
+    QUAD(GG, 16, 1, 6, 11, 0, 5, 9, 14, 20);                                                       \
+    QUAD(GG, 20, 5, 10, 15, 4, 5, 9, 14, 20);                                                      \
+    QUAD(GG, 24, 9, 14, 3, 8, 5, 9, 14, 20);                                                       \
+    QUAD(GG, 28, 13, 2, 7, 12, 5, 9, 14, 20);                                                      \
+    QUAD(HH, 32, 5, 8, 11, 14, 4, 11, 16, 23);                                                     \
+    QUAD(HH, 36, 1, 4, 7, 10, 4, 11, 16, 23);                                                      \
+    QUAD(HH, 40, 13, 0, 3, 6, 4, 11, 16, 23);                                                      \
+    QUAD(HH, 44, 9, 12, 15, 2, 4, 11, 16, 23);                                                     \
+    QUAD(II, 48, 0, 7, 14, 5, 6, 10, 15, 21);                                                      \
+    QUAD(II, 52, 12, 3, 10, 1, 6, 10, 15, 21);                                                     \
+    QUAD(II, 56, 8, 15, 6, 13, 6, 10, 15, 21);                                                     \
+    QUAD(II, 60, 4, 11, 2, 9, 6, 10, 15, 21);                                                      \
+    a += a0;                                                                                       \
+    b += b0;                                                                                       \
+    c += c0;                                                                                       \
+    d += d0;                                                                                       \
+    memcpy(st[0], &a, sizeof(a));                                                                  \
+    memcpy(st[1], &b, sizeof(b));                                                                  \
+    memcpy(st[2], &c, sizeof(c));                                                                  \
     memcpy(st[3], &d, sizeof(d));
+
+typedef void compress8_fn(uint32_t st[4][MD5_MULTI_LANES],
+                          const uint8_t *const blk[MD5_MULTI_LANES]);
+
+static void compress8_base(uint32_t st[4][MD5_MULTI_LANES],
+                           const uint8_t *const blk[MD5_MULTI_LANES])
+{
+    COMPRESS8_BODY
 }
+
+#if MD5_MULTI_X86
+__attribute__((target("avx2"))) static void
+compress8_avx2(uint32_t st[4][MD5_MULTI_LANES], const uint8_t *const blk[MD5_MULTI_LANES])
+{
+    COMPRESS8_BODY
+}
+#endif
 
 /* One message, handed out block by block: whole blocks inside one piece
  * are read where they lie, blocks that straddle pieces are gathered into
@@ -190,7 +199,7 @@ static const uint8_t *stream_next(struct stream *s)
 
 bool md5_multi_fast(void)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if MD5_MULTI_X86
     return __builtin_cpu_supports("avx2");
 #else
     return false;
@@ -209,7 +218,7 @@ static void lane_digest(uint32_t st[4][MD5_MULTI_LANES], int l, uint8_t out[16])
         wire_st32(out + 4 * k, st[k][l]);
 }
 
-void md5_multi(struct md5_multi_job *jobs, size_t n)
+static void run(struct md5_multi_job *jobs, size_t n, compress8_fn *compress8)
 {
     static const uint8_t idle_block[64];
     struct stream s[MD5_MULTI_LANES];
@@ -254,4 +263,20 @@ void md5_multi(struct md5_multi_job *jobs, size_t n)
     /* The lanes saw the MAC key (its first block is gathered in scratch). */
     explicit_bzero(s, sizeof(s));
     explicit_bzero(st, sizeof(st));
+}
+
+void md5_multi(struct md5_multi_job *jobs, size_t n)
+{
+#if MD5_MULTI_X86
+    if (md5_multi_fast()) {
+        run(jobs, n, compress8_avx2);
+        return;
+    }
+#endif
+    run(jobs, n, compress8_base);
+}
+
+void md5_multi_portable(struct md5_multi_job *jobs, size_t n)
+{
+    run(jobs, n, compress8_base);
 }

@@ -33,5 +33,8 @@ bool md5_multi_fast(void);
 /* Computes the digest of each of the n jobs (any n, any lengths). Never
  * fails: it needs no memory beyond the stack. */
 void md5_multi(struct md5_multi_job *jobs, size_t n);
+/* The same with the baseline vector code only (what a CPU without AVX2
+ * runs), so that tests check both on any machine. */
+void md5_multi_portable(struct md5_multi_job *jobs, size_t n);
 
 #endif
