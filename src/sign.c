@@ -112,10 +112,9 @@ bool sign_verify(const struct sign_key *k, const uint8_t *smb, size_t len, uint3
     return CRYPTO_memcmp(mac, smb + SMB1_HDR_SIGNATURE, sizeof(mac)) == 0;
 }
 
-/* The MACs of n frames in md5_multi passes; ok[i] is false (and mac[i]
- * zero) for a frame that cannot hold a header. */
-static void macs_many(const struct sign_key *k, const struct sign_check *c, size_t n,
-                      uint8_t (*mac)[8], bool *ok)
+/* The MACs of n frames, into c[i].mac, in md5_multi passes; c[i].ok says
+ * whether one was computed (not for a frame that cannot hold a header). */
+static void macs_many(const struct sign_key *k, struct sign_check *c, size_t n)
 {
     enum { CHUNK = 2 * MD5_MULTI_LANES };
     const size_t sig_end = SMB1_HDR_SIGNATURE + SMB1_SIG_LEN;
@@ -126,8 +125,8 @@ static void macs_many(const struct sign_key *k, const struct sign_check *c, size
         size_t idx[CHUNK];
         size_t take = n < CHUNK ? n : CHUNK, nj = 0;
         for (size_t i = 0; i < take; i++) {
-            ok[i] = false;
-            memset(mac[i], 0, 8);
+            c[i].ok = false;
+            memset(c[i].mac, 0, sizeof(c[i].mac));
             if (c[i].len < SMB1_HDR_LEN || k->len == 0 || k->len > SIGN_MAX_KEY)
                 continue;
             memset(seqbuf[nj], 0, SMB1_SIG_LEN);
@@ -143,52 +142,31 @@ static void macs_many(const struct sign_key *k, const struct sign_check *c, size
         }
         md5_multi(jobs, nj);
         for (size_t j = 0; j < nj; j++) {
-            memcpy(mac[idx[j]], jobs[j].digest, 8);
-            ok[idx[j]] = true;
+            memcpy(c[idx[j]].mac, jobs[j].digest, sizeof(c[idx[j]].mac));
+            c[idx[j]].ok = true;
             OPENSSL_cleanse(jobs[j].digest, sizeof(jobs[j].digest));
         }
         c += take;
-        mac += take;
-        ok += take;
         n -= take;
     }
 }
 
 void sign_verify_many(const struct sign_key *k, struct sign_check *c, size_t n)
 {
-    enum { STEP = 32 };
-    while (n > 0) {
-        uint8_t mac[STEP][8];
-        bool ok[STEP];
-        size_t take = n < STEP ? n : STEP;
-        macs_many(k, c, take, mac, ok);
-        for (size_t i = 0; i < take; i++)
-            c[i].ok = ok[i] && CRYPTO_memcmp(mac[i], c[i].smb + SMB1_HDR_SIGNATURE, 8) == 0;
-        OPENSSL_cleanse(mac, sizeof(mac));
-        c += take;
-        n -= take;
-    }
+    macs_many(k, c, n);
+    for (size_t i = 0; i < n; i++)
+        c[i].ok = c[i].ok && CRYPTO_memcmp(c[i].mac, c[i].smb + SMB1_HDR_SIGNATURE, 8) == 0;
 }
 
 void sign_apply_many(const struct sign_key *k, struct sign_check *c, size_t n)
 {
-    enum { STEP = 32 };
-    while (n > 0) {
-        uint8_t mac[STEP][8];
-        bool ok[STEP];
-        size_t take = n < STEP ? n : STEP;
-        for (size_t i = 0; i < take; i++)
-            if (c[i].len >= SMB1_HDR_LEN)
-                wire_st16(c[i].smb + SMB1_HDR_FLAGS2,
-                          (uint16_t)(wire_le16(c[i].smb + SMB1_HDR_FLAGS2) |
-                                     SMB1_FLAGS2_SECURITY_SIGNATURE));
-        macs_many(k, c, take, mac, ok);
-        /* A frame too short is left alone, as sign_apply does. */
-        for (size_t i = 0; i < take; i++)
-            if (ok[i])
-                memcpy(c[i].smb + SMB1_HDR_SIGNATURE, mac[i], 8);
-        OPENSSL_cleanse(mac, sizeof(mac));
-        c += take;
-        n -= take;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (c[i].len >= SMB1_HDR_LEN)
+            wire_st16(c[i].smb + SMB1_HDR_FLAGS2, (uint16_t)(wire_le16(c[i].smb + SMB1_HDR_FLAGS2) |
+                                                             SMB1_FLAGS2_SECURITY_SIGNATURE));
+    macs_many(k, c, n);
+    /* A frame too short is left alone, as sign_apply does. */
+    for (size_t i = 0; i < n; i++)
+        if (c[i].ok)
+            memcpy(c[i].smb + SMB1_HDR_SIGNATURE, c[i].mac, 8);
 }

@@ -39,7 +39,8 @@ struct sign_check {
     uint8_t *smb; /* written to only by sign_apply_many */
     size_t len;
     uint32_t seq;
-    bool ok; /* out (verify): as sign_verify would answer */
+    bool ok;        /* out (verify): as sign_verify would answer */
+    uint8_t mac[8]; /* out: the MAC computed for seq */
 };
 /* Checks n frames at once with the multi-lane MD5 (md5_multi.h): the same
  * answers as n calls of sign_verify, for less CPU when there are several. */
