@@ -386,6 +386,8 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->auto_cache = 0;
     cfg->direct_io = fs->opts->cache == SFS_CACHE_NONE;
     conn->max_write = 1u << 20;
+    if (fs->opts->max_read)
+        conn->max_read = fs->opts->max_read;
     if (conn->capable & FUSE_CAP_ASYNC_READ)
         conn->want |= FUSE_CAP_ASYNC_READ;
     if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)

@@ -227,6 +227,7 @@ enum opt_id {
     O_SOFT,
     O_HARD,
     O_RSIZE,
+    O_MAX_READ, /* libfuse's max_read: handed on, and kept for init */
     O_WSIZE,
     O_VERS,
     O_IOCHARSET,
@@ -299,7 +300,7 @@ static const struct opt_def opt_table[] = {
     {"default_permissions", O_FUSE_FLAG, ARG_NONE},
     {"auto_unmount", O_FUSE_FLAG, ARG_NONE},
     {"blkdev", O_FUSE_FLAG, ARG_NONE},
-    {"max_read", O_FUSE_VALUE, ARG_REQUIRED},
+    {"max_read", O_MAX_READ, ARG_REQUIRED},
     {"blksize", O_FUSE_VALUE, ARG_REQUIRED},
     {"fsname", O_FUSE_VALUE, ARG_REQUIRED},
     {"subtype", O_FUSE_VALUE, ARG_REQUIRED},
@@ -579,6 +580,14 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
             return fail(ps, -EINVAL, "%s=%s: expected bytes from 1024 to 16777216", tok, v);
         *(d->id == O_RSIZE ? &o->rsize : &o->wsize) = (uint32_t)x;
         return 0;
+    case O_MAX_READ:
+        /* The kernel takes it at mount time, and libfuse refuses to run
+         * unless init() asks for the same figure (sfs_init). */
+        if (parse_ulong(v, 10, 4096, 1u << 20, &x))
+            return fail(ps, -EINVAL, "max_read=%s: expected bytes from 4096 to 1048576", v);
+        o->max_read = (uint32_t)x;
+        *eq = '=';
+        return add_fuse_opt(ps, tok);
     case O_VERS:
         if (strcmp(v, "1.0") != 0 && strcmp(v, "1") != 0)
             return fail(ps, -EINVAL, "vers=%s: smbfuse speaks SMB1 only (vers=1.0)", v);

@@ -65,6 +65,7 @@ struct sfs_options {
     int echo_interval; /* seconds; default 60 */
     bool soft;
     uint32_t rsize, wsize; /* 0: largest the server allows */
+    uint32_t max_read;     /* max_read=: largest FUSE read; 0: libfuse's */
     bool debug;            /* -d or -o debug: log every request (-d also sets foreground) */
     bool foreground;       /* -f */
     bool single_thread;    /* -s */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Mount options that change the FUSE layer's behaviour: ro, actimeo=0,
-# cache=none, nobrl, uid/gid with forceuid/forcegid (UNIX extensions).
+# cache=none, max_read, nobrl, uid/gid with forceuid/forcegid (UNIX extensions).
 . "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
 
 fs_start_server signed
@@ -32,6 +32,12 @@ cp "$FS_TMP/x" "$MNT/x"
 cmp "$FS_TMP/x" "$MNT/x" || fail "cache=none: content"
 cmp "$FS_TMP/x" "$SHARE_DIR/x" || fail "cache=none: server content"
 fs_log "ok   cache=none"
+
+# max_read= reaches the kernel at mount time and libfuse's init must
+# ask for the same figure, or the FUSE loop ends at once.
+remount max_read=65536
+cmp "$FS_TMP/x" "$MNT/x" || fail "max_read: content"
+fs_log "ok   max_read"
 
 remount nobrl
 python3 - "$MNT/f" <<'PY' || fail "nobrl: local locks"

@@ -764,6 +764,25 @@ Test(opts, rsize_wsize)
     expect_err("rsize=big", "rsize=big");
 }
 
+/* libfuse refuses to run unless init() asks for the max_read the mount
+ * was given, so the figure must be kept, not only handed on. */
+Test(opts, max_read_kept_for_init)
+{
+    struct run *r = with_opts("max_read=131072");
+
+    expect_ok(r);
+    cr_assert_eq(r->o.max_read, 131072);
+    cr_assert(has_fuse_opt(r, "max_read=131072"), "%s", fuse_optlist(r));
+    run_free(r);
+    r = with_opts("");
+    expect_ok(r);
+    cr_assert_eq(r->o.max_read, 0);
+    run_free(r);
+    expect_err("max_read=0", "max_read=0");
+    expect_err("max_read=2097152", "max_read=2097152");
+    expect_err("max_read=lots", "max_read=lots");
+}
+
 Test(opts, vers)
 {
     struct run *r = with_opts("vers=1.0");
