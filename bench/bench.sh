@@ -4,7 +4,13 @@
 # mandatory; signing disabled with Samba's default UNIX extensions
 # ("plain"); signing disabled without them, as a Windows-like server
 # ("nosign"). Plus a trivial FUSE passthrough of a local directory (the
-# FUSE ceiling).
+# FUSE ceiling), and bench/smbread, which reads through libsmb1core alone
+# (our SMB path alone). The CPU cost of each read (CPU seconds per GiB of
+# the client, the server and the reader) bounds what a FUSE client on that
+# SMB path can reach on this machine: the CPUs divided by the SMB path's
+# cost plus the FUSE cost (the passthrough's, less its own read of the
+# local file). On a 2-core machine the server, the client and the reader
+# share the cores, so this bound, not the passthrough, is the ceiling.
 #
 # usage: bench/bench.sh [BUILD_DIR]     (root; needs smbd, smbclient, fuse3)
 # env:   BENCH_MB=1024 (sequential file size), BENCH_FILES=10000 (tree size),
@@ -47,12 +53,21 @@ PY
 # Busy share of all CPUs (percent) between two readings of /proc/stat.
 cpu_mark() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
 cpu_busy() { python3 -c "import sys; b0,t0,b1,t1=map(float,sys.argv[1:]); print(f'{100*(b1-b0)/(t1-t0):.0f}%')" $1 $2; }
+# measure PATTERN [PID...] -- COMMAND: runs it, sets M_WALL (seconds) and
+# M_CPU (CPU seconds of the command, of the server processes whose command
+# line holds PATTERN, and of the PIDs), see bench/measure.py.
+measure() { read -r M_WALL M_CPU < <(/usr/bin/python3 "$SRC/bench/measure.py" "$@"); }
+# CPU seconds per GiB: per_gib MIB CPU_SECONDS.
+per_gib() { python3 -c "import sys; print(f'{float(sys.argv[2]) * 1024 / float(sys.argv[1]):.2f}')" "$1" "$2"; }
+NCPU=$(nproc)
 record() { printf '%-8s %-34s %12s %12s %12s\n' "$@" >>"$RESULTS"; }
 
-smbc() {
-    smbclient -m NT1 --option='client min protocol=NT1' --option='client max protocol=NT1' \
-        -p "$PORT" -U "$SMBD_USER%$SMBD_PASS" "//127.0.0.1/$SHARE_NAME" "$@" >/dev/null 2>&1
+smbc_cmd() {
+    SMBC=(smbclient -m NT1 --option='client min protocol=NT1' --option='client max protocol=NT1'
+        -p "$PORT" -U "$SMBD_USER%$SMBD_PASS" "//127.0.0.1/$SHARE_NAME")
 }
+smbc() { "${SMBC[@]}" "$@" >/dev/null 2>&1; }
+smbc_get() { smbc -c "get $1 /dev/null"; }
 
 requests() {
     kill -USR1 "$FS_PID"
@@ -82,16 +97,38 @@ make_tree "$FS_TMP/tree"
 tar -C "$FS_TMP" -cf "$FS_TMP/tree.tar" tree
 
 # ---- the FUSE ceiling ----
-PT=$FS_TMP/passthrough
-cc -O2 -o "$PT" "$SRC/bench/passthrough.c" $(pkg-config --cflags --libs fuse3) || fail "cannot build the passthrough"
+PT=$SMBFUSE_BINARY_DIR/bench/smbfuse-passthrough
+SR=$SMBFUSE_BINARY_DIR/bench/smbfuse-smbread
+[ -x "$PT" ] && [ -x "$SR" ] || fail "build $SMBFUSE_BINARY_DIR first (its bench/ tools are missing)"
 PTDIR=$FS_TMP/ptdir
 PTMNT=$FS_TMP/ptmnt
 mkdir -p "$PTDIR" "$PTMNT"
 "$PT" "$PTDIR" "$PTMNT" || fail "passthrough mount"
 t=$(now); dd if="$FS_TMP/big" of="$PTMNT/big" bs=1M status=none; pt_w=$(mbps "$MB" "$(since "$t")")
 cold_client "$PTDIR/big:$PTMNT/big"
-t=$(now); cat "$PTMNT/big" >/dev/null; pt_r=$(mbps "$MB" "$(since "$t")")
+pt_pid=$(pgrep -f "^$PT ")
+measure "" $pt_pid -- cat "$PTMNT/big"
+pt_r=$(mbps "$MB" "$M_WALL")
+pt_cost=$(per_gib "$MB" "$M_CPU")
+# The passthrough's own read of the local file, which a network client
+# does not make: a cached local read.
+measure "" -- cat "$PTDIR/big"
+local_cost=$(per_gib "$MB" "$M_CPU")
+fuse_cost=$(python3 -c "print(f'{max($pt_cost - $local_cost, 0):.2f}')")
+# How far parallel readers can go on this machine without a network.
+for i in 1 2 3 4; do cp "$FS_TMP/part$i" "$PTDIR/part$i"; done
+cold_client "$PTDIR/part1:$PTMNT/part1"
+t=$(now); cat "$PTMNT/part1" >/dev/null; pt_one=$(mbps $((MB / 4)) "$(since "$t")")
+cold_client "$PTDIR/part1:$PTMNT/part1" "$PTDIR/part2:$PTMNT/part2" \
+    "$PTDIR/part3:$PTMNT/part3" "$PTDIR/part4:$PTMNT/part4"
+t=$(now)
+pids=()
+for i in 1 2 3 4; do cat "$PTMNT/part$i" >/dev/null & pids+=($!); done
+wait "${pids[@]}"
+pt_four=$(mbps "$MB" "$(since "$t")")
 fusermount3 -u "$PTMNT"
+pt_ratio=$(python3 -c "print(f'{$pt_four/$pt_one:.2f}')")
+record local "CPU s/GiB of a cached local read" "" "" "$local_cost"
 
 # signed: signing mandatory, UNIX extensions. plain: signing disabled,
 # otherwise Samba's defaults (UNIX extensions on). nosign: signing
@@ -99,6 +136,7 @@ fusermount3 -u "$PTMNT"
 for profile in ${BENCH_PROFILES:-signed plain nosign}; do
     fs_log "profile $profile"
     fs_start_server "$profile"
+    smbc_cmd
     fs_mount
     [ -n "$FS_PID" ] || fail "no client pid"
 
@@ -109,10 +147,24 @@ for profile in ${BENCH_PROFILES:-signed plain nosign}; do
     record "$profile" "seq write ${MB} MiB (MB/s)" "$w" "$cw" "$pt_w"
     sync # the writes' data is not written back during the reads
     cold_client "$SHARE_DIR/big:$MNT/big"
-    t=$(now); cat "$MNT/big" >/dev/null; r=$(mbps "$MB" "$(since "$t")")
+    measure "$SMBD_DIR" "$FS_PID" -- cat "$MNT/big"
+    r=$(mbps "$MB" "$M_WALL")
+    r_cost=$(per_gib "$MB" "$M_CPU")
     cat "$SHARE_DIR/big" >/dev/null
-    t=$(now); smbc -c "get big /dev/null"; cr=$(mbps "$MB" "$(since "$t")")
+    measure "$SMBD_DIR" -- "${SMBC[@]}" -c "get big /dev/null"
+    cr=$(mbps "$MB" "$M_WALL")
+    cr_cost=$(per_gib "$MB" "$M_CPU")
     record "$profile" "seq read ${MB} MiB (MB/s)" "$r" "$cr" "$pt_r"
+    record "$profile" "  CPU s/GiB (client + server)" "$r_cost" "$cr_cost" "$pt_cost"
+    # The SMB ceiling, and the bound it sets with the FUSE cost.
+    PASSWD="$SMBD_PASS" measure "$SMBD_DIR" -- "$SR" 127.0.0.1 "$PORT" "$SMBD_USER" "$SHARE_NAME" big 4 ||
+        fs_log "smbread failed"
+    sr=$(mbps "$MB" "$M_WALL")
+    sr_cost=$(per_gib "$MB" "$M_CPU")
+    record "$profile" "read through libsmb1core, no FUSE" "$sr" "" ""
+    record "$profile" "  CPU s/GiB (client + server)" "$sr_cost" "" ""
+    record "$profile" "  bound: CPUs / (this + FUSE cost)" \
+        "$(python3 -c "print(f'{$NCPU * 1024 / ($sr_cost + $fuse_cost):.0f}')")" "" ""
 
     # 4 parallel readers of separate files vs one reader
     for i in 1 2 3 4; do cp "$FS_TMP/part$i" "$SHARE_DIR/part$i"; done
@@ -130,16 +182,18 @@ for profile in ${BENCH_PROFILES:-signed plain nosign}; do
     wait "${pids[@]}"
     four=$(mbps "$MB" "$(since "$t")")
     four_cpu=$(cpu_busy "$c0" "$(cpu_mark)")
+    t=$(now); smbc_get part1; cone=$(mbps $((MB / 4)) "$(since "$t")")
     t=$(now)
     pids=()
     for i in 1 2 3 4; do smbc -c "get part$i /dev/null" & pids+=($!); done
     wait "${pids[@]}"
     cfour=$(mbps "$MB" "$(since "$t")")
-    record "$profile" "1 reader (MB/s)" "$one" "" ""
+    record "$profile" "1 reader (MB/s)" "$one" "$cone" "$pt_one"
     record "$profile" "  CPU busy, 1 reader (all cores)" "$one_cpu" "" ""
-    record "$profile" "4 parallel readers (MB/s)" "$four" "$cfour" ""
+    record "$profile" "4 parallel readers (MB/s)" "$four" "$cfour" "$pt_four"
     record "$profile" "  CPU busy, 4 readers (all cores)" "$four_cpu" "" ""
-    record "$profile" "  ratio 4 readers / 1 reader" "$(python3 -c "print(f'{$four/$one:.2f}')")" "" ""
+    record "$profile" "  ratio 4 readers / 1 reader" "$(python3 -c "print(f'{$four/$one:.2f}')")" \
+        "$(python3 -c "print(f'{$cfour/$cone:.2f}')")" "$pt_ratio"
     rm -f "$SHARE_DIR"/part* "$SHARE_DIR/big"
 
     # untar, listing, du, rm -rf of the tree

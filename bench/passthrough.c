@@ -6,7 +6,9 @@
  * usage: passthrough SOURCE MOUNTPOINT [fuse options]
  */
 #define FUSE_USE_VERSION 314
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include <dirent.h>
 #include <errno.h>
