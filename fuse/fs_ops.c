@@ -23,6 +23,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -40,9 +41,21 @@ struct sfs_handle {
     struct smb1_file *f;
     char *path; /* protected by fs->files_lock: rename moves it */
     bool wrote; /* protected by fs->files_lock */
-    /* Set once a lock was taken through this handle: until then the
-     * unlock libfuse sends at every close needs no round trip. */
-    bool locked; /* protected by fs->files_lock */
+    /* Serialises the lock changes made through this handle (each a few
+     * round trips that must not interleave) and protects ranges. */
+    pthread_mutex_t range_lock;
+    struct sfs_range *ranges; /* protected by range_lock */
+};
+
+/* A byte range that one lock owner holds through a handle, POSIX style:
+ * one owner's ranges never overlap, and each is exactly one SMB lock on
+ * the server (an SMB unlock must name a range exactly as it was locked). */
+struct sfs_range {
+    struct sfs_range *next;
+    uint64_t owner;
+    uint64_t start, end; /* [start, end); UINT64_MAX: to the end of any file */
+    bool flock;          /* an flock lock: owner is unused, the handle owns it */
+    bool shared;
 };
 
 /* A file unlinked while open: libfuse's .fuse_hidden name for it, and the
@@ -254,6 +267,7 @@ static struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct
         return NULL;
     }
     h->f = f;
+    pthread_mutex_init(&h->range_lock, NULL);
     pthread_mutex_lock(&fs->files_lock);
     h->next = fs->files.next;
     h->prev = &fs->files;
@@ -261,6 +275,19 @@ static struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct
     fs->files.next = h;
     pthread_mutex_unlock(&fs->files_lock);
     return h;
+}
+
+/* After its CLOSE, which released the server's locks of the handle. */
+static void handle_free(struct sfs_handle *h)
+{
+    while (h->ranges) {
+        struct sfs_range *g = h->ranges;
+        h->ranges = g->next;
+        free(g);
+    }
+    pthread_mutex_destroy(&h->range_lock);
+    free(h->path);
+    free(h);
 }
 
 static void handle_unlink_locked(struct sfs_handle *h)
@@ -634,8 +661,7 @@ static int sfs_release(const char *path, struct fuse_file_info *fi)
         (void)smb1_unlink_nondir(fs->tree, sp);
         ghost_forget(fs, h->path);
     }
-    free(h->path);
-    free(h);
+    handle_free(h);
     return 0;
 }
 
@@ -976,26 +1002,256 @@ static int sfs_removexattr(const char *path, const char *name)
     return smb1_removexattr(fs->tree, sp, name);
 }
 
-static int handle_lock(struct sfs_handle *h, uint64_t off, uint64_t len, int type, bool wait)
+/* ---- locks ----
+ *
+ * POSIX locks of one owner merge, split, upgrade and downgrade in place.
+ * SMB byte-range locks stack instead, an exclusive one conflicts even with
+ * a shared one of the same handle, and an unlock must name a range exactly
+ * as it was locked. So a handle keeps the ranges each owner holds (the
+ * POSIX view, each range one SMB lock) and turns a change into SMB calls:
+ * first the new shared pieces (they may stack on what the owner holds),
+ * then the unlocks of the ranges that change, last the new exclusive
+ * pieces. A refusal undoes what was done, so a failed F_SETLK leaves the
+ * owner's locks as they were: sqlite upgrades its shared lock to an
+ * exclusive one in place, and retries while readers hold theirs.
+ * fcntl locks belong to libfuse's lock owner; flock locks to the open
+ * file, which is the handle. Owners that share a handle (a descriptor
+ * inherited across fork) share its SMB locks: the server cannot tell them
+ * apart. What stays Windows-like: the server enforces the locks on other
+ * handles' reads and writes (sqlite's WAL mode, whose lock bytes sit in the
+ * -shm file it maps, is therefore not for such a mount). */
+
+static bool range_mine(const struct sfs_range *g, uint64_t owner, bool flock)
 {
-    struct sfs_fs *fs = get_fs();
-    pthread_mutex_lock(&fs->files_lock);
-    bool locked = h->locked;
-    pthread_mutex_unlock(&fs->files_lock);
-    if (type == F_UNLCK && !locked)
-        return 0;
-    int r = smb1_lock(h->f, off, len, type, wait);
-    if (r == 0 && type != F_UNLCK) {
-        pthread_mutex_lock(&fs->files_lock);
-        h->locked = true;
-        pthread_mutex_unlock(&fs->files_lock);
+    return g->flock == flock && (flock || g->owner == owner);
+}
+
+static bool range_overlaps(const struct sfs_range *g, uint64_t start, uint64_t end)
+{
+    return g->start < end && start < g->end;
+}
+
+static int range_smb(struct sfs_handle *h, const struct sfs_range *g, int type)
+{
+    return smb1_lock(h->f, g->start, g->end - g->start, type, false);
+}
+
+/* Makes [start, end) the owner's with type (F_UNLCK: no longer), without
+ * waiting; h->range_lock held. */
+static int ranges_change(struct sfs_handle *h, uint64_t owner, bool flock, uint64_t start,
+                         uint64_t end, int type)
+{
+    size_t n_old = 0;
+    for (struct sfs_range *g = h->ranges; g; g = g->next) {
+        if (!range_mine(g, owner, flock) || !range_overlaps(g, start, end))
+            continue;
+        /* Already held so: POSIX changes nothing. */
+        if (type != F_UNLCK && g->shared == (type == F_RDLCK) && g->start <= start && g->end >= end)
+            return 0;
+        n_old++;
     }
+    if (n_old == 0 && type == F_UNLCK)
+        return 0;
+    /* The new ranges: what the old ones keep outside [start, end), and the
+     * request; allocated first, so nothing fails once the server changed. */
+    size_t cap = 2 * n_old + 1, n_add = 0;
+    struct sfs_range **add = calloc(cap, sizeof(*add));
+    struct sfs_range **old = calloc(n_old ? n_old : 1, sizeof(*old));
+    bool *old_lost = calloc(n_old ? n_old : 1, sizeof(*old_lost));
+    bool *done = calloc(cap, sizeof(*done));
+    int r = add && old && old_lost && done ? 0 : -ENOLCK;
+    size_t k = 0;
+    for (struct sfs_range *g = h->ranges; g && !r; g = g->next) {
+        if (!range_mine(g, owner, flock) || !range_overlaps(g, start, end))
+            continue;
+        old[k++] = g;
+        struct sfs_range piece[2] = {{.start = g->start, .end = start},
+                                     {.start = end, .end = g->end}};
+        for (int i = 0; i < 2 && !r; i++) {
+            if (piece[i].start >= piece[i].end)
+                continue;
+            if (!(add[n_add] = malloc(sizeof(**add)))) {
+                r = -ENOLCK;
+                break;
+            }
+            *add[n_add] = *g;
+            add[n_add]->start = piece[i].start;
+            add[n_add]->end = piece[i].end;
+            n_add++;
+        }
+    }
+    if (!r && type != F_UNLCK) {
+        if ((add[n_add] = malloc(sizeof(**add)))) {
+            *add[n_add] = (struct sfs_range){NULL, owner, start, end, flock, type == F_RDLCK};
+            n_add++;
+        } else {
+            r = -ENOLCK;
+        }
+    }
+    /* Shared pieces first, then the unlocks, then the exclusive pieces. */
+    for (size_t i = 0; i < n_add && !r; i++) {
+        if (add[i]->shared && (r = range_smb(h, add[i], F_RDLCK)) == 0)
+            done[i] = true;
+    }
+    if (!r) {
+        for (size_t i = 0; i < n_old; i++) {
+            int u = range_smb(h, old[i], F_UNLCK);
+            if (u)
+                log_warn(get_fs()->log, "unlock of %llu bytes at %llu of %s failed: %s",
+                         (unsigned long long)(old[i]->end - old[i]->start),
+                         (unsigned long long)old[i]->start, h->path, strerror(-u));
+        }
+        for (size_t i = 0; i < n_add && !r; i++) {
+            if (!add[i]->shared && (r = range_smb(h, add[i], F_WRLCK)) == 0)
+                done[i] = true;
+        }
+        if (r) {
+            /* Refused: back to the locks the owner had. */
+            for (size_t i = 0; i < n_add; i++) {
+                if (done[i])
+                    (void)range_smb(h, add[i], F_UNLCK);
+                done[i] = false;
+            }
+            for (size_t i = 0; i < n_old; i++) {
+                int u = range_smb(h, old[i], old[i]->shared ? F_RDLCK : F_WRLCK);
+                if (u) {
+                    old_lost[i] = true;
+                    log_err(get_fs()->log,
+                            "lock of %llu bytes at %llu of %s lost: taken while it was being "
+                            "changed (%s)",
+                            (unsigned long long)(old[i]->end - old[i]->start),
+                            (unsigned long long)old[i]->start, h->path, strerror(-u));
+                }
+            }
+        }
+    } else {
+        for (size_t i = 0; i < n_add; i++) {
+            if (done[i])
+                (void)range_smb(h, add[i], F_UNLCK);
+        }
+    }
+    /* Commit: the old ranges go (on success, or when lost), the new come. */
+    for (size_t i = 0; i < n_old; i++) {
+        if (r && !old_lost[i])
+            continue;
+        for (struct sfs_range **gp = &h->ranges; *gp; gp = &(*gp)->next) {
+            if (*gp == old[i]) {
+                *gp = old[i]->next;
+                free(old[i]);
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; add && i < n_add; i++) {
+        if (r) {
+            free(add[i]);
+        } else {
+            add[i]->next = h->ranges;
+            h->ranges = add[i];
+        }
+    }
+    free(add);
+    free(old);
+    free(old_lost);
+    free(done);
     return r;
 }
 
+static bool ranges_owner_overlaps(struct sfs_handle *h, uint64_t owner, bool flock, uint64_t start,
+                                  uint64_t end)
+{
+    for (struct sfs_range *g = h->ranges; g; g = g->next) {
+        if (range_mine(g, owner, flock) && range_overlaps(g, start, end))
+            return true;
+    }
+    return false;
+}
+
+static int handle_lock(struct sfs_handle *h, uint64_t owner, bool flock, uint64_t start,
+                       uint64_t end, int type, bool wait)
+{
+    pthread_mutex_lock(&h->range_lock);
+    int r = ranges_change(h, owner, flock, start, end, type);
+    bool fresh = !ranges_owner_overlaps(h, owner, flock, start, end);
+    pthread_mutex_unlock(&h->range_lock);
+    if (r != -EAGAIN || !wait)
+        return r;
+    if (fresh) {
+        /* Nothing of the owner's to change there: the server queues the
+         * request until the range is free. Without range_lock, so that
+         * another owner of the handle can still unlock meanwhile. */
+        struct sfs_range *g = malloc(sizeof(*g));
+        if (!g)
+            return -ENOLCK;
+        *g = (struct sfs_range){NULL, owner, start, end, flock, type == F_RDLCK};
+        r = smb1_lock(h->f, start, end - start, type, true);
+        if (r) {
+            free(g);
+            return r;
+        }
+        pthread_mutex_lock(&h->range_lock);
+        g->next = h->ranges;
+        h->ranges = g;
+        pthread_mutex_unlock(&h->range_lock);
+        return 0;
+    }
+    /* A change of the owner's own locks: an SMB wait would keep what it
+     * is to give up, so try again until the others let go. */
+    for (unsigned ms = 5;; ms = ms < 320 ? ms * 2 : 500) {
+        if (fuse_interrupted())
+            return -EINTR;
+        struct timespec ts = {0, (long)ms * 1000000L};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&h->range_lock);
+        r = ranges_change(h, owner, flock, start, end, type);
+        pthread_mutex_unlock(&h->range_lock);
+        if (r != -EAGAIN)
+            return r;
+    }
+}
+
+/* [start, end) of a POSIX lock of l_start and l_len (0: to the end). */
+static void lock_span(const struct flock *fl, uint64_t *start, uint64_t *end)
+{
+    *start = (uint64_t)fl->l_start;
+    uint64_t len = (uint64_t)fl->l_len;
+    *end = len == 0 || len > UINT64_MAX - *start ? UINT64_MAX : *start + len;
+}
+
+/* Whether another handle or client holds a lock in [start, end) that
+ * conflicts with type. Only the parts no owner of this handle holds are
+ * probed (with a lock taken and released at once): libfuse has checked
+ * this mount's other owners, and a probe there would conflict with our
+ * own locks. h->range_lock held. */
+static int ranges_probe(struct sfs_handle *h, uint64_t start, uint64_t end, int type)
+{
+    uint64_t p = start;
+    while (p < end) {
+        uint64_t next = end;
+        bool covered = false;
+        for (struct sfs_range *g = h->ranges; g; g = g->next) {
+            if (g->start <= p && g->end > p) {
+                p = g->end;
+                covered = true;
+                break;
+            }
+            if (g->start > p && g->start < next)
+                next = g->start;
+        }
+        if (covered)
+            continue;
+        int r = smb1_lock(h->f, p, next - p, type, false);
+        if (r)
+            return r;
+        (void)smb1_lock(h->f, p, next - p, F_UNLCK, false);
+        p = next;
+    }
+    return 0;
+}
+
 /* POSIX locks become SMB byte-range locks (libfuse keeps the POSIX
- * bookkeeping). F_GETLK has no SMB counterpart: probe with a non-blocking
- * lock and release it at once. */
+ * bookkeeping of this mount's owners). F_GETLK has no SMB counterpart:
+ * probe with non-blocking locks released at once. */
 static int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl)
 {
     struct sfs_handle *h = get_handle(fi);
@@ -1003,14 +1259,18 @@ static int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct
         return -EBADF;
     if (fl->l_start < 0 || fl->l_len < 0)
         return -EINVAL;
-    uint64_t off = (uint64_t)fl->l_start, len = (uint64_t)fl->l_len;
+    if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK)
+        return -EINVAL;
+    uint64_t start, end;
+    lock_span(fl, &start, &end);
     switch (cmd) {
     case F_GETLK: {
         if (fl->l_type == F_UNLCK)
             return 0;
-        int r = smb1_lock(h->f, off, len, fl->l_type, false);
+        pthread_mutex_lock(&h->range_lock);
+        int r = ranges_probe(h, start, end, fl->l_type);
+        pthread_mutex_unlock(&h->range_lock);
         if (r == 0) {
-            (void)smb1_lock(h->f, off, len, F_UNLCK, false);
             fl->l_type = F_UNLCK;
             return 0;
         }
@@ -1024,7 +1284,7 @@ static int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct
     }
     case F_SETLK:
     case F_SETLKW:
-        return handle_lock(h, off, len, fl->l_type, cmd == F_SETLKW);
+        return handle_lock(h, fi->lock_owner, false, start, end, fl->l_type, cmd == F_SETLKW);
     default:
         return -EINVAL;
     }
@@ -1049,7 +1309,7 @@ static int sfs_flock(const char *path, struct fuse_file_info *fi, int op)
     default:
         return -EINVAL;
     }
-    return handle_lock(h, 0, 0, type, !(op & LOCK_NB));
+    return handle_lock(h, 0, true, 0, UINT64_MAX, type, !(op & LOCK_NB));
 }
 
 #define SFS_COMMON_OPS                                                                             \
@@ -1115,8 +1375,7 @@ void sfs_fs_free(struct sfs_fs *fs)
         struct sfs_handle *h = fs->files.next;
         handle_unlink_locked(h);
         smb1_close(h->f);
-        free(h->path);
-        free(h);
+        handle_free(h);
     }
     /* Files still hidden had open handles at unmount, closed above:
      * libfuse will not unlink them now. */

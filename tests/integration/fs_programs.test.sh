@@ -1,0 +1,150 @@
+#!/bin/bash
+# Real programs on the mount, on both profiles, each compared with what a
+# local disk does: sqlite3 in rollback-journal mode (its locks upgrade a
+# shared range to an exclusive one in place, which SMB byte-range locks
+# cannot do as such), and the POSIX lock semantics it relies on.
+. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+
+# POSIX lock semantics between two processes: upgrade and downgrade in
+# place, a partial unlock splits a range, F_GETLK ignores our own locks,
+# unlock of everything frees everything.
+lock_checks() {
+    /usr/bin/python3 - "$1" <<'EOF'
+import errno, fcntl, os, struct, sys
+os.chdir(sys.argv[1])
+with open("locks", "wb") as f:
+    f.write(b"x" * 4096)
+fd = os.open("locks", os.O_RDWR)
+
+def child(fn):
+    """fn runs in another process with its own descriptor: True/False."""
+    pid = os.fork()
+    if pid == 0:
+        fd2 = os.open("locks", os.O_RDWR)
+        try:
+            os._exit(0 if fn(fd2) else 1)
+        except BaseException:
+            os._exit(2)
+    _, st = os.waitpid(pid, 0)
+    assert os.WIFEXITED(st) and os.WEXITSTATUS(st) != 2, f"child crashed ({st})"
+    return os.WEXITSTATUS(st) == 0
+
+def can_lock(kind, length, start):
+    def fn(fd2):
+        try:
+            fcntl.lockf(fd2, kind | fcntl.LOCK_NB, length, start)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            return False
+        return True
+    return child(fn)
+
+def getlk(kind, length, start):
+    fl = struct.pack("hhqqi", kind, 0, start, length, 0)
+    return struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, fl))[0]
+
+# sqlite's SHARED -> EXCLUSIVE on its lock bytes at 1 GiB
+fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 510, 1 << 30)
+assert can_lock(fcntl.LOCK_SH, 510, 1 << 30), "a second shared lock refused"
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 510, 1 << 30)  # upgrade in place
+assert not can_lock(fcntl.LOCK_SH, 1, (1 << 30) + 100), "exclusive range still shareable"
+assert getlk(fcntl.F_WRLCK, 510, 1 << 30) == fcntl.F_UNLCK, "F_GETLK: own lock conflicts"
+fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 510, 1 << 30)  # downgrade in place
+assert can_lock(fcntl.LOCK_SH, 510, 1 << 30), "downgraded range not shareable"
+assert not can_lock(fcntl.LOCK_EX, 1, 1 << 30), "downgraded range lockable exclusively"
+fcntl.lockf(fd, fcntl.LOCK_UN, 510, 1 << 30)
+assert can_lock(fcntl.LOCK_EX, 510, 1 << 30), "released range still held"
+print("  ok upgrade / downgrade in place", file=sys.stderr)
+
+# a hole unlocked in the middle of a range; a lock over two ranges
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 100, 0)
+fcntl.lockf(fd, fcntl.LOCK_UN, 10, 10)
+assert can_lock(fcntl.LOCK_EX, 10, 10), "unlocked hole still held"
+assert not can_lock(fcntl.LOCK_EX, 1, 5), "left part lost"
+assert not can_lock(fcntl.LOCK_EX, 1, 50), "right part lost"
+fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 200, 0)  # over both parts and the hole
+assert can_lock(fcntl.LOCK_SH, 1, 15), "shared range refused to a reader"
+assert not can_lock(fcntl.LOCK_EX, 1, 150), "shared range lockable exclusively"
+fcntl.lockf(fd, fcntl.LOCK_UN, 0, 0)  # everything
+assert can_lock(fcntl.LOCK_EX, 0, 0), "unlock of everything left a range"
+# a refused upgrade keeps the shared lock
+fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 10, 0)
+def upgrade_refused(fd2):
+    fcntl.lockf(fd2, fcntl.LOCK_SH | fcntl.LOCK_NB, 10, 0)
+    pid = os.fork()
+    if pid == 0:  # the parent's shared lock keeps our upgrade out
+        try:
+            fcntl.lockf(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+            os._exit(1)
+        except OSError:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    try:
+        fcntl.lockf(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+        return False
+    except OSError as e:
+        return e.errno in (errno.EAGAIN, errno.EACCES)
+assert child(upgrade_refused), "an upgrade against another reader succeeded"
+assert not can_lock(fcntl.LOCK_EX, 10, 0), "a refused upgrade of another process dropped our lock"
+fcntl.lockf(fd, fcntl.LOCK_UN, 0, 0)
+os.close(fd)
+os.unlink("locks")
+print("  ok split, merge, refused upgrade", file=sys.stderr)
+EOF
+}
+
+sqlite_checks() {
+    local d=$1
+    mkdir -p "$d"
+    (
+        cd "$d"
+        sqlite3 t.db "PRAGMA journal_mode=delete; CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);" >/dev/null ||
+            fail "sqlite3: create (database is locked?)"
+        /usr/bin/python3 - <<'EOF' || fail "sqlite3: 2,000 rows in transactions"
+import sqlite3
+c = sqlite3.connect("t.db", timeout=20)
+for _ in range(4):
+    with c:
+        c.executemany("INSERT INTO t(b) VALUES (?)", [("x" * 100,)] * 500)
+assert c.execute("SELECT count(*) FROM t").fetchone()[0] == 2000
+EOF
+        # a reader while a writer writes, then two writers taking turns
+        /usr/bin/python3 - <<'EOF' &
+import sqlite3
+c = sqlite3.connect("t.db", timeout=20)
+for _ in range(10):
+    with c:
+        c.executemany("INSERT INTO t(b) VALUES (?)", [("y" * 100,)] * 50)
+EOF
+        local wp=$! i
+        for i in 1 2 3 4 5 6; do
+            sqlite3 -cmd ".timeout 20000" t.db "SELECT count(*) FROM t" >/dev/null ||
+                fail "sqlite3: reader during a write"
+        done
+        wait "$wp" || fail "sqlite3: writer beside a reader"
+        local w pids=()
+        for w in 1 2; do
+            /usr/bin/python3 - "$w" <<'EOF' &
+import sqlite3, sys
+c = sqlite3.connect("t.db", timeout=20)
+for _ in range(20):
+    with c:
+        c.execute("INSERT INTO t(b) VALUES (?)", ("w" + sys.argv[1],))
+EOF
+            pids+=($!)
+        done
+        for w in "${pids[@]}"; do wait "$w" || fail "sqlite3: two writers"; done
+        [ "$(sqlite3 t.db 'PRAGMA integrity_check; SELECT count(*) FROM t;' | tr '\n' ' ')" = "ok 2540 " ] ||
+            fail "sqlite3: $(sqlite3 t.db 'PRAGMA integrity_check; SELECT count(*) FROM t;' | tr '\n' ' ')"
+    )
+}
+
+for profile in signed nosign; do
+    fs_setup "$profile"
+    check "$profile: POSIX lock semantics" lock_checks "$MNT"
+    check "$profile: sqlite3 rollback journal, readers and writers" sqlite_checks "$MNT/sq"
+    fs_unmount
+    fs_stop_server
+done
+fs_log "PASS"
