@@ -804,6 +804,12 @@ static int sfs_link(const char *from, const char *to)
     int r = smb1_link(fs->tree, sfrom, sto);
     cache_changed(fs->cache, from);
     cache_changed(fs->cache, to);
+    /* The new name is a node of its own to the kernel (libfuse has one per
+     * path), which keeps the old name's link count until its attributes
+     * time out: tar then finds the first name with one link and the second
+     * with two. Have the kernel ask again. */
+    if (r == 0)
+        (void)fuse_invalidate_path(fuse_get_context()->fuse, from);
     return r;
 }
 

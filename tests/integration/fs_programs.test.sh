@@ -2,7 +2,8 @@
 # Real programs on the mount, on both profiles, each compared with what a
 # local disk does: sqlite3 in rollback-journal mode (its locks upgrade a
 # shared range to an exclusive one in place, which SMB byte-range locks
-# cannot do as such), and the POSIX lock semantics it relies on.
+# cannot do as such), the POSIX lock semantics it relies on, and hard
+# links made by tar (the first name's link count right after the link).
 . "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
 
 # POSIX lock semantics between two processes: upgrade and downgrade in
@@ -140,10 +141,29 @@ EOF
     )
 }
 
+# tar writes the second name first, then links the first to it: both
+# show two links at once, as on a local disk.
+hardlink_checks() {
+    local d=$1 src=$FS_TMP/hl-src
+    mkdir -p "$src" "$d"
+    echo data >"$src/a"
+    ln "$src/a" "$src/b"
+    tar -C "$src" -cf "$FS_TMP/hl.tar" b a
+    tar -C "$d" -xf "$FS_TMP/hl.tar" || fail "tar x of hard links"
+    [ "$(stat -c %h "$d/a") $(stat -c %h "$d/b")" = "2 2" ] ||
+        fail "link counts after tar x: $(stat -c '%n %h' "$d/a" "$d/b" | tr '\n' ' ')"
+    echo x >"$d/c"
+    ln "$d/c" "$d/e"
+    [ "$(stat -c %h "$d/c")" = 2 ] || fail "link count of the first name after ln: $(stat -c %h "$d/c")"
+}
+
 for profile in signed nosign; do
     fs_setup "$profile"
     check "$profile: POSIX lock semantics" lock_checks "$MNT"
     check "$profile: sqlite3 rollback journal, readers and writers" sqlite_checks "$MNT/sq"
+    if [ "$profile" = signed ]; then
+        check "$profile: hard links" hardlink_checks "$MNT/hl"
+    fi
     fs_unmount
     fs_stop_server
 done
