@@ -172,6 +172,8 @@ static void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct s
             st->st_mode &= ~(mode_t)0222;
         st->st_nlink = 1;
     }
+    if (s->has_unix)
+        st->st_ino = (ino_t)s->ino;
     st->st_uid = shown_uid(fs, s);
     st->st_gid = shown_gid(fs, s);
     st->st_size = (off_t)s->size;
@@ -401,7 +403,11 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->entry_timeout = t;
     cfg->attr_timeout = t;
     cfg->negative_timeout = t;
-    cfg->use_ino = 0;
+    /* The server's inode numbers where it has them (CIFS UNIX
+     * extensions): hard links then share one, as tar, cp -a, du and
+     * rsync -H expect, and a file keeps its number when the kernel
+     * forgets and finds it again (libfuse's own numbers change). */
+    cfg->use_ino = fs->unix_ext;
     cfg->readdir_ino = 0;
     /* An open file that is unlinked is renamed to .fuse_hidden* until its
      * last close (which hide_in_root turns into a move out of the

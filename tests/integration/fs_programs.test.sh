@@ -3,7 +3,8 @@
 # local disk does: sqlite3 in rollback-journal mode (its locks upgrade a
 # shared range to an exclusive one in place, which SMB byte-range locks
 # cannot do as such), the POSIX lock semantics it relies on, and hard
-# links made by tar (the first name's link count right after the link).
+# links made by tar (the first name's link count right after the link,
+# one inode number for both names).
 . "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
 
 # POSIX lock semantics between two processes: upgrade and downgrade in
@@ -155,6 +156,13 @@ hardlink_checks() {
     echo x >"$d/c"
     ln "$d/c" "$d/e"
     [ "$(stat -c %h "$d/c")" = 2 ] || fail "link count of the first name after ln: $(stat -c %h "$d/c")"
+    # one inode number for both names (the server's), so tar c archives a
+    # link and du counts the data once
+    [ "$(stat -c %i "$d/a")" = "$(stat -c %i "$d/b")" ] ||
+        fail "hard links with two inode numbers: $(stat -c '%n %i' "$d/a" "$d/b" | tr '\n' ' ')"
+    [ "$(stat -c %i "$d/a")" = "$(stat -c %i "$SHARE_DIR/hl/a")" ] || fail "inode number is not the server's"
+    tar -C "$d" -cf - a b | tar -tvf - | grep -q '^h.* b link to a$' ||
+        fail "tar c stored the hard link as a second copy: $(tar -C "$d" -cf - a b | tar -tvf -)"
 }
 
 for profile in signed nosign; do
