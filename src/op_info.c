@@ -567,6 +567,35 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
     return r && status ? info_path_errno(t, path, status) : r;
 }
 
+int info_set_attrs(struct smb1_tree *t, const char *path, uint32_t attrs)
+{
+    attrs &= ~(uint32_t)SMB1_ATTR_NORMAL;
+    if (!attrs)
+        attrs = SMB1_ATTR_NORMAL; /* 0 would mean "leave unchanged" */
+    uint8_t rec[INFO_BASIC_LEN];
+    info_encode_basic(rec, NULL, NULL, attrs);
+    uint32_t status = 0;
+    int r = info_set_path(t, path, SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), &status, NULL);
+    return r && status ? info_path_errno(t, path, status) : r;
+}
+
+int info_clear_readonly(struct smb1_tree *t, const char *path, uint32_t *attrs)
+{
+    struct trans_resp rs;
+    int r = info_query_path(t, path, SMB_QUERY_FILE_BASIC_INFO, INFO_MAX_DATA, &rs);
+    if (r)
+        return r;
+    struct smb1_stat st;
+    r = info_decode_basic(rs.data, rs.data_len, &st);
+    trans_resp_free(&rs);
+    if (r)
+        return r;
+    if (!(st.attrs & SMB1_ATTR_READONLY) || (st.attrs & SMB1_ATTR_DIRECTORY))
+        return -EACCES;
+    *attrs = st.attrs;
+    return info_set_attrs(t, path, st.attrs & ~(uint32_t)SMB1_ATTR_READONLY);
+}
+
 int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid)
 {
     struct conn_params p;

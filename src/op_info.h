@@ -60,6 +60,13 @@ int info_decode_basic(const uint8_t *d, size_t n, struct smb1_stat *st);
 int info_decode_standard(const uint8_t *d, size_t n, struct smb1_stat *st);
 int info_decode_fs_size(const uint8_t *d, size_t n, struct smb1_statfs *sf);
 int info_decode_fs_full_size(const uint8_t *d, size_t n, struct smb1_statfs *sf);
+/* Sets the DOS attributes of path (SMB_SET_FILE_BASIC_INFO; 0 is sent as
+ * NORMAL, which the server reads as "none"). 0 or -errno. */
+int info_set_attrs(struct smb1_tree *t, const char *path, uint32_t attrs);
+/* For a delete the server refused: clears the read-only attribute of the
+ * file path, with *attrs the attributes it had, to put back should the
+ * delete fail again. -EACCES when it is not a read-only file. */
+int info_clear_readonly(struct smb1_tree *t, const char *path, uint32_t *attrs);
 int info_decode_fs_attr(const uint8_t *d, size_t n, uint32_t *attrs, uint32_t *name_max);
 /* Fills the synthesized mode of a stat without UNIX information. */
 void info_synth_mode(struct smb1_stat *st);

