@@ -14,7 +14,8 @@
 #
 # usage: bench/bench.sh [BUILD_DIR]     (root; needs smbd, smbclient, fuse3)
 # env:   BENCH_MB=1024 (sequential file size), BENCH_FILES=10000 (tree size),
-#        BENCH_PROFILES="signed plain nosign"
+#        BENCH_PROFILES="signed plain nosign", BENCH_REPS=3 (runs of each
+#        sequential read, alternating; the median is shown)
 #
 # Prints one table. Figures are MB/s (higher is better), seconds (lower is
 # better), round trips (SMB requests the client sent) and peak RSS.
@@ -57,6 +58,11 @@ cpu_busy() { python3 -c "import sys; b0,t0,b1,t1=map(float,sys.argv[1:]); print(
 # M_CPU (CPU seconds of the command, of the server processes whose command
 # line holds PATTERN, and of the PIDs), see bench/measure.py.
 measure() { read -r M_WALL M_CPU < <(/usr/bin/python3 "$SRC/bench/measure.py" "$@"); }
+# The middle one, by wall time, of runs given as "WALL CPU" strings: sets
+# M_WALL and M_CPU. Reads are repeated (BENCH_REPS, default 3), because a
+# single run on a shared machine can be far off.
+REPS=${BENCH_REPS:-3}
+median_run() { read -r M_WALL M_CPU < <(printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"); }
 # CPU seconds per GiB: per_gib MIB CPU_SECONDS.
 per_gib() { python3 -c "import sys; print(f'{float(sys.argv[2]) * 1024 / float(sys.argv[1]):.2f}')" "$1" "$2"; }
 NCPU=$(nproc)
@@ -105,14 +111,21 @@ PTMNT=$FS_TMP/ptmnt
 mkdir -p "$PTDIR" "$PTMNT"
 "$PT" "$PTDIR" "$PTMNT" || fail "passthrough mount"
 t=$(now); dd if="$FS_TMP/big" of="$PTMNT/big" bs=1M status=none; pt_w=$(mbps "$MB" "$(since "$t")")
-cold_client "$PTDIR/big:$PTMNT/big"
 pt_pid=$(pgrep -f "^$PT ")
-measure "" $pt_pid -- cat "$PTMNT/big"
+# With the passthrough's own read of the local file, which a network
+# client does not make: a cached local read.
+runs=() lruns=()
+for ((i = 0; i < REPS; i++)); do
+    cold_client "$PTDIR/big:$PTMNT/big"
+    measure "" $pt_pid -- cat "$PTMNT/big"
+    runs+=("$M_WALL $M_CPU")
+    measure "" -- cat "$PTDIR/big"
+    lruns+=("$M_WALL $M_CPU")
+done
+median_run "${runs[@]}"
 pt_r=$(mbps "$MB" "$M_WALL")
 pt_cost=$(per_gib "$MB" "$M_CPU")
-# The passthrough's own read of the local file, which a network client
-# does not make: a cached local read.
-measure "" -- cat "$PTDIR/big"
+median_run "${lruns[@]}"
 local_cost=$(per_gib "$MB" "$M_CPU")
 fuse_cost=$(python3 -c "print(f'{max($pt_cost - $local_cost, 0):.2f}')")
 # How far parallel readers can go on this machine without a network.
@@ -146,19 +159,30 @@ for profile in ${BENCH_PROFILES:-signed plain nosign}; do
     t=$(now); smbc -c "put $FS_TMP/big big"; cw=$(mbps "$MB" "$(since "$t")")
     record "$profile" "seq write ${MB} MiB (MB/s)" "$w" "$cw" "$pt_w"
     sync # the writes' data is not written back during the reads
-    cold_client "$SHARE_DIR/big:$MNT/big"
-    measure "$SMBD_DIR" "$FS_PID" -- cat "$MNT/big"
+    # smbfuse, smbclient's get and the SMB path alone (bench/smbread with
+    # two readers, as the kernel's readahead keeps two FUSE reads in
+    # flight), taking turns.
+    rruns=() cruns=() sruns=()
+    for ((i = 0; i < REPS; i++)); do
+        cold_client "$SHARE_DIR/big:$MNT/big"
+        measure "$SMBD_DIR" "$FS_PID" -- cat "$MNT/big"
+        rruns+=("$M_WALL $M_CPU")
+        measure "$SMBD_DIR" -- "${SMBC[@]}" -c "get big /dev/null"
+        cruns+=("$M_WALL $M_CPU")
+        PASSWD="$SMBD_PASS" measure "$SMBD_DIR" -- "$SR" 127.0.0.1 "$PORT" "$SMBD_USER" \
+            "$SHARE_NAME" big 2 || fs_log "smbread failed"
+        sruns+=("$M_WALL $M_CPU")
+    done
+    median_run "${rruns[@]}"
     r=$(mbps "$MB" "$M_WALL")
     r_cost=$(per_gib "$MB" "$M_CPU")
-    cat "$SHARE_DIR/big" >/dev/null
-    measure "$SMBD_DIR" -- "${SMBC[@]}" -c "get big /dev/null"
+    median_run "${cruns[@]}"
     cr=$(mbps "$MB" "$M_WALL")
     cr_cost=$(per_gib "$MB" "$M_CPU")
     record "$profile" "seq read ${MB} MiB (MB/s)" "$r" "$cr" "$pt_r"
     record "$profile" "  CPU s/GiB (client + server)" "$r_cost" "$cr_cost" "$pt_cost"
     # The SMB ceiling, and the bound it sets with the FUSE cost.
-    PASSWD="$SMBD_PASS" measure "$SMBD_DIR" -- "$SR" 127.0.0.1 "$PORT" "$SMBD_USER" "$SHARE_NAME" big 4 ||
-        fs_log "smbread failed"
+    median_run "${sruns[@]}"
     sr=$(mbps "$MB" "$M_WALL")
     sr_cost=$(per_gib "$MB" "$M_CPU")
     record "$profile" "read through libsmb1core, no FUSE" "$sr" "" ""
