@@ -356,6 +356,18 @@ static bool path_is_open(struct sfs_fs *fs, const char *path)
     return found;
 }
 
+/* Whether one of our handles has a file below the directory path open. */
+static bool path_has_open_below(struct sfs_fs *fs, const char *path)
+{
+    size_t n = strlen(path);
+    bool found = false;
+    pthread_mutex_lock(&fs->files_lock);
+    for (struct sfs_handle *o = fs->files.next; o != &fs->files && !found; o = o->next)
+        found = strncmp(o->path, path, n) == 0 && o->path[n] == '/';
+    pthread_mutex_unlock(&fs->files_lock);
+    return found;
+}
+
 /* The server path of a ghost, into out: true when path is one. */
 static bool ghost_lookup(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
 {
@@ -764,6 +776,12 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     keep_forget(fs, to);
     if (r == 0)
         handles_renamed(fs, from, to);
+    /* Without POSIX semantics the server refuses to move a directory in
+     * which a file is open (a Windows rule) with ACCESS_DENIED: mv would
+     * send the user to check permissions. It is "in use", as rename(2)
+     * says with EBUSY. */
+    if (r == -EACCES && path_has_open_below(fs, from))
+        r = -EBUSY;
     return r;
 }
 

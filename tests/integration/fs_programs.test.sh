@@ -4,7 +4,7 @@
 # shared range to an exclusive one in place, which SMB byte-range locks
 # cannot do as such), the POSIX lock semantics it relies on, and hard
 # links made by tar (the first name's link count right after the link,
-# one inode number for both names).
+# one inode number for both names), mv of a directory with an open file.
 . "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
 
 # POSIX lock semantics between two processes: upgrade and downgrade in
@@ -169,10 +169,39 @@ hardlink_checks() {
         fail "tar c stored the hard link as a second copy: $(tar -C "$d" -cf - a b | tar -tvf -)"
 }
 
+# mv of a directory while a file in it is open (an editor, a log): POSIX
+# servers do it; a Windows-like one refuses, which must read as "in use"
+# (EBUSY), not as a permission problem, and work once the file is closed.
+dir_move_checks() {
+    /usr/bin/python3 - "$1" "$2" <<'EOF'
+import errno, os, sys
+os.chdir(sys.argv[1])
+os.makedirs("mvd/sub")
+with open("mvd/sub/f", "w") as f:
+    f.write("x")
+fd = os.open("mvd/sub/f", os.O_RDWR)
+try:
+    os.rename("mvd", "mvd2")
+    moved = True
+except OSError as e:
+    assert sys.argv[2] == "nounix", f"rename refused on a POSIX server: {e}"
+    assert e.errno == errno.EBUSY, f"rename of a directory in use: {e}"
+    moved = False
+os.pwrite(fd, b"y", 0)
+os.close(fd)
+if not moved:
+    os.rename("mvd", "mvd2")
+with open("mvd2/sub/f") as f:
+    assert f.read() == "y"
+EOF
+}
+
 for profile in signed nosign; do
     fs_setup "$profile"
     check "$profile: POSIX lock semantics" lock_checks "$MNT"
     check "$profile: sqlite3 rollback journal, readers and writers" sqlite_checks "$MNT/sq"
+    check "$profile: mv of a directory with an open file" dir_move_checks "$MNT" \
+        "$([ "$profile" = signed ] && echo unix || echo nounix)"
     if [ "$profile" = signed ]; then
         check "$profile: hard links" hardlink_checks "$MNT/hl"
     fi
