@@ -4,7 +4,8 @@
 # shared range to an exclusive one in place, which SMB byte-range locks
 # cannot do as such), the POSIX lock semantics it relies on, and hard
 # links made by tar (the first name's link count right after the link,
-# one inode number for both names), mv of a directory with an open file.
+# one inode number for both names), mv of a directory with an open file,
+# cp -a of symlinks.
 . "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
 
 # POSIX lock semantics between two processes: upgrade and downgrade in
@@ -196,6 +197,30 @@ with open("mvd2/sub/f") as f:
 EOF
 }
 
+# cp -a of a tree with symlinks (one dangling). Samba cannot set a
+# symlink's own times, and SMB1 sets times through a link on its target:
+# the lutimes fails (ENOSYS, which rsync takes as "not supported"), so cp
+# copies everything and complains only of the symlinks' times, and the
+# file a link points to keeps its own times.
+symlink_copy_checks() {
+    local src=$FS_TMP/cpa-src d=$1 err=$FS_TMP/cpa.err
+    rm -rf "$src"
+    mkdir -p "$src/sub"
+    echo data >"$src/sub/f"
+    touch -d '2001-02-03 04:05:06' "$src/sub/f"
+    ln -s f "$src/sub/l"
+    ln -s nowhere "$src/sub/dangling"
+    cp -a "$src" "$d" 2>"$err"
+    if grep -v -E "^cp: preserving times for '$d/sub/(l|dangling)': Function not implemented\$" "$err"; then
+        fail "cp -a: an error other than a symlink's times"
+    fi
+    [ "$(readlink "$d/sub/l")" = f ] || fail "cp -a: symlink target $(readlink "$d/sub/l")"
+    [ "$(readlink "$d/sub/dangling")" = nowhere ] || fail "cp -a: dangling symlink"
+    [ "$(cat "$d/sub/f")" = data ] || fail "cp -a: file content"
+    [ "$(stat -c %Y "$SHARE_DIR/cpa/sub/f")" = "$(stat -c %Y "$src/sub/f")" ] ||
+        fail "cp -a: the file's mtime on the server $(stat -c %y "$SHARE_DIR/cpa/sub/f") (a symlink's times reached it?)"
+}
+
 for profile in signed nosign; do
     fs_setup "$profile"
     check "$profile: POSIX lock semantics" lock_checks "$MNT"
@@ -204,6 +229,7 @@ for profile in signed nosign; do
         "$([ "$profile" = signed ] && echo unix || echo nounix)"
     if [ "$profile" = signed ]; then
         check "$profile: hard links" hardlink_checks "$MNT/hl"
+        check "$profile: cp -a of symlinks" symlink_copy_checks "$MNT/cpa"
     fi
     fs_unmount
     fs_stop_server
