@@ -130,6 +130,7 @@ local_cost=$(per_gib "$MB" "$M_CPU")
 fuse_cost=$(python3 -c "print(f'{max($pt_cost - $local_cost, 0):.2f}')")
 # How far parallel readers can go on this machine without a network.
 for i in 1 2 3 4; do cp "$FS_TMP/part$i" "$PTDIR/part$i"; done
+sync # no writeback of the copies during the reads
 cold_client "$PTDIR/part1:$PTMNT/part1"
 t=$(now); cat "$PTMNT/part1" >/dev/null; pt_one=$(mbps $((MB / 4)) "$(since "$t")")
 cold_client "$PTDIR/part1:$PTMNT/part1" "$PTDIR/part2:$PTMNT/part2" \
