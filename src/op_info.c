@@ -559,12 +559,7 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
         attrs |= SMB1_ATTR_READONLY;
     if (attrs == (st.attrs & ~(uint32_t)SMB1_ATTR_NORMAL))
         return 0;
-    if (!attrs)
-        attrs = SMB1_ATTR_NORMAL; /* 0 would mean "leave unchanged" */
-    uint8_t rec[INFO_BASIC_LEN];
-    info_encode_basic(rec, NULL, NULL, attrs);
-    r = info_set_path(t, path, SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), &status, NULL);
-    return r && status ? info_path_errno(t, path, status) : r;
+    return info_set_attrs(t, path, attrs);
 }
 
 int info_set_attrs(struct smb1_tree *t, const char *path, uint32_t attrs)
