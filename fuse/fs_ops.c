@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "smb1_proto.h"
+#include "support/cache.h"
+#include "wire/smb1_proto.h"
 
 #define SFS_NAME_MAX     255 /* bytes of UTF-8 per component, as on Linux */
 #define SFS_SPATH_MAX    8192

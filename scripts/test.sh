@@ -1,6 +1,6 @@
 #!/bin/bash
 # The test command: installs the dependencies, checks the formatting of the
-# C sources against .clang-format, then builds and tests smbfuse four ways,
+# C sources against .clang-format and the layering of src/ (scripts/check-layers.py), then builds and tests smbfuse four ways,
 # each in its own build directory:
 #   build/       Debug, -Werror              every test (unit, integration, shell)
 #   build-asan/  ASan + UBSan                unit + integration tests again
@@ -174,6 +174,14 @@ for stage in $STAGES; do
         else
             printf 'format: not clang-formatted (fix with clang-format -i): %s\n' "${bad[@]}"
             stage_failed "format: ${#bad[@]} file(s) not clang-formatted"
+        fi
+        # The layers of src/ (src/README.md): includes point down, no cycle,
+        # fuse/ sees only the public headers, no file over 900 lines.
+        say "format: scripts/check-layers.py"
+        if /usr/bin/python3 "$SRC/scripts/check-layers.py"; then
+            total_pass=$((total_pass + 1))
+        else
+            stage_failed "format: scripts/check-layers.py found includes against the layers"
         fi
         ;;
     debug)

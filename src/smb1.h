@@ -15,7 +15,16 @@
 #include <time.h>
 
 #include "log.h"
-#include "ntlm.h"
+
+/* What the user asked for with sec= (mount.cifs's names). The order is the
+ * strength: a response weaker than the one configured is never sent. */
+enum smb1_sec {
+    SMB1_SEC_NONE = 0, /* anonymous / guest: empty responses */
+    SMB1_SEC_LANMAN,   /* LM response only (old devices; only when asked) */
+    SMB1_SEC_NTLM,     /* NTLMv1 (LM response field = NT response) */
+    SMB1_SEC_NTLMV2,   /* NTLMv2 + LMv2 (default) */
+    SMB1_SEC_NTLMSSP,  /* NTLMSSP in SPNEGO with NTLMv2, ESS, KEY_EXCH */
+};
 
 struct smb1_conn;
 struct smb1_tree;

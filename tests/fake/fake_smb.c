@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nbt.h"
-#include "ntlm.h"
-#include "sign.h"
-#include "smb1_proto.h"
-#include "wire.h"
+#include "link/nbt.h"
+#include "auth/ntlm.h"
+#include "link/sign.h"
+#include "wire/smb1_proto.h"
+#include "wire/wire.h"
 
 #define FAKE_UID   100
 #define FAKE_MAX_Q 64

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "msg.h"
+#include "link/msg.h"
 
 enum fake_fault {
     FAKE_NONE = 0,

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "nbt.h"
+#include "link/nbt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

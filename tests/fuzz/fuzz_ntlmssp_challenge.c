@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ntlm.h"
-#include "ntlmssp.h"
+#include "auth/ntlm.h"
+#include "auth/ntlmssp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

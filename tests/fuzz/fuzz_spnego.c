@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spnego.h"
+#include "auth/spnego.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "conn.h"
+#include "session/conn.h"
 #include "core_server.h"
 #include "smb1.h"
-#include "smb1_proto.h"
+#include "wire/smb1_proto.h"
 
 static struct smb1_log lg;
 static struct core_server srv;

@@ -21,10 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "md5_multi.h"
+#include "link/md5_multi.h"
 #include "smb1.h"
-#include "share_enum.h"
-#include "smb1_proto.h"
+#include "rpc/share_enum.h"
+#include "wire/smb1_proto.h"
 
 #include "harness.h"
 

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ea.h"
+#include "ops/ea.h"
 #include "smb1.h"
 
 #include "harness.h"

@@ -31,12 +31,12 @@
         }                                                                                          \
     } while (0)
 
-#include "conn.h"
+#include "session/conn.h"
 #include "core_server.h"
 #include "fake_smb.h"
-#include "md5_multi.h"
+#include "link/md5_multi.h"
 #include "smb1.h"
-#include "smb1_proto.h"
+#include "wire/smb1_proto.h"
 
 #define THREADS    16
 #define PER_THREAD 200

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "session/conn.h"
 #include "fake_smb.h"
 #include "smb1.h"
-#include "smb1_proto.h"
+#include "wire/smb1_proto.h"
 
 static struct smb1_log lg;
 static struct fake_server *fs;

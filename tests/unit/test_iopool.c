@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "iopool.h"
+#include "support/iopool.h"
 
 #define PIECES 256
 

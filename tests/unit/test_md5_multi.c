@@ -10,7 +10,7 @@
 
 #include <openssl/evp.h>
 
-#include "md5_multi.h"
+#include "link/md5_multi.h"
 
 typedef void impl_fn(struct md5_multi_job *jobs, size_t n);
 static impl_fn *const impls[] = {md5_multi, md5_multi_portable};

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msg.h"
-#include "ntstatus.h"
-#include "smb1_proto.h"
+#include "link/msg.h"
+#include "wire/ntstatus.h"
+#include "wire/smb1_proto.h"
 
 struct captured {
     const char *name;

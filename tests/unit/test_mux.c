@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "md5_multi.h"
-#include "mux.h"
-#include "nbt.h"
-#include "sign.h"
-#include "smb1_proto.h"
+#include "link/md5_multi.h"
+#include "link/mux.h"
+#include "link/nbt.h"
+#include "link/sign.h"
+#include "wire/smb1_proto.h"
 
 #define MAXQ 64
 

@@ -12,11 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mux.h"
-#include "nbt.h"
-#include "sign.h"
-#include "smb1_proto.h"
-#include "trans.h"
+#include "link/mux.h"
+#include "link/nbt.h"
+#include "link/sign.h"
+#include "wire/smb1_proto.h"
+#include "ops/trans.h"
 
 enum final_mode {
     FINAL_SMBD,     /* last secondary's number + 1 */

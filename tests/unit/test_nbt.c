@@ -15,7 +15,7 @@
 
 #include <arpa/inet.h>
 
-#include "nbt.h"
+#include "link/nbt.h"
 
 Test(nbt, rfc1002_fred_vector)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ntlm.h"
+#include "auth/ntlm.h"
 
 /* libntlm's <ntlm.h> has the same name as ours, so its two functions are
  * declared here (libntlm 1.6 smbencrypt.c; uint8 is unsigned char). */

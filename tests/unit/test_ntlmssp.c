@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ntlm.h"
-#include "ntlmssp.h"
-#include "wire.h"
+#include "auth/ntlm.h"
+#include "auth/ntlmssp.h"
+#include "wire/wire.h"
 
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
 {

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "msg.h"
-#include "ntstatus.h"
+#include "link/msg.h"
+#include "wire/ntstatus.h"
 
 struct want {
     uint32_t status;

@@ -1,7 +1,7 @@
 /* nttime: FILETIME <-> timespec at the epoch, known dates, before 1970. */
 #include <criterion/criterion.h>
 
-#include "nttime.h"
+#include "wire/nttime.h"
 
 Test(nttime, unix_epoch)
 {

@@ -8,13 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ea.h"
-#include "op_dir.h"
-#include "op_info.h"
-#include "path.h"
-#include "share_enum.h"
-#include "smb1_proto.h"
-#include "unix.h"
+#include "ops/ea.h"
+#include "ops/op_dir.h"
+#include "ops/op_info.h"
+#include "ops/path.h"
+#include "rpc/share_enum.h"
+#include "wire/smb1_proto.h"
+#include "ops/unix.h"
 
 static void st16(uint8_t *p, uint16_t v)
 {

@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "rxpool.h"
+#include "link/rxpool.h"
 
 Test(rxpool, buffers_are_used_again)
 {

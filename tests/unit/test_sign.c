@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sign.h"
-#include "smb1_proto.h"
-#include "wire.h"
+#include "link/sign.h"
+#include "wire/smb1_proto.h"
+#include "wire/wire.h"
 
 /* clang-format off */
 static const char sess_ok_signed_hex[] =

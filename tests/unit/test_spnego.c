@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spnego.h"
+#include "auth/spnego.h"
 
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
 {

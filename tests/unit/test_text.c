@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text.h"
-#include "wire.h"
+#include "wire/text.h"
+#include "wire/wire.h"
 
 static int enc(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *n)
 {

@@ -6,10 +6,10 @@
 
 #include "fake_smb.h"
 #include "log.h"
-#include "msg.h"
+#include "link/msg.h"
 #include "smb1.h"
-#include "smb1_proto.h"
-#include "trans.h"
+#include "wire/smb1_proto.h"
+#include "ops/trans.h"
 
 /* A fake SMB message of 512 bytes whose byte i is (i * 7) & 0xFF, so each
  * fragment's copied bytes can be checked. */

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msg.h"
-#include "smb1_proto.h"
-#include "trans.h"
+#include "link/msg.h"
+#include "wire/smb1_proto.h"
+#include "ops/trans.h"
 
 struct part {
     uint8_t cmd, wct;

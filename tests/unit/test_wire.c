@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "wire/wire.h"
 
 /* u8 u16 u32 u64 be16 be32, 5 bytes, then a (off16, len16) pair that
  * points back into the buffer: 31 bytes. */

@@ -1,0 +1,109 @@
+/* The multiplex-ID dispatcher: one socket, one reader thread, many waiting
+ * threads. See the design comment at the top of mux.c. */
+#ifndef SMBFUSE_MUX_H
+#define SMBFUSE_MUX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "link/msg.h"
+#include "link/sign.h"
+
+/* Counters shared by every mux of one connection (the connection owns them
+ * and outlives its muxes). Updated with atomic adds; read without a lock. */
+struct mux_stats {
+    uint64_t requests, bad_signatures, unknown_mids, timeouts, malformed, late_replies;
+    uint64_t batched_macs; /* replies whose MAC the reader checked in a batch */
+};
+
+/* Called in the reader thread with a server-initiated message (an oplock
+ * break). Takes ownership of in (free with msg_in_free). Must not block on
+ * a round trip: queue the work elsewhere. */
+typedef void (*mux_unsolicited_fn)(void *arg, struct msg_in *in);
+
+/* Per-frame callback for multi-frame replies; same contract as conn_frame_fn:
+ * 1 = wait for the next frame, 0 = complete, -errno = stop. */
+typedef int (*mux_frame_fn)(void *arg, const struct msg_in *frame);
+
+#define MUX_LOCAL_MAX_INFLIGHT 50
+
+struct mux_opts {
+    size_t max_frame;        /* cap on a received SMB */
+    unsigned max_inflight;   /* server MaxMpxCount (0 is taken as 1), capped locally */
+    struct mux_stats *stats; /* required */
+    struct smb1_log *log;
+    mux_unsolicited_fn unsolicited;
+    void *unsolicited_arg;
+};
+
+struct mux;
+
+/* Takes ownership of fd and starts the reader thread. Returns NULL and
+ * *err (-ENOMEM, -EAGAIN) on failure; fd is closed then too. */
+struct mux *mux_new(int fd, const struct mux_opts *o, int *err);
+/* Takes/drops a reference; the last put shuts down, joins the reader and
+ * frees. mux_new returns one reference. */
+void mux_get(struct mux *m);
+void mux_put(struct mux *m);
+/* Fails every waiting request with err and makes later calls fail with
+ * err; wakes the reader (shutdown(2)) so that it exits. Idempotent: the
+ * first error is kept. */
+void mux_kill(struct mux *m, int err);
+/* 0 while usable, else the error the mux died of. */
+int mux_dead(struct mux *m);
+
+/* Sets the in-flight cap (after NEGOTIATE): 0 is taken as 1, capped at
+ * MUX_LOCAL_MAX_INFLIGHT. */
+void mux_set_max_inflight(struct mux *m, unsigned n);
+
+/* Starts signing: from now on every request is signed with the next
+ * sequence number (counter starts at next_seq) and every reply must carry
+ * a valid MAC. Never turned off again. The key is copied. */
+void mux_sign_activate(struct mux *m, const struct sign_key *k, uint32_t next_seq);
+bool mux_signing(struct mux *m);
+
+enum mux_call_flags {
+    MUX_NO_TIMEOUT = 1 << 0,
+    MUX_MULTI = 1 << 1, /* reply may come in several frames (use fn) */
+};
+
+/* Sends the n single-reply requests reqs[0..n) from this one thread, up to
+ * window of them in flight at once while slots are free (at least one), and
+ * collects their replies: res[i] is 0 with resps[i] holding the verified
+ * reply (free it with msg_in_free), or -errno as mux_call would give it.
+ * A pipeline for the pieces of a large read or write, without a thread
+ * per piece; the requests stay the caller's. */
+void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window, int timeout_ms,
+                   struct msg_in *resps, int *res);
+
+/* Sends req (whose header fields other than MID and the signature are
+ * already filled) and waits for the reply. The MID is chosen here. req is
+ * not consumed (the caller may resend it). For a single-frame reply, *resp
+ * receives it (owned by the caller); with MUX_MULTI each frame goes to fn.
+ * timeout_ms applies to each frame. Returns 0, -EIO (bad or missing
+ * signature, malformed frame: the mux is then dead), -ETIMEDOUT,
+ * -ECONNRESET (connection lost), -EMSGSIZE, -ENOMEM, or the fn's error. */
+int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
+             struct msg_in *resp, mux_frame_fn fn, void *arg);
+/* mux_call for a multi-part transaction (flags must have MUX_MULTI): req
+ * is the primary; once its interim response has come (verified, not
+ * handed to fn), parts[0..nparts) are sent with req's MID, and the frames
+ * of the final response go to fn. An error as the first reply goes to fn
+ * and no part is sent; a success there (the server ran the request on the
+ * primary's share alone) fails the call with -EIO, the mux staying up. The parts' header fields
+ * other than MID and signature must be filled like req's; none is consumed. Same returns as
+ * mux_call; -EINVAL without MUX_MULTI. */
+int mux_call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
+                   unsigned flags, int timeout_ms, mux_frame_fn fn, void *arg);
+/* Sends a request that has no reply: NT_CANCEL and oplock-release
+ * acknowledgements; the signing counter advances by one (as Samba's client
+ * and server both count a one-way message). MID: as given in the header
+ * when keep_mid, else a fresh one. */
+int mux_send_oneway(struct mux *m, struct msg_out *req, bool keep_mid);
+
+/* Seconds (CLOCK_MONOTONIC) of the last frame received or sent. */
+int64_t mux_last_activity(struct mux *m);
+
+#endif

@@ -1,0 +1,444 @@
+#include "link/nbt.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "link/rxpool.h"
+#include "wire/smb1_proto.h"
+
+#define NBT_NAME_LEN      15
+#define NBT_SUFFIX_SERVER 0x20
+#define NBT_SUFFIX_WKSTA  0x00
+
+int nbt_encode_name(const char *name, uint8_t suffix, uint8_t out[34])
+{
+    if (!name)
+        return -EINVAL;
+    size_t n = strlen(name);
+    if (n == 0 || n > NBT_NAME_LEN)
+        return -EINVAL;
+    uint8_t raw[16];
+    /* RFC 1002 4.1 pads with spaces; the wildcard "*" is padded with NULs. */
+    uint8_t pad = strcmp(name, "*") == 0 ? 0x00 : ' ';
+    for (size_t i = 0; i < NBT_NAME_LEN; i++)
+        raw[i] = i < n ? (uint8_t)toupper((unsigned char)name[i]) : pad;
+    raw[15] = suffix;
+    out[0] = 0x20;
+    for (size_t i = 0; i < 16; i++) {
+        out[1 + 2 * i] = (uint8_t)('A' + (raw[i] >> 4));
+        out[2 + 2 * i] = (uint8_t)('A' + (raw[i] & 0x0F));
+    }
+    out[33] = 0x00;
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline for poll(): -1 for none, 0 when past. */
+static int left_ms(int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t d = deadline - now_ms();
+    if (d <= 0)
+        return 0;
+    return d > 0x7FFFFFFF ? 0x7FFFFFFF : (int)d;
+}
+
+/* Waits for events on fd until deadline. Returns 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = events};
+        int r = poll(&p, 1, left_ms(deadline));
+        if (r > 0)
+            return 0;
+        if (r == 0)
+            return -ETIMEDOUT;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static int connect_one(const struct addrinfo *ai, int64_t deadline)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0)
+        return -errno;
+    int r = 0;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        if (errno != EINPROGRESS && errno != EINTR) {
+            r = -errno;
+            goto out_close;
+        }
+        r = wait_fd(fd, POLLOUT, deadline);
+        if (r)
+            goto out_close;
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) {
+            r = -errno;
+            goto out_close;
+        }
+        if (soerr) {
+            r = -soerr;
+            goto out_close;
+        }
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        r = -errno;
+        goto out_close;
+    }
+    int one = 1;
+    /* Requests are small and latency-bound; dead peers must be noticed. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    return fd;
+out_close:
+    close(fd);
+    return r;
+}
+
+int nbt_tcp_connect(const char *host, uint16_t port, int timeout_ms)
+{
+    if (!host || !*host)
+        return -ENOENT;
+    char name[256];
+    size_t hl = strlen(host);
+    /* Accept "[::1]" as well as "::1". */
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        if (hl - 2 >= sizeof(name))
+            return -ENOENT;
+        memcpy(name, host + 1, hl - 2);
+        name[hl - 2] = '\0';
+    } else {
+        if (hl >= sizeof(name))
+            return -ENOENT;
+        memcpy(name, host, hl + 1);
+    }
+    char serv[8];
+    snprintf(serv, sizeof(serv), "%u", (unsigned)port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int g = getaddrinfo(name, serv, &hints, &res);
+    if (g != 0) {
+        switch (g) {
+        case EAI_MEMORY:
+            return -ENOMEM;
+        case EAI_AGAIN:
+            return -EAGAIN;
+        case EAI_SYSTEM:
+            return errno ? -errno : -EIO;
+        default:
+            return -ENOENT;
+        }
+    }
+    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    int r = -EHOSTUNREACH;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        r = connect_one(ai, deadline);
+        if (r >= 0 || r == -ETIMEDOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    return r;
+}
+
+void nbt_put_header(uint8_t hdr[4], size_t len)
+{
+    hdr[0] = NBT_SESSION_MESSAGE;
+    hdr[1] = (uint8_t)(len >> 16);
+    hdr[2] = (uint8_t)(len >> 8);
+    hdr[3] = (uint8_t)len;
+}
+
+int nbt_parse_header(const uint8_t hdr[4], uint8_t *type, size_t *len)
+{
+    *type = hdr[0];
+    *len = (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+    switch (hdr[0]) {
+    case NBT_SESSION_MESSAGE:
+        /* Direct TCP uses all 24 bits; NBT only the low 17 (E bit), a subset. */
+        return 0;
+    case NBT_SESSION_REQUEST:
+    case NBT_POSITIVE_RESPONSE:
+    case NBT_NEGATIVE_RESPONSE:
+    case NBT_RETARGET_RESPONSE:
+    case NBT_KEEPALIVE:
+        /* NetBIOS-only types: flag bits other than E are reserved (zero). */
+        return (hdr[1] & 0xFE) ? -EIO : 0;
+    default:
+        return -EIO;
+    }
+}
+
+int nbt_write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == ENOTSOCK)
+            w = write(fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            /* SO_SNDTIMEO expired: the server stopped reading. */
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return -ETIMEDOUT;
+            return -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int nbt_read_all(int fd, void *p, size_t n)
+{
+    uint8_t *b = p;
+    while (n) {
+        ssize_t r = read(fd, b, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return -ETIMEDOUT;
+            return -errno;
+        }
+        if (r == 0)
+            return -ECONNRESET;
+        b += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Reads and drops n bytes (the payload of a packet we ignore). */
+static int discard(int fd, size_t n)
+{
+    uint8_t sink[512];
+    while (n) {
+        size_t k = n < sizeof(sink) ? n : sizeof(sink);
+        int r = nbt_read_all(fd, sink, k);
+        if (r)
+            return r;
+        n -= k;
+    }
+    return 0;
+}
+
+int nbt_read_frame(int fd, size_t cap, uint8_t **frame, size_t *len, const char **why)
+{
+    bool pooled;
+    return nbt_read_frame_pool(fd, cap, NULL, frame, len, &pooled, why);
+}
+
+int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame, size_t *len,
+                        bool *pooled, const char **why)
+{
+    *pooled = false;
+    *frame = NULL;
+    *len = 0;
+    if (why)
+        *why = NULL;
+    if (cap == 0 || cap > NBT_MAX_DIRECT_FRAME)
+        cap = NBT_MAX_DIRECT_FRAME;
+    for (;;) {
+        uint8_t hdr[4];
+        int r = nbt_read_all(fd, hdr, sizeof(hdr));
+        if (r)
+            return r;
+        uint8_t type;
+        size_t n;
+        if (nbt_parse_header(hdr, &type, &n)) {
+            if (why)
+                *why = "bad transport header";
+            return -EIO;
+        }
+        if (type == NBT_KEEPALIVE) {
+            /* RFC 1002 gives it no payload; drop any that a peer sends. */
+            if (n > NBT_MAX_NBT_FRAME) {
+                if (why)
+                    *why = "keepalive too long";
+                return -EIO;
+            }
+            r = discard(fd, n);
+            if (r)
+                return r;
+            continue;
+        }
+        if (type != NBT_SESSION_MESSAGE) {
+            if (why)
+                *why = "unexpected NetBIOS packet type";
+            return -EIO;
+        }
+        if (n > cap) {
+            if (why)
+                *why = "frame too long";
+            return -EIO;
+        }
+        if (n == 0) {
+            if (why)
+                *why = "empty frame";
+            return -EIO;
+        }
+        bool from_pool = pool && n >= RXPOOL_MIN;
+        uint8_t *buf = from_pool ? rxpool_get(pool, n) : malloc(n);
+        if (!buf)
+            return -ENOMEM;
+        r = nbt_read_all(fd, buf, n);
+        if (r) {
+            if (from_pool)
+                rxpool_put(pool, buf);
+            else
+                free(buf);
+            return r;
+        }
+        *frame = buf;
+        *len = n;
+        *pooled = from_pool;
+        return 0;
+    }
+}
+
+/* Reads exactly n bytes before deadline. */
+static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
+{
+    while (n) {
+        int r = wait_fd(fd, POLLIN, deadline);
+        if (r)
+            return r;
+        ssize_t k = read(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return -errno;
+        }
+        if (k == 0)
+            return -ECONNRESET;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* One SESSION REQUEST / response exchange on fd. Returns 0 (positive),
+ * -ECONNREFUSED (negative), -EIO (anything else), or a transport error. */
+static int session_exchange(int fd, const char *called, const char *calling, int timeout_ms)
+{
+    uint8_t pkt[4 + 68];
+    pkt[0] = NBT_SESSION_REQUEST;
+    pkt[1] = 0;
+    pkt[2] = 0;
+    pkt[3] = 68;
+    if (nbt_encode_name(called, NBT_SUFFIX_SERVER, pkt + 4) ||
+        nbt_encode_name(calling, NBT_SUFFIX_WKSTA, pkt + 4 + 34))
+        return -EINVAL;
+    int r = nbt_write_all(fd, pkt, sizeof(pkt));
+    if (r)
+        return r;
+    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    uint8_t hdr[4];
+    r = read_deadline(fd, hdr, sizeof(hdr), deadline);
+    if (r)
+        return r;
+    uint8_t type;
+    size_t n;
+    if (nbt_parse_header(hdr, &type, &n))
+        return -EIO;
+    if (type == NBT_POSITIVE_RESPONSE)
+        return n == 0 ? 0 : -EIO;
+    if (type == NBT_NEGATIVE_RESPONSE && n == 1) {
+        uint8_t code;
+        r = read_deadline(fd, &code, 1, deadline);
+        return r ? r : -ECONNREFUSED;
+    }
+    /* RETARGET is not followed: no server we target sends it. */
+    return -EIO;
+}
+
+/* The first DNS label of host, upper-cased and cut to 15 chars, or "" when
+ * host is a numeric address (no NetBIOS name can be guessed from it). */
+static void host_label(const char *host, char out[NBT_NAME_LEN + 1])
+{
+    out[0] = '\0';
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (!host || inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1 ||
+        host[0] == '[')
+        return;
+    size_t i = 0;
+    for (; host[i] && host[i] != '.' && i < NBT_NAME_LEN; i++)
+        out[i] = (char)toupper((unsigned char)host[i]);
+    out[i] = '\0';
+}
+
+int nbt_session_request(int *fd, const char *host, uint16_t port, int timeout_ms,
+                        const char *called, const char *calling)
+{
+    char label[NBT_NAME_LEN + 1];
+    char me[NBT_NAME_LEN + 1];
+    if (!calling || !*calling) {
+        char hn[256];
+        if (gethostname(hn, sizeof(hn)) == 0) {
+            hn[sizeof(hn) - 1] = '\0';
+            host_label(hn, me);
+        } else {
+            me[0] = '\0';
+        }
+        calling = me[0] ? me : "SMBFUSE";
+    }
+    /* Two candidate called names: the one given (or "*SMBSERVER"), then the
+     * other form, tried on a fresh connection as a server closes the
+     * session after a negative response. */
+    const char *names[2];
+    int count = 0;
+    host_label(host, label);
+    if (called && *called && strcmp(called, "*SMBSERVER") != 0) {
+        names[count++] = called;
+        names[count++] = "*SMBSERVER";
+    } else {
+        names[count++] = "*SMBSERVER";
+        if (label[0])
+            names[count++] = label;
+    }
+    int r = -EIO;
+    for (int i = 0; i < count; i++) {
+        if (i > 0) {
+            close(*fd);
+            *fd = nbt_tcp_connect(host, port, timeout_ms);
+            if (*fd < 0) {
+                r = *fd;
+                *fd = -1;
+                return r;
+            }
+        }
+        r = session_exchange(*fd, names[i], calling, timeout_ms);
+        if (r != -ECONNREFUSED)
+            break;
+    }
+    return r;
+}

@@ -1,0 +1,107 @@
+/* Open files: NT_CREATE_ANDX (or SMB_POSIX_PATH_OPEN), READ_ANDX,
+ * WRITE_ANDX, FLUSH, CLOSE, LOCKING_ANDX (MS-CIFS 2.2.4.64, 2.2.4.42,
+ * 2.2.4.43, 2.2.4.6, 2.2.4.5, 2.2.4.32).
+ *
+ * A struct smb1_file survives reconnections: it remembers how it was
+ * opened, and before each use its FID's epoch is compared with the
+ * connection's; a stale FID is replaced by reopening the file (disposition
+ * OPEN: never create, never truncate). Requests that name a FID are never
+ * marked idempotent for the connection layer and never reconnect inside
+ * conn_call (CONN_FID), because a FID must not be sent on a newer
+ * connection, where the same number may name another file; this module
+ * re-establishes the connection first, reopens, and retries them itself
+ * (reads and writes at an offset are safe to repeat).
+ *
+ * Residual race: if another thread completes a whole reconnect between
+ * file_get_fid() and the send, the old FID still goes out on the new
+ * connection. Closing it needs the connection layer to compare the
+ * request's epoch under its send lock (a conn_call variant taking the
+ * expected epoch).
+ */
+#ifndef SMBFUSE_OP_FILE_H
+#define SMBFUSE_OP_FILE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "session/conn.h"
+#include "smb1.h"
+
+/* conn_call flags for a request that names a FID or a search ID: the
+ * connection layer must not reconnect to send it (the ID would be sent on
+ * a connection it does not belong to, where it may name another file);
+ * it fails with -ECONNRESET and file_call reopens and retries. */
+#define CONN_FID CONN_NO_RECONNECT
+
+struct file_lock_rec {
+    struct file_lock_rec *next;
+    uint64_t off, len;
+    bool shared;
+};
+
+struct smb1_file {
+    struct smb1_tree *t;
+    struct smb1_file *prev, *next; /* protected by the tree's ops_tree lock */
+    pthread_mutex_t lock;          /* protects path, fid, epoch, locks, locks_lost */
+    char *path;                    /* '/' path; moved by rename */
+    uint32_t access, share, create_options;
+    bool posix;      /* opened with SMB_POSIX_PATH_OPEN */
+    int posix_flags; /* O_ACCMODE (and O_DIRECTORY) for a POSIX reopen */
+    bool is_dir;
+    uint16_t fid;
+    uint64_t epoch;
+    /* Byte ranges this handle holds, taken again after a reopen: a server
+     * restart drops them, and the program still believes it has them. */
+    struct file_lock_rec *locks;
+    /* One could not be taken again (someone else has the range now): I/O
+     * through this handle fails with EIO rather than go on unprotected. */
+    bool locks_lost;
+};
+
+struct file_create {
+    uint32_t access, share, disposition, options, attrs;
+};
+
+/* NT_CREATE_ANDX. On 0: *fid, and (if not NULL) *st from the reply,
+ * *epoch the connection epoch the FID belongs to. Otherwise -errno (the
+ * reply status in *status when one came). */
+int file_nt_create(struct smb1_tree *t, const char *path, const struct file_create *fc,
+                   uint16_t *fid, struct smb1_stat *st, uint64_t *epoch, uint32_t *status);
+/* An operation on an open file's FID; returns a count or -errno. */
+/* fid belongs to connection epoch: requests naming it are pinned to that
+ * epoch (msg_out.want_epoch), so they never reach a newer connection. */
+typedef ssize_t (*file_op_fn)(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg);
+/* Runs op with f's FID, and again with a fresh one (after a reopen) when
+ * the FID went stale meanwhile; at most a few times. */
+ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
+/* A command whose one word is a FID (or a search ID): FLUSH, FIND_CLOSE2. */
+int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid);
+/* file_fid_cmd pinned to the FID's connection epoch. */
+int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
+/* One READ_ANDX on a raw FID (a named pipe); no reopen. Returns the
+ * count read or -errno; BUFFER_OVERFLOW (a pipe message with more to
+ * come) counts as success. */
+ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len, uint64_t off);
+/* CLOSE of a FID (LastTimeModified "leave unchanged"). */
+int file_close_fid(struct smb1_tree *t, uint16_t fid);
+/* f's FID on the current connection, reopening f if it went stale. */
+int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch);
+/* After a request on a FID of epoch failed with err: true when it should
+ * be sent again (with the FID file_get_fid gives then). */
+bool file_should_retry(struct smb1_file *f, uint64_t epoch, int err);
+/* Opens path for a short metadata operation (truncate, set info, rename),
+ * with the given access. */
+int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
+                   uint16_t *fid, uint64_t *epoch, uint32_t *status);
+/* Calls fn for each open file of t whose path is path and that was opened
+ * for writing (with a reference: fn may use the handle). */
+void file_for_each_writer(struct smb1_tree *t, const char *path,
+                          void (*fn)(struct smb1_file *f, void *arg), void *arg);
+/* True when one of our open files of t has this path. */
+bool file_is_open(struct smb1_tree *t, const char *path);
+/* Rename moved from -> to: every open file at or below from follows. */
+void file_renamed(struct smb1_tree *t, const char *from, const char *to);
+
+#endif

@@ -1,0 +1,432 @@
+#include "ops/op_ns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "session/conn.h"
+#include "wire/ntstatus.h"
+#include "ops/op_file.h"
+#include "ops/op_info.h"
+#include "ops/path.h"
+#include "wire/smb1_proto.h"
+#include "ops/unix.h"
+
+#define SEARCH_ALL (SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM | SMB1_ATTR_DIRECTORY)
+
+/* Writes a BufferFormat 0x04 string (a path) into the bytes block. */
+static void put_path(struct msg_out *m, const struct path_ctx *pc, const uint8_t *w, size_t n)
+{
+    wire_put_u8(&m->w, 0x04);
+    if (pc->unicode)
+        msg_align(m, 2);
+    wire_put_bytes(&m->w, w, n);
+}
+
+/* Sends a path command: words (count given, the bytes of which are in
+ * words), then one or two paths. *status receives the reply's status. */
+static int path_cmd(struct smb1_tree *t, uint8_t cmd, const uint16_t *words, unsigned nwords,
+                    const char *p1, const char *p2, uint32_t *status)
+{
+    struct path_ctx pc;
+    struct msg_out m;
+    struct msg_in resp;
+    *status = 0;
+    path_ctx_get(t, &pc, NULL);
+    uint8_t *b1 = malloc(2 * PATH_WIRE_MAX);
+    if (!b1)
+        return -ENOMEM;
+    uint8_t *b2 = b1 + PATH_WIRE_MAX;
+    size_t n1 = 0, n2 = 0;
+    int r = path_to_wire(&pc, p1, NULL, b1, PATH_WIRE_MAX, &n1);
+    if (!r && p2)
+        r = path_to_wire(&pc, p2, NULL, b2, PATH_WIRE_MAX, &n2);
+    if (r)
+        goto out_free;
+    r = msg_out_init(&m, cmd, SMB1_HDR_LEN + 1 + 2 * nwords + 2 + 4 + n1 + n2 + 8);
+    if (r)
+        goto out_free;
+    msg_words_begin(&m);
+    for (unsigned i = 0; i < nwords; i++)
+        wire_put_u16(&m.w, words[i]);
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    put_path(&m, &pc, b1, n1);
+    if (p2)
+        put_path(&m, &pc, b2, n2);
+    msg_bytes_end(&m);
+    if ((r = msg_out_error(&m))) {
+        msg_out_free(&m);
+        goto out_free;
+    }
+    r = conn_call(t->conn, t, &m, &resp, 0);
+    if (r)
+        goto out_free;
+    *status = resp.status;
+    r = ntstatus_to_errno(resp.status);
+    msg_in_free(&resp);
+out_free:
+    free(b1);
+    return r;
+}
+
+static bool posix_ops(struct smb1_tree *t)
+{
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    return (p.unix_caps & UNIX_CAP_POSIX_PATH_OPERATIONS) != 0;
+}
+
+/* DELETE opens the file without sharing (Samba does), so it fails while
+ * the file is open elsewhere, for example by us. POSIX unlinks it anyway:
+ * mark it delete-on-close through a handle of our own instead; the name
+ * then answers as deleted and the data goes at the last close. */
+static int unlink_open(struct smb1_tree *t, const char *path)
+{
+    uint16_t fid;
+    uint64_t ep;
+    uint32_t status = 0;
+    int r = file_open_temp(t, path, SMB1_DELETE | SMB1_SYNCHRONIZE | SMB1_FILE_READ_ATTRIBUTES,
+                           false, &fid, &ep, &status);
+    if (r)
+        return status ? info_path_errno(t, path, status) : r;
+    uint8_t pending = 1;
+    r = info_set_fid(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL);
+    int rc = file_close_fid(t, fid);
+    return r ? r : rc;
+}
+
+static int plain_rename(struct smb1_tree *t, const char *from, const char *to, uint32_t *status);
+static char *parent_of(const char *path);
+
+/* Unlinks a file that is open (by us or another client) without UNIX
+ * extensions: Windows semantics keep a delete-pending name until the
+ * last close, which POSIX programs do not expect (the name must be free
+ * at once). So, as the Linux client does, move it to a hidden name first
+ * and let it go at its last close there. The hidden name goes to the
+ * share's root when the server allows, so that the directory it left can
+ * be removed at once as on a local disk; else next to where it was. */
+static int unlink_busy(struct smb1_tree *t, const char *path)
+{
+    char *parent = parent_of(path);
+    if (!parent)
+        return -ENOMEM;
+    size_t cap = strlen(parent) + sizeof(NS_DELETED_PREFIX) + 64;
+    char *tmp = malloc(cap);
+    if (!tmp) {
+        free(parent);
+        return -ENOMEM;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint32_t status = 0;
+    int r = -EEXIST;
+    const char *dirs[2] = {"", parent};
+    for (int d = 0; d < (parent[0] ? 2 : 1) && r; d++) {
+        r = -EEXIST;
+        for (int i = 0; i < 4 && r == -EEXIST; i++) {
+            snprintf(tmp, cap, "%s%s" NS_DELETED_PREFIX "%lx%lx%x", dirs[d], dirs[d][0] ? "/" : "",
+                     (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, i);
+            r = plain_rename(t, path, tmp, &status);
+        }
+    }
+    free(parent);
+    if (r) {
+        free(tmp);
+        return status ? info_path_errno(t, path, status) : r;
+    }
+    file_renamed(t, path, tmp);
+    r = unlink_open(t, tmp);
+    if (r) {
+        /* Not deletable after all: put it back. */
+        if (plain_rename(t, tmp, path, &status) == 0)
+            file_renamed(t, tmp, path);
+    }
+    free(tmp);
+    return r;
+}
+
+/* DELETE of the file path. One that the server keeps for its read-only
+ * attribute loses the attribute first, as cifs.ko does: on Linux only the
+ * directory decides an unlink. Should the delete still fail, the
+ * attribute is put back. *status: the last DELETE's. */
+static int delete_file(struct smb1_tree *t, const char *path, uint32_t *status)
+{
+    uint16_t w = SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM;
+    *status = 0;
+    int r = path_cmd(t, SMB1_COM_DELETE, &w, 1, path, NULL, status);
+    if (!r || (*status != NT_STATUS_CANNOT_DELETE && *status != NT_STATUS_ACCESS_DENIED))
+        return r;
+    uint32_t attrs;
+    if (info_clear_readonly(t, path, &attrs) != 0)
+        return r;
+    uint32_t again = 0;
+    int r2 = path_cmd(t, SMB1_COM_DELETE, &w, 1, path, NULL, &again);
+    if (r2 && again)
+        (void)info_set_attrs(t, path, attrs);
+    *status = again;
+    return r2;
+}
+
+static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondir)
+{
+    if (posix_ops(t)) {
+        /* The POSIX unlink removes an (empty) directory as well: unlink(2)
+         * must not, so the type is checked first unless the caller did. */
+        if (!known_nondir) {
+            struct smb1_stat st;
+            int r = smb1_stat(t, path, &st);
+            if (r)
+                return r;
+            if (st.is_dir)
+                return -EISDIR;
+        }
+        /* The POSIX unlink, as cifs.ko: the name goes at once even while
+         * other clients have the file open. (DELETE costs smbd less, but
+         * it shares nothing: such a file waits out Samba's second for a
+         * sharing violation first.) A file the server keeps for its DOS
+         * read-only attribute loses the attribute first (delete_file). */
+        int r = unix_posix_unlink(t, path, false);
+        uint32_t attrs;
+        if (r != -EACCES || info_clear_readonly(t, path, &attrs) != 0)
+            return r;
+        r = unix_posix_unlink(t, path, false);
+        if (r)
+            (void)info_set_attrs(t, path, attrs);
+        return r;
+    }
+    /* An open file: DELETE would wait (a second, in Samba) for a sharing
+     * violation. */
+    if (file_is_open(t, path))
+        return unlink_busy(t, path);
+    uint32_t status;
+    int r = delete_file(t, path, &status);
+    if (r && status == NT_STATUS_SHARING_VIOLATION)
+        return unlink_busy(t, path);
+    if (r && status)
+        r = info_path_errno(t, path, status);
+    return r;
+}
+
+int smb1_unlink(struct smb1_tree *t, const char *path)
+{
+    return unlink_common(t, path, false);
+}
+
+int smb1_unlink_nondir(struct smb1_tree *t, const char *path)
+{
+    return unlink_common(t, path, true);
+}
+
+int smb1_rmdir(struct smb1_tree *t, const char *path)
+{
+    if (posix_ops(t))
+        return unix_posix_unlink(t, path, true);
+    uint32_t status;
+    int r = path_cmd(t, SMB1_COM_DELETE_DIRECTORY, NULL, 0, path, NULL, &status);
+    if (r && status)
+        r = info_path_errno(t, path, status);
+    return r;
+}
+
+int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode)
+{
+    if (posix_ops(t)) {
+        uint16_t fid;
+        /* Samba creates the directory and keeps no handle (no FID). */
+        int r =
+            unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid, NULL);
+        if (r != -EOPNOTSUPP && r != -ENOSYS)
+            return r;
+    }
+    uint32_t status;
+    int r = path_cmd(t, SMB1_COM_CREATE_DIRECTORY, NULL, 0, path, NULL, &status);
+    if (r && status)
+        r = info_path_errno(t, path, status);
+    return r;
+}
+
+static int plain_rename(struct smb1_tree *t, const char *from, const char *to, uint32_t *status)
+{
+    uint16_t w = SEARCH_ALL;
+    return path_cmd(t, SMB1_COM_RENAME, &w, 1, from, to, status);
+}
+
+static char *parent_of(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    size_t n = s ? (size_t)(s - path) : 0;
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static bool same_parent(const char *a, const char *b)
+{
+    while (*a == '/')
+        a++;
+    while (*b == '/')
+        b++;
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    size_t na = sa ? (size_t)(sa - a) : 0, nb = sb ? (size_t)(sb - b) : 0;
+    return na == nb && memcmp(a, b, na) == 0;
+}
+
+/* Renames from (opened) to the last component of to, in from's own
+ * directory, replacing an existing target: SMB1's FileRenameInformation
+ * takes only a name in the same directory (as Samba implements it). */
+static int replace_same_dir(struct smb1_tree *t, const char *from, const char *to, uint32_t *status)
+{
+    struct path_ctx pc;
+    struct conn_params p;
+    path_ctx_get(t, &pc, &p);
+    *status = 0;
+    if (!(p.caps & SMB1_CAP_INFOLEVEL_PASSTHRU))
+        return -EOPNOTSUPP;
+    uint8_t *d = malloc(12 + PATH_WIRE_MAX);
+    if (!d)
+        return -ENOMEM;
+    size_t n = 0;
+    int r = path_to_wire(&pc, path_basename(to), NULL, d + 12, PATH_WIRE_MAX, &n);
+    if (r)
+        goto out_free;
+    n -= path_nul_len(&pc);
+    d[0] = 1; /* ReplaceIfExists */
+    d[1] = d[2] = d[3] = 0;
+    wire_st32(d + 4, 0); /* RootDirectory */
+    wire_st32(d + 8, (uint32_t)n);
+    uint16_t fid;
+    uint64_t ep;
+    r = file_open_temp(t, from, SMB1_DELETE | SMB1_SYNCHRONIZE | SMB1_FILE_READ_ATTRIBUTES, true,
+                       &fid, &ep, status);
+    if (r)
+        goto out_free;
+    r = info_set_fid(t, fid, SMB_PASSTHRU_FILE_RENAME, d, (uint32_t)(12 + n), status);
+    (void)file_close_fid(t, fid);
+out_free:
+    free(d);
+    return r;
+}
+
+/* For a server without the pass-through levels: not atomic (the target
+ * is missing for a moment), but the only way left. */
+static int replace_by_delete(struct smb1_tree *t, const char *from, const char *to)
+{
+    uint32_t status = 0;
+    int r = smb1_unlink(t, to);
+    if (r && r != -ENOENT)
+        return r;
+    r = plain_rename(t, from, to, &status);
+    return r && status ? info_path_errno(t, from, status) : r;
+}
+
+static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
+{
+    uint32_t status = 0;
+    int r;
+    struct smb1_stat ts, fs;
+    if ((r = smb1_stat(t, from, &fs)))
+        return r;
+    bool target_dir = smb1_stat(t, to, &ts) == 0 && ts.is_dir;
+    if (fs.is_dir && !target_dir)
+        return -ENOTDIR;
+    if (target_dir) {
+        /* POSIX replaces an empty directory; Windows semantics never
+         * replace a directory. Remove it (ENOTEMPTY when it is not). */
+        if (!fs.is_dir)
+            return -EISDIR;
+        if ((r = smb1_rmdir(t, to)))
+            return r;
+        r = plain_rename(t, from, to, &status);
+        return r && status ? info_path_errno(t, from, status) : r;
+    }
+    if (same_parent(from, to)) {
+        r = replace_same_dir(t, from, to, &status);
+        if (r == -EOPNOTSUPP)
+            return replace_by_delete(t, from, to);
+        return r && status ? info_path_errno(t, from, status) : r;
+    }
+    /* Across directories: move next to the target under a temporary name,
+     * then replace within that directory. The target never disappears. */
+    char *dir = parent_of(to);
+    if (!dir)
+        return -ENOMEM;
+    char tmp[PATH_NAME_MAX + 1];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    size_t dl = strlen(dir);
+    char *tpath = malloc(dl + sizeof(tmp) + 2);
+    if (!tpath) {
+        free(dir);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(tmp, sizeof(tmp), NS_TMP_PREFIX "%lx%lx%x", (unsigned long)now.tv_sec,
+                 (unsigned long)now.tv_nsec, i);
+        snprintf(tpath, dl + sizeof(tmp) + 2, "%s%s%s", dir, dl ? "/" : "", tmp);
+        r = plain_rename(t, from, tpath, &status);
+        if (r != -EEXIST)
+            break;
+    }
+    if (r) {
+        r = status ? info_path_errno(t, from, status) : r;
+        goto out_free;
+    }
+    r = replace_same_dir(t, tpath, to, &status);
+    if (r == -EOPNOTSUPP)
+        r = replace_by_delete(t, tpath, to);
+    if (r) {
+        /* Put it back where it was. */
+        uint32_t s2;
+        (void)plain_rename(t, tpath, from, &s2);
+    }
+out_free:
+    free(tpath);
+    free(dir);
+    return r;
+}
+
+int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned flags)
+{
+    uint32_t status = 0;
+    if (strcmp(from, to) == 0)
+        return 0;
+    int r = plain_rename(t, from, to, &status);
+    if (r == -EEXIST && !(flags & RENAME_NOREPLACE))
+        r = replace_rename(t, from, to);
+    else if (r && status)
+        r = info_path_errno(t, from, status);
+    if (r == 0)
+        file_renamed(t, from, to);
+    return r;
+}
+
+int smb1_link(struct smb1_tree *t, const char *from, const char *to)
+{
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    if (p.unix_caps)
+        return unix_hardlink(t, from, to);
+    uint16_t w[4] = {SEARCH_ALL, SMB_NT_RENAME_SET_LINK_INFO, 0, 0};
+    uint32_t status;
+    int r = path_cmd(t, SMB1_COM_NT_RENAME, w, 4, from, to, &status);
+    if (r && status)
+        r = info_path_errno(t, from, status);
+    return r;
+}
+
+int smb1_symlink(struct smb1_tree *t, const char *target, const char *path)
+{
+    return unix_symlink(t, target, path);
+}
+
+ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size)
+{
+    return unix_readlink(t, path, buf, size);
+}

@@ -1,0 +1,315 @@
+#include "ops/unix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "wire/nttime.h"
+#include "wire/ntstatus.h"
+#include "ops/op_info.h"
+#include "ops/path.h"
+#include "wire/smb1_proto.h"
+#include "wire/text.h"
+#include "ops/trans.h"
+
+int unix_basic_decode(struct wire_reader *r, struct smb1_stat *st)
+{
+    st->size = wire_u64(r);
+    st->alloc = wire_u64(r);
+    st->ctime = nttime_to_timespec(wire_u64(r));
+    st->atime = nttime_to_timespec(wire_u64(r));
+    st->mtime = nttime_to_timespec(wire_u64(r));
+    st->uid = wire_u64(r);
+    st->gid = wire_u64(r);
+    uint32_t type = wire_u32(r);
+    uint64_t major = wire_u64(r), minor = wire_u64(r);
+    st->ino = wire_u64(r);
+    uint64_t perms = wire_u64(r);
+    st->nlink = wire_u64(r);
+    if (!wire_ok(r))
+        return -EIO;
+    mode_t fmt;
+    switch (type) {
+    case UNIX_TYPE_DIR:
+        fmt = S_IFDIR;
+        break;
+    case UNIX_TYPE_SYMLINK:
+        fmt = S_IFLNK;
+        break;
+    case UNIX_TYPE_CHARDEV:
+        fmt = S_IFCHR;
+        break;
+    case UNIX_TYPE_BLKDEV:
+        fmt = S_IFBLK;
+        break;
+    case UNIX_TYPE_FIFO:
+        fmt = S_IFIFO;
+        break;
+    case UNIX_TYPE_SOCKET:
+        fmt = S_IFSOCK;
+        break;
+    default:
+        fmt = S_IFREG;
+        break;
+    }
+    st->mode = fmt | (uint32_t)(perms & 07777);
+    st->is_dir = fmt == S_IFDIR;
+    st->attrs = st->is_dir ? SMB1_ATTR_DIRECTORY : 0;
+    if (fmt == S_IFCHR || fmt == S_IFBLK)
+        st->rdev = makedev((unsigned)major, (unsigned)minor);
+    /* The record has no birth time; the change time is the nearest. */
+    st->btime = st->ctime;
+    st->has_unix = true;
+    return 0;
+}
+
+void unix_basic_encode_set(uint8_t out[UNIX_BASIC_LEN], uint64_t size, const struct timespec *atime,
+                           const struct timespec *mtime, uint64_t uid, uint64_t gid, uint64_t perms)
+{
+    struct wire_writer w;
+    wire_writer_init(&w, out, UNIX_BASIC_LEN);
+    wire_put_u64(&w, size);
+    wire_put_u64(&w, UNIX_NO_CHANGE64); /* NumOfBytes */
+    wire_put_u64(&w, 0);                /* LastStatusChange: never set */
+    wire_put_u64(&w, atime ? nttime_from_timespec(*atime) : 0);
+    wire_put_u64(&w, mtime ? nttime_from_timespec(*mtime) : 0);
+    wire_put_u64(&w, uid);
+    wire_put_u64(&w, gid);
+    wire_put_u32(&w, UNIX_TYPE_FILE); /* used only when creating */
+    wire_put_u64(&w, 0);
+    wire_put_u64(&w, 0);
+    wire_put_u64(&w, 0); /* UniqueId */
+    wire_put_u64(&w, perms);
+    wire_put_u64(&w, 0); /* NumberOfLinks */
+}
+
+int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps)
+{
+    uint8_t pp[4];
+    struct trans_resp rs;
+    *caps = 0;
+    wire_st16(pp, SMB_QUERY_CIFS_UNIX_INFO);
+    int r = trans2_call(t, SMB1_TRANS2_QUERY_FS_INFO, pp, 2, NULL, 0, 16, 64, &rs, CONN_IDEMPOTENT);
+    if (r)
+        return r;
+    if (rs.status != NT_STATUS_OK) {
+        trans_resp_free(&rs);
+        return -EOPNOTSUPP;
+    }
+    struct wire_reader wr;
+    wire_reader_init(&wr, rs.data, rs.data_len);
+    uint16_t major = wire_u16(&wr), minor = wire_u16(&wr);
+    uint64_t server = wire_u64(&wr);
+    bool ok = wire_ok(&wr);
+    trans_resp_free(&rs);
+    if (!ok)
+        return -EIO;
+    if (major != 1)
+        return -EOPNOTSUPP;
+    uint64_t use = server & wanted;
+    uint8_t d[12];
+    wire_st16(d, major);
+    wire_st16(d + 2, minor);
+    wire_st32(d + 4, (uint32_t)use);
+    wire_st32(d + 8, (uint32_t)(use >> 32));
+    wire_st16(pp, 0); /* FID: unused */
+    wire_st16(pp + 2, SMB_SET_CIFS_UNIX_INFO);
+    r = trans2_call(t, SMB1_TRANS2_SET_FS_INFO, pp, 4, d, sizeof(d), 16, 16, &rs, 0);
+    if (r)
+        return r;
+    uint32_t st = rs.status;
+    trans_resp_free(&rs);
+    if (st != NT_STATUS_OK)
+        return ntstatus_to_errno(st);
+    /* The caller records the result: it is per connection and must be
+     * announced again after every reconnect. */
+    *caps = use;
+    return 0;
+}
+
+int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, uint16_t *fid,
+                    struct smb1_stat *st)
+{
+    uint32_t pf = 0;
+    switch (flags & O_ACCMODE) {
+    case O_WRONLY:
+        pf = SMB_O_WRONLY;
+        break;
+    case O_RDWR:
+        pf = SMB_O_RDWR;
+        break;
+    default:
+        pf = SMB_O_RDONLY;
+        break;
+    }
+    if (flags & O_CREAT)
+        pf |= SMB_O_CREAT;
+    if (flags & O_EXCL)
+        pf |= SMB_O_EXCL;
+    if (flags & O_TRUNC)
+        pf |= SMB_O_TRUNC;
+    if (flags & O_DIRECTORY)
+        pf |= SMB_O_DIRECTORY;
+    uint8_t d[18];
+    wire_st32(d, 0); /* no oplock */
+    wire_st32(d + 4, pf);
+    wire_st32(d + 8, mode & 07777);
+    wire_st32(d + 12, 0);
+    wire_st16(d + 16, SMB_QUERY_FILE_UNIX_BASIC);
+    struct trans_resp rs;
+    uint32_t status = 0;
+    int r = info_set_path(t, path, SMB_POSIX_PATH_OPEN, d, sizeof(d), &status, &rs);
+    if (r)
+        return status ? info_path_errno(t, path, status) : r;
+    struct wire_reader wr;
+    wire_reader_init(&wr, rs.data, rs.data_len);
+    wire_skip(&wr, 2); /* OplockFlags */
+    *fid = wire_u16(&wr);
+    wire_skip(&wr, 4); /* CreateAction */
+    uint16_t level = wire_u16(&wr);
+    wire_skip(&wr, 2);
+    if (!wire_ok(&wr)) {
+        trans_resp_free(&rs);
+        return -EIO;
+    }
+    r = 0;
+    if (st) {
+        memset(st, 0, sizeof(*st));
+        if (level == SMB_QUERY_FILE_UNIX_BASIC)
+            r = unix_basic_decode(&wr, st);
+        else
+            r = -ENODATA; /* caller queries the handle */
+    }
+    trans_resp_free(&rs);
+    return r;
+}
+
+int unix_posix_unlink(struct smb1_tree *t, const char *path, bool dir)
+{
+    uint8_t d[2];
+    wire_st16(d, dir ? 1 : 0);
+    uint32_t status = 0;
+    int r = info_set_path(t, path, SMB_POSIX_PATH_UNLINK, d, sizeof(d), &status, NULL);
+    return r && status ? info_path_errno(t, path, status) : r;
+}
+
+int unix_set_basic_path(struct smb1_tree *t, const char *path, const uint8_t rec[UNIX_BASIC_LEN])
+{
+    uint32_t status = 0;
+    int r = info_set_path(t, path, SMB_SET_FILE_UNIX_BASIC, rec, UNIX_BASIC_LEN, &status, NULL);
+    return r && status ? info_path_errno(t, path, status) : r;
+}
+
+int unix_set_basic_fid(struct smb1_tree *t, uint16_t fid, const uint8_t rec[UNIX_BASIC_LEN])
+{
+    return info_set_fid(t, fid, SMB_SET_FILE_UNIX_BASIC, rec, UNIX_BASIC_LEN, NULL);
+}
+
+/* The target of a symlink travels as a wire path string: '/' separators
+ * are kept as they are (POSIX pathnames), no mapping. */
+static int encode_target(struct smb1_tree *t, const char *target, uint8_t **out, uint32_t *len)
+{
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    size_t tl = strlen(target);
+    if (tl >= 4096)
+        return -ENAMETOOLONG;
+    uint8_t *buf = malloc(tl * 2 + 2);
+    if (!buf)
+        return -ENOMEM;
+    size_t n = 0;
+    int r;
+    if (p.unicode) {
+        r = text_utf8_to_utf16(target, tl, buf, tl * 2, &n);
+        if (r) {
+            free(buf);
+            return r;
+        }
+        buf[n] = buf[n + 1] = 0;
+        n += 2;
+    } else {
+        memcpy(buf, target, tl + 1);
+        n = tl + 1;
+    }
+    *out = buf;
+    *len = (uint32_t)n;
+    return 0;
+}
+
+int unix_symlink(struct smb1_tree *t, const char *target, const char *path)
+{
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    if (!p.unix_caps)
+        return -EPERM;
+    uint8_t *d;
+    uint32_t dl;
+    int r = encode_target(t, target, &d, &dl);
+    if (r)
+        return r;
+    uint32_t status = 0;
+    r = info_set_path(t, path, SMB_SET_FILE_UNIX_LINK, d, dl, &status, NULL);
+    free(d);
+    return r && status ? info_path_errno(t, path, status) : r;
+}
+
+ssize_t unix_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size)
+{
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    if (!p.unix_caps)
+        return -EINVAL;
+    struct trans_resp rs;
+    int r = info_query_path(t, path, SMB_QUERY_FILE_UNIX_LINK, 8192, &rs);
+    if (r)
+        return rs.status ? info_path_errno(t, path, rs.status) : r;
+    char *s;
+    if (p.unicode) {
+        int e = 0;
+        s = text_utf16_to_utf8(rs.data, rs.data_len & ~1u, &e);
+        if (!s) {
+            trans_resp_free(&rs);
+            return e ? e : -ENOMEM;
+        }
+    } else {
+        s = malloc(rs.data_len + 1);
+        if (!s) {
+            trans_resp_free(&rs);
+            return -ENOMEM;
+        }
+        memcpy(s, rs.data, rs.data_len);
+        s[rs.data_len] = 0;
+    }
+    trans_resp_free(&rs);
+    size_t n = strlen(s);
+    if (size) {
+        size_t c = n < size - 1 ? n : size - 1;
+        memcpy(buf, s, c);
+        buf[c] = 0;
+    }
+    free(s);
+    return (ssize_t)n;
+}
+
+int unix_hardlink(struct smb1_tree *t, const char *from, const char *to)
+{
+    struct path_ctx pc;
+    path_ctx_get(t, &pc, NULL);
+    uint8_t *d = malloc(PATH_WIRE_MAX);
+    if (!d)
+        return -ENOMEM;
+    size_t n = 0;
+    int r = path_to_wire(&pc, from, NULL, d, PATH_WIRE_MAX, &n);
+    if (r) {
+        free(d);
+        return r;
+    }
+    uint32_t status = 0;
+    /* SET_PATH names the new link; the data is the existing file. */
+    r = info_set_path(t, to, SMB_SET_FILE_UNIX_HLINK, d, (uint32_t)n, &status, NULL);
+    free(d);
+    return r && status ? info_path_errno(t, to, status) : r;
+}

@@ -1,0 +1,113 @@
+/* Internal API of the connection layer, used by the operation modules
+ * (op_*.c, trans.c). The connection owns the socket, the dispatcher, the
+ * session and the negotiated limits; it reconnects transparently.
+ *
+ * Epochs: every (re)connection increments conn->epoch. A tree's TID and a
+ * file's FID are valid only while their epoch equals the connection's;
+ * conn_call() reconnects a stale tree itself, and op_file.c reopens a
+ * stale file before using its FID.
+ */
+#ifndef SMBFUSE_CONN_H
+#define SMBFUSE_CONN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "link/msg.h"
+#include "smb1.h"
+
+/* Negotiated parameters of the current connection; copied out under the
+ * connection's state lock by conn_get_params(). */
+struct conn_params {
+    uint64_t epoch;
+    uint32_t caps;       /* server capabilities */
+    uint32_t max_buffer; /* server MaxBufferSize */
+    uint16_t max_mpx;
+    bool unicode;
+    bool large_files;
+    uint64_t unix_caps; /* negotiated CIFS UNIX capabilities, 0 if none */
+    uint32_t max_read;  /* largest READ_ANDX data we may ask for */
+    /* Reads allowed when the server has CIFS_UNIX_LARGE_READ_CAP; 0 on a
+     * signed or NetBIOS connection, where they are never asked for. */
+    uint32_t big_read;
+    uint32_t max_write; /* largest WRITE_ANDX data we may send */
+    int16_t server_tz_min;
+};
+
+struct smb1_tree {
+    struct smb1_conn *conn;
+    char *share; /* UTF-8, as given */
+    char *unc;   /* \\host\share */
+    enum smb1_tree_type type;
+    pthread_mutex_t lock; /* protects tid, epoch, fs_attrs */
+    uint16_t tid;
+    uint64_t epoch;    /* connection epoch the tid belongs to */
+    uint32_t fs_attrs; /* FileSystemAttributes, when queried */
+    void *ops_priv;    /* owned by the operation layer (caches); freed by its hook */
+    void (*ops_priv_free)(void *);
+};
+
+/* The PID every request carries. Byte-range locks belong to the (PID, FID)
+ * pair and Samba checks reads and writes against the header PID, so the
+ * PID in a LOCKING_ANDX range must be this one too. */
+#define CONN_PID 0
+
+enum conn_call_flags {
+    CONN_IDEMPOTENT = 1 << 0,   /* safe to resend after a reconnect */
+    CONN_NO_TREE = 1 << 1,      /* TID 0 / 0xFFFF: not tied to a tree */
+    CONN_NO_TIMEOUT = 1 << 2,   /* e.g. blocking locks, change notify */
+    CONN_NO_RECONNECT = 1 << 3, /* fail with -ECONNRESET rather than reconnect (teardown) */
+};
+
+/* Per-frame callback for replies that come in several frames (TRANS,
+ * TRANS2, NT_TRANSACT). Called in the caller's thread with each verified
+ * frame. Return 1 to wait for the next frame, 0 when complete, or -errno. */
+typedef int (*conn_frame_fn)(void *arg, const struct msg_in *frame);
+
+/* Sends req (with t's TID unless CONN_NO_TREE) and waits for its reply.
+ * Reconnects first when the connection or t is stale. On return 0, *resp
+ * holds a validated reply whose signature (if signing is active) was
+ * verified; its status is in resp->status, not mapped. Returns -EIO (bad
+ * signature, malformed reply; the connection is then re-established),
+ * -ETIMEDOUT, -ECONNRESET (connection lost and the request could not be
+ * retried), -ENOMEM, -EMSGSIZE. req is consumed either way. */
+int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, struct msg_in *resp,
+              unsigned flags);
+/* Sends n single-reply requests pipelined from this thread (up to window
+ * in flight) on the live connection, and collects their replies: res[i]
+ * is 0 with resps[i] set as by conn_call, or -errno. Nothing is retried,
+ * not even a stale tree: the caller sends a failed request again the
+ * usual way. Every request is consumed. */
+void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n,
+                    size_t window, struct msg_in *resps, int *res, unsigned flags);
+/* Like conn_call, for multi-frame replies: each frame goes to fn in order.
+ * *status receives the status of the last frame. */
+int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,
+                    void *arg, uint32_t *status, unsigned flags);
+/* Like conn_call_multi for a request sent as n messages: msgs[0] is the
+ * primary, msgs[1..n) the TRANSACTION*_SECONDARY messages sent after the
+ * server's interim response (MS-CIFS 3.2.4.1.5); n == 1 is conn_call_multi.
+ * want_epoch is taken from msgs[0]. Every message is consumed (the array
+ * stays the caller's). A connection lost midway is retried only for a
+ * CONN_IDEMPOTENT request, as for any other. */
+int conn_call_parts(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *msgs, size_t n,
+                    conn_frame_fn fn, void *arg, uint32_t *status, unsigned flags);
+/* Sends a request that has no reply (e.g. an oplock-break acknowledgement). */
+int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req);
+
+void conn_get_params(struct smb1_conn *c, struct conn_params *p);
+struct smb1_log *conn_log(struct smb1_conn *c);
+const struct smb1_config *conn_config(struct smb1_conn *c);
+/* Ensures the connection and t are live; returns the current epoch. */
+int conn_ensure(struct smb1_conn *c, struct smb1_tree *t, uint64_t *epoch);
+/* The server of connection epoch refused a read above max_read: big_read
+ * is off for the rest of that connection. */
+void conn_refuse_big_reads(struct smb1_conn *c, uint64_t epoch);
+
+/* Handler for server-initiated oplock breaks: the operation layer
+ * registers one per connection. */
+typedef void (*conn_break_fn)(void *arg, uint16_t tid, uint16_t fid, uint8_t new_level);
+void conn_set_break_handler(struct smb1_conn *c, conn_break_fn fn, void *arg);
+
+#endif
