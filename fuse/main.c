@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -124,6 +125,14 @@ static void detach_stdio(void)
         close(fd);
 }
 
+/* The core polls this while a FUSE worker waits for the server: a
+ * request the kernel interrupted (the program got a signal) is cancelled. */
+static int worker_interrupted(void *arg)
+{
+    (void)arg;
+    return fuse_interrupted();
+}
+
 /* SIGUSR1 is blocked in every thread and collected here by sigwait(), so
  * the counters are printed from an ordinary thread, not a signal handler. */
 struct stats_waiter {
@@ -159,6 +168,93 @@ static void tune_readahead(const char *mountpoint, struct smb1_log *lg)
             log_debug(lg, "cannot raise readahead in %s", p);
     }
     fclose(f);
+}
+
+/* Stopping within a bound. A stop is a signal (SIGTERM, SIGINT, SIGHUP)
+ * or an unmount from outside (the FUSE device then reports an error).
+ * FUSE's loop returns only once every worker has answered, and a worker
+ * may be waiting for a server that is gone: so SFS_STOP_GRACE_MS after the
+ * stop the connection is aborted (every waiting call fails at once), and
+ * should the unwinding still not be done SFS_STOP_LIMIT_MS after the
+ * stop, the process unmounts and exits anyway. The grace lets a healthy
+ * server get the usual goodbye (closes, TREE_DISCONNECT, LOGOFF). */
+#define SFS_STOP_GRACE_MS 2000
+#define SFS_STOP_LIMIT_MS 4500
+
+/* The signal handler's view: set before the handler is installed. */
+static struct fuse_session *stop_se;
+static int stop_pipe_w = -1;
+
+static void on_stop_signal(int sig)
+{
+    int e = errno;
+    if (stop_se)
+        fuse_session_exit(stop_se);
+    unsigned char b = (unsigned char)sig;
+    if (write(stop_pipe_w, &b, 1) < 0) {
+        /* nothing to do in a handler */
+    }
+    errno = e;
+}
+
+struct stopper {
+    pthread_t thread;
+    int pipe_r;
+    struct fuse_session *se;
+    struct smb1_conn *conn;
+    struct smb1_log *log;
+    const char *mountpoint;
+};
+
+static int64_t stop_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps until the monotonic time t (ms); signals may interrupt. */
+static void stop_sleep_until(int64_t t)
+{
+    for (int64_t left; (left = t - stop_now_ms()) > 0;) {
+        struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void *stopper_main(void *arg)
+{
+    struct stopper *sp = arg;
+    struct pollfd p[2] = {{.fd = sp->pipe_r, .events = POLLIN},
+                          {.fd = fuse_session_fd(sp->se), .events = 0}};
+    for (;;) {
+        int n = poll(p, 2, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            log_warn(sp->log, "stop watcher: poll: %s", strerror(errno));
+            return NULL;
+        }
+        if (p[0].revents & POLLIN) {
+            unsigned char sig = 0;
+            if (read(sp->pipe_r, &sig, 1) == 1)
+                log_info(sp->log, "stopping on signal %d", sig);
+            break;
+        }
+        if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            log_info(sp->log, "%s was unmounted: stopping", sp->mountpoint);
+            break;
+        }
+    }
+    int64_t t0 = stop_now_ms();
+    stop_sleep_until(t0 + SFS_STOP_GRACE_MS);
+    log_info(sp->log, "still stopping after %d ms: failing what waits for the server",
+             SFS_STOP_GRACE_MS);
+    smb1_conn_abort(sp->conn);
+    stop_sleep_until(t0 + SFS_STOP_LIMIT_MS);
+    log_err(sp->log, "not stopped after %d ms: unmounting and exiting now", SFS_STOP_LIMIT_MS);
+    fuse_session_unmount(sp->se);
+    _exit(0);
 }
 
 static void *stats_main(void *arg)
@@ -227,6 +323,7 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof(cfg));
     sfs_opts_to_config(&o, &cfg);
     cfg.log = &lg;
+    cfg.interrupted = worker_interrupted;
     struct smb1_conn *conn = NULL;
     char why[256] = "";
     r = smb1_conn_new(&cfg, &conn, why, sizeof(why));
@@ -243,6 +340,14 @@ int main(int argc, char **argv)
     if (r) {
         log_err(&lg, "cannot connect to share %s on %s: %s", o.share, o.host, strerror(-r));
         goto out_conn;
+    }
+    /* A share whose path the server cannot enter lets the tree connect
+     * pass and fails what comes next: say so now, not from the mount. */
+    struct smb1_stat root_st;
+    r = smb1_stat(tree, "", &root_st);
+    if (r) {
+        log_err(&lg, "cannot use share %s on %s: %s", o.share, o.host, strerror(-r));
+        goto out_tree;
     }
     /* Some servers (impacket) answer with the share name where the service
      * type belongs: only a share that says it is a pipe or a printer is
@@ -274,6 +379,29 @@ int main(int argc, char **argv)
         log_err(&lg, "cannot install signal handlers");
         goto out_unmount;
     }
+    /* Our own handler for the stop signals (libfuse's only ends the loop,
+     * which waits for every worker), and the watcher that bounds the stop. */
+    struct stopper stp = {.se = se, .conn = conn, .log = &lg, .mountpoint = o.mountpoint};
+    int stop_pipe[2];
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        log_err(&lg, "cannot create a pipe: %s", strerror(errno));
+        goto out_signals;
+    }
+    stp.pipe_r = stop_pipe[0];
+    stop_pipe_w = stop_pipe[1];
+    stop_se = se;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    if (pthread_create(&stp.thread, NULL, stopper_main, &stp) != 0) {
+        log_err(&lg, "cannot start the stop watcher");
+        goto out_signals;
+    }
+    pthread_detach(stp.thread);
 
     /* The daemon leaves for / below, while the stats thread may not have
      * looked at the mount yet. */
@@ -310,6 +438,9 @@ int main(int argc, char **argv)
         log_info(&lg, "stopping on signal %d", r);
 
     fuse_remove_signal_handlers(se);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     /* Unmount first: a stat the stats thread may still be blocked in then
      * fails instead of waiting for a loop that no longer runs. */
     fuse_unmount(f);
@@ -320,6 +451,8 @@ int main(int argc, char **argv)
     }
     free(mnt_abs);
     goto out_fuse;
+out_signals:
+    fuse_remove_signal_handlers(se);
 out_unmount:
     fuse_unmount(f);
 out_fuse:

@@ -56,14 +56,27 @@ struct smb1_config {
     enum smb1_sec sec;
     enum smb1_sign_policy sign;
     int connect_timeout_ms; /* 0: 10000 */
-    int request_timeout_ms; /* 0: 60000 */
-    int echo_interval_s;    /* 0: 60; idle keepalive and dead-server detection */
+    /* 0: 30000. The bound on one call (reconnects, retries and the wait for
+     * the reply together) with soft; with hard, the bound on the wait for
+     * a reply from a server that is there, while a server that cannot be
+     * reached is waited for until it comes back, an interrupt or
+     * smb1_conn_abort. A request without an answer after a quarter of it
+     * (at most 10 s) makes the client send an ECHO: a server that does not
+     * answer that either within the same time is taken for gone. */
+    int request_timeout_ms;
+    int echo_interval_s; /* 0: 60; idle keepalive and dead-server detection */
     size_t max_frame;       /* cap on a received frame; 0: by transport */
     uint32_t rsize, wsize;  /* 0: largest the server allows */
     int unix_ext;           /* -1 auto, 0 never, 1 require */
     bool mapposix;          /* map Windows-reserved characters (no UNIX extensions) */
-    bool soft;              /* after a failed reconnect, fail requests instead of retrying */
-    struct smb1_log *log;   /* must outlive the connection */
+    bool soft; /* give up after request_timeout_ms instead of waiting for the server */
+    /* Polled (a few times a second) by a thread waiting for a reply or a
+     * reconnect: non-zero means the caller was interrupted. The request
+     * is then cancelled (NT_CANCEL) and the call fails with -EINTR. May be
+     * NULL. Called in the waiting thread. */
+    int (*interrupted)(void *arg);
+    void *interrupt_arg;
+    struct smb1_log *log; /* must outlive the connection */
 };
 
 /* Connects, negotiates and authenticates. Errors: -ENOENT unknown host,
@@ -74,6 +87,10 @@ struct smb1_config {
 int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *why, size_t why_len);
 /* Logs off and closes. Trees and files must have been released. */
 void smb1_conn_free(struct smb1_conn *c);
+/* For unmount: every call waiting on c, and every later one, fails at
+ * once with -ENOTCONN; nothing reconnects any more. Thread-safe, and
+ * quick: it only wakes and kills. smb1_conn_free is still needed. */
+void smb1_conn_abort(struct smb1_conn *c);
 int smb1_echo(struct smb1_conn *c);
 
 struct smb1_conn_info {

@@ -186,6 +186,9 @@ struct readdir_ctx {
     uint8_t *last; /* wire name of the last entry, terminated */
     size_t last_len;
     struct smb1_log *log;
+    unsigned fresh;   /* names of the current page not seen before */
+    uint64_t entries; /* entries walked in this listing, all passes */
+    uint64_t rounds;  /* FIND_FIRST2/FIND_NEXT2 round trips, all passes */
 };
 
 static bool is_dot(const struct dir_entry *e, bool unicode)
@@ -211,14 +214,20 @@ static int on_entry(void *arg, const struct dir_entry *e)
     memset(l + e->name_len, 0, nul);
     rc->last = l;
     rc->last_len = e->name_len + nul;
+    if (++rc->entries > FIND_MAX_ENTRIES)
+        return -EFBIG;
     if (is_dot(e, rc->pc.unicode))
         return 0;
     int err = 0;
     char *name = path_name_from_wire(&rc->pc, e->name, e->name_len, &err);
-    /* Our own unlinked-while-open files are not there for POSIX. */
+    /* Our own unlinked-while-open files are not there for POSIX (but they
+     * are progress of the listing). */
     if (name && strncmp(name, NS_DELETED_PREFIX, strlen(NS_DELETED_PREFIX)) == 0) {
+        int dup = seen_add(&rc->seen, name);
         free(name);
-        return 0;
+        if (dup == 0)
+            rc->fresh++;
+        return dup < 0 ? dup : 0;
     }
     if (!name) {
         if (err == -ENOMEM)
@@ -232,6 +241,7 @@ static int on_entry(void *arg, const struct dir_entry *e)
         free(name);
         return dup < 0 ? dup : 0;
     }
+    rc->fresh++;
     int r = rc->cb(rc->cb_ctx, name, &e->st);
     free(name);
     if (r) {
@@ -280,6 +290,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         wire_st16(pp + 4, FIND_FLAG_CLOSE_AT_EOS | FIND_FLAG_RETURN_RESUME_KEYS);
         wire_st16(pp + 6, level);
         wire_st32(pp + 8, 0);
+        rc->rounds++;
         r = trans2_call(t, SMB1_TRANS2_FIND_FIRST2, pp, (uint32_t)(12 + n), NULL, 0, 16,
                         FIND_MAX_DATA, &rs, CONN_IDEMPOTENT);
         if (r)
@@ -317,21 +328,19 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
     }
     int stalls = 0;
     for (;;) {
-        size_t prev_len = rc->last_len;
-        uint8_t *prev = NULL;
-        if (rc->last && !(prev = malloc(prev_len))) {
-            trans_resp_free(&rs);
-            r = -ENOMEM;
-            break;
-        }
-        if (prev)
-            memcpy(prev, rc->last, prev_len);
+        rc->fresh = 0;
         r = dir_parse(level, rc->pc.unicode, rs.data, rs.data_len, count, on_entry, rc);
         trans_resp_free(&rs);
-        bool same = prev && rc->last_len == prev_len && memcmp(prev, rc->last, prev_len) == 0;
-        free(prev);
-        if (r < 0)
+        if (r == -EFBIG) {
+            log_warn(rc->log, "listing of %s passed %u entries without an end: giving up", path,
+                     FIND_MAX_ENTRIES);
+            r = -EIO;
+        }
+        if (r < 0) {
+            if (!eos)
+                (void)find_close(t, sid);
             break;
+        }
         if (r > 0 && rc->cb_ret) {
             r = rc->cb_ret;
             if (!eos)
@@ -342,16 +351,28 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
             r = 0;
             break;
         }
-        /* A server that makes no progress would keep us here forever. */
-        if (count == 0 || same || !rc->last) {
-            if (++stalls > 2) {
-                log_warn(rc->log, "directory listing of %s makes no progress", path);
+        /* A server that makes no progress would keep us here forever: an
+         * empty page, or one of names already seen (the same page again,
+         * or two pages in turn), is a stall. */
+        if (rc->fresh == 0 || !rc->last) {
+            if (++stalls >= FIND_MAX_STALLS) {
+                log_warn(rc->log,
+                         "listing of %s makes no progress (the server sends no new names "
+                         "and never ends the search)",
+                         path);
                 (void)find_close(t, sid);
                 r = -EIO;
                 break;
             }
         } else {
             stalls = 0;
+        }
+        if (rc->rounds >= FIND_MAX_ROUNDS) {
+            log_warn(rc->log, "listing of %s took %u round trips without an end: giving up", path,
+                     FIND_MAX_ROUNDS);
+            (void)find_close(t, sid);
+            r = -EIO;
+            break;
         }
         size_t nl = rc->last ? rc->last_len : path_nul_len(&rc->pc);
         uint8_t *np = malloc(12 + nl);
@@ -370,6 +391,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
             memcpy(np + 12, rc->last, nl);
         else
             memset(np + 12, 0, nl);
+        rc->rounds++;
         r = trans2_call(t, SMB1_TRANS2_FIND_NEXT2, np, (uint32_t)(12 + nl), NULL, 0, 16,
                         FIND_MAX_DATA, &rs, CONN_FID);
         free(np);

@@ -22,6 +22,12 @@
 
 #define FIND_MAX_DATA     0xFFF0u /* reply data per round trip */
 #define FIND_SEARCH_COUNT 2048
+/* Bounds on one listing, whatever the server sends: a search that never
+ * says EndOfSearch ends in -EIO after this many entries or round trips,
+ * or after three pages in a row that bring no name not seen before. */
+#define FIND_MAX_ENTRIES (1u << 20)
+#define FIND_MAX_ROUNDS  (1u << 16)
+#define FIND_MAX_STALLS  3
 
 /* One decoded entry; name points into the reply (wire encoding). */
 struct dir_entry {

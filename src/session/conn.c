@@ -16,6 +16,16 @@
 #include "wire/smb1_proto.h"
 
 #define CONN_RETRIES 3
+/* Waits for a reconnect back off from CONN_BACKOFF_MIN_MS, doubling up to
+ * CONN_BACKOFF_MAX_MS; a waiting thread looks for an interrupt or an
+ * abort every CONN_POLL_MS. */
+#define CONN_BACKOFF_MIN_MS 200
+#define CONN_BACKOFF_MAX_MS 5000
+#define CONN_POLL_MS        200
+/* A server that ends CONN_DEAD_LOGONS logons in a row before answering
+ * anything else is not logged on to again at once: calls fail with -EIO
+ * and the next logon waits 1 s, doubling up to 64 s. */
+#define CONN_DEAD_LOGONS 2
 
 static const char *state_name(enum conn_state s)
 {
@@ -78,14 +88,55 @@ static void fill_header(struct msg_out *req, uint16_t uid, uint16_t tid, uint16_
 
 static int timeout_ms(const struct smb1_conn *c)
 {
-    return c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : 60000;
+    return c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : 30000;
+}
+
+int conn_probe_ms(const struct smb1_conn *c)
+{
+    int p = timeout_ms(c) / 4;
+    return p < 250 ? 250 : p > 10000 ? 10000 : p;
+}
+
+int conn_handshake_ms(const struct smb1_conn *c)
+{
+    return 2 * conn_probe_ms(c);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uint16_t uid,
                   uint16_t tid, uint16_t flags2, struct msg_in *resp)
 {
     fill_header(req, uid, tid, flags2);
-    return mux_call(mux, req, 0, timeout_ms(c), resp, NULL, NULL);
+    return mux_call(mux, req, 0, conn_handshake_ms(c), resp, NULL, NULL);
+}
+
+bool conn_pending(struct smb1_conn *c, struct mux *mux)
+{
+    pthread_mutex_lock(&c->lock);
+    bool ok = !c->aborted;
+    c->pending_mux = ok ? mux : NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (!ok && mux)
+        mux_kill(mux, -ENOTCONN);
+    return ok;
+}
+
+static bool is_interrupted(const struct smb1_conn *c)
+{
+    return c->cfg.interrupted && c->cfg.interrupted(c->cfg.interrupt_arg);
+}
+
+/* Caller holds c->lock: waits on state_cond until until_ms at the latest. */
+static void wait_until(struct smb1_conn *c, int64_t until_ms)
+{
+    struct timespec ts = {(time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L};
+    pthread_cond_timedwait(&c->state_cond, &c->lock, &ts);
 }
 
 /* Marks c broken if mux is still its current one. */
@@ -103,6 +154,7 @@ static void publish(struct smb1_conn *c, struct conn_session *s)
     c->mux = s->mux;
     c->uid = s->uid;
     c->epoch++;
+    c->epoch_answered = false;
     c->params = s->params;
     c->params.epoch = c->epoch;
     uint64_t unix_caps = c->info.unix_caps;
@@ -112,24 +164,20 @@ static void publish(struct smb1_conn *c, struct conn_session *s)
     set_state(c, CONN_CONNECTED);
 }
 
-/* Re-establishes the connection unless someone already did since seen_epoch. */
-static int conn_reconnect(struct smb1_conn *c, uint64_t seen_epoch)
+static bool permanent(int err)
+{
+    return err == -EACCES || err == -EPERM || err == -EPROTONOSUPPORT;
+}
+
+/* Re-establishes the connection. The caller set the state to
+ * RECONNECTING under c->lock (so it is the one thread doing it); others
+ * wait on state_cond. A failure sets the back-off before the next try. */
+static int do_reconnect(struct smb1_conn *c)
 {
     pthread_mutex_lock(&c->reconnect_lock);
     pthread_mutex_lock(&c->lock);
-    if (c->state == CONN_CLOSED) {
-        pthread_mutex_unlock(&c->lock);
-        pthread_mutex_unlock(&c->reconnect_lock);
-        return -ECONNRESET;
-    }
-    if (c->epoch != seen_epoch || (c->state == CONN_CONNECTED && c->mux && !mux_dead(c->mux))) {
-        pthread_mutex_unlock(&c->lock);
-        pthread_mutex_unlock(&c->reconnect_lock);
-        return 0;
-    }
     struct mux *old = c->mux;
     c->mux = NULL;
-    set_state(c, CONN_RECONNECTING);
     pthread_mutex_unlock(&c->lock);
     if (old) {
         mux_kill(old, -ECONNRESET);
@@ -140,17 +188,51 @@ static int conn_reconnect(struct smb1_conn *c, uint64_t seen_epoch)
     struct conn_session s;
     memset(&s, 0, sizeof(s));
     int r = session_establish(c, &s, why, sizeof(why));
+    conn_pending(c, NULL);
+    struct mux *drop = NULL;
     pthread_mutex_lock(&c->lock);
+    if (r == 0 && (c->aborted || c->state == CONN_CLOSED)) {
+        drop = s.mux;
+        r = -ENOTCONN;
+    }
+    unsigned failed = 0;
+    int backoff = 0;
     if (r == 0) {
         publish(c, &s);
+        c->failed_attempts = 0;
+        c->backoff_ms = 0;
+        if (c->dead_logons < CONN_DEAD_LOGONS)
+            c->next_attempt_ms = 0;
         __atomic_fetch_add(&c->reconnects, 1, __ATOMIC_RELAXED);
     } else {
         c->last_err = r;
-        set_state(c, CONN_BROKEN);
+        failed = ++c->failed_attempts;
+        backoff = c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : CONN_BACKOFF_MIN_MS;
+        if (c->backoff_ms > CONN_BACKOFF_MAX_MS)
+            backoff = c->backoff_ms = CONN_BACKOFF_MAX_MS;
+        c->next_attempt_ms = mono_ms() + c->backoff_ms;
+        if (c->state != CONN_CLOSED)
+            set_state(c, CONN_BROKEN);
     }
+    pthread_cond_broadcast(&c->state_cond);
     pthread_mutex_unlock(&c->lock);
-    if (r)
-        log_warn(c->log, "reconnect to %s failed: %s", c->host, why[0] ? why : strerror(-r));
+    if (drop) {
+        mux_kill(drop, -ENOTCONN);
+        mux_put(drop);
+    }
+    /* Said once in words, then only now and then. */
+    if (r && r != -ENOTCONN) {
+        const char *w = why[0] ? why : strerror(-r);
+        if (failed == 1)
+            log_warn(c->log, "reconnect to %s failed: %s; trying again with growing pauses", c->host,
+                     w);
+        else if (failed % 20 == 0)
+            log_warn(c->log, "reconnect to %s still failing after %u attempts: %s", c->host, failed,
+                     w);
+        else
+            log_debug(c->log, "reconnect to %s failed (attempt %u, next in %d ms): %s", c->host,
+                      failed, backoff, w);
+    }
     pthread_mutex_unlock(&c->reconnect_lock);
     return r;
 }
@@ -161,20 +243,6 @@ struct live {
     uint16_t uid, tid, flags2;
     bool unicode;
 };
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Connects t (again) when its TID belongs to an older epoch. */
 static int tree_refresh(struct smb1_conn *c, struct smb1_tree *t, struct live *lv, bool *fresh)
@@ -206,13 +274,19 @@ static int tree_refresh(struct smb1_conn *c, struct smb1_tree *t, struct live *l
     return r;
 }
 
-/* Gets the live mux (reconnecting when needed) and t's current TID. */
-static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, struct live *lv)
+/* Gets the live mux (reconnecting when needed) and t's current TID.
+ * deadline (monotonic ms, -1: none) bounds the wait for a reconnect:
+ * -ETIMEDOUT after it. Waits end early with -EINTR on an interrupt and
+ * -ENOTCONN on an abort. */
+static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, struct live *lv,
+                     int64_t deadline)
 {
-    int64_t deadline = mono_ms() + timeout_ms(c);
-    int backoff = 100;
     for (;;) {
         pthread_mutex_lock(&c->lock);
+        if (c->aborted) {
+            pthread_mutex_unlock(&c->lock);
+            return -ENOTCONN;
+        }
         if (c->state == CONN_CLOSED) {
             pthread_mutex_unlock(&c->lock);
             return -ECONNRESET;
@@ -229,18 +303,44 @@ static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, s
         }
         if (c->state == CONN_CONNECTED)
             set_state(c, CONN_BROKEN);
-        uint64_t seen = c->epoch;
-        pthread_mutex_unlock(&c->lock);
-        if (flags & CONN_NO_RECONNECT)
+        if (flags & CONN_NO_RECONNECT) {
+            pthread_mutex_unlock(&c->lock);
             return -ECONNRESET;
-        int r = conn_reconnect(c, seen);
-        if (r == 0)
+        }
+        int64_t now = mono_ms();
+        bool busy = c->state == CONN_RECONNECTING;
+        if (!busy && now < c->next_attempt_ms) {
+            /* Backing off. A server that keeps ending our sessions or
+             * refusing us gets no wait from the callers: they fail now. */
+            int e = c->dead_logons >= CONN_DEAD_LOGONS ? -EIO
+                    : permanent(c->last_err)           ? c->last_err
+                                                       : 0;
+            if (e) {
+                pthread_mutex_unlock(&c->lock);
+                return e;
+            }
+        }
+        if (busy || now < c->next_attempt_ms) {
+            if (deadline >= 0 && now >= deadline) {
+                pthread_mutex_unlock(&c->lock);
+                return -ETIMEDOUT;
+            }
+            int64_t until = now + CONN_POLL_MS;
+            if (!busy && c->next_attempt_ms < until)
+                until = c->next_attempt_ms;
+            if (deadline >= 0 && deadline < until)
+                until = deadline;
+            wait_until(c, until);
+            pthread_mutex_unlock(&c->lock);
+            if (is_interrupted(c))
+                return -EINTR;
             continue;
-        int64_t left = deadline - mono_ms();
-        if (c->cfg.soft || left <= 0 || r == -EACCES || r == -EPERM || r == -EPROTONOSUPPORT)
-            return r == -EACCES || r == -EPERM ? r : -ECONNRESET;
-        sleep_ms(backoff < left ? backoff : (int)left);
-        backoff = backoff < 2000 ? backoff * 2 : 2000;
+        }
+        set_state(c, CONN_RECONNECTING);
+        pthread_mutex_unlock(&c->lock);
+        int r = do_reconnect(c);
+        if (r && permanent(r))
+            return r;
     }
     lv->tid = 0xFFFF;
     if (t && !(flags & CONN_NO_TREE)) {
@@ -284,23 +384,70 @@ static int multi_frame(void *arg, const struct msg_in *frame)
     return mc->fn(mc->arg, frame);
 }
 
+/* The server ended the session of epoch: counts a logon that died before
+ * anything else was answered, says so once, and tells whether to log on
+ * again at once (else the caller fails with -EIO and the next logon waits). */
+static bool session_ended(struct smb1_conn *c, uint64_t epoch, uint32_t st, bool retried)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->epoch == epoch && !c->epoch_answered)
+        c->dead_logons++;
+    unsigned n = c->dead_logons;
+    bool again = !retried && n < CONN_DEAD_LOGONS;
+    bool say = !again && n >= CONN_DEAD_LOGONS && !c->dead_logons_said;
+    if (say)
+        c->dead_logons_said = true;
+    if (n >= CONN_DEAD_LOGONS) {
+        unsigned k = n - CONN_DEAD_LOGONS;
+        c->next_attempt_ms = mono_ms() + (1000 << (k < 6 ? k : 6));
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (say)
+        log_err(c->log,
+                "%s ends every session at once (%s to the first request after logon and tree "
+                "connect, %u times in a row): the share's path probably does not exist on the "
+                "server or the user may not enter it (its permissions); giving up with EIO",
+                c->host, ntstatus_name(st), n);
+    else if (again)
+        log_info(c->log, "session ended by the server (%s); logging on again", ntstatus_name(st));
+    return again;
+}
+
+/* A request of epoch got an answer: the logon works. */
+static void epoch_answered(struct smb1_conn *c, uint64_t epoch)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->epoch == epoch && !c->epoch_answered) {
+        c->epoch_answered = true;
+        c->dead_logons = 0;
+        c->dead_logons_said = false;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
 /* One request (with nparts secondaries after it, for a multi-part
- * transaction) and its retries. A status retry happens only on the first
- * frame handed to mc, before the caller has seen any reply: with parts
- * that is the interim error or the final reply, and either way the server
- * has not run the transaction (a stale tree or session is refused). */
+ * transaction) and its retries, within the call's bound (see
+ * smb1_config.request_timeout_ms). A status retry happens only on the
+ * first frame handed to mc, before the caller has seen any reply: with
+ * parts that is the interim error or the final reply, and either way the
+ * server has not run the transaction (a stale tree or session is
+ * refused). A protocol error (-EPROTO from the mux: MIDs never sent,
+ * replies that trickle or never end) is tried once more on a new
+ * connection when the request is idempotent, and is -EIO when it comes
+ * again: it is the server's doing, not an outage. */
 static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req,
                        struct msg_out *parts, size_t nparts, struct msg_in *resp,
                        struct multi_ctx *mc, unsigned flags)
 {
     int r;
     int attempts = 0;
-    bool tree_retried = false, session_retried = false;
+    bool tree_retried = false, session_retried = false, proto_retried = false;
     if (t && t->conn != c)
         return -EINVAL;
+    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : mono_ms() + timeout_ms(c);
     for (;;) {
         struct live lv;
-        r = conn_live(c, t, flags, &lv);
+        r = conn_live(c, t, flags, &lv, c->cfg.soft ? deadline : -1);
         if (r)
             break;
         /* A handle of an older connection must never reach a newer one, where
@@ -312,6 +459,18 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
             r = -ECONNRESET;
             break;
         }
+        /* soft: what is left of the bound; hard: a whole one for the reply
+         * of a server that is there (the wait for one that is not is above). */
+        int tmo = timeout_ms(c);
+        if (c->cfg.soft && deadline >= 0) {
+            int64_t left = deadline - mono_ms();
+            if (left <= 0) {
+                mux_put(lv.mux);
+                r = -ETIMEDOUT;
+                break;
+            }
+            tmo = (int)left;
+        }
         fill_header(req, lv.uid, lv.tid, lv.flags2);
         for (size_t i = 0; i < nparts; i++)
             fill_header(&parts[i], lv.uid, lv.tid, lv.flags2);
@@ -320,23 +479,25 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         if (mc) {
             mc->first = true;
             mc->retry_status = false;
-            r = mux_call_parts(lv.mux, req, parts, nparts, mflags | MUX_MULTI, timeout_ms(c),
-                               multi_frame, mc);
+            r = mux_call_parts(lv.mux, req, parts, nparts, mflags | MUX_MULTI, tmo, multi_frame,
+                               mc);
             st = mc->status;
             if (r == 0 && !mc->retry_status)
                 st = 0;
         } else {
-            r = mux_call(lv.mux, req, mflags, timeout_ms(c), resp, NULL, NULL);
+            r = mux_call(lv.mux, req, mflags, tmo, resp, NULL, NULL);
             if (r == 0)
                 st = resp->status;
         }
         bool tree_stale = st == NT_STATUS_NETWORK_NAME_DELETED && t && !tree_retried;
         bool session_gone =
-            (st == NT_STATUS_USER_SESSION_DELETED || st == NT_STATUS_NETWORK_SESSION_EXPIRED) &&
-            !session_retried;
+            st == NT_STATUS_USER_SESSION_DELETED || st == NT_STATUS_NETWORK_SESSION_EXPIRED;
+        if (r == 0 && !session_gone)
+            epoch_answered(c, lv.epoch);
         if (r == 0 && (tree_stale || session_gone)) {
             if (!mc)
                 msg_in_free(resp);
+            bool again = true;
             if (tree_stale) {
                 tree_retried = true;
                 log_info(c->log, "tree %s was disconnected by the server; connecting it again",
@@ -346,23 +507,36 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                     t->epoch = 0;
                 pthread_mutex_unlock(&t->lock);
             } else {
+                again = session_ended(c, lv.epoch, st, session_retried);
                 session_retried = true;
-                log_info(c->log, "session ended by the server (%s); logging on again",
-                         ntstatus_name(st));
                 mark_broken(c, lv.mux, -ECONNRESET);
             }
             mux_put(lv.mux);
-            continue;
+            if (again)
+                continue;
+            r = -EIO;
+            break;
         }
         mux_put(lv.mux);
         if (r == -ECONNRESET && (flags & CONN_IDEMPOTENT) && !(flags & CONN_NO_RECONNECT) &&
             ++attempts < CONN_RETRIES) {
             log_info(c->log, "%s: connection lost, retrying (attempt %d)", msg_cmd_name(req->cmd),
                      attempts + 1);
-            sleep_ms(50 * attempts);
+            continue;
+        }
+        if (r == -EPROTO && (flags & CONN_IDEMPOTENT) && !(flags & CONN_NO_RECONNECT) &&
+            !proto_retried) {
+            proto_retried = true;
+            log_info(c->log, "%s: protocol error from %s; trying once more on a new connection",
+                     msg_cmd_name(req->cmd), c->host);
             continue;
         }
         break;
+    }
+    if (r == -EPROTO) {
+        log_warn(c->log, "%s to %s failed: the server does not follow the protocol (EIO)",
+                 msg_cmd_name(req->cmd), c->host);
+        r = -EIO;
     }
     return r;
 }
@@ -380,7 +554,8 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
                     size_t window, struct msg_in *resps, int *res, unsigned flags)
 {
     struct live lv;
-    int r = t && t->conn != c ? -EINVAL : conn_live(c, t, flags, &lv);
+    int r = t && t->conn != c ? -EINVAL
+                                 : conn_live(c, t, flags, &lv, c->cfg.soft ? mono_ms() + timeout_ms(c) : -1);
     if (r == 0) {
         /* As in call_common: a handle never reaches a newer connection. */
         for (size_t i = 0; i < n && r == 0; i++)
@@ -423,7 +598,7 @@ int conn_call_parts(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *ms
 int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req)
 {
     struct live lv;
-    int r = conn_live(c, t, CONN_NO_RECONNECT | (t ? 0 : CONN_NO_TREE), &lv);
+    int r = conn_live(c, t, CONN_NO_RECONNECT | (t ? 0 : CONN_NO_TREE), &lv, -1);
     if (r == 0) {
         fill_header(req, lv.uid, lv.tid, lv.flags2);
         r = mux_send_oneway(lv.mux, req, false);
@@ -436,7 +611,7 @@ int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *
 int conn_ensure(struct smb1_conn *c, struct smb1_tree *t, uint64_t *epoch)
 {
     struct live lv;
-    int r = conn_live(c, t, t ? 0 : CONN_NO_TREE, &lv);
+    int r = conn_live(c, t, t ? 0 : CONN_NO_TREE, &lv, c->cfg.soft ? mono_ms() + timeout_ms(c) : -1);
     if (r)
         return r;
     if (epoch)
@@ -542,7 +717,7 @@ static void on_unsolicited(void *arg, struct msg_in *in)
 static void ack_break(struct smb1_conn *c, const struct conn_brk *b)
 {
     struct live lv;
-    if (conn_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv))
+    if (conn_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv, -1))
         return;
     struct msg_out m;
     if (msg_out_init(&m, SMB1_COM_LOCKING_ANDX, 64) == 0) {
@@ -649,7 +824,7 @@ static void *svc_main(void *arg)
         }
 
         struct live lv;
-        if (conn_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv) == 0) {
+        if (conn_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv, -1) == 0) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (now.tv_sec - mux_last_activity(lv.mux) >= interval) {
@@ -711,6 +886,7 @@ static void conn_destroy(struct smb1_conn *c)
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->svc_lock);
     pthread_cond_destroy(&c->svc_cond);
+    pthread_cond_destroy(&c->state_cond);
     free(c);
 }
 
@@ -747,6 +923,7 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->svc_cond, &ca);
+    pthread_cond_init(&c->state_cond, &ca);
     pthread_condattr_destroy(&ca);
     c->state = CONN_NEW;
     if (r) {
@@ -831,6 +1008,28 @@ void smb1_conn_free(struct smb1_conn *c)
              (unsigned long long)st.unknown_mids, (unsigned long long)st.reconnects,
              (unsigned long long)st.timeouts, (unsigned long long)st.malformed);
     conn_destroy(c);
+}
+
+void smb1_conn_abort(struct smb1_conn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    bool first = !c->aborted;
+    c->aborted = true;
+    /* Both die under c->lock: neither can be freed meanwhile (a pending
+     * mux is cleared under it before its put). */
+    if (c->mux)
+        mux_kill(c->mux, -ENOTCONN);
+    if (c->pending_mux)
+        mux_kill(c->pending_mux, -ENOTCONN);
+    pthread_cond_broadcast(&c->state_cond);
+    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_lock(&c->svc_lock);
+    pthread_cond_signal(&c->svc_cond);
+    pthread_mutex_unlock(&c->svc_lock);
+    if (first)
+        log_info(c->log, "connection to %s aborted: every waiting call fails now", c->host);
 }
 
 int smb1_echo(struct smb1_conn *c)

@@ -126,7 +126,7 @@ static int transport_connect(struct smb1_conn *c, int *fd_out, bool *nbt_out, ch
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        int rt = c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : 60000;
+        int rt = c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : 30000;
         struct timeval tv = {rt / 1000, (rt % 1000) * 1000};
         /* A server that stops reading must not hold the send lock forever. */
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -740,6 +740,10 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     struct mux *mux = mux_new(fd, &o, &r);
     if (!mux)
         return r;
+    if (!conn_pending(c, mux)) {
+        r = -ENOTCONN;
+        goto out_fail;
+    }
     struct nego ng;
     memset(&ng, 0, sizeof(ng));
     uint8_t *hint = NULL;
@@ -802,6 +806,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     }
     mux_set_max_inflight(mux, out->params.max_mpx);
     free(hint);
+    conn_pending(c, NULL);
     out->mux = mux;
     log_info(c->log, "connected to %s (%s, %s%s, max mpx %u, max buffer %u)", c->host,
              nbt ? "NetBIOS" : "direct TCP",
@@ -816,6 +821,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
 
 out_fail:
     free(hint);
+    conn_pending(c, NULL);
     mux_put(mux);
     return r;
 }

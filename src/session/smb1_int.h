@@ -53,7 +53,18 @@ struct smb1_conn {
     pthread_mutex_t reconnect_lock; /* see the lock order above */
 
     pthread_mutex_t lock; /* protects the fields down to break_arg */
+    pthread_cond_t state_cond; /* with lock: state or epoch changed, or abort */
     enum conn_state state;
+    bool aborted;             /* smb1_conn_abort: nothing waits or reconnects any more */
+    struct mux *pending_mux;  /* the mux a (re)connect is building; abort kills it */
+    int64_t next_attempt_ms;  /* no reconnect before this (monotonic ms): the backoff */
+    int backoff_ms;           /* the wait after the next failed reconnect */
+    unsigned failed_attempts; /* failed reconnects in a row */
+    /* Logons that the server ended (USER_SESSION_DELETED) before any
+     * request of theirs got another answer, in a row; logged once. */
+    unsigned dead_logons;
+    bool dead_logons_said;
+    bool epoch_answered; /* a request of this epoch got an answer */
     uint64_t epoch;
     struct mux *mux; /* NULL unless CONNECTED */
     uint16_t uid;
@@ -92,10 +103,18 @@ int tree_connect_raw(struct smb1_conn *c, struct mux *mux, uint16_t uid, struct 
 
 /* conn.c: Flags2 for every request on c (EXTENDED_SECURITY when negotiated). */
 uint16_t conn_flags2(const struct smb1_conn *c, bool ext_sec, bool unicode);
-/* conn.c: fills UID/TID/PID/Flags2 and does one round trip on mux, with the
- * configured timeout; no reconnect, no status mapping. */
+/* conn.c: fills UID/TID/PID/Flags2 and does one round trip on mux within
+ * the hand-shake timeout (conn_handshake_ms); no reconnect, no status
+ * mapping. */
 int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uint16_t uid,
                   uint16_t tid, uint16_t flags2, struct msg_in *resp);
+/* conn.c: the probe interval (a quarter of the request timeout, 250 ms to
+ * 10 s) and the timeout of a hand-shake round trip (two of them). */
+int conn_probe_ms(const struct smb1_conn *c);
+int conn_handshake_ms(const struct smb1_conn *c);
+/* conn.c: a (re)connect built mux; false when the connection was aborted
+ * meanwhile (the mux is then killed). conn_pending(c, NULL) clears it. */
+bool conn_pending(struct smb1_conn *c, struct mux *mux);
 /* conn.c: the connection's stats, log and oplock-break hook for a new mux. */
 void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o);
 /* conn.c: records the CIFS UNIX capabilities set up for epoch. */

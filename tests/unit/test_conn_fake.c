@@ -2,6 +2,7 @@
  * tests/fake. Every fault must end in a clean error (no crash, no hang, no
  * corrupted data reaching the caller), and the connection must recover. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,9 +512,24 @@ Test(conn_fake, idle_keepalive_echo, .init = init_signed, .fini = fini, .timeout
     smb1_conn_free(conn);
 }
 
-/* The server goes away for good: soft fails at the first failed reconnect,
- * hard keeps trying for about a request timeout; neither hangs. */
-static double echo_after_server_gone(bool soft)
+/* The server goes away for good: soft keeps trying to reconnect for a
+ * request timeout and then fails; hard keeps trying until the connection
+ * is aborted (as at unmount) or the caller is interrupted. Neither hangs. */
+struct abort_later {
+    struct smb1_conn *conn;
+    int ms;
+};
+
+static void *abort_after(void *arg)
+{
+    struct abort_later *al = arg;
+    struct timespec ts = {al->ms / 1000, (long)(al->ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    smb1_conn_abort(al->conn);
+    return NULL;
+}
+
+static double echo_after_server_gone(bool soft, int want)
 {
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
     c.request_timeout_ms = 1200;
@@ -521,24 +537,30 @@ static double echo_after_server_gone(bool soft)
     struct smb1_conn *conn = connect_ok(&c);
     fake_stop(fs);
     fs = NULL;
+    struct abort_later al = {conn, 2500};
+    pthread_t th;
+    if (!soft)
+        cr_assert_eq(pthread_create(&th, NULL, abort_after, &al), 0);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    cr_assert_eq(smb1_echo(conn), -ECONNRESET);
+    cr_assert_eq(smb1_echo(conn), want);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!soft)
+        pthread_join(th, NULL);
     smb1_conn_free(conn);
     return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
 Test(conn_fake, server_gone_soft, .init = init_signed, .fini = fini, .timeout = 30)
 {
-    double s = echo_after_server_gone(true);
-    cr_assert(s < 0.6, "soft mode took %.2f s", s);
+    double s = echo_after_server_gone(true, -ETIMEDOUT);
+    cr_assert(s > 1.0 && s < 1.6, "soft mode gave up after %.2f s", s);
 }
 
 Test(conn_fake, server_gone_hard, .init = init_signed, .fini = fini, .timeout = 30)
 {
-    double s = echo_after_server_gone(false);
-    cr_assert(s > 0.8 && s < 15, "hard mode gave up after %.2f s", s);
+    double s = echo_after_server_gone(false, -ENOTCONN);
+    cr_assert(s > 2.4 && s < 3.0, "hard mode ended after %.2f s", s);
 }
 
 Test(conn_fake, failed_keepalive_marks_broken, .init = init_signed, .fini = fini, .timeout = 30)

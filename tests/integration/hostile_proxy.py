@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""A hostile SMB1 server for the liveness tests: a proxy in front of a real
+(unsigned) smbd that misbehaves on demand.
+
+    hostile_proxy.py LISTEN_PORT TARGET_PORT CTL_DIR
+
+CTL_DIR/mode holds one word, read again for every frame, so one mount can
+be driven through several behaviours:
+
+    normal     forward everything
+    silence    forward requests, never a reply (a server that hangs)
+    refuse     close every connection (a server that is gone)
+    stall      answer ECHO (and the session set-up), never anything else
+               (a server that is alive but does not answer requests)
+    wrongmid   replies after the session set-up carry MIDs never sent
+    trickle    replies go out one byte every 50 ms
+    lietotal   TRANS2 replies announce 8 more data bytes than they send
+    findloop   FIND_FIRST2 never ends the search, and FIND_NEXT2 is
+               answered here with two pages of it in turn, for ever
+    sessdel    every reply after TREE_CONNECT is USER_SESSION_DELETED
+               (what smbd does when the share's path cannot be entered)
+
+CTL_DIR/events gets a line per accepted connection ("conn") and per
+SESSION_SETUP request ("logon"). Test code: it trusts its peers.
+"""
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
+LOGOFF, TREE_DISCONNECT, TRANS2 = 0x74, 0x71, 0x32
+FIND_FIRST2, FIND_NEXT2 = 0x01, 0x02
+SETUP_CMDS = (NEGOTIATE, SESSION_SETUP, TREE_CONNECT)
+USER_SESSION_DELETED = 0xC0000203
+
+listen_port, target_port, ctl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+events_lock = threading.Lock()
+
+
+def mode():
+    try:
+        with open(os.path.join(ctl, "mode")) as f:
+            return f.read().strip() or "normal"
+    except OSError:
+        return "normal"
+
+
+def event(what):
+    with events_lock:
+        with open(os.path.join(ctl, "events"), "a") as f:
+            f.write(what + "\n")
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf
+
+
+def read_frame(s):
+    hdr = recv_exact(s, 4)
+    n = (hdr[1] << 16) | (hdr[2] << 8) | hdr[3]
+    return hdr, bytearray(recv_exact(s, n))
+
+
+def frame(body):
+    n = len(body)
+    return bytes([0, (n >> 16) & 0xFF, (n >> 8) & 0xFF, n & 0xFF]) + bytes(body)
+
+
+def u16(b, o):
+    return struct.unpack_from("<H", b, o)[0]
+
+
+def trans2_sub(body):
+    """The subcommand of a TRANS2 request, or None."""
+    if len(body) < 63 or body[4] != TRANS2 or body[32] < 15:
+        return None
+    return u16(body, 33 + 28)
+
+
+def entries(data):
+    """Offsets of the entries of a FIND data block (NextEntryOffset chain)."""
+    offs, off = [], 0
+    while off < len(data):
+        offs.append(off)
+        neo = struct.unpack_from("<I", data, off)[0]
+        if neo == 0:
+            break
+        off += neo
+    return offs
+
+
+class Conn:
+    def __init__(self, c, s):
+        self.c, self.s = c, s
+        self.send_lock = threading.Lock()
+        self.subs = {}  # MID -> TRANS2 subcommand of requests in flight
+        self.pages = None  # findloop: (flags2, [(count, data), (count, data)])
+        self.turn = 0
+        self.tree_connected = False
+
+    def to_client(self, data, trickle=False):
+        with self.send_lock:
+            if not trickle:
+                self.c.sendall(data)
+                return
+            for i in range(len(data)):
+                self.c.sendall(data[i:i + 1])
+                time.sleep(0.05)
+
+    def close(self):
+        for x in (self.c, self.s):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def next_page_reply(self, req):
+        """A FIND_NEXT2 reply to req made of the next stored page."""
+        flags2, pages = self.pages
+        count, data = pages[self.turn % 2]
+        self.turn += 1
+        params = struct.pack("<HHHH", count, 0, 0, 0)
+        poff = 56
+        doff = 64
+        words = struct.pack("<HHHHHHHHHBB", len(params), len(data), 0, len(params), poff, 0,
+                            len(data), doff, 0, 0, 0)
+        hdr = bytearray(req[:32])
+        struct.pack_into("<I", hdr, 5, 0)
+        hdr[9] |= 0x80
+        struct.pack_into("<H", hdr, 10, flags2)
+        body = hdr + bytes([10]) + words
+        tail = b"\0" * (poff - (len(body) + 2)) + params + b"\0" * (doff - poff - len(params)) + data
+        return body + struct.pack("<H", len(tail)) + tail
+
+    def client_to_server(self):
+        try:
+            while True:
+                hdr, body = read_frame(self.c)
+                m = mode()
+                if m == "refuse":
+                    break
+                if len(body) >= 32 and body[:4] == b"\xffSMB":
+                    if body[4] == SESSION_SETUP:
+                        event("logon")
+                    sub = trans2_sub(body)
+                    mid = u16(body, 30)
+                    if sub is not None:
+                        self.subs[mid] = sub
+                    if m == "findloop" and sub == FIND_NEXT2 and self.pages:
+                        self.to_client(frame(self.next_page_reply(body)))
+                        continue
+                self.s.sendall(hdr + bytes(body))
+        except (OSError, EOFError):
+            pass
+        self.close()
+
+    def alter(self, body, m):
+        """The reply to send for body under mode m, or None to drop it."""
+        cmd = body[4]
+        mid = u16(body, 30)
+        sub = self.subs.pop(mid, None) if cmd == TRANS2 else None
+        if cmd == TREE_CONNECT:
+            self.tree_connected = True
+        if m == "silence":
+            return None
+        if m == "stall" and cmd not in SETUP_CMDS + (ECHO,):
+            return None
+        if m == "wrongmid" and cmd not in SETUP_CMDS and mid != 0xFFFF:
+            nm = (mid + 0x8000) & 0xFFFF
+            struct.pack_into("<H", body, 30, 0x7FFF if nm == 0xFFFF else nm)
+        if m == "sessdel" and cmd not in SETUP_CMDS + (ECHO, LOGOFF, TREE_DISCONNECT):
+            out = bytearray(body[:32])
+            struct.pack_into("<I", out, 5, USER_SESSION_DELETED)
+            return out + b"\0\0\0"
+        if cmd == TRANS2 and body[32] == 10 and struct.unpack_from("<I", body, 5)[0] == 0:
+            if m == "lietotal":
+                struct.pack_into("<H", body, 35, u16(body, 35) + 8)
+            if m == "findloop" and sub == FIND_FIRST2:
+                poff, doff, dcnt = u16(body, 41), u16(body, 47), u16(body, 45)
+                data = bytes(body[doff:doff + dcnt])
+                offs = entries(data)
+                if len(offs) >= 2:
+                    k = len(offs) // 2
+                    self.pages = (u16(body, 10), [(k, data[:offs[k]]),
+                                                  (len(offs) - k, data[offs[k]:])])
+                    struct.pack_into("<H", body, poff + 4, 0)  # EndOfSearch
+        return body
+
+    def server_to_client(self):
+        try:
+            while True:
+                hdr, body = read_frame(self.s)
+                m = mode()
+                if m == "refuse":
+                    break
+                if len(body) >= 33 and body[:4] == b"\xffSMB":
+                    out = self.alter(body, m)
+                    if out is None:
+                        continue
+                    self.to_client(frame(out), trickle=(m == "trickle"))
+                else:
+                    self.to_client(hdr + bytes(body))
+        except (OSError, EOFError):
+            pass
+        self.close()
+
+
+def serve(c):
+    event("conn")
+    if mode() == "refuse":
+        c.close()
+        return
+    try:
+        s = socket.create_connection(("127.0.0.1", target_port))
+    except OSError:
+        c.close()
+        return
+    cn = Conn(c, s)
+    threading.Thread(target=cn.client_to_server, daemon=True).start()
+    threading.Thread(target=cn.server_to_client, daemon=True).start()
+
+
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", listen_port))
+ls.listen(16)
+while True:
+    c, _ = ls.accept()
+    serve(c)
