@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "link/nbt.h"
+#include "link/obs.h"
+#include "session/conn_obs.h"
 #include "auth/ntlmssp.h"
 #include "wire/ntstatus.h"
 #include "wire/nttime.h"
@@ -45,6 +47,8 @@ struct nego {
     char domain[64], server[64];
     bool sign;          /* decided: sign this connection */
     bool sign_required; /* by our policy or the server's */
+    bool key_exch;      /* NTLMSSP: the AUTHENTICATE carried a random session key */
+    bool placeholder;   /* the final SESSION_SETUP reply had "BSRSPYL " */
 };
 
 static bool is_numeric_host(const char *h)
@@ -70,8 +74,8 @@ static void called_name(const struct smb1_conn *c, char *out, size_t n)
         *dot = 0;
 }
 
-static int transport_connect(struct smb1_conn *c, int *fd_out, bool *nbt_out, char *why,
-                             size_t why_len)
+static int transport_connect(struct smb1_conn *c, int *fd_out, bool *nbt_out, uint16_t *port_out,
+                             char *why, size_t why_len)
 {
     const char *target = c->ip ? c->ip : c->host;
     int tmo = c->cfg.connect_timeout_ms > 0 ? c->cfg.connect_timeout_ms : 10000;
@@ -132,6 +136,7 @@ static int transport_connect(struct smb1_conn *c, int *fd_out, bool *nbt_out, ch
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         *fd_out = fd;
         *nbt_out = nbt[i];
+        *port_out = ports[i];
         return 0;
     }
     return r;
@@ -363,7 +368,7 @@ static uint16_t setup_flags2(const struct smb1_conn *c, const struct nego *ng, b
 }
 
 /* The final SESSION_SETUP reply is the first signed message: sequence 1. */
-static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct nego *ng,
+static int activate_signing(struct smb1_conn *c, struct mux *mux, struct nego *ng,
                             const struct msg_in *in, const struct sign_key *k, char *why,
                             size_t why_len)
 {
@@ -373,6 +378,7 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct n
      * merely offers signing decline it. */
     if (in->len >= SMB1_HDR_LEN &&
         !memcmp(in->frame + SMB1_HDR_SIGNATURE, "BSRSPYL ", SMB1_SIG_LEN)) {
+        ng->placeholder = true;
         if (ng->sign_required) {
             conn_why(why, why_len,
                      "signing is required but the server did not start it for "
@@ -391,7 +397,8 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct n
                  "signing required (sign=required) but the server does not sign its replies");
         return -EPERM;
     }
-    if (unsigned_reply || !sign_verify(k, in->frame, in->len, 1)) {
+    conn_obs_key(c, k);
+    if (unsigned_reply || !obs_verify(c->mux_obs, k, in->frame, in->len, 1, false)) {
         __atomic_fetch_add(&c->stats.bad_signatures, 1, __ATOMIC_RELAXED);
         log_err(c->log, "SESSION_SETUP reply MID %u from %s is %s", in->mid, c->host,
                 (in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ? "badly signed" : "not signed");
@@ -647,6 +654,7 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         if (wire_ok(&b) && tmp[0])
             snprintf(s->info.server_domain, sizeof(s->info.server_domain), "%s", tmp);
     }
+    ng->key_exch = (nc.flags & NTLMSSP_NEGOTIATE_KEY_EXCH) != 0;
     if (ng->sign && !anon && !s->info.guest && nc.have_key) {
         struct sign_key k;
         r = sign_key_init(&k, nc.exported_session_key, 16, NULL, 0);
@@ -728,7 +736,8 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
 {
     int fd = -1;
     bool nbt = false;
-    int r = transport_connect(c, &fd, &nbt, why, why_len);
+    uint16_t port = 0;
+    int r = transport_connect(c, &fd, &nbt, &port, why, why_len);
     if (r)
         return r;
     struct mux_opts o;
@@ -747,6 +756,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     r = negotiate(c, mux, &ng, &hint, &hint_len, why, why_len);
     if (r)
         goto out_fail;
+    conn_obs_negotiated(c, ng.secmode, ng.ext, ng.sign, ng.sign_required, nbt, port);
     bool anon = c->cfg.sec == SMB1_SEC_NONE || !c->creds.user[0];
     bool use_ntlmssp;
     if (c->cfg.sec == SMB1_SEC_NTLMSSP) {
@@ -787,6 +797,12 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     if (r)
         goto out_fail;
     out->info.signing_active = mux_signing(mux);
+    out->info.netbios = nbt;
+    out->info.port = port;
+    out->info.logon = anon ? SMB1_SEC_NONE : c->cfg.sec;
+    out->info.ntlmssp = use_ntlmssp;
+    conn_obs_logged_on(c, out->info.logon, use_ntlmssp, ng.key_exch, out->info.guest,
+                       ng.placeholder, out->info.signing_active);
     if (!out->info.signing_active)
         allow_big_reads(c, &ng, o.max_frame, &out->params);
     if (ng.sign && !out->info.signing_active && (anon || out->info.guest)) {

@@ -20,11 +20,13 @@
 #define SMBFUSE_SMB1_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "session/conn.h"
 #include "link/mux.h"
+#include "link/sign.h"
 #include "auth/ntlm.h"
 #include "smb1.h"
 
@@ -60,9 +62,25 @@ struct smb1_conn {
     struct conn_params params;
     struct smb1_conn_info info;
     int last_err;        /* why the last (re)connect failed */
+    /* The last request that failed (smb1_conn_get_status): -errno, its
+     * command, and when (CLOCK_REALTIME seconds); 0 when none yet. */
+    int call_err;
+    uint8_t call_err_cmd;
+    int64_t call_err_time;
     uint64_t unix_epoch; /* epoch whose UNIX extensions were set up */
     conn_break_fn break_fn;
     void *break_arg;
+
+    /* Observing (conn_obs.c): set up by smb1_conn_new before the first
+     * connect, then read-only, except obs_sess and obs_key, which only the
+     * thread establishing a session uses, and pcap_warned (atomic). */
+    struct smb1_observer user_obs; /* a copy of cfg.observer, or zeros */
+    struct smb1_observer obs;      /* what the muxes report to */
+    const struct smb1_observer *mux_obs; /* &obs, or NULL when nobody watches */
+    struct pcap_writer *pcap;
+    atomic_bool pcap_warned;
+    struct smb1_obs_session obs_sess;
+    struct sign_key obs_key;
 
     pthread_t svc; /* echo keep-alive and oplock-break worker */
     bool svc_started;
@@ -106,6 +124,10 @@ bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch);
 /* tree.c: QUERY/SET_FS_INFO level 0x200 on disk tree t once per epoch,
  * when the server has CAP_UNIX and cfg.unix_ext allows. */
 void tree_unix_setup(struct smb1_conn *c, struct smb1_tree *t);
+/* conn.c: the state's name for logs and smb1_conn_get_status. */
+const char *conn_state_name(enum conn_state s);
+/* conn_status.c: a request failed with err (-errno). */
+void conn_status_note(struct smb1_conn *c, uint8_t cmd, int err);
 /* conn.c: a reason for the user, copied into why. */
 void conn_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
