@@ -126,9 +126,9 @@ struct smb1_obs_session {
     /* LOGGED_ON: */
     enum smb1_sec method; /* SMB1_SEC_NONE: anonymous */
     bool ntlmssp, key_exch, guest;
-    bool placeholder;      /* the final reply carried "BSRSPYL " */
-    bool signing_active;   /* signing started with the final reply (seq 1) */
-    const char *key_how;   /* how the MAC key was made, in words; NULL: none */
+    bool placeholder;       /* the final reply carried "BSRSPYL " */
+    bool signing_active;    /* signing started with the final reply (seq 1) */
+    const char *key_how;    /* how the MAC key was made, in words; NULL: none */
     size_t session_key_len; /* 16 */
     size_t response_len;    /* bytes of the response appended (0 with NTLMSSP) */
     size_t key_len;
@@ -194,6 +194,8 @@ struct smb1_status {
     int connect_err; /* why the last reconnect failed, 0 if none did */
 };
 void smb1_conn_get_status(struct smb1_conn *c, struct smb1_status *st);
+/* An SMB1 command's name ("READ_ANDX"), "UNKNOWN" for others. */
+const char *smb1_command_name(uint8_t cmd);
 
 enum smb1_tree_type { SMB1_TREE_DISK, SMB1_TREE_PRINTER, SMB1_TREE_IPC, SMB1_TREE_OTHER };
 /* Connects to \\host\share. -ENOENT: no such share; -EACCES: refused. */

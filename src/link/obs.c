@@ -40,10 +40,8 @@ void obs_checked(const struct smb1_observer *o, const uint8_t *smb, size_t len, 
 {
     if (!o || !o->mac || len < SMB1_HDR_LEN)
         return;
-    struct smb1_obs_mac m = {.cmd = smb[4],
-                             .mid = wire_le16(smb + SMB1_HDR_MID),
-                             .seq = seq,
-                             .batched = batched};
+    struct smb1_obs_mac m = {
+        .cmd = smb[4], .mid = wire_le16(smb + SMB1_HDR_MID), .seq = seq, .batched = batched};
     memcpy(m.wire, smb + SMB1_HDR_SIGNATURE, 8);
     memcpy(m.computed, mac, 8);
     bool flagged = wire_le16(smb + SMB1_HDR_FLAGS2) & SMB1_FLAGS2_SECURITY_SIGNATURE;

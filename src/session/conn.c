@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "session/conn_obs.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -49,8 +48,8 @@ void conn_why(char *why, size_t len, const char *fmt, ...)
 static void set_state(struct smb1_conn *c, enum conn_state s)
 {
     if (c->state != s)
-        log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host, conn_state_name(c->state),
-                 conn_state_name(s), (unsigned long long)c->epoch);
+        log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host,
+                 conn_state_name(c->state), conn_state_name(s), (unsigned long long)c->epoch);
     c->state = s;
 }
 

@@ -1,7 +1,7 @@
-/* See conn_obs.h. The muxes of a connection report to c->obs, which hands
- * every frame to the pcap writer and every event to the user's observer. */
-#include "session/conn_obs.h"
-
+/* The connection's observer and its pcap capture (declared in smb1_int.h):
+ * what the muxes report goes to both; what negotiate and session setup
+ * decided goes to the user's observer as smb1_obs_session. The muxes of a connection report to
+ * c->obs, which hands every frame to the pcap writer and every event to the user's observer. */
 #include <errno.h>
 #include <string.h>
 

@@ -61,3 +61,8 @@ void smb1_conn_get_status(struct smb1_conn *c, struct smb1_status *st)
         mux_put(mux);
     }
 }
+
+const char *smb1_command_name(uint8_t cmd)
+{
+    return msg_cmd_name(cmd);
+}

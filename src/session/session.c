@@ -18,7 +18,6 @@
 
 #include "link/nbt.h"
 #include "link/obs.h"
-#include "session/conn_obs.h"
 #include "auth/ntlmssp.h"
 #include "wire/ntstatus.h"
 #include "wire/nttime.h"

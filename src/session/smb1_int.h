@@ -61,7 +61,7 @@ struct smb1_conn {
     uint16_t uid;
     struct conn_params params;
     struct smb1_conn_info info;
-    int last_err;        /* why the last (re)connect failed */
+    int last_err; /* why the last (re)connect failed */
     /* The last request that failed (smb1_conn_get_status): -errno, its
      * command, and when (CLOCK_REALTIME seconds); 0 when none yet. */
     int call_err;
@@ -74,8 +74,8 @@ struct smb1_conn {
     /* Observing (conn_obs.c): set up by smb1_conn_new before the first
      * connect, then read-only, except obs_sess and obs_key, which only the
      * thread establishing a session uses, and pcap_warned (atomic). */
-    struct smb1_observer user_obs; /* a copy of cfg.observer, or zeros */
-    struct smb1_observer obs;      /* what the muxes report to */
+    struct smb1_observer user_obs;       /* a copy of cfg.observer, or zeros */
+    struct smb1_observer obs;            /* what the muxes report to */
     const struct smb1_observer *mux_obs; /* &obs, or NULL when nobody watches */
     struct pcap_writer *pcap;
     atomic_bool pcap_warned;
@@ -128,6 +128,23 @@ void tree_unix_setup(struct smb1_conn *c, struct smb1_tree *t);
 const char *conn_state_name(enum conn_state s);
 /* conn_status.c: a request failed with err (-errno). */
 void conn_status_note(struct smb1_conn *c, uint8_t cmd, int err);
+/* conn_obs.c: the connection's observer (smb1.h, struct smb1_observer)
+ * and its pcap capture. Opens cfg->pcap_path (if set) and sets c->mux_obs when there is anything
+ * to report to. Returns 0 or -errno with a reason in why (a capture file
+ * that cannot be written). */
+int conn_obs_init(struct smb1_conn *c, const struct smb1_config *cfg, char *why, size_t why_len);
+/* Closes the capture and wipes a key still held. */
+void conn_obs_free(struct smb1_conn *c);
+
+/* session.c, while it establishes a session (one thread at a time: the
+ * first connect, or a reconnect under reconnect_lock). */
+void conn_obs_negotiated(struct smb1_conn *c, uint8_t security_mode, bool ext, bool sign,
+                         bool sign_required, bool netbios, uint16_t port);
+/* The MAC key signing starts with (before the final reply is checked). */
+void conn_obs_key(struct smb1_conn *c, const struct sign_key *k);
+void conn_obs_logged_on(struct smb1_conn *c, enum smb1_sec method, bool ntlmssp, bool key_exch,
+                        bool guest, bool placeholder, bool signing_active);
+
 /* conn.c: a reason for the user, copied into why. */
 void conn_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
