@@ -1,0 +1,34 @@
+/* Print jobs on a printer tree (MS-CIFS 3.2.4.29): the spool file is
+ * created with NT_CREATE_ANDX (the name becomes the document name), or
+ * with SMB_COM_OPEN_PRINT_FILE (2.2.4.67) on servers that refuse that;
+ * data goes in with WRITE_ANDX like any file (op_file.c's pipelined
+ * writes), and the job is queued when the FID is closed (CLOSE, or
+ * CLOSE_PRINT_FILE 2.2.4.69 for a file opened the old way).
+ *
+ * A job cannot survive a reconnection: the server deletes or prints
+ * what it had when the connection died, and opening the name again
+ * would start a second job. So the spool file is never reopened; a lost
+ * connection fails the job (-EIO) and it is not submitted again.
+ *
+ * Abandoning a job: when the server tells the job's id (SMB_COM_IOCTL
+ * category 0x53 function 0x60, as Samba answers), a job whose writes
+ * failed is cancelled (DosPrintJobDel) before its FID is closed, so no
+ * half-written job prints.
+ */
+#ifndef SMBFUSE_PRINT_JOB_H
+#define SMBFUSE_PRINT_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smb1.h"
+
+#define PRINT_IOCTL_CATEGORY 0x53 /* printer device (Samba's IOCTL_QUERY_JOB_INFO) */
+#define PRINT_IOCTL_JOB_INFO 0x60
+#define PRINT_IOCTL_REPLY    32 /* job id (2), server name (16), share name (14) */
+
+struct msg_in;
+/* Decodes an IOCTL_QUERY_JOB_INFO reply: the job id (> 0), or -EIO. */
+int print_ioctl_job_id(const struct msg_in *resp);
+
+#endif
