@@ -194,7 +194,6 @@ typedef int (*smb1_share_cb)(void *ctx, const char *name, uint32_t type, const c
  * from cb stops the listing and is returned. */
 int smb1_share_enum(struct smb1_conn *c, smb1_share_cb cb, void *ctx);
 
-
 /* ---- Printing (ops/print_job.c, rpc/print_queue.c) ---- */
 
 /* A print job being spooled on a printer tree (smb1_tree_type() ==

@@ -93,16 +93,16 @@ static int query_job_id(struct smb1_tree *t, uint16_t fid, uint64_t epoch)
     wire_put_u16(&m.w, fid);
     wire_put_u16(&m.w, PRINT_IOCTL_CATEGORY);
     wire_put_u16(&m.w, PRINT_IOCTL_JOB_INFO);
-    wire_put_u16(&m.w, 0);                  /* TotalParameterCount */
-    wire_put_u16(&m.w, 0);                  /* TotalDataCount */
-    wire_put_u16(&m.w, 0);                  /* MaxParameterCount */
-    wire_put_u16(&m.w, PRINT_IOCTL_REPLY);  /* MaxDataCount */
-    wire_put_u32(&m.w, 0);                  /* Timeout */
-    wire_put_u16(&m.w, 0);                  /* Reserved */
-    wire_put_u16(&m.w, 0);                  /* ParameterCount */
-    wire_put_u16(&m.w, 0);                  /* ParameterOffset */
-    wire_put_u16(&m.w, 0);                  /* DataCount */
-    wire_put_u16(&m.w, 0);                  /* DataOffset */
+    wire_put_u16(&m.w, 0);                 /* TotalParameterCount */
+    wire_put_u16(&m.w, 0);                 /* TotalDataCount */
+    wire_put_u16(&m.w, 0);                 /* MaxParameterCount */
+    wire_put_u16(&m.w, PRINT_IOCTL_REPLY); /* MaxDataCount */
+    wire_put_u32(&m.w, 0);                 /* Timeout */
+    wire_put_u16(&m.w, 0);                 /* Reserved */
+    wire_put_u16(&m.w, 0);                 /* ParameterCount */
+    wire_put_u16(&m.w, 0);                 /* ParameterOffset */
+    wire_put_u16(&m.w, 0);                 /* DataCount */
+    wire_put_u16(&m.w, 0);                 /* DataOffset */
     msg_words_end(&m);
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
@@ -191,55 +191,30 @@ uint32_t smb1_print_job_id(const struct smb1_print_job *j)
     return j->id;
 }
 
-/* Ends the spool file: CLOSE_PRINT_FILE or CLOSE on its own connection. */
-static int job_end(struct smb1_print_job *j)
+bool print_job_failed(const struct smb1_print_job *j)
+{
+    return j->failed;
+}
+
+struct smb1_tree *print_job_tree(const struct smb1_print_job *j)
+{
+    return j->f->t;
+}
+
+int print_job_end(struct smb1_print_job *j)
 {
     struct smb1_file *f = j->f;
-    uint16_t fid;
-    uint64_t ep;
     pthread_mutex_lock(&f->lock);
-    fid = f->fid;
-    ep = f->epoch;
+    uint16_t fid = f->fid;
+    uint64_t ep = f->epoch;
     pthread_mutex_unlock(&f->lock);
     int r = j->open_print_file ? file_fid_cmd_at(f->t, SMB1_COM_CLOSE_PRINT_FILE, fid, ep)
                                : file_close_fid_at(f->t, fid, ep);
     /* The spool file died with its connection: whatever became of the
      * job, it is not the one the program wrote. */
-    return r == -ECONNRESET ? -EIO : r;
-}
-
-static void job_free(struct smb1_print_job *j)
-{
-    file_release(j->f);
+    if (r == -ECONNRESET)
+        r = -EIO;
+    file_release(f);
     free(j);
-}
-
-int smb1_print_close(struct smb1_print_job *j)
-{
-    if (!j)
-        return 0;
-    if (j->failed) {
-        smb1_print_abort(j);
-        return -EIO;
-    }
-    int r = job_end(j);
-    if (r)
-        log_warn(conn_log(j->f->t->conn), "print: job %u on %s not submitted: %d", j->id,
-                 j->f->t->share, r);
-    job_free(j);
     return r;
-}
-
-void smb1_print_abort(struct smb1_print_job *j)
-{
-    if (!j)
-        return;
-    struct smb1_tree *t = j->f->t;
-    /* Cancel first: a job deleted while its spool file is open is gone
-     * when the close comes, so nothing of it prints. */
-    int r = j->id ? smb1_print_cancel(t, j->id) : -ENOENT;
-    log_info(conn_log(t->conn), "print: job %u on %s abandoned (%s)", j->id, t->share,
-             r == 0 ? "cancelled" : "could not cancel");
-    (void)job_end(j);
-    job_free(j);
 }

@@ -18,6 +18,7 @@
 #ifndef SMBFUSE_PRINT_JOB_H
 #define SMBFUSE_PRINT_JOB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,14 @@
 #define PRINT_IOCTL_REPLY    32 /* job id (2), server name (16), share name (14) */
 
 struct msg_in;
+
+/* The parts of a job the queue layer (rpc/print_queue.c: close, abort)
+ * needs. print_job_end closes the spool file (submitting the job unless
+ * it was cancelled) and frees j; 0 or -errno. */
+bool print_job_failed(const struct smb1_print_job *j);
+struct smb1_tree *print_job_tree(const struct smb1_print_job *j);
+int print_job_end(struct smb1_print_job *j);
+
 /* Decodes an IOCTL_QUERY_JOB_INFO reply: the job id (> 0), or -EIO. */
 int print_ioctl_job_id(const struct msg_in *resp);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ops/print_job.h"
 #include "rpc/rap.h"
 #include "session/conn.h"
 #include "wire/wire.h"
@@ -141,5 +142,35 @@ int smb1_print_cancel(struct smb1_tree *t, uint32_t id)
         trans_resp_free(&rs);
     }
     smb1_tree_free(ipc);
+    return r;
+}
+
+void smb1_print_abort(struct smb1_print_job *j)
+{
+    if (!j)
+        return;
+    struct smb1_tree *t = print_job_tree(j);
+    uint32_t id = smb1_print_job_id(j);
+    /* Cancel first: a job deleted while its spool file is open is gone
+     * when the close comes, so nothing of it prints. */
+    int r = id ? smb1_print_cancel(t, id) : -ENOENT;
+    log_info(conn_log(t->conn), "print: job %u on %s abandoned (%s)", id, t->share,
+             r == 0 ? "cancelled" : "could not cancel it");
+    (void)print_job_end(j);
+}
+
+int smb1_print_close(struct smb1_print_job *j)
+{
+    if (!j)
+        return 0;
+    if (print_job_failed(j)) {
+        smb1_print_abort(j);
+        return -EIO;
+    }
+    struct smb1_tree *t = print_job_tree(j);
+    uint32_t id = smb1_print_job_id(j);
+    int r = print_job_end(j);
+    if (r)
+        log_warn(conn_log(t->conn), "print: job %u on %s not submitted: %d", id, t->share, r);
     return r;
 }

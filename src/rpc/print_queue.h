@@ -11,9 +11,9 @@
 
 #include "smb1.h"
 
-#define PRINTQ_RAP_JOB2_LEN  28    /* PRJINFO_2: W W z W W D D z z */
-#define PRINTQ_RAP_RECV_BUF  0xFFE0u
-#define PRINTQ_MAX_JOBS      4096
+#define PRINTQ_RAP_JOB2_LEN 28 /* PRJINFO_2: W W z W W D D z z */
+#define PRINTQ_RAP_RECV_BUF 0xFFE0u
+#define PRINTQ_MAX_JOBS     4096
 
 /* Decodes a DosPrintJobEnum level-2 reply (its parameter and data
  * blocks). With cb NULL it only validates. Returns 0, cb's non-zero

@@ -42,8 +42,8 @@ int rap_status_errno(uint16_t status)
     case RAP_NERR_QNOTFOUND:
     case RAP_NERR_JOBNOTFOUND:
         return -ENOENT;
-    case 1:  /* ERROR_INVALID_FUNCTION */
-    case 50: /* ERROR_NOT_SUPPORTED */
+    case 1:   /* ERROR_INVALID_FUNCTION */
+    case 50:  /* ERROR_NOT_SUPPORTED */
     case 124: /* ERROR_INVALID_LEVEL */
         return -EOPNOTSUPP;
     default:
