@@ -706,6 +706,7 @@ static void conn_destroy(struct smb1_conn *c)
     }
     ntlm_creds_free(&c->creds);
     conn_obs_free(c);
+    connect_free(c);
     free(c->host);
     free(c->ip);
     free(c->srv_nbname);
@@ -752,6 +753,8 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
     pthread_cond_init(&c->svc_cond, &ca);
     pthread_condattr_destroy(&ca);
     c->state = CONN_NEW;
+    if (!r)
+        r = connect_init(c, why, why_len);
     if (r) {
         conn_destroy(c);
         return r;
