@@ -65,6 +65,12 @@ enum conn_call_flags {
     CONN_NO_RECONNECT = 1 << 3, /* fail with -ECONNRESET rather than reconnect (teardown) */
 };
 
+/* conn_call flags for a request that names a FID or a search ID: the
+ * connection layer must not reconnect to send it (the ID would be sent on
+ * a connection it does not belong to, where it may name another file);
+ * it fails with -ECONNRESET and the file layer (file_call) reopens and retries. */
+#define CONN_FID CONN_NO_RECONNECT
+
 /* Per-frame callback for replies that come in several frames (TRANS,
  * TRANS2, NT_TRANSACT). Called in the caller's thread with each verified
  * frame. Return 1 to wait for the next frame, 0 when complete, or -errno. */
