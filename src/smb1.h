@@ -42,9 +42,76 @@ enum smb1_transport {
     SMB1_TRANSPORT_NETBIOS,  /* NetBIOS session service on cfg.port (default 139) */
 };
 
+/* ---- Name resolution (netbios/resolve.c) ----
+ * A resolver finds the addresses of a server name the way Samba's "name
+ * resolve order" does: "host" (DNS and /etc/hosts), "wins" (a unicast
+ * NetBIOS query to each WINS server) and "bcast" (a NetBIOS broadcast on
+ * every IPv4 interface), in the configured order, first success wins.
+ * Names over 15 characters or with a dot go to DNS only. NetBIOS answers
+ * are cached for their TTL, at most SMB1_RESOLVE_CACHE_MAX_S. Thread-safe;
+ * one resolver may serve many connections. */
+struct smb1_resolver;
+
+struct smb1_resolve_config {
+    const char *order;    /* "host,wins,bcast" (NULL or "": that order) */
+    const char *wins;     /* "ADDR[,ADDR...]": IPv4 WINS servers, or NULL */
+    uint16_t nbns_port;   /* 0: 137 (tests use others) */
+    int bcast_timeout_ms; /* 0: 250 (RFC 1002 BCAST_REQ_RETRY_TIMEOUT), 3 tries */
+    int ucast_timeout_ms; /* 0: 5000 (UCAST_REQ_RETRY_TIMEOUT), 3 tries */
+    struct smb1_log *log; /* may be NULL; must outlive the resolver */
+};
+
+#define SMB1_RESOLVE_CACHE_MAX_S 300
+#define SMB1_RESOLVE_MAX         16
+#define SMB1_RESOLVE_FRESH       0x1u /* skip the cache (a reconnect: devices move) */
+
+struct smb1_resolved {
+    unsigned count;
+    char addr[SMB1_RESOLVE_MAX][48]; /* numeric addresses */
+    bool group;                      /* a NetBIOS group name */
+    uint32_t ttl;                    /* seconds (NetBIOS answers) */
+    char method[8];                  /* "ip", "host", "wins", "bcast" */
+    char source[48];                 /* the WINS server that answered, "" otherwise */
+    bool cached;                     /* from the cache */
+};
+
+/* Returns 0, -EINVAL (a bad order word or WINS address; why says which)
+ * or -ENOMEM. */
+int smb1_resolver_new(const struct smb1_resolve_config *rc, struct smb1_resolver **out, char *why,
+                      size_t why_len);
+void smb1_resolver_free(struct smb1_resolver *r);
+
+/* Resolves name<suffix> (suffix 0x20: a file server; the "host" method
+ * is used for 0x20 and 0x00 only). An address literal is returned as is.
+ * Returns 0, -ENOENT (no method found it; why names the name and the
+ * methods tried), -EINVAL (not a valid name) or -errno. */
+int smb1_resolve(struct smb1_resolver *r, const char *name, uint8_t suffix, unsigned flags,
+                 struct smb1_resolved *out, char *why, size_t why_len);
+
+struct smb1_node_name {
+    char name[16]; /* without padding */
+    uint8_t suffix;
+    bool group;
+    bool active;
+};
+struct smb1_node_status {
+    unsigned count;
+    struct smb1_node_name names[64];
+    uint8_t mac[6];
+    char server[16];    /* its unique <20> name, "" when it has none */
+    char workgroup[16]; /* its <00> group name, "" when none */
+};
+/* Node status (RFC 1002 4.2.17) of the host at the IPv4 address ip.
+ * Returns 0, -ETIMEDOUT (no answer), -ECONNREFUSED, -EINVAL (not an IPv4
+ * address) or -EIO. */
+int smb1_node_status(struct smb1_resolver *r, const char *ip, struct smb1_node_status *out);
+
 struct smb1_config {
-    const char *host;              /* name or address to connect to */
-    const char *ip;                /* if set, connect here instead of resolving host */
+    const char *host;               /* name or address to connect to */
+    const char *ip;                 /* if set, connect here instead of resolving host */
+    struct smb1_resolver *resolver; /* NULL: the connection makes its own from wins/resolve_order */
+    const char *wins;               /* see smb1_resolve_config (when resolver is NULL) */
+    const char *resolve_order;
     uint16_t port;                 /* 0: by transport */
     enum smb1_transport transport; /* with a port but AUTO: 139 means NETBIOS, else DIRECT */
     const char

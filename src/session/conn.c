@@ -703,6 +703,7 @@ static void conn_destroy(struct smb1_conn *c)
         free(b);
     }
     ntlm_creds_free(&c->creds);
+    connect_free(c);
     free(c->host);
     free(c->ip);
     free(c->srv_nbname);
@@ -749,6 +750,8 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
     pthread_cond_init(&c->svc_cond, &ca);
     pthread_condattr_destroy(&ca);
     c->state = CONN_NEW;
+    if (!r)
+        r = connect_init(c, why, why_len);
     if (r) {
         conn_destroy(c);
         return r;

@@ -46,6 +46,8 @@ struct conn_brk {
 struct smb1_conn {
     struct smb1_config cfg; /* copy; the strings point at the owned copies below */
     char *host, *ip, *srv_nbname, *cli_nbname;
+    struct smb1_resolver *resolver; /* cfg.resolver or our own; immutable after new */
+    bool own_resolver;
     struct smb1_log *log;
     struct ntlm_creds creds; /* hashes only; immutable until free */
     struct mux_stats stats;  /* atomics, shared by every mux of this conn */
@@ -83,6 +85,15 @@ struct conn_session {
 
 /* session.c: connects the transport, negotiates, authenticates and starts
  * signing. Returns 0 or the errors of smb1_conn_new, with a reason in why. */
+/* connect.c: sets up c->resolver (the configured one or our own from
+ * cfg.wins/cfg.resolve_order); -EINVAL with a reason for bad options. */
+int connect_init(struct smb1_conn *c, char *why, size_t why_len);
+void connect_free(struct smb1_conn *c);
+/* Resolves the host (again on a reconnect) and connects to the first
+ * address and port that answers; on 139 sends the session request.
+ * Returns 0 with the socket in *fd_out and whether it is NetBIOS framed,
+ * or -ENOENT (unknown name), -ECONNREFUSED, -ETIMEDOUT, ... with why. */
+int connect_transport(struct smb1_conn *c, int *fd_out, bool *nbt_out, char *why, size_t why_len);
 int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, size_t why_len);
 /* session.c: LOGOFF_ANDX on mux (best effort, short timeout). */
 void session_logoff(struct smb1_conn *c, struct mux *mux, uint16_t uid);
