@@ -271,4 +271,58 @@ typedef int (*smb1_share_cb)(void *ctx, const char *name, uint32_t type, const c
  * from cb stops the listing and is returned. */
 int smb1_share_enum(struct smb1_conn *c, smb1_share_cb cb, void *ctx);
 
+/* ---- Printing (ops/print_job.c, rpc/print_queue.c) ---- */
+
+/* A print job being spooled on a printer tree (smb1_tree_type() ==
+ * SMB1_TREE_PRINTER). */
+struct smb1_print_job;
+
+#define SMB1_PRINT_OPEN_PRINT_FILE 0x1 /* use SMB_COM_OPEN_PRINT_FILE even when NT_CREATE works */
+
+/* Creates a print job named name (UTF-8; the document name the server's
+ * queue shows) with NT_CREATE_ANDX on the printer tree, or with
+ * SMB_COM_OPEN_PRINT_FILE when the server refuses that (or with
+ * SMB1_PRINT_OPEN_PRINT_FILE). Errors: -ENOTSUP not a printer tree, -EACCES
+ * / -EPERM refused, the transport's errors. */
+int smb1_print_open(struct smb1_tree *t, const char *name, unsigned flags,
+                    struct smb1_print_job **out);
+/* Writes len bytes of job data at off (large writes go out as for
+ * smb1_write). Returns the count or -errno. A job whose connection was lost
+ * cannot be resumed: -EIO from then on. */
+ssize_t smb1_print_write(struct smb1_print_job *j, const void *buf, size_t len, uint64_t off);
+/* Submits the job (CLOSE, or CLOSE_PRINT_FILE) and frees it. Returns 0
+ * when the server accepted the job, else -errno (the job is not printed). */
+int smb1_print_close(struct smb1_print_job *j);
+/* Abandons the job: cancels it where the server tells its id (so nothing
+ * half-written is printed), closes and frees it. */
+void smb1_print_abort(struct smb1_print_job *j);
+/* The server's id of the job (the queue's), or 0 when it did not say. */
+uint32_t smb1_print_job_id(const struct smb1_print_job *j);
+
+enum smb1_job_status {
+    SMB1_JOB_QUEUED = 0,
+    SMB1_JOB_PAUSED = 1,
+    SMB1_JOB_SPOOLING = 2,
+    SMB1_JOB_PRINTING = 3,
+    SMB1_JOB_ERROR = 4,
+};
+
+struct smb1_print_job_info {
+    uint32_t id;
+    uint32_t position;
+    enum smb1_job_status status;
+    uint64_t size;
+    time_t submitted; /* 0 when unknown */
+    char name[256];   /* document name, UTF-8 */
+    char user[64];
+};
+typedef int (*smb1_job_cb)(void *ctx, const struct smb1_print_job_info *job);
+/* Lists the jobs in the queue of the printer tree t (RAP DosPrintJobEnum,
+ * or spoolss EnumJobs where the server has no RAP). A non-zero return
+ * from cb stops the listing and is returned. */
+int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx);
+/* Cancels job id in the queue of printer tree t (DosPrintJobDel). -EPERM
+ * when the server does not allow it, -ENOENT no such job. */
+int smb1_print_cancel(struct smb1_tree *t, uint32_t id);
+
 #endif

@@ -47,6 +47,9 @@
 #define SMB1_COM_NT_CREATE_ANDX         0xA2
 #define SMB1_COM_NT_CANCEL              0xA4
 #define SMB1_COM_NT_RENAME              0xA5
+#define SMB1_COM_IOCTL                  0x27 /* MS-CIFS 2.2.4.35 */
+#define SMB1_COM_OPEN_PRINT_FILE        0xC0 /* MS-CIFS 2.2.4.67 */
+#define SMB1_COM_CLOSE_PRINT_FILE       0xC2 /* MS-CIFS 2.2.4.69 */
 #define SMB1_COM_NONE                   0xFF
 
 /* Flags (MS-CIFS 2.2.3.1) */
