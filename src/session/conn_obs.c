@@ -1,4 +1,4 @@
-/* The connection's observer and its pcap capture (declared in smb1_int.h):
+/* The connection's observer and its pcap capture (declared in conn_int.h):
  * what the muxes report goes to both; what negotiate and session setup
  * decided goes to the user's observer as smb1_obs_session. The muxes of a connection report to
  * c->obs, which hands every frame to the pcap writer and every event to the user's observer. */
@@ -7,7 +7,7 @@
 
 #include "auth/ntlm.h"
 #include "link/pcap.h"
-#include "session/smb1_int.h"
+#include "session/conn_int.h"
 
 static void chain_frame(void *arg, const struct smb1_obs_frame *f)
 {

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "session/smb1_int.h"
+#include "session/conn_int.h"
 
 void smb1_conn_get_info(struct smb1_conn *c, struct smb1_conn_info *info)
 {
