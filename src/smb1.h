@@ -173,6 +173,16 @@ enum smb1_tree_type smb1_tree_type(const struct smb1_tree *t);
 /* ---- File system operations (paths are UTF-8, '/'-separated, relative to
  * the share root; "" or "/" is the root). ---- */
 
+/* ExtFileAttributes, in smb1_stat.attrs (MS-CIFS 2.2.1.2.3) */
+#define SMB1_ATTR_READONLY  0x0001
+#define SMB1_ATTR_HIDDEN    0x0002
+#define SMB1_ATTR_SYSTEM    0x0004
+#define SMB1_ATTR_DIRECTORY 0x0010
+#define SMB1_ATTR_ARCHIVE   0x0020
+#define SMB1_ATTR_NORMAL    0x0080
+#define SMB1_ATTR_SPARSE    0x0200
+#define SMB1_ATTR_REPARSE   0x0400
+
 struct smb1_stat {
     uint64_t size;
     uint64_t alloc;

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire/ntstatus.h"
 #include "ops/op_info.h"
-#include "ops/op_ns.h"
-#include "support/iopool.h"
 #include "ops/path.h"
-#include "wire/smb1_proto.h"
+#include "ops/tree_state.h"
 #include "ops/unix.h"
+#include "support/iopool.h"
+#include "wire/ntstatus.h"
+#include "wire/smb1_proto.h"
 
 /* Attempts of one request across reconnections. */
 #define FILE_RETRIES 4
@@ -248,7 +248,7 @@ static int reopen_locked(struct smb1_file *f)
     log_info(conn_log(t->conn), "reopened %s after reconnect", f->path);
     f->fid = fid;
     f->epoch = ep;
-    if (strncmp(path_basename(f->path), NS_DELETED_PREFIX, strlen(NS_DELETED_PREFIX)) == 0)
+    if (strncmp(path_basename(f->path), SMB1_DELETED_PREFIX, strlen(SMB1_DELETED_PREFIX)) == 0)
         redelete(t, f->path);
     relock_locked(f);
     return 0;

@@ -30,12 +30,6 @@
 #include "session/conn.h"
 #include "smb1.h"
 
-/* conn_call flags for a request that names a FID or a search ID: the
- * connection layer must not reconnect to send it (the ID would be sent on
- * a connection it does not belong to, where it may name another file);
- * it fails with -ECONNRESET and file_call reopens and retries. */
-#define CONN_FID CONN_NO_RECONNECT
-
 struct file_lock_rec {
     struct file_lock_rec *next;
     uint64_t off, len;

@@ -2,7 +2,7 @@
  * reconnecting -> connected, one epoch per connection), conn_call with its
  * retry rules, and the service thread (idle keep-alive, oplock breaks).
  * Negotiate and session setup live in session.c, tree connect in tree.c. */
-#include "session/smb1_int.h"
+#include "session/conn_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -250,8 +250,8 @@ static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, s
             mux_put(lv->mux);
             return r;
         }
-        if (fresh)
-            tree_unix_setup(c, t);
+        if (fresh && t->ready)
+            t->ready(t);
     }
     return 0;
 }

@@ -3,7 +3,7 @@
  * since DHCP moves devices), the ports (445 direct, then 139 NetBIOS),
  * and on 139 the called name, learnt by node status when the user gave
  * an address and no servernetbiosname. */
-#include "session/smb1_int.h"
+#include "session/conn_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -3,7 +3,7 @@
  * MS-SMB 3.2.4.2.4). Called by conn.c for the first connection and for
  * every reconnect; nothing here is shared with other threads until the new
  * mux is published. */
-#include "session/smb1_int.h"
+#include "session/conn_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

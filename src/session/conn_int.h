@@ -1,4 +1,5 @@
-/* Private structures shared inside src/: the connection object.
+/* The connection layer's private header, shared by conn.c, session.c and
+ * tree.c: the connection object.
  *
  * Lock order (take them in this order, never the reverse):
  *
@@ -16,8 +17,8 @@
  * drops the lock, and makes its round trip on that mux, so a reconnect can
  * swap in a new mux while old callers finish (or fail) on the old one.
  */
-#ifndef SMBFUSE_SMB1_INT_H
-#define SMBFUSE_SMB1_INT_H
+#ifndef SMBFUSE_CONN_INT_H
+#define SMBFUSE_CONN_INT_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -109,14 +110,6 @@ int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uin
                   uint16_t tid, uint16_t flags2, struct msg_in *resp);
 /* conn.c: the connection's stats, log and oplock-break hook for a new mux. */
 void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o);
-/* conn.c: records the CIFS UNIX capabilities set up for epoch. */
-void conn_set_unix_caps(struct smb1_conn *c, uint64_t epoch, uint64_t caps);
-/* conn.c: true (once) when epoch is current and its UNIX extensions are
- * not set up yet; the caller then sets them up. */
-bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch);
-/* tree.c: QUERY/SET_FS_INFO level 0x200 on disk tree t once per epoch,
- * when the server has CAP_UNIX and cfg.unix_ext allows. */
-void tree_unix_setup(struct smb1_conn *c, struct smb1_tree *t);
 /* conn.c: a reason for the user, copied into why. */
 void conn_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
