@@ -142,6 +142,7 @@ enum opt_id {
     O_MAPPOSIX,
     O_NOMAPPOSIX,
     O_ECHO_INTERVAL,
+    O_TIMEOUT,
     O_SOFT,
     O_HARD,
     O_RSIZE,
@@ -206,6 +207,7 @@ static const struct opt_def opt_table[] = {
     {"mapposix", O_MAPPOSIX, ARG_NONE},
     {"nomapposix", O_NOMAPPOSIX, ARG_NONE},
     {"echo_interval", O_ECHO_INTERVAL, ARG_REQUIRED},
+    {"timeout", O_TIMEOUT, ARG_REQUIRED},
     {"soft", O_SOFT, ARG_NONE},
     {"hard", O_HARD, ARG_NONE},
     {"rsize", O_RSIZE, ARG_REQUIRED},
@@ -492,6 +494,11 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
             return fail(ps, -EINVAL, "echo_interval=%s: expected seconds from 1 to 600", v);
         o->echo_interval = (int)x;
         return 0;
+    case O_TIMEOUT:
+        if (parse_ulong(v, 10, 1, 600, &x))
+            return fail(ps, -EINVAL, "timeout=%s: expected seconds from 1 to 600", v);
+        o->timeout = (int)x;
+        return 0;
     case O_SOFT:
     case O_HARD:
         o->soft = d->id == O_SOFT;
@@ -684,6 +691,8 @@ static void set_defaults(struct sfs_options *o)
     o->cache = SFS_CACHE_STRICT;
     o->unix_ext = -1;
     o->echo_interval = 60;
+    o->timeout = 30;
+    o->soft = true; /* as mount.cifs */
 }
 
 static int scan_argv(struct parse_state *ps, int argc, char **argv)
@@ -827,6 +836,7 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
     cfg->sec = o->sec;
     cfg->sign = o->sign;
     cfg->echo_interval_s = o->echo_interval;
+    cfg->request_timeout_ms = o->timeout * 1000;
     cfg->rsize = o->rsize;
     cfg->wsize = o->wsize;
     cfg->unix_ext = o->unix_ext;

@@ -63,6 +63,7 @@ struct sfs_options {
     bool nobrl;              /* byte-range locks stay local, never sent to the server */
     bool mapposix;
     int echo_interval; /* seconds; default 60 */
+    int timeout;       /* seconds: the bound on a request (smb1_config.request_timeout_ms); 30 */
     bool soft;
     uint32_t rsize, wsize; /* 0: largest the server allows */
     uint32_t max_read;     /* max_read=: largest FUSE read; 0: libfuse's */

@@ -132,12 +132,12 @@ struct smb1_config {
      * (at most 10 s) makes the client send an ECHO: a server that does not
      * answer that either within the same time is taken for gone. */
     int request_timeout_ms;
-    int echo_interval_s; /* 0: 60; idle keepalive and dead-server detection */
-    size_t max_frame;       /* cap on a received frame; 0: by transport */
-    uint32_t rsize, wsize;  /* 0: largest the server allows */
-    int unix_ext;           /* -1 auto, 0 never, 1 require */
-    bool mapposix;          /* map Windows-reserved characters (no UNIX extensions) */
-    bool soft; /* give up after request_timeout_ms instead of waiting for the server */
+    int echo_interval_s;   /* 0: 60; idle keepalive and dead-server detection */
+    size_t max_frame;      /* cap on a received frame; 0: by transport */
+    uint32_t rsize, wsize; /* 0: largest the server allows */
+    int unix_ext;          /* -1 auto, 0 never, 1 require */
+    bool mapposix;         /* map Windows-reserved characters (no UNIX extensions) */
+    bool soft;             /* give up after request_timeout_ms instead of waiting for the server */
     /* Polled (a few times a second) by a thread waiting for a reply or a
      * reconnect: non-zero means the caller was interrupted. The request
      * is then cancelled (NT_CANCEL) and the call fails with -EINTR. May be

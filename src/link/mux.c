@@ -161,6 +161,47 @@ int mux_dead(struct mux *m)
     return d;
 }
 
+int64_t mux_now_ms(void)
+{
+    return now_ms();
+}
+
+void mux_health(struct mux *m, struct mux_health *h)
+{
+    memset(h, 0, sizeof(*h));
+    int64_t now = now_ms(), oldest = 0;
+    pthread_mutex_lock(&m->lock);
+    for (struct mux_req *r = m->reqs; r; r = r->next) {
+        if (r->abandoned || r->patient || r->head)
+            continue;
+        if (!oldest || r->wait_since_ms < oldest)
+            oldest = r->wait_since_ms;
+        if (r->multi && r->got_frame)
+            h->partial = true;
+    }
+    if (oldest) {
+        h->oldest_ms = now - oldest;
+        h->strays = m->last_stray_ms >= oldest;
+    }
+    pthread_mutex_unlock(&m->lock);
+    h->rx_idle_ms = now - atomic_load(&m->last_rx_ms);
+}
+
+bool mux_echo_answered(struct mux *m, int64_t sent_ms)
+{
+    bool stuck = false;
+    pthread_mutex_lock(&m->lock);
+    for (struct mux_req *r = m->reqs; r && !stuck; r = r->next)
+        stuck = !r->abandoned && r->multi && r->got_frame && !r->head && r->wait_since_ms < sent_ms;
+    if (stuck)
+        kill_locked(m, -EPROTO);
+    pthread_mutex_unlock(&m->lock);
+    if (stuck)
+        log_err(m->o.log, "the server answered an ECHO but not the rest of a reply it began "
+                          "(it announced more than it sends): dropping the connection");
+    return stuck;
+}
+
 int64_t mux_last_activity(struct mux *m)
 {
     return atomic_load(&m->last_activity);
@@ -198,6 +239,7 @@ struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
     m->next_mid = 1;
     atomic_init(&m->refs, 1);
     atomic_init(&m->last_activity, now_mono_s());
+    atomic_init(&m->last_rx_ms, now_ms());
     atomic_init(&m->signing, false);
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->send_lock, NULL);

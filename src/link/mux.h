@@ -38,6 +38,29 @@ struct mux_opts {
     mux_unsolicited_fn unsolicited;
     void *unsolicited_arg;
     const struct smb1_observer *obs; /* NULL: nobody watches (link/obs.h) */
+    /* A frame whose first byte has come must be complete within pace_ms
+     * plus its length at MUX_MIN_RATE, else the server trickles: the mux
+     * dies of -EPROTO. 0: no bound. */
+    int pace_ms;
+    /* Polled by a waiting caller every MUX_POLL_MS: non-zero cancels its
+     * request (NT_CANCEL) and the call fails with -EINTR. May be NULL. */
+    int (*interrupted)(void *arg);
+    void *interrupted_arg;
+};
+
+#define MUX_MIN_RATE 16384 /* bytes per second */
+#define MUX_POLL_MS  200
+
+/* What the connection tells about the requests that wait (mux_health). */
+struct mux_health {
+    /* How long the longest-waiting request (one that has a timeout) has
+     * waited for its next frame, in ms; 0: none waits. */
+    int64_t oldest_ms;
+    int64_t rx_idle_ms; /* since the last whole frame came in */
+    /* Frames with MIDs never sent (or already answered) came in while
+     * that request waited. */
+    bool strays;
+    bool partial; /* some waiting request has part of a multi-frame reply */
 };
 
 struct mux;
@@ -107,6 +130,14 @@ int mux_send_oneway(struct mux *m, struct msg_out *req, bool keep_mid);
 
 /* Requests waiting for their replies now (abandoned ones not counted). */
 unsigned mux_inflight(struct mux *m);
+void mux_health(struct mux *m, struct mux_health *h);
+/* The server answered an ECHO sent at sent_ms (monotonic ms): a request
+ * that has part of a multi-frame reply and has waited for the rest since
+ * before then will not get it (a server sends the frames of one reply back
+ * to back), so the mux dies of -EPROTO. Returns true when it did. */
+bool mux_echo_answered(struct mux *m, int64_t sent_ms);
+/* Monotonic milliseconds, the clock of mux_echo_answered. */
+int64_t mux_now_ms(void);
 
 /* Seconds (CLOCK_MONOTONIC) of the last frame received or sent. */
 int64_t mux_last_activity(struct mux *m);

@@ -19,29 +19,70 @@
 #include "wire/smb1_proto.h"
 #include "link/mux_int.h"
 
-/* Waits for the next frame of req. Returns 0 with *f, or -errno. On
- * timeout the request is abandoned (and then owned by the mux). */
-static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, int timeout_ms,
+/* Caller holds m->lock: the waiter of req gives up; the request stays in
+ * the list, so that its MID is not reused while a late reply may come
+ * (the reader or teardown frees it). */
+static void abandon_locked(struct mux *m, struct mux_req *req)
+{
+    req->abandoned = true;
+    m->inflight--;
+    m->nabandoned++;
+    pthread_cond_signal(&m->slot_cond);
+    if (m->nabandoned > MUX_MAX_ABANDONED) {
+        log_err(m->o.log, "%u requests timed out without a reply: dropping the connection",
+                m->nabandoned);
+        kill_locked(m, -ETIMEDOUT);
+    }
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Waits for the next frame of req until *dl (ignored with MUX_NO_TIMEOUT).
+ * Returns 0 with *f, or -errno. On -ETIMEDOUT, and on -EINTR when the
+ * caller was interrupted (m->o.interrupted, polled every MUX_POLL_MS
+ * without a lock), the request is abandoned (then owned by the mux). */
+static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const struct timespec *dl,
                       struct mux_frame **f)
 {
-    struct timespec dl;
-    deadline_after(&dl, timeout_ms);
+    bool timed = !(flags & MUX_NO_TIMEOUT);
     pthread_mutex_lock(&m->lock);
     while (!req->head && !req->err) {
-        if (flags & MUX_NO_TIMEOUT) {
+        struct timespec until;
+        bool bounded = timed;
+        if (timed)
+            until = *dl;
+        if (m->o.interrupted) {
+            struct timespec slice;
+            deadline_after(&slice, MUX_POLL_MS);
+            if (!bounded || ts_before(&slice, &until))
+                until = slice;
+            bounded = true;
+        }
+        if (bounded)
+            pthread_cond_timedwait(&req->cond, &m->lock, &until);
+        else
             pthread_cond_wait(&req->cond, &m->lock);
-        } else if (pthread_cond_timedwait(&req->cond, &m->lock, &dl) == ETIMEDOUT) {
+        if (req->head || req->err)
+            break;
+        if (m->o.interrupted) {
+            pthread_mutex_unlock(&m->lock);
+            int intr = m->o.interrupted(m->o.interrupted_arg);
+            pthread_mutex_lock(&m->lock);
             if (req->head || req->err)
                 break;
-            req->abandoned = true;
-            m->inflight--;
-            m->nabandoned++;
-            pthread_cond_signal(&m->slot_cond);
-            if (m->nabandoned > MUX_MAX_ABANDONED) {
-                log_err(m->o.log, "%u requests timed out without a reply: dropping the connection",
-                        m->nabandoned);
-                kill_locked(m, -ETIMEDOUT);
+            if (intr) {
+                abandon_locked(m, req);
+                pthread_mutex_unlock(&m->lock);
+                return -EINTR;
             }
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (timed && !ts_before(&now, dl)) {
+            abandon_locked(m, req);
             pthread_mutex_unlock(&m->lock);
             stat_add(&m->o.stats->timeouts);
             return -ETIMEDOUT;
@@ -58,6 +99,27 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, int ti
     int err = req->err;
     pthread_mutex_unlock(&m->lock);
     return err;
+}
+
+/* Asks the server to cancel the request req went out as with mid
+ * (NT_CANCEL, MS-CIFS 2.2.4.65: same UID, TID, PID and MID; no reply). */
+static void send_cancel(struct mux *m, struct msg_out *req, uint16_t mid)
+{
+    struct msg_out c;
+    if (msg_out_init(&c, SMB1_COM_NT_CANCEL, 64))
+        return;
+    msg_words_begin(&c);
+    msg_words_end(&c);
+    msg_bytes_begin(&c);
+    msg_bytes_end(&c);
+    /* Flags2 .. UID: Flags2, PIDHigh, the signature (set when sent),
+     * Reserved, TID, PIDLow, UID. */
+    memcpy(msg_smb(&c) + SMB1_HDR_FLAGS2, msg_smb(req) + SMB1_HDR_FLAGS2,
+           SMB1_HDR_MID - SMB1_HDR_FLAGS2);
+    wire_st16(msg_smb(&c) + SMB1_HDR_MID, mid);
+    if (mux_send_oneway(m, &c, true) == 0)
+        log_info(m->o.log, "%s MID %u interrupted: cancelled", msg_cmd_name(req->cmd), mid);
+    msg_out_free(&c);
 }
 
 /* Fails closed: a reply must carry the signature flag and the MAC for the
@@ -194,10 +256,15 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
         if (!rq[i])
             continue; /* res[i] holds why it was not sent */
         struct mux_frame *f = NULL;
-        int r = wait_frame(m, rq[i], 0, timeout_ms, &f);
-        if (r == -ETIMEDOUT) {
-            log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(reqs[i].cmd),
-                     rq[i]->mid, timeout_ms);
+        struct timespec wdl;
+        deadline_after(&wdl, timeout_ms);
+        int r = wait_frame(m, rq[i], 0, &wdl, &f);
+        if (r == -ETIMEDOUT || r == -EINTR) {
+            if (r == -EINTR)
+                send_cancel(m, &reqs[i], rq[i]->mid);
+            else
+                log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(reqs[i].cmd),
+                         rq[i]->mid, timeout_ms);
             res[i] = r;
             rq[i] = NULL; /* now the mux's */
             continue;
@@ -259,6 +326,7 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
         return -ENOMEM;
     }
     rq->multi = (flags & MUX_MULTI) != 0;
+    rq->patient = (flags & MUX_NO_TIMEOUT) != 0;
     cond_init_mono(&rq->cond);
     int64_t t0 = now_us();
     struct timespec dl;
@@ -279,10 +347,14 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     size_t sent_bytes = msg_smb_len(req);
     for (;;) {
         struct mux_frame *f = NULL;
-        r = wait_frame(m, rq, flags, timeout_ms, &f);
-        if (r == -ETIMEDOUT) {
-            log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(req->cmd), rq->mid,
-                     timeout_ms);
+        /* One bound for the whole reply, however many frames it has. */
+        r = wait_frame(m, rq, flags, &dl, &f);
+        if (r == -ETIMEDOUT || r == -EINTR) {
+            if (r == -EINTR)
+                send_cancel(m, req, rq->mid);
+            else
+                log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(req->cmd),
+                         rq->mid, timeout_ms);
             free(sec);
             return r; /* rq now belongs to the mux */
         }

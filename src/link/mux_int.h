@@ -50,6 +50,8 @@ struct mux_req {
     bool presign, bulk;
     uint32_t expect;
     int err;                       /* set by mux_kill */
+    bool patient;                  /* MUX_NO_TIMEOUT: its silence is no sign */
+    int64_t wait_since_ms;         /* sent, or its last frame came (mux->lock) */
     struct mux_frame *head, *tail; /* frames not yet taken by the waiter */
     pthread_cond_t cond;           /* signalled when a frame or err arrives */
 };
@@ -69,6 +71,8 @@ struct mux {
     struct mux_req *reqs;
     unsigned inflight, cap, nabandoned;
     int dead;
+    int64_t last_stray_ms;   /* when a frame with an unknown MID came (0: never) */
+    atomic_llong last_rx_ms; /* when the last whole frame came */
 
     pthread_mutex_t send_lock; /* protects next_mid, signing, key, seq and writes to fd */
     uint16_t next_mid;
@@ -92,6 +96,13 @@ static inline int64_t now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static inline int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static inline void deadline_after(struct timespec *ts, int ms)

@@ -26,6 +26,7 @@ static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
     struct mux_req *req = find_req(m, in->mid);
     if (!req || (req->got_frame && !req->multi)) {
         stat_add(&m->o.stats->unknown_mids);
+        m->last_stray_ms = now_ms();
         pthread_mutex_unlock(&m->lock);
         log_warn(m->o.log, "dropped a %s reply with %s MID %u", msg_cmd_name(in->cmd),
                  req ? "a duplicate" : "an unknown", in->mid);
@@ -53,6 +54,7 @@ static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
     f->in = *in;
     f->sig = sig;
     req->got_frame = true;
+    req->wait_since_ms = now_ms();
     if (req->tail)
         req->tail->next = f;
     else
@@ -70,11 +72,16 @@ static int read_frame(struct mux *m, struct msg_in *in)
     size_t len = 0;
     const char *why = NULL;
     bool pooled = false;
-    int r = nbt_read_frame_pool(m->fd, m->o.max_frame, m->rx, &buf, &len, &pooled, &why);
+    int r = nbt_read_frame_paced(m->fd, m->o.max_frame, m->rx, m->o.pace_ms, MUX_MIN_RATE, &buf,
+                                 &len, &pooled, &why);
     if (r < 0) {
         if (mux_dead(m))
             return r;
-        if (r == -EIO) {
+        if (r == -ETIMEDOUT) {
+            log_err(m->o.log, "%s (less than %d bytes/s after %d ms): dropping the connection",
+                    why ? why : "a frame trickles in", MUX_MIN_RATE, m->o.pace_ms);
+            r = -EPROTO;
+        } else if (r == -EIO) {
             stat_add(&m->o.stats->malformed);
             log_err(m->o.log, "bad frame from server (%s): dropping the connection",
                     why ? why : "transport");
@@ -86,6 +93,7 @@ static int read_frame(struct mux *m, struct msg_in *in)
         return r;
     }
     atomic_store(&m->last_activity, now_mono_s());
+    atomic_store(&m->last_rx_ms, now_ms());
     obs_received(m->o.obs, buf, len);
     memset(in, 0, sizeof(*in));
     int kind = msg_in_parse(in, buf, len, &why);

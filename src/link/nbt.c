@@ -212,12 +212,35 @@ int nbt_read_all(int fd, void *p, size_t n)
 }
 
 /* Reads and drops n bytes (the payload of a packet we ignore). */
-static int discard(int fd, size_t n)
+/* Reads exactly n bytes before deadline (-1: none). */
+static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
+{
+    if (deadline < 0)
+        return nbt_read_all(fd, p, n);
+    while (n) {
+        int r = wait_fd(fd, POLLIN, deadline);
+        if (r)
+            return r;
+        ssize_t k = read(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return -errno;
+        }
+        if (k == 0)
+            return -ECONNRESET;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int discard(int fd, size_t n, int64_t deadline)
 {
     uint8_t sink[512];
     while (n) {
         size_t k = n < sizeof(sink) ? n : sizeof(sink);
-        int r = nbt_read_all(fd, sink, k);
+        int r = read_deadline(fd, sink, k, deadline);
         if (r)
             return r;
         n -= k;
@@ -234,6 +257,20 @@ int nbt_read_frame(int fd, size_t cap, uint8_t **frame, size_t *len, const char 
 int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame, size_t *len,
                         bool *pooled, const char **why)
 {
+    return nbt_read_frame_paced(fd, cap, pool, 0, 0, frame, len, pooled, why);
+}
+
+/* The deadline of a frame of n bytes whose first byte came at t0. */
+static int64_t pace_deadline(int64_t t0, int grace_ms, unsigned min_rate, size_t n)
+{
+    if (grace_ms <= 0)
+        return -1;
+    return t0 + grace_ms + (min_rate ? (int64_t)(n / min_rate) * 1000 : 0);
+}
+
+int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, unsigned min_rate,
+                         uint8_t **frame, size_t *len, bool *pooled, const char **why)
+{
     *pooled = false;
     *frame = NULL;
     *len = 0;
@@ -243,7 +280,12 @@ int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame
         cap = NBT_MAX_DIRECT_FRAME;
     for (;;) {
         uint8_t hdr[4];
-        int r = nbt_read_all(fd, hdr, sizeof(hdr));
+        int r = nbt_read_all(fd, hdr, 1);
+        int64_t t0 = now_ms();
+        if (r == 0)
+            r = read_deadline(fd, hdr + 1, 3, pace_deadline(t0, grace_ms, min_rate, 4));
+        if (r == -ETIMEDOUT && why)
+            *why = "a frame header trickles in too slowly";
         if (r)
             return r;
         uint8_t type;
@@ -260,7 +302,9 @@ int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame
                     *why = "keepalive too long";
                 return -EIO;
             }
-            r = discard(fd, n);
+            r = discard(fd, n, pace_deadline(t0, grace_ms, min_rate, n));
+            if (r == -ETIMEDOUT && why)
+                *why = "a keepalive trickles in too slowly";
             if (r)
                 return r;
             continue;
@@ -284,7 +328,9 @@ int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame
         uint8_t *buf = from_pool ? rxpool_get(pool, n) : malloc(n);
         if (!buf)
             return -ENOMEM;
-        r = nbt_read_all(fd, buf, n);
+        r = read_deadline(fd, buf, n, pace_deadline(t0, grace_ms, min_rate, n));
+        if (r == -ETIMEDOUT && why)
+            *why = "a frame trickles in too slowly";
         if (r) {
             if (from_pool)
                 rxpool_put(pool, buf);
@@ -297,27 +343,6 @@ int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame
         *pooled = from_pool;
         return 0;
     }
-}
-
-/* Reads exactly n bytes before deadline. */
-static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
-{
-    while (n) {
-        int r = wait_fd(fd, POLLIN, deadline);
-        if (r)
-            return r;
-        ssize_t k = read(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            return -errno;
-        }
-        if (k == 0)
-            return -ECONNRESET;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
 }
 
 /* One SESSION REQUEST / response exchange on fd. Returns 0 (positive),

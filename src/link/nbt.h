@@ -40,6 +40,13 @@ int nbt_read_frame(int fd, size_t cap, uint8_t **frame, size_t *len, const char 
 struct rxpool;
 int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame, size_t *len,
                         bool *pooled, const char **why);
+/* nbt_read_frame_pool for a peer that must not trickle: the wait for a
+ * frame's first byte is unbounded, but once it has come, the whole frame
+ * must be there within grace_ms plus len / min_rate seconds (min_rate in
+ * bytes per second), else -ETIMEDOUT ("trickles" in *why). grace_ms 0:
+ * no bound, as nbt_read_frame_pool. */
+int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, unsigned min_rate,
+                         uint8_t **frame, size_t *len, bool *pooled, const char **why);
 /* Parses a 4-byte header: type and length. Returns 0 or -EIO. */
 int nbt_parse_header(const uint8_t hdr[4], uint8_t *type, size_t *len);
 

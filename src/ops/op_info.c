@@ -390,6 +390,13 @@ static int query_fs(struct smb1_tree *t, uint16_t level, struct trans_resp *rs)
     return resp_errno(rs);
 }
 
+/* An error of the connection rather than a refusal of the level: trying
+ * another level would only wait for the server once more. */
+static bool conn_failed(int r)
+{
+    return r == -ETIMEDOUT || r == -ECONNRESET || r == -EINTR || r == -ENOTCONN || r == -EIO;
+}
+
 int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf)
 {
     struct conn_params p;
@@ -402,6 +409,8 @@ int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf)
         if (r == 0) {
             r = info_decode_fs_full_size(rs.data, rs.data_len, sf);
             trans_resp_free(&rs);
+        } else if (conn_failed(r)) {
+            return r;
         }
     }
     if (r) {

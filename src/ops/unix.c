@@ -20,7 +20,11 @@ int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps)
     struct trans_resp rs;
     *caps = 0;
     wire_st16(pp, SMB_QUERY_CIFS_UNIX_INFO);
-    int r = trans2_call(t, SMB1_TRANS2_QUERY_FS_INFO, pp, 2, NULL, 0, 16, 64, &rs, CONN_IDEMPOTENT);
+    /* Runs from the tree's set-up on a fresh connection: never reconnect
+     * from here (a server that fails this would have each reconnect set
+     * up, fail and reconnect again, one inside the other). */
+    int r = trans2_call(t, SMB1_TRANS2_QUERY_FS_INFO, pp, 2, NULL, 0, 16, 64, &rs,
+                        CONN_IDEMPOTENT | CONN_NO_RECONNECT);
     if (r)
         return r;
     if (rs.status != NT_STATUS_OK) {
@@ -45,7 +49,8 @@ int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps)
     wire_st32(d + 8, (uint32_t)(use >> 32));
     wire_st16(pp, 0); /* FID: unused */
     wire_st16(pp + 2, SMB_SET_CIFS_UNIX_INFO);
-    r = trans2_call(t, SMB1_TRANS2_SET_FS_INFO, pp, 4, d, sizeof(d), 16, 16, &rs, 0);
+    r = trans2_call(t, SMB1_TRANS2_SET_FS_INFO, pp, 4, d, sizeof(d), 16, 16, &rs,
+                    CONN_NO_RECONNECT);
     if (r)
         return r;
     uint32_t st = rs.status;

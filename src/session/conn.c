@@ -20,7 +20,7 @@
  * CONN_BACKOFF_MAX_MS; a waiting thread looks for an interrupt or an
  * abort every CONN_POLL_MS. */
 #define CONN_BACKOFF_MIN_MS 200
-#define CONN_BACKOFF_MAX_MS 5000
+#define CONN_BACKOFF_MAX_MS 2000
 #define CONN_POLL_MS        200
 /* A server that ends CONN_DEAD_LOGONS logons in a row before answering
  * anything else is not logged on to again at once: calls fail with -EIO
@@ -61,6 +61,8 @@ static void set_state(struct smb1_conn *c, enum conn_state s)
         log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host,
                  conn_state_name(c->state), conn_state_name(s), (unsigned long long)c->epoch);
     c->state = s;
+    if (s == CONN_BROKEN && !c->down_since_ms)
+        c->down_since_ms = conn_mono_ms();
 }
 
 uint16_t conn_flags2(const struct smb1_conn *c, bool ext_sec, bool unicode)
@@ -75,7 +77,7 @@ uint16_t conn_flags2(const struct smb1_conn *c, bool ext_sec, bool unicode)
     return f2;
 }
 
-static void fill_header(struct msg_out *req, uint16_t uid, uint16_t tid, uint16_t flags2)
+void conn_fill_header(struct msg_out *req, uint16_t uid, uint16_t tid, uint16_t flags2)
 {
     uint8_t *smb = msg_smb(req);
     wire_st16(smb + SMB1_HDR_FLAGS2, flags2);
@@ -102,7 +104,7 @@ int conn_handshake_ms(const struct smb1_conn *c)
     return 2 * conn_probe_ms(c);
 }
 
-static int64_t mono_ms(void)
+int64_t conn_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -112,7 +114,7 @@ static int64_t mono_ms(void)
 int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uint16_t uid,
                   uint16_t tid, uint16_t flags2, struct msg_in *resp)
 {
-    fill_header(req, uid, tid, flags2);
+    conn_fill_header(req, uid, tid, flags2);
     return mux_call(mux, req, 0, conn_handshake_ms(c), resp, NULL, NULL);
 }
 
@@ -140,7 +142,7 @@ static void wait_until(struct smb1_conn *c, int64_t until_ms)
 }
 
 /* Marks c broken if mux is still its current one. */
-static void mark_broken(struct smb1_conn *c, struct mux *mux, int err)
+void conn_mark_broken(struct smb1_conn *c, struct mux *mux, int err)
 {
     mux_kill(mux, err);
     pthread_mutex_lock(&c->lock);
@@ -155,6 +157,7 @@ static void publish(struct smb1_conn *c, struct conn_session *s)
     c->uid = s->uid;
     c->epoch++;
     c->epoch_answered = false;
+    c->down_since_ms = 0;
     c->params = s->params;
     c->params.epoch = c->epoch;
     uint64_t unix_caps = c->info.unix_caps;
@@ -210,7 +213,7 @@ static int do_reconnect(struct smb1_conn *c)
         backoff = c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : CONN_BACKOFF_MIN_MS;
         if (c->backoff_ms > CONN_BACKOFF_MAX_MS)
             backoff = c->backoff_ms = CONN_BACKOFF_MAX_MS;
-        c->next_attempt_ms = mono_ms() + c->backoff_ms;
+        c->next_attempt_ms = conn_mono_ms() + c->backoff_ms;
         if (c->state != CONN_CLOSED)
             set_state(c, CONN_BROKEN);
     }
@@ -224,8 +227,8 @@ static int do_reconnect(struct smb1_conn *c)
     if (r && r != -ENOTCONN) {
         const char *w = why[0] ? why : strerror(-r);
         if (failed == 1)
-            log_warn(c->log, "reconnect to %s failed: %s; trying again with growing pauses", c->host,
-                     w);
+            log_warn(c->log, "reconnect to %s failed: %s; trying again with growing pauses",
+                     c->host, w);
         else if (failed % 20 == 0)
             log_warn(c->log, "reconnect to %s still failing after %u attempts: %s", c->host, failed,
                      w);
@@ -237,15 +240,8 @@ static int do_reconnect(struct smb1_conn *c)
     return r;
 }
 
-struct live {
-    struct mux *mux; /* one reference */
-    uint64_t epoch;
-    uint16_t uid, tid, flags2;
-    bool unicode;
-};
-
 /* Connects t (again) when its TID belongs to an older epoch. */
-static int tree_refresh(struct smb1_conn *c, struct smb1_tree *t, struct live *lv, bool *fresh)
+static int tree_refresh(struct smb1_conn *c, struct smb1_tree *t, struct conn_live *lv, bool *fresh)
 {
     int r = 0;
     *fresh = false;
@@ -278,8 +274,8 @@ static int tree_refresh(struct smb1_conn *c, struct smb1_tree *t, struct live *l
  * deadline (monotonic ms, -1: none) bounds the wait for a reconnect:
  * -ETIMEDOUT after it. Waits end early with -EINTR on an interrupt and
  * -ENOTCONN on an abort. */
-static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, struct live *lv,
-                     int64_t deadline)
+int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, struct conn_live *lv,
+                  int64_t deadline)
 {
     for (;;) {
         pthread_mutex_lock(&c->lock);
@@ -307,7 +303,7 @@ static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, s
             pthread_mutex_unlock(&c->lock);
             return -ECONNRESET;
         }
-        int64_t now = mono_ms();
+        int64_t now = conn_mono_ms();
         bool busy = c->state == CONN_RECONNECTING;
         if (!busy && now < c->next_attempt_ms) {
             /* Backing off. A server that keeps ending our sessions or
@@ -320,8 +316,12 @@ static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, s
                 return e;
             }
         }
+        /* soft, and the server has been away for half a bound: it is
+         * not a restart, so calls fail now instead of each waiting. */
+        bool long_down = deadline >= 0 && c->down_since_ms &&
+                         now - c->down_since_ms >= timeout_ms(c) / 2 && c->failed_attempts;
         if (busy || now < c->next_attempt_ms) {
-            if (deadline >= 0 && now >= deadline) {
+            if ((deadline >= 0 && now >= deadline) || long_down) {
                 pthread_mutex_unlock(&c->lock);
                 return -ETIMEDOUT;
             }
@@ -399,7 +399,7 @@ static bool session_ended(struct smb1_conn *c, uint64_t epoch, uint32_t st, bool
         c->dead_logons_said = true;
     if (n >= CONN_DEAD_LOGONS) {
         unsigned k = n - CONN_DEAD_LOGONS;
-        c->next_attempt_ms = mono_ms() + (1000 << (k < 6 ? k : 6));
+        c->next_attempt_ms = conn_mono_ms() + (1000 << (k < 6 ? k : 6));
     }
     pthread_mutex_unlock(&c->lock);
     if (say)
@@ -444,10 +444,10 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
     bool tree_retried = false, session_retried = false, proto_retried = false;
     if (t && t->conn != c)
         return -EINVAL;
-    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : mono_ms() + timeout_ms(c);
+    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + timeout_ms(c);
     for (;;) {
-        struct live lv;
-        r = conn_live(c, t, flags, &lv, c->cfg.soft ? deadline : -1);
+        struct conn_live lv;
+        r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? deadline : -1);
         if (r)
             break;
         /* A handle of an older connection must never reach a newer one, where
@@ -463,7 +463,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
          * of a server that is there (the wait for one that is not is above). */
         int tmo = timeout_ms(c);
         if (c->cfg.soft && deadline >= 0) {
-            int64_t left = deadline - mono_ms();
+            int64_t left = deadline - conn_mono_ms();
             if (left <= 0) {
                 mux_put(lv.mux);
                 r = -ETIMEDOUT;
@@ -471,9 +471,9 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
             }
             tmo = (int)left;
         }
-        fill_header(req, lv.uid, lv.tid, lv.flags2);
+        conn_fill_header(req, lv.uid, lv.tid, lv.flags2);
         for (size_t i = 0; i < nparts; i++)
-            fill_header(&parts[i], lv.uid, lv.tid, lv.flags2);
+            conn_fill_header(&parts[i], lv.uid, lv.tid, lv.flags2);
         unsigned mflags = (flags & CONN_NO_TIMEOUT) ? MUX_NO_TIMEOUT : 0;
         uint32_t st = 0;
         if (mc) {
@@ -509,7 +509,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
             } else {
                 again = session_ended(c, lv.epoch, st, session_retried);
                 session_retried = true;
-                mark_broken(c, lv.mux, -ECONNRESET);
+                conn_mark_broken(c, lv.mux, -ECONNRESET);
             }
             mux_put(lv.mux);
             if (again)
@@ -555,9 +555,10 @@ int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, str
 void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n,
                     size_t window, struct msg_in *resps, int *res, unsigned flags)
 {
-    struct live lv;
+    struct conn_live lv;
     int r = t && t->conn != c ? -EINVAL
-                                 : conn_live(c, t, flags, &lv, c->cfg.soft ? mono_ms() + timeout_ms(c) : -1);
+                              : conn_get_live(c, t, flags, &lv,
+                                              c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
     if (r == 0) {
         /* As in call_common: a handle never reaches a newer connection. */
         for (size_t i = 0; i < n && r == 0; i++)
@@ -565,8 +566,11 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
                 r = -ECONNRESET;
         if (r == 0) {
             for (size_t i = 0; i < n; i++)
-                fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
+                conn_fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
             mux_call_many(lv.mux, reqs, n, window, timeout_ms(c), resps, res);
+            for (size_t i = 0; i < n; i++)
+                if (res[i] == -EPROTO)
+                    res[i] = -EIO;
         }
         mux_put(lv.mux);
     }
@@ -599,10 +603,10 @@ int conn_call_parts(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *ms
 
 int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req)
 {
-    struct live lv;
-    int r = conn_live(c, t, CONN_NO_RECONNECT | (t ? 0 : CONN_NO_TREE), &lv, -1);
+    struct conn_live lv;
+    int r = conn_get_live(c, t, CONN_NO_RECONNECT | (t ? 0 : CONN_NO_TREE), &lv, -1);
     if (r == 0) {
-        fill_header(req, lv.uid, lv.tid, lv.flags2);
+        conn_fill_header(req, lv.uid, lv.tid, lv.flags2);
         r = mux_send_oneway(lv.mux, req, false);
         mux_put(lv.mux);
     }
@@ -612,8 +616,9 @@ int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *
 
 int conn_ensure(struct smb1_conn *c, struct smb1_tree *t, uint64_t *epoch)
 {
-    struct live lv;
-    int r = conn_live(c, t, t ? 0 : CONN_NO_TREE, &lv, c->cfg.soft ? mono_ms() + timeout_ms(c) : -1);
+    struct conn_live lv;
+    int r = conn_get_live(c, t, t ? 0 : CONN_NO_TREE, &lv,
+                          c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
     if (r)
         return r;
     if (epoch)
@@ -678,170 +683,6 @@ bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch)
         c->unix_epoch = epoch;
     pthread_mutex_unlock(&c->lock);
     return pending;
-}
-
-/* ---- The service thread: oplock breaks and the idle keep-alive. ---- */
-
-/* Reader thread: never blocks on a round trip, so it only queues. */
-static void on_unsolicited(void *arg, struct msg_in *in)
-{
-    struct smb1_conn *c = arg;
-    struct wire_reader w;
-    msg_in_words(in, &w);
-    wire_skip(&w, 4); /* AndX */
-    uint16_t fid = wire_u16(&w);
-    uint8_t type = wire_u8(&w);
-    uint8_t level = wire_u8(&w);
-    uint16_t tid = in->tid;
-    msg_in_free(in);
-    if (!wire_ok(&w) || !(type & SMB1_LOCK_OPLOCK_RELEASE)) {
-        log_warn(c->log, "ignored a malformed oplock break");
-        return;
-    }
-    struct conn_brk *b = calloc(1, sizeof(*b));
-    if (!b)
-        return;
-    b->tid = tid;
-    b->fid = fid;
-    b->level = level;
-    log_debug(c->log, "oplock break for FID %u (TID %u), new level %u", fid, tid, level);
-    pthread_mutex_lock(&c->svc_lock);
-    if (c->brk_tail)
-        c->brk_tail->next = b;
-    else
-        c->brk_head = b;
-    c->brk_tail = b;
-    pthread_cond_signal(&c->svc_cond);
-    pthread_mutex_unlock(&c->svc_lock);
-}
-
-/* Acknowledges a break nobody handles: we keep no cached state for it. */
-static void ack_break(struct smb1_conn *c, const struct conn_brk *b)
-{
-    struct live lv;
-    if (conn_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv, -1))
-        return;
-    struct msg_out m;
-    if (msg_out_init(&m, SMB1_COM_LOCKING_ANDX, 64) == 0) {
-        msg_words_begin(&m);
-        wire_put_u8(&m.w, SMB1_COM_NONE);
-        wire_put_u8(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        wire_put_u16(&m.w, b->fid);
-        wire_put_u8(&m.w, SMB1_LOCK_OPLOCK_RELEASE);
-        wire_put_u8(&m.w, 0);
-        wire_put_u32(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        msg_words_end(&m);
-        msg_bytes_begin(&m);
-        msg_bytes_end(&m);
-        fill_header(&m, lv.uid, b->tid, lv.flags2);
-        mux_send_oneway(lv.mux, &m, false);
-        msg_out_free(&m);
-    }
-    mux_put(lv.mux);
-}
-
-static const uint8_t echo_data[8] = {'s', 'm', 'b', 'f', 'u', 's', 'e', 0};
-
-static int echo_build(struct msg_out *m)
-{
-    int r = msg_out_init(m, SMB1_COM_ECHO, 64);
-    if (r)
-        return r;
-    msg_words_begin(m);
-    wire_put_u16(&m->w, 1);
-    msg_words_end(m);
-    msg_bytes_begin(m);
-    wire_put_bytes(&m->w, echo_data, sizeof(echo_data));
-    msg_bytes_end(m);
-    return 0;
-}
-
-/* 0 when in is a successful ECHO reply carrying what echo_build sent. */
-static int echo_check(struct smb1_conn *c, const struct msg_in *in)
-{
-    int r = ntstatus_to_errno(in->status);
-    if (r)
-        return r;
-    struct wire_reader w, b;
-    msg_in_words(in, &w);
-    msg_in_bytes(in, &b);
-    uint16_t seq = wire_u16(&w);
-    const uint8_t *p = wire_bytes(&b, sizeof(echo_data));
-    if (!wire_ok(&w) || !wire_ok(&b) || seq != 1 || !p || memcmp(p, echo_data, sizeof(echo_data))) {
-        log_err(c->log, "ECHO reply does not echo what was sent");
-        return -EIO;
-    }
-    return 0;
-}
-
-static int echo_on(struct smb1_conn *c, struct mux *mux, uint16_t uid, uint16_t flags2)
-{
-    struct msg_out m;
-    int r = echo_build(&m);
-    if (r)
-        return r;
-    struct msg_in in;
-    r = conn_raw_call(c, mux, &m, uid, 0xFFFF, flags2, &in);
-    msg_out_free(&m);
-    if (r)
-        return r;
-    r = echo_check(c, &in);
-    msg_in_free(&in);
-    return r;
-}
-
-static void *svc_main(void *arg)
-{
-    struct smb1_conn *c = arg;
-    int interval = c->cfg.echo_interval_s > 0 ? c->cfg.echo_interval_s : 60;
-    pthread_mutex_lock(&c->svc_lock);
-    while (!c->svc_stop) {
-        if (!c->brk_head) {
-            struct timespec dl;
-            clock_gettime(CLOCK_MONOTONIC, &dl);
-            dl.tv_sec += interval > 2 ? interval / 2 : 1;
-            pthread_cond_timedwait(&c->svc_cond, &c->svc_lock, &dl);
-        }
-        if (c->svc_stop)
-            break;
-        struct conn_brk *list = c->brk_head;
-        c->brk_head = c->brk_tail = NULL;
-        pthread_mutex_unlock(&c->svc_lock);
-
-        while (list) {
-            struct conn_brk *b = list;
-            list = b->next;
-            pthread_mutex_lock(&c->lock);
-            conn_break_fn fn = c->break_fn;
-            void *fa = c->break_arg;
-            pthread_mutex_unlock(&c->lock);
-            if (fn)
-                fn(fa, b->tid, b->fid, b->level);
-            else
-                ack_break(c, b);
-            free(b);
-        }
-
-        struct live lv;
-        if (conn_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv, -1) == 0) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (now.tv_sec - mux_last_activity(lv.mux) >= interval) {
-                int r = echo_on(c, lv.mux, lv.uid, lv.flags2);
-                if (r < 0) {
-                    log_warn(c->log, "keep-alive ECHO to %s failed: %s", c->host, strerror(-r));
-                    mark_broken(c, lv.mux, -ECONNRESET);
-                }
-            }
-            mux_put(lv.mux);
-        }
-        pthread_mutex_lock(&c->svc_lock);
-    }
-    pthread_mutex_unlock(&c->svc_lock);
-    return NULL;
 }
 
 /* ---- Public API ---- */
@@ -969,7 +810,7 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
     publish(c, &s);
     pthread_mutex_unlock(&c->lock);
 
-    r = pthread_create(&c->svc, NULL, svc_main, c);
+    r = pthread_create(&c->svc, NULL, conn_svc_main, c);
     if (r) {
         session_logoff(c, s.mux, s.uid);
         mux_put(s.mux);
@@ -1043,27 +884,15 @@ void smb1_conn_abort(struct smb1_conn *c)
         log_info(c->log, "connection to %s aborted: every waiting call fails now", c->host);
 }
 
-int smb1_echo(struct smb1_conn *c)
-{
-    struct msg_out m;
-    int r = echo_build(&m);
-    if (r)
-        return r;
-    struct msg_in in;
-    r = conn_call(c, NULL, &m, &in, CONN_NO_TREE | CONN_IDEMPOTENT);
-    if (r)
-        return r;
-    r = echo_check(c, &in);
-    msg_in_free(&in);
-    return r;
-}
-
 /* Used by session.c to give each mux the connection's shared hooks. */
 void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o)
 {
     o->stats = &c->stats;
     o->log = c->log;
-    o->unsolicited = on_unsolicited;
+    o->unsolicited = conn_on_unsolicited;
     o->unsolicited_arg = c;
     o->obs = c->mux_obs;
+    o->pace_ms = conn_probe_ms(c);
+    o->interrupted = c->cfg.interrupted;
+    o->interrupted_arg = c->cfg.interrupt_arg;
 }

@@ -57,7 +57,7 @@ struct smb1_conn {
 
     pthread_mutex_t reconnect_lock; /* see the lock order above */
 
-    pthread_mutex_t lock; /* protects the fields down to break_arg */
+    pthread_mutex_t lock;      /* protects the fields down to break_arg */
     pthread_cond_t state_cond; /* with lock: state or epoch changed, or abort */
     enum conn_state state;
     bool aborted;             /* smb1_conn_abort: nothing waits or reconnects any more */
@@ -65,6 +65,7 @@ struct smb1_conn {
     int64_t next_attempt_ms;  /* no reconnect before this (monotonic ms): the backoff */
     int backoff_ms;           /* the wait after the next failed reconnect */
     unsigned failed_attempts; /* failed reconnects in a row */
+    int64_t down_since_ms;    /* when the connection was last lost (0: it is up) */
     /* Logons that the server ended (USER_SESSION_DELETED) before any
      * request of theirs got another answer, in a row; logged once. */
     unsigned dead_logons;
@@ -168,6 +169,26 @@ void conn_obs_key(struct smb1_conn *c, const struct sign_key *k);
 void conn_obs_logged_on(struct smb1_conn *c, enum smb1_sec method, bool ntlmssp, bool key_exch,
                         bool guest, bool placeholder, bool signing_active);
 
+/* conn.c: a live mux (one reference) and what requests on it carry. */
+struct conn_live {
+    struct mux *mux; /* one reference */
+    uint64_t epoch;
+    uint16_t uid, tid, flags2;
+    bool unicode;
+};
+/* conn.c: gets the live mux (reconnecting when needed) and t's current
+ * TID; deadline (monotonic ms, -1: none) bounds the wait for a reconnect
+ * (-ETIMEDOUT); -EINTR on an interrupt, -ENOTCONN after an abort. */
+int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, struct conn_live *lv,
+                  int64_t deadline);
+/* conn.c: kills mux and marks c broken if mux is still its current one. */
+void conn_mark_broken(struct smb1_conn *c, struct mux *mux, int err);
+/* conn.c: UID/TID/PID/Flags2 of a request. */
+void conn_fill_header(struct msg_out *req, uint16_t uid, uint16_t tid, uint16_t flags2);
+int64_t conn_mono_ms(void);
+/* conn_svc.c: the service thread, and the reader's hook for oplock breaks. */
+void *conn_svc_main(void *arg);
+void conn_on_unsolicited(void *arg, struct msg_in *in);
 /* conn.c: a reason for the user, copied into why. */
 void conn_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

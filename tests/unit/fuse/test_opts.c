@@ -227,9 +227,11 @@ Test(opts, defaults)
     cr_assert_eq(r->o.cache, SFS_CACHE_STRICT);
     cr_assert_eq(r->o.unix_ext, -1);
     cr_assert_eq(r->o.echo_interval, 60);
+    cr_assert_eq(r->o.timeout, 30);
     cr_assert_eq(r->o.rsize, 0);
     cr_assert_eq(r->o.wsize, 0);
-    cr_assert(!r->o.ro && !r->o.soft && !r->o.nobrl && !r->o.mapposix);
+    cr_assert(r->o.soft, "soft is the default, as with mount.cifs");
+    cr_assert(!r->o.ro && !r->o.nobrl && !r->o.mapposix);
     cr_assert(!r->o.forceuid && !r->o.forcegid);
     cr_assert(!r->o.foreground && !r->o.debug && !r->o.single_thread);
     cr_assert_null(r->o.ip);
@@ -733,6 +735,26 @@ Test(opts, nobrl_mapposix_soft)
     r = with_opts("nobrl,brl,mapposix,nomapposix,soft,hard");
     expect_ok(r);
     cr_assert(!r->o.nobrl && !r->o.mapposix && !r->o.soft);
+    run_free(r);
+}
+
+Test(opts, timeout)
+{
+    struct run *r = with_opts("timeout=4,hard");
+    expect_ok(r);
+    cr_assert_eq(r->o.timeout, 4);
+    cr_assert(!r->o.soft);
+    struct smb1_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    sfs_opts_to_config(&r->o, &cfg);
+    cr_assert_eq(cfg.request_timeout_ms, 4000);
+    cr_assert(!cfg.soft);
+    run_free(r);
+    r = with_opts("timeout=0");
+    cr_assert_neq(r->rc, 0);
+    run_free(r);
+    r = with_opts("timeout=601");
+    cr_assert_neq(r->rc, 0);
     run_free(r);
 }
 
