@@ -186,7 +186,11 @@ for i in $(seq 100); do mountpoint -q "$MNT2" && break; sleep 0.1; done
 mountpoint -q "$MNT2" || fail "hard mount"
 cat "$MNT2/healthy" >/dev/null || fail "hard mount: first read"
 echo refuse >"$CTL/mode"
-stat "$MNT2/f_refuse" >/dev/null 2>&1 &
+# As from a terminal: a background job of a script ignores SIGINT, so the
+# stat gets its default action back first.
+python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' stat "$MNT2/f_refuse" >/dev/null 2>&1 &
 sp=$!
 sleep $((TIMEOUT + 2))
 kill -0 $sp 2>/dev/null || fail "hard: the stat gave up on a server that is gone"
