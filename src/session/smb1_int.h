@@ -49,6 +49,7 @@ struct smb1_conn {
     struct ntlm_creds creds; /* hashes only; immutable until free */
     struct mux_stats stats;  /* atomics, shared by every mux of this conn */
     uint64_t reconnects;     /* atomic */
+    uint64_t ignored_breaks; /* atomic: oplock breaks for oplocks we never held */
 
     pthread_mutex_t reconnect_lock; /* see the lock order above */
 
@@ -59,7 +60,10 @@ struct smb1_conn {
     uint16_t uid;
     struct conn_params params;
     struct smb1_conn_info info;
-    int last_err;        /* why the last (re)connect failed */
+    int last_err; /* why the last (re)connect failed */
+    /* A connection of this mount has signed: every later one must sign or
+     * fail, whatever its (unsigned, forgeable) NEGOTIATE reply claims. */
+    bool signed_once;
     uint64_t unix_epoch; /* epoch whose UNIX extensions were set up */
     conn_break_fn break_fn;
     void *break_arg;
