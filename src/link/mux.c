@@ -1,8 +1,9 @@
 /* The multiplex-ID dispatcher.
  *
  * Ordering. A request is sent under send_lock: the MID is chosen, the
- * signing sequence number n is taken (the counter then moves by 2, or by 1
- * for a one-way message), the frame is signed and written, all before the
+ * signing sequence number n is taken (the counter then moves by 2, also
+ * for a message without a reply such as an oplock-release acknowledgement;
+ * by 1 only for NT_CANCEL), the frame is signed and written, all before the
  * lock is released. So the order of frames on the wire is the order of
  * their sequence numbers, which is what the server checks. The request
  * remembers n + 1, the number its reply must carry; replies may arrive in
