@@ -27,6 +27,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fs_ops.h"
 #include "fs_opts.h"
 #include "log.h"
@@ -202,6 +203,16 @@ int main(int argc, char **argv)
         sfs_opts_free(&o);
         fuse_opt_free_args(&args);
         return 0;
+    }
+
+    if (o.mode == SFS_MODE_LIST || o.mode == SFS_MODE_BROWSE || o.mode == SFS_MODE_LOOKUP) {
+        struct smb1_log cl;
+        log_init(&cl, o.debug ? LOG_DEBUG : LOG_WARNING, log_sink, NULL);
+        status = sfs_cli_run(&o, &cl, stdout);
+        log_destroy(&cl);
+        sfs_opts_free(&o);
+        fuse_opt_free_args(&args);
+        return status;
     }
 
     sigset_t usr1;
