@@ -28,7 +28,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fs_explain.h"
 #include "fs_ops.h"
+#include "fs_status.h"
 #include "fs_opts.h"
 #include "log.h"
 #include "smb1.h"
@@ -190,6 +192,13 @@ int main(int argc, char **argv)
     int ready_fd = -1;
 
     memset(&o, 0, sizeof(o));
+    if (argc >= 2 && !strcmp(argv[1], "--status")) {
+        if (argc != 3) {
+            fprintf(stderr, "smbfuse: usage: smbfuse --status MOUNTPOINT\n");
+            return EXIT_USAGE;
+        }
+        return sfs_status_main(argv[2], stdout);
+    }
     int r = sfs_opts_parse(argc, argv, &o, &args, err, sizeof(err));
     if (r) {
         fprintf(stderr, "smbfuse: %s\n", err[0] ? err : strerror(-r));
@@ -204,15 +213,20 @@ int main(int argc, char **argv)
         fuse_opt_free_args(&args);
         return 0;
     }
+    if (o.explain) {
+        struct smb1_log elg;
+        log_init(&elg, o.debug ? LOG_DEBUG : LOG_WARNING, log_sink, NULL);
+        status = sfs_explain(&o, &elg, stdout);
+        log_destroy(&elg);
+        goto out_free_opts;
+    }
 
     if (o.mode == SFS_MODE_LIST || o.mode == SFS_MODE_BROWSE || o.mode == SFS_MODE_LOOKUP) {
         struct smb1_log cl;
         log_init(&cl, o.debug ? LOG_DEBUG : LOG_WARNING, log_sink, NULL);
         status = sfs_cli_run(&o, &cl, stdout);
         log_destroy(&cl);
-        sfs_opts_free(&o);
-        fuse_opt_free_args(&args);
-        return status;
+        goto out_free_opts;
     }
 
     sigset_t usr1;
