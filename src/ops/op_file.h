@@ -1,6 +1,7 @@
 /* Open files: NT_CREATE_ANDX (or SMB_POSIX_PATH_OPEN), READ_ANDX,
  * WRITE_ANDX, FLUSH, CLOSE, LOCKING_ANDX (MS-CIFS 2.2.4.64, 2.2.4.42,
- * 2.2.4.43, 2.2.4.6, 2.2.4.5, 2.2.4.32).
+ * 2.2.4.43, 2.2.4.6, 2.2.4.5, 2.2.4.32). op_file.c opens, reopens and
+ * closes; op_io.c reads, writes and flushes; op_lock.c locks.
  *
  * A struct smb1_file survives reconnections: it remembers how it was
  * opened, and before each use its FID's epoch is compared with the
@@ -103,5 +104,9 @@ void file_for_each_writer(struct smb1_tree *t, const char *path,
 bool file_is_open(struct smb1_tree *t, const char *path);
 /* Rename moved from -> to: every open file at or below from follows. */
 void file_renamed(struct smb1_tree *t, const char *from, const char *to);
+
+/* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
+ * held. */
+void relock_locked(struct smb1_file *f);
 
 #endif

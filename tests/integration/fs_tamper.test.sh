@@ -7,76 +7,9 @@
 
 fs_start_server signed
 
-cat >"$FS_TMP/proxy.py" <<'PY'
-import os, socket, sys, threading
-listen_port, target_port, flag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-SMB_COM_READ_ANDX = 0x2E
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError
-        buf += chunk
-    return buf
-
-def client_to_server(c, s):
-    try:
-        while True:
-            d = c.recv(65536)
-            if not d:
-                break
-            s.sendall(d)
-    except OSError:
-        pass
-    for x in (c, s):
-        try:
-            x.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-def server_to_client(s, c):
-    seen = 0
-    try:
-        while True:
-            hdr = recv_exact(s, 4)
-            n = ((hdr[1] & 1) << 16) | (hdr[2] << 8) | hdr[3]
-            body = bytearray(recv_exact(s, n))
-            try:
-                with open(flag) as f:
-                    only = f.read().strip()
-            except OSError:
-                only = None
-                seen = 0
-            if (only is not None and n > 1024 and body[:4] == b"\xffSMB"
-                    and body[4] == SMB_COM_READ_ANDX):
-                seen += 1
-                # The flag names one reply to alter, or none: every reply.
-                if not only or seen == int(only):
-                    body[-7] ^= 0x20  # inside the file data at the end of the reply
-            c.sendall(hdr + bytes(body))
-    except (OSError, EOFError):
-        pass
-    for x in (c, s):
-        try:
-            x.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", listen_port))
-ls.listen(16)
-while True:
-    c, _ = ls.accept()
-    s = socket.create_connection(("127.0.0.1", target_port))
-    threading.Thread(target=client_to_server, args=(c, s), daemon=True).start()
-    threading.Thread(target=server_to_client, args=(s, c), daemon=True).start()
-PY
 PROXY_PORT=$(fs_free_port)
 FLAG=$FS_TMP/tamper
-python3 "$FS_TMP/proxy.py" "$PROXY_PORT" "$PORT" "$FLAG" &
+python3 "$FS_SRC/tests/integration/smb_proxy.py" "$PROXY_PORT" "$PORT" --tamper-read "$FLAG" >/dev/null &
 FS_EXTRA_PIDS+=($!)
 for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
 PORT=$PROXY_PORT

@@ -1,0 +1,68 @@
+/* smbfuse --help and --version. */
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 314
+#endif
+#include <fuse.h>
+#include <stdio.h>
+
+#include "fs_opts.h"
+
+#ifndef SMBFUSE_VERSION
+#define SMBFUSE_VERSION "unknown"
+#endif
+
+void sfs_opts_print_version(FILE *f)
+{
+    fprintf(f, "smbfuse %s (SMB1/CIFS over FUSE, libfuse %s)\n", SMBFUSE_VERSION,
+            fuse_pkgversion());
+}
+
+void sfs_opts_print_help(FILE *f, const char *prog)
+{
+    fprintf(f,
+            "usage: %s //server/share[/path] MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n"
+            "       mount -t fuse.smbfuse //server/share MOUNTPOINT -o options\n"
+            "\n"
+            "Mounts an SMB1/CIFS share with FUSE. Options (mount.cifs names):\n"
+            "  username=NAME, user=NAME   user to log on as; DOMAIN/NAME and NAME%%PASS work\n"
+            "  password=PASS, pass=PASS   password (prefer credentials=; ',,' is a comma)\n"
+            "  credentials=FILE, cred=    file with username=, password=, domain= lines\n"
+            "  domain=DOM, dom=, workgroup=  logon domain\n"
+            "  port=N                     TCP port (default 445, then 139; 139 uses NetBIOS)\n"
+            "  sec=MODE                   ntlmv2 (default), ntlmssp, ntlm, lanman, none;\n"
+            "                             ntlmi/ntlmv2i/ntlmsspi also require signing\n"
+            "  sign, sign=required|auto|off, nosign   packet signing policy (default auto)\n"
+            "  uid=USER, gid=GROUP        owner shown for files (default: the mounting user)\n"
+            "  forceuid, forcegid         ignore the owner the server reports\n"
+            "  file_mode=OCTAL, dir_mode=OCTAL   permissions shown (default 0755)\n"
+            "  ro, rw                     read-only or read-write (default rw)\n"
+            "  actimeo=SECONDS            attribute cache lifetime (default 1)\n"
+            "  cache=strict|loose|none    page cache policy (default strict)\n"
+            "  netbiosname=NAME           our NetBIOS name (default: host name)\n"
+            "  servernetbiosname=NAME     server's NetBIOS name for port 139\n"
+            "  ip=ADDRESS, addr=          connect here instead of resolving the server\n"
+            "  unix, nounix               require / never use CIFS UNIX extensions\n"
+            "  nobrl                      keep byte-range locks local\n"
+            "  mapposix                   map characters Windows forbids in names\n"
+            "  echo_interval=SECONDS      keepalive interval (default 60)\n"
+            "  soft, hard                 fail or retry requests while reconnecting (hard)\n"
+            "  rsize=BYTES, wsize=BYTES   largest read / write request\n"
+            "  vers=1.0                   accepted; SMB1 is the only dialect\n"
+            "  iocharset=utf8, noperm     accepted for mount.cifs compatibility\n"
+            "\n"
+            "libfuse options passed on: allow_other, allow_root, default_permissions,\n"
+            "  auto_unmount, max_read=N, blksize=N, fsname=NAME, subtype=NAME, debug,\n"
+            "  exec, noexec, suid, nosuid, dev, nodev, sync, async, dirsync, atime, noatime\n"
+            "Accepted and ignored (mount(8)'s business): defaults, auto, noauto, user, users,\n"
+            "  nouser, owner, group, _netdev, nofail, comment=, x-systemd.* and other x-*,\n"
+            "  relatime and the other atime flags FUSE cannot set\n"
+            "\n"
+            "  -f              stay in the foreground\n"
+            "  -d              debug: log every request, stay in the foreground\n"
+            "  -s              single-threaded\n"
+            "  -h, --help      this help\n"
+            "  -V, --version   version\n"
+            "\n"
+            "Environment: USER, PASSWD, PASSWD_FD, PASSWD_FILE. See smbfuse(8).\n",
+            prog ? prog : "smbfuse");
+}

@@ -1,0 +1,111 @@
+/* The state the files of the FUSE layer share: the per-mount struct
+ * sfs_fs, open handles, their lock ranges and the unlinked open files.
+ * fs_ops.c has the callbacks, fs_handles.c the handle registry and the
+ * keep_cache record, fs_locks.c the POSIX lock algebra.
+ */
+#ifndef SMBFUSE_FS_OPS_INT_H
+#define SMBFUSE_FS_OPS_INT_H
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fs_ops.h"
+
+struct cache;
+
+#define SFS_NAME_MAX     255 /* bytes of UTF-8 per component, as on Linux */
+#define SFS_SPATH_MAX    8192
+#define SFS_KEEP_BUCKETS 4096
+#define SFS_KEEP_MAX     16384
+#define SFS_BLKSIZE      (1u << 20) /* st_blksize: makes cp and friends use big buffers */
+
+/* An open file. */
+struct sfs_handle {
+    struct sfs_handle *prev, *next; /* protected by fs->files_lock */
+    struct smb1_file *f;
+    char *path; /* protected by fs->files_lock: rename moves it */
+    bool wrote; /* protected by fs->files_lock */
+    /* Serialises the lock changes made through this handle (each a few
+     * round trips that must not interleave) and protects ranges. */
+    pthread_mutex_t range_lock;
+    struct sfs_range *ranges; /* protected by range_lock */
+};
+
+/* A byte range that one lock owner holds through a handle, POSIX style:
+ * one owner's ranges never overlap, and each is exactly one SMB lock on
+ * the server (an SMB unlock must name a range exactly as it was locked). */
+struct sfs_range {
+    struct sfs_range *next;
+    uint64_t owner;
+    uint64_t start, end; /* [start, end); UINT64_MAX: to the end of any file */
+    bool flock;          /* an flock lock: owner is unused, the handle owns it */
+    bool shared;
+};
+
+/* A file unlinked while open: libfuse's .fuse_hidden name for it, and the
+ * name it really has on the server until its last close. */
+struct sfs_ghost {
+    struct sfs_ghost *next;
+    char *fuse_path;
+    char *server_path;
+};
+
+/* Size and mtime of a path when it was last opened: the kernel keeps a
+ * file's pages across opens only while these are unchanged. */
+struct keep_ent {
+    struct keep_ent *next;
+    uint64_t size;
+    struct timespec mtime;
+    char path[];
+};
+
+struct sfs_fs {
+    struct smb1_conn *conn;
+    struct smb1_tree *tree;
+    const struct sfs_options *opts;
+    struct smb1_log *log;
+    struct cache *cache;
+    bool unix_ext;
+    pthread_mutex_t files_lock; /* protects the handle list, each handle's fields, ghosts */
+    struct sfs_handle files;    /* list sentinel */
+    struct sfs_ghost *ghosts;
+    unsigned ghost_seq;        /* protected by files_lock: makes hidden names unique */
+    pthread_mutex_t keep_lock; /* protects keep[] and keep_n */
+    struct keep_ent *keep[SFS_KEEP_BUCKETS];
+    size_t keep_n;
+};
+
+static inline struct sfs_fs *get_fs(void)
+{
+    return fuse_get_context()->private_data;
+}
+
+static inline struct sfs_handle *get_handle(const struct fuse_file_info *fi)
+{
+    return fi ? (struct sfs_handle *)(uintptr_t)fi->fh : NULL;
+}
+
+/* fs_handles.c: the keep_cache record, open handles, unlinked open files. */
+bool keep_check(struct sfs_fs *fs, const char *path, const struct smb1_stat *s);
+void keep_forget(struct sfs_fs *fs, const char *path);
+void keep_clear_locked(struct sfs_fs *fs);
+struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_file *f);
+void handle_free(struct sfs_handle *h);
+void handle_unlink_locked(struct sfs_handle *h);
+void handles_renamed(struct sfs_fs *fs, const char *from, const char *to);
+bool is_fuse_hidden(const char *path);
+bool path_is_open(struct sfs_fs *fs, const char *path);
+bool path_has_open_below(struct sfs_fs *fs, const char *path);
+bool ghost_lookup(struct sfs_fs *fs, const char *path, char *out, size_t outlen);
+void ghost_free(struct sfs_ghost *g);
+void ghost_forget(struct sfs_fs *fs, const char *path);
+
+/* fs_locks.c: POSIX and flock locks as SMB byte-range locks. */
+int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl);
+int sfs_flock(const char *path, struct fuse_file_info *fi, int op);
+
+#endif

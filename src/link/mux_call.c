@@ -1,0 +1,354 @@
+/* Calls through the multiplex-ID dispatcher: waiting for the replies of
+ * a request, checking their signatures, and the multi-part transaction
+ * exchange (mux.c has the design). */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "link/md5_multi.h"
+#include "link/nbt.h"
+#include "wire/ntstatus.h"
+#include "link/rxpool.h"
+#include "wire/smb1_proto.h"
+#include "link/mux_int.h"
+
+/* Waits for the next frame of req. Returns 0 with *f, or -errno. On
+ * timeout the request is abandoned (and then owned by the mux). */
+static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, int timeout_ms,
+                      struct mux_frame **f)
+{
+    struct timespec dl;
+    deadline_after(&dl, timeout_ms);
+    pthread_mutex_lock(&m->lock);
+    while (!req->head && !req->err) {
+        if (flags & MUX_NO_TIMEOUT) {
+            pthread_cond_wait(&req->cond, &m->lock);
+        } else if (pthread_cond_timedwait(&req->cond, &m->lock, &dl) == ETIMEDOUT) {
+            if (req->head || req->err)
+                break;
+            req->abandoned = true;
+            m->inflight--;
+            m->nabandoned++;
+            pthread_cond_signal(&m->slot_cond);
+            if (m->nabandoned > MUX_MAX_ABANDONED) {
+                log_err(m->o.log, "%u requests timed out without a reply: dropping the connection",
+                        m->nabandoned);
+                kill_locked(m, -ETIMEDOUT);
+            }
+            pthread_mutex_unlock(&m->lock);
+            stat_add(&m->o.stats->timeouts);
+            return -ETIMEDOUT;
+        }
+    }
+    if (req->head) {
+        *f = req->head;
+        req->head = (*f)->next;
+        if (!req->head)
+            req->tail = NULL;
+        pthread_mutex_unlock(&m->lock);
+        return 0;
+    }
+    int err = req->err;
+    pthread_mutex_unlock(&m->lock);
+    return err;
+}
+
+/* Fails closed: a reply must carry the signature flag and the MAC for the
+ * number its request expects. */
+static bool verify(struct mux *m, const struct msg_in *in, uint32_t seq)
+{
+    if (!(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE)) {
+        log_err(m->o.log, "%s reply MID %u is not signed (expected sequence %u)",
+                msg_cmd_name(in->cmd), in->mid, seq);
+        return false;
+    }
+    if (!sign_verify(&m->key, in->frame, in->len, seq)) {
+        log_err(m->o.log, "%s reply MID %u has a bad signature (expected sequence %u)",
+                msg_cmd_name(in->cmd), in->mid, seq);
+        return false;
+    }
+    return true;
+}
+
+static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
+                      unsigned flags, int timeout_ms, struct msg_in *resp, mux_frame_fn fn,
+                      void *arg);
+
+/* A reply to the primary of a multi-part transaction that lets the
+ * secondaries go (MS-CIFS 2.2.4.46.2 "Interim Response"). */
+static bool is_interim(const struct msg_in *in)
+{
+    return in->status == 0 && in->wct == 0 && in->bcc == 0;
+}
+
+/* Verifies a final frame of a transaction whose secondaries took the
+ * numbers sec[0..nsec) and whose primary took seq: see the top of the
+ * file for why several numbers are right. */
+static bool verify_final(struct mux *m, const struct msg_in *in, uint32_t seq, const uint32_t *sec,
+                         size_t nsec)
+{
+    if (nsec == 0)
+        return verify(m, in, seq + 1);
+    if (!(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE))
+        return verify(m, in, sec[nsec - 1] + 1);
+    for (size_t i = nsec; i-- > 0;)
+        if (sign_verify(&m->key, in->frame, in->len, sec[i] + 1))
+            return true;
+    if (sign_verify(&m->key, in->frame, in->len, seq + 1))
+        return true;
+    log_err(m->o.log, "%s reply MID %u has a bad signature (expected a sequence of %u..%u or %u)",
+            msg_cmd_name(in->cmd), in->mid, sec[0] + 1, sec[nsec - 1] + 1, seq + 1);
+    return false;
+}
+
+int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
+             struct msg_in *resp, mux_frame_fn fn, void *arg)
+{
+    return call_parts(m, req, NULL, 0, flags, timeout_ms, resp, fn, arg);
+}
+
+void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window, int timeout_ms,
+                   struct msg_in *resps, int *res)
+{
+    struct mux_req **rq = calloc(n ? n : 1, sizeof(*rq));
+    uint32_t *seq = calloc(n ? n : 1, sizeof(*seq));
+    bool *sgn = calloc(n ? n : 1, sizeof(*sgn));
+    for (size_t i = 0; i < n; i++) {
+        memset(&resps[i], 0, sizeof(resps[i]));
+        res[i] = -ENOMEM;
+    }
+    if (!rq || !seq || !sgn)
+        goto out;
+    if (timeout_ms <= 0)
+        timeout_ms = 60000;
+    if (window == 0)
+        window = 1;
+    size_t sent = 0, done = 0;
+    while (done < n) {
+        /* Send while slots are free. Wait for one only with nothing of ours
+         * in flight: our own replies free slots only once collected. */
+        while (sent < n && sent - done < window) {
+            /* The run of requests fit to send next, sent in one go. */
+            size_t lim = window - (sent - done), k = 0;
+            if (lim > n - sent)
+                lim = n - sent;
+            int r = 0;
+            while (k < lim) {
+                struct msg_out *req = &reqs[sent + k];
+                r = msg_out_error(req);
+                if (!r && m->o.max_frame && msg_smb_len(req) > m->o.max_frame)
+                    r = -EMSGSIZE;
+                if (!r && !(rq[sent + k] = calloc(1, sizeof(**rq))))
+                    r = -ENOMEM;
+                if (r)
+                    break;
+                cond_init_mono(&rq[sent + k]->cond);
+                k++;
+            }
+            if (k == 0) {
+                res[sent++] = r; /* this one cannot go; the next may */
+                continue;
+            }
+            struct timespec dl;
+            deadline_after(&dl, timeout_ms);
+            bool sg = false;
+            int g = begin_many(m, rq + sent, reqs + sent, k, true, sent == done ? &dl : NULL,
+                               seq + sent, &sg);
+            for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++) {
+                req_free(rq[sent + j]);
+                rq[sent + j] = NULL;
+            }
+            if (g == -EAGAIN)
+                break;
+            if (g < 0) {
+                res[sent++] = g;
+                continue;
+            }
+            for (int j = 0; j < g; j++) {
+                sgn[sent + (size_t)j] = sg;
+                res[sent + (size_t)j] = 0;
+            }
+            sent += (size_t)g;
+            if ((size_t)g < k)
+                break; /* out of slots */
+        }
+        size_t i = done++;
+        if (!rq[i])
+            continue; /* res[i] holds why it was not sent */
+        struct mux_frame *f = NULL;
+        int r = wait_frame(m, rq[i], 0, timeout_ms, &f);
+        if (r == -ETIMEDOUT) {
+            log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(reqs[i].cmd),
+                     rq[i]->mid, timeout_ms);
+            res[i] = r;
+            rq[i] = NULL; /* now the mux's */
+            continue;
+        }
+        if (r == 0) {
+            if (sgn[i] && f->sig != SIG_GOOD && !verify(m, &f->in, seq[i] + 1)) {
+                stat_add(&m->o.stats->bad_signatures);
+                msg_in_free(&f->in);
+                mux_kill(m, -EIO);
+                r = -EIO;
+            } else {
+                resps[i] = f->in;
+            }
+            free(f);
+        }
+        res[i] = r;
+        end_req(m, rq[i]);
+        rq[i] = NULL;
+    }
+out:
+    free(rq);
+    free(seq);
+    free(sgn);
+}
+
+int mux_call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
+                   unsigned flags, int timeout_ms, mux_frame_fn fn, void *arg)
+{
+    if (nparts && !(flags & MUX_MULTI))
+        return -EINVAL;
+    return call_parts(m, req, parts, nparts, flags, timeout_ms, NULL, fn, arg);
+}
+
+static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
+                      unsigned flags, int timeout_ms, struct msg_in *resp, mux_frame_fn fn,
+                      void *arg)
+{
+    int r = msg_out_error(req);
+    if (r)
+        return r;
+    if (m->o.max_frame && msg_smb_len(req) > m->o.max_frame)
+        return -EMSGSIZE;
+    for (size_t i = 0; i < nparts; i++) {
+        if ((r = msg_out_error(&parts[i])))
+            return r;
+        if (m->o.max_frame && msg_smb_len(&parts[i]) > m->o.max_frame)
+            return -EMSGSIZE;
+    }
+    if (timeout_ms <= 0)
+        timeout_ms = 60000;
+    /* Numbers the secondaries took; nsec stays 0 until they are sent. */
+    uint32_t *sec = NULL;
+    size_t nsec = 0;
+    if (nparts && !(sec = calloc(nparts, sizeof(*sec))))
+        return -ENOMEM;
+    struct mux_req *rq = calloc(1, sizeof(*rq));
+    if (!rq) {
+        free(sec);
+        return -ENOMEM;
+    }
+    rq->multi = (flags & MUX_MULTI) != 0;
+    cond_init_mono(&rq->cond);
+    int64_t t0 = now_us();
+    struct timespec dl;
+    deadline_after(&dl, timeout_ms);
+    uint32_t seq;
+    bool signed_req;
+    r = begin_many(m, &rq, req, 1, nparts == 0, &dl, &seq, &signed_req);
+    if (r < 0) {
+        req_free(rq);
+        free(sec);
+        return r;
+    }
+
+    size_t got = 0;
+    unsigned frames = 0;
+    uint32_t status = 0;
+    bool interim_due = nparts > 0;
+    size_t sent_bytes = msg_smb_len(req);
+    for (;;) {
+        struct mux_frame *f = NULL;
+        r = wait_frame(m, rq, flags, timeout_ms, &f);
+        if (r == -ETIMEDOUT) {
+            log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(req->cmd), rq->mid,
+                     timeout_ms);
+            free(sec);
+            return r; /* rq now belongs to the mux */
+        }
+        if (r)
+            goto out_remove;
+        got += f->in.len;
+        frames++;
+        status = f->in.status;
+        /* SIG_GOOD: the reader checked this reply's MAC for seq + 1 in a
+         * batch; anything else is checked here (a bad one again, so that
+         * it is reported the usual way). */
+        if (signed_req && f->sig != SIG_GOOD && !verify_final(m, &f->in, seq, sec, nsec)) {
+            stat_add(&m->o.stats->bad_signatures);
+            msg_in_free(&f->in);
+            free(f);
+            mux_kill(m, -EIO);
+            r = -EIO;
+            goto out_remove;
+        }
+        if (interim_due) {
+            /* Only the first reply can be the interim one; an error here is
+             * the final reply (the transaction was refused). A success or
+             * warning instead means the server ran the request on the
+             * primary's share of the blocks alone (impacket does): the
+             * caller must not take that for its request's result. The
+             * numbering is intact, so the mux lives on. */
+            interim_due = false;
+            if (is_interim(&f->in)) {
+                msg_in_free(&f->in);
+                free(f);
+                r = send_parts(m, rq->mid, parts, nparts, sec);
+                if (r) {
+                    log_info(m->o.log, "sending %s secondaries failed: %s", msg_cmd_name(req->cmd),
+                             strerror(-r));
+                    mux_kill(m, -ECONNRESET);
+                    r = -ECONNRESET;
+                    goto out_remove;
+                }
+                nsec = nparts;
+                for (size_t i = 0; i < nparts; i++)
+                    sent_bytes += msg_smb_len(&parts[i]);
+                continue;
+            }
+            if ((f->in.status & 0xC0000000u) != 0xC0000000u) {
+                log_err(m->o.log,
+                        "%s MID %u: the server answered the first of %zu parts (%s) without an "
+                        "interim response",
+                        msg_cmd_name(req->cmd), rq->mid, nparts + 1, ntstatus_name(f->in.status));
+                msg_in_free(&f->in);
+                free(f);
+                r = -EIO;
+                break;
+            }
+        }
+        if (!rq->multi) {
+            *resp = f->in;
+            free(f);
+            r = 0;
+            break;
+        }
+        r = fn(arg, &f->in);
+        msg_in_free(&f->in);
+        free(f);
+        if (r == 1)
+            continue;
+        if (r == -EIO)
+            mux_kill(m, -EIO);
+        break;
+    }
+    if (log_enabled(m->o.log, LOG_DEBUG))
+        log_debug(m->o.log,
+                  "MID %u %s sent %zu (%zu of %zu part%s) got %zu (%u frame%s) in %lld us: %s",
+                  rq->mid, msg_cmd_name(req->cmd), sent_bytes, nsec + 1, nparts + 1,
+                  nparts ? "s" : "", got, frames, frames == 1 ? "" : "s",
+                  (long long)(now_us() - t0), r == 0 ? ntstatus_name(status) : strerror(-r));
+
+out_remove:
+    free(sec);
+    end_req(m, rq);
+    return r;
+}

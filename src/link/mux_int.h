@@ -1,0 +1,142 @@
+/* What the files of the multiplex-ID dispatcher share (the design is at
+ * the top of mux.c): the structures, the clock helpers, and the functions
+ * one file gives another. mux.c: the lifecycle and the request list;
+ * mux_reader.c: the reader thread; mux_send.c: numbering, signing and
+ * sending; mux_call.c: waiting for replies and verifying them.
+ */
+#ifndef SMBFUSE_MUX_INT_H
+#define SMBFUSE_MUX_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "link/md5_multi.h"
+#include "link/mux.h"
+#include "link/rxpool.h"
+
+#define MUX_MAX_ABANDONED 16
+/* Idle large receive buffers kept: enough for the usual reads in flight,
+ * few enough for the RSS to stay small (4 MiB with 1 MiB reads). */
+#define MUX_RX_IDLE 4
+
+/* Batched verification (see "Verification" above): at most this many
+ * replies per batch, only replies at least this long (short ones cost
+ * little), and the reader waits at most this long for a batch to fill. */
+#define MUX_BATCH_MAX     (2 * MD5_MULTI_LANES)
+#define MUX_BATCH_MIN_LEN 8192
+#define MUX_BATCH_WAIT_US 2000
+/* Runs of requests up to this many bytes in all are signed in one pass. */
+#define MUX_BATCH_SIGN_BYTES 16384
+
+/* What the reader found of a frame's MAC before handing it over. */
+enum mux_sig { SIG_UNCHECKED, SIG_GOOD, SIG_BAD };
+
+struct mux_frame {
+    struct mux_frame *next;
+    struct msg_in in;
+    enum mux_sig sig;
+};
+
+struct mux_req {
+    struct mux_req *next; /* in-flight list; protected by mux->lock */
+    uint16_t mid;
+    bool multi;
+    bool abandoned; /* waiter gone; the reader or teardown frees it */
+    bool got_frame;
+    /* Set before the request is sent: a single-reply signed request whose
+     * reply must carry expect, which the reader may then check in a batch;
+     * bulk: a READ_ANDX, whose large reply is sure to come soon. */
+    bool presign, bulk;
+    uint32_t expect;
+    int err;                       /* set by mux_kill */
+    struct mux_frame *head, *tail; /* frames not yet taken by the waiter */
+    pthread_cond_t cond;           /* signalled when a frame or err arrives */
+};
+
+struct mux {
+    int fd;
+    struct mux_opts o;
+    /* Buffers of large frames, used again (rxpool.h); NULL: plain malloc.
+     * Set before the reader starts, then only read. */
+    struct rxpool *rx;
+    pthread_t reader;
+    atomic_int refs;
+    atomic_llong last_activity;
+
+    pthread_mutex_t lock;     /* protects reqs, inflight, nabandoned, dead */
+    pthread_cond_t slot_cond; /* a slot freed or the mux died */
+    struct mux_req *reqs;
+    unsigned inflight, cap, nabandoned;
+    int dead;
+
+    pthread_mutex_t send_lock; /* protects next_mid, signing, key, seq and writes to fd */
+    uint16_t next_mid;
+    atomic_bool signing; /* written under send_lock, read by waiters */
+    struct sign_key key; /* immutable once signing is set */
+    uint32_t seq;
+    /* Whether the reader batches MAC checks (a fast md5_multi); set before
+     * the reader starts, then only read. */
+    bool batch_macs;
+};
+
+static inline int64_t now_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static inline int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static inline void deadline_after(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static inline void stat_add(uint64_t *p)
+{
+    __atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+}
+
+static inline void cond_init_mono(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+}
+
+/* mux.c; the callers hold m->lock where the function says so. */
+void free_frames(struct mux_req *r);
+void req_free(struct mux_req *r);
+struct mux_req *find_req(struct mux *m, uint16_t mid);
+void unlink_req(struct mux *m, struct mux_req *req);
+void kill_locked(struct mux *m, int err);
+void end_req_keep(struct mux *m, struct mux_req *rq);
+void end_req(struct mux *m, struct mux_req *rq);
+
+/* mux_reader.c */
+void *reader_main(void *arg);
+
+/* mux_send.c */
+uint16_t pick_mid(struct mux *m);
+int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq);
+int send_parts(struct mux *m, uint16_t mid, struct msg_out *parts, size_t nparts, uint32_t *sec);
+int write_frames(struct mux *m, struct msg_out *reqs, size_t n);
+int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t k, bool single,
+               const struct timespec *dl, uint32_t *seq, bool *signed_req);
+
+#endif

@@ -1,0 +1,225 @@
+/* The reader thread of the multiplex-ID dispatcher: reads each frame,
+ * checks batches of MACs, and hands replies to their waiters (mux.c has
+ * the design). */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "link/md5_multi.h"
+#include "link/nbt.h"
+#include "wire/ntstatus.h"
+#include "link/rxpool.h"
+#include "wire/smb1_proto.h"
+#include "link/mux_int.h"
+
+static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
+{
+    struct mux_frame *f = NULL;
+    pthread_mutex_lock(&m->lock);
+    struct mux_req *req = find_req(m, in->mid);
+    if (!req || (req->got_frame && !req->multi)) {
+        stat_add(&m->o.stats->unknown_mids);
+        pthread_mutex_unlock(&m->lock);
+        log_warn(m->o.log, "dropped a %s reply with %s MID %u", msg_cmd_name(in->cmd),
+                 req ? "a duplicate" : "an unknown", in->mid);
+        msg_in_free(in);
+        return;
+    }
+    if (req->abandoned) {
+        unlink_req(m, req);
+        m->nabandoned--;
+        stat_add(&m->o.stats->late_replies);
+        pthread_mutex_unlock(&m->lock);
+        log_info(m->o.log, "late %s reply for timed-out MID %u dropped", msg_cmd_name(in->cmd),
+                 in->mid);
+        req_free(req);
+        msg_in_free(in);
+        return;
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f) {
+        kill_locked(m, -ENOMEM);
+        pthread_mutex_unlock(&m->lock);
+        msg_in_free(in);
+        return;
+    }
+    f->in = *in;
+    f->sig = sig;
+    req->got_frame = true;
+    if (req->tail)
+        req->tail->next = f;
+    else
+        req->head = f;
+    req->tail = f;
+    pthread_cond_signal(&req->cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Reads and parses one frame. 0: a reply in *in for delivery; 1: it was
+ * consumed here (an oplock break); -errno: the mux is dead, stop. */
+static int read_frame(struct mux *m, struct msg_in *in)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    bool pooled = false;
+    int r = nbt_read_frame_pool(m->fd, m->o.max_frame, m->rx, &buf, &len, &pooled, &why);
+    if (r < 0) {
+        if (mux_dead(m))
+            return r;
+        if (r == -EIO) {
+            stat_add(&m->o.stats->malformed);
+            log_err(m->o.log, "bad frame from server (%s): dropping the connection",
+                    why ? why : "transport");
+        } else {
+            log_info(m->o.log, "connection lost: %s", strerror(-r));
+            r = r == -ENOMEM ? -ENOMEM : -ECONNRESET;
+        }
+        mux_kill(m, r);
+        return r;
+    }
+    atomic_store(&m->last_activity, now_mono_s());
+    memset(in, 0, sizeof(*in));
+    int kind = msg_in_parse(in, buf, len, &why);
+    if (kind < 0) {
+        stat_add(&m->o.stats->malformed);
+        log_err(m->o.log, "malformed SMB from server (%s): dropping the connection",
+                why ? why : "?");
+        if (pooled)
+            rxpool_put(m->rx, buf);
+        else
+            free(buf);
+        mux_kill(m, -EIO);
+        return -EIO;
+    }
+    in->frame = buf;
+    in->len = len;
+    in->pool = pooled ? m->rx : NULL;
+    if (kind == MSG_OPLOCK_BREAK) {
+        if (m->o.unsolicited)
+            m->o.unsolicited(m->o.unsolicited_arg, in);
+        else
+            msg_in_free(in);
+        return 1;
+    }
+    return 0;
+}
+
+/* A reply the reader may check itself: long, signed, and the one reply of
+ * a request that told what number it must carry. *more: replies to bulk
+ * requests still due besides the nheld already held in the batch. */
+static bool batchable(struct mux *m, const struct msg_in *in, size_t nheld, uint32_t *expect,
+                      size_t *more)
+{
+    if (in->len < MUX_BATCH_MIN_LEN || !(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE))
+        return false;
+    bool ok = false;
+    size_t due = 0;
+    pthread_mutex_lock(&m->lock);
+    for (struct mux_req *r = m->reqs; r; r = r->next) {
+        if (r->bulk && r->presign && !r->got_frame && !r->abandoned)
+            due++;
+        if (r->mid == in->mid && r->presign && !r->got_frame && !r->abandoned) {
+            ok = true;
+            *expect = r->expect;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    /* due counts this reply's request and those of the held ones. */
+    *more = due > nheld + 1 ? due - nheld - 1 : 0;
+    return ok;
+}
+
+/* True when a frame starts to arrive within the time left until the
+ * deadline (microseconds on the monotonic clock). */
+static bool frame_coming(struct mux *m, int64_t deadline_us)
+{
+    int64_t left = deadline_us - now_us();
+    if (left <= 0)
+        return false;
+    struct pollfd p = {.fd = m->fd, .events = POLLIN};
+    struct timespec ts = {.tv_sec = left / 1000000, .tv_nsec = (left % 1000000) * 1000};
+    int r;
+    do {
+        r = ppoll(&p, 1, &ts, NULL);
+    } while (r < 0 && errno == EINTR);
+    return r > 0;
+}
+
+/* Reads the replies to bulk requests that are about to arrive after
+ * held[0], up to MUX_BATCH_MAX or the wait limit, checks all their MACs in
+ * one md5_multi pass and delivers them. Other frames read meanwhile are
+ * delivered at once, unchecked, as usual. Returns <0 when the mux died. */
+static int batch_verify(struct mux *m, struct msg_in *first, uint32_t first_expect, size_t more)
+{
+    struct msg_in held[MUX_BATCH_MAX];
+    struct sign_check chk[MUX_BATCH_MAX];
+    size_t n = 0;
+    int r = 0;
+    held[n] = *first;
+    chk[n++].seq = first_expect;
+    const int64_t deadline = now_us() + MUX_BATCH_WAIT_US;
+    while (n < MUX_BATCH_MAX && more > 0 && frame_coming(m, deadline)) {
+        struct msg_in in;
+        r = read_frame(m, &in);
+        if (r < 0)
+            break;
+        if (r > 0)
+            continue;
+        uint32_t expect;
+        if (batchable(m, &in, n, &expect, &more)) {
+            held[n] = in;
+            chk[n++].seq = expect;
+        } else {
+            deliver(m, &in, SIG_UNCHECKED);
+        }
+    }
+    if (r < 0) {
+        for (size_t i = 0; i < n; i++)
+            msg_in_free(&held[i]);
+        return r;
+    }
+    if (n == 1) {
+        /* Alone, it is cheaper checked by its waiter (OpenSSL's MD5). */
+        deliver(m, &held[0], SIG_UNCHECKED);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        chk[i].smb = held[i].frame;
+        chk[i].len = held[i].len;
+    }
+    sign_verify_many(&m->key, chk, n);
+    __atomic_fetch_add(&m->o.stats->batched_macs, n, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < n; i++)
+        deliver(m, &held[i], chk[i].ok ? SIG_GOOD : SIG_BAD);
+    return 0;
+}
+
+void *reader_main(void *arg)
+{
+    struct mux *m = arg;
+    for (;;) {
+        struct msg_in in;
+        int r = read_frame(m, &in);
+        if (r < 0)
+            break;
+        if (r > 0)
+            continue;
+        uint32_t expect;
+        size_t more = 0;
+        if (m->batch_macs && atomic_load(&m->signing) && batchable(m, &in, 0, &expect, &more) &&
+            more > 0) {
+            if (batch_verify(m, &in, expect, more) < 0)
+                break;
+            continue;
+        }
+        deliver(m, &in, SIG_UNCHECKED);
+    }
+    return NULL;
+}

@@ -1,0 +1,240 @@
+/* The send path of the multiplex-ID dispatcher: MIDs, in-flight slots,
+ * signing and writing frames (mux.c has the design). */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "link/md5_multi.h"
+#include "link/nbt.h"
+#include "wire/ntstatus.h"
+#include "link/rxpool.h"
+#include "wire/smb1_proto.h"
+#include "link/mux_int.h"
+
+/* Caller holds send_lock and lock. */
+uint16_t pick_mid(struct mux *m)
+{
+    for (;;) {
+        uint16_t mid = m->next_mid++;
+        if (m->next_mid == 0 || m->next_mid >= 0xFFFF)
+            m->next_mid = 1;
+        if (!find_req(m, mid))
+            return mid;
+    }
+}
+
+/* Caller holds send_lock. Signs (when active) and writes one frame;
+ * returns the sequence number used through *seq. */
+int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq)
+{
+    uint8_t *smb = msg_smb(req);
+    size_t len = msg_smb_len(req);
+    if (atomic_load(&m->signing)) {
+        *seq = m->seq;
+        m->seq += step;
+        sign_apply(&m->key, smb, len, *seq);
+    } else {
+        /* Before activation the signature field stays zero; the flag may be
+         * set to tell the server we want signing (Samba's client does so). */
+        memset(smb + SMB1_HDR_SIGNATURE, 0, SMB1_SIG_LEN);
+        *seq = 0;
+    }
+    nbt_put_header(req->buf, len);
+    int r = nbt_write_all(m->fd, req->buf, len + MSG_XPORT_HDR);
+    if (r == 0)
+        atomic_store(&m->last_activity, now_mono_s());
+    return r;
+}
+
+int mux_send_oneway(struct mux *m, struct msg_out *req, bool keep_mid)
+{
+    int r = msg_out_error(req);
+    if (r)
+        return r;
+    if (msg_smb_len(req) > m->o.max_frame && m->o.max_frame)
+        return -EMSGSIZE;
+    pthread_mutex_lock(&m->send_lock);
+    pthread_mutex_lock(&m->lock);
+    if (m->dead) {
+        r = m->dead;
+        pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&m->send_lock);
+        return r;
+    }
+    if (!keep_mid)
+        wire_st16(msg_smb(req) + SMB1_HDR_MID, pick_mid(m));
+    pthread_mutex_unlock(&m->lock);
+    uint32_t seq;
+    r = send_locked(m, req, 1, &seq);
+    pthread_mutex_unlock(&m->send_lock);
+    if (r) {
+        mux_kill(m, -ECONNRESET);
+        return -ECONNRESET;
+    }
+    stat_add(&m->o.stats->requests);
+    return 0;
+}
+
+/* Sends the secondaries of a transaction with the primary's MID, back to
+ * back; their sequence numbers go to sec. */
+int send_parts(struct mux *m, uint16_t mid, struct msg_out *parts, size_t nparts, uint32_t *sec)
+{
+    int r = 0;
+    pthread_mutex_lock(&m->send_lock);
+    pthread_mutex_lock(&m->lock);
+    r = m->dead;
+    pthread_mutex_unlock(&m->lock);
+    for (size_t i = 0; i < nparts && r == 0; i++) {
+        wire_st16(msg_smb(&parts[i]) + SMB1_HDR_MID, mid);
+        r = send_locked(m, &parts[i], 2, &sec[i]);
+        if (r == 0)
+            stat_add(&m->o.stats->requests);
+    }
+    pthread_mutex_unlock(&m->send_lock);
+    return r;
+}
+
+/* Writes the frames of reqs[0..n) with as few system calls as the socket
+ * takes. Caller holds send_lock. */
+int write_frames(struct mux *m, struct msg_out *reqs, size_t n)
+{
+    enum { MAXV = 32 };
+    size_t i = 0;
+    while (i < n) {
+        struct iovec v[MAXV];
+        size_t nv = 0;
+        for (; nv < MAXV && i + nv < n; nv++) {
+            v[nv].iov_base = reqs[i + nv].buf;
+            v[nv].iov_len = msg_smb_len(&reqs[i + nv]) + MSG_XPORT_HDR;
+        }
+        size_t first = 0;
+        while (first < nv) {
+            ssize_t w = writev(m->fd, v + first, (int)(nv - first));
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                return -errno;
+            }
+            while (first < nv && (size_t)w >= v[first].iov_len)
+                w -= (ssize_t)v[first++].iov_len;
+            if (first < nv) {
+                v[first].iov_base = (uint8_t *)v[first].iov_base + w;
+                v[first].iov_len -= (size_t)w;
+            }
+        }
+        i += nv;
+    }
+    atomic_store(&m->last_activity, now_mono_s());
+    return 0;
+}
+
+/* Takes in-flight slots for up to k requests: the first waiting until *dl
+ * (or failing with -EAGAIN at once when dl is NULL), the others only if
+ * free at once. Puts rq[0..g) in the list and sends reqs[0..g) back to
+ * back under one hold of send_lock, numbered in order and, when several,
+ * signed in one sign_apply_many pass. single: every request has one reply
+ * and no secondaries, so the reader may check their MACs in a batch.
+ * Returns g >= 1, or -errno with nothing in the list (the caller frees
+ * the rq); a failed send kills the mux and gives -ECONNRESET. */
+int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t k, bool single,
+               const struct timespec *dl, uint32_t *seq, bool *signed_req)
+{
+    int r;
+    size_t g = 0;
+    /* Slots first, so the send lock is never held while waiting for one. */
+    pthread_mutex_lock(&m->lock);
+    while (!m->dead && m->inflight >= m->cap) {
+        if (!dl) {
+            pthread_mutex_unlock(&m->lock);
+            return -EAGAIN;
+        }
+        if (pthread_cond_timedwait(&m->slot_cond, &m->lock, dl) == ETIMEDOUT &&
+            m->inflight >= m->cap && !m->dead) {
+            pthread_mutex_unlock(&m->lock);
+            stat_add(&m->o.stats->timeouts);
+            return -ETIMEDOUT;
+        }
+    }
+    if (m->dead) {
+        r = m->dead;
+        pthread_mutex_unlock(&m->lock);
+        return r;
+    }
+    while (g < k && m->inflight < m->cap) {
+        m->inflight++;
+        g++;
+    }
+    pthread_mutex_unlock(&m->lock);
+
+    pthread_mutex_lock(&m->send_lock);
+    pthread_mutex_lock(&m->lock);
+    if (m->dead) {
+        r = m->dead;
+        m->inflight -= (unsigned)g;
+        pthread_cond_broadcast(&m->slot_cond);
+        pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&m->send_lock);
+        return r;
+    }
+    bool sgn = atomic_load(&m->signing);
+    *signed_req = sgn;
+    for (size_t i = 0; i < g; i++) {
+        rq[i]->mid = pick_mid(m);
+        /* Request i takes number m->seq + 2i below (send_lock is held from
+         * here to there), so its reply must carry one more. */
+        rq[i]->presign = sgn && !rq[i]->multi && single;
+        rq[i]->bulk = reqs[i].cmd == SMB1_COM_READ_ANDX;
+        rq[i]->expect = m->seq + 2 * (uint32_t)i + 1;
+        rq[i]->next = m->reqs;
+        m->reqs = rq[i];
+    }
+    pthread_mutex_unlock(&m->lock);
+    /* Small requests (reads) are signed in one pass and written with one
+     * writev. Large ones (writes) are signed and sent one by one: the
+     * server starts on the first while the next is signed, where one pass
+     * over eight would hold all of them back until the slowest lane is
+     * done. */
+    size_t bytes = 0;
+    for (size_t i = 0; i < g; i++)
+        bytes += msg_smb_len(&reqs[i]);
+    if (g > 1 && sgn && m->batch_macs && bytes <= MUX_BATCH_SIGN_BYTES) {
+        struct sign_check c[MUX_BATCH_MAX];
+        for (size_t i = 0; i < g; i += MUX_BATCH_MAX) {
+            size_t n = g - i < MUX_BATCH_MAX ? g - i : MUX_BATCH_MAX;
+            for (size_t j = 0; j < n; j++) {
+                struct msg_out *q = &reqs[i + j];
+                wire_st16(msg_smb(q) + SMB1_HDR_MID, rq[i + j]->mid);
+                seq[i + j] = m->seq;
+                m->seq += 2;
+                c[j] = (struct sign_check){
+                    .smb = msg_smb(q), .len = msg_smb_len(q), .seq = seq[i + j]};
+                nbt_put_header(q->buf, msg_smb_len(q));
+            }
+            sign_apply_many(&m->key, c, n);
+        }
+        r = write_frames(m, reqs, g);
+    } else {
+        r = 0;
+        for (size_t i = 0; i < g && r == 0; i++) {
+            wire_st16(msg_smb(&reqs[i]) + SMB1_HDR_MID, rq[i]->mid);
+            r = send_locked(m, &reqs[i], 2, &seq[i]);
+        }
+    }
+    pthread_mutex_unlock(&m->send_lock);
+    for (size_t i = 0; i < g; i++)
+        stat_add(&m->o.stats->requests);
+    if (r) {
+        log_info(m->o.log, "sending %s failed: %s", msg_cmd_name(reqs[0].cmd), strerror(-r));
+        mux_kill(m, -ECONNRESET);
+        for (size_t i = 0; i < g; i++)
+            end_req_keep(m, rq[i]);
+        return -ECONNRESET;
+    }
+    return (int)g;
+}
