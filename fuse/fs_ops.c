@@ -26,8 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "support/cache.h"
-#include "wire/smb1_proto.h"
+#include "smb1_cache.h"
 
 /* Builds the server path; -ENAMETOOLONG for a component over NAME_MAX. */
 static int spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)

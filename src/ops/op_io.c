@@ -9,13 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire/ntstatus.h"
-#include "ops/op_info.h"
-#include "ops/op_ns.h"
+#include "ops/tree_state.h"
 #include "support/iopool.h"
-#include "ops/path.h"
+#include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
-#include "ops/unix.h"
+#include "wire/unix_rec.h"
 
 /* Requests of one smb1_read/smb1_write in flight at once. Measured on
  * loopback against Samba 4.17 with signing, 1 MiB calls split into

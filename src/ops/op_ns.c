@@ -326,34 +326,12 @@ static int replace_by_delete(struct smb1_tree *t, const char *from, const char *
     return r && status ? info_path_errno(t, from, status) : r;
 }
 
-static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
+/* Moves from next to the target under a temporary name, then replaces
+ * within that directory. The target never disappears. */
+static int replace_via_temp(struct smb1_tree *t, const char *from, const char *to)
 {
     uint32_t status = 0;
     int r;
-    struct smb1_stat ts, fs;
-    if ((r = smb1_stat(t, from, &fs)))
-        return r;
-    bool target_dir = smb1_stat(t, to, &ts) == 0 && ts.is_dir;
-    if (fs.is_dir && !target_dir)
-        return -ENOTDIR;
-    if (target_dir) {
-        /* POSIX replaces an empty directory; Windows semantics never
-         * replace a directory. Remove it (ENOTEMPTY when it is not). */
-        if (!fs.is_dir)
-            return -EISDIR;
-        if ((r = smb1_rmdir(t, to)))
-            return r;
-        r = plain_rename(t, from, to, &status);
-        return r && status ? info_path_errno(t, from, status) : r;
-    }
-    if (same_parent(from, to)) {
-        r = replace_same_dir(t, from, to, &status);
-        if (r == -EOPNOTSUPP)
-            return replace_by_delete(t, from, to);
-        return r && status ? info_path_errno(t, from, status) : r;
-    }
-    /* Across directories: move next to the target under a temporary name,
-     * then replace within that directory. The target never disappears. */
     char *dir = parent_of(to);
     if (!dir)
         return -ENOMEM;
@@ -381,6 +359,8 @@ static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
     r = replace_same_dir(t, tpath, to, &status);
     if (r == -EOPNOTSUPP)
         r = replace_by_delete(t, tpath, to);
+    else if (r && status)
+        r = info_path_errno(t, tpath, status);
     if (r) {
         /* Put it back where it was. */
         uint32_t s2;
@@ -390,6 +370,41 @@ out_free:
     free(tpath);
     free(dir);
     return r;
+}
+
+static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
+{
+    uint32_t status = 0;
+    int r;
+    struct smb1_stat ts, fs;
+    if ((r = smb1_stat(t, from, &fs)))
+        return r;
+    bool target_dir = smb1_stat(t, to, &ts) == 0 && ts.is_dir;
+    if (fs.is_dir && !target_dir)
+        return -ENOTDIR;
+    if (target_dir) {
+        /* POSIX replaces an empty directory; Windows semantics never
+         * replace a directory. Remove it (ENOTEMPTY when it is not). */
+        if (!fs.is_dir)
+            return -EISDIR;
+        if ((r = smb1_rmdir(t, to)))
+            return r;
+        r = plain_rename(t, from, to, &status);
+        return r && status ? info_path_errno(t, from, status) : r;
+    }
+    if (!same_parent(from, to))
+        return replace_via_temp(t, from, to);
+    r = replace_same_dir(t, from, to, &status);
+    if (r == -EOPNOTSUPP)
+        return replace_by_delete(t, from, to);
+    /* Samba 4.17 answers NO_SUCH_FILE to FileRenameInformation on a handle
+     * whose name starts with a dot (".tmp.1" -> "cfg", the atomic save of
+     * editors and config writers) although the handle is open: the same
+     * rename from an ordinary name works, so go through one. The handle
+     * is open, so the source exists whatever its name. */
+    if (r && status == NT_STATUS_NO_SUCH_FILE)
+        return replace_via_temp(t, from, to);
+    return r && status ? info_path_errno(t, from, status) : r;
 }
 
 int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned flags)

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/op_info.h"
+#include "ops/tree_state.h"
 #include "wire/text.h"
-#include "ops/unix.h"
+#include "wire/unix_rec.h"
 
 void path_ctx_init(struct path_ctx *pc, const struct conn_params *p, bool cfg_mapposix,
                    uint32_t server_name_max)
@@ -28,7 +28,7 @@ void path_ctx_get(struct smb1_tree *t, struct path_ctx *pc, struct conn_params *
         p = &local;
     conn_get_params(t->conn, p);
     const struct smb1_config *cfg = conn_config(t->conn);
-    path_ctx_init(pc, p, cfg && cfg->mapposix, info_name_max(t));
+    path_ctx_init(pc, p, cfg && cfg->mapposix, ops_tree_name_max(t));
 }
 
 const char *path_basename(const char *path)

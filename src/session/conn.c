@@ -2,7 +2,7 @@
  * reconnecting -> connected, one epoch per connection), conn_call with its
  * retry rules, and the service thread (idle keep-alive, oplock breaks).
  * Negotiate and session setup live in session.c, tree connect in tree.c. */
-#include "session/smb1_int.h"
+#include "session/conn_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -250,8 +250,8 @@ static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, s
             mux_put(lv->mux);
             return r;
         }
-        if (fresh)
-            tree_unix_setup(c, t);
+        if (fresh && t->ready)
+            t->ready(t);
     }
     return 0;
 }
@@ -703,6 +703,7 @@ static void conn_destroy(struct smb1_conn *c)
         free(b);
     }
     ntlm_creds_free(&c->creds);
+    connect_free(c);
     free(c->host);
     free(c->ip);
     free(c->srv_nbname);
@@ -749,6 +750,8 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
     pthread_cond_init(&c->svc_cond, &ca);
     pthread_condattr_destroy(&ca);
     c->state = CONN_NEW;
+    if (!r)
+        r = connect_init(c, why, why_len);
     if (r) {
         conn_destroy(c);
         return r;

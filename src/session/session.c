@@ -1,9 +1,9 @@
-/* Transport connect, NEGOTIATE and SESSION_SETUP_ANDX (both forms), and the
+/* NEGOTIATE and SESSION_SETUP_ANDX (both forms), and the
  * signing decision and activation (MS-CIFS 3.2.4.2, 3.2.5.2, 3.2.5.3;
  * MS-SMB 3.2.4.2.4). Called by conn.c for the first connection and for
  * every reconnect; nothing here is shared with other threads until the new
  * mux is published. */
-#include "session/smb1_int.h"
+#include "session/conn_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,96 +46,6 @@ struct nego {
     bool sign;          /* decided: sign this connection */
     bool sign_required; /* by our policy or the server's */
 };
-
-static bool is_numeric_host(const char *h)
-{
-    struct in6_addr a6;
-    struct in_addr a4;
-    return inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) == 1;
-}
-
-/* The NetBIOS name to call: configured, else the host's first label. */
-static void called_name(const struct smb1_conn *c, char *out, size_t n)
-{
-    out[0] = 0;
-    if (c->srv_nbname) {
-        snprintf(out, n, "%s", c->srv_nbname);
-        return;
-    }
-    if (is_numeric_host(c->host))
-        return;
-    snprintf(out, n, "%.15s", c->host);
-    char *dot = strchr(out, '.');
-    if (dot)
-        *dot = 0;
-}
-
-static int transport_connect(struct smb1_conn *c, int *fd_out, bool *nbt_out, char *why,
-                             size_t why_len)
-{
-    const char *target = c->ip ? c->ip : c->host;
-    int tmo = c->cfg.connect_timeout_ms > 0 ? c->cfg.connect_timeout_ms : 10000;
-    uint16_t ports[2];
-    bool nbt[2];
-    int n = 0;
-    switch (c->cfg.transport) {
-    case SMB1_TRANSPORT_DIRECT:
-        ports[n] = c->cfg.port ? c->cfg.port : 445;
-        nbt[n++] = false;
-        break;
-    case SMB1_TRANSPORT_NETBIOS:
-        ports[n] = c->cfg.port ? c->cfg.port : 139;
-        nbt[n++] = true;
-        break;
-    default:
-        if (c->cfg.port) {
-            ports[n] = c->cfg.port;
-            nbt[n++] = c->cfg.port == 139;
-        } else {
-            ports[n] = 445;
-            nbt[n++] = false;
-            ports[n] = 139;
-            nbt[n++] = true;
-        }
-        break;
-    }
-    int r = -ECONNREFUSED;
-    for (int i = 0; i < n; i++) {
-        int fd = nbt_tcp_connect(target, ports[i], tmo);
-        if (fd < 0) {
-            r = fd;
-            if (r == -ENOENT) {
-                conn_why(why, why_len, "unknown host %s (the name does not resolve)", target);
-                break;
-            }
-            conn_why(why, why_len, "cannot connect to %s port %u: %s", target, ports[i],
-                     strerror(-r));
-            continue;
-        }
-        if (nbt[i]) {
-            char called[32];
-            called_name(c, called, sizeof(called));
-            r = nbt_session_request(&fd, target, ports[i], tmo, called[0] ? called : NULL,
-                                    c->cli_nbname);
-            if (r) {
-                conn_why(why, why_len, "NetBIOS session request to %s port %u refused: %s", target,
-                         ports[i], strerror(-r));
-                close(fd);
-                continue;
-            }
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        int rt = c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : 60000;
-        struct timeval tv = {rt / 1000, (rt % 1000) * 1000};
-        /* A server that stops reading must not hold the send lock forever. */
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        *fd_out = fd;
-        *nbt_out = nbt[i];
-        return 0;
-    }
-    return r;
-}
 
 static uint64_t now_filetime(void)
 {
@@ -728,7 +638,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
 {
     int fd = -1;
     bool nbt = false;
-    int r = transport_connect(c, &fd, &nbt, why, why_len);
+    int r = connect_transport(c, &fd, &nbt, why, why_len);
     if (r)
         return r;
     struct mux_opts o;

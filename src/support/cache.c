@@ -35,7 +35,7 @@
  * that moves or removes it, too many names, eviction and expiry all end
  * the record.
  */
-#include "support/cache.h"
+#include "smb1_cache.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "support/cache.h"
+#include "smb1_cache.h"
 
 static uint64_t fake_now;
 static uint64_t clock_fn(void *ctx)

@@ -16,17 +16,18 @@
 #include <arpa/inet.h>
 
 #include "link/nbt.h"
+#include "netbios/nbname.h"
 
 Test(nbt, rfc1002_fred_vector)
 {
     /* vectors/netbios_name.json: "FRED" + 12 spaces (the 16th byte is the
      * space, i.e. suffix 0x20); wire_labels_hex starts 0x20 + 32 chars. */
     uint8_t out[34];
-    cr_assert_eq(nbt_encode_name("FRED", 0x20, out), 0);
+    cr_assert_eq(nbname_encode("FRED", 0x20, out), 0);
     cr_assert_eq(out[0], 0x20);
     cr_assert_arr_eq(out + 1, "EGFCEFEECACACACACACACACACACACACA", 32);
     cr_assert_eq(out[33], 0);
-    cr_assert_eq(nbt_encode_name("fred", 0x20, out), 0, "names are upper-cased");
+    cr_assert_eq(nbname_encode("fred", 0x20, out), 0, "names are upper-cased");
     cr_assert_arr_eq(out + 1, "EGFCEFEECACACACACACACACACACACACA", 32);
 }
 
@@ -34,16 +35,16 @@ Test(nbt, wildcard_and_limits)
 {
     uint8_t out[34];
     /* DIGEST 1.4: "*" + 15 NULs -> CKAAAA... */
-    cr_assert_eq(nbt_encode_name("*", 0x00, out), 0);
+    cr_assert_eq(nbname_encode("*", 0x00, out), 0);
     cr_assert_arr_eq(out + 1, "CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 32);
-    cr_assert_eq(nbt_encode_name("*SMBSERVER", 0x20, out), 0);
+    cr_assert_eq(nbname_encode("*SMBSERVER", 0x20, out), 0);
     cr_assert_arr_eq(out + 1, "CKFDENECFDEFFCFGEFFCCACACACACACA", 32);
-    cr_assert_eq(nbt_encode_name("ABCDEFGHIJKLMNO", 0x1D, out), 0);
+    cr_assert_eq(nbname_encode("ABCDEFGHIJKLMNO", 0x1D, out), 0);
     cr_assert_eq(out[31], 'B');
     cr_assert_eq(out[32], 'N');
-    cr_assert_eq(nbt_encode_name("ABCDEFGHIJKLMNOP", 0x20, out), -EINVAL);
-    cr_assert_eq(nbt_encode_name("", 0x20, out), -EINVAL);
-    cr_assert_eq(nbt_encode_name(NULL, 0x20, out), -EINVAL);
+    cr_assert_eq(nbname_encode("ABCDEFGHIJKLMNOP", 0x20, out), -EINVAL);
+    cr_assert_eq(nbname_encode("", 0x20, out), -EINVAL);
+    cr_assert_eq(nbname_encode(NULL, 0x20, out), -EINVAL);
 }
 
 Test(nbt, header_parse)
@@ -296,7 +297,7 @@ static void *nbss_main(void *arg)
             s->calling[s->seen][32] = 0;
             uint8_t want[34];
             bool ok = false;
-            if (s->accept && nbt_encode_name(s->accept, 0x20, want) == 0)
+            if (s->accept && nbname_encode(s->accept, 0x20, want) == 0)
                 ok = memcmp(want + 1, req + 5, 32) == 0;
             s->seen++;
             static const uint8_t pos[4] = {0x82, 0, 0, 0};
@@ -318,7 +319,7 @@ static void *nbss_main(void *arg)
 static const char *enc32(const char *name, uint8_t suffix, char out[33])
 {
     uint8_t b[34];
-    cr_assert_eq(nbt_encode_name(name, suffix, b), 0);
+    cr_assert_eq(nbname_encode(name, suffix, b), 0);
     memcpy(out, b + 1, 32);
     out[32] = 0;
     return out;

@@ -1,14 +1,18 @@
-/* Per-tree attribute, negative-lookup and directory-listing caches.
+/* Per-tree attribute, negative-lookup and directory-listing caches: a
+ * public header of libsmb1core (implemented in support/cache.c).
  *
- * Used by the FUSE layer so that `ls -l` costs one FIND_FIRST2/NEXT2
- * sequence per directory and repeated lookups within the TTL cost nothing.
- * The design and its invariants are described at the top of cache.c.
+ * The core offers the cache and a program keeps one per mounted tree: the
+ * FUSE layer decides when an answer may come from it and which change
+ * invalidates what (kernel semantics the core does not know), so that
+ * `ls -l` costs one FIND_FIRST2/NEXT2 sequence per directory and repeated
+ * lookups within the TTL cost nothing. The design and its invariants
+ * (the generation contract) are described at the top of support/cache.c.
  *
  * Paths are the keys exactly as given ("/a/b"; "/" is the root); the cache
  * does not normalise them, so callers must use one spelling.
  */
-#ifndef SMBFUSE_CACHE_H
-#define SMBFUSE_CACHE_H
+#ifndef SMBFUSE_SMB1_CACHE_H
+#define SMBFUSE_SMB1_CACHE_H
 
 #include <stddef.h>
 #include <stdint.h>

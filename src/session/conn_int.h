@@ -1,4 +1,5 @@
-/* Private structures shared inside src/: the connection object.
+/* The connection layer's private header, shared by conn.c, session.c and
+ * tree.c: the connection object.
  *
  * Lock order (take them in this order, never the reverse):
  *
@@ -16,8 +17,8 @@
  * drops the lock, and makes its round trip on that mux, so a reconnect can
  * swap in a new mux while old callers finish (or fail) on the old one.
  */
-#ifndef SMBFUSE_SMB1_INT_H
-#define SMBFUSE_SMB1_INT_H
+#ifndef SMBFUSE_CONN_INT_H
+#define SMBFUSE_CONN_INT_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -45,6 +46,8 @@ struct conn_brk {
 struct smb1_conn {
     struct smb1_config cfg; /* copy; the strings point at the owned copies below */
     char *host, *ip, *srv_nbname, *cli_nbname;
+    struct smb1_resolver *resolver; /* cfg.resolver or our own; immutable after new */
+    bool own_resolver;
     struct smb1_log *log;
     struct ntlm_creds creds; /* hashes only; immutable until free */
     struct mux_stats stats;  /* atomics, shared by every mux of this conn */
@@ -82,6 +85,15 @@ struct conn_session {
 
 /* session.c: connects the transport, negotiates, authenticates and starts
  * signing. Returns 0 or the errors of smb1_conn_new, with a reason in why. */
+/* connect.c: sets up c->resolver (the configured one or our own from
+ * cfg.wins/cfg.resolve_order); -EINVAL with a reason for bad options. */
+int connect_init(struct smb1_conn *c, char *why, size_t why_len);
+void connect_free(struct smb1_conn *c);
+/* Resolves the host (again on a reconnect) and connects to the first
+ * address and port that answers; on 139 sends the session request.
+ * Returns 0 with the socket in *fd_out and whether it is NetBIOS framed,
+ * or -ENOENT (unknown name), -ECONNREFUSED, -ETIMEDOUT, ... with why. */
+int connect_transport(struct smb1_conn *c, int *fd_out, bool *nbt_out, char *why, size_t why_len);
 int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, size_t why_len);
 /* session.c: LOGOFF_ANDX on mux (best effort, short timeout). */
 void session_logoff(struct smb1_conn *c, struct mux *mux, uint16_t uid);
@@ -98,14 +110,6 @@ int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uin
                   uint16_t tid, uint16_t flags2, struct msg_in *resp);
 /* conn.c: the connection's stats, log and oplock-break hook for a new mux. */
 void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o);
-/* conn.c: records the CIFS UNIX capabilities set up for epoch. */
-void conn_set_unix_caps(struct smb1_conn *c, uint64_t epoch, uint64_t caps);
-/* conn.c: true (once) when epoch is current and its UNIX extensions are
- * not set up yet; the caller then sets them up. */
-bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch);
-/* tree.c: QUERY/SET_FS_INFO level 0x200 on disk tree t once per epoch,
- * when the server has CAP_UNIX and cfg.unix_ext allows. */
-void tree_unix_setup(struct smb1_conn *c, struct smb1_tree *t);
 /* conn.c: a reason for the user, copied into why. */
 void conn_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
