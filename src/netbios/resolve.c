@@ -255,6 +255,8 @@ static const char *err_word(int e)
         return "no broadcast interface";
     case -EIO:
         return "bad answer";
+    case -EAGAIN:
+        return "no DNS answer";
     default:
         return strerror(-e);
     }

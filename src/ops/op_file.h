@@ -82,6 +82,10 @@ int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epo
  * count read or -errno; BUFFER_OVERFLOW (a pipe message with more to
  * come) counts as success. */
 ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len, uint64_t off);
+/* One WRITE_ANDX on a raw FID (a named pipe: a request fragment that
+ * expects no reply). Returns the count written or -errno. */
+ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, const void *buf, uint32_t len,
+                       uint64_t off);
 /* CLOSE of a FID (LastTimeModified "leave unchanged"). */
 int file_close_fid(struct smb1_tree *t, uint16_t fid);
 /* file_close_fid pinned to the FID's connection epoch. */

@@ -12,8 +12,12 @@
 #include "ops/trans.h"
 
 /* MS-RAP 2.5.1 / Samba's rap.h opcodes */
-#define RAP_WPrintJobDel  81 /* DosPrintJobDel (MS-RAP 2.5.7.5) */
-#define RAP_WPrintJobEnum 76 /* DosPrintJobEnum (Samba, MS-RAP appendix) */
+#define RAP_NetShareEnum   0       /* MS-RAP 2.5.6.1 */
+#define RAP_NetServerEnum2 104     /* MS-RAP 2.5.5.2 */
+#define RAP_NetServerEnum3 215     /* MS-RAP 2.5.5.3 */
+#define RAP_RECV_BUF       0xFFE0u /* the largest ReceiveBufferSize we ask for */
+#define RAP_WPrintJobDel   81      /* DosPrintJobDel (MS-RAP 2.5.7.5) */
+#define RAP_WPrintJobEnum  76      /* DosPrintJobEnum (Samba, MS-RAP appendix) */
 
 #define RAP_NERR_SUCCESS      0
 #define RAP_ERR_ACCESS_DENIED 5

@@ -17,7 +17,7 @@
 
 #define CONN_RETRIES 3
 
-static const char *state_name(enum conn_state s)
+const char *conn_state_name(enum conn_state s)
 {
     switch (s) {
     case CONN_NEW:
@@ -48,8 +48,8 @@ void conn_why(char *why, size_t len, const char *fmt, ...)
 static void set_state(struct smb1_conn *c, enum conn_state s)
 {
     if (c->state != s)
-        log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host, state_name(c->state),
-                 state_name(s), (unsigned long long)c->epoch);
+        log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host,
+                 conn_state_name(c->state), conn_state_name(s), (unsigned long long)c->epoch);
     c->state = s;
 }
 
@@ -364,6 +364,8 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         }
         break;
     }
+    if (r < 0)
+        conn_status_note(c, req->cmd, r);
     return r;
 }
 
@@ -703,6 +705,7 @@ static void conn_destroy(struct smb1_conn *c)
         free(b);
     }
     ntlm_creds_free(&c->creds);
+    conn_obs_free(c);
     connect_free(c);
     free(c->host);
     free(c->ip);
@@ -765,6 +768,11 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
         return r;
     }
 
+    r = conn_obs_init(c, cfg, why, why_len);
+    if (r) {
+        conn_destroy(c);
+        return r;
+    }
     struct conn_session s;
     memset(&s, 0, sizeof(s));
     r = session_establish(c, &s, why, why_len);
@@ -851,30 +859,6 @@ int smb1_echo(struct smb1_conn *c)
     return r;
 }
 
-void smb1_conn_get_info(struct smb1_conn *c, struct smb1_conn_info *info)
-{
-    pthread_mutex_lock(&c->lock);
-    *info = c->info;
-    pthread_mutex_unlock(&c->lock);
-}
-
-static uint64_t ld(const uint64_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st)
-{
-    memset(st, 0, sizeof(*st));
-    st->requests = ld(&c->stats.requests);
-    st->bad_signatures = ld(&c->stats.bad_signatures);
-    st->unknown_mids = ld(&c->stats.unknown_mids);
-    st->timeouts = ld(&c->stats.timeouts);
-    st->malformed = ld(&c->stats.malformed);
-    st->reconnects = ld(&c->reconnects);
-    st->batched_macs = ld(&c->stats.batched_macs);
-}
-
 /* Used by session.c to give each mux the connection's shared hooks. */
 void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o)
 {
@@ -882,4 +866,5 @@ void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o)
     o->log = c->log;
     o->unsolicited = on_unsolicited;
     o->unsolicited_arg = c;
+    o->obs = c->mux_obs;
 }

@@ -3,7 +3,7 @@
 # again, the files that were open keep working (the core reconnects and
 # reopens them), a copy in progress completes intact, and new operations
 # succeed. Needs the infra harness (smbd_restart).
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 [ -f "$FS_SRC/tests/integration/harness/smbd.sh" ] || fail "harness/smbd.sh is missing"
 fs_setup signed

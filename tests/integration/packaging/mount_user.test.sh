@@ -5,7 +5,7 @@
 # with fusermount3 -u. On a mount point the user may not write to, the
 # same user is refused (so the test tells the two apart). /etc/fstab is
 # replaced only inside this test's mount namespace.
-. "$(dirname "$0")/mount_lib.sh"
+. "$(dirname "$0")/../mount_lib.sh"
 m_install_bin
 m_start_server
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Mount options that change the FUSE layer's behaviour: ro, actimeo=0,
 # cache=none, max_read, nobrl, uid/gid with forceuid/forcegid (UNIX extensions).
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 fs_start_server signed
 echo original >"$SHARE_DIR/f"

@@ -2,7 +2,7 @@
 # Real programs on the mount (signed profile, UNIX extensions): untar a
 # tree of thousands of files and diff it, rsync twice (the second run
 # copies nothing), git init/add/commit/log.
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 fs_setup signed
 

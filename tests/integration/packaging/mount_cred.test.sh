@@ -5,7 +5,7 @@
 # warning, and the password shows nowhere (command lines, ps, smbfuse's
 # environment, /proc/mounts) whether it came from a credentials file,
 # from password= on the command line or from $PASSWD.
-. "$(dirname "$0")/mount_lib.sh"
+. "$(dirname "$0")/../mount_lib.sh"
 m_install_bin
 m_start_server
 

@@ -4,7 +4,7 @@
 # pauses, git in a fresh repository, a write through one hard link read
 # through the other, FIFOs, sockets and device nodes, sqlite writers in
 # turn. One server and one mount for all of it.
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 fs_setup signed
 W=$MNT/everyday

@@ -5,7 +5,7 @@
 # our What/Type/Options; and a misnamed unit is caught (so the check bites).
 set -euo pipefail
 
-src=${SMBFUSE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+src=${SMBFUSE_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 

@@ -24,6 +24,7 @@
 #include "link/md5_multi.h"
 #include "smb1.h"
 #include "rpc/share_enum.h"
+#include "rpc/srvsvc.h"
 #include "wire/smb1_proto.h"
 
 #include "harness.h"
@@ -716,7 +717,7 @@ static void check_share_enum(void)
     struct smb1_tree *ipc;
     cr_assert_eq(smb1_tree_connect(C, "IPC$", &ipc), 0);
     struct share_seen a = {false, false}, b = {false, false};
-    r = share_enum_srvsvc(ipc, on_share, &a);
+    r = srvsvc_share_enum(ipc, on_share, &a);
     cr_assert_eq(r, 0, "srvsvc: %s", strerror(-r));
     cr_assert(a.share && a.ipc, "srvsvc lists share and IPC$");
     r = share_enum_rap(ipc, on_share, &b);

@@ -16,7 +16,7 @@ if [ $# -eq 0 ]; then
     exit 0
 fi
 PROFILE=$1
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 fs_start_server "$PROFILE"
 

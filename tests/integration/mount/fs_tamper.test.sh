@@ -3,7 +3,7 @@
 # that flips a byte in the data of READ_ANDX replies, reading a file on a
 # signed mount fails with EIO and never returns altered bytes; once the
 # proxy stops tampering the same mount reads the file correctly.
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 fs_start_server signed
 

@@ -2,7 +2,7 @@
 # A Windows-like server: signing disabled, no UNIX extensions, mapposix.
 # Modes come from file_mode/dir_mode, owners from uid/gid, the read-only
 # attribute shows as missing write bits, reserved characters round-trip.
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 fs_setup nosign "file_mode=0640,dir_mode=0750,uid=4321,gid=5432"
 

@@ -12,7 +12,9 @@
 #include "ops/op_dir.h"
 #include "ops/op_info.h"
 #include "ops/path.h"
+#include "rpc/dcerpc.h"
 #include "rpc/share_enum.h"
+#include "rpc/srvsvc.h"
 #include "wire/smb1_proto.h"
 #include "ops/unix.h"
 
@@ -539,24 +541,24 @@ Test(op_decode, srvsvc_share_enum)
     uint32_t types[] = {0, 0x80000003u};
     size_t n = ndr_reply(stub, names, types, remarks, 2);
     struct shares s = {0};
-    cr_assert_eq(share_srvsvc_decode(stub, n, share_collect, &s), 0);
+    cr_assert_eq(srvsvc_decode_share_enum(stub, n, share_collect, &s), 0);
     cr_assert_eq(s.n, 2);
     cr_assert_str_eq(s.name[0], "a_share_with_a_"); /* the test's buffer is 16 bytes */
     cr_assert_eq(s.type[1], 3);
     cr_assert_str_eq(s.remark[1], "IPC Service");
     for (size_t k = 0; k < n; k++) {
         struct shares t = {0};
-        cr_assert_eq(share_srvsvc_decode(stub, k, NULL, &t), -EIO, "len %zu", k);
+        cr_assert_eq(srvsvc_decode_share_enum(stub, k, NULL, &t), -EIO, "len %zu", k);
     }
     /* A count beyond the array's maximum, and an absurd count. */
     st32(stub + 12, 3);
-    cr_assert_eq(share_srvsvc_decode(stub, n, NULL, NULL), -EIO);
+    cr_assert_eq(srvsvc_decode_share_enum(stub, n, NULL, NULL), -EIO);
     st32(stub + 12, 0xFFFFFFF0u);
-    cr_assert_eq(share_srvsvc_decode(stub, n, NULL, NULL), -EIO);
+    cr_assert_eq(srvsvc_decode_share_enum(stub, n, NULL, NULL), -EIO);
     st32(stub + 12, 2);
     /* A WERROR. */
     st32(stub + n - 4, 5);
-    cr_assert_eq(share_srvsvc_decode(stub, n, NULL, NULL), -EACCES);
+    cr_assert_eq(srvsvc_decode_share_enum(stub, n, NULL, NULL), -EACCES);
 }
 
 static size_t rpc_frag(uint8_t *p, uint8_t ptype, uint8_t flags, const uint8_t *stub, size_t n)
@@ -577,18 +579,18 @@ Test(op_decode, rpc_response_fragments)
     size_t len = 0, sl = 0;
     len += rpc_frag(buf, 2, 0x01, (const uint8_t *)"abc", 3);
     /* Only the first fragment: more is needed. */
-    cr_assert_eq(share_rpc_stubs(buf, len, &stub, &sl), 0);
+    cr_assert_eq(dcerpc_stubs(buf, len, 0, &stub, &sl, NULL), 0);
     len += rpc_frag(buf + len, 2, 0x02, (const uint8_t *)"defg", 4);
     /* Cut inside the second fragment: still more needed. */
-    cr_assert_eq(share_rpc_stubs(buf, len - 1, &stub, &sl), 0);
-    cr_assert_eq(share_rpc_stubs(buf, len, &stub, &sl), 1);
+    cr_assert_eq(dcerpc_stubs(buf, len - 1, 0, &stub, &sl, NULL), 0);
+    cr_assert_eq(dcerpc_stubs(buf, len, 0, &stub, &sl, NULL), 1);
     cr_assert_eq(sl, 7);
     cr_assert(memcmp(stub, "abcdefg", 7) == 0);
     free(stub);
     /* A fault PDU, and a fragment length below its header. */
     rpc_frag(buf, 3, 0x03, (const uint8_t *)"\x05\0\0\0", 4);
-    cr_assert_eq(share_rpc_stubs(buf, 28, &stub, &sl), -EIO);
+    cr_assert_eq(dcerpc_stubs(buf, 28, 0, &stub, &sl, NULL), -EPROTO);
     rpc_frag(buf, 2, 0x03, (const uint8_t *)"x", 1);
     st16(buf + 8, 10);
-    cr_assert_eq(share_rpc_stubs(buf, 25, &stub, &sl), -EIO);
+    cr_assert_eq(dcerpc_stubs(buf, 25, 0, &stub, &sl, NULL), -EIO);
 }

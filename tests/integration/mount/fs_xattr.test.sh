@@ -9,7 +9,7 @@
 #
 # The share lives on tmpfs: the ext4 under /tmp holds about 4 KiB of
 # xattrs per file, tmpfs holds 64 KiB values.
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 XDIR=$(mktemp -d /dev/shm/smbfuse-fsx.XXXXXX)
 chmod 1777 "$XDIR"

@@ -2,7 +2,7 @@
 # Data integrity through the mount (signed profile: every byte also goes
 # through the MAC): 256 MiB written and read back with a checksum, random
 # writes verified, 8 parallel writers.
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 fs_setup signed
 

@@ -3,7 +3,7 @@
 # `mount MNT` mounts one entry, `mount -a` mounts every entry but the
 # noauto one, and the options a real fstab line carries for mount(8) and
 # systemd (_netdev, nofail, x-systemd.*) are accepted.
-. "$(dirname "$0")/mount_lib.sh"
+. "$(dirname "$0")/../mount_lib.sh"
 m_install_bin
 m_start_server
 

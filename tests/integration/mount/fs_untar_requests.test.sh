@@ -32,7 +32,7 @@ case $PROFILE in
     *) echo "unknown profile $PROFILE" >&2; exit 2 ;;
 esac
 
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 FS_FOREGROUND=1
 fs_setup "$PROFILE"

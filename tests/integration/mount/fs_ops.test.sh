@@ -3,7 +3,7 @@
 # on the signed profile (signing mandatory + CIFS UNIX extensions); a
 # 5,000-entry directory; df; mount failures reported before detaching;
 # counters on SIGUSR1 and at unmount.
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 fs_setup signed
 

@@ -5,7 +5,7 @@
 # non-zero exit and a message naming the cause, and leave no mount and no
 # process behind. smbfuse run directly
 # exits with 32 for a failed mount and 1 for bad usage (smbfuse(8)).
-. "$(dirname "$0")/mount_lib.sh"
+. "$(dirname "$0")/../mount_lib.sh"
 m_install_bin
 m_start_server
 

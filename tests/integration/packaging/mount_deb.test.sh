@@ -5,7 +5,7 @@
 # binary, where mount.fuse3 looks for it, serves `mount -t fuse.smbfuse`.
 # The package is unpacked with dpkg-deb -x, never installed: the system is
 # left as it was.
-. "$(dirname "$0")/mount_lib.sh"
+. "$(dirname "$0")/../mount_lib.sh"
 
 deb=$("$M_SRC/packaging/build-deb.sh" -b "$M_BIN" -o "$M_TMP/deb" | tail -n 1)
 [ -f "$deb" ] || fail "build-deb.sh made no package"

@@ -6,7 +6,7 @@
 # links made by tar (the first name's link count right after the link,
 # one inode number for both names), mv of a directory with an open file,
 # cp -a of symlinks.
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 # POSIX lock semantics between two processes: upgrade and downgrade in
 # place, a partial unlock splits a range, F_GETLK ignores our own locks,
