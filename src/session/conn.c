@@ -109,6 +109,8 @@ static void publish(struct smb1_conn *c, struct conn_session *s)
     c->info = s->info;
     c->info.unix_caps = unix_caps;
     c->params.unix_caps = unix_caps;
+    if (s->info.signing_active)
+        c->signed_once = true;
     set_state(c, CONN_CONNECTED);
 }
 
@@ -540,32 +542,19 @@ static void on_unsolicited(void *arg, struct msg_in *in)
     pthread_mutex_unlock(&c->svc_lock);
 }
 
-/* Acknowledges a break nobody handles: we keep no cached state for it. */
-static void ack_break(struct smb1_conn *c, const struct conn_brk *b)
+/* A break nobody handles. We never ask for an oplock (NT_CREATE_ANDX Flags
+ * 0), so no server has one of ours to break: the break is forged or
+ * confused, and breaks are never signed. It is dropped, not acknowledged:
+ * an acknowledgement moves the signing counters and would answer a stranger
+ * for a FID of whatever connection is live by then. */
+static void drop_break(struct smb1_conn *c, const struct conn_brk *b)
 {
-    struct live lv;
-    if (conn_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv))
-        return;
-    struct msg_out m;
-    if (msg_out_init(&m, SMB1_COM_LOCKING_ANDX, 64) == 0) {
-        msg_words_begin(&m);
-        wire_put_u8(&m.w, SMB1_COM_NONE);
-        wire_put_u8(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        wire_put_u16(&m.w, b->fid);
-        wire_put_u8(&m.w, SMB1_LOCK_OPLOCK_RELEASE);
-        wire_put_u8(&m.w, 0);
-        wire_put_u32(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        msg_words_end(&m);
-        msg_bytes_begin(&m);
-        msg_bytes_end(&m);
-        fill_header(&m, lv.uid, b->tid, lv.flags2);
-        mux_send_oneway(lv.mux, &m, false);
-        msg_out_free(&m);
-    }
-    mux_put(lv.mux);
+    uint64_t n = __atomic_add_fetch(&c->ignored_breaks, 1, __ATOMIC_RELAXED);
+    if ((n & (n - 1)) == 0)
+        log_warn(c->log,
+                 "ignored an oplock break for FID %u (TID %u) from %s: no oplock is held "
+                 "(%llu so far)",
+                 b->fid, b->tid, c->host, (unsigned long long)n);
 }
 
 static const uint8_t echo_data[8] = {'s', 'm', 'b', 'f', 'u', 's', 'e', 0};
@@ -646,7 +635,7 @@ static void *svc_main(void *arg)
             if (fn)
                 fn(fa, b->tid, b->fid, b->level);
             else
-                ack_break(c, b);
+                drop_break(c, b);
             free(b);
         }
 

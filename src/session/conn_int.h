@@ -54,6 +54,7 @@ struct smb1_conn {
     struct ntlm_creds creds; /* hashes only; immutable until free */
     struct mux_stats stats;  /* atomics, shared by every mux of this conn */
     uint64_t reconnects;     /* atomic */
+    uint64_t ignored_breaks; /* atomic: oplock breaks for oplocks we never held */
 
     pthread_mutex_t reconnect_lock; /* see the lock order above */
 
@@ -65,6 +66,9 @@ struct smb1_conn {
     struct conn_params params;
     struct smb1_conn_info info;
     int last_err; /* why the last (re)connect failed */
+    /* A connection of this mount has signed: every later one must sign or
+     * fail, whatever its (unsigned, forgeable) NEGOTIATE reply claims. */
+    bool signed_once;
     /* The last request that failed (smb1_conn_get_status): -errno, its
      * command, and when (CLOCK_REALTIME seconds); 0 when none yet. */
     int call_err;

@@ -46,6 +46,7 @@ struct nego {
     char domain[64], server[64];
     bool sign;          /* decided: sign this connection */
     bool sign_required; /* by our policy or the server's */
+    bool sign_sticky;   /* required because an earlier connection signed */
     bool key_exch;      /* NTLMSSP: the AUTHENTICATE carried a random session key */
     bool placeholder;   /* the final SESSION_SETUP reply had "BSRSPYL " */
 };
@@ -105,6 +106,23 @@ static int decide_signing(struct smb1_conn *c, struct nego *ng, char *why, size_
 {
     bool srv_en = ng->secmode & SMB1_SECMODE_SIGNATURES_ENABLED;
     bool srv_req = ng->secmode & SMB1_SECMODE_SIGNATURES_REQUIRED;
+    pthread_mutex_lock(&c->lock);
+    bool signed_once = c->signed_once;
+    pthread_mutex_unlock(&c->lock);
+    if (signed_once) {
+        /* This server signed for this mount before. A NEGOTIATE reply that
+         * now offers no signing is unsigned and may be forged (a man in the
+         * middle after a forced reconnect): never let it turn signing off. */
+        if (!srv_en && !srv_req)
+            log_warn(c->log,
+                     "server %s no longer offers signing, but it signed before on this mount: "
+                     "asking for it",
+                     c->host);
+        ng->sign = true;
+        ng->sign_required = true;
+        ng->sign_sticky = true;
+        return 0;
+    }
     switch (c->cfg.sign) {
     case SMB1_SIGN_REQUIRED:
         /* The negotiate reply is unsigned and may claim anything: a required
@@ -313,6 +331,12 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, struct nego *n
     static const uint8_t unsigned_sig[SMB1_SIG_LEN];
     bool unsigned_reply = !(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ||
                           !memcmp(in->frame + SMB1_HDR_SIGNATURE, unsigned_sig, SMB1_SIG_LEN);
+    if (unsigned_reply && ng->sign_sticky) {
+        conn_why(why, why_len,
+                 "the server signed before on this mount but now does not sign its replies: "
+                 "refused (a man in the middle may be removing signing)");
+        return -EPERM;
+    }
     if (unsigned_reply && ng->sign_required &&
         !(ng->secmode & (SMB1_SECMODE_SIGNATURES_ENABLED | SMB1_SECMODE_SIGNATURES_REQUIRED))) {
         conn_why(why, why_len,
@@ -725,6 +749,15 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     out->info.ntlmssp = use_ntlmssp;
     conn_obs_logged_on(c, out->info.logon, use_ntlmssp, ng.key_exch, out->info.guest,
                        ng.placeholder, out->info.signing_active);
+    if (ng.sign_required && !out->info.signing_active && !anon && !out->info.guest) {
+        /* Whatever path left it off (no session key, a declined start),
+         * a connection that must sign never goes on unsigned. */
+        r = -EPERM;
+        conn_why(why, why_len, "signing is required%s but this session did not start it",
+                 ng.sign_sticky ? " (the server signed before on this mount)" : "");
+        session_logoff(c, mux, out->uid);
+        goto out_fail;
+    }
     if (!out->info.signing_active)
         allow_big_reads(c, &ng, o.max_frame, &out->params);
     if (ng.sign && !out->info.signing_active && (anon || out->info.guest)) {
