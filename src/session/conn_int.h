@@ -88,6 +88,7 @@ struct smb1_conn {
     const struct smb1_observer *mux_obs; /* &obs, or NULL when nobody watches */
     struct pcap_writer *pcap;
     atomic_bool pcap_warned;
+    atomic_int pcap_streams; /* 1 once the first connection is in the capture */
     struct smb1_obs_session obs_sess;
     struct sign_key obs_key;
 
