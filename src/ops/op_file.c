@@ -475,6 +475,7 @@ int smb1_close(struct smb1_file *f)
 {
     if (!f)
         return 0;
+    plock_file_closing(f);
     struct ops_tree *ot = ops_tree_get(f->t);
     if (ot) {
         pthread_mutex_lock(&ot->lock);

@@ -36,6 +36,8 @@
  * it fails with -ECONNRESET and file_call reopens and retries. */
 #define CONN_FID CONN_NO_RECONNECT
 
+struct plock_range;
+
 struct file_lock_rec {
     struct file_lock_rec *next;
     uint64_t off, len;
@@ -59,6 +61,13 @@ struct smb1_file {
     /* One could not be taken again (someone else has the range now): I/O
      * through this handle fails with EIO rather than go on unprotected. */
     bool locks_lost;
+    /* The POSIX view of the locks (op_plock.c); protected by the tree's
+     * ops_tree plock_lock. */
+    struct plock_range *plocks;
+    /* Ranges unlocked here whose server-side lock Samba may keep (see
+     * op_plock.h); protected by plock_lock. */
+    struct plock_range *plock_stale;
+    bool plock_closed; /* protected by plock_lock */
 };
 
 struct file_create {
@@ -108,5 +117,8 @@ void file_renamed(struct smb1_tree *t, const char *from, const char *to);
 /* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
  * held. */
 void relock_locked(struct smb1_file *f);
+/* op_plock.c: smb1_close forgets f's POSIX lock ranges (the CLOSE releases
+ * them on the server). */
+void plock_file_closing(struct smb1_file *f);
 
 #endif
