@@ -34,7 +34,7 @@ if [ -z "$build" ]; then
     cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMBFUSE_TESTS=OFF >/dev/null
 fi
 [ -f "$build/CMakeCache.txt" ] || { echo "build-deb: $build is not a CMake build directory" >&2; exit 1; }
-cmake --build "$build" --target smbfuse -j2 >/dev/null
+cmake --build "$build" --target smbfuse smb1-cups-backend -j2 >/dev/null
 
 version=$(sed -n 's/^project(smbfuse VERSION \([0-9][0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 [ -n "$version" ] || { echo "build-deb: no version in CMakeLists.txt" >&2; exit 1; }
@@ -44,10 +44,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 stage="$work/stage"
 
-# Installs only what the install() rules name: the program, the man page,
-# the examples. --strip drops debug symbols as a Debian binary package does.
+# Installs only what the install() rules name: the program, the CUPS
+# backend (usr/lib/cups/backend/smb1), the man page, the examples. --strip drops debug symbols as a Debian binary package does.
 DESTDIR="$stage" cmake --install "$build" --prefix /usr --strip >/dev/null
 [ -x "$stage/usr/bin/smbfuse" ] || { echo "build-deb: cmake --install put no usr/bin/smbfuse" >&2; exit 1; }
+[ -x "$stage/usr/lib/cups/backend/smb1" ] || { echo "build-deb: cmake --install put no CUPS backend" >&2; exit 1; }
 
 doc="$stage/usr/share/doc/smbfuse"
 mkdir -p "$doc"
@@ -63,7 +64,7 @@ chmod -R u=rwX,go=rX "$stage"
 # debian/control in its working directory.
 mkdir -p "$work/src/debian"
 printf 'Source: smbfuse\n\nPackage: smbfuse\nArchitecture: any\n' >"$work/src/debian/control"
-shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$stage/usr/bin/smbfuse" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$stage/usr/bin/smbfuse" "$stage/usr/lib/cups/backend/smb1" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "build-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 depends="$shlibs, fuse3"
 

@@ -3,11 +3,11 @@
 
 The order of the layers is written here once, bottom to top.  A file in
 src/LAYER/ may include headers of its own layer and of the layers below, and
-the public headers at the top of src/ (smb1.h, log.h), which include no
-internal header.  fuse/ may include only the public headers and its own.
-Within and across folders, modules (a .c, its .h and its private X_int.h
-count as one) must not include each other in a cycle.  No source file of src/ or fuse/ may be longer
-than MAX_LINES.
+the public headers at the top of src/ (smb1.h, smb1_cache.h, log.h), which
+include no internal header.  fuse/ may include only the public headers and
+its own.  Within and across folders, modules (a .c, its .h and its private
+X_int.h count as one) must not include each other in a cycle.  No source
+file of src/ or fuse/ may be longer than MAX_LINES.
 
 scripts/layers-allowed.txt lists the exceptions still being worked off, one
 "path -> header" or "path oversize" a line; an entry that no longer fires is
@@ -19,7 +19,7 @@ import re
 import sys
 
 LAYERS = ["support", "wire", "auth", "netbios", "link", "session", "ops", "rpc"]
-PUBLIC = {"smb1.h", "log.h"}
+PUBLIC = {"smb1.h", "smb1_cache.h", "log.h"}
 MAX_LINES = 900
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

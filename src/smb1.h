@@ -29,6 +29,7 @@ enum smb1_sec {
 struct smb1_conn;
 struct smb1_tree;
 struct smb1_file;
+struct smb1_observer; /* below */
 
 enum smb1_sign_policy {
     SMB1_SIGN_AUTO = 0, /* sign when the server enables or requires it */
@@ -42,9 +43,76 @@ enum smb1_transport {
     SMB1_TRANSPORT_NETBIOS,  /* NetBIOS session service on cfg.port (default 139) */
 };
 
+/* ---- Name resolution (netbios/resolve.c) ----
+ * A resolver finds the addresses of a server name the way Samba's "name
+ * resolve order" does: "host" (DNS and /etc/hosts), "wins" (a unicast
+ * NetBIOS query to each WINS server) and "bcast" (a NetBIOS broadcast on
+ * every IPv4 interface), in the configured order, first success wins.
+ * Names over 15 characters or with a dot go to DNS only. NetBIOS answers
+ * are cached for their TTL, at most SMB1_RESOLVE_CACHE_MAX_S. Thread-safe;
+ * one resolver may serve many connections. */
+struct smb1_resolver;
+
+struct smb1_resolve_config {
+    const char *order;    /* "host,wins,bcast" (NULL or "": that order) */
+    const char *wins;     /* "ADDR[,ADDR...]": IPv4 WINS servers, or NULL */
+    uint16_t nbns_port;   /* 0: 137 (tests use others) */
+    int bcast_timeout_ms; /* 0: 250 (RFC 1002 BCAST_REQ_RETRY_TIMEOUT), 3 tries */
+    int ucast_timeout_ms; /* 0: 5000 (UCAST_REQ_RETRY_TIMEOUT), 3 tries */
+    struct smb1_log *log; /* may be NULL; must outlive the resolver */
+};
+
+#define SMB1_RESOLVE_CACHE_MAX_S 300
+#define SMB1_RESOLVE_MAX         16
+#define SMB1_RESOLVE_FRESH       0x1u /* skip the cache (a reconnect: devices move) */
+
+struct smb1_resolved {
+    unsigned count;
+    char addr[SMB1_RESOLVE_MAX][48]; /* numeric addresses */
+    bool group;                      /* a NetBIOS group name */
+    uint32_t ttl;                    /* seconds (NetBIOS answers) */
+    char method[8];                  /* "ip", "host", "wins", "bcast" */
+    char source[48];                 /* the WINS server that answered, "" otherwise */
+    bool cached;                     /* from the cache */
+};
+
+/* Returns 0, -EINVAL (a bad order word or WINS address; why says which)
+ * or -ENOMEM. */
+int smb1_resolver_new(const struct smb1_resolve_config *rc, struct smb1_resolver **out, char *why,
+                      size_t why_len);
+void smb1_resolver_free(struct smb1_resolver *r);
+
+/* Resolves name<suffix> (suffix 0x20: a file server; the "host" method
+ * is used for 0x20 and 0x00 only). An address literal is returned as is.
+ * Returns 0, -ENOENT (no method found it; why names the name and the
+ * methods tried), -EINVAL (not a valid name) or -errno. */
+int smb1_resolve(struct smb1_resolver *r, const char *name, uint8_t suffix, unsigned flags,
+                 struct smb1_resolved *out, char *why, size_t why_len);
+
+struct smb1_node_name {
+    char name[16]; /* without padding */
+    uint8_t suffix;
+    bool group;
+    bool active;
+};
+struct smb1_node_status {
+    unsigned count;
+    struct smb1_node_name names[64];
+    uint8_t mac[6];
+    char server[16];    /* its unique <20> name, "" when it has none */
+    char workgroup[16]; /* its <00> group name, "" when none */
+};
+/* Node status (RFC 1002 4.2.17) of the host at the IPv4 address ip.
+ * Returns 0, -ETIMEDOUT (no answer), -ECONNREFUSED, -EINVAL (not an IPv4
+ * address) or -EIO. */
+int smb1_node_status(struct smb1_resolver *r, const char *ip, struct smb1_node_status *out);
+
 struct smb1_config {
-    const char *host;              /* name or address to connect to */
-    const char *ip;                /* if set, connect here instead of resolving host */
+    const char *host;               /* name or address to connect to */
+    const char *ip;                 /* if set, connect here instead of resolving host */
+    struct smb1_resolver *resolver; /* NULL: the connection makes its own from wins/resolve_order */
+    const char *wins;               /* see smb1_resolve_config (when resolver is NULL) */
+    const char *resolve_order;
     uint16_t port;                 /* 0: by transport */
     enum smb1_transport transport; /* with a port but AUTO: 139 means NETBIOS, else DIRECT */
     const char
@@ -64,6 +132,83 @@ struct smb1_config {
     bool mapposix;          /* map Windows-reserved characters (no UNIX extensions) */
     bool soft;              /* after a failed reconnect, fail requests instead of retrying */
     struct smb1_log *log;   /* must outlive the connection */
+    /* Optional: sees every frame, MAC check and logon decision (below);
+     * must outlive the connection. NULL costs nothing. */
+    const struct smb1_observer *observer;
+    /* Optional: every SMB frame sent and received goes to this pcap file
+     * (created or truncated by smb1_conn_new), at most pcap_max bytes
+     * (0: 64 MiB). */
+    const char *pcap_path;
+    uint64_t pcap_max;
+};
+
+/* ---- Observing a connection (smbfuse --explain-signing) ----
+ * The callbacks run in the connection's own threads (a sender holding the
+ * send lock, the reader thread, a waiting caller), so they must be quick,
+ * must not block and must not call into the connection. */
+enum smb1_mac_verdict {
+    SMB1_MAC_NONE,     /* signing not active: not signed, not checked */
+    SMB1_MAC_SIGNED,   /* a message we signed */
+    SMB1_MAC_GOOD,     /* a reply whose MAC verified */
+    SMB1_MAC_BAD,      /* a reply whose MAC did not verify */
+    SMB1_MAC_UNSIGNED, /* a reply without the signature flag where one was due */
+};
+
+/* One SMB as it went on or came off the wire. */
+struct smb1_obs_frame {
+    bool sent;
+    const uint8_t *smb; /* from \xFFSMB on; valid during the call */
+    size_t len;
+    uint8_t cmd;
+    uint16_t mid;
+    /* Sent frames: signed (signing active) with seq, and the counter moved
+     * by step (2: a reply is due, 1: a one-way message). */
+    bool signing;
+    uint32_t seq, step;
+};
+
+/* The check of one received reply's MAC. */
+struct smb1_obs_mac {
+    uint8_t cmd;
+    uint16_t mid;
+    uint32_t seq; /* the number it was checked against */
+    uint8_t wire[8], computed[8];
+    enum smb1_mac_verdict verdict;
+    bool batched; /* checked by the reader thread in a batch */
+};
+
+enum smb1_obs_event { SMB1_OBS_NEGOTIATED, SMB1_OBS_LOGGED_ON };
+
+/* What negotiate decided (NEGOTIATED), then what the logon did (LOGGED_ON;
+ * the negotiate fields are repeated). No secret appears here except key,
+ * and only for an observer that asked with want_keys. */
+struct smb1_obs_session {
+    enum smb1_obs_event event;
+    uint8_t security_mode; /* the server's SecurityMode byte */
+    bool extended_security;
+    enum smb1_sign_policy policy;
+    bool sign_asked, sign_required; /* we ask the server to sign / insist on it */
+    bool netbios;                   /* transport */
+    uint16_t port;
+    /* LOGGED_ON: */
+    enum smb1_sec method; /* SMB1_SEC_NONE: anonymous */
+    bool ntlmssp, key_exch, guest;
+    bool placeholder;       /* the final reply carried "BSRSPYL " */
+    bool signing_active;    /* signing started with the final reply (seq 1) */
+    const char *key_how;    /* how the MAC key was made, in words; NULL: none */
+    size_t session_key_len; /* 16 */
+    size_t response_len;    /* bytes of the response appended (0 with NTLMSSP) */
+    size_t key_len;
+    uint8_t fingerprint[4]; /* MD5(key)[0..3] */
+    const uint8_t *key;     /* want_keys only; valid during the call */
+};
+
+struct smb1_observer {
+    void (*frame)(void *arg, const struct smb1_obs_frame *f);
+    void (*mac)(void *arg, const struct smb1_obs_mac *m);
+    void (*session)(void *arg, const struct smb1_obs_session *s);
+    void *arg;
+    bool want_keys;
 };
 
 /* Connects, negotiates and authenticates. Errors: -ENOENT unknown host,
@@ -86,6 +231,10 @@ struct smb1_conn_info {
     bool guest;
     bool extended_security;
     uint64_t unix_caps; /* 0 without CIFS UNIX extensions */
+    bool netbios;       /* NetBIOS session service, else direct TCP */
+    uint16_t port;
+    enum smb1_sec logon; /* how the session logged on (SMB1_SEC_NONE: anonymous) */
+    bool ntlmssp;        /* ... through NTLMSSP in SPNEGO */
     char server_domain[64];
     char server_name[64];
 };
@@ -97,6 +246,24 @@ struct smb1_stats {
 };
 void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st);
 
+/* A live view of a connection (smbfuse --status). */
+struct smb1_status {
+    struct smb1_conn_info info;
+    struct smb1_stats stats;
+    const char *state; /* "connected", "broken", "reconnecting", ... */
+    uint64_t epoch;
+    unsigned inflight; /* requests waiting for their replies now */
+    /* The last request that failed with -errno (not a status the server
+     * answered), its command and when (time(2)); last_err 0: none. */
+    int last_err;
+    const char *last_err_cmd;
+    int64_t last_err_time;
+    int connect_err; /* why the last reconnect failed, 0 if none did */
+};
+void smb1_conn_get_status(struct smb1_conn *c, struct smb1_status *st);
+/* An SMB1 command's name ("READ_ANDX"), "UNKNOWN" for others. */
+const char *smb1_command_name(uint8_t cmd);
+
 enum smb1_tree_type { SMB1_TREE_DISK, SMB1_TREE_PRINTER, SMB1_TREE_IPC, SMB1_TREE_OTHER };
 /* Connects to \\host\share. -ENOENT: no such share; -EACCES: refused. */
 int smb1_tree_connect(struct smb1_conn *c, const char *share, struct smb1_tree **out);
@@ -105,6 +272,16 @@ enum smb1_tree_type smb1_tree_type(const struct smb1_tree *t);
 
 /* ---- File system operations (paths are UTF-8, '/'-separated, relative to
  * the share root; "" or "/" is the root). ---- */
+
+/* ExtFileAttributes, in smb1_stat.attrs (MS-CIFS 2.2.1.2.3) */
+#define SMB1_ATTR_READONLY  0x0001
+#define SMB1_ATTR_HIDDEN    0x0002
+#define SMB1_ATTR_SYSTEM    0x0004
+#define SMB1_ATTR_DIRECTORY 0x0010
+#define SMB1_ATTR_ARCHIVE   0x0020
+#define SMB1_ATTR_NORMAL    0x0080
+#define SMB1_ATTR_SPARSE    0x0200
+#define SMB1_ATTR_REPARSE   0x0400
 
 struct smb1_stat {
     uint64_t size;
@@ -208,5 +385,59 @@ typedef int (*smb1_share_cb)(void *ctx, const char *name, uint32_t type, const c
 /* Lists the server's shares (RAP NetShareEnum on IPC$). A non-zero return
  * from cb stops the listing and is returned. */
 int smb1_share_enum(struct smb1_conn *c, smb1_share_cb cb, void *ctx);
+
+/* ---- Printing (ops/print_job.c, rpc/print_queue.c) ---- */
+
+/* A print job being spooled on a printer tree (smb1_tree_type() ==
+ * SMB1_TREE_PRINTER). */
+struct smb1_print_job;
+
+#define SMB1_PRINT_OPEN_PRINT_FILE 0x1 /* use SMB_COM_OPEN_PRINT_FILE even when NT_CREATE works */
+
+/* Creates a print job named name (UTF-8; the document name the server's
+ * queue shows) with NT_CREATE_ANDX on the printer tree, or with
+ * SMB_COM_OPEN_PRINT_FILE when the server refuses that (or with
+ * SMB1_PRINT_OPEN_PRINT_FILE). Errors: -ENOTSUP not a printer tree, -EACCES
+ * / -EPERM refused, the transport's errors. */
+int smb1_print_open(struct smb1_tree *t, const char *name, unsigned flags,
+                    struct smb1_print_job **out);
+/* Writes len bytes of job data at off (large writes go out as for
+ * smb1_write). Returns the count or -errno. A job whose connection was lost
+ * cannot be resumed: -EIO from then on. */
+ssize_t smb1_print_write(struct smb1_print_job *j, const void *buf, size_t len, uint64_t off);
+/* Submits the job (CLOSE, or CLOSE_PRINT_FILE) and frees it. Returns 0
+ * when the server accepted the job, else -errno (the job is not printed). */
+int smb1_print_close(struct smb1_print_job *j);
+/* Abandons the job: cancels it where the server tells its id (so nothing
+ * half-written is printed), closes and frees it. */
+void smb1_print_abort(struct smb1_print_job *j);
+/* The server's id of the job (the queue's), or 0 when it did not say. */
+uint32_t smb1_print_job_id(const struct smb1_print_job *j);
+
+enum smb1_job_status {
+    SMB1_JOB_QUEUED = 0,
+    SMB1_JOB_PAUSED = 1,
+    SMB1_JOB_SPOOLING = 2,
+    SMB1_JOB_PRINTING = 3,
+    SMB1_JOB_ERROR = 4,
+};
+
+struct smb1_print_job_info {
+    uint32_t id;
+    uint32_t position;
+    enum smb1_job_status status;
+    uint64_t size;
+    time_t submitted; /* 0 when unknown */
+    char name[256];   /* document name, UTF-8 */
+    char user[64];
+};
+typedef int (*smb1_job_cb)(void *ctx, const struct smb1_print_job_info *job);
+/* Lists the jobs in the queue of the printer tree t (RAP DosPrintJobEnum,
+ * or spoolss EnumJobs where the server has no RAP). A non-zero return
+ * from cb stops the listing and is returned. */
+int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx);
+/* Cancels job id in the queue of printer tree t (DosPrintJobDel). -EPERM
+ * when the server does not allow it, -ENOENT no such job. */
+int smb1_print_cancel(struct smb1_tree *t, uint32_t id);
 
 #endif

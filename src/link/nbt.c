@@ -17,33 +17,8 @@
 #include <arpa/inet.h>
 
 #include "link/rxpool.h"
+#include "netbios/nbname.h"
 #include "wire/smb1_proto.h"
-
-#define NBT_NAME_LEN      15
-#define NBT_SUFFIX_SERVER 0x20
-#define NBT_SUFFIX_WKSTA  0x00
-
-int nbt_encode_name(const char *name, uint8_t suffix, uint8_t out[34])
-{
-    if (!name)
-        return -EINVAL;
-    size_t n = strlen(name);
-    if (n == 0 || n > NBT_NAME_LEN)
-        return -EINVAL;
-    uint8_t raw[16];
-    /* RFC 1002 4.1 pads with spaces; the wildcard "*" is padded with NULs. */
-    uint8_t pad = strcmp(name, "*") == 0 ? 0x00 : ' ';
-    for (size_t i = 0; i < NBT_NAME_LEN; i++)
-        raw[i] = i < n ? (uint8_t)toupper((unsigned char)name[i]) : pad;
-    raw[15] = suffix;
-    out[0] = 0x20;
-    for (size_t i = 0; i < 16; i++) {
-        out[1 + 2 * i] = (uint8_t)('A' + (raw[i] >> 4));
-        out[2 + 2 * i] = (uint8_t)('A' + (raw[i] & 0x0F));
-    }
-    out[33] = 0x00;
-    return 0;
-}
 
 static int64_t now_ms(void)
 {
@@ -354,8 +329,8 @@ static int session_exchange(int fd, const char *called, const char *calling, int
     pkt[1] = 0;
     pkt[2] = 0;
     pkt[3] = 68;
-    if (nbt_encode_name(called, NBT_SUFFIX_SERVER, pkt + 4) ||
-        nbt_encode_name(calling, NBT_SUFFIX_WKSTA, pkt + 4 + 34))
+    if (nbname_encode(called, NBNAME_SUFFIX_SERVER, pkt + 4) ||
+        nbname_encode(calling, NBNAME_SUFFIX_WKSTA, pkt + 4 + 34))
         return -EINVAL;
     int r = nbt_write_all(fd, pkt, sizeof(pkt));
     if (r)
@@ -382,7 +357,7 @@ static int session_exchange(int fd, const char *called, const char *calling, int
 
 /* The first DNS label of host, upper-cased and cut to 15 chars, or "" when
  * host is a numeric address (no NetBIOS name can be guessed from it). */
-static void host_label(const char *host, char out[NBT_NAME_LEN + 1])
+static void host_label(const char *host, char out[NBNAME_LEN + 1])
 {
     out[0] = '\0';
     struct in6_addr a6;
@@ -391,7 +366,7 @@ static void host_label(const char *host, char out[NBT_NAME_LEN + 1])
         host[0] == '[')
         return;
     size_t i = 0;
-    for (; host[i] && host[i] != '.' && i < NBT_NAME_LEN; i++)
+    for (; host[i] && host[i] != '.' && i < NBNAME_LEN; i++)
         out[i] = (char)toupper((unsigned char)host[i]);
     out[i] = '\0';
 }
@@ -399,8 +374,8 @@ static void host_label(const char *host, char out[NBT_NAME_LEN + 1])
 int nbt_session_request(int *fd, const char *host, uint16_t port, int timeout_ms,
                         const char *called, const char *calling)
 {
-    char label[NBT_NAME_LEN + 1];
-    char me[NBT_NAME_LEN + 1];
+    char label[NBNAME_LEN + 1];
+    char me[NBNAME_LEN + 1];
     if (!calling || !*calling) {
         char hn[256];
         if (gethostname(hn, sizeof(hn)) == 0) {

@@ -11,11 +11,6 @@
 #define NBT_MAX_NBT_FRAME    0x1FFFF  /* RFC 1002 4.3.1: 17-bit length */
 #define NBT_MAX_DIRECT_FRAME 0xFFFFFF /* 24-bit length */
 
-/* Encodes a NetBIOS name (up to 15 chars, upper-cased, space padded, plus
- * suffix) in the second-level form: 0x20, 32 chars, 0x00 (34 bytes). "*"
- * pads with NULs. Returns 0 or -EINVAL. */
-int nbt_encode_name(const char *name, uint8_t suffix, uint8_t out[34]);
-
 /* Connects to host:port with a timeout in ms. Returns fd or -errno
  * (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -ENOENT for an unknown host,
  * -EAGAIN when name resolution failed for now). */

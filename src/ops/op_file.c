@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire/ntstatus.h"
 #include "ops/op_info.h"
-#include "ops/op_ns.h"
-#include "support/iopool.h"
 #include "ops/path.h"
-#include "wire/smb1_proto.h"
+#include "ops/tree_state.h"
 #include "ops/unix.h"
+#include "support/iopool.h"
+#include "wire/ntstatus.h"
+#include "wire/smb1_proto.h"
 
 /* Attempts of one request across reconnections. */
 #define FILE_RETRIES 4
@@ -170,6 +170,11 @@ int file_close_fid(struct smb1_tree *t, uint16_t fid)
     return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0);
 }
 
+int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch)
+{
+    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, epoch);
+}
+
 int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
                    uint16_t *fid, uint64_t *epoch, uint32_t *status)
 {
@@ -243,7 +248,7 @@ static int reopen_locked(struct smb1_file *f)
     log_info(conn_log(t->conn), "reopened %s after reconnect", f->path);
     f->fid = fid;
     f->epoch = ep;
-    if (strncmp(path_basename(f->path), NS_DELETED_PREFIX, strlen(NS_DELETED_PREFIX)) == 0)
+    if (strncmp(path_basename(f->path), SMB1_DELETED_PREFIX, strlen(SMB1_DELETED_PREFIX)) == 0)
         redelete(t, f->path);
     relock_locked(f);
     return 0;
@@ -270,7 +275,7 @@ int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch)
             r = 0;
             break;
         }
-        if (i >= FILE_RETRIES) {
+        if (i >= FILE_RETRIES || f->no_reopen) {
             if (!r)
                 r = -EIO;
             break;
@@ -367,6 +372,11 @@ static void file_free(struct smb1_file *f)
     pthread_mutex_destroy(&f->lock);
     free(f->path);
     free(f);
+}
+
+void file_release(struct smb1_file *f)
+{
+    file_free(f);
 }
 
 int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, struct smb1_file **out,

@@ -30,12 +30,6 @@
 #include "session/conn.h"
 #include "smb1.h"
 
-/* conn_call flags for a request that names a FID or a search ID: the
- * connection layer must not reconnect to send it (the ID would be sent on
- * a connection it does not belong to, where it may name another file);
- * it fails with -ECONNRESET and file_call reopens and retries. */
-#define CONN_FID CONN_NO_RECONNECT
-
 struct plock_range;
 
 struct file_lock_rec {
@@ -61,6 +55,9 @@ struct smb1_file {
     /* One could not be taken again (someone else has the range now): I/O
      * through this handle fails with EIO rather than go on unprotected. */
     bool locks_lost;
+    /* Never reopened after a reconnect: a print job's spool file (opening
+     * the name again would start another job). The handle fails instead. */
+    bool no_reopen;
     /* The POSIX view of the locks (op_plock.c); protected by the tree's
      * ops_tree plock_lock. */
     struct plock_range *plocks;
@@ -94,8 +91,17 @@ int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epo
  * count read or -errno; BUFFER_OVERFLOW (a pipe message with more to
  * come) counts as success. */
 ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len, uint64_t off);
+/* One WRITE_ANDX on a raw FID (a named pipe: a request fragment that
+ * expects no reply). Returns the count written or -errno. */
+ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, const void *buf, uint32_t len,
+                       uint64_t off);
 /* CLOSE of a FID (LastTimeModified "leave unchanged"). */
 int file_close_fid(struct smb1_tree *t, uint16_t fid);
+/* file_close_fid pinned to the FID's connection epoch. */
+int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch);
+/* Frees a handle that is on no tree's list (a print job's) and whose FID
+ * was closed or died with its connection, without sending anything. */
+void file_release(struct smb1_file *f);
 /* f's FID on the current connection, reopening f if it went stale. */
 int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch);
 /* After a request on a FID of epoch failed with err: true when it should

@@ -5,8 +5,6 @@
 #ifndef SMBFUSE_OP_INFO_H
 #define SMBFUSE_OP_INFO_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,32 +33,6 @@
  * name, up to PATH_MAX characters of UTF-16. */
 #define INFO_MAX_DATA 16384
 
-/* Per-tree state of the operation layer (t->ops_priv), made on first use. */
-struct ops_tree {
-    /* Serialises the POSIX lock changes of every open file of the tree
-     * (op_plock.c: a few round trips each, which must not interleave with
-     * another handle's of the same file) and protects each file's plock
-     * ranges and stale list. Held across those round trips (non-blocking
-     * LOCKING_ANDX only); taken before lock. */
-    pthread_mutex_t plock_lock;
-    _Atomic int plock_waiters; /* lock waits under way (op_plock.c) */
-    pthread_mutex_t lock;      /* protects files; taken before any smb1_file.lock */
-    struct smb1_file *files;   /* open files of the tree (op_file.c) */
-    /* 0 until FS_ATTRIBUTE_INFO was read. Atomic rather than under lock:
-     * it is read while building requests, also by a thread that holds a
-     * file's lock, which must never wait for lock. */
-    _Atomic uint32_t name_max;
-    /* Runs the pieces of large reads and writes (op_file.c); NULL if it
-     * could not be made, and then one thread does them in turn. */
-    struct iopool *iopool;
-};
-/* NULL only when out of memory. */
-struct ops_tree *ops_tree_get(struct smb1_tree *t);
-
-/* Longest name component the server takes (MaxFileNameLengthInBytes of
- * FS_ATTRIBUTE_INFO, once known), else 0. */
-uint32_t info_name_max(struct smb1_tree *t);
-
 /* Decoders; each returns 0 or -EIO for a short or inconsistent record. */
 int info_decode_all(const uint8_t *d, size_t n, struct smb1_stat *st);
 int info_decode_basic(const uint8_t *d, size_t n, struct smb1_stat *st);
@@ -74,6 +46,8 @@ int info_set_attrs(struct smb1_tree *t, const char *path, uint32_t attrs);
  * file path, with *attrs the attributes it had, to put back should the
  * delete fail again. -EACCES when it is not a read-only file. */
 int info_clear_readonly(struct smb1_tree *t, const char *path, uint32_t *attrs);
+/* Decodes a stat reply of level (UNIX_BASIC or ALL_INFO) into st. */
+int info_decode_stat(uint16_t level, const struct trans_resp *rs, struct smb1_stat *st);
 int info_decode_fs_attr(const uint8_t *d, size_t n, uint32_t *attrs, uint32_t *name_max);
 /* Fills the synthesized mode of a stat without UNIX information. */
 void info_synth_mode(struct smb1_stat *st);

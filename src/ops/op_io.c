@@ -9,13 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire/ntstatus.h"
-#include "ops/op_info.h"
-#include "ops/op_ns.h"
+#include "ops/tree_state.h"
 #include "support/iopool.h"
-#include "ops/path.h"
+#include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
-#include "ops/unix.h"
+#include "wire/unix_rec.h"
 
 /* Requests of one smb1_read/smb1_write in flight at once. Measured on
  * loopback against Samba 4.17 with signing, 1 MiB calls split into
@@ -197,6 +195,15 @@ ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len
     conn_get_params(t->conn, &p);
     struct io_req io = {buf, NULL, len, off, p.large_files};
     return read_op(t, fid, 0, &io);
+}
+
+ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, const void *buf, uint32_t len,
+                       uint64_t off)
+{
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    struct io_req io = {NULL, buf, len, off, p.large_files};
+    return write_op(t, fid, 0, &io);
 }
 
 static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,

@@ -9,12 +9,7 @@
 #include <string.h>
 
 #include "wire/ntstatus.h"
-#include "ops/op_info.h"
-#include "ops/op_ns.h"
-#include "support/iopool.h"
-#include "ops/path.h"
 #include "wire/smb1_proto.h"
-#include "ops/unix.h"
 
 /* ---- LOCKING_ANDX ---- */
 

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "ops/op_file.h"
-#include "ops/op_info.h"
+#include "ops/tree_state.h"
 
 /* At most this many stale ranges per handle; beyond, the oldest is
  * forgotten (its server-side lock stays until the handle closes). */

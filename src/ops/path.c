@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/op_info.h"
+#include "ops/tree_state.h"
 #include "wire/text.h"
-#include "ops/unix.h"
+#include "wire/unix_rec.h"
 
 void path_ctx_init(struct path_ctx *pc, const struct conn_params *p, bool cfg_mapposix,
                    uint32_t server_name_max)
@@ -28,7 +28,7 @@ void path_ctx_get(struct smb1_tree *t, struct path_ctx *pc, struct conn_params *
         p = &local;
     conn_get_params(t->conn, p);
     const struct smb1_config *cfg = conn_config(t->conn);
-    path_ctx_init(pc, p, cfg && cfg->mapposix, info_name_max(t));
+    path_ctx_init(pc, p, cfg && cfg->mapposix, ops_tree_name_max(t));
 }
 
 const char *path_basename(const char *path)
@@ -144,14 +144,21 @@ char *path_name_from_wire(const struct path_ctx *pc, const uint8_t *p, size_t n,
         memcpy(name, p, len);
         name[len] = 0;
     } else {
-        n &= ~(size_t)1;
         size_t nu = n / 2;
+        bool terminated = false;
         /* Stop at a terminator the server may have counted in. */
         for (size_t i = 0; i < nu; i++) {
             if (wire_le16(p + 2 * i) == 0) {
                 nu = i;
+                terminated = true;
                 break;
             }
+        }
+        /* An odd length cuts the last character in half: refuse the name
+         * rather than show it without that character. */
+        if ((n & 1) && !terminated) {
+            *err = -EILSEQ;
+            return NULL;
         }
         uint16_t *units = malloc((nu ? nu : 1) * sizeof(*units));
         uint8_t *le = malloc(nu ? nu * 2 : 1);

@@ -46,6 +46,11 @@ struct smb1_tree {
     uint32_t fs_attrs; /* FileSystemAttributes, when queried */
     void *ops_priv;    /* owned by the operation layer (caches); freed by its hook */
     void (*ops_priv_free)(void *);
+    /* Set by the operation layer when it opens the tree, never changed:
+     * runs in the calling thread after each TREE_CONNECT of t on a new
+     * connection epoch, with no lock held (CIFS UNIX setup). The
+     * connection layer calls up only through this hook. */
+    void (*ready)(struct smb1_tree *t);
 };
 
 /* The PID every request carries. Byte-range locks belong to the (PID, FID)
@@ -59,6 +64,12 @@ enum conn_call_flags {
     CONN_NO_TIMEOUT = 1 << 2,   /* e.g. blocking locks, change notify */
     CONN_NO_RECONNECT = 1 << 3, /* fail with -ECONNRESET rather than reconnect (teardown) */
 };
+
+/* conn_call flags for a request that names a FID or a search ID: the
+ * connection layer must not reconnect to send it (the ID would be sent on
+ * a connection it does not belong to, where it may name another file);
+ * it fails with -ECONNRESET and the file layer (file_call) reopens and retries. */
+#define CONN_FID CONN_NO_RECONNECT
 
 /* Per-frame callback for replies that come in several frames (TRANS,
  * TRANS2, NT_TRANSACT). Called in the caller's thread with each verified
@@ -104,6 +115,17 @@ int conn_ensure(struct smb1_conn *c, struct smb1_tree *t, uint64_t *epoch);
 /* The server of connection epoch refused a read above max_read: big_read
  * is off for the rest of that connection. */
 void conn_refuse_big_reads(struct smb1_conn *c, uint64_t epoch);
+
+/* TREE_CONNECT_ANDX to share on c (connecting c first if need be); ready
+ * becomes t->ready and runs once the tree is connected. The operation
+ * layer's smb1_tree_connect. Returns 0 or -errno as smb1_tree_connect. */
+int tree_open(struct smb1_conn *c, const char *share, void (*ready)(struct smb1_tree *t),
+              struct smb1_tree **out);
+/* Records the CIFS UNIX capabilities set up for epoch. */
+void conn_set_unix_caps(struct smb1_conn *c, uint64_t epoch, uint64_t caps);
+/* True (once) when epoch is current and its UNIX extensions are not set
+ * up yet; the caller then sets them up. */
+bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch);
 
 /* Handler for server-initiated oplock breaks: the operation layer
  * registers one per connection. */

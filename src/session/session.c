@@ -1,9 +1,9 @@
-/* Transport connect, NEGOTIATE and SESSION_SETUP_ANDX (both forms), and the
+/* NEGOTIATE and SESSION_SETUP_ANDX (both forms), and the
  * signing decision and activation (MS-CIFS 3.2.4.2, 3.2.5.2, 3.2.5.3;
  * MS-SMB 3.2.4.2.4). Called by conn.c for the first connection and for
  * every reconnect; nothing here is shared with other threads until the new
  * mux is published. */
-#include "session/smb1_int.h"
+#include "session/conn_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "link/nbt.h"
+#include "link/obs.h"
 #include "auth/ntlmssp.h"
 #include "wire/ntstatus.h"
 #include "wire/nttime.h"
@@ -45,96 +46,23 @@ struct nego {
     char domain[64], server[64];
     bool sign;          /* decided: sign this connection */
     bool sign_required; /* by our policy or the server's */
+    bool sign_sticky;   /* required because an earlier connection signed */
+    bool key_exch;      /* NTLMSSP: the AUTHENTICATE carried a random session key */
+    bool placeholder;   /* the final SESSION_SETUP reply had "BSRSPYL " */
 };
 
-static bool is_numeric_host(const char *h)
+/* The server's TCP port of a connected socket (0 if unknown). */
+static uint16_t peer_port(int fd)
 {
-    struct in6_addr a6;
-    struct in_addr a4;
-    return inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) == 1;
-}
-
-/* The NetBIOS name to call: configured, else the host's first label. */
-static void called_name(const struct smb1_conn *c, char *out, size_t n)
-{
-    out[0] = 0;
-    if (c->srv_nbname) {
-        snprintf(out, n, "%s", c->srv_nbname);
-        return;
-    }
-    if (is_numeric_host(c->host))
-        return;
-    snprintf(out, n, "%.15s", c->host);
-    char *dot = strchr(out, '.');
-    if (dot)
-        *dot = 0;
-}
-
-static int transport_connect(struct smb1_conn *c, int *fd_out, bool *nbt_out, char *why,
-                             size_t why_len)
-{
-    const char *target = c->ip ? c->ip : c->host;
-    int tmo = c->cfg.connect_timeout_ms > 0 ? c->cfg.connect_timeout_ms : 10000;
-    uint16_t ports[2];
-    bool nbt[2];
-    int n = 0;
-    switch (c->cfg.transport) {
-    case SMB1_TRANSPORT_DIRECT:
-        ports[n] = c->cfg.port ? c->cfg.port : 445;
-        nbt[n++] = false;
-        break;
-    case SMB1_TRANSPORT_NETBIOS:
-        ports[n] = c->cfg.port ? c->cfg.port : 139;
-        nbt[n++] = true;
-        break;
-    default:
-        if (c->cfg.port) {
-            ports[n] = c->cfg.port;
-            nbt[n++] = c->cfg.port == 139;
-        } else {
-            ports[n] = 445;
-            nbt[n++] = false;
-            ports[n] = 139;
-            nbt[n++] = true;
-        }
-        break;
-    }
-    int r = -ECONNREFUSED;
-    for (int i = 0; i < n; i++) {
-        int fd = nbt_tcp_connect(target, ports[i], tmo);
-        if (fd < 0) {
-            r = fd;
-            if (r == -ENOENT) {
-                conn_why(why, why_len, "unknown host %s (the name does not resolve)", target);
-                break;
-            }
-            conn_why(why, why_len, "cannot connect to %s port %u: %s", target, ports[i],
-                     strerror(-r));
-            continue;
-        }
-        if (nbt[i]) {
-            char called[32];
-            called_name(c, called, sizeof(called));
-            r = nbt_session_request(&fd, target, ports[i], tmo, called[0] ? called : NULL,
-                                    c->cli_nbname);
-            if (r) {
-                conn_why(why, why_len, "NetBIOS session request to %s port %u refused: %s", target,
-                         ports[i], strerror(-r));
-                close(fd);
-                continue;
-            }
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        int rt = c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : 60000;
-        struct timeval tv = {rt / 1000, (rt % 1000) * 1000};
-        /* A server that stops reading must not hold the send lock forever. */
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        *fd_out = fd;
-        *nbt_out = nbt[i];
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
         return 0;
-    }
-    return r;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
 }
 
 static uint64_t now_filetime(void)
@@ -178,6 +106,23 @@ static int decide_signing(struct smb1_conn *c, struct nego *ng, char *why, size_
 {
     bool srv_en = ng->secmode & SMB1_SECMODE_SIGNATURES_ENABLED;
     bool srv_req = ng->secmode & SMB1_SECMODE_SIGNATURES_REQUIRED;
+    pthread_mutex_lock(&c->lock);
+    bool signed_once = c->signed_once;
+    pthread_mutex_unlock(&c->lock);
+    if (signed_once) {
+        /* This server signed for this mount before. A NEGOTIATE reply that
+         * now offers no signing is unsigned and may be forged (a man in the
+         * middle after a forced reconnect): never let it turn signing off. */
+        if (!srv_en && !srv_req)
+            log_warn(c->log,
+                     "server %s no longer offers signing, but it signed before on this mount: "
+                     "asking for it",
+                     c->host);
+        ng->sign = true;
+        ng->sign_required = true;
+        ng->sign_sticky = true;
+        return 0;
+    }
     switch (c->cfg.sign) {
     case SMB1_SIGN_REQUIRED:
         /* The negotiate reply is unsigned and may claim anything: a required
@@ -363,7 +308,7 @@ static uint16_t setup_flags2(const struct smb1_conn *c, const struct nego *ng, b
 }
 
 /* The final SESSION_SETUP reply is the first signed message: sequence 1. */
-static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct nego *ng,
+static int activate_signing(struct smb1_conn *c, struct mux *mux, struct nego *ng,
                             const struct msg_in *in, const struct sign_key *k, char *why,
                             size_t why_len)
 {
@@ -373,6 +318,7 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct n
      * merely offers signing decline it. */
     if (in->len >= SMB1_HDR_LEN &&
         !memcmp(in->frame + SMB1_HDR_SIGNATURE, "BSRSPYL ", SMB1_SIG_LEN)) {
+        ng->placeholder = true;
         if (ng->sign_required) {
             conn_why(why, why_len,
                      "signing is required but the server did not start it for "
@@ -385,13 +331,20 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct n
     static const uint8_t unsigned_sig[SMB1_SIG_LEN];
     bool unsigned_reply = !(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ||
                           !memcmp(in->frame + SMB1_HDR_SIGNATURE, unsigned_sig, SMB1_SIG_LEN);
+    if (unsigned_reply && ng->sign_sticky) {
+        conn_why(why, why_len,
+                 "the server signed before on this mount but now does not sign its replies: "
+                 "refused (a man in the middle may be removing signing)");
+        return -EPERM;
+    }
     if (unsigned_reply && ng->sign_required &&
         !(ng->secmode & (SMB1_SECMODE_SIGNATURES_ENABLED | SMB1_SECMODE_SIGNATURES_REQUIRED))) {
         conn_why(why, why_len,
                  "signing required (sign=required) but the server does not sign its replies");
         return -EPERM;
     }
-    if (unsigned_reply || !sign_verify(k, in->frame, in->len, 1)) {
+    conn_obs_key(c, k);
+    if (unsigned_reply || !obs_verify(c->mux_obs, k, in->frame, in->len, 1, false)) {
         __atomic_fetch_add(&c->stats.bad_signatures, 1, __ATOMIC_RELAXED);
         log_err(c->log, "SESSION_SETUP reply MID %u from %s is %s", in->mid, c->host,
                 (in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ? "badly signed" : "not signed");
@@ -647,6 +600,7 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         if (wire_ok(&b) && tmp[0])
             snprintf(s->info.server_domain, sizeof(s->info.server_domain), "%s", tmp);
     }
+    ng->key_exch = (nc.flags & NTLMSSP_NEGOTIATE_KEY_EXCH) != 0;
     if (ng->sign && !anon && !s->info.guest && nc.have_key) {
         struct sign_key k;
         r = sign_key_init(&k, nc.exported_session_key, 16, NULL, 0);
@@ -728,9 +682,10 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
 {
     int fd = -1;
     bool nbt = false;
-    int r = transport_connect(c, &fd, &nbt, why, why_len);
+    int r = connect_transport(c, &fd, &nbt, why, why_len);
     if (r)
         return r;
+    uint16_t port = peer_port(fd);
     struct mux_opts o;
     memset(&o, 0, sizeof(o));
     conn_mux_opts(c, &o);
@@ -747,6 +702,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     r = negotiate(c, mux, &ng, &hint, &hint_len, why, why_len);
     if (r)
         goto out_fail;
+    conn_obs_negotiated(c, ng.secmode, ng.ext, ng.sign, ng.sign_required, nbt, port);
     bool anon = c->cfg.sec == SMB1_SEC_NONE || !c->creds.user[0];
     bool use_ntlmssp;
     if (c->cfg.sec == SMB1_SEC_NTLMSSP) {
@@ -787,6 +743,21 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     if (r)
         goto out_fail;
     out->info.signing_active = mux_signing(mux);
+    out->info.netbios = nbt;
+    out->info.port = port;
+    out->info.logon = anon ? SMB1_SEC_NONE : c->cfg.sec;
+    out->info.ntlmssp = use_ntlmssp;
+    conn_obs_logged_on(c, out->info.logon, use_ntlmssp, ng.key_exch, out->info.guest,
+                       ng.placeholder, out->info.signing_active);
+    if (ng.sign_required && !out->info.signing_active && !anon && !out->info.guest) {
+        /* Whatever path left it off (no session key, a declined start),
+         * a connection that must sign never goes on unsigned. */
+        r = -EPERM;
+        conn_why(why, why_len, "signing is required%s but this session did not start it",
+                 ng.sign_sticky ? " (the server signed before on this mount)" : "");
+        session_logoff(c, mux, out->uid);
+        goto out_fail;
+    }
     if (!out->info.signing_active)
         allow_big_reads(c, &ng, o.max_frame, &out->params);
     if (ng.sign && !out->info.signing_active && (anon || out->info.guest)) {

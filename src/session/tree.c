@@ -2,7 +2,7 @@
  * CIFS UNIX extensions set-up that follows the first disk tree connect of
  * each connection epoch (the server keeps the announced capabilities per
  * connection, so a reconnect announces them again). */
-#include "session/smb1_int.h"
+#include "session/conn_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,6 @@
 
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
-#include "ops/unix.h"
 
 static enum smb1_tree_type service_type(const char *svc)
 {
@@ -102,34 +101,8 @@ int tree_connect_raw(struct smb1_conn *c, struct mux *mux, uint16_t uid, struct 
     return 0;
 }
 
-void tree_unix_setup(struct smb1_conn *c, struct smb1_tree *t)
-{
-    pthread_mutex_lock(&t->lock);
-    uint64_t epoch = t->epoch;
-    enum smb1_tree_type type = t->type;
-    pthread_mutex_unlock(&t->lock);
-    if (type != SMB1_TREE_DISK || c->cfg.unix_ext == 0)
-        return;
-    struct conn_params p;
-    conn_get_params(c, &p);
-    if (!(p.caps & SMB1_CAP_UNIX))
-        return;
-    /* Claim the epoch first: unix_negotiate goes through conn_call, which
-     * must not come back here. */
-    if (!conn_unix_claim(c, epoch))
-        return;
-    uint64_t caps = 0;
-    int r = unix_negotiate(t, UNIX_CAPS_WANTED, &caps);
-    if (r) {
-        log_warn(c->log, "CIFS UNIX extensions not set up on %s: %s", t->unc, strerror(-r));
-        caps = 0;
-    } else {
-        log_info(c->log, "CIFS UNIX capabilities in use: 0x%llx", (unsigned long long)caps);
-    }
-    conn_set_unix_caps(c, epoch, caps);
-}
-
-int smb1_tree_connect(struct smb1_conn *c, const char *share, struct smb1_tree **out)
+int tree_open(struct smb1_conn *c, const char *share, void (*ready)(struct smb1_tree *t),
+              struct smb1_tree **out)
 {
     *out = NULL;
     while (*share == '/' || *share == '\\')
@@ -153,6 +126,7 @@ int smb1_tree_connect(struct smb1_conn *c, const char *share, struct smb1_tree *
     pthread_mutex_init(&t->lock, NULL);
     t->type = SMB1_TREE_OTHER;
     t->epoch = 0; /* no epoch is 0: conn_ensure connects it */
+    t->ready = ready;
     int r = conn_ensure(c, t, NULL);
     if (r) {
         pthread_mutex_destroy(&t->lock);
@@ -161,7 +135,8 @@ int smb1_tree_connect(struct smb1_conn *c, const char *share, struct smb1_tree *
         free(t);
         return r;
     }
-    tree_unix_setup(c, t);
+    if (ready)
+        ready(t);
     *out = t;
     return 0;
 }

@@ -24,7 +24,7 @@
  * Expiry. Data expires ttl after it was stored; expired data is never
  * returned. The clock is injectable for the tests.
  */
-#include "support/cache.h"
+#include "smb1_cache.h"
 
 #include <errno.h>
 #include <pthread.h>

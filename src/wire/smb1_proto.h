@@ -1,6 +1,10 @@
-/* SMB1 wire constants. Each group names the section that defines it. */
+/* SMB1 wire constants. Each group names the section that defines it.
+ * The file attribute bits (SMB1_ATTR_*) are in the public smb1.h, with
+ * struct smb1_stat that carries them. */
 #ifndef SMBFUSE_SMB1_PROTO_H
 #define SMBFUSE_SMB1_PROTO_H
+
+#include "smb1.h"
 
 /* Header layout (MS-CIFS 2.2.3.1) */
 #define SMB1_HDR_LEN       32
@@ -43,6 +47,9 @@
 #define SMB1_COM_NT_CREATE_ANDX         0xA2
 #define SMB1_COM_NT_CANCEL              0xA4
 #define SMB1_COM_NT_RENAME              0xA5
+#define SMB1_COM_IOCTL                  0x27 /* MS-CIFS 2.2.4.35 */
+#define SMB1_COM_OPEN_PRINT_FILE        0xC0 /* MS-CIFS 2.2.4.67 */
+#define SMB1_COM_CLOSE_PRINT_FILE       0xC2 /* MS-CIFS 2.2.4.69 */
 #define SMB1_COM_NONE                   0xFF
 
 /* Flags (MS-CIFS 2.2.3.1) */
@@ -125,16 +132,6 @@
 #define SMB1_GENERIC_ALL           0x10000000
 #define SMB1_GENERIC_WRITE         0x40000000
 #define SMB1_GENERIC_READ          0x80000000u
-
-/* ExtFileAttributes (MS-CIFS 2.2.1.2.3) */
-#define SMB1_ATTR_READONLY  0x0001
-#define SMB1_ATTR_HIDDEN    0x0002
-#define SMB1_ATTR_SYSTEM    0x0004
-#define SMB1_ATTR_DIRECTORY 0x0010
-#define SMB1_ATTR_ARCHIVE   0x0020
-#define SMB1_ATTR_NORMAL    0x0080
-#define SMB1_ATTR_SPARSE    0x0200
-#define SMB1_ATTR_REPARSE   0x0400
 
 /* TRANS2 subcommands (MS-CIFS 2.2.2.2) */
 #define SMB1_TRANS2_FIND_FIRST2      0x0001

@@ -232,14 +232,8 @@ ${SMBD_EXTRA_SHARE:-}
 [plain]
   path = $d/plain
   read only = no
-[printer]
-  path = $d/spool
-  printable = yes
-  printer name = testprinter
-  print command = /bin/true %s
-  lpq command = /bin/true
-  lprm command = /bin/true
 EOF
+            _h_write_printer "$d"
             ;;
         guest)
             cat >>"$d/smb.conf" <<EOF
@@ -258,8 +252,73 @@ EOF
   read only = no
 ${SMBD_EXTRA_SHARE:-}
 EOF
+            if [ "$profile" = nosign ]; then _h_write_printer "$d"; fi
             ;;
     esac
+}
+
+# The [printer] share of the signed and nosign profiles prints to a
+# directory (shared/protocol/LAB.md): print.sh copies each job's spool file
+# to $d/printed/ under its spool name (smbprn.XXXXXX), then removes the
+# spool file. While $d/hold exists a printed job also stays in the queue:
+# print.sh adds "SYSJOB SPOOLNAME SIZE" to $d/queue and lpq.sh reports its
+# lines as BSD lpq does (Samba ties its job to the line whose Files column
+# is the spool name, at submission) until the test empties it. lprm.sh
+# (cancel, given the SYSJOB) takes the job's line out and records it in
+# $d/cancelled. While $d/refuse exists print.sh fails and prints
+# nothing. SMBD_EXTRA_PRINTER adds lines to [printer].
+_h_write_printer() {
+    local d=$1
+    mkdir -p "$d/printed"
+    chmod 0777 "$d/printed"
+    : >"$d/queue"
+    chmod 0666 "$d/queue"
+    cat >"$d/print.sh" <<EOF
+#!/bin/sh
+# print.sh SPOOLFILE SIZE (%s %z)
+f=\$1
+b=\$(basename "\$f")
+if [ -e "$d/refuse" ]; then rm -f "\$f"; exit 1; fi
+cp "\$f" "$d/printed/.\$b" && mv "$d/printed/.\$b" "$d/printed/\$b"
+if [ -e "$d/hold" ]; then
+    n=\$(( \$(cat "$d/printed/.sysjob" 2>/dev/null || echo 100) + 1 ))
+    echo "\$n" >"$d/printed/.sysjob"
+    echo "\$n \$b \$2" >>"$d/queue"
+fi
+rm -f "\$f"
+exit 0
+EOF
+    cat >"$d/lpq.sh" <<EOF
+#!/bin/sh
+echo "printer is ready"
+echo "Rank   Owner      Job  Files                                 Total Size"
+n=1
+while read -r id name size; do
+    [ -n "\$name" ] || continue
+    echo "\${n}st    $SMBD_TEST_USER    \$id   \$name    \$size bytes"
+    n=\$((n + 1))
+done <"$d/queue"
+exit 0
+EOF
+    cat >"$d/lprm.sh" <<EOF
+#!/bin/sh
+echo "\$1" >>"$d/cancelled"
+grep -v "^\$1 " "$d/queue" >"$d/queue.new"
+cat "$d/queue.new" >"$d/queue"
+exit 0
+EOF
+    chmod 0755 "$d/print.sh" "$d/lpq.sh" "$d/lprm.sh"
+    echo "printer|Test printer:" >"$d/printcap"
+    sed -i -e "s|^  printcap name = /dev/null|  printcap name = $d/printcap\\n  lpq cache time = 0|" "$d/smb.conf"
+    cat >>"$d/smb.conf" <<EOF
+[printer]
+  path = $d/spool
+  printable = yes
+  print command = $d/print.sh %s %z
+  lpq command = $d/lpq.sh %p
+  lprm command = $d/lprm.sh %j
+${SMBD_EXTRA_PRINTER:-}
+EOF
 }
 
 # smbd_start PROFILE [nbt]
@@ -317,6 +376,9 @@ smbd_start() {
             SMBD_USER=$user SMBD_PASS=$pass SMBD_DOMAIN=TESTGROUP SMBD_PROFILE=$profile
             if [ "$profile" = signed ]; then
                 SMBD_PLAIN_SHARE=plain SMBD_PLAIN_DIR=$d/plain SMBD_PRINTER=printer
+            elif [ "$profile" = nosign ]; then
+                unset SMBD_PLAIN_SHARE SMBD_PLAIN_DIR
+                SMBD_PRINTER=printer
             else
                 unset SMBD_PLAIN_SHARE SMBD_PLAIN_DIR SMBD_PRINTER
             fi

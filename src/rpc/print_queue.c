@@ -1,0 +1,176 @@
+#include "rpc/print_queue.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "ops/print_job.h"
+#include "rpc/rap.h"
+#include "session/conn.h"
+#include "wire/wire.h"
+
+#define PRJ_QS_MASK      0x0003
+#define PRJ_ERROR        0x0010 /* MS-RAP 2.5.10.1: an error occurred */
+#define PRJ_INTERV       0x0020
+#define PRJ_DESTOFFLINE  0x0040
+#define PRJ_DESTNOPAPER  0x0100
+#define PRJ_PROBLEM_BITS (PRJ_ERROR | PRJ_INTERV | PRJ_DESTOFFLINE | PRJ_DESTNOPAPER)
+
+enum smb1_job_status printq_rap_status(uint16_t st)
+{
+    if (st & PRJ_PROBLEM_BITS)
+        return SMB1_JOB_ERROR;
+    return (enum smb1_job_status)(st & PRJ_QS_MASK);
+}
+
+int printq_rap_enum_req(const char *queue, uint8_t *buf, size_t cap)
+{
+    size_t qn = strlen(queue);
+    if (qn > 256)
+        return -ENAMETOOLONG;
+    struct wire_writer w;
+    wire_writer_init(&w, buf, cap);
+    wire_put_u16(&w, RAP_WPrintJobEnum);
+    wire_put_bytes(&w, "zWrLeh", 7);
+    wire_put_bytes(&w, "WWzWWDDzz", 10);
+    wire_put_bytes(&w, queue, qn + 1);
+    wire_put_u16(&w, 2); /* InfoLevel */
+    wire_put_u16(&w, PRINTQ_RAP_RECV_BUF);
+    return wire_wok(&w) ? (int)w.pos : -ENAMETOOLONG;
+}
+
+int printq_rap_decode(const uint8_t *param, size_t plen, const uint8_t *data, size_t dlen,
+                      smb1_job_cb cb, void *ctx)
+{
+    struct wire_reader pr;
+    wire_reader_init(&pr, param, plen);
+    uint16_t status = wire_u16(&pr);
+    uint16_t converter = wire_u16(&pr);
+    uint16_t count = wire_u16(&pr);
+    (void)wire_u16(&pr); /* EntriesAvailable */
+    if (!wire_ok(&pr))
+        return -EIO;
+    int r = rap_status_errno(status);
+    if (r)
+        return r;
+    if (count > PRINTQ_MAX_JOBS || dlen / PRINTQ_RAP_JOB2_LEN < count)
+        return -EIO;
+    struct wire_reader dr;
+    wire_reader_init(&dr, data, dlen);
+    for (uint16_t i = 0; i < count; i++) {
+        struct smb1_print_job_info ji;
+        memset(&ji, 0, sizeof(ji));
+        ji.id = wire_u16(&dr);
+        (void)wire_u16(&dr); /* Priority */
+        uint32_t user = wire_u32(&dr);
+        ji.position = wire_u16(&dr);
+        ji.status = printq_rap_status(wire_u16(&dr));
+        ji.submitted = (time_t)wire_u32(&dr);
+        ji.size = wire_u32(&dr);
+        (void)wire_u32(&dr); /* Comment */
+        uint32_t doc = wire_u32(&dr);
+        if (!wire_ok(&dr))
+            return -EIO;
+        rap_string(data, dlen, converter, user, ji.user, sizeof(ji.user));
+        rap_string(data, dlen, converter, doc, ji.name, sizeof(ji.name));
+        if (cb) {
+            r = cb(ctx, &ji);
+            if (r)
+                return r;
+        }
+    }
+    return 0;
+}
+
+/* The IPC$ tree of t's connection, for the queue calls. */
+static int ipc_open(struct smb1_tree *t, struct smb1_tree **ipc)
+{
+    if (t->type != SMB1_TREE_PRINTER)
+        return -ENOTSUP;
+    return smb1_tree_connect(t->conn, "IPC$", ipc);
+}
+
+static int rap_enum(struct smb1_tree *ipc, const char *queue, smb1_job_cb cb, void *ctx)
+{
+    uint8_t req[RAP_MAX_PARAM];
+    int n = printq_rap_enum_req(queue, req, sizeof(req));
+    if (n < 0)
+        return n;
+    struct trans_resp rs;
+    int r = rap_call(ipc, req, (uint32_t)n, PRINTQ_RAP_RECV_BUF, &rs, CONN_IDEMPOTENT);
+    if (r)
+        return r;
+    r = printq_rap_decode(rs.param, rs.param_len, rs.data, rs.data_len, NULL, NULL);
+    if (r == 0)
+        r = printq_rap_decode(rs.param, rs.param_len, rs.data, rs.data_len, cb, ctx);
+    trans_resp_free(&rs);
+    return r;
+}
+
+int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx)
+{
+    struct smb1_tree *ipc;
+    int r = ipc_open(t, &ipc);
+    if (r)
+        return r;
+    r = rap_enum(ipc, t->share, cb, ctx);
+    smb1_tree_free(ipc);
+    return r;
+}
+
+int smb1_print_cancel(struct smb1_tree *t, uint32_t id)
+{
+    if (id == 0 || id > 0xFFFF)
+        return -ENOENT;
+    struct smb1_tree *ipc;
+    int r = ipc_open(t, &ipc);
+    if (r)
+        return r;
+    uint8_t req[16];
+    struct wire_writer w;
+    wire_writer_init(&w, req, sizeof(req));
+    wire_put_u16(&w, RAP_WPrintJobDel);
+    wire_put_bytes(&w, "W", 2);
+    wire_put_bytes(&w, "", 1);
+    wire_put_u16(&w, (uint16_t)id);
+    struct trans_resp rs;
+    r = rap_call(ipc, req, (uint32_t)w.pos, 0, &rs, 0);
+    if (r == 0) {
+        struct wire_reader pr;
+        wire_reader_init(&pr, rs.param, rs.param_len);
+        uint16_t status = wire_u16(&pr);
+        r = wire_ok(&pr) ? rap_status_errno(status) : -EIO;
+        trans_resp_free(&rs);
+    }
+    smb1_tree_free(ipc);
+    return r;
+}
+
+void smb1_print_abort(struct smb1_print_job *j)
+{
+    if (!j)
+        return;
+    struct smb1_tree *t = print_job_tree(j);
+    uint32_t id = smb1_print_job_id(j);
+    /* Cancel first: a job deleted while its spool file is open is gone
+     * when the close comes, so nothing of it prints. */
+    int r = id ? smb1_print_cancel(t, id) : -ENOENT;
+    log_info(conn_log(t->conn), "print: job %u on %s abandoned (%s)", id, t->share,
+             r == 0 ? "cancelled" : "could not cancel it");
+    (void)print_job_end(j);
+}
+
+int smb1_print_close(struct smb1_print_job *j)
+{
+    if (!j)
+        return 0;
+    if (print_job_failed(j)) {
+        smb1_print_abort(j);
+        return -EIO;
+    }
+    struct smb1_tree *t = print_job_tree(j);
+    uint32_t id = smb1_print_job_id(j);
+    int r = print_job_end(j);
+    if (r)
+        log_warn(conn_log(t->conn), "print: job %u on %s not submitted: %d", id, t->share, r);
+    return r;
+}

@@ -1,0 +1,163 @@
+/* The connection layer's private header, shared by conn.c, session.c and
+ * tree.c: the connection object.
+ *
+ * Lock order (take them in this order, never the reverse):
+ *
+ *   ops_tree->plock_lock     serialises the POSIX lock changes of a tree's
+ *                            open files (ops/op_plock.c); held across their
+ *                            non-blocking LOCKING_ANDX round trips, which
+ *                            may reconnect
+ *   conn->reconnect_lock     serialises (re)connects and tree reconnects; the
+ *                            other lock held across round trips (a reconnect
+ *                            is one thread's job while the others wait)
+ *   tree->lock               a tree's TID and epoch
+ *   conn->lock               state, epoch, current mux, UID, negotiated data
+ *   conn->svc_lock           the service thread's queue and stop flag
+ *   mux->send_lock           MID choice, signing counter, socket writes
+ *   mux->lock                in-flight table, slots
+ *   log->lock                the log sink (leaf)
+ *
+ * A mux is reference-counted: a caller takes a reference under conn->lock,
+ * drops the lock, and makes its round trip on that mux, so a reconnect can
+ * swap in a new mux while old callers finish (or fail) on the old one.
+ */
+#ifndef SMBFUSE_CONN_INT_H
+#define SMBFUSE_CONN_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "session/conn.h"
+#include "link/mux.h"
+#include "link/sign.h"
+#include "auth/ntlm.h"
+#include "smb1.h"
+
+enum conn_state {
+    CONN_NEW, /* smb1_conn_new has not connected yet */
+    CONN_CONNECTED,
+    CONN_BROKEN,
+    CONN_RECONNECTING,
+    CONN_CLOSED,
+};
+
+struct conn_brk {
+    struct conn_brk *next;
+    uint16_t tid, fid;
+    uint8_t level;
+};
+
+struct smb1_conn {
+    struct smb1_config cfg; /* copy; the strings point at the owned copies below */
+    char *host, *ip, *srv_nbname, *cli_nbname;
+    struct smb1_resolver *resolver; /* cfg.resolver or our own; immutable after new */
+    bool own_resolver;
+    struct smb1_log *log;
+    struct ntlm_creds creds; /* hashes only; immutable until free */
+    struct mux_stats stats;  /* atomics, shared by every mux of this conn */
+    uint64_t reconnects;     /* atomic */
+    uint64_t ignored_breaks; /* atomic: oplock breaks for oplocks we never held */
+
+    pthread_mutex_t reconnect_lock; /* see the lock order above */
+
+    pthread_mutex_t lock; /* protects the fields down to break_arg */
+    enum conn_state state;
+    uint64_t epoch;
+    struct mux *mux; /* NULL unless CONNECTED */
+    uint16_t uid;
+    struct conn_params params;
+    struct smb1_conn_info info;
+    int last_err; /* why the last (re)connect failed */
+    /* A connection of this mount has signed: every later one must sign or
+     * fail, whatever its (unsigned, forgeable) NEGOTIATE reply claims. */
+    bool signed_once;
+    /* The last request that failed (smb1_conn_get_status): -errno, its
+     * command, and when (CLOCK_REALTIME seconds); 0 when none yet. */
+    int call_err;
+    uint8_t call_err_cmd;
+    int64_t call_err_time;
+    uint64_t unix_epoch; /* epoch whose UNIX extensions were set up */
+    conn_break_fn break_fn;
+    void *break_arg;
+
+    /* Observing (conn_obs.c): set up by smb1_conn_new before the first
+     * connect, then read-only, except obs_sess and obs_key, which only the
+     * thread establishing a session uses, and pcap_warned (atomic). */
+    struct smb1_observer user_obs;       /* a copy of cfg.observer, or zeros */
+    struct smb1_observer obs;            /* what the muxes report to */
+    const struct smb1_observer *mux_obs; /* &obs, or NULL when nobody watches */
+    struct pcap_writer *pcap;
+    atomic_bool pcap_warned;
+    struct smb1_obs_session obs_sess;
+    struct sign_key obs_key;
+
+    pthread_t svc; /* echo keep-alive and oplock-break worker */
+    bool svc_started;
+    pthread_mutex_t svc_lock; /* protects svc_stop, brk_head, brk_tail */
+    pthread_cond_t svc_cond;
+    bool svc_stop;
+    struct conn_brk *brk_head, *brk_tail;
+};
+
+/* What a successful connect + negotiate + session setup produced. */
+struct conn_session {
+    struct mux *mux; /* one reference */
+    uint16_t uid;
+    struct conn_params params;
+    struct smb1_conn_info info;
+};
+
+/* session.c: connects the transport, negotiates, authenticates and starts
+ * signing. Returns 0 or the errors of smb1_conn_new, with a reason in why. */
+/* connect.c: sets up c->resolver (the configured one or our own from
+ * cfg.wins/cfg.resolve_order); -EINVAL with a reason for bad options. */
+int connect_init(struct smb1_conn *c, char *why, size_t why_len);
+void connect_free(struct smb1_conn *c);
+/* Resolves the host (again on a reconnect) and connects to the first
+ * address and port that answers; on 139 sends the session request.
+ * Returns 0 with the socket in *fd_out and whether it is NetBIOS framed,
+ * or -ENOENT (unknown name), -ECONNREFUSED, -ETIMEDOUT, ... with why. */
+int connect_transport(struct smb1_conn *c, int *fd_out, bool *nbt_out, char *why, size_t why_len);
+int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, size_t why_len);
+/* session.c: LOGOFF_ANDX on mux (best effort, short timeout). */
+void session_logoff(struct smb1_conn *c, struct mux *mux, uint16_t uid);
+
+/* tree.c: TREE_CONNECT_ANDX for t over mux; fills tid and type. */
+int tree_connect_raw(struct smb1_conn *c, struct mux *mux, uint16_t uid, struct smb1_tree *t,
+                     uint16_t *tid, enum smb1_tree_type *type);
+
+/* conn.c: Flags2 for every request on c (EXTENDED_SECURITY when negotiated). */
+uint16_t conn_flags2(const struct smb1_conn *c, bool ext_sec, bool unicode);
+/* conn.c: fills UID/TID/PID/Flags2 and does one round trip on mux, with the
+ * configured timeout; no reconnect, no status mapping. */
+int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uint16_t uid,
+                  uint16_t tid, uint16_t flags2, struct msg_in *resp);
+/* conn.c: the connection's stats, log and oplock-break hook for a new mux. */
+void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o);
+/* conn.c: the state's name for logs and smb1_conn_get_status. */
+const char *conn_state_name(enum conn_state s);
+/* conn_status.c: a request failed with err (-errno). */
+void conn_status_note(struct smb1_conn *c, uint8_t cmd, int err);
+/* conn_obs.c: the connection's observer (smb1.h, struct smb1_observer)
+ * and its pcap capture. Opens cfg->pcap_path (if set) and sets c->mux_obs when there is anything
+ * to report to. Returns 0 or -errno with a reason in why (a capture file
+ * that cannot be written). */
+int conn_obs_init(struct smb1_conn *c, const struct smb1_config *cfg, char *why, size_t why_len);
+/* Closes the capture and wipes a key still held. */
+void conn_obs_free(struct smb1_conn *c);
+
+/* session.c, while it establishes a session (one thread at a time: the
+ * first connect, or a reconnect under reconnect_lock). */
+void conn_obs_negotiated(struct smb1_conn *c, uint8_t security_mode, bool ext, bool sign,
+                         bool sign_required, bool netbios, uint16_t port);
+/* The MAC key signing starts with (before the final reply is checked). */
+void conn_obs_key(struct smb1_conn *c, const struct sign_key *k);
+void conn_obs_logged_on(struct smb1_conn *c, enum smb1_sec method, bool ntlmssp, bool key_exch,
+                        bool guest, bool placeholder, bool signing_active);
+
+/* conn.c: a reason for the user, copied into why. */
+void conn_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

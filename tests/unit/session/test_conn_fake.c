@@ -1,0 +1,677 @@
+/* Fault injection: the connection core against the scripted server in
+ * tests/fake. Every fault must end in a clean error (no crash, no hang, no
+ * corrupted data reaching the caller), and the connection must recover. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session/conn.h"
+#include "fake_smb.h"
+#include "smb1.h"
+#include "wire/smb1_proto.h"
+
+static struct smb1_log lg;
+static struct fake_server *fs;
+static uint16_t port;
+
+static void setup_log(void)
+{
+    const char *lv = getenv("SMBFUSE_TEST_LOG");
+    log_init(&lg, lv ? atoi(lv) : LOG_CRIT, NULL, NULL);
+}
+
+static void start_fake(bool sign_enabled, bool sign_required)
+{
+    setup_log();
+    struct fake_opts o = {.user = "alice",
+                          .domain = "WORKGROUP",
+                          .password = "s3cret pass",
+                          .sign_enabled = sign_enabled,
+                          .sign_required = sign_required};
+    fs = fake_start(&o, &port);
+    cr_assert_not_null(fs);
+}
+
+static void fini(void)
+{
+    fake_stop(fs);
+    fs = NULL;
+    log_destroy(&lg);
+}
+
+static void init_signed(void)
+{
+    start_fake(true, true);
+}
+
+static struct smb1_config cfg_for(const char *password, enum smb1_sign_policy sign)
+{
+    struct smb1_config c = {0};
+    c.host = "127.0.0.1";
+    c.port = port;
+    c.transport = SMB1_TRANSPORT_DIRECT;
+    c.user = "alice";
+    c.domain = "WORKGROUP";
+    c.password = password;
+    c.sec = SMB1_SEC_NTLMV2;
+    c.sign = sign;
+    c.request_timeout_ms = 1500;
+    c.connect_timeout_ms = 2000;
+    c.echo_interval_s = 60;
+    c.unix_ext = 0;
+    c.log = &lg;
+    return c;
+}
+
+static struct smb1_conn *connect_ok(struct smb1_config *c)
+{
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    int r = smb1_conn_new(c, &conn, why, sizeof(why));
+    cr_assert_eq(r, 0, "smb1_conn_new: %d (%s)", r, why);
+    return conn;
+}
+
+/* READ_ANDX of len bytes at off; returns the data length or -errno
+ * (-EBADMSG when a byte differs from the pattern). */
+static int do_read(struct smb1_conn *c, struct smb1_tree *t, uint32_t off, uint16_t len,
+                   unsigned flags)
+{
+    struct msg_out m;
+    cr_assert_eq(fake_read_request(&m, off, len), 0);
+    struct msg_in in;
+    int r = conn_call(c, t, &m, &in, flags);
+    if (r)
+        return r;
+    r = fake_read_check(&in, off);
+    msg_in_free(&in);
+    return r;
+}
+
+Test(conn_fake, connect_echo_read_signed, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_conn_info info;
+    smb1_conn_get_info(conn, &info);
+    cr_assert(info.signing_active);
+    cr_assert_str_eq(info.server_domain, "FAKEDOM");
+    cr_assert_str_eq(info.server_name, "FAKESRV");
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(smb1_echo(conn), 0);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    cr_assert_eq(smb1_tree_type(t), SMB1_TREE_DISK);
+    cr_assert_eq(do_read(conn, t, 100, 2000, CONN_IDEMPOTENT), 2000);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, 0);
+    cr_assert_eq(st.reconnects, 0);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.bad_request_signatures, 0);
+}
+
+Test(conn_fake, wrong_password, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("wrong", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), -EACCES);
+    cr_assert_null(conn);
+    cr_assert(strstr(why, "logon failure") != NULL, "why: %s", why);
+}
+
+Test(conn_fake, missing_share, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "NOSHARE", &t), -ENOENT);
+    smb1_conn_free(conn);
+}
+
+static void init_unsigned(void)
+{
+    start_fake(false, false);
+}
+
+Test(conn_fake, sign_required_refused_without_server_signing, .init = init_unsigned, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), -EPERM);
+    cr_assert(strstr(why, "sign") != NULL, "why: %s", why);
+}
+
+Test(conn_fake, auto_unsigned, .init = init_unsigned, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_conn_info info;
+    smb1_conn_get_info(conn, &info);
+    cr_assert(!info.signing_active);
+    cr_assert_eq(smb1_echo(conn), 0);
+    smb1_conn_free(conn);
+}
+
+/* A fault on a signed READ reply: the read fails with -EIO, nothing reaches
+ * the caller, the event is counted, and the next call reconnects. */
+static void expect_read_fault(enum fake_fault f, int want, bool bad_sig)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.max_frame = 1 << 20;
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    cr_assert_eq(do_read(conn, t, 0, 512, 0), 512);
+    fake_inject(fs, f, 0);
+    int r = do_read(conn, t, 0, 512, 0);
+    cr_assert_eq(r, want, "fault %d: got %d, want %d", f, r, want);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, bad_sig ? 1 : 0);
+    /* Recovers: reconnect, tree reconnect, a correct read. */
+    cr_assert_eq(do_read(conn, t, 7, 1000, CONN_IDEMPOTENT), 1000);
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.reconnects, 1);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.connections, 2);
+    cr_assert_eq(fst.tree_connects, 2);
+    cr_assert_eq(fst.bad_request_signatures, 0);
+}
+
+Test(conn_fake, flipped_byte, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_FLIP_BYTE, -EIO, true);
+}
+
+Test(conn_fake, bad_signature, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_BAD_SIGNATURE, -EIO, true);
+}
+
+Test(conn_fake, missing_signature, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_NO_SIGNATURE, -EIO, true);
+}
+
+Test(conn_fake, truncated_frame, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_TRUNCATED, -EIO, false);
+}
+
+Test(conn_fake, oversized_length, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_OVERSIZED, -EIO, false);
+}
+
+Test(conn_fake, disconnect_mid_reply, .init = init_signed, .fini = fini)
+{
+    expect_read_fault(FAKE_DISCONNECT_MID, -ECONNRESET, false);
+}
+
+Test(conn_fake, disconnect_mid_reply_idempotent_retried, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    cr_assert_eq(do_read(conn, t, 3, 800, CONN_IDEMPOTENT), 800);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.reconnects, 1);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+/* A request naming a FID of an older connection (want_epoch) is never sent
+ * on the newer one, where the same FID may name another file. */
+Test(conn_fake, stale_epoch_request_never_sent, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    uint64_t first = 0;
+    cr_assert_eq(conn_ensure(conn, t, &first), 0);
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    cr_assert_eq(do_read(conn, t, 3, 800, CONN_IDEMPOTENT), 800); /* reconnects */
+    uint64_t now = 0;
+    cr_assert_eq(conn_ensure(conn, t, &now), 0);
+    cr_assert_neq(now, first);
+
+    struct fake_stats before, after;
+    fake_get_stats(fs, &before);
+    struct msg_out m;
+    struct msg_in in;
+    cr_assert_eq(fake_read_request(&m, 0, 100), 0);
+    m.want_epoch = first;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), -ECONNRESET);
+    fake_get_stats(fs, &after);
+    cr_assert_eq(after.requests, before.requests, "a stale-epoch request reached the server");
+
+    cr_assert_eq(fake_read_request(&m, 0, 100), 0);
+    m.want_epoch = now;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), 0);
+    cr_assert_eq(fake_read_check(&in, 0), 100);
+    msg_in_free(&in);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, unknown_mid_dropped, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    fake_inject(fs, FAKE_UNKNOWN_MID, 0);
+    cr_assert_eq(do_read(conn, t, 0, 300, 0), 300);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.unknown_mids, 1);
+    cr_assert_eq(st.reconnects, 0);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, unknown_mid_unsigned_never_delivered, .init = init_unsigned, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = connect_ok(&c);
+    fake_inject(fs, FAKE_UNKNOWN_MID, 0);
+    cr_assert_eq(smb1_echo(conn), 0);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(smb1_echo(conn), 0);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.unknown_mids, 1);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, late_reply_times_out, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.request_timeout_ms = 500;
+    struct smb1_conn *conn = connect_ok(&c);
+    fake_inject(fs, FAKE_LATE, 750);
+    cr_assert_eq(smb1_echo(conn), -ETIMEDOUT);
+    /* The late reply arrives while this one waits: it must be dropped, not
+     * taken for this request's reply. */
+    cr_assert_eq(smb1_echo(conn), 0);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.timeouts, 1);
+    cr_assert_eq(st.bad_signatures, 0);
+    cr_assert_eq(st.reconnects, 0);
+    smb1_conn_free(conn);
+}
+
+struct reasm {
+    uint8_t data[FAKE_TRANS2_DATA];
+    size_t got;
+    int frames;
+};
+
+static int on_frame(void *arg, const struct msg_in *in)
+{
+    struct reasm *ra = arg;
+    if (in->status)
+        return 0;
+    struct wire_reader w, smb, d;
+    msg_in_words(in, &w);
+    uint16_t tp = wire_u16(&w);
+    uint16_t td = wire_u16(&w);
+    wire_skip(&w, 2);
+    wire_skip(&w, 6);
+    uint16_t dc = wire_u16(&w);
+    uint16_t doff = wire_u16(&w);
+    uint16_t ddisp = wire_u16(&w);
+    msg_in_smb(in, &smb);
+    wire_sub(&smb, doff, dc, &d);
+    if (!wire_ok(&w) || !wire_ok(&d) || tp != 2 || td != FAKE_TRANS2_DATA ||
+        ddisp > FAKE_TRANS2_DATA - dc)
+        return -EIO;
+    wire_copy(&d, ra->data + ddisp, dc);
+    ra->got += dc;
+    ra->frames++;
+    return ra->got < FAKE_TRANS2_DATA ? 1 : 0;
+}
+
+static int do_trans2(struct smb1_conn *conn, struct smb1_tree *t, struct reasm *ra)
+{
+    struct msg_out m;
+    cr_assert_eq(msg_out_init(&m, SMB1_COM_TRANSACTION2, 128), 0);
+    msg_words_begin(&m);
+    wire_put_zeros(&m.w, 28);
+    wire_put_u8(&m.w, 1);
+    wire_put_u8(&m.w, 0);
+    wire_put_u16(&m.w, SMB1_TRANS2_QUERY_FS_INFO);
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    msg_bytes_end(&m);
+    memset(ra, 0, sizeof(*ra));
+    uint32_t status = 1;
+    int r = conn_call_multi(conn, t, &m, on_frame, ra, &status, 0);
+    if (r == 0)
+        cr_assert_eq(status, 0);
+    return r;
+}
+
+Test(conn_fake, trans2_multi_fragment, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    struct reasm ra;
+    cr_assert_eq(do_trans2(conn, t, &ra), 0);
+    cr_assert_eq(ra.frames, 3);
+    for (size_t i = 0; i < FAKE_TRANS2_DATA; i++)
+        cr_assert_eq(ra.data[i], fake_pattern(i));
+    /* A corrupted last fragment fails the whole reply. */
+    fake_inject(fs, FAKE_FLIP_BYTE, 0);
+    cr_assert_eq(do_trans2(conn, t, &ra), -EIO);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, 1);
+    cr_assert_eq(do_trans2(conn, t, &ra), 0);
+    cr_assert_eq(ra.got, FAKE_TRANS2_DATA);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, tree_reconnect_on_network_name_deleted, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    fake_inject(fs, FAKE_NETNAME_DELETED, 0);
+    cr_assert_eq(do_read(conn, t, 5, 100, 0), 100);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.tree_connects, 2);
+    cr_assert_eq(fst.connections, 1);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+struct brk_seen {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int n;
+    uint16_t tid, fid;
+    uint8_t level;
+};
+
+static void on_break(void *arg, uint16_t tid, uint16_t fid, uint8_t level)
+{
+    struct brk_seen *b = arg;
+    pthread_mutex_lock(&b->lock);
+    b->n++;
+    b->tid = tid;
+    b->fid = fid;
+    b->level = level;
+    pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+Test(conn_fake, oplock_break_to_handler, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    struct brk_seen b = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    conn_set_break_handler(conn, on_break, &b);
+    fake_set_break(fs, 0x4242, 1);
+    fake_inject(fs, FAKE_OPLOCK_BREAK, 0);
+    cr_assert_eq(do_read(conn, t, 0, 64, 0), 64);
+    pthread_mutex_lock(&b.lock);
+    while (b.n == 0)
+        pthread_cond_wait(&b.cond, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    cr_assert_eq(b.fid, 0x4242);
+    cr_assert_eq(b.level, 1);
+    cr_assert_eq(b.tid, 7);
+    conn_set_break_handler(conn, NULL, NULL);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+/* We never ask for an oplock, so a break nobody handles is forged (breaks
+ * are never signed): it is dropped, and the signing counters stay in step. */
+Test(conn_fake, oplock_break_without_handler_is_dropped, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    for (int i = 0; i < 3; i++) {
+        fake_set_break(fs, (uint16_t)(0x77 + i), 0);
+        fake_inject(fs, FAKE_OPLOCK_BREAK, 0);
+        cr_assert_eq(smb1_echo(conn), 0);
+    }
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL); /* the service thread has long seen the breaks */
+    cr_assert_eq(smb1_echo(conn), 0);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.oplock_acks, 0);
+    cr_assert_eq(fst.bad_request_signatures, 0);
+    cr_assert_eq(fst.connections, 1);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, 0);
+    cr_assert_eq(st.reconnects, 0);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, session_deleted_logs_on_again, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    fake_inject(fs, FAKE_SESSION_DELETED, 0);
+    /* Not idempotent, yet resent: the server did not run it. */
+    cr_assert_eq(do_read(conn, t, 9, 200, 0), 200);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.logons, 2);
+    cr_assert_eq(fst.connections, 2);
+    cr_assert_eq(fst.tree_connects, 2);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.reconnects, 1);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, idle_keepalive_echo, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.echo_interval_s = 1;
+    struct smb1_conn *conn = connect_ok(&c);
+    struct fake_stats before, after;
+    fake_get_stats(fs, &before);
+    struct timespec ts = {3, 0};
+    nanosleep(&ts, NULL);
+    fake_get_stats(fs, &after);
+    cr_assert_geq(after.requests - before.requests, 1, "no keep-alive in 3 s");
+    cr_assert_eq(after.bad_request_signatures, 0);
+    smb1_conn_free(conn);
+}
+
+/* The server goes away for good: soft fails at the first failed reconnect,
+ * hard keeps trying for about a request timeout; neither hangs. */
+static double echo_after_server_gone(bool soft)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.request_timeout_ms = 1200;
+    c.soft = soft;
+    struct smb1_conn *conn = connect_ok(&c);
+    fake_stop(fs);
+    fs = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(smb1_echo(conn), -ECONNRESET);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    smb1_conn_free(conn);
+    return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+Test(conn_fake, server_gone_soft, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    double s = echo_after_server_gone(true);
+    cr_assert(s < 0.6, "soft mode took %.2f s", s);
+}
+
+Test(conn_fake, server_gone_hard, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    double s = echo_after_server_gone(false);
+    cr_assert(s > 0.8 && s < 15, "hard mode gave up after %.2f s", s);
+}
+
+Test(conn_fake, failed_keepalive_marks_broken, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.echo_interval_s = 1;
+    c.request_timeout_ms = 400;
+    struct smb1_conn *conn = connect_ok(&c);
+    /* The next request is the idle ECHO; its reply comes too late. */
+    fake_inject(fs, FAKE_LATE, 1500);
+    struct timespec ts = {3, 500 * 1000000L};
+    nanosleep(&ts, NULL);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_geq(st.timeouts, 1);
+    cr_assert_eq(smb1_echo(conn), 0);
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.reconnects, 1);
+    smb1_conn_free(conn);
+}
+
+Test(conn_fake, server_requires_signing_despite_sign_off, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_OFF);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_conn_info info;
+    smb1_conn_get_info(conn, &info);
+    cr_assert(info.signing_active);
+    cr_assert_eq(smb1_echo(conn), 0);
+    smb1_conn_free(conn);
+}
+
+static void init_enabled(void)
+{
+    start_fake(true, false);
+}
+
+Test(conn_fake, sign_off_with_server_offering, .init = init_enabled, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_OFF);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_conn_info info;
+    smb1_conn_get_info(conn, &info);
+    cr_assert(!info.signing_active);
+    cr_assert_eq(smb1_echo(conn), 0);
+    smb1_conn_free(conn);
+    c.sign = SMB1_SIGN_AUTO;
+    conn = connect_ok(&c);
+    smb1_conn_get_info(conn, &info);
+    cr_assert(info.signing_active);
+    smb1_conn_free(conn);
+}
+
+static void init_plaintext(void)
+{
+    setup_log();
+    struct fake_opts o = {.user = "alice", .password = "s3cret pass", .plaintext = true};
+    fs = fake_start(&o, &port);
+    cr_assert_not_null(fs);
+}
+
+Test(conn_fake, plaintext_server_refused, .init = init_plaintext, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), -EPROTONOSUPPORT);
+    cr_assert(strstr(why, "plaintext") != NULL, "why: %s", why);
+}
+
+Test(conn_fake, ntlmssp_refused_by_old_form_server, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_AUTO);
+    c.sec = SMB1_SEC_NTLMSSP;
+    struct smb1_conn *conn = NULL;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), -EPROTONOSUPPORT);
+    cr_assert(strstr(why, "extended security") != NULL, "why: %s", why);
+}
+
+/* Freeing the connection while the service thread waits for a keep-alive
+ * reply that is slow to come does not wait for that reply. */
+Test(conn_fake, free_during_pending_keepalive, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.echo_interval_s = 1;
+    c.request_timeout_ms = 10000;
+    struct smb1_conn *conn = connect_ok(&c);
+    fake_inject(fs, FAKE_LATE, 4000);
+    struct timespec ts = {2, 0}, t0, t1;
+    nanosleep(&ts, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    smb1_conn_free(conn);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_assert(s < 2.5, "smb1_conn_free took %.2f s", s);
+}
+
+/* The server closes the connection at each step in turn (NEGOTIATE, each
+ * SESSION_SETUP, TREE_CONNECT, the first requests): every step ends in a
+ * clean error or a transparent recovery, never a crash, leak or hang. */
+Test(conn_fake, drop_at_every_step, .timeout = 120)
+{
+    for (unsigned n = 1; n <= 7; n++) {
+        setup_log();
+        struct fake_opts o = {.user = "alice",
+                              .domain = "WORKGROUP",
+                              .password = "s3cret pass",
+                              .sign_enabled = true,
+                              .sign_required = true,
+                              .drop_at = n};
+        fs = fake_start(&o, &port);
+        cr_assert_not_null(fs);
+        struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+        struct smb1_conn *conn = NULL;
+        char why[256] = "";
+        int r = smb1_conn_new(&c, &conn, why, sizeof(why));
+        if (r == 0) {
+            struct smb1_tree *t = NULL;
+            r = smb1_tree_connect(conn, "share", &t);
+            cr_assert(r == 0 || r == -ECONNRESET, "step %u: tree connect %d", n, r);
+            if (r)
+                cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0, "step %u", n);
+            for (int i = 0; i < 3; i++)
+                cr_assert_eq(do_read(conn, t, (uint32_t)i, 100, CONN_IDEMPOTENT), 100, "step %u",
+                             n);
+            cr_assert_eq(smb1_echo(conn), 0, "step %u", n);
+            smb1_tree_free(t);
+            smb1_conn_free(conn);
+        } else {
+            cr_assert(r == -ECONNRESET || r == -EIO, "step %u: connect %d (%s)", n, r, why);
+            cr_assert(n <= 2, "step %u: connect failed", n);
+        }
+        fini();
+    }
+}
