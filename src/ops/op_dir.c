@@ -266,11 +266,9 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
     struct conn_params p;
     path_ctx_get(t, &rc->pc, &p);
     uint16_t level = p.unix_caps ? SMB_FIND_FILE_UNIX : SMB_FIND_FILE_FULL_DIRECTORY_INFO;
-    uint8_t *pp = malloc(12 + PATH_WIRE_MAX);
-    if (!pp)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&rc->pc, path, "*", pp + 12, PATH_WIRE_MAX, &n);
+    uint8_t *pp;
+    size_t n;
+    int r = path_to_wire_alloc(&rc->pc, path, "*", 12, &pp, &n);
     if (r)
         goto out_free;
     struct trans_resp rs;
