@@ -219,6 +219,10 @@ int smb1_unlink(struct smb1_tree *t, const char *path);
 /* Names that start with this are hidden homes of unlinked open files:
  * listings skip them. */
 #define SMB1_DELETED_PREFIX ".smbfuse-deleted-"
+/* The one generator of such names: dir ("" for the share's root) joined
+ * with SMB1_DELETED_PREFIX, the current time and n (callers vary n to get
+ * another name), into out. Returns what snprintf returns. */
+int smb1_deleted_name(char *out, size_t cap, const char *dir, unsigned n);
 /* For a caller that already knows path is no directory, as the kernel's
  * VFS does before it calls FUSE's unlink: with POSIX path operations this
  * saves the stat that smb1_unlink makes first. */

@@ -8,7 +8,6 @@
 #include "wire/ntstatus.h"
 #include "ops/op_file.h"
 #include "ops/op_info.h"
-#include "ops/op_ns.h"
 #include "ops/path.h"
 #include "wire/smb1_proto.h"
 #include "ops/trans.h"
@@ -216,7 +215,7 @@ static int on_entry(void *arg, const struct dir_entry *e)
     int err = 0;
     char *name = path_name_from_wire(&rc->pc, e->name, e->name_len, &err);
     /* Our own unlinked-while-open files are not there for POSIX. */
-    if (name && strncmp(name, NS_DELETED_PREFIX, strlen(NS_DELETED_PREFIX)) == 0) {
+    if (name && strncmp(name, SMB1_DELETED_PREFIX, strlen(SMB1_DELETED_PREFIX)) == 0) {
         free(name);
         return 0;
     }

@@ -100,6 +100,14 @@ static int unlink_open(struct smb1_tree *t, const char *path)
 static int plain_rename(struct smb1_tree *t, const char *from, const char *to, uint32_t *status);
 static char *parent_of(const char *path);
 
+int smb1_deleted_name(char *out, size_t cap, const char *dir, unsigned n)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return snprintf(out, cap, "%s%s" SMB1_DELETED_PREFIX "%lx%lx%x", dir, dir[0] ? "/" : "",
+                    (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, n);
+}
+
 /* Unlinks a file that is open (by us or another client) without UNIX
  * extensions: Windows semantics keep a delete-pending name until the
  * last close, which POSIX programs do not expect (the name must be free
@@ -112,22 +120,19 @@ static int unlink_busy(struct smb1_tree *t, const char *path)
     char *parent = parent_of(path);
     if (!parent)
         return -ENOMEM;
-    size_t cap = strlen(parent) + sizeof(NS_DELETED_PREFIX) + 64;
+    size_t cap = strlen(parent) + sizeof(SMB1_DELETED_PREFIX) + 64;
     char *tmp = malloc(cap);
     if (!tmp) {
         free(parent);
         return -ENOMEM;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     uint32_t status = 0;
     int r = -EEXIST;
     const char *dirs[2] = {"", parent};
     for (int d = 0; d < (parent[0] ? 2 : 1) && r; d++) {
         r = -EEXIST;
         for (int i = 0; i < 4 && r == -EEXIST; i++) {
-            snprintf(tmp, cap, "%s%s" NS_DELETED_PREFIX "%lx%lx%x", dirs[d], dirs[d][0] ? "/" : "",
-                     (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, i);
+            smb1_deleted_name(tmp, cap, dirs[d], (unsigned)i);
             r = plain_rename(t, path, tmp, &status);
         }
     }
