@@ -22,6 +22,8 @@ void sfs_opts_print_help(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s //server/share[/path] MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n"
             "       mount -t fuse.smbfuse //server/share MOUNTPOINT -o options\n"
+            "       %s --explain-signing [--show-keys] //server/share [-o options]\n"
+            "       %s --status MOUNTPOINT\n"
             "\n"
             "Mounts an SMB1/CIFS share with FUSE. Options (mount.cifs names):\n"
             "  username=NAME, user=NAME   user to log on as; DOMAIN/NAME and NAME%%PASS work\n"
@@ -49,6 +51,8 @@ void sfs_opts_print_help(FILE *f, const char *prog)
             "  rsize=BYTES, wsize=BYTES   largest read / write request\n"
             "  vers=1.0                   accepted; SMB1 is the only dialect\n"
             "  iocharset=utf8, noperm     accepted for mount.cifs compatibility\n"
+            "  pcap=FILE                  write every SMB frame to FILE (pcap, for Wireshark)\n"
+            "  pcap_max=BYTES             bound on the capture (default 64 MiB)\n"
             "\n"
             "libfuse options passed on: allow_other, allow_root, default_permissions,\n"
             "  auto_unmount, max_read=N, blksize=N, fsname=NAME, subtype=NAME, debug,\n"
@@ -62,7 +66,11 @@ void sfs_opts_print_help(FILE *f, const char *prog)
             "  -s              single-threaded\n"
             "  -h, --help      this help\n"
             "  -V, --version   version\n"
+            "  --explain-signing  log on as a mount would, list the share, read a little,\n"
+            "                  and explain how each message was signed and checked\n"
+            "  --show-keys     (with --explain-signing) print the MAC key itself\n"
+            "  --status        a running mount's connection, signing and counters\n"
             "\n"
             "Environment: USER, PASSWD, PASSWD_FD, PASSWD_FILE. See smbfuse(8).\n",
-            prog ? prog : "smbfuse");
+            prog ? prog : "smbfuse", prog ? prog : "smbfuse", prog ? prog : "smbfuse");
 }

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs_status.h"
 #include "smb1_cache.h"
 
 /* Builds the server path; -ENAMETOOLONG for a component over NAME_MAX. */
@@ -708,6 +709,12 @@ static int sfs_setxattr(const char *path, const char *name, const char *value, s
 static int sfs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
     struct sfs_fs *fs = get_fs();
+    if (!strcmp(path, "/") && !strcmp(name, SFS_STATUS_XATTR)) {
+        struct cache_stats cs;
+        cache_get_stats(fs->cache, &cs);
+        return sfs_status_format(fs->conn, fs->opts, cs.hits + cs.negative_hits, cs.misses, value,
+                                 size);
+    }
     SPATH(sp, path);
     ssize_t r = smb1_getxattr(fs->tree, sp, name, value, size);
     return r > INT_MAX ? -E2BIG : (int)r;

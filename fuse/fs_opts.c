@@ -151,6 +151,8 @@ enum opt_id {
     O_IOCHARSET,
     O_NOPERM,
     O_DEBUG,
+    O_PCAP,
+    O_PCAP_MAX,
     O_FUSE_FLAG,  /* libfuse option without a value: handed on */
     O_FUSE_VALUE, /* libfuse option with a value: handed on */
     O_IGNORE,     /* mount(8)'s business or meaningless for FUSE: dropped */
@@ -212,6 +214,8 @@ static const struct opt_def opt_table[] = {
     {"iocharset", O_IOCHARSET, ARG_REQUIRED},
     {"noperm", O_NOPERM, ARG_NONE},
     {"debug", O_DEBUG, ARG_NONE},
+    {"pcap", O_PCAP, ARG_REQUIRED},
+    {"pcap_max", O_PCAP_MAX, ARG_REQUIRED},
     /* libfuse's own (accepted by both fuse_session_new and fuse_new) */
     {"allow_other", O_FUSE_FLAG, ARG_NONE},
     {"allow_root", O_FUSE_FLAG, ARG_NONE},
@@ -506,6 +510,15 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
         o->max_read = (uint32_t)x;
         *eq = '=';
         return add_fuse_opt(ps, tok);
+    case O_PCAP:
+        if (!*v)
+            return fail(ps, -EINVAL, "option 'pcap' needs a file name");
+        return set_str(ps, &o->pcap, v, strlen(v));
+    case O_PCAP_MAX:
+        if (parse_ulong(v, 10, 4096, 1ul << 40, &x))
+            return fail(ps, -EINVAL, "pcap_max=%s: expected bytes from 4096", v);
+        o->pcap_max = x;
+        return 0;
     case O_VERS:
         if (strcmp(v, "1.0") != 0 && strcmp(v, "1") != 0)
             return fail(ps, -EINVAL, "vers=%s: smbfuse speaks SMB1 only (vers=1.0)", v);
@@ -693,6 +706,12 @@ static int scan_argv(struct parse_state *ps, int argc, char **argv)
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
             o->show_version = true;
             return 0;
+        } else if (strcmp(a, "--explain-signing") == 0) {
+            o->explain = true;
+            rc = 0;
+        } else if (strcmp(a, "--show-keys") == 0) {
+            o->show_keys = true;
+            rc = 0;
         } else if (strncmp(a, "-o", 2) == 0) {
             char *s = a[2] ? a + 2 : NULL;
 
@@ -722,7 +741,13 @@ static int scan_argv(struct parse_state *ps, int argc, char **argv)
         if (rc)
             return rc;
     }
-    if (npos < 2)
+    if (o->show_keys && !o->explain)
+        return fail(ps, -EINVAL, "--show-keys goes with --explain-signing");
+    if (o->explain && npos != 1)
+        return fail(ps, -EINVAL,
+                    "usage: smbfuse --explain-signing //server/share [-o options] (no mount "
+                    "point)");
+    if (npos < 2 && !o->explain)
         return fail(ps, -EINVAL,
                     "usage: smbfuse //server/share MOUNTPOINT [-o options] "
                     "(see smbfuse --help)");
@@ -807,6 +832,8 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
     cfg->unix_ext = o->unix_ext;
     cfg->mapposix = o->mapposix;
     cfg->soft = o->soft;
+    cfg->pcap_path = o->pcap;
+    cfg->pcap_max = o->pcap_max;
 }
 
 void sfs_opts_free(struct sfs_options *o)
@@ -823,6 +850,8 @@ void sfs_opts_free(struct sfs_options *o)
     free(o->netbiosname);
     free(o->servernetbiosname);
     free(o->ip);
+    free(o->pcap);
+    o->pcap = NULL;
     o->source = o->host = o->share = o->prefix = o->mountpoint = NULL;
     o->username = o->domain = o->credentials = NULL;
     o->netbiosname = o->servernetbiosname = o->ip = NULL;

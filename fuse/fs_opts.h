@@ -71,10 +71,16 @@ struct sfs_options {
     bool single_thread;    /* -s */
     bool show_help;        /* --help/-h: print sfs_opts_print_help and exit 0 */
     bool show_version;     /* --version/-V: print sfs_opts_print_version and exit 0 */
+    bool explain;          /* --explain-signing: no mount point; fuse/explain.c */
+    bool show_keys;        /* --show-keys (with --explain-signing) */
+    char *pcap;            /* pcap=FILE: capture every SMB frame */
+    uint64_t pcap_max;     /* pcap_max=: bound in bytes; 0: the core's default */
     bool password_locked;  /* internal: password[] is mlock'ed */
 };
 
-/* Parses `smbfuse //server/share MOUNTPOINT [-o opts] [-f] [-d] [-s]`, as
+/* Parses `smbfuse //server/share MOUNTPOINT [-o opts] [-f] [-d] [-s]` (or
+ * `smbfuse --explain-signing [--show-keys] //server/share [-o opts]`, with
+ * no mount point), as
  * typed by a user or run by mount.fuse3 (`smbfuse SRC MNT -o rw,...`), then
  * completes the credentials: a credentials= file, the USER, PASSWD,
  * PASSWD_FD and PASSWD_FILE environment variables, and finally a prompt on

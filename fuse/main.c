@@ -27,7 +27,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fs_explain.h"
 #include "fs_ops.h"
+#include "fs_status.h"
 #include "fs_opts.h"
 #include "log.h"
 #include "smb1.h"
@@ -189,6 +191,13 @@ int main(int argc, char **argv)
     int ready_fd = -1;
 
     memset(&o, 0, sizeof(o));
+    if (argc >= 2 && !strcmp(argv[1], "--status")) {
+        if (argc != 3) {
+            fprintf(stderr, "smbfuse: usage: smbfuse --status MOUNTPOINT\n");
+            return EXIT_USAGE;
+        }
+        return sfs_status_main(argv[2], stdout);
+    }
     int r = sfs_opts_parse(argc, argv, &o, &args, err, sizeof(err));
     if (r) {
         fprintf(stderr, "smbfuse: %s\n", err[0] ? err : strerror(-r));
@@ -202,6 +211,13 @@ int main(int argc, char **argv)
         sfs_opts_free(&o);
         fuse_opt_free_args(&args);
         return 0;
+    }
+    if (o.explain) {
+        struct smb1_log elg;
+        log_init(&elg, o.debug ? LOG_DEBUG : LOG_WARNING, log_sink, NULL);
+        status = sfs_explain(&o, &elg, stdout);
+        log_destroy(&elg);
+        goto out_free_opts;
     }
 
     sigset_t usr1;

@@ -29,6 +29,7 @@ enum smb1_sec {
 struct smb1_conn;
 struct smb1_tree;
 struct smb1_file;
+struct smb1_observer; /* below */
 
 enum smb1_sign_policy {
     SMB1_SIGN_AUTO = 0, /* sign when the server enables or requires it */
@@ -131,6 +132,83 @@ struct smb1_config {
     bool mapposix;          /* map Windows-reserved characters (no UNIX extensions) */
     bool soft;              /* after a failed reconnect, fail requests instead of retrying */
     struct smb1_log *log;   /* must outlive the connection */
+    /* Optional: sees every frame, MAC check and logon decision (below);
+     * must outlive the connection. NULL costs nothing. */
+    const struct smb1_observer *observer;
+    /* Optional: every SMB frame sent and received goes to this pcap file
+     * (created or truncated by smb1_conn_new), at most pcap_max bytes
+     * (0: 64 MiB). */
+    const char *pcap_path;
+    uint64_t pcap_max;
+};
+
+/* ---- Observing a connection (smbfuse --explain-signing) ----
+ * The callbacks run in the connection's own threads (a sender holding the
+ * send lock, the reader thread, a waiting caller), so they must be quick,
+ * must not block and must not call into the connection. */
+enum smb1_mac_verdict {
+    SMB1_MAC_NONE,     /* signing not active: not signed, not checked */
+    SMB1_MAC_SIGNED,   /* a message we signed */
+    SMB1_MAC_GOOD,     /* a reply whose MAC verified */
+    SMB1_MAC_BAD,      /* a reply whose MAC did not verify */
+    SMB1_MAC_UNSIGNED, /* a reply without the signature flag where one was due */
+};
+
+/* One SMB as it went on or came off the wire. */
+struct smb1_obs_frame {
+    bool sent;
+    const uint8_t *smb; /* from \xFFSMB on; valid during the call */
+    size_t len;
+    uint8_t cmd;
+    uint16_t mid;
+    /* Sent frames: signed (signing active) with seq, and the counter moved
+     * by step (2: a reply is due, 1: a one-way message). */
+    bool signing;
+    uint32_t seq, step;
+};
+
+/* The check of one received reply's MAC. */
+struct smb1_obs_mac {
+    uint8_t cmd;
+    uint16_t mid;
+    uint32_t seq; /* the number it was checked against */
+    uint8_t wire[8], computed[8];
+    enum smb1_mac_verdict verdict;
+    bool batched; /* checked by the reader thread in a batch */
+};
+
+enum smb1_obs_event { SMB1_OBS_NEGOTIATED, SMB1_OBS_LOGGED_ON };
+
+/* What negotiate decided (NEGOTIATED), then what the logon did (LOGGED_ON;
+ * the negotiate fields are repeated). No secret appears here except key,
+ * and only for an observer that asked with want_keys. */
+struct smb1_obs_session {
+    enum smb1_obs_event event;
+    uint8_t security_mode; /* the server's SecurityMode byte */
+    bool extended_security;
+    enum smb1_sign_policy policy;
+    bool sign_asked, sign_required; /* we ask the server to sign / insist on it */
+    bool netbios;                   /* transport */
+    uint16_t port;
+    /* LOGGED_ON: */
+    enum smb1_sec method; /* SMB1_SEC_NONE: anonymous */
+    bool ntlmssp, key_exch, guest;
+    bool placeholder;       /* the final reply carried "BSRSPYL " */
+    bool signing_active;    /* signing started with the final reply (seq 1) */
+    const char *key_how;    /* how the MAC key was made, in words; NULL: none */
+    size_t session_key_len; /* 16 */
+    size_t response_len;    /* bytes of the response appended (0 with NTLMSSP) */
+    size_t key_len;
+    uint8_t fingerprint[4]; /* MD5(key)[0..3] */
+    const uint8_t *key;     /* want_keys only; valid during the call */
+};
+
+struct smb1_observer {
+    void (*frame)(void *arg, const struct smb1_obs_frame *f);
+    void (*mac)(void *arg, const struct smb1_obs_mac *m);
+    void (*session)(void *arg, const struct smb1_obs_session *s);
+    void *arg;
+    bool want_keys;
 };
 
 /* Connects, negotiates and authenticates. Errors: -ENOENT unknown host,
@@ -153,6 +231,10 @@ struct smb1_conn_info {
     bool guest;
     bool extended_security;
     uint64_t unix_caps; /* 0 without CIFS UNIX extensions */
+    bool netbios;       /* NetBIOS session service, else direct TCP */
+    uint16_t port;
+    enum smb1_sec logon; /* how the session logged on (SMB1_SEC_NONE: anonymous) */
+    bool ntlmssp;        /* ... through NTLMSSP in SPNEGO */
     char server_domain[64];
     char server_name[64];
 };
@@ -163,6 +245,24 @@ struct smb1_stats {
     uint64_t batched_macs; /* signed replies verified several at once (mux.c) */
 };
 void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st);
+
+/* A live view of a connection (smbfuse --status). */
+struct smb1_status {
+    struct smb1_conn_info info;
+    struct smb1_stats stats;
+    const char *state; /* "connected", "broken", "reconnecting", ... */
+    uint64_t epoch;
+    unsigned inflight; /* requests waiting for their replies now */
+    /* The last request that failed with -errno (not a status the server
+     * answered), its command and when (time(2)); last_err 0: none. */
+    int last_err;
+    const char *last_err_cmd;
+    int64_t last_err_time;
+    int connect_err; /* why the last reconnect failed, 0 if none did */
+};
+void smb1_conn_get_status(struct smb1_conn *c, struct smb1_status *st);
+/* An SMB1 command's name ("READ_ANDX"), "UNKNOWN" for others. */
+const char *smb1_command_name(uint8_t cmd);
 
 enum smb1_tree_type { SMB1_TREE_DISK, SMB1_TREE_PRINTER, SMB1_TREE_IPC, SMB1_TREE_OTHER };
 /* Connects to \\host\share. -ENOENT: no such share; -EACCES: refused. */

@@ -145,6 +145,14 @@ void mux_kill(struct mux *m, int err)
     pthread_mutex_unlock(&m->lock);
 }
 
+unsigned mux_inflight(struct mux *m)
+{
+    pthread_mutex_lock(&m->lock);
+    unsigned n = m->inflight;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
 int mux_dead(struct mux *m)
 {
     pthread_mutex_lock(&m->lock);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "smb1.h"
 #include "link/msg.h"
 #include "link/sign.h"
 
@@ -36,6 +37,7 @@ struct mux_opts {
     struct smb1_log *log;
     mux_unsolicited_fn unsolicited;
     void *unsolicited_arg;
+    const struct smb1_observer *obs; /* NULL: nobody watches (link/obs.h) */
 };
 
 struct mux;
@@ -102,6 +104,9 @@ int mux_call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, si
  * and server both count a one-way message). MID: as given in the header
  * when keep_mid, else a fresh one. */
 int mux_send_oneway(struct mux *m, struct msg_out *req, bool keep_mid);
+
+/* Requests waiting for their replies now (abandoned ones not counted). */
+unsigned mux_inflight(struct mux *m);
 
 /* Seconds (CLOCK_MONOTONIC) of the last frame received or sent. */
 int64_t mux_last_activity(struct mux *m);

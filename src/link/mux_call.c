@@ -13,6 +13,7 @@
 
 #include "link/md5_multi.h"
 #include "link/nbt.h"
+#include "link/obs.h"
 #include "wire/ntstatus.h"
 #include "link/rxpool.h"
 #include "wire/smb1_proto.h"
@@ -64,11 +65,12 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, int ti
 static bool verify(struct mux *m, const struct msg_in *in, uint32_t seq)
 {
     if (!(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE)) {
+        (void)obs_verify(m->o.obs, &m->key, in->frame, in->len, seq, false);
         log_err(m->o.log, "%s reply MID %u is not signed (expected sequence %u)",
                 msg_cmd_name(in->cmd), in->mid, seq);
         return false;
     }
-    if (!sign_verify(&m->key, in->frame, in->len, seq)) {
+    if (!obs_verify(m->o.obs, &m->key, in->frame, in->len, seq, false)) {
         log_err(m->o.log, "%s reply MID %u has a bad signature (expected sequence %u)",
                 msg_cmd_name(in->cmd), in->mid, seq);
         return false;
@@ -87,6 +89,14 @@ static bool is_interim(const struct msg_in *in)
     return in->status == 0 && in->wct == 0 && in->bcc == 0;
 }
 
+/* A final frame that verified with seq: shown to an observer. */
+static bool matched(struct mux *m, const struct msg_in *in, uint32_t seq)
+{
+    if (m->o.obs)
+        (void)obs_verify(m->o.obs, &m->key, in->frame, in->len, seq, false);
+    return true;
+}
+
 /* Verifies a final frame of a transaction whose secondaries took the
  * numbers sec[0..nsec) and whose primary took seq: see the top of the
  * file for why several numbers are right. */
@@ -97,11 +107,13 @@ static bool verify_final(struct mux *m, const struct msg_in *in, uint32_t seq, c
         return verify(m, in, seq + 1);
     if (!(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE))
         return verify(m, in, sec[nsec - 1] + 1);
+    /* Tried quietly; the number that matched (or the one due) is reported. */
     for (size_t i = nsec; i-- > 0;)
         if (sign_verify(&m->key, in->frame, in->len, sec[i] + 1))
-            return true;
+            return matched(m, in, sec[i] + 1);
     if (sign_verify(&m->key, in->frame, in->len, seq + 1))
-        return true;
+        return matched(m, in, seq + 1);
+    (void)obs_verify(m->o.obs, &m->key, in->frame, in->len, sec[nsec - 1] + 1, false);
     log_err(m->o.log, "%s reply MID %u has a bad signature (expected a sequence of %u..%u or %u)",
             msg_cmd_name(in->cmd), in->mid, sec[0] + 1, sec[nsec - 1] + 1, seq + 1);
     return false;

@@ -13,6 +13,7 @@
 
 #include "link/md5_multi.h"
 #include "link/nbt.h"
+#include "link/obs.h"
 #include "wire/ntstatus.h"
 #include "link/rxpool.h"
 #include "wire/smb1_proto.h"
@@ -85,6 +86,7 @@ static int read_frame(struct mux *m, struct msg_in *in)
         return r;
     }
     atomic_store(&m->last_activity, now_mono_s());
+    obs_received(m->o.obs, buf, len);
     memset(in, 0, sizeof(*in));
     int kind = msg_in_parse(in, buf, len, &why);
     if (kind < 0) {
@@ -196,6 +198,8 @@ static int batch_verify(struct mux *m, struct msg_in *first, uint32_t first_expe
     }
     sign_verify_many(&m->key, chk, n);
     __atomic_fetch_add(&m->o.stats->batched_macs, n, __ATOMIC_RELAXED);
+    for (size_t i = 0; m->o.obs && i < n; i++)
+        obs_checked(m->o.obs, chk[i].smb, chk[i].len, chk[i].seq, chk[i].mac, chk[i].ok, true);
     for (size_t i = 0; i < n; i++)
         deliver(m, &held[i], chk[i].ok ? SIG_GOOD : SIG_BAD);
     return 0;

@@ -12,6 +12,7 @@
 
 #include "link/md5_multi.h"
 #include "link/nbt.h"
+#include "link/obs.h"
 #include "wire/ntstatus.h"
 #include "link/rxpool.h"
 #include "wire/smb1_proto.h"
@@ -47,8 +48,10 @@ int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq
     }
     nbt_put_header(req->buf, len);
     int r = nbt_write_all(m->fd, req->buf, len + MSG_XPORT_HDR);
-    if (r == 0)
+    if (r == 0) {
         atomic_store(&m->last_activity, now_mono_s());
+        obs_sent(m->o.obs, smb, len, atomic_load(&m->signing), *seq, step);
+    }
     return r;
 }
 
@@ -219,6 +222,8 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
             sign_apply_many(&m->key, c, n);
         }
         r = write_frames(m, reqs, g);
+        for (size_t i = 0; r == 0 && m->o.obs && i < g; i++)
+            obs_sent(m->o.obs, msg_smb(&reqs[i]), msg_smb_len(&reqs[i]), true, seq[i], 2);
     } else {
         r = 0;
         for (size_t i = 0; i < g && r == 0; i++) {

@@ -159,14 +159,21 @@ char *path_name_from_wire(const struct path_ctx *pc, const uint8_t *p, size_t n,
         memcpy(name, p, len);
         name[len] = 0;
     } else {
-        n &= ~(size_t)1;
         size_t nu = n / 2;
+        bool terminated = false;
         /* Stop at a terminator the server may have counted in. */
         for (size_t i = 0; i < nu; i++) {
             if (wire_le16(p + 2 * i) == 0) {
                 nu = i;
+                terminated = true;
                 break;
             }
+        }
+        /* An odd length cuts the last character in half: refuse the name
+         * rather than show it without that character. */
+        if ((n & 1) && !terminated) {
+            *err = -EILSEQ;
+            return NULL;
         }
         uint16_t *units = malloc((nu ? nu : 1) * sizeof(*units));
         uint8_t *le = malloc(nu ? nu * 2 : 1);

@@ -197,7 +197,7 @@ ssize_t unix_readlink(struct smb1_tree *t, const char *path, char *buf, size_t s
     char *s;
     if (p.unicode) {
         int e = 0;
-        s = text_utf16_to_utf8(rs.data, rs.data_len & ~1u, &e);
+        s = text_utf16_to_utf8(rs.data, rs.data_len, &e);
         if (!s) {
             trans_resp_free(&rs);
             return e ? e : -ENOMEM;

@@ -17,7 +17,7 @@
 
 #define CONN_RETRIES 3
 
-static const char *state_name(enum conn_state s)
+const char *conn_state_name(enum conn_state s)
 {
     switch (s) {
     case CONN_NEW:
@@ -48,8 +48,8 @@ void conn_why(char *why, size_t len, const char *fmt, ...)
 static void set_state(struct smb1_conn *c, enum conn_state s)
 {
     if (c->state != s)
-        log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host, state_name(c->state),
-                 state_name(s), (unsigned long long)c->epoch);
+        log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host,
+                 conn_state_name(c->state), conn_state_name(s), (unsigned long long)c->epoch);
     c->state = s;
 }
 
@@ -109,6 +109,8 @@ static void publish(struct smb1_conn *c, struct conn_session *s)
     c->info = s->info;
     c->info.unix_caps = unix_caps;
     c->params.unix_caps = unix_caps;
+    if (s->info.signing_active)
+        c->signed_once = true;
     set_state(c, CONN_CONNECTED);
 }
 
@@ -364,6 +366,8 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         }
         break;
     }
+    if (r < 0)
+        conn_status_note(c, req->cmd, r);
     return r;
 }
 
@@ -538,32 +542,19 @@ static void on_unsolicited(void *arg, struct msg_in *in)
     pthread_mutex_unlock(&c->svc_lock);
 }
 
-/* Acknowledges a break nobody handles: we keep no cached state for it. */
-static void ack_break(struct smb1_conn *c, const struct conn_brk *b)
+/* A break nobody handles. We never ask for an oplock (NT_CREATE_ANDX Flags
+ * 0), so no server has one of ours to break: the break is forged or
+ * confused, and breaks are never signed. It is dropped, not acknowledged:
+ * an acknowledgement moves the signing counters and would answer a stranger
+ * for a FID of whatever connection is live by then. */
+static void drop_break(struct smb1_conn *c, const struct conn_brk *b)
 {
-    struct live lv;
-    if (conn_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv))
-        return;
-    struct msg_out m;
-    if (msg_out_init(&m, SMB1_COM_LOCKING_ANDX, 64) == 0) {
-        msg_words_begin(&m);
-        wire_put_u8(&m.w, SMB1_COM_NONE);
-        wire_put_u8(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        wire_put_u16(&m.w, b->fid);
-        wire_put_u8(&m.w, SMB1_LOCK_OPLOCK_RELEASE);
-        wire_put_u8(&m.w, 0);
-        wire_put_u32(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        msg_words_end(&m);
-        msg_bytes_begin(&m);
-        msg_bytes_end(&m);
-        fill_header(&m, lv.uid, b->tid, lv.flags2);
-        mux_send_oneway(lv.mux, &m, false);
-        msg_out_free(&m);
-    }
-    mux_put(lv.mux);
+    uint64_t n = __atomic_add_fetch(&c->ignored_breaks, 1, __ATOMIC_RELAXED);
+    if ((n & (n - 1)) == 0)
+        log_warn(c->log,
+                 "ignored an oplock break for FID %u (TID %u) from %s: no oplock is held "
+                 "(%llu so far)",
+                 b->fid, b->tid, c->host, (unsigned long long)n);
 }
 
 static const uint8_t echo_data[8] = {'s', 'm', 'b', 'f', 'u', 's', 'e', 0};
@@ -644,7 +635,7 @@ static void *svc_main(void *arg)
             if (fn)
                 fn(fa, b->tid, b->fid, b->level);
             else
-                ack_break(c, b);
+                drop_break(c, b);
             free(b);
         }
 
@@ -703,6 +694,7 @@ static void conn_destroy(struct smb1_conn *c)
         free(b);
     }
     ntlm_creds_free(&c->creds);
+    conn_obs_free(c);
     connect_free(c);
     free(c->host);
     free(c->ip);
@@ -765,6 +757,11 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
         return r;
     }
 
+    r = conn_obs_init(c, cfg, why, why_len);
+    if (r) {
+        conn_destroy(c);
+        return r;
+    }
     struct conn_session s;
     memset(&s, 0, sizeof(s));
     r = session_establish(c, &s, why, why_len);
@@ -851,30 +848,6 @@ int smb1_echo(struct smb1_conn *c)
     return r;
 }
 
-void smb1_conn_get_info(struct smb1_conn *c, struct smb1_conn_info *info)
-{
-    pthread_mutex_lock(&c->lock);
-    *info = c->info;
-    pthread_mutex_unlock(&c->lock);
-}
-
-static uint64_t ld(const uint64_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st)
-{
-    memset(st, 0, sizeof(*st));
-    st->requests = ld(&c->stats.requests);
-    st->bad_signatures = ld(&c->stats.bad_signatures);
-    st->unknown_mids = ld(&c->stats.unknown_mids);
-    st->timeouts = ld(&c->stats.timeouts);
-    st->malformed = ld(&c->stats.malformed);
-    st->reconnects = ld(&c->reconnects);
-    st->batched_macs = ld(&c->stats.batched_macs);
-}
-
 /* Used by session.c to give each mux the connection's shared hooks. */
 void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o)
 {
@@ -882,4 +855,5 @@ void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o)
     o->log = c->log;
     o->unsolicited = on_unsolicited;
     o->unsolicited_arg = c;
+    o->obs = c->mux_obs;
 }

@@ -21,11 +21,13 @@
 #define SMBFUSE_CONN_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "session/conn.h"
 #include "link/mux.h"
+#include "link/sign.h"
 #include "auth/ntlm.h"
 #include "smb1.h"
 
@@ -52,6 +54,7 @@ struct smb1_conn {
     struct ntlm_creds creds; /* hashes only; immutable until free */
     struct mux_stats stats;  /* atomics, shared by every mux of this conn */
     uint64_t reconnects;     /* atomic */
+    uint64_t ignored_breaks; /* atomic: oplock breaks for oplocks we never held */
 
     pthread_mutex_t reconnect_lock; /* see the lock order above */
 
@@ -62,10 +65,29 @@ struct smb1_conn {
     uint16_t uid;
     struct conn_params params;
     struct smb1_conn_info info;
-    int last_err;        /* why the last (re)connect failed */
+    int last_err; /* why the last (re)connect failed */
+    /* A connection of this mount has signed: every later one must sign or
+     * fail, whatever its (unsigned, forgeable) NEGOTIATE reply claims. */
+    bool signed_once;
+    /* The last request that failed (smb1_conn_get_status): -errno, its
+     * command, and when (CLOCK_REALTIME seconds); 0 when none yet. */
+    int call_err;
+    uint8_t call_err_cmd;
+    int64_t call_err_time;
     uint64_t unix_epoch; /* epoch whose UNIX extensions were set up */
     conn_break_fn break_fn;
     void *break_arg;
+
+    /* Observing (conn_obs.c): set up by smb1_conn_new before the first
+     * connect, then read-only, except obs_sess and obs_key, which only the
+     * thread establishing a session uses, and pcap_warned (atomic). */
+    struct smb1_observer user_obs;       /* a copy of cfg.observer, or zeros */
+    struct smb1_observer obs;            /* what the muxes report to */
+    const struct smb1_observer *mux_obs; /* &obs, or NULL when nobody watches */
+    struct pcap_writer *pcap;
+    atomic_bool pcap_warned;
+    struct smb1_obs_session obs_sess;
+    struct sign_key obs_key;
 
     pthread_t svc; /* echo keep-alive and oplock-break worker */
     bool svc_started;
@@ -110,6 +132,27 @@ int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uin
                   uint16_t tid, uint16_t flags2, struct msg_in *resp);
 /* conn.c: the connection's stats, log and oplock-break hook for a new mux. */
 void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o);
+/* conn.c: the state's name for logs and smb1_conn_get_status. */
+const char *conn_state_name(enum conn_state s);
+/* conn_status.c: a request failed with err (-errno). */
+void conn_status_note(struct smb1_conn *c, uint8_t cmd, int err);
+/* conn_obs.c: the connection's observer (smb1.h, struct smb1_observer)
+ * and its pcap capture. Opens cfg->pcap_path (if set) and sets c->mux_obs when there is anything
+ * to report to. Returns 0 or -errno with a reason in why (a capture file
+ * that cannot be written). */
+int conn_obs_init(struct smb1_conn *c, const struct smb1_config *cfg, char *why, size_t why_len);
+/* Closes the capture and wipes a key still held. */
+void conn_obs_free(struct smb1_conn *c);
+
+/* session.c, while it establishes a session (one thread at a time: the
+ * first connect, or a reconnect under reconnect_lock). */
+void conn_obs_negotiated(struct smb1_conn *c, uint8_t security_mode, bool ext, bool sign,
+                         bool sign_required, bool netbios, uint16_t port);
+/* The MAC key signing starts with (before the final reply is checked). */
+void conn_obs_key(struct smb1_conn *c, const struct sign_key *k);
+void conn_obs_logged_on(struct smb1_conn *c, enum smb1_sec method, bool ntlmssp, bool key_exch,
+                        bool guest, bool placeholder, bool signing_active);
+
 /* conn.c: a reason for the user, copied into why. */
 void conn_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

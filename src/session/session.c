@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "link/nbt.h"
+#include "link/obs.h"
 #include "auth/ntlmssp.h"
 #include "wire/ntstatus.h"
 #include "wire/nttime.h"
@@ -45,7 +46,24 @@ struct nego {
     char domain[64], server[64];
     bool sign;          /* decided: sign this connection */
     bool sign_required; /* by our policy or the server's */
+    bool sign_sticky;   /* required because an earlier connection signed */
+    bool key_exch;      /* NTLMSSP: the AUTHENTICATE carried a random session key */
+    bool placeholder;   /* the final SESSION_SETUP reply had "BSRSPYL " */
 };
+
+/* The server's TCP port of a connected socket (0 if unknown). */
+static uint16_t peer_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
 
 static uint64_t now_filetime(void)
 {
@@ -88,6 +106,23 @@ static int decide_signing(struct smb1_conn *c, struct nego *ng, char *why, size_
 {
     bool srv_en = ng->secmode & SMB1_SECMODE_SIGNATURES_ENABLED;
     bool srv_req = ng->secmode & SMB1_SECMODE_SIGNATURES_REQUIRED;
+    pthread_mutex_lock(&c->lock);
+    bool signed_once = c->signed_once;
+    pthread_mutex_unlock(&c->lock);
+    if (signed_once) {
+        /* This server signed for this mount before. A NEGOTIATE reply that
+         * now offers no signing is unsigned and may be forged (a man in the
+         * middle after a forced reconnect): never let it turn signing off. */
+        if (!srv_en && !srv_req)
+            log_warn(c->log,
+                     "server %s no longer offers signing, but it signed before on this mount: "
+                     "asking for it",
+                     c->host);
+        ng->sign = true;
+        ng->sign_required = true;
+        ng->sign_sticky = true;
+        return 0;
+    }
     switch (c->cfg.sign) {
     case SMB1_SIGN_REQUIRED:
         /* The negotiate reply is unsigned and may claim anything: a required
@@ -273,7 +308,7 @@ static uint16_t setup_flags2(const struct smb1_conn *c, const struct nego *ng, b
 }
 
 /* The final SESSION_SETUP reply is the first signed message: sequence 1. */
-static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct nego *ng,
+static int activate_signing(struct smb1_conn *c, struct mux *mux, struct nego *ng,
                             const struct msg_in *in, const struct sign_key *k, char *why,
                             size_t why_len)
 {
@@ -283,6 +318,7 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct n
      * merely offers signing decline it. */
     if (in->len >= SMB1_HDR_LEN &&
         !memcmp(in->frame + SMB1_HDR_SIGNATURE, "BSRSPYL ", SMB1_SIG_LEN)) {
+        ng->placeholder = true;
         if (ng->sign_required) {
             conn_why(why, why_len,
                      "signing is required but the server did not start it for "
@@ -295,13 +331,20 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, const struct n
     static const uint8_t unsigned_sig[SMB1_SIG_LEN];
     bool unsigned_reply = !(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ||
                           !memcmp(in->frame + SMB1_HDR_SIGNATURE, unsigned_sig, SMB1_SIG_LEN);
+    if (unsigned_reply && ng->sign_sticky) {
+        conn_why(why, why_len,
+                 "the server signed before on this mount but now does not sign its replies: "
+                 "refused (a man in the middle may be removing signing)");
+        return -EPERM;
+    }
     if (unsigned_reply && ng->sign_required &&
         !(ng->secmode & (SMB1_SECMODE_SIGNATURES_ENABLED | SMB1_SECMODE_SIGNATURES_REQUIRED))) {
         conn_why(why, why_len,
                  "signing required (sign=required) but the server does not sign its replies");
         return -EPERM;
     }
-    if (unsigned_reply || !sign_verify(k, in->frame, in->len, 1)) {
+    conn_obs_key(c, k);
+    if (unsigned_reply || !obs_verify(c->mux_obs, k, in->frame, in->len, 1, false)) {
         __atomic_fetch_add(&c->stats.bad_signatures, 1, __ATOMIC_RELAXED);
         log_err(c->log, "SESSION_SETUP reply MID %u from %s is %s", in->mid, c->host,
                 (in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ? "badly signed" : "not signed");
@@ -557,6 +600,7 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         if (wire_ok(&b) && tmp[0])
             snprintf(s->info.server_domain, sizeof(s->info.server_domain), "%s", tmp);
     }
+    ng->key_exch = (nc.flags & NTLMSSP_NEGOTIATE_KEY_EXCH) != 0;
     if (ng->sign && !anon && !s->info.guest && nc.have_key) {
         struct sign_key k;
         r = sign_key_init(&k, nc.exported_session_key, 16, NULL, 0);
@@ -641,6 +685,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     int r = connect_transport(c, &fd, &nbt, why, why_len);
     if (r)
         return r;
+    uint16_t port = peer_port(fd);
     struct mux_opts o;
     memset(&o, 0, sizeof(o));
     conn_mux_opts(c, &o);
@@ -657,6 +702,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     r = negotiate(c, mux, &ng, &hint, &hint_len, why, why_len);
     if (r)
         goto out_fail;
+    conn_obs_negotiated(c, ng.secmode, ng.ext, ng.sign, ng.sign_required, nbt, port);
     bool anon = c->cfg.sec == SMB1_SEC_NONE || !c->creds.user[0];
     bool use_ntlmssp;
     if (c->cfg.sec == SMB1_SEC_NTLMSSP) {
@@ -697,6 +743,21 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     if (r)
         goto out_fail;
     out->info.signing_active = mux_signing(mux);
+    out->info.netbios = nbt;
+    out->info.port = port;
+    out->info.logon = anon ? SMB1_SEC_NONE : c->cfg.sec;
+    out->info.ntlmssp = use_ntlmssp;
+    conn_obs_logged_on(c, out->info.logon, use_ntlmssp, ng.key_exch, out->info.guest,
+                       ng.placeholder, out->info.signing_active);
+    if (ng.sign_required && !out->info.signing_active && !anon && !out->info.guest) {
+        /* Whatever path left it off (no session key, a declined start),
+         * a connection that must sign never goes on unsigned. */
+        r = -EPERM;
+        conn_why(why, why_len, "signing is required%s but this session did not start it",
+                 ng.sign_sticky ? " (the server signed before on this mount)" : "");
+        session_logoff(c, mux, out->uid);
+        goto out_fail;
+    }
     if (!out->info.signing_active)
         allow_big_reads(c, &ng, o.max_frame, &out->params);
     if (ng.sign && !out->info.signing_active && (anon || out->info.guest)) {

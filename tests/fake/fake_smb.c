@@ -373,8 +373,12 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
                     cmd == SMB1_COM_ECHO ? "ECHO" : "?", mid, fs->seq);
         }
         rseq = fs->seq + 1;
-        fs->seq += oneway ? 1 : 2;
+        /* As smbd counts (smb1_srv_check_sign_mac): every request takes
+         * two numbers, one-way or not; only NT_CANCEL takes one. */
+        fs->seq += cmd == SMB1_COM_NT_CANCEL ? 1 : 2;
     }
+    if (cmd == SMB1_COM_NT_CANCEL)
+        return 0;
     if (oneway) {
         pthread_mutex_lock(&fs->lock);
         fs->st.oplock_acks++;

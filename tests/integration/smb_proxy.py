@@ -12,7 +12,8 @@ LISTEN_PORT 0 lets the kernel choose; the port is then written to
                 order the proxy forwarded them.
 --break-mac N   flips one bit of the 8-byte signature field of the Nth
                 reply (counting from 1 over all connections) that carries
-                the signature flag and a non-zero signature: the MAC on the
+                the signature flag and a MAC (not zeros, not Samba's
+                "BSRSPYL " placeholder): the MAC on the
                 wire no longer matches the message, everything else does.
 --tamper-read FLAG  while the file FLAG exists, flips a bit in the data of
                 READ_ANDX replies longer than 1 KiB: of every one when FLAG
@@ -78,7 +79,8 @@ class Proxy:
         if not self.break_mac or body[:4] != b"\xffSMB" or len(body) < 32:
             return body
         flags2 = body[10] | (body[11] << 8)
-        if not (flags2 & FLAGS2_SIGNATURE) or body[SIG_OFF:SIG_OFF + 8] == bytes(8):
+        sig = body[SIG_OFF:SIG_OFF + 8]
+        if not (flags2 & FLAGS2_SIGNATURE) or sig in (bytes(8), b"BSRSPYL "):
             return body
         with self.lock:
             self.signed_replies += 1

@@ -1,0 +1,68 @@
+/* What a connection can tell about itself: smb1_conn_get_info, _stats and
+ * _status (smbfuse --status), and the note of the last failed request. */
+#include <string.h>
+#include <time.h>
+
+#include "session/conn_int.h"
+
+void smb1_conn_get_info(struct smb1_conn *c, struct smb1_conn_info *info)
+{
+    pthread_mutex_lock(&c->lock);
+    *info = c->info;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static uint64_t ld(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->requests = ld(&c->stats.requests);
+    st->bad_signatures = ld(&c->stats.bad_signatures);
+    st->unknown_mids = ld(&c->stats.unknown_mids);
+    st->timeouts = ld(&c->stats.timeouts);
+    st->malformed = ld(&c->stats.malformed);
+    st->reconnects = ld(&c->reconnects);
+    st->batched_macs = ld(&c->stats.batched_macs);
+}
+
+void conn_status_note(struct smb1_conn *c, uint8_t cmd, int err)
+{
+    pthread_mutex_lock(&c->lock);
+    c->call_err = err;
+    c->call_err_cmd = cmd;
+    c->call_err_time = (int64_t)time(NULL);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void smb1_conn_get_status(struct smb1_conn *c, struct smb1_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    smb1_conn_get_stats(c, &st->stats);
+    struct mux *mux = NULL;
+    pthread_mutex_lock(&c->lock);
+    st->info = c->info;
+    st->state = conn_state_name(c->state);
+    st->epoch = c->epoch;
+    st->last_err = c->call_err;
+    st->last_err_cmd = c->call_err ? msg_cmd_name(c->call_err_cmd) : NULL;
+    st->last_err_time = c->call_err_time;
+    st->connect_err = c->state == CONN_CONNECTED ? 0 : c->last_err;
+    if (c->mux) {
+        mux = c->mux;
+        mux_get(mux);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (mux) {
+        st->inflight = mux_inflight(mux);
+        mux_put(mux);
+    }
+}
+
+const char *smb1_command_name(uint8_t cmd)
+{
+    return msg_cmd_name(cmd);
+}
