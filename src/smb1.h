@@ -309,6 +309,16 @@ int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ct
 int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, struct smb1_file **out,
               struct smb1_stat *st);
 int smb1_close(struct smb1_file *f);
+/* smb1_close that also sets the file's last-write time (NULL: none) in
+ * the CLOSE itself where a CLOSE can carry it (whole seconds), else with
+ * a set on the handle first: untar's utimens of each file it wrote costs
+ * no request of its own. */
+int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime);
+/* Whether the CLOSE of f can carry its last-write time: Samba 4.17 sets it
+ * for a file opened the POSIX way (CIFS UNIX extensions), but answers a
+ * CLOSE with a time on a handle that wrote through NT_CREATE_ANDX with
+ * success and leaves the time of the last write. */
+bool smb1_close_sets_mtime(struct smb1_file *f);
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 int smb1_flush(struct smb1_file *f);
