@@ -27,6 +27,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fs_explain.h"
 #include "fs_ops.h"
 #include "fs_status.h"
@@ -217,6 +218,14 @@ int main(int argc, char **argv)
         log_init(&elg, o.debug ? LOG_DEBUG : LOG_WARNING, log_sink, NULL);
         status = sfs_explain(&o, &elg, stdout);
         log_destroy(&elg);
+        goto out_free_opts;
+    }
+
+    if (o.mode == SFS_MODE_LIST || o.mode == SFS_MODE_BROWSE || o.mode == SFS_MODE_LOOKUP) {
+        struct smb1_log cl;
+        log_init(&cl, o.debug ? LOG_DEBUG : LOG_WARNING, log_sink, NULL);
+        status = sfs_cli_run(&o, &cl, stdout);
+        log_destroy(&cl);
         goto out_free_opts;
     }
 

@@ -16,6 +16,8 @@
  *   mux->send_lock           MID choice, signing counter, socket writes
  *   mux->lock                in-flight table, slots
  *   log->lock                the log sink (leaf)
+ *   pcap->lock               the capture writer (leaf; taken by the observer
+ *                            hook under send_lock, and by the reader)
  *
  * A mux is reference-counted: a caller takes a reference under conn->lock,
  * drops the lock, and makes its round trip on that mux, so a reconnect can
