@@ -514,6 +514,7 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
 {
     if (!f)
         return 0;
+    plock_file_closing(f);
     struct ops_tree *ot = ops_tree_get(f->t);
     if (ot) {
         pthread_mutex_lock(&ot->lock);
