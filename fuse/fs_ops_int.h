@@ -1,7 +1,8 @@
 /* The state the files of the FUSE layer share: the per-mount struct
- * sfs_fs, open handles, their lock ranges and the unlinked open files.
+ * sfs_fs, open handles and the unlinked open files.
  * fs_ops.c has the callbacks, fs_handles.c the handle registry and the
- * keep_cache record, fs_locks.c the POSIX lock algebra.
+ * keep_cache record, fs_locks.c the lock callbacks (the
+ * POSIX lock algebra is the core's, src/ops/op_plock.c).
  */
 #ifndef SMBFUSE_FS_OPS_INT_H
 #define SMBFUSE_FS_OPS_INT_H
@@ -29,21 +30,20 @@ struct sfs_handle {
     struct smb1_file *f;
     char *path; /* protected by fs->files_lock: rename moves it */
     bool wrote; /* protected by fs->files_lock */
-    /* Serialises the lock changes made through this handle (each a few
-     * round trips that must not interleave) and protects ranges. */
-    pthread_mutex_t range_lock;
-    struct sfs_range *ranges; /* protected by range_lock */
-};
-
-/* A byte range that one lock owner holds through a handle, POSIX style:
- * one owner's ranges never overlap, and each is exactly one SMB lock on
- * the server (an SMB unlock must name a range exactly as it was locked). */
-struct sfs_range {
-    struct sfs_range *next;
-    uint64_t owner;
-    uint64_t start, end; /* [start, end); UINT64_MAX: to the end of any file */
-    bool flock;          /* an flock lock: owner is unused, the handle owns it */
-    bool shared;
+    /* Opened with O_CREAT|O_EXCL: the file is ours, and the attributes its
+     * create returned (st, with the size our writes gave it) are the whole
+     * truth about it while it stays open, within the TTL after own_ns
+     * (monotonic; 0 once a change of ours makes them unsure). Protected
+     * by fs->files_lock. */
+    bool created;
+    bool writable;
+    struct smb1_stat st;
+    uint64_t own_ns;
+    bool st_exact; /* st.mtime too: no write since the create or a utimens */
+    /* A last-write time for the CLOSE to carry (sfs_utimens); protected
+     * by fs->files_lock. */
+    bool mtime_pending;
+    struct timespec close_mtime;
 };
 
 /* A file unlinked while open: libfuse's .fuse_hidden name for it, and the
@@ -89,7 +89,18 @@ static inline struct sfs_handle *get_handle(const struct fuse_file_info *fi)
     return fi ? (struct sfs_handle *)(uintptr_t)fi->fh : NULL;
 }
 
-/* fs_handles.c: the keep_cache record, open handles, unlinked open files. */
+/* fs_handles.c: the keep_cache record, open handles, unlinked open files,
+ * server paths. */
+int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen);
+/* A server path for path in var, or return its error. */
+#define SPATH(var, path)                                                                           \
+    char var[SFS_SPATH_MAX];                                                                       \
+    do {                                                                                           \
+        int sp_err_ = sfs_spath(fs, (path), var, sizeof(var));                                     \
+        if (sp_err_)                                                                               \
+            return sp_err_;                                                                        \
+    } while (0)
+
 bool keep_check(struct sfs_fs *fs, const char *path, const struct smb1_stat *s);
 void keep_forget(struct sfs_fs *fs, const char *path);
 void keep_clear_locked(struct sfs_fs *fs);
@@ -103,6 +114,30 @@ bool path_has_open_below(struct sfs_fs *fs, const char *path);
 bool ghost_lookup(struct sfs_fs *fs, const char *path, char *out, size_t outlen);
 void ghost_free(struct sfs_ghost *g);
 void ghost_forget(struct sfs_fs *fs, const char *path);
+
+/* fs_own.c: the attributes of a file we created and hold open (see
+ * struct sfs_handle). Each returns true when *s then holds all of them
+ * (mtime included), fit to answer a stat. */
+uint64_t own_now_ns(void);
+bool own_attr(struct sfs_fs *fs, const char *path, struct smb1_stat *s, bool *exact);
+/* A chown/chmod of ours succeeded (-1: unchanged). */
+bool own_changed(struct sfs_fs *fs, const char *path, int64_t uid, int64_t gid, int mode,
+                 struct smb1_stat *s);
+/* A utimens of ours succeeded (NULL: unchanged). */
+bool own_times(struct sfs_fs *fs, const char *path, const struct timespec *at,
+               const struct timespec *mt, struct smb1_stat *s);
+/* Whether the CLOSE of our handle will carry mt instead of a set now. */
+bool own_defer_mtime(struct sfs_fs *fs, const char *path, const struct timespec *mt,
+                     struct smb1_stat *s);
+/* A change of ours whose result the handle does not know. */
+void own_forget(struct sfs_fs *fs, const char *path);
+
+/* fs_xattr.c: statfs and extended attributes. */
+int sfs_statfs(const char *path, struct statvfs *sv);
+int sfs_setxattr(const char *path, const char *name, const char *value, size_t size, int flags);
+int sfs_getxattr(const char *path, const char *name, char *value, size_t size);
+int sfs_listxattr(const char *path, char *list, size_t size);
+int sfs_removexattr(const char *path, const char *name);
 
 /* fs_locks.c: POSIX and flock locks as SMB byte-range locks. */
 int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl);

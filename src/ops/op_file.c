@@ -44,13 +44,11 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
     if (status)
         *status = 0;
     path_ctx_get(t, &pc, &p);
-    uint8_t *name = malloc(PATH_WIRE_MAX);
-    if (!name)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, path, NULL, name, PATH_WIRE_MAX, &n);
+    uint8_t *name;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, path, NULL, 0, &name, &n);
     if (r)
-        goto out_free_name;
+        return r;
     r = msg_out_init(&m, SMB1_COM_NT_CREATE_ANDX, SMB1_HDR_LEN + 1 + 48 + 2 + 1 + n + 8);
     if (r)
         goto out_free_name;
@@ -131,8 +129,10 @@ out_free_name:
 }
 
 /* A command whose only word is a FID (FLUSH, FIND_CLOSE2's SID), or
- * CLOSE with its time word. */
-static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, uint64_t epoch)
+ * CLOSE with its time word (MS-CIFS 2.2.4.5.1: a UTIME, 0xFFFFFFFF
+ * leaves the time as it is). */
+static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, uint32_t utime,
+                   uint64_t epoch)
 {
     struct msg_out m;
     struct msg_in resp;
@@ -142,7 +142,7 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, u
     msg_words_begin(&m);
     wire_put_u16(&m.w, fid);
     if (close)
-        wire_put_u32(&m.w, 0xFFFFFFFF); /* LastTimeModified: leave unchanged */
+        wire_put_u32(&m.w, utime);
     msg_words_end(&m);
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
@@ -157,22 +157,22 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, u
 
 int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid)
 {
-    return fid_cmd(t, cmd, fid, false, 0);
+    return fid_cmd(t, cmd, fid, false, 0, 0);
 }
 
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch)
 {
-    return fid_cmd(t, cmd, fid, false, epoch);
+    return fid_cmd(t, cmd, fid, false, 0, epoch);
 }
 
 int file_close_fid(struct smb1_tree *t, uint16_t fid)
 {
-    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0);
+    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, 0);
 }
 
 int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch)
 {
-    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, epoch);
+    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, epoch);
 }
 
 int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
@@ -483,8 +483,38 @@ out_free:
 
 int smb1_close(struct smb1_file *f)
 {
+    return smb1_close_mtime(f, NULL);
+}
+
+/* The CLOSE word for mtime, or 0 when it cannot carry it: a UTIME has
+ * whole seconds, and Samba reads it as the server's local time (its
+ * srv_make_unix_date3 adds the zone offset it announced in the negotiate
+ * reply), as Windows does; 0 and 0xFFFFFFFF mean "no time". */
+static uint32_t close_utime(struct smb1_tree *t, const struct timespec *mtime)
+{
+    struct conn_params p;
+    if (!mtime || mtime->tv_nsec != 0)
+        return 0;
+    conn_get_params(t->conn, &p);
+    int64_t v = (int64_t)mtime->tv_sec - (int64_t)p.server_tz_min * 60;
+    if (v <= 0 || v >= 0xFFFFFFFF)
+        return 0;
+    return (uint32_t)v;
+}
+
+bool smb1_close_sets_mtime(struct smb1_file *f)
+{
+    pthread_mutex_lock(&f->lock);
+    bool posix = f->posix;
+    pthread_mutex_unlock(&f->lock);
+    return posix;
+}
+
+int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
+{
     if (!f)
         return 0;
+    plock_file_closing(f);
     struct ops_tree *ot = ops_tree_get(f->t);
     if (ot) {
         pthread_mutex_lock(&ot->lock);
@@ -497,16 +527,28 @@ int smb1_close(struct smb1_file *f)
         pthread_mutex_unlock(&ot->lock);
     }
     int r = 0;
+    uint32_t utime = smb1_close_sets_mtime(f) ? close_utime(f->t, mtime) : 0;
+    if (mtime && !utime) {
+        /* Not a time CLOSE can carry: set it on the handle first. */
+        r = smb1_utimens(f->t, NULL, f, NULL, mtime);
+        mtime = NULL;
+    }
     pthread_mutex_lock(&f->lock);
-    bool live = f->epoch == cur_epoch(f->t);
+    uint64_t epoch = f->epoch;
+    bool live = epoch == cur_epoch(f->t);
     uint16_t fid = f->fid;
     pthread_mutex_unlock(&f->lock);
     /* A FID of an earlier connection died with it. */
-    if (live) {
-        r = file_close_fid(f->t, fid);
-        if (r == -ECONNRESET)
-            r = 0;
+    int rc = live ? fid_cmd(f->t, SMB1_COM_CLOSE, fid, true, utime ? utime : 0xFFFFFFFF, epoch)
+                  : -ECONNRESET;
+    if (rc == -ECONNRESET) {
+        rc = 0;
+        /* The file was closed by the connection's end, without the time. */
+        if (mtime)
+            rc = smb1_utimens(f->t, f->path, NULL, NULL, mtime);
     }
+    if (!r)
+        r = rc;
     file_free(f);
     return r;
 }
