@@ -329,6 +329,10 @@ int smb1_unlink(struct smb1_tree *t, const char *path);
 /* Names that start with this are hidden homes of unlinked open files:
  * listings skip them. */
 #define SMB1_DELETED_PREFIX ".smbfuse-deleted-"
+/* The one generator of such names: dir ("" for the share's root) joined
+ * with SMB1_DELETED_PREFIX, the current time and n (callers vary n to get
+ * another name), into out. Returns what snprintf returns. */
+int smb1_deleted_name(char *out, size_t cap, const char *dir, unsigned n);
 /* For a caller that already knows path is no directory, as the kernel's
  * VFS does before it calls FUSE's unlink: with POSIX path operations this
  * saves the stat that smb1_unlink makes first. */
@@ -357,6 +361,21 @@ int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
  * POSIX locks, and an unlock must name a range that was locked (else it is
  * ignored). Locks do not survive a reconnection. */
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait);
+
+/* POSIX locks (fcntl F_SETLK / F_SETLKW, flock) on an open file, kept as
+ * SMB byte-range locks (op_plock.c): one owner's locks merge, split,
+ * upgrade and downgrade in place. owner: the POSIX lock owner; flock: an
+ * flock(2) lock, which the handle owns (owner unused). [start, end), end
+ * UINT64_MAX for "to the end". type F_RDLCK, F_WRLCK or F_UNLCK. -EAGAIN:
+ * another handle or client holds a conflicting lock. wait (F_SETLKW)
+ * retries until granted; interrupted (may be NULL) is polled meanwhile and
+ * ends the wait with -EINTR; a wait ends with -EDEADLK after 30 s, and
+ * -ENOLCK when 4 others of the share wait already. */
+int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t start, uint64_t end,
+                    int type, bool wait, int (*interrupted)(void));
+/* F_GETLK for the parts of [start, end) no owner of f holds: *type (F_RDLCK
+ * or F_WRLCK) becomes F_UNLCK when it could be taken, else F_WRLCK. */
+int smb1_posix_getlk(struct smb1_file *f, uint64_t start, uint64_t end, int *type);
 
 /* Extended attributes: only the "user." namespace, stored as SMB extended
  * attributes (EAs) named without the prefix. Other namespaces, or a server

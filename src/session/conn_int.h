@@ -3,8 +3,12 @@
  *
  * Lock order (take them in this order, never the reverse):
  *
+ *   ops_tree->plock_lock     serialises the POSIX lock changes of a tree's
+ *                            open files (ops/op_plock.c); held across their
+ *                            non-blocking LOCKING_ANDX round trips, which
+ *                            may reconnect
  *   conn->reconnect_lock     serialises (re)connects and tree reconnects; the
- *                            only lock held across round trips (a reconnect
+ *                            other lock held across round trips (a reconnect
  *                            is one thread's job while the others wait)
  *   tree->lock               a tree's TID and epoch
  *   conn->lock               state, epoch, current mux, UID, negotiated data
@@ -12,6 +16,8 @@
  *   mux->send_lock           MID choice, signing counter, socket writes
  *   mux->lock                in-flight table, slots
  *   log->lock                the log sink (leaf)
+ *   pcap->lock               the capture writer (leaf; taken by the observer
+ *                            hook under send_lock, and by the reader)
  *
  * A mux is reference-counted: a caller takes a reference under conn->lock,
  * drops the lock, and makes its round trip on that mux, so a reconnect can
@@ -86,6 +92,7 @@ struct smb1_conn {
     const struct smb1_observer *mux_obs; /* &obs, or NULL when nobody watches */
     struct pcap_writer *pcap;
     atomic_bool pcap_warned;
+    atomic_int pcap_streams; /* 1 once the first connection is in the capture */
     struct smb1_obs_session obs_sess;
     struct sign_key obs_key;
 
