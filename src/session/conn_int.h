@@ -37,6 +37,22 @@
 #include "auth/ntlm.h"
 #include "smb1.h"
 
+/* What the connect, the negotiate and the session setup said beyond
+ * conn_params, which holds the negotiated limits and capabilities (once;
+ * smb1_conn_get_info puts the two together). */
+struct conn_peer {
+    uint8_t security_mode;
+    bool signing_active;
+    bool guest;
+    bool extended_security;
+    bool netbios; /* NetBIOS session service, else direct TCP */
+    uint16_t port;
+    enum smb1_sec logon; /* how the session logged on (SMB1_SEC_NONE: anonymous) */
+    bool ntlmssp;        /* ... through NTLMSSP in SPNEGO */
+    char server_domain[64];
+    char server_name[64];
+};
+
 enum conn_state {
     CONN_NEW, /* smb1_conn_new has not connected yet */
     CONN_CONNECTED,
@@ -70,7 +86,7 @@ struct smb1_conn {
     struct mux *mux; /* NULL unless CONNECTED */
     uint16_t uid;
     struct conn_params params;
-    struct smb1_conn_info info;
+    struct conn_peer peer;
     int last_err; /* why the last (re)connect failed */
     /* A connection of this mount has signed: every later one must sign or
      * fail, whatever its (unsigned, forgeable) NEGOTIATE reply claims. */
@@ -109,7 +125,7 @@ struct conn_session {
     struct mux *mux; /* one reference */
     uint16_t uid;
     struct conn_params params;
-    struct smb1_conn_info info;
+    struct conn_peer peer;
 };
 
 /* session.c: connects the transport, negotiates, authenticates and starts
