@@ -347,12 +347,16 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 msg_in_free(resp);
             if (tree_stale) {
                 tree_retried = true;
-                log_info(c->log, "tree %s was disconnected by the server; connecting it again",
+                /* The server closed the tree's files with it. Their FIDs
+                 * belong to this connection, which otherwise goes on: set
+                 * the whole connection up again, so that the files are
+                 * reopened as after any reconnect (a new tree alone would
+                 * leave every open file EBADF for ever). */
+                log_info(c->log,
+                         "tree %s was disconnected by the server; connecting again and "
+                         "reopening its files",
                          t->unc);
-                pthread_mutex_lock(&t->lock);
-                if (t->epoch == lv.epoch)
-                    t->epoch = 0;
-                pthread_mutex_unlock(&t->lock);
+                mark_broken(c, lv.mux, -ECONNRESET);
             } else {
                 session_retried = true;
                 log_info(c->log, "session ended by the server (%s); logging on again",

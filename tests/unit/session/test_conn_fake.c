@@ -390,7 +390,10 @@ Test(conn_fake, trans2_multi_fragment, .init = init_signed, .fini = fini)
     smb1_conn_free(conn);
 }
 
-Test(conn_fake, tree_reconnect_on_network_name_deleted, .init = init_signed, .fini = fini)
+/* The server closed the tree and the files in it: the connection is set up
+ * again (a new epoch), so handles of the old one are reopened, never sent
+ * on the new tree where they are gone or name other files. */
+Test(conn_fake, network_name_deleted_reconnects_so_files_reopen, .init = init_signed, .fini = fini)
 {
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
     struct smb1_conn *conn = connect_ok(&c);
@@ -401,7 +404,17 @@ Test(conn_fake, tree_reconnect_on_network_name_deleted, .init = init_signed, .fi
     struct fake_stats fst;
     fake_get_stats(fs, &fst);
     cr_assert_eq(fst.tree_connects, 2);
-    cr_assert_eq(fst.connections, 1);
+    cr_assert_eq(fst.connections, 2);
+    uint64_t epoch = 0;
+    cr_assert_eq(conn_ensure(conn, t, &epoch), 0);
+    cr_assert_eq(epoch, 2);
+    /* A FID request of the first connection now fails for a reopen. */
+    fake_inject(fs, FAKE_NETNAME_DELETED, 0);
+    struct msg_out m;
+    struct msg_in in;
+    cr_assert_eq(fake_read_request(&m, 0, 64), 0);
+    m.want_epoch = 2;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), -ECONNRESET);
     smb1_tree_free(t);
     smb1_conn_free(conn);
 }
