@@ -22,6 +22,7 @@ void sfs_opts_print_help(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s //server/share[/path] MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n"
             "       mount -t fuse.smbfuse //server/share MOUNTPOINT -o options\n"
+            "       %s // MOUNTPOINT [-o options]       the network: WORKGROUP/SERVER/SHARE/...\n"
             "       %s --list //server [-o options]     the server's shares\n"
             "       %s --browse [WORKGROUP] [-o options]  workgroups, or a workgroup's servers\n"
             "       %s --lookup NAME[#XX] | ADDRESS     a NetBIOS name's addresses, an address's "
@@ -49,6 +50,7 @@ void sfs_opts_print_help(FILE *f, const char *prog)
             "  ip=ADDRESS, addr=          connect here instead of resolving the server\n"
             "  resolve=host,wins,bcast    name resolution methods and their order (that default)\n"
             "  wins=ADDR[,ADDR]           WINS servers to ask for NetBIOS names\n"
+            "  hidden                     network mount: show hidden ($) shares too\n"
             "  unix, nounix               require / never use CIFS UNIX extensions\n"
             "  nobrl                      keep byte-range locks local\n"
             "  mapposix                   map characters Windows forbids in names\n"
@@ -81,5 +83,6 @@ void sfs_opts_print_help(FILE *f, const char *prog)
             "  status 0 ok, 1 usage, 2 name or master browser not found, 32 cannot connect.\n"
             "Environment: USER, PASSWD, PASSWD_FD, PASSWD_FILE. See smbfuse(8).\n",
             prog ? prog : "smbfuse", prog ? prog : "smbfuse", prog ? prog : "smbfuse",
-            prog ? prog : "smbfuse", prog ? prog : "smbfuse", prog ? prog : "smbfuse");
+            prog ? prog : "smbfuse", prog ? prog : "smbfuse", prog ? prog : "smbfuse",
+            prog ? prog : "smbfuse");
 }

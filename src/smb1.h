@@ -478,8 +478,16 @@ enum smb1_job_status {
     SMB1_JOB_ERROR = 4,
 };
 
+/* Where a job id comes from: a server numbers jobs for RAP and for spoolss
+ * apart (Samba does), so a cancel must name the one the id is of. */
+enum smb1_queue_via {
+    SMB1_QUEUE_RAP = 0, /* RAP DosPrintJobEnum, and smb1_print_job_id */
+    SMB1_QUEUE_SPOOLSS, /* spoolss EnumJobs */
+};
+
 struct smb1_print_job_info {
     uint32_t id;
+    enum smb1_queue_via via;
     uint32_t position;
     enum smb1_job_status status;
     uint64_t size;
@@ -488,12 +496,14 @@ struct smb1_print_job_info {
     char user[64];
 };
 typedef int (*smb1_job_cb)(void *ctx, const struct smb1_print_job_info *job);
-/* Lists the jobs in the queue of the printer tree t (RAP DosPrintJobEnum,
- * or spoolss EnumJobs where the server has no RAP). A non-zero return
- * from cb stops the listing and is returned. */
+/* Lists the jobs in the queue of the printer tree t: RAP DosPrintJobEnum,
+ * or spoolss EnumJobs where RAP is absent or fails (Samba 4.17's RAP job
+ * list fails inside the server). A non-zero return from cb stops the
+ * listing and is returned. */
 int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx);
-/* Cancels job id in the queue of printer tree t (DosPrintJobDel). -EPERM
- * when the server does not allow it, -ENOENT no such job. */
-int smb1_print_cancel(struct smb1_tree *t, uint32_t id);
+/* Cancels job id (of via's numbering) in the queue of printer tree t:
+ * DosPrintJobDel or spoolss SetJob(JOB_CONTROL_DELETE). -EPERM when the
+ * server does not allow it, -ENOENT no such job. */
+int smb1_print_cancel(struct smb1_tree *t, uint32_t id, enum smb1_queue_via via);
 
 #endif

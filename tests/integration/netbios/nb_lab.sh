@@ -18,7 +18,7 @@
 # Samba 4.17 starts samba-dcerpcd / rpcd_* / samba-bgqd on demand; they
 # outlive smbd, so lab_stop kills them from the pid directories too.
 
-LAB_SRC=${SMBFUSE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+LAB_SRC=${SMBFUSE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 # shellcheck source=harness/smbd.sh
 . "$LAB_SRC/tests/integration/harness/smbd.sh"
 
@@ -66,7 +66,9 @@ CONF
 
 _lab_daemon() {
     local ns=$1 prog=$2 d=$3
-    ip netns exec "$ns" "$prog" -F --no-process-group -s "$d/smb.conf" \
+    # Each daemon leads a process group of its own: smbd and nmbd signal
+    # their whole group when they stop, which must not be the test's.
+    ip netns exec "$ns" "$prog" -F -s "$d/smb.conf" \
         </dev/null >"$d/log/$(basename "$prog").out" 2>&1 &
     LAB_PIDS+=($!)
 }
@@ -163,7 +165,7 @@ lab_wait_master() {
 lab_stop() {
     local p f
     for p in "${LAB_PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null
+        kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
     done
     for p in "${LAB_PIDS[@]}"; do
         wait "$p" 2>/dev/null

@@ -16,11 +16,11 @@
 #     printers and IPC$ not shown, an unknown server fails fast
 set -uo pipefail
 
-SRC=${SMBFUSE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+SRC=${SMBFUSE_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
 BIN=${SMBFUSE_BINARY_DIR:-$SRC/build}
 SMBFUSE=${SMBFUSE:-$BIN/fuse/smbfuse}
 # shellcheck source=nb_lab.sh
-. "$SRC/tests/integration/nb_lab.sh"
+. "$SRC/tests/integration/netbios/nb_lab.sh"
 
 MNT=$(mktemp -d /tmp/smbfuse-netbios-mnt.XXXXXX)
 NET=$(mktemp -d /tmp/smbfuse-netbios-net.XXXXXX)
@@ -123,7 +123,7 @@ else
 fi
 
 # ---- the network mount ----
-if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q 'smbfuse // MOUNTPOINT'; then
+if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q "// MOUNTPOINT"; then
     echo "from the net" >"$LAB_DIR/s/share/net.txt"
     if sfs_user // "$NET" -o "username=$LAB_USER"; then
         ls "$NET" >"$OUT" 2>&1 && grep -qx TESTGRP "$OUT" && ok "network mount: TESTGRP" ||
@@ -137,6 +137,20 @@ if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q 'smbfuse // MOUNTPOINT'
         [ "$(cat "$NET/TESTGRP/NBSRV/share/net.txt" 2>&1)" = "from the net" ] &&
             ok "network mount: a file read through TESTGRP/NBSRV/share" ||
             bad "reading through the network mount failed"
+        echo written >"$NET/TESTGRP/NBSRV/share/w.txt" &&
+            mv "$NET/TESTGRP/NBSRV/share/w.txt" "$NET/TESTGRP/NBSRV/share/d/w2.txt" &&
+            [ "$(cat "$LAB_DIR/s/share/d/w2.txt")" = written ] &&
+            ok "network mount: a file written and moved" || bad "writing through the network mount"
+        # NBCLI knows no such user: its own directory says so, at once,
+        # and NBSRV's tree goes on working.
+        t0=$(now_ms)
+        ls "$NET/TESTGRP/NBCLI" >"$OUT" 2>&1
+        rc=$?
+        dt=$(($(now_ms) - t0))
+        [ $rc != 0 ] && grep -q "Permission denied" "$OUT" && [ $dt -lt 3000 ] &&
+            [ -f "$NET/TESTGRP/NBSRV/share/net.txt" ] &&
+            ok "network mount: a refusing server fails in ${dt} ms: $(head -1 "$OUT")" ||
+            bad "refusing server: rc=$rc ${dt} ms $(cat "$OUT")"
         t0=$(now_ms)
         ls "$NET/TESTGRP/NOSUCHBOX" >"$OUT" 2>&1
         rc=$?
