@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -195,6 +196,12 @@ int main(int argc, char **argv)
     int ready_fd = -1;
 
     memset(&o, 0, sizeof(o));
+    /* The daemon holds the password hashes and the signing key: its user
+     * may not ptrace it or read its memory through /proc, and it leaves no
+     * core dump (the secrets' pages are also locked and left out of dumps,
+     * src/support/secmem.c). */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        fprintf(stderr, "smbfuse: cannot make the process non-dumpable: %s\n", strerror(errno));
     if (argc >= 2 && !strcmp(argv[1], "--status")) {
         if (argc != 3) {
             fprintf(stderr, "smbfuse: usage: smbfuse --status MOUNTPOINT\n");
