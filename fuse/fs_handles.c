@@ -99,6 +99,7 @@ struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_f
     }
     h->f = f;
     pthread_mutex_init(&h->range_lock, NULL);
+    pthread_mutex_init(&h->wb_lock, NULL);
     pthread_mutex_lock(&fs->files_lock);
     h->next = fs->files.next;
     h->prev = &fs->files;
@@ -117,6 +118,8 @@ void handle_free(struct sfs_handle *h)
         free(g);
     }
     pthread_mutex_destroy(&h->range_lock);
+    pthread_mutex_destroy(&h->wb_lock);
+    free(h->wb);
     free(h->path);
     free(h);
 }
