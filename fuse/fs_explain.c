@@ -471,8 +471,7 @@ int sfs_explain(struct sfs_options *o, struct smb1_log *lg, FILE *out)
         fprintf(out, "   The frames are in the capture %s (tshark -r %s).\n", o->pcap, o->pcap);
     pthread_mutex_unlock(&x.lock);
 
-    memset(x.key, 0, sizeof(x.key));
-    __asm__ __volatile__("" : : "r"(x.key) : "memory");
+    explicit_bzero(x.key, sizeof(x.key));
     free(x.lines);
     pthread_mutex_destroy(&x.lock);
     if (bad)

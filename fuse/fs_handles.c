@@ -98,7 +98,6 @@ struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_f
         return NULL;
     }
     h->f = f;
-    pthread_mutex_init(&h->range_lock, NULL);
     pthread_mutex_init(&h->wb_lock, NULL);
     pthread_mutex_lock(&fs->files_lock);
     h->next = fs->files.next;
@@ -112,12 +111,6 @@ struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_f
 /* After its CLOSE, which released the server's locks of the handle. */
 void handle_free(struct sfs_handle *h)
 {
-    while (h->ranges) {
-        struct sfs_range *g = h->ranges;
-        h->ranges = g->next;
-        free(g);
-    }
-    pthread_mutex_destroy(&h->range_lock);
     pthread_mutex_destroy(&h->wb_lock);
     free(h->wb);
     free(h->path);

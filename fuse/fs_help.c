@@ -22,6 +22,11 @@ void sfs_opts_print_help(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s //server/share[/path] MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n"
             "       mount -t fuse.smbfuse //server/share MOUNTPOINT -o options\n"
+            "       %s // MOUNTPOINT [-o options]       the network: WORKGROUP/SERVER/SHARE/...\n"
+            "       %s --list //server [-o options]     the server's shares\n"
+            "       %s --browse [WORKGROUP] [-o options]  workgroups, or a workgroup's servers\n"
+            "       %s --lookup NAME[#XX] | ADDRESS     a NetBIOS name's addresses, an address's "
+            "names\n"
             "       %s --explain-signing [--show-keys] //server/share [-o options]\n"
             "       %s --status MOUNTPOINT\n"
             "\n"
@@ -43,6 +48,9 @@ void sfs_opts_print_help(FILE *f, const char *prog)
             "  netbiosname=NAME           our NetBIOS name (default: host name)\n"
             "  servernetbiosname=NAME     server's NetBIOS name for port 139\n"
             "  ip=ADDRESS, addr=          connect here instead of resolving the server\n"
+            "  resolve=host,wins,bcast    name resolution methods and their order (that default)\n"
+            "  wins=ADDR[,ADDR]           WINS servers to ask for NetBIOS names\n"
+            "  hidden                     network mount: show hidden ($) shares too\n"
             "  unix, nounix               require / never use CIFS UNIX extensions\n"
             "  nobrl                      keep byte-range locks local\n"
             "  mapposix                   map characters Windows forbids in names\n"
@@ -71,6 +79,10 @@ void sfs_opts_print_help(FILE *f, const char *prog)
             "  --show-keys     (with --explain-signing) print the MAC key itself\n"
             "  --status        a running mount's connection, signing and counters\n"
             "\n"
+            "--list, --browse and --lookup are anonymous unless credentials are given; exit\n"
+            "  status 0 ok, 1 usage, 2 name or master browser not found, 32 cannot connect.\n"
             "Environment: USER, PASSWD, PASSWD_FD, PASSWD_FILE. See smbfuse(8).\n",
-            prog ? prog : "smbfuse", prog ? prog : "smbfuse", prog ? prog : "smbfuse");
+            prog ? prog : "smbfuse", prog ? prog : "smbfuse", prog ? prog : "smbfuse",
+            prog ? prog : "smbfuse", prog ? prog : "smbfuse", prog ? prog : "smbfuse",
+            prog ? prog : "smbfuse");
 }

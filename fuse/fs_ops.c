@@ -455,13 +455,10 @@ static int hide_in_root(struct sfs_fs *fs, const char *from, const char *sfrom, 
 {
     struct sfs_ghost *g = calloc(1, sizeof(*g));
     char name[96];
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     pthread_mutex_lock(&fs->files_lock);
     unsigned seq = fs->ghost_seq++;
     pthread_mutex_unlock(&fs->files_lock);
-    snprintf(name, sizeof(name), "%s%lx%lx%x", SMB1_DELETED_PREFIX, (unsigned long)now.tv_sec,
-             (unsigned long)now.tv_nsec, seq);
+    smb1_deleted_name(name, sizeof(name), "", seq);
     if (g) {
         g->fuse_path = strdup(to);
         g->server_path = strdup(name);

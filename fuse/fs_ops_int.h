@@ -1,7 +1,8 @@
 /* The state the files of the FUSE layer share: the per-mount struct
- * sfs_fs, open handles, their lock ranges and the unlinked open files.
+ * sfs_fs, open handles and the unlinked open files.
  * fs_ops.c has the callbacks, fs_handles.c the handle registry and the
- * keep_cache record, fs_locks.c the POSIX lock algebra.
+ * keep_cache record, fs_locks.c the lock callbacks (the
+ * POSIX lock algebra is the core's, src/ops/op_plock.c).
  */
 #ifndef SMBFUSE_FS_OPS_INT_H
 #define SMBFUSE_FS_OPS_INT_H
@@ -52,21 +53,6 @@ struct sfs_handle {
     size_t wb_len;
     uint64_t wb_off;
     int wb_err;
-    /* Serialises the lock changes made through this handle (each a few
-     * round trips that must not interleave) and protects ranges. */
-    pthread_mutex_t range_lock;
-    struct sfs_range *ranges; /* protected by range_lock */
-};
-
-/* A byte range that one lock owner holds through a handle, POSIX style:
- * one owner's ranges never overlap, and each is exactly one SMB lock on
- * the server (an SMB unlock must name a range exactly as it was locked). */
-struct sfs_range {
-    struct sfs_range *next;
-    uint64_t owner;
-    uint64_t start, end; /* [start, end); UINT64_MAX: to the end of any file */
-    bool flock;          /* an flock lock: owner is unused, the handle owns it */
-    bool shared;
 };
 
 /* A file unlinked while open: libfuse's .fuse_hidden name for it, and the

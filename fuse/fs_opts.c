@@ -135,6 +135,9 @@ enum opt_id {
     O_NETBIOSNAME,
     O_SERVERNETBIOSNAME,
     O_IP,
+    O_WINS,
+    O_RESOLVE,
+    O_HIDDEN,
     O_UNIX,
     O_NOUNIX,
     O_NOBRL,
@@ -197,6 +200,9 @@ static const struct opt_def opt_table[] = {
     {"servern", O_SERVERNETBIOSNAME, ARG_REQUIRED},
     {"ip", O_IP, ARG_REQUIRED},
     {"addr", O_IP, ARG_REQUIRED},
+    {"wins", O_WINS, ARG_REQUIRED},
+    {"resolve", O_RESOLVE, ARG_REQUIRED},
+    {"hidden", O_HIDDEN, ARG_NONE},
     {"unix", O_UNIX, ARG_NONE},
     {"linux", O_UNIX, ARG_NONE},
     {"nounix", O_NOUNIX, ARG_NONE},
@@ -475,6 +481,30 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
             return fail(ps, -EINVAL, "%s=%s: not an IPv4 or IPv6 address", tok, v);
         return set_str(ps, &o->ip, v, strlen(v));
     }
+    case O_WINS:
+    case O_RESOLVE: {
+        /* Checked word by word here, so a typo is a usage error. */
+        char *copy = strdup(v);
+        if (!copy)
+            return fail(ps, -ENOMEM, "out of memory");
+        for (char *sp = NULL, *w = strtok_r(copy, ",", &sp); w; w = strtok_r(NULL, ",", &sp)) {
+            struct in_addr a;
+            bool ok = d->id == O_WINS ? inet_pton(AF_INET, w, &a) == 1
+                                      : (strcmp(w, "host") == 0 || strcmp(w, "wins") == 0 ||
+                                         strcmp(w, "bcast") == 0);
+            if (!ok) {
+                free(copy);
+                return fail(ps, -EINVAL, "%s=%s: %s", tok, v,
+                            d->id == O_WINS ? "expected IPv4 addresses separated by commas"
+                                            : "expected host, wins and bcast separated by commas");
+            }
+        }
+        free(copy);
+        return set_str(ps, d->id == O_WINS ? &o->wins : &o->resolve, v, strlen(v));
+    }
+    case O_HIDDEN:
+        o->hidden = true;
+        return 0;
     case O_UNIX:
     case O_NOUNIX:
         o->unix_ext = d->id == O_UNIX ? 1 : 0;
@@ -591,76 +621,19 @@ static int parse_opt_string(struct parse_state *ps, char *s)
     return 0;
 }
 
-/* //server/share[/prefix] (or \\server\share\prefix); server may be
- * [IPv6]. */
-static int parse_source(struct parse_state *ps, const char *arg)
-{
-    struct sfs_options *o = ps->o;
-    char *s = strdup(arg), *host, *share, *rest, *p;
-    int rc;
-
-    if (!s)
-        return fail(ps, -ENOMEM, "out of memory");
-    for (p = s; *p; p++)
-        if (*p == '\\')
-            *p = '/';
-    if (strncmp(s, "//", 2) != 0 || !s[2]) {
-        rc = fail(ps, -EINVAL, "'%s' is not a share: expected //server/share", arg);
-        goto out_free;
-    }
-    host = s + 2;
-    if (*host == '[') {
-        p = strchr(host, ']');
-        if (!p || (p[1] && p[1] != '/') || p == host + 1) {
-            rc = fail(ps, -EINVAL, "'%s': bad [address] in server name", arg);
-            goto out_free;
-        }
-        rc = set_str(ps, &o->host, host + 1, (size_t)(p - host - 1));
-        share = p[1] ? p + 2 : p + 1;
-    } else {
-        p = strchr(host, '/');
-        if (p == host) {
-            rc = fail(ps, -EINVAL, "'%s' has no server name: expected //server/share", arg);
-            goto out_free;
-        }
-        rc = set_str(ps, &o->host, host, p ? (size_t)(p - host) : strlen(host));
-        share = p ? p + 1 : host + strlen(host);
-    }
-    if (rc)
-        goto out_free;
-    rest = strchr(share, '/');
-    if ((rest ? rest == share : !*share)) {
-        rc = fail(ps, -EINVAL, "'%s' has no share name: expected //server/share", arg);
-        goto out_free;
-    }
-    rc = set_str(ps, &o->share, share, rest ? (size_t)(rest - share) : strlen(share));
-    if (rc)
-        goto out_free;
-    while (rest && *rest == '/')
-        rest++;
-    rc = set_str(ps, &o->prefix, rest ? rest : "", rest ? strlen(rest) : 0);
-    if (rc)
-        goto out_free;
-    for (size_t n = strlen(o->prefix); n > 0 && o->prefix[n - 1] == '/'; n--)
-        o->prefix[n - 1] = '\0';
-    free(o->source);
-    o->source = s;
-    return 0;
-
-out_free:
-    free(s);
-    return rc;
-}
-
 /* ---- argv ---- */
 
 static int take_positional(struct parse_state *ps, const char *arg, int *npos)
 {
     int rc;
 
-    if (*npos == 0)
+    if (ps->o->mode == SFS_MODE_BROWSE || ps->o->mode == SFS_MODE_LOOKUP) {
+        if (*npos > 0)
+            return fail(ps, -EINVAL, "unexpected argument '%s'", arg);
+        rc = set_str(ps, &ps->o->target, arg, strlen(arg));
+    } else if (*npos == 0)
         rc = parse_source(ps, arg);
-    else if (*npos == 1)
+    else if (*npos == 1 && ps->o->mode != SFS_MODE_LIST)
         rc = set_str(ps, &ps->o->mountpoint, arg, strlen(arg));
     else
         return fail(ps, -EINVAL,
@@ -706,6 +679,14 @@ static int scan_argv(struct parse_state *ps, int argc, char **argv)
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
             o->show_version = true;
             return 0;
+        } else if (strcmp(a, "--list") == 0 || strcmp(a, "-L") == 0 || strcmp(a, "--browse") == 0 ||
+                   strcmp(a, "--lookup") == 0) {
+            if (npos > 0 || o->mode != SFS_MODE_MOUNT)
+                return fail(ps, -EINVAL, "%s must come first (see smbfuse --help)", a);
+            o->mode = strcmp(a, "--browse") == 0   ? SFS_MODE_BROWSE
+                      : strcmp(a, "--lookup") == 0 ? SFS_MODE_LOOKUP
+                                                   : SFS_MODE_LIST;
+            rc = 0;
         } else if (strcmp(a, "--explain-signing") == 0) {
             o->explain = true;
             rc = 0;
@@ -741,13 +722,17 @@ static int scan_argv(struct parse_state *ps, int argc, char **argv)
         if (rc)
             return rc;
     }
+    if (o->mode == SFS_MODE_LIST && npos < 1)
+        return fail(ps, -EINVAL, "usage: smbfuse --list //server [-o options]");
+    if (o->mode == SFS_MODE_LOOKUP && npos < 1)
+        return fail(ps, -EINVAL, "usage: smbfuse --lookup NAME [-o options]");
     if (o->show_keys && !o->explain)
         return fail(ps, -EINVAL, "--show-keys goes with --explain-signing");
     if (o->explain && npos != 1)
         return fail(ps, -EINVAL,
                     "usage: smbfuse --explain-signing //server/share [-o options] (no mount "
                     "point)");
-    if (npos < 2 && !o->explain)
+    if ((o->mode == SFS_MODE_MOUNT || o->mode == SFS_MODE_NETMOUNT) && npos < 2 && !o->explain)
         return fail(ps, -EINVAL,
                     "usage: smbfuse //server/share MOUNTPOINT [-o options] "
                     "(see smbfuse --help)");
@@ -798,9 +783,22 @@ int sfs_opts_parse(int argc, char **argv, struct sfs_options *o, struct fuse_arg
         free(ps.fuse_opts);
         return 0;
     }
+    /* Listing, browsing and lookups are anonymous unless credentials are
+     * given: no prompt, no $USER. */
+    if (o->mode == SFS_MODE_LIST || o->mode == SFS_MODE_BROWSE || o->mode == SFS_MODE_LOOKUP) {
+        if (!ps.user_given && !o->credentials && !getenv("PASSWD") && !getenv("PASSWD_FD") &&
+            !getenv("PASSWD_FILE")) {
+            o->sec = SMB1_SEC_NONE;
+            o->anon_default = true;
+        }
+    }
     rc = complete_credentials(&ps);
     if (rc)
         goto out_fail;
+    if (o->mode != SFS_MODE_MOUNT && o->mode != SFS_MODE_NETMOUNT) {
+        free(ps.fuse_opts);
+        return 0;
+    }
     rc = build_fuse_args(&ps, argc > 0 ? argv[0] : "smbfuse", fuse_args);
     if (rc)
         goto out_fail;
@@ -818,6 +816,8 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
 {
     cfg->host = o->host;
     cfg->ip = o->ip;
+    cfg->wins = o->wins;
+    cfg->resolve_order = o->resolve;
     cfg->port = o->port;
     cfg->server_netbios_name = o->servernetbiosname;
     cfg->client_netbios_name = o->netbiosname;
@@ -850,6 +850,10 @@ void sfs_opts_free(struct sfs_options *o)
     free(o->netbiosname);
     free(o->servernetbiosname);
     free(o->ip);
+    free(o->wins);
+    free(o->resolve);
+    free(o->target);
+    o->wins = o->resolve = o->target = NULL;
     free(o->pcap);
     o->pcap = NULL;
     o->source = o->host = o->share = o->prefix = o->mountpoint = NULL;

@@ -35,7 +35,18 @@ enum sfs_cache_mode {
 
 #define SFS_PASSWORD_MAX 256 /* including the terminating NUL */
 
+/* What the command line asks for. */
+enum sfs_mode {
+    SFS_MODE_MOUNT = 0, /* smbfuse //server/share MOUNTPOINT */
+    SFS_MODE_NETMOUNT,  /* smbfuse // MOUNTPOINT: the network as a tree */
+    SFS_MODE_LIST,      /* smbfuse --list //server: its shares */
+    SFS_MODE_BROWSE,    /* smbfuse --browse [WORKGROUP] */
+    SFS_MODE_LOOKUP,    /* smbfuse --lookup NAME */
+};
+
 struct sfs_options {
+    enum sfs_mode mode;
+    char *target; /* --browse WORKGROUP / --lookup NAME */
     char *source; /* "//server/share[/prefix]" as given (backslashes turned into '/') */
     char *host;   /* server name or address, IPv6 brackets removed */
     char *share;  /* share name */
@@ -59,6 +70,10 @@ struct sfs_options {
     char *netbiosname;       /* our NetBIOS name; NULL: host name */
     char *servernetbiosname; /* NetBIOS name called on port 139; NULL: derived from host */
     char *ip;                /* connect here instead of resolving host */
+    char *wins;              /* wins=ADDR[,ADDR]: WINS servers */
+    char *resolve;           /* resolve=host,wins,bcast: name resolve order */
+    bool hidden;             /* network mount: show hidden ($) shares */
+    bool anon_default;       /* --list/--browse without credentials: anonymous */
     int unix_ext;            /* -1 auto, 0 nounix, 1 unix */
     bool nobrl;              /* byte-range locks stay local, never sent to the server */
     bool mapposix;

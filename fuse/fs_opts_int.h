@@ -35,6 +35,10 @@ int fail(struct parse_state *ps, int rc, const char *fmt, ...)
 int set_str(struct parse_state *ps, char **dst, const char *val, size_t len);
 int parse_ulong(const char *v, int base, unsigned long min, unsigned long max, unsigned long *out);
 
+/* fs_source.c: the //server/share argument into o (source, host, share,
+ * prefix; "//" turns a mount into the network mount). */
+int parse_source(struct parse_state *ps, const char *arg);
+
 /* fs_creds.c */
 void wipe(void *p, size_t n);
 /* Stores a password taken from src[0..len). ",," stands for "," when the

@@ -27,7 +27,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fs_explain.h"
+#include "fs_net.h"
 #include "fs_ops.h"
 #include "fs_status.h"
 #include "fs_opts.h"
@@ -177,7 +179,8 @@ static void *stats_main(void *arg)
             continue;
         if (atomic_load(&w->stop))
             break;
-        sfs_fs_log_stats(w->fs);
+        if (w->fs)
+            sfs_fs_log_stats(w->fs);
     }
     return NULL;
 }
@@ -220,6 +223,14 @@ int main(int argc, char **argv)
         goto out_free_opts;
     }
 
+    if (o.mode == SFS_MODE_LIST || o.mode == SFS_MODE_BROWSE || o.mode == SFS_MODE_LOOKUP) {
+        struct smb1_log cl;
+        log_init(&cl, o.debug ? LOG_DEBUG : LOG_WARNING, log_sink, NULL);
+        status = sfs_cli_run(&o, &cl, stdout);
+        log_destroy(&cl);
+        goto out_free_opts;
+    }
+
     sigset_t usr1;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
@@ -239,47 +250,62 @@ int main(int argc, char **argv)
     prog_log = &lg;
     fuse_set_log_func(fuse_log_hook);
 
-    struct smb1_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    sfs_opts_to_config(&o, &cfg);
-    cfg.log = &lg;
     struct smb1_conn *conn = NULL;
-    char why[256] = "";
-    r = smb1_conn_new(&cfg, &conn, why, sizeof(why));
-    cfg.password = NULL;
-    sfs_opts_wipe_password(&o);
-    if (r) {
-        log_err(&lg, "cannot connect to %s: %s", o.source ? o.source : o.host,
-                why[0] ? why : strerror(-r));
-        goto out_log;
-    }
-
     struct smb1_tree *tree = NULL;
-    r = smb1_tree_connect(conn, o.share, &tree);
-    if (r) {
-        log_err(&lg, "cannot connect to share %s on %s: %s", o.share, o.host, strerror(-r));
-        goto out_conn;
-    }
-    /* Some servers (impacket) answer with the share name where the service
-     * type belongs: only a share that says it is a pipe or a printer is
-     * refused, anything else is tried as a disk. */
-    enum smb1_tree_type ttype = smb1_tree_type(tree);
-    if (ttype == SMB1_TREE_IPC || ttype == SMB1_TREE_PRINTER) {
-        log_err(&lg, "%s is not a disk share (it is %s)", o.share,
-                ttype == SMB1_TREE_IPC ? "an IPC share" : "a printer queue");
-        goto out_tree;
-    }
-
-    struct sfs_fs *fs = sfs_fs_new(conn, tree, &o, &lg, &r);
-    if (!fs) {
-        log_err(&lg, "cannot start: %s", strerror(-r));
-        goto out_tree;
-    }
-    struct fuse *f =
-        fuse_new(&args, sfs_fs_operations(!o.nobrl), sizeof(struct fuse_operations), fs);
-    if (!f) {
-        log_err(&lg, "cannot set up FUSE (see the message above)");
-        goto out_fs;
+    struct sfs_fs *fs = NULL;
+    struct sfs_net *net = NULL;
+    struct fuse *f = NULL;
+    if (o.mode == SFS_MODE_NETMOUNT) {
+        /* Nothing to connect to yet: servers are reached on first access,
+         * with the password kept (locked in memory) until unmount. */
+        net = sfs_net_new(&o, &lg, &r);
+        if (!net) {
+            log_err(&lg, "cannot start: %s", strerror(-r));
+            goto out_log;
+        }
+        f = fuse_new(&args, sfs_net_operations(), sizeof(struct fuse_operations), net);
+        if (!f) {
+            log_err(&lg, "cannot set up FUSE (see the message above)");
+            goto out_fs;
+        }
+    } else {
+        struct smb1_config cfg;
+        memset(&cfg, 0, sizeof(cfg));
+        sfs_opts_to_config(&o, &cfg);
+        cfg.log = &lg;
+        char why[256] = "";
+        r = smb1_conn_new(&cfg, &conn, why, sizeof(why));
+        cfg.password = NULL;
+        sfs_opts_wipe_password(&o);
+        if (r) {
+            log_err(&lg, "cannot connect to %s: %s", o.source ? o.source : o.host,
+                    why[0] ? why : strerror(-r));
+            goto out_log;
+        }
+        r = smb1_tree_connect(conn, o.share, &tree);
+        if (r) {
+            log_err(&lg, "cannot connect to share %s on %s: %s", o.share, o.host, strerror(-r));
+            goto out_conn;
+        }
+        /* Some servers (impacket) answer with the share name where the
+         * service type belongs: only a share that says it is a pipe or a
+         * printer is refused, anything else is tried as a disk. */
+        enum smb1_tree_type ttype = smb1_tree_type(tree);
+        if (ttype == SMB1_TREE_IPC || ttype == SMB1_TREE_PRINTER) {
+            log_err(&lg, "%s is not a disk share (it is %s)", o.share,
+                    ttype == SMB1_TREE_IPC ? "an IPC share" : "a printer queue");
+            goto out_tree;
+        }
+        fs = sfs_fs_new(conn, tree, &o, &lg, &r);
+        if (!fs) {
+            log_err(&lg, "cannot start: %s", strerror(-r));
+            goto out_tree;
+        }
+        f = fuse_new(&args, sfs_fs_operations(!o.nobrl), sizeof(struct fuse_operations), fs);
+        if (!f) {
+            log_err(&lg, "cannot set up FUSE (see the message above)");
+            goto out_fs;
+        }
     }
     if (fuse_mount(f, o.mountpoint) != 0) {
         log_err(&lg, "cannot mount on %s", o.mountpoint);
@@ -298,7 +324,11 @@ int main(int argc, char **argv)
     atomic_init(&sw.stop, false);
     bool stats_running = pthread_create(&sw.thread, NULL, stats_main, &sw) == 0;
 
-    log_info(&lg, "mounted %s on %s", o.source ? o.source : o.share, o.mountpoint);
+    log_info(&lg, "mounted %s on %s",
+             net        ? "the network"
+             : o.source ? o.source
+                        : o.share,
+             o.mountpoint);
     if (ready_fd >= 0) {
         if (chdir("/") != 0)
             log_warn(&lg, "chdir /: %s", strerror(errno));
@@ -341,8 +371,10 @@ out_unmount:
 out_fuse:
     fuse_destroy(f);
 out_fs:
-    sfs_fs_log_stats(fs);
+    if (fs)
+        sfs_fs_log_stats(fs);
     sfs_fs_free(fs);
+    sfs_net_free(net);
 out_tree:
     smb1_tree_free(tree);
 out_conn:

@@ -345,7 +345,7 @@ int smb1_resolve(struct smb1_resolver *r, const char *name, uint8_t suffix, unsi
                 cache_put(r, raw, out);
                 return 0;
             }
-            tried_add(tried, sizeof(tried), "bcast", e);
+            tried_add(tried, sizeof(tried), "bcast", e == -ENOENT ? -ETIMEDOUT : e);
             break;
         }
         }

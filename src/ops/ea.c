@@ -126,15 +126,11 @@ static int query_named(struct smb1_tree *t, const char *path, const char *name,
     memset(rs, 0, sizeof(*rs));
     struct path_ctx pc;
     path_ctx_get(t, &pc, NULL);
-    uint8_t *pp = malloc(6 + PATH_WIRE_MAX);
-    if (!pp)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, path, NULL, pp + 6, PATH_WIRE_MAX, &n);
-    if (r) {
-        free(pp);
+    uint8_t *pp;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, path, NULL, 6, &pp, &n);
+    if (r)
         return r;
-    }
     wire_st16(pp, SMB_INFO_QUERY_EAS_FROM_LIST);
     wire_st32(pp + 2, 0);
     size_t nl = strlen(name);

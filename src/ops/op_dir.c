@@ -8,7 +8,6 @@
 #include "wire/ntstatus.h"
 #include "ops/op_file.h"
 #include "ops/op_info.h"
-#include "ops/op_ns.h"
 #include "ops/path.h"
 #include "wire/smb1_proto.h"
 #include "ops/trans.h"
@@ -216,7 +215,7 @@ static int on_entry(void *arg, const struct dir_entry *e)
     int err = 0;
     char *name = path_name_from_wire(&rc->pc, e->name, e->name_len, &err);
     /* Our own unlinked-while-open files are not there for POSIX. */
-    if (name && strncmp(name, NS_DELETED_PREFIX, strlen(NS_DELETED_PREFIX)) == 0) {
+    if (name && strncmp(name, SMB1_DELETED_PREFIX, strlen(SMB1_DELETED_PREFIX)) == 0) {
         free(name);
         return 0;
     }
@@ -266,11 +265,9 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
     struct conn_params p;
     path_ctx_get(t, &rc->pc, &p);
     uint16_t level = p.unix_caps ? SMB_FIND_FILE_UNIX : SMB_FIND_FILE_FULL_DIRECTORY_INFO;
-    uint8_t *pp = malloc(12 + PATH_WIRE_MAX);
-    if (!pp)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&rc->pc, path, "*", pp + 12, PATH_WIRE_MAX, &n);
+    uint8_t *pp;
+    size_t n;
+    int r = path_to_wire_alloc(&rc->pc, path, "*", 12, &pp, &n);
     if (r)
         goto out_free;
     struct trans_resp rs;

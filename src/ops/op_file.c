@@ -44,13 +44,11 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
     if (status)
         *status = 0;
     path_ctx_get(t, &pc, &p);
-    uint8_t *name = malloc(PATH_WIRE_MAX);
-    if (!name)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, path, NULL, name, PATH_WIRE_MAX, &n);
+    uint8_t *name;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, path, NULL, 0, &name, &n);
     if (r)
-        goto out_free_name;
+        return r;
     r = msg_out_init(&m, SMB1_COM_NT_CREATE_ANDX, SMB1_HDR_LEN + 1 + 48 + 2 + 1 + n + 8);
     if (r)
         goto out_free_name;
@@ -516,6 +514,7 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
 {
     if (!f)
         return 0;
+    plock_file_closing(f);
     struct ops_tree *ot = ops_tree_get(f->t);
     if (ot) {
         pthread_mutex_lock(&ot->lock);

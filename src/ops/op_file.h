@@ -30,6 +30,8 @@
 #include "session/conn.h"
 #include "smb1.h"
 
+struct plock_range;
+
 struct file_lock_rec {
     struct file_lock_rec *next;
     uint64_t off, len;
@@ -56,6 +58,13 @@ struct smb1_file {
     /* Never reopened after a reconnect: a print job's spool file (opening
      * the name again would start another job). The handle fails instead. */
     bool no_reopen;
+    /* The POSIX view of the locks (op_plock.c); protected by the tree's
+     * ops_tree plock_lock. */
+    struct plock_range *plocks;
+    /* Ranges unlocked here whose server-side lock Samba may keep (see
+     * op_plock.h); protected by plock_lock. */
+    struct plock_range *plock_stale;
+    bool plock_closed; /* protected by plock_lock */
 };
 
 struct file_create {
@@ -116,5 +125,8 @@ void file_renamed(struct smb1_tree *t, const char *from, const char *to);
 /* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
  * held. */
 void relock_locked(struct smb1_file *f);
+/* op_plock.c: smb1_close forgets f's POSIX lock ranges (the CLOSE releases
+ * them on the server). */
+void plock_file_closing(struct smb1_file *f);
 
 #endif

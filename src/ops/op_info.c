@@ -151,15 +151,11 @@ static int path_params(struct smb1_tree *t, uint16_t level, const char *path, ui
 {
     struct path_ctx pc;
     path_ctx_get(t, &pc, NULL);
-    uint8_t *buf = malloc(6 + PATH_WIRE_MAX);
-    if (!buf)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, path, NULL, buf + 6, PATH_WIRE_MAX, &n);
-    if (r) {
-        free(buf);
+    uint8_t *buf;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, path, NULL, 6, &buf, &n);
+    if (r)
         return r;
-    }
     wire_st16(buf, level);
     wire_st32(buf + 2, 0);
     *out = buf;

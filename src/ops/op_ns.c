@@ -36,15 +36,12 @@ static int path_cmd(struct smb1_tree *t, uint8_t cmd, const uint16_t *words, uns
     struct msg_in resp;
     *status = 0;
     path_ctx_get(t, &pc, NULL);
-    uint8_t *b1 = malloc(2 * PATH_WIRE_MAX);
-    if (!b1)
-        return -ENOMEM;
-    uint8_t *b2 = b1 + PATH_WIRE_MAX;
-    size_t n1 = 0, n2 = 0;
-    int r = path_to_wire(&pc, p1, NULL, b1, PATH_WIRE_MAX, &n1);
-    if (!r && p2)
-        r = path_to_wire(&pc, p2, NULL, b2, PATH_WIRE_MAX, &n2);
+    uint8_t *b1, *b2 = NULL;
+    size_t n1, n2 = 0;
+    int r = path_to_wire_alloc(&pc, p1, NULL, 0, &b1, &n1);
     if (r)
+        return r;
+    if (p2 && (r = path_to_wire_alloc(&pc, p2, NULL, 0, &b2, &n2)))
         goto out_free;
     r = msg_out_init(&m, cmd, SMB1_HDR_LEN + 1 + 2 * nwords + 2 + 4 + n1 + n2 + 8);
     if (r)
@@ -70,6 +67,7 @@ static int path_cmd(struct smb1_tree *t, uint8_t cmd, const uint16_t *words, uns
     msg_in_free(&resp);
 out_free:
     free(b1);
+    free(b2);
     return r;
 }
 
@@ -102,6 +100,14 @@ static int unlink_open(struct smb1_tree *t, const char *path)
 static int plain_rename(struct smb1_tree *t, const char *from, const char *to, uint32_t *status);
 static char *parent_of(const char *path);
 
+int smb1_deleted_name(char *out, size_t cap, const char *dir, unsigned n)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return snprintf(out, cap, "%s%s" SMB1_DELETED_PREFIX "%lx%lx%x", dir, dir[0] ? "/" : "",
+                    (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, n);
+}
+
 /* Unlinks a file that is open (by us or another client) without UNIX
  * extensions: Windows semantics keep a delete-pending name until the
  * last close, which POSIX programs do not expect (the name must be free
@@ -114,22 +120,19 @@ static int unlink_busy(struct smb1_tree *t, const char *path)
     char *parent = parent_of(path);
     if (!parent)
         return -ENOMEM;
-    size_t cap = strlen(parent) + sizeof(NS_DELETED_PREFIX) + 64;
+    size_t cap = strlen(parent) + sizeof(SMB1_DELETED_PREFIX) + 64;
     char *tmp = malloc(cap);
     if (!tmp) {
         free(parent);
         return -ENOMEM;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     uint32_t status = 0;
     int r = -EEXIST;
     const char *dirs[2] = {"", parent};
     for (int d = 0; d < (parent[0] ? 2 : 1) && r; d++) {
         r = -EEXIST;
         for (int i = 0; i < 4 && r == -EEXIST; i++) {
-            snprintf(tmp, cap, "%s%s" NS_DELETED_PREFIX "%lx%lx%x", dirs[d], dirs[d][0] ? "/" : "",
-                     (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, i);
+            smb1_deleted_name(tmp, cap, dirs[d], (unsigned)i);
             r = plain_rename(t, path, tmp, &status);
         }
     }
@@ -289,13 +292,11 @@ static int replace_same_dir(struct smb1_tree *t, const char *from, const char *t
     *status = 0;
     if (!(p.caps & SMB1_CAP_INFOLEVEL_PASSTHRU))
         return -EOPNOTSUPP;
-    uint8_t *d = malloc(12 + PATH_WIRE_MAX);
-    if (!d)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, path_basename(to), NULL, d + 12, PATH_WIRE_MAX, &n);
+    uint8_t *d;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, path_basename(to), NULL, 12, &d, &n);
     if (r)
-        goto out_free;
+        return r;
     n -= path_nul_len(&pc);
     d[0] = 1; /* ReplaceIfExists */
     d[1] = d[2] = d[3] = 0;

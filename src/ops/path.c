@@ -130,6 +130,21 @@ int path_to_wire(const struct path_ctx *pc, const char *path, const char *suffix
     return 0;
 }
 
+int path_to_wire_alloc(const struct path_ctx *pc, const char *path, const char *suffix, size_t head,
+                       uint8_t **out, size_t *outlen)
+{
+    *outlen = 0;
+    *out = malloc(head + PATH_WIRE_MAX);
+    if (!*out)
+        return -ENOMEM;
+    int r = path_to_wire(pc, path, suffix, *out + head, PATH_WIRE_MAX, outlen);
+    if (r) {
+        free(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
 char *path_name_from_wire(const struct path_ctx *pc, const uint8_t *p, size_t n, int *err)
 {
     char *name = NULL;

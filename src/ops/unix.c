@@ -226,15 +226,11 @@ int unix_hardlink(struct smb1_tree *t, const char *from, const char *to)
 {
     struct path_ctx pc;
     path_ctx_get(t, &pc, NULL);
-    uint8_t *d = malloc(PATH_WIRE_MAX);
-    if (!d)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, from, NULL, d, PATH_WIRE_MAX, &n);
-    if (r) {
-        free(d);
+    uint8_t *d;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, from, NULL, 0, &d, &n);
+    if (r)
         return r;
-    }
     uint32_t status = 0;
     /* SET_PATH names the new link; the data is the existing file. */
     r = info_set_path(t, to, SMB_SET_FILE_UNIX_HLINK, d, (uint32_t)n, &status, NULL);

@@ -5,6 +5,7 @@
 
 #include "ops/print_job.h"
 #include "rpc/rap.h"
+#include "rpc/spoolss.h"
 #include "session/conn.h"
 #include "wire/wire.h"
 
@@ -106,25 +107,64 @@ static int rap_enum(struct smb1_tree *ipc, const char *queue, smb1_job_cb cb, vo
     return r;
 }
 
+/* Samba names a job created with NT_CREATE_ANDX "Remote Downlevel
+ * Document NAME": the name is what the program chose. */
+#define SAMBA_DOC_PREFIX "Remote Downlevel Document "
+
+/* Between the decoders and the caller: marks where the ids come from,
+ * gives the document its own name back, and tells the callback's own
+ * non-zero return apart from our failures. */
+struct queue_guard {
+    smb1_job_cb cb;
+    void *ctx;
+    enum smb1_queue_via via;
+    int cb_ret;
+};
+
+static int guard_cb(void *ctx, const struct smb1_print_job_info *ji)
+{
+    struct queue_guard *g = ctx;
+    struct smb1_print_job_info out = *ji;
+    out.via = g->via;
+    size_t pn = strlen(SAMBA_DOC_PREFIX);
+    if (!strncmp(out.name, SAMBA_DOC_PREFIX, pn) && out.name[pn])
+        memmove(out.name, out.name + pn, strlen(out.name + pn) + 1);
+    g->cb_ret = g->cb(g->ctx, &out);
+    return g->cb_ret;
+}
+
 int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx)
 {
     struct smb1_tree *ipc;
     int r = ipc_open(t, &ipc);
     if (r)
         return r;
-    r = rap_enum(ipc, t->share, cb, ctx);
+    struct queue_guard g = {cb, ctx, SMB1_QUEUE_RAP, 0};
+    r = rap_enum(ipc, t->share, guard_cb, &g);
+    /* No RAP, or a RAP list that failed before anything was delivered:
+     * spoolss, with its own job numbers. */
+    if (r && !g.cb_ret && r != -ENOMEM) {
+        log_debug(conn_log(t->conn), "print: RAP job list of %s failed (%d); spoolss", t->share, r);
+        g.via = SMB1_QUEUE_SPOOLSS;
+        r = spoolss_enum_jobs(ipc, t->share, guard_cb, &g);
+    }
     smb1_tree_free(ipc);
     return r;
 }
 
-int smb1_print_cancel(struct smb1_tree *t, uint32_t id)
+int smb1_print_cancel(struct smb1_tree *t, uint32_t id, enum smb1_queue_via via)
 {
-    if (id == 0 || id > 0xFFFF)
+    if (id == 0 || (via == SMB1_QUEUE_RAP && id > 0xFFFF))
         return -ENOENT;
     struct smb1_tree *ipc;
     int r = ipc_open(t, &ipc);
     if (r)
         return r;
+    if (via == SMB1_QUEUE_SPOOLSS) {
+        r = spoolss_delete_job(ipc, t->share, id);
+        smb1_tree_free(ipc);
+        return r;
+    }
     uint8_t req[16];
     struct wire_writer w;
     wire_writer_init(&w, req, sizeof(req));
@@ -151,9 +191,10 @@ void smb1_print_abort(struct smb1_print_job *j)
         return;
     struct smb1_tree *t = print_job_tree(j);
     uint32_t id = smb1_print_job_id(j);
-    /* Cancel first: a job deleted while its spool file is open is gone
-     * when the close comes, so nothing of it prints. */
-    int r = id ? smb1_print_cancel(t, id) : -ENOENT;
+    /* Cancel before the close, which would queue it. */
+    int r = print_job_cancel_on_close(j);
+    if (r && id)
+        r = smb1_print_cancel(t, id, SMB1_QUEUE_RAP);
     log_info(conn_log(t->conn), "print: job %u on %s abandoned (%s)", id, t->share,
              r == 0 ? "cancelled" : "could not cancel it");
     (void)print_job_end(j);

@@ -103,13 +103,12 @@ static void publish(struct smb1_conn *c, struct conn_session *s)
     c->mux = s->mux;
     c->uid = s->uid;
     c->epoch++;
+    uint64_t unix_caps = c->params.unix_caps;
     c->params = s->params;
     c->params.epoch = c->epoch;
-    uint64_t unix_caps = c->info.unix_caps;
-    c->info = s->info;
-    c->info.unix_caps = unix_caps;
     c->params.unix_caps = unix_caps;
-    if (s->info.signing_active)
+    c->peer = s->peer;
+    if (s->peer.signing_active)
         c->signed_once = true;
     set_state(c, CONN_CONNECTED);
 }
@@ -225,7 +224,7 @@ static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, s
             lv->epoch = c->epoch;
             lv->uid = c->uid;
             lv->unicode = c->params.unicode;
-            lv->flags2 = conn_flags2(c, c->info.extended_security, c->params.unicode);
+            lv->flags2 = conn_flags2(c, c->peer.extended_security, c->params.unicode);
             pthread_mutex_unlock(&c->lock);
             break;
         }
@@ -492,7 +491,6 @@ void conn_set_unix_caps(struct smb1_conn *c, uint64_t epoch, uint64_t caps)
 {
     pthread_mutex_lock(&c->lock);
     c->unix_epoch = epoch;
-    c->info.unix_caps = caps;
     c->params.unix_caps = caps;
     pthread_mutex_unlock(&c->lock);
 }

@@ -420,8 +420,8 @@ static int setup_plain(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         goto out_in;
     }
     s->uid = in.uid;
-    s->info.guest = (action & SMB1_SETUP_GUEST) != 0;
-    if (ng->sign && !anon && !s->info.guest) {
+    s->peer.guest = (action & SMB1_SETUP_GUEST) != 0;
+    if (ng->sign && !anon && !s->peer.guest) {
         if ((action & SMB1_SETUP_USE_LANMAN_KEY) && sec == SMB1_SEC_LANMAN) {
             r = ntlm_plain_use_lanman_key(&a, &c->creds);
             if (r)
@@ -583,7 +583,7 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
     wire_skip(&w, 4);
     uint16_t action = wire_u16(&w);
     s->uid = in.uid;
-    s->info.guest = (action & SMB1_SETUP_GUEST) != 0;
+    s->peer.guest = (action & SMB1_SETUP_GUEST) != 0;
     {
         /* NativeOS, NativeLanMan, PrimaryDomain follow the blob (names for
          * the user only; a short or odd reply just leaves them empty). */
@@ -598,10 +598,10 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         read_string(&b, uni, tmp, sizeof(tmp));
         read_string(&b, uni, tmp, sizeof(tmp));
         if (wire_ok(&b) && tmp[0])
-            snprintf(s->info.server_domain, sizeof(s->info.server_domain), "%s", tmp);
+            snprintf(s->peer.server_domain, sizeof(s->peer.server_domain), "%s", tmp);
     }
     ng->key_exch = (nc.flags & NTLMSSP_NEGOTIATE_KEY_EXCH) != 0;
-    if (ng->sign && !anon && !s->info.guest && nc.have_key) {
+    if (ng->sign && !anon && !s->peer.guest && nc.have_key) {
         struct sign_key k;
         r = sign_key_init(&k, nc.exported_session_key, 16, NULL, 0);
         if (r == 0)
@@ -645,12 +645,8 @@ static void fill_params(struct smb1_conn *c, const struct nego *ng, size_t max_f
     p->max_read = rd;
     p->max_write = wr;
 
-    struct smb1_conn_info *i = &s->info;
-    i->capabilities = ng->caps;
+    struct conn_peer *i = &s->peer;
     i->security_mode = ng->secmode;
-    i->max_mpx = p->max_mpx;
-    i->max_buffer = ng->max_buffer;
-    i->server_tz_min = ng->tz;
     i->extended_security = ng->ext;
     snprintf(i->server_domain, sizeof(i->server_domain), "%s", ng->domain);
     snprintf(i->server_name, sizeof(i->server_name), "%s", ng->server);
@@ -742,14 +738,14 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
                     : setup_plain(c, mux, &ng, out, anon, why, why_len);
     if (r)
         goto out_fail;
-    out->info.signing_active = mux_signing(mux);
-    out->info.netbios = nbt;
-    out->info.port = port;
-    out->info.logon = anon ? SMB1_SEC_NONE : c->cfg.sec;
-    out->info.ntlmssp = use_ntlmssp;
-    conn_obs_logged_on(c, out->info.logon, use_ntlmssp, ng.key_exch, out->info.guest,
-                       ng.placeholder, out->info.signing_active);
-    if (ng.sign_required && !out->info.signing_active && !anon && !out->info.guest) {
+    out->peer.signing_active = mux_signing(mux);
+    out->peer.netbios = nbt;
+    out->peer.port = port;
+    out->peer.logon = anon ? SMB1_SEC_NONE : c->cfg.sec;
+    out->peer.ntlmssp = use_ntlmssp;
+    conn_obs_logged_on(c, out->peer.logon, use_ntlmssp, ng.key_exch, out->peer.guest,
+                       ng.placeholder, out->peer.signing_active);
+    if (ng.sign_required && !out->peer.signing_active && !anon && !out->peer.guest) {
         /* Whatever path left it off (no session key, a declined start),
          * a connection that must sign never goes on unsigned. */
         r = -EPERM;
@@ -758,9 +754,9 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
         session_logoff(c, mux, out->uid);
         goto out_fail;
     }
-    if (!out->info.signing_active)
+    if (!out->peer.signing_active)
         allow_big_reads(c, &ng, o.max_frame, &out->params);
-    if (ng.sign && !out->info.signing_active && (anon || out->info.guest)) {
+    if (ng.sign && !out->peer.signing_active && (anon || out->peer.guest)) {
         if (c->cfg.sign == SMB1_SIGN_REQUIRED || ng.sign_required) {
             r = -EPERM;
             conn_why(why, why_len, "signing is required but a %s session cannot be signed",
@@ -781,7 +777,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
              : c->cfg.sec == SMB1_SEC_LANMAN ? "LM"
              : anon                          ? "anonymous"
                                              : "NTLMv2",
-             out->info.signing_active ? ", signed" : "", out->params.max_mpx,
+             out->peer.signing_active ? ", signed" : "", out->params.max_mpx,
              out->params.max_buffer);
     return 0;
 
@@ -805,7 +801,7 @@ void session_logoff(struct smb1_conn *c, struct mux *mux, uint16_t uid)
     msg_bytes_end(&m);
     pthread_mutex_lock(&c->lock);
     bool uni = c->params.unicode;
-    bool ext = c->info.extended_security;
+    bool ext = c->peer.extended_security;
     pthread_mutex_unlock(&c->lock);
     struct msg_in in;
     wire_st16(msg_smb(&m) + SMB1_HDR_FLAGS2, conn_flags2(c, ext, uni));

@@ -180,6 +180,8 @@ fs_unmount
 [ -z "$(tshark -r "$FS_TMP/mount.pcap" -Y _ws.malformed 2>/dev/null)" ] || fail "the mount's capture has malformed frames"
 tshark -r "$FS_TMP/mount.pcap" 2>/dev/null >"$FS_TMP/mount.txt"
 [ "$(grep -c "Negotiate Protocol Request" "$FS_TMP/mount.txt")" -ge 2 ] || fail "the reconnect is not in the mount's capture"
+[ "$(tshark -r "$FS_TMP/mount.pcap" -T fields -e tcp.stream 2>/dev/null | sort -u | wc -l)" -ge 2 ] ||
+    fail "the reconnect is not a TCP stream of its own in the capture"
 grep -q "Read AndX Response" "$FS_TMP/mount.txt" || fail "no read in the mount's capture"
 no_secrets "$FS_TMP/mount.txt"
 fs_log "ok   mount capture: $(wc -l <"$FS_TMP/mount.txt") packets, 0 malformed"
