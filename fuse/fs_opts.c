@@ -656,6 +656,10 @@ static void set_defaults(struct sfs_options *o)
     o->actimeo = 1.0;
     o->cache = SFS_CACHE_STRICT;
     o->unix_ext = -1;
+    /* As cifs.ko: SFM mapping of reserved characters unless the server
+     * takes POSIX names (the core applies it only without UNIX
+     * extensions). */
+    o->mapposix = true;
     o->echo_interval = 60;
 }
 

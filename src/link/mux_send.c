@@ -75,7 +75,11 @@ int mux_send_oneway(struct mux *m, struct msg_out *req, bool keep_mid)
         wire_st16(msg_smb(req) + SMB1_HDR_MID, pick_mid(m));
     pthread_mutex_unlock(&m->lock);
     uint32_t seq;
-    r = send_locked(m, req, 1, &seq);
+    /* smbd takes two numbers for every request, answered or not (checked in
+     * itest_integrity: an oplock release moved by 1 makes smbd end the
+     * connection); only NT_CANCEL takes one. Samba's client and cifs.ko
+     * count the same way. */
+    r = send_locked(m, req, req->cmd == SMB1_COM_NT_CANCEL ? 1 : 2, &seq);
     pthread_mutex_unlock(&m->send_lock);
     if (r) {
         mux_kill(m, -ECONNRESET);

@@ -93,6 +93,10 @@ static ssize_t read_parse(const struct msg_in *resp, const struct io_req *io)
     msg_in_smb(resp, &smb);
     if (!wire_ok(&wr) || dlen > io->len)
         return -EIO;
+    /* The data follows the parameter words and ByteCount: an offset into
+     * the header or the words would hand header bytes over as file data. */
+    if (dlen && doff < resp->bytes_off)
+        return -EIO;
     wire_sub(&smb, doff, dlen, &data);
     wire_copy(&data, io->rbuf, dlen);
     return wire_ok(&data) ? (ssize_t)dlen : -EIO;
@@ -209,6 +213,39 @@ ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, const void *buf, uint3
 static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
                       uint64_t off);
 
+/* The most a READ_ANDX may ask for when the server may ignore MaxCountHigh:
+ * MaxCount alone says it all. */
+#define READ_PLAIN_MAX 0xF000u
+
+/* A read larger than 64 KiB whose MaxCount (the low 16 bits) is 0: a
+ * server that ignores MaxCountHigh answers it with 0 bytes, which looks
+ * like the end of the file. Such a request is never sent. */
+static bool read_len_unsafe(uint32_t len)
+{
+    return len > 0xFFFF && (len & 0xFFFF) == 0;
+}
+
+/* Reads len bytes at off in requests of at most READ_PLAIN_MAX, which every
+ * server answers in full up to the end of the file: returns the bytes
+ * read (short only at the end of the file) or -errno. */
+static ssize_t read_plain(struct smb1_file *f, uint8_t *rbuf, size_t len, uint64_t off)
+{
+    struct conn_params p;
+    conn_get_params(f->t->conn, &p);
+    size_t done = 0;
+    while (done < len) {
+        uint32_t n = len - done < READ_PLAIN_MAX ? (uint32_t)(len - done) : READ_PLAIN_MAX;
+        struct io_req io = {rbuf + done, NULL, n, off + done, p.large_files};
+        ssize_t r = file_call(f, read_op, &io);
+        if (r < 0)
+            return r;
+        done += (size_t)r;
+        if ((uint32_t)r < n)
+            break;
+    }
+    return (ssize_t)done;
+}
+
 /* One READ_ANDX or WRITE_ANDX of at most the negotiated size. */
 static ssize_t io_once(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, uint32_t len,
                        uint64_t off)
@@ -217,6 +254,14 @@ static ssize_t io_once(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, 
     conn_get_params(f->t->conn, &p);
     if (!p.large_files && (off > 0xFFFFFFFFu || len > 0xFFFFFFFFu - off))
         return -EFBIG;
+    if (rbuf && read_len_unsafe(len)) {
+        /* 64 KiB, 128 KiB...: two requests whose MaxCount is never 0. */
+        ssize_t a = io_once(f, rbuf, NULL, len - 0x1000, off);
+        if (a < (ssize_t)(len - 0x1000))
+            return a;
+        ssize_t b = io_once(f, rbuf + a, NULL, 0x1000, off + (uint64_t)a);
+        return b < 0 ? b : a + b;
+    }
     struct io_req io = {rbuf, wbuf, len, off, p.large_files};
     ssize_t r = file_call(f, rbuf ? read_op : write_op, &io);
     if (rbuf && len > p.max_read && (r == -EOPNOTSUPP || r == -EINVAL)) {
@@ -224,6 +269,16 @@ static ssize_t io_once(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, 
          * INVALID_PARAMETER above its limit): ask again in small ones. */
         conn_refuse_big_reads(f->t->conn, p.epoch);
         return io_run(f, rbuf, NULL, len, off);
+    }
+    if (rbuf && r >= 0 && (uint32_t)r < len && len > 0xFFFF && (uint32_t)r <= (len & 0xFFFF)) {
+        /* No more than MaxCount came back: a server that ignores
+         * MaxCountHigh, or the end of the file. A short read is taken for
+         * the end of the file, so the rest is read in requests that every
+         * server answers in full; only they may say where the file ends. */
+        log_debug(conn_log(f->t->conn), "READ_ANDX of %u bytes at %llu gave %zd: reading the rest",
+                  len, (unsigned long long)off, r);
+        ssize_t more = read_plain(f, rbuf + r, len - (uint32_t)r, off + (uint64_t)r);
+        return more < 0 ? more : r + more;
     }
     return r;
 }
@@ -301,6 +356,11 @@ static void io_read_pipelined(struct io_job *j, size_t window)
             if (res[i] == 0)
                 msg_in_free(&resps[i]);
             bool refused_big = io[i].len > p.max_read && (got == -EOPNOTSUPP || got == -EINVAL);
+            /* No more than MaxCount: io_once tells a server that ignores
+             * MaxCountHigh from the end of the file. */
+            if (got >= 0 && (uint32_t)got < io[i].len && io[i].len > 0xFFFF &&
+                (uint32_t)got <= (io[i].len & 0xFFFF))
+                got = io_once(j->f, io[i].rbuf, NULL, io[i].len, io[i].off);
             /* After a chunk that failed for good the read fails anyway
              * (io_run): no point reading the rest again. */
             if (got < 0 && !failed && (refused_big || file_should_retry(j->f, ep, (int)got)))
@@ -349,6 +409,17 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
     even = (even + 4095) & ~(size_t)4095;
     if (even < chunk)
         chunk = (uint32_t)even;
+    if (rbuf) {
+        /* Neither a piece nor the last one may be a multiple of 64 KiB
+         * (read_len_unsafe): 128 KiB goes as 68 + 60 KiB, not 64 + 64. */
+        for (int k = 0; k < 8; k++) {
+            size_t last = len - ((len + chunk - 1) / chunk - 1) * (size_t)chunk;
+            if (!read_len_unsafe(chunk) && !read_len_unsafe((uint32_t)last))
+                break;
+            chunk = read_len_unsafe(chunk) && chunk + 4096 <= chunk_size(&p, false) ? chunk + 4096
+                                                                                    : chunk - 4096;
+        }
+    }
     struct io_job j = {
         .f = f,
         .rbuf = rbuf,

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/secmem.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -702,7 +703,7 @@ static void conn_destroy(struct smb1_conn *c)
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->svc_lock);
     pthread_cond_destroy(&c->svc_cond);
-    free(c);
+    secmem_free(c, sizeof(*c));
 }
 
 int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *why, size_t why_len)
@@ -713,7 +714,9 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
         conn_why(why, why_len, "no server name given");
         return -EINVAL;
     }
-    struct smb1_conn *c = calloc(1, sizeof(*c));
+    /* Pages of its own, locked and left out of core dumps: it holds the
+     * password hashes. */
+    struct smb1_conn *c = secmem_alloc(sizeof(*c));
     if (!c)
         return -ENOMEM;
     int r = 0;
@@ -748,7 +751,8 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
     }
     bool anon = cfg->sec == SMB1_SEC_NONE || !cfg->user || !cfg->user[0];
     r = ntlm_creds_init(&c->creds, anon ? "" : cfg->user, cfg->domain ? cfg->domain : "",
-                        c->cli_nbname, anon || !cfg->password ? "" : cfg->password);
+                        c->cli_nbname, anon || !cfg->password ? "" : cfg->password,
+                        cfg->sec == SMB1_SEC_LANMAN);
     if (r) {
         conn_why(why, why_len, "cannot prepare the credentials: %s", strerror(-r));
         conn_destroy(c);

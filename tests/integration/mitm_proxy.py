@@ -17,6 +17,13 @@ Modes:
                    oplock break (LOCKING_ANDX, MID 0xFFFF, never signed)
                    for FID on that reply's TID, once per write of the mode.
 
+  dataoffset       (unsigned connections) point DataOffset of every large
+                   READ_ANDX reply into the SMB header.
+  nohigh           (unsigned connections) clear MaxCountHigh in every
+                   READ_ANDX request: the server then answers at most the
+                   low 16 bits of the count, as a server that ignores
+                   MaxCountHigh does.
+
 What it did is appended to EVENTS_FILE, one word a line: flip, strip_nego,
 strip_setup, inject, accept.
 """
@@ -111,6 +118,10 @@ def client_to_server(c, s, conn):
                 f2 &= ~(FLAGS2_SECURITY_SIGNATURE | FLAGS2_SIGNATURE_REQUIRED)
                 body[10:12] = f2.to_bytes(2, "little")
                 event("strip_setup")
+            if m and m[0] == "nohigh" and is_smb(body, SMB_COM_READ_ANDX) \
+                    and body[32] in (10, 12) and body[33 + 14:33 + 18] != bytes(4):
+                body[33 + 14:33 + 18] = bytes(4)
+                event("nohigh")
             s.sendall(hdr + bytes(body))
     except (OSError, EOFError):
         pass
@@ -135,6 +146,10 @@ def server_to_client(s, c, conn):
                 if flip:
                     body[-7] ^= 0x20  # inside the file data at the end of the reply
                     event("flip")
+            if m and m[0] == "dataoffset" and is_smb(body, SMB_COM_READ_ANDX) \
+                    and len(body) > 1024 and body[32] == 12:
+                body[33 + 12:33 + 14] = (8).to_bytes(2, "little")
+                event("dataoffset")
             if m and m[0] == "break" and len(body) >= 32:
                 key = " ".join(m)
                 with lock:

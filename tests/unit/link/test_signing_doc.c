@@ -199,7 +199,7 @@ static void compute_all(void)
      * project's own NTLMv1 and LM logons against two different challenges
      * give the same session key (only the appended response differs). */
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, USER, DOMAIN, "WS", PASSWORD), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, USER, DOMAIN, "WS", PASSWORD, true), 0);
     static const uint8_t chal_a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     static const uint8_t chal_b[8] = {8, 7, 6, 5, 4, 3, 2, 1};
     static const struct {

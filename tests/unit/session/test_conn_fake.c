@@ -475,6 +475,51 @@ Test(conn_fake, oplock_break_without_handler_is_dropped, .init = init_signed, .f
     smb1_conn_free(conn);
 }
 
+/* An oplock-release acknowledgement has no reply, yet smbd counts it like
+ * any request: the signing counter moves by 2 (only NT_CANCEL moves it by
+ * 1). A client that moves it by 1 fails its next request. */
+Test(conn_fake, oplock_ack_moves_the_counter_by_two, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    struct msg_out m;
+    cr_assert_eq(msg_out_init(&m, SMB1_COM_LOCKING_ANDX, 64), 0);
+    msg_words_begin(&m);
+    wire_put_u8(&m.w, SMB1_COM_NONE);
+    wire_put_u8(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u16(&m.w, 0x77);
+    wire_put_u8(&m.w, SMB1_LOCK_OPLOCK_RELEASE);
+    wire_put_u8(&m.w, 0);
+    wire_put_u32(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    msg_bytes_end(&m);
+    cr_assert_eq(conn_send_noreply(conn, t, &m), 0);
+    struct fake_stats fst;
+    for (int i = 0; i < 200; i++) {
+        fake_get_stats(fs, &fst);
+        if (fst.oplock_acks)
+            break;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert_eq(fst.oplock_acks, 1);
+    cr_assert_eq(smb1_echo(conn), 0);
+    cr_assert_eq(do_read(conn, t, 0, 64, 0), 64);
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.bad_request_signatures, 0);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, 0);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
 Test(conn_fake, session_deleted_logs_on_again, .init = init_signed, .fini = fini)
 {
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
