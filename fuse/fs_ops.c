@@ -294,22 +294,11 @@ static int sfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int sfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
     struct sfs_handle *h = get_handle(fi);
-    size_t done = 0;
     int r = wb_push(get_fs(), h);
     if (r)
         return r;
-    /* A short count means end of file to the kernel, which then shrinks
-     * its idea of the size: so read until EOF, and report a failure as
-     * such even after partial data. */
-    while (done < size) {
-        ssize_t n = smb1_read(h->f, buf + done, size - done, (uint64_t)off + done);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            break;
-        done += (size_t)n;
-    }
-    return (int)done;
+    /* smb1_read reads up to the end of the file: a short count is EOF. */
+    return (int)smb1_read(h->f, buf, size, (uint64_t)off);
 }
 
 static int sfs_write(const char *path, const char *buf, size_t size, off_t off,

@@ -328,6 +328,8 @@ bool smb1_close_sets_mtime(struct smb1_file *f);
 int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
                      const struct timespec *mtime);
 size_t smb1_write_close_max(struct smb1_file *f);
+/* Reads len bytes at off; fewer only at the end of the file. A failure
+ * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 int smb1_flush(struct smb1_file *f);
