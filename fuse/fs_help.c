@@ -53,7 +53,7 @@ void sfs_opts_print_help(FILE *f, const char *prog)
             "  hidden                     network mount: show hidden ($) shares too\n"
             "  unix, nounix               require / never use CIFS UNIX extensions\n"
             "  nobrl                      keep byte-range locks local\n"
-            "  mapposix                   map characters Windows forbids in names\n"
+            "  mapposix, nomapposix       map characters Windows forbids in names (default)\n"
             "  echo_interval=SECONDS      keepalive interval (default 60)\n"
             "  soft, hard                 fail or retry requests while reconnecting (hard)\n"
             "  rsize=BYTES, wsize=BYTES   largest read / write request\n"

@@ -367,6 +367,27 @@ static int parse_username(struct parse_state *ps, char *raw, size_t rawlen)
     return 0;
 }
 
+/* One word of a wins= (an IPv4 address) or resolve= (a method) value. */
+static bool list_word_ok(int id, const char *w)
+{
+    struct in_addr a;
+    if (id == O_WINS)
+        return inet_pton(AF_INET, w, &a) == 1;
+    return strcmp(w, "host") == 0 || strcmp(w, "wins") == 0 || strcmp(w, "bcast") == 0;
+}
+
+/* Appends ",word" to the value of the list option just given. */
+static int list_append(struct parse_state *ps, const char *word)
+{
+    char **dst = ps->list_opt == O_WINS ? &ps->o->wins : &ps->o->resolve;
+    char *joined = NULL;
+    if (asprintf(&joined, "%s,%s", *dst ? *dst : "", word) < 0)
+        return fail(ps, -ENOMEM, "out of memory");
+    free(*dst);
+    *dst = joined;
+    return 0;
+}
+
 /* Handles one option; tok is a NUL-terminated copy, raw_val points at the
  * value inside the argv string (for secrets). */
 static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t raw_len)
@@ -380,6 +401,9 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
 
     if (eq)
         *eq = '\0';
+    if (!eq && ps->list_opt && list_word_ok(ps->list_opt, tok))
+        return list_append(ps, tok);
+    ps->list_opt = 0;
     if (strncmp(tok, "x-", 2) == 0)
         return 0; /* x-systemd.*, x-gvfs-*, ...: for mount(8) and systemd */
     d = find_opt(tok);
@@ -488,11 +512,7 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
         if (!copy)
             return fail(ps, -ENOMEM, "out of memory");
         for (char *sp = NULL, *w = strtok_r(copy, ",", &sp); w; w = strtok_r(NULL, ",", &sp)) {
-            struct in_addr a;
-            bool ok = d->id == O_WINS ? inet_pton(AF_INET, w, &a) == 1
-                                      : (strcmp(w, "host") == 0 || strcmp(w, "wins") == 0 ||
-                                         strcmp(w, "bcast") == 0);
-            if (!ok) {
+            if (!list_word_ok(d->id, w)) {
                 free(copy);
                 return fail(ps, -EINVAL, "%s=%s: %s", tok, v,
                             d->id == O_WINS ? "expected IPv4 addresses separated by commas"
@@ -500,6 +520,7 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
             }
         }
         free(copy);
+        ps->list_opt = d->id;
         return set_str(ps, d->id == O_WINS ? &o->wins : &o->resolve, v, strlen(v));
     }
     case O_HIDDEN:
@@ -656,6 +677,10 @@ static void set_defaults(struct sfs_options *o)
     o->actimeo = 1.0;
     o->cache = SFS_CACHE_STRICT;
     o->unix_ext = -1;
+    /* As cifs.ko: SFM mapping of reserved characters unless the server
+     * takes POSIX names (the core applies it only without UNIX
+     * extensions). */
+    o->mapposix = true;
     o->echo_interval = 60;
 }
 

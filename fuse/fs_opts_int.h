@@ -25,6 +25,10 @@ struct parse_state {
     char *fuse_opts; /* comma list for fuse_args, built with fuse_opt_add_opt */
     bool fsname_given, subtype_given;
     bool user_given, domain_given, password_given;
+    /* The last option was wins= or resolve= (its enum opt_id; 0: not):
+     * the bare words after it in the -o list continue its value, so
+     * "-o resolve=wins,bcast" means what it says. */
+    int list_opt;
     struct secret_span spans[MAX_SECRET_SPANS];
     size_t nspans;
 };

@@ -32,6 +32,7 @@
 #include "fs_explain.h"
 #include "fs_net.h"
 #include "fs_ops.h"
+#include "fs_print.h"
 #include "fs_status.h"
 #include "fs_opts.h"
 #include "log.h"
@@ -260,6 +261,7 @@ int main(int argc, char **argv)
     struct smb1_conn *conn = NULL;
     struct smb1_tree *tree = NULL;
     struct sfs_fs *fs = NULL;
+    struct sfs_print *pr = NULL;
     struct sfs_net *net = NULL;
     struct fuse *f = NULL;
     if (o.mode == SFS_MODE_NETMOUNT) {
@@ -295,13 +297,26 @@ int main(int argc, char **argv)
             goto out_conn;
         }
         /* Some servers (impacket) answer with the share name where the
-         * service type belongs: only a share that says it is a pipe or a
-         * printer is refused, anything else is tried as a disk. */
+         * service type belongs: only a share that says it is a pipe is
+         * refused, a printer is mounted as one (fs_print.c), anything else
+         * is tried as a disk. */
         enum smb1_tree_type ttype = smb1_tree_type(tree);
-        if (ttype == SMB1_TREE_IPC || ttype == SMB1_TREE_PRINTER) {
-            log_err(&lg, "%s is not a disk share (it is %s)", o.share,
-                    ttype == SMB1_TREE_IPC ? "an IPC share" : "a printer queue");
+        if (ttype == SMB1_TREE_IPC) {
+            log_err(&lg, "%s is not a disk share (it is an IPC share)", o.share);
             goto out_tree;
+        }
+        if (ttype == SMB1_TREE_PRINTER) {
+            pr = sfs_print_new(conn, tree, &o, &lg, &r);
+            if (!pr) {
+                log_err(&lg, "cannot start: %s", strerror(-r));
+                goto out_tree;
+            }
+            f = fuse_new(&args, sfs_print_operations(), sizeof(struct fuse_operations), pr);
+            if (!f) {
+                log_err(&lg, "cannot set up FUSE (see the message above)");
+                goto out_fs;
+            }
+            goto mount;
         }
         fs = sfs_fs_new(conn, tree, &o, &lg, &r);
         if (!fs) {
@@ -314,6 +329,7 @@ int main(int argc, char **argv)
             goto out_fs;
         }
     }
+mount:
     if (fuse_mount(f, o.mountpoint) != 0) {
         log_err(&lg, "cannot mount on %s", o.mountpoint);
         goto out_fuse;
@@ -381,6 +397,7 @@ out_fs:
     if (fs)
         sfs_fs_log_stats(fs);
     sfs_fs_free(fs);
+    sfs_print_free(pr);
     sfs_net_free(net);
 out_tree:
     smb1_tree_free(tree);

@@ -87,6 +87,8 @@ ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
  * pinned to the connection epoch the FID (or SID) belongs to. Every
  * request that names a handle carries its epoch: after another thread's
  * reconnect the same number may name another file or search. */
+/* The UTIME word of a CLOSE that sets mtime, or 0 when it cannot. */
+uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime);
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
 /* One READ_ANDX on a raw FID (a named pipe) of connection epoch, never
  * sent on another connection (-ECONNRESET); no reopen. Returns the count

@@ -218,6 +218,16 @@ static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondi
         return unlink_busy(t, path);
     if (r && status)
         r = info_path_errno(t, path, status);
+    if (r && status == NT_STATUS_INTERNAL_ERROR && strchr(path_basename(path), '~')) {
+        /* A name smbd lists 8.3-mangled ("TIXEP6~1": its own users gave it
+         * a trailing space or a character Windows forbids): smbd cannot
+         * delete or open it by that name. Not an I/O error: say so. */
+        log_warn(conn_log(t->conn),
+                 "%s: the server shows this name 8.3-mangled and cannot delete it by that "
+                 "name; remove it on the server",
+                 path);
+        r = -EACCES;
+    }
     return r;
 }
 

@@ -90,6 +90,11 @@ sfs --lookup NBSRV >"$OUT" 2>&1 && grep -q "^$LAB_IP_S NBSRV<20> via bcast" "$OU
 sfs --lookup NBCLI -o "wins=$LAB_IP_S,resolve=wins" >"$OUT" 2>&1 &&
     grep -q "^$LAB_IP_C NBCLI<20> via wins $LAB_IP_S" "$OUT" &&
     ok "--lookup NBCLI through WINS" || bad "--lookup NBCLI: $(cat "$OUT")"
+sfs --list "//$LAB_IP_S" -o port=139,debug >"$OUT" 2>&1 && grep -q "calls itself NBSRV" "$OUT" &&
+    ok "port 139 by address: the called name from node status" ||
+    bad "port 139 by address: $(grep -i 'calls\|session' "$OUT" | head -3)"
+sfs --lookup NBCLI -o "resolve=wins,bcast,wins=$LAB_IP_S" >"$OUT" 2>&1 && grep -q "via wins" "$OUT" &&
+    ok "-o resolve=wins,bcast as one list" || bad "resolve=wins,bcast: $(cat "$OUT")"
 sfs --lookup "$LAB_IP_S" >"$OUT" 2>&1 && grep -q "NBSRV .*<20> unique" "$OUT" &&
     grep -q "TESTGRP .*<00> group" "$OUT" &&
     ok "--lookup of an address: its names" || bad "--lookup $LAB_IP_S: $(cat "$OUT")"
