@@ -20,6 +20,7 @@
  */
 #include "fs_net.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,12 +138,49 @@ static int collect_share(void *ctx, const char *name, uint32_t type, const char 
     return collect_add(c, name);
 }
 
+/* servercreds=DIR: DIR/SERVER (as named, upper or lower case) holds the
+ * credentials for that server. Returns true with *c filled. */
+static bool server_creds(struct sfs_net *net, const char *host, struct sfs_options *c)
+{
+    const char *dir = net->opts->servercreds;
+    if (!dir)
+        return false;
+    char name[NET_NAME_MAX];
+    for (int form = 0; form < 3; form++) {
+        size_t n = 0;
+        for (; host[n] && n + 1 < sizeof(name); n++)
+            name[n] = form == 0   ? host[n]
+                      : form == 1 ? (char)toupper((unsigned char)host[n])
+                                  : (char)tolower((unsigned char)host[n]);
+        name[n] = 0;
+        char path[4096], err[256] = "";
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        if (access(path, F_OK) != 0)
+            continue;
+        memset(c, 0, sizeof(*c));
+        (void)sfs_opts_lock_password(c);
+        if (sfs_opts_read_credentials(path, c, err, sizeof(err)) == 0)
+            return true;
+        log_warn(net->log, "%s", err);
+        sfs_opts_free(c);
+        return false;
+    }
+    return false;
+}
+
 static int net_connect(struct sfs_net *net, const char *host, const char *ip, bool anon,
                        struct smb1_conn **out)
 {
     struct smb1_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     sfs_opts_to_config(net->opts, &cfg);
+    struct sfs_options own;
+    bool have_own = !anon && server_creds(net, host, &own);
+    if (have_own) {
+        cfg.user = own.username;
+        cfg.domain = own.domain ? own.domain : "";
+        cfg.password = sfs_opts_password(&own);
+    }
     cfg.host = host;
     cfg.ip = ip;
     cfg.server_netbios_name = NULL;
@@ -156,6 +194,8 @@ static int net_connect(struct sfs_net *net, const char *host, const char *ip, bo
     }
     char why[256] = "";
     int r = smb1_conn_new(&cfg, out, why, sizeof(why));
+    if (have_own)
+        sfs_opts_free(&own);
     if (r)
         log_info(net->log, "%s: %s", host, why[0] ? why : strerror(-r));
     return r;
