@@ -59,7 +59,8 @@ static void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct s
         /* mount.cifs shows the DOS read-only attribute as missing write bits. */
         if (s->attrs & SMB1_ATTR_READONLY)
             st->st_mode &= ~(mode_t)0222;
-        st->st_nlink = 1;
+        /* NumberOfLinks of FILE_STANDARD_INFO (1 from a listing). */
+        st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
     }
     if (s->has_unix)
         st->st_ino = (ino_t)s->ino;
@@ -128,9 +129,10 @@ static int get_attr(struct sfs_fs *fs, const char *path, struct sfs_handle *h, s
     }
     uint64_t g = cache_gen(fs->cache);
     int r = h ? smb1_fstat(h->f, s) : smb1_stat(fs->tree, sp, s);
-    if (r == 0)
+    if (r == 0) {
         (void)cache_put_attr(fs->cache, path, s, g);
-    else if (r == -ENOENT && !h)
+        links_note(fs, path, s);
+    } else if (r == -ENOENT && !h)
         (void)cache_put_negative(fs->cache, path, g);
     return r;
 }
@@ -290,19 +292,8 @@ static int sfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int sfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
     struct sfs_handle *h = get_handle(fi);
-    size_t done = 0;
-    /* A short count means end of file to the kernel, which then shrinks
-     * its idea of the size: so read until EOF, and report a failure as
-     * such even after partial data. */
-    while (done < size) {
-        ssize_t n = smb1_read(h->f, buf + done, size - done, (uint64_t)off + done);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            break;
-        done += (size_t)n;
-    }
-    return (int)done;
+    /* smb1_read reads up to the end of the file: a short count is EOF. */
+    return (int)smb1_read(h->f, buf, size, (uint64_t)off);
 }
 
 static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
@@ -330,8 +321,10 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
         h->st.size = (uint64_t)off + done;
     h->st_exact = false;
     pthread_mutex_unlock(&fs->files_lock);
-    if (path)
+    if (path) {
         cache_changed(fs->cache, path);
+        links_changed(fs, path);
+    }
     return (int)done;
 }
 
@@ -370,6 +363,7 @@ static int sfs_release(const char *path, struct fuse_file_info *fi)
     if (h->wrote) {
         cache_changed(fs->cache, h->path);
         keep_forget(fs, h->path);
+        links_changed(fs, h->path);
     }
     /* The last close of an unlinked file: libfuse unlinks its hidden name
      * next, unless the directory was removed meanwhile, so do it here. */
@@ -421,6 +415,10 @@ static int sfs_unlink(const char *path)
     int r = smb1_unlink_nondir(fs->tree, sp);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
+    /* The other names lose a link. */
+    links_changed(fs, path);
+    if (r == 0)
+        links_forget(fs, path);
     if (is_fuse_hidden(path))
         ghost_forget(fs, path);
     return r;
@@ -478,8 +476,10 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     cache_changed_tree(fs->cache, to);
     keep_forget(fs, from);
     keep_forget(fs, to);
-    if (r == 0)
+    if (r == 0) {
         handles_renamed(fs, from, to);
+        links_renamed(fs, from, to);
+    }
     /* Without POSIX semantics the server refuses to move a directory in
      * which a file is open (a Windows rule) with ACCESS_DENIED: mv would
      * send the user to check permissions. It is "in use", as rename(2)
@@ -542,8 +542,11 @@ static int sfs_link(const char *from, const char *to)
      * path), which keeps the old name's link count until its attributes
      * time out: tar then finds the first name with one link and the second
      * with two. Have the kernel ask again. */
-    if (r == 0)
+    if (r == 0) {
         (void)fuse_invalidate_path(fuse_get_context()->fuse, from);
+        links_linked(fs, from, to);
+        links_changed(fs, to);
+    }
     return r;
 }
 
@@ -801,6 +804,7 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
     fs->unix_ext = info.unix_caps != 0;
     pthread_mutex_init(&fs->files_lock, NULL);
     pthread_mutex_init(&fs->keep_lock, NULL);
+    pthread_mutex_init(&fs->links_lock, NULL);
     fs->files.next = fs->files.prev = &fs->files;
     return fs;
 }
@@ -827,6 +831,8 @@ void sfs_fs_free(struct sfs_fs *fs)
     cache_free(fs->cache);
     pthread_mutex_destroy(&fs->files_lock);
     pthread_mutex_destroy(&fs->keep_lock);
+    links_clear(fs);
+    pthread_mutex_destroy(&fs->links_lock);
     free(fs);
 }
 

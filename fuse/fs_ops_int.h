@@ -46,6 +46,14 @@ struct sfs_handle {
     struct timespec close_mtime;
 };
 
+/* A name of a file known to have others (fs_links.c): names with the
+ * same key are one file. */
+struct link_ent {
+    char *path;
+    uint64_t key;
+};
+#define SFS_LINKS_MAX 256
+
 /* A file unlinked while open: libfuse's .fuse_hidden name for it, and the
  * name it really has on the server until its last close. */
 struct sfs_ghost {
@@ -77,6 +85,10 @@ struct sfs_fs {
     pthread_mutex_t keep_lock; /* protects keep[] and keep_n */
     struct keep_ent *keep[SFS_KEEP_BUCKETS];
     size_t keep_n;
+    pthread_mutex_t links_lock; /* protects links[], links_n, links_seq */
+    struct link_ent links[SFS_LINKS_MAX];
+    size_t links_n;
+    uint64_t links_seq;
 };
 
 static inline struct sfs_fs *get_fs(void)
@@ -100,6 +112,15 @@ int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen);
         if (sp_err_)                                                                               \
             return sp_err_;                                                                        \
     } while (0)
+
+/* fs_links.c: the names of hard-linked files, so that a change through
+ * one drops what is cached about the others. */
+void links_note(struct sfs_fs *fs, const char *path, const struct smb1_stat *s);
+void links_linked(struct sfs_fs *fs, const char *from, const char *to);
+void links_forget(struct sfs_fs *fs, const char *path);
+void links_renamed(struct sfs_fs *fs, const char *from, const char *to);
+void links_changed(struct sfs_fs *fs, const char *path);
+void links_clear(struct sfs_fs *fs);
 
 bool keep_check(struct sfs_fs *fs, const char *path, const struct smb1_stat *s);
 void keep_forget(struct sfs_fs *fs, const char *path);

@@ -319,6 +319,8 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime);
  * CLOSE with a time on a handle that wrote through NT_CREATE_ANDX with
  * success and leaves the time of the last write. */
 bool smb1_close_sets_mtime(struct smb1_file *f);
+/* Reads len bytes at off; fewer only at the end of the file. A failure
+ * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 int smb1_flush(struct smb1_file *f);
