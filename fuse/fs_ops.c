@@ -59,7 +59,8 @@ static void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct s
         /* mount.cifs shows the DOS read-only attribute as missing write bits. */
         if (s->attrs & SMB1_ATTR_READONLY)
             st->st_mode &= ~(mode_t)0222;
-        st->st_nlink = 1;
+        /* NumberOfLinks of FILE_STANDARD_INFO (1 from a listing). */
+        st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
     }
     if (s->has_unix)
         st->st_ino = (ino_t)s->ino;
@@ -126,11 +127,14 @@ static int get_attr(struct sfs_fs *fs, const char *path, struct sfs_handle *h, s
     case CACHE_MISS:
         break;
     }
+    /* The server is to see what our writes kept for the close. */
+    wb_settle(fs, path, false);
     uint64_t g = cache_gen(fs->cache);
     int r = h ? smb1_fstat(h->f, s) : smb1_stat(fs->tree, sp, s);
-    if (r == 0)
+    if (r == 0) {
         (void)cache_put_attr(fs->cache, path, s, g);
-    else if (r == -ENOENT && !h)
+        links_note(fs, path, s);
+    } else if (r == -ENOENT && !h)
         (void)cache_put_negative(fs->cache, path, g);
     return r;
 }
@@ -142,7 +146,7 @@ static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
     struct sfs_handle *h = get_handle(fi);
     int r;
     if (!path) /* libfuse has no name for this open file any more */
-        r = h ? smb1_fstat(h->f, &s) : -ENOENT;
+        r = !h ? -ENOENT : (r = wb_push(fs, h)) ? r : smb1_fstat(h->f, &s);
     else
         r = get_attr(fs, path, h, &s);
     if (r)
@@ -163,6 +167,7 @@ static int sfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
     struct cache_dir *d = cache_dir_get(fs->cache, path);
     if (!d) {
         SPATH(sp, path);
+        wb_settle(fs, path, true);
         d = cache_dir_new();
         if (!d)
             return -ENOMEM;
@@ -236,6 +241,7 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     struct smb1_file *f = NULL;
     struct smb1_stat s;
     memset(&s, 0, sizeof(s));
+    wb_settle(fs, path, false);
     uint64_t g = cache_gen(fs->cache);
     int r = smb1_open(fs->tree, sp, flags, mode, &f, &s);
     if (r) {
@@ -290,19 +296,11 @@ static int sfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int sfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
     struct sfs_handle *h = get_handle(fi);
-    size_t done = 0;
-    /* A short count means end of file to the kernel, which then shrinks
-     * its idea of the size: so read until EOF, and report a failure as
-     * such even after partial data. */
-    while (done < size) {
-        ssize_t n = smb1_read(h->f, buf + done, size - done, (uint64_t)off + done);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            break;
-        done += (size_t)n;
-    }
-    return (int)done;
+    int r = wb_push(get_fs(), h);
+    if (r)
+        return r;
+    /* smb1_read reads up to the end of the file: a short count is EOF. */
+    return (int)smb1_read(h->f, buf, size, (uint64_t)off);
 }
 
 static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
@@ -311,6 +309,11 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
     struct sfs_fs *fs = get_fs();
     struct sfs_handle *h = get_handle(fi);
     size_t done = 0;
+    int kept = wb_write(fs, h, buf, size, off);
+    if (kept < 0)
+        return kept;
+    if (kept > 0)
+        done = size;
     while (done < size) {
         ssize_t n = smb1_write(h->f, buf + done, size - done, (uint64_t)off + done);
         if (n < 0) {
@@ -330,17 +333,21 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
         h->st.size = (uint64_t)off + done;
     h->st_exact = false;
     pthread_mutex_unlock(&fs->files_lock);
-    if (path)
+    if (path) {
         cache_changed(fs->cache, path);
+        links_changed(fs, path);
+    }
     return (int)done;
 }
 
-/* Every write has already reached the server and reported its result, so
- * close(2) has nothing left to push; SMB FLUSH (a server fsync) is for
- * fsync(2) only. */
+/* Every write has reached the server and reported its result, but those
+ * of a small file we created, kept for its close (fs_wb.c): they go now,
+ * with the CLOSE when they can, and their failure is close(2)'s. SMB
+ * FLUSH (a server fsync) is for fsync(2) only. */
 static int sfs_flush(const char *path, struct fuse_file_info *fi)
 {
-    return 0;
+    struct sfs_handle *h = get_handle(fi);
+    return h ? wb_flush(get_fs(), h) : 0;
 }
 
 static int sfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
@@ -348,7 +355,8 @@ static int sfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
     struct sfs_handle *h = get_handle(fi);
     if (!h)
         return 0;
-    return smb1_flush(h->f);
+    int r = wb_push(get_fs(), h);
+    return r ? r : smb1_flush(h->f);
 }
 
 static int sfs_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
@@ -363,6 +371,8 @@ static int sfs_release(const char *path, struct fuse_file_info *fi)
     pthread_mutex_lock(&fs->files_lock);
     handle_unlink_locked(h);
     pthread_mutex_unlock(&fs->files_lock);
+    /* Data kept after a failed flush, or without one: logged there. */
+    (void)wb_release(fs, h);
     /* No lock needed below: the handle is off the list. */
     int r = smb1_close_mtime(h->f, h->mtime_pending ? &h->close_mtime : NULL);
     if (r)
@@ -370,6 +380,7 @@ static int sfs_release(const char *path, struct fuse_file_info *fi)
     if (h->wrote) {
         cache_changed(fs->cache, h->path);
         keep_forget(fs, h->path);
+        links_changed(fs, h->path);
     }
     /* The last close of an unlinked file: libfuse unlinks its hidden name
      * next, unless the directory was removed meanwhile, so do it here. */
@@ -394,9 +405,13 @@ static int sfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         pthread_mutex_lock(&fs->files_lock);
         h->own_ns = 0;
         pthread_mutex_unlock(&fs->files_lock);
+        if ((r = wb_push(fs, h)))
+            return r;
     }
-    if (path)
+    if (path) {
         own_forget(fs, path);
+        wb_settle(fs, path, false);
+    }
     if (h) {
         r = smb1_ftruncate(h->f, (uint64_t)size);
     } else if (path) {
@@ -418,9 +433,14 @@ static int sfs_unlink(const char *path)
     SPATH(sp, path);
     /* The kernel checked that path is no directory (unlink(2) gives
      * EISDIR itself), so the core need not ask the server again. */
+    wb_settle(fs, path, false);
     int r = smb1_unlink_nondir(fs->tree, sp);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
+    /* The other names lose a link. */
+    links_changed(fs, path);
+    if (r == 0)
+        links_forget(fs, path);
     if (is_fuse_hidden(path))
         ghost_forget(fs, path);
     return r;
@@ -467,6 +487,8 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     struct sfs_fs *fs = get_fs();
     if (flags & ~(unsigned)RENAME_NOREPLACE)
         return -EINVAL;
+    wb_settle(fs, from, true);
+    wb_settle(fs, to, true);
     SPATH(sfrom, from);
     if (flags == 0 && is_fuse_hidden(to) && path_is_open(fs, from) &&
         hide_in_root(fs, from, sfrom, to) == 0)
@@ -478,8 +500,10 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     cache_changed_tree(fs->cache, to);
     keep_forget(fs, from);
     keep_forget(fs, to);
-    if (r == 0)
+    if (r == 0) {
         handles_renamed(fs, from, to);
+        links_renamed(fs, from, to);
+    }
     /* Without POSIX semantics the server refuses to move a directory in
      * which a file is open (a Windows rule) with ACCESS_DENIED: mv would
      * send the user to check permissions. It is "in use", as rename(2)
@@ -532,6 +556,7 @@ static int sfs_readlink(const char *path, char *buf, size_t size)
 static int sfs_link(const char *from, const char *to)
 {
     struct sfs_fs *fs = get_fs();
+    wb_settle(fs, from, false);
     SPATH(sfrom, from);
     SPATH(sto, to);
     own_forget(fs, from);
@@ -542,8 +567,11 @@ static int sfs_link(const char *from, const char *to)
      * path), which keeps the old name's link count until its attributes
      * time out: tar then finds the first name with one link and the second
      * with two. Have the kernel ask again. */
-    if (r == 0)
+    if (r == 0) {
         (void)fuse_invalidate_path(fuse_get_context()->fuse, from);
+        links_linked(fs, from, to);
+        links_changed(fs, to);
+    }
     return r;
 }
 
@@ -800,7 +828,9 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
     smb1_conn_get_info(conn, &info);
     fs->unix_ext = info.unix_caps != 0;
     pthread_mutex_init(&fs->files_lock, NULL);
+    pthread_cond_init(&fs->files_cond, NULL);
     pthread_mutex_init(&fs->keep_lock, NULL);
+    pthread_mutex_init(&fs->links_lock, NULL);
     fs->files.next = fs->files.prev = &fs->files;
     return fs;
 }
@@ -812,7 +842,8 @@ void sfs_fs_free(struct sfs_fs *fs)
     while (fs->files.next != &fs->files) {
         struct sfs_handle *h = fs->files.next;
         handle_unlink_locked(h);
-        smb1_close(h->f);
+        (void)wb_release(fs, h);
+        smb1_close_mtime(h->f, h->mtime_pending ? &h->close_mtime : NULL);
         handle_free(h);
     }
     /* Files still hidden had open handles at unmount, closed above:
@@ -825,8 +856,11 @@ void sfs_fs_free(struct sfs_fs *fs)
     }
     keep_clear_locked(fs);
     cache_free(fs->cache);
+    pthread_cond_destroy(&fs->files_cond);
     pthread_mutex_destroy(&fs->files_lock);
     pthread_mutex_destroy(&fs->keep_lock);
+    links_clear(fs);
+    pthread_mutex_destroy(&fs->links_lock);
     free(fs);
 }
 

@@ -319,6 +319,17 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime);
  * CLOSE with a time on a handle that wrote through NT_CREATE_ANDX with
  * success and leaves the time of the last write. */
 bool smb1_close_sets_mtime(struct smb1_file *f);
+/* The last write of a small file and the CLOSE of its handle in one
+ * request (WRITE_ANDX + CLOSE), with mtime as smb1_close_mtime. f stays
+ * valid and is still to be smb1_close'd: a later call through it opens the
+ * file again. -EINVAL when len is 0 or above smb1_write_close_max(f) (0
+ * while f holds locks: a CLOSE would drop them). A write that fails
+ * closes nothing. */
+int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                     const struct timespec *mtime);
+size_t smb1_write_close_max(struct smb1_file *f);
+/* Reads len bytes at off; fewer only at the end of the file. A failure
+ * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 int smb1_flush(struct smb1_file *f);

@@ -490,7 +490,7 @@ int smb1_close(struct smb1_file *f)
  * whole seconds, and Samba reads it as the server's local time (its
  * srv_make_unix_date3 adds the zone offset it announced in the negotiate
  * reply), as Windows does; 0 and 0xFFFFFFFF mean "no time". */
-static uint32_t close_utime(struct smb1_tree *t, const struct timespec *mtime)
+uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime)
 {
     struct conn_params p;
     if (!mtime || mtime->tv_nsec != 0)
@@ -527,7 +527,7 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
         pthread_mutex_unlock(&ot->lock);
     }
     int r = 0;
-    uint32_t utime = smb1_close_sets_mtime(f) ? close_utime(f->t, mtime) : 0;
+    uint32_t utime = smb1_close_sets_mtime(f) ? file_close_utime(f->t, mtime) : 0;
     if (mtime && !utime) {
         /* Not a time CLOSE can carry: set it on the handle first. */
         r = smb1_utimens(f->t, NULL, f, NULL, mtime);

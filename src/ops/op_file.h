@@ -85,6 +85,8 @@ typedef ssize_t (*file_op_fn)(struct smb1_tree *t, uint16_t fid, uint64_t epoch,
 ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
 /* A command whose one word is a FID (or a search ID): FLUSH, FIND_CLOSE2. */
 int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid);
+/* The UTIME word of a CLOSE that sets mtime, or 0 when it cannot. */
+uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime);
 /* file_fid_cmd pinned to the FID's connection epoch. */
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
 /* One READ_ANDX on a raw FID (a named pipe); no reopen. Returns the

@@ -46,4 +46,20 @@ server_mangled() {
 }
 check "unlink of a name the server mangles: EACCES, not EIO" server_mangled
 
+# A write through one hard link is seen through the other at once, and
+# both names show two links.
+hard_link_write() {
+    echo one >hl-a && ln hl-a hl-b || return 1
+    [ "$(stat -c %h hl-a)" = 2 ] && [ "$(stat -c %h hl-b)" = 2 ] || { stat -c '%n %h' hl-a hl-b >&2; return 1; }
+    echo two >>hl-a
+    [ "$(cat hl-b)" = "$(printf 'one\ntwo')" ] || { cat hl-b >&2; return 1; }
+    echo three >>hl-b
+    [ "$(cat hl-a)" = "$(printf 'one\ntwo\nthree')" ] || { cat hl-a >&2; return 1; }
+    [ "$(stat -c %s hl-a)" = 14 ] && [ "$(stat -c %s hl-b)" = 14 ] || return 1
+    rm hl-b
+    [ "$(stat -c %h hl-a)" = 1 ] || { stat -c '%n %h' hl-a >&2; return 1; }
+    rm hl-a
+}
+check "hard links: a write through one name is seen through the other; link counts" hard_link_write
+
 fs_log "PASS"
