@@ -166,6 +166,19 @@ if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q "// MOUNTPOINT"; then
     else
         bad "network mount failed to start"
     fi
+    # servercreds=DIR: DIR/NBCLI logs on to NBCLI with its own password.
+    mkdir -m 700 "$LAB_DIR/creds"
+    printf 'username=%s\npassword=%s\n' "$LAB_USER" "$LAB_PASS_C" >"$LAB_DIR/creds/NBCLI"
+    chmod 600 "$LAB_DIR/creds/NBCLI"
+    if sfs_user // "$NET" -o "username=$LAB_USER,servercreds=$LAB_DIR/creds"; then
+        [ "$(cat "$NET/TESTGRP/NBCLI/pub/c.txt" 2>&1)" = "second host" ] &&
+            [ -f "$NET/TESTGRP/NBSRV/share/net.txt" ] &&
+            ok "network mount: servercreds= logs on to NBCLI with its own password" ||
+            bad "servercreds: $(ls "$NET/TESTGRP/NBCLI" 2>&1)"
+        fusermount3 -u "$NET"
+    else
+        bad "network mount with servercreds= failed to start"
+    fi
 fi
 
 [ $failures = 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
