@@ -505,14 +505,17 @@ struct smb1_print_job_info {
     char user[64];
 };
 typedef int (*smb1_job_cb)(void *ctx, const struct smb1_print_job_info *job);
-/* Lists the jobs in the queue of the printer tree t: RAP DosPrintJobEnum,
- * or spoolss EnumJobs where RAP is absent or fails (Samba 4.17's RAP job
- * list fails inside the server). A non-zero return from cb stops the
- * listing and is returned. */
+/* Lists the jobs in the queue of the printer tree t: spoolss EnumJobs
+ * (Unicode names), or RAP DosPrintJobEnum where spoolss is absent or
+ * fails (RAP names are OEM: other characters come back as '?'). A non-zero
+ * return from cb stops the listing and is returned. */
 int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx);
-/* Cancels job id (of via's numbering) in the queue of printer tree t:
- * DosPrintJobDel or spoolss SetJob(JOB_CONTROL_DELETE). -EPERM when the
- * server does not allow it, -ENOENT no such job. */
-int smb1_print_cancel(struct smb1_tree *t, uint32_t id, enum smb1_queue_via via);
+/* Cancels a job of the queue of printer tree t, as smb1_print_queue
+ * listed it (id of its via's numbering): DosPrintJobDel, or spoolss
+ * SetJob(JOB_CONTROL_DELETE); a RAP job the server will not delete by RAP
+ * (Samba, for its users) is deleted through spoolss when exactly one job
+ * there has its document, owner and size. -EPERM when the server does not
+ * allow it, -ENOENT no such job. */
+int smb1_print_cancel(struct smb1_tree *t, const struct smb1_print_job_info *job);
 
 #endif
