@@ -37,7 +37,8 @@
 #define NET_MAX_ENTRIES 4096
 
 /* A cached list: the workgroups (key ""), a workgroup's servers (key
- * "WG"), or a server's disk shares (key "\\SERVER"). */
+ * "WG"), or a server's disk shares (key "\\SERVER"); key "=SERVER" is an
+ * empty list that says whether an unlisted server's name resolves. */
 struct net_list {
     struct net_list *next;
     char key[NET_NAME_MAX];
@@ -300,10 +301,16 @@ int net_list_get(struct sfs_net *net, const char *key, char (**names)[NET_NAME_M
 
     struct collect c = {.hidden = net->opts->hidden};
     int r;
-    if (key[0] == '\\')
+    if (key[0] == '\\') {
         r = shares_list(net, key + 1, &c);
-    else
+    } else if (key[0] == '=') {
+        /* Whether a server the browser does not list resolves: cached
+         * like a list, so probes of missing names cost one query. */
+        struct smb1_resolved res;
+        r = smb1_resolve(net->resolver, key + 1, 0x20, 0, &res, NULL, 0) ? -ENOENT : 0;
+    } else {
         r = browse_list(net, key[0] ? key : NULL, &c);
+    }
     struct net_list *nl = calloc(1, sizeof(*nl));
     if (!nl) {
         free(c.names);
@@ -386,12 +393,20 @@ int net_split(const char *path, struct net_path *p)
 int net_check_dir(struct sfs_net *net, const struct net_path *p)
 {
     int err;
+    /* No workgroup or NetBIOS name starts with a dot: .Trash, .hidden
+     * and the like are answered without asking anyone. */
+    if ((p->depth >= 1 && p->wg[0] == '.') || (p->depth >= 2 && p->server[0] == '.'))
+        return -ENOENT;
     if (p->depth >= 1 && !list_has(net, "", p->wg, &err))
         return err && err != -ENOENT ? err : -ENOENT;
     if (p->depth >= 2 && !list_has(net, p->wg, p->server, &err)) {
-        struct smb1_resolved res;
-        if (smb1_resolve(net->resolver, p->server, 0x20, 0, &res, NULL, 0) != 0)
-            return -ENOENT;
+        char key[NET_NAME_MAX + 1];
+        char(*names)[NET_NAME_MAX];
+        size_t n;
+        snprintf(key, sizeof(key), "=%s", p->server);
+        int r = net_list_get(net, key, &names, &n);
+        free(names);
+        return r;
     }
     return 0;
 }

@@ -162,6 +162,14 @@ if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q "// MOUNTPOINT"; then
         dt=$(($(now_ms) - t0))
         [ $rc != 0 ] && [ $dt -lt 3000 ] && ok "network mount: unknown server fails in ${dt} ms" ||
             bad "unknown server in the network mount: rc=$rc ${dt} ms"
+        # Probes of missing names (a shell's, a file manager's) are cached.
+        t0=$(now_ms)
+        for i in 1 2 3 4 5; do
+            stat "$NET/TESTGRP/NOSUCHBOX" "$NET/TESTGRP/.hidden" "$NET/.Trash" >/dev/null 2>&1
+        done
+        dt=$(($(now_ms) - t0))
+        [ $dt -lt 1000 ] && ok "network mount: 15 probes of missing names in ${dt} ms" ||
+            bad "probes of missing names took ${dt} ms"
         fusermount3 -u "$NET"
     else
         bad "network mount failed to start"
