@@ -98,6 +98,7 @@ struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_f
         return NULL;
     }
     h->f = f;
+    pthread_mutex_init(&h->wb_lock, NULL);
     pthread_mutex_lock(&fs->files_lock);
     h->next = fs->files.next;
     h->prev = &fs->files;
@@ -110,6 +111,8 @@ struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_f
 /* After its CLOSE, which released the server's locks of the handle. */
 void handle_free(struct sfs_handle *h)
 {
+    pthread_mutex_destroy(&h->wb_lock);
+    free(h->wb);
     free(h->path);
     free(h);
 }

@@ -33,6 +33,10 @@ int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock 
         return -EBADF;
     if (fl->l_start < 0 || fl->l_len < 0)
         return -EINVAL;
+    /* Writes kept for the close go out before the lock guards anything. */
+    int rw = wb_push(get_fs(), h);
+    if (rw)
+        return rw;
     if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK)
         return -EINVAL;
     uint64_t start, end;
@@ -62,6 +66,9 @@ int sfs_flock(const char *path, struct fuse_file_info *fi, int op)
     struct sfs_handle *h = get_handle(fi);
     if (!h)
         return -EBADF;
+    int rw = wb_push(get_fs(), h);
+    if (rw)
+        return rw;
     int type;
     switch (op & ~LOCK_NB) {
     case LOCK_SH:

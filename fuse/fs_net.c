@@ -18,8 +18,9 @@
  * per server, shared by its shares) and is released after NET_IDLE_S with
  * no open file and no call in progress.
  */
-#include "fs_net.h"
+#include "fs_net_int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,12 +33,12 @@
 #define NET_LIST_TTL_S  30
 #define NET_ERR_TTL_S   10
 #define NET_IDLE_S      60
-#define NET_NAME_MAX    81 /* a share name in UTF-8 (80 characters in srvsvc) */
 #define NET_CONNECT_MS  3000
 #define NET_MAX_ENTRIES 4096
 
 /* A cached list: the workgroups (key ""), a workgroup's servers (key
- * "WG"), or a server's disk shares (key "\\SERVER"). */
+ * "WG"), or a server's disk shares (key "\\SERVER"); key "=SERVER" is an
+ * empty list that says whether an unlisted server's name resolves. */
 struct net_list {
     struct net_list *next;
     char key[NET_NAME_MAX];
@@ -55,32 +56,6 @@ struct net_server {
     unsigned users; /* shares on it; protected by net->lock */
 };
 
-struct net_share {
-    struct net_share *next;
-    struct net_server *srv;
-    char name[NET_NAME_MAX];
-    struct smb1_tree *tree;
-    struct sfs_fs *fs;
-    unsigned calls; /* in progress; protected by net->lock */
-    unsigned opens; /* open files; protected by net->lock */
-    int64_t used_ms;
-};
-
-struct sfs_net {
-    const struct sfs_options *opts;
-    struct smb1_log *log;
-    struct smb1_resolver *resolver;
-    const struct fuse_operations *inner;
-    pthread_mutex_t lock; /* protects lists, servers, shares and their counters */
-    struct net_list *lists;
-    struct net_server *servers;
-    struct net_share *shares;
-    pthread_t reaper;
-    bool reaper_running;
-    pthread_cond_t reaper_cond; /* with lock: stop */
-    bool stop;
-};
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -88,7 +63,7 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct sfs_net *get_net(void)
+struct sfs_net *net_get(void)
 {
     return fuse_get_context()->private_data;
 }
@@ -137,12 +112,49 @@ static int collect_share(void *ctx, const char *name, uint32_t type, const char 
     return collect_add(c, name);
 }
 
+/* servercreds=DIR: DIR/SERVER (as named, upper or lower case) holds the
+ * credentials for that server. Returns true with *c filled. */
+static bool server_creds(struct sfs_net *net, const char *host, struct sfs_options *c)
+{
+    const char *dir = net->opts->servercreds;
+    if (!dir)
+        return false;
+    char name[NET_NAME_MAX];
+    for (int form = 0; form < 3; form++) {
+        size_t n = 0;
+        for (; host[n] && n + 1 < sizeof(name); n++)
+            name[n] = form == 0   ? host[n]
+                      : form == 1 ? (char)toupper((unsigned char)host[n])
+                                  : (char)tolower((unsigned char)host[n]);
+        name[n] = 0;
+        char path[4096], err[256] = "";
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        if (access(path, F_OK) != 0)
+            continue;
+        memset(c, 0, sizeof(*c));
+        (void)sfs_opts_lock_password(c);
+        if (sfs_opts_read_credentials(path, c, err, sizeof(err)) == 0)
+            return true;
+        log_warn(net->log, "%s", err);
+        sfs_opts_free(c);
+        return false;
+    }
+    return false;
+}
+
 static int net_connect(struct sfs_net *net, const char *host, const char *ip, bool anon,
                        struct smb1_conn **out)
 {
     struct smb1_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     sfs_opts_to_config(net->opts, &cfg);
+    struct sfs_options own;
+    bool have_own = !anon && server_creds(net, host, &own);
+    if (have_own) {
+        cfg.user = own.username;
+        cfg.domain = own.domain ? own.domain : "";
+        cfg.password = sfs_opts_password(&own);
+    }
     cfg.host = host;
     cfg.ip = ip;
     cfg.server_netbios_name = NULL;
@@ -156,6 +168,8 @@ static int net_connect(struct sfs_net *net, const char *host, const char *ip, bo
     }
     char why[256] = "";
     int r = smb1_conn_new(&cfg, out, why, sizeof(why));
+    if (have_own)
+        sfs_opts_free(&own);
     if (r)
         log_info(net->log, "%s: %s", host, why[0] ? why : strerror(-r));
     return r;
@@ -258,7 +272,7 @@ static int shares_list(struct sfs_net *net, const char *server, struct collect *
 
 /* The list for key, from the cache or asked for now. Returns 0 with a
  * copy in *names / *n (free it), or the list's error. */
-static int list_get(struct sfs_net *net, const char *key, char (**names)[NET_NAME_MAX], size_t *n)
+int net_list_get(struct sfs_net *net, const char *key, char (**names)[NET_NAME_MAX], size_t *n)
 {
     *names = NULL;
     *n = 0;
@@ -287,10 +301,16 @@ static int list_get(struct sfs_net *net, const char *key, char (**names)[NET_NAM
 
     struct collect c = {.hidden = net->opts->hidden};
     int r;
-    if (key[0] == '\\')
+    if (key[0] == '\\') {
         r = shares_list(net, key + 1, &c);
-    else
+    } else if (key[0] == '=') {
+        /* Whether a server the browser does not list resolves: cached
+         * like a list, so probes of missing names cost one query. */
+        struct smb1_resolved res;
+        r = smb1_resolve(net->resolver, key + 1, 0x20, 0, &res, NULL, 0) ? -ENOENT : 0;
+    } else {
         r = browse_list(net, key[0] ? key : NULL, &c);
+    }
     struct net_list *nl = calloc(1, sizeof(*nl));
     if (!nl) {
         free(c.names);
@@ -332,7 +352,7 @@ static bool list_has(struct sfs_net *net, const char *key, const char *name, int
 {
     char(*names)[NET_NAME_MAX];
     size_t n;
-    *err = list_get(net, key, &names, &n);
+    *err = net_list_get(net, key, &names, &n);
     bool found = false;
     for (size_t i = 0; i < n && !found; i++)
         found = strcasecmp(names[i], name) == 0;
@@ -342,13 +362,7 @@ static bool list_has(struct sfs_net *net, const char *key, const char *name, int
 
 /* ---- paths ---- */
 
-struct net_path {
-    int depth; /* 0 "/", 1 "/WG", 2 "/WG/SERVER", 3 and more: in a share */
-    char wg[NET_NAME_MAX], server[NET_NAME_MAX], share[NET_NAME_MAX];
-    const char *rest; /* in a share: "/" or "/dir/file" */
-};
-
-static int split(const char *path, struct net_path *p)
+int net_split(const char *path, struct net_path *p)
 {
     memset(p, 0, sizeof(*p));
     const char *s = path;
@@ -376,20 +390,28 @@ static int split(const char *path, struct net_path *p)
 /* Whether the directory of depth 1 or 2 exists. A server the browser
  * does not list is still there when its name resolves (a device that
  * does not announce itself, a list not yet complete). */
-static int check_dir(struct sfs_net *net, const struct net_path *p)
+int net_check_dir(struct sfs_net *net, const struct net_path *p)
 {
     int err;
+    /* No workgroup or NetBIOS name starts with a dot: .Trash, .hidden
+     * and the like are answered without asking anyone. */
+    if ((p->depth >= 1 && p->wg[0] == '.') || (p->depth >= 2 && p->server[0] == '.'))
+        return -ENOENT;
     if (p->depth >= 1 && !list_has(net, "", p->wg, &err))
         return err && err != -ENOENT ? err : -ENOENT;
     if (p->depth >= 2 && !list_has(net, p->wg, p->server, &err)) {
-        struct smb1_resolved res;
-        if (smb1_resolve(net->resolver, p->server, 0x20, 0, &res, NULL, 0) != 0)
-            return -ENOENT;
+        char key[NET_NAME_MAX + 1];
+        char(*names)[NET_NAME_MAX];
+        size_t n;
+        snprintf(key, sizeof(key), "=%s", p->server);
+        int r = net_list_get(net, key, &names, &n);
+        free(names);
+        return r;
     }
     return 0;
 }
 
-static void dir_stat(struct sfs_net *net, struct stat *st)
+void net_dir_stat(struct sfs_net *net, struct stat *st)
 {
     memset(st, 0, sizeof(*st));
     st->st_mode = S_IFDIR | 0555;
@@ -401,7 +423,7 @@ static void dir_stat(struct sfs_net *net, struct stat *st)
 /* ---- shares ---- */
 
 /* The share (connected now if need be) with one call counted. */
-static int share_enter(struct sfs_net *net, const struct net_path *p, struct net_share **out)
+int net_share_enter(struct sfs_net *net, const struct net_path *p, struct net_share **out)
 {
     pthread_mutex_lock(&net->lock);
     for (struct net_share *s = net->shares; s; s = s->next) {
@@ -454,7 +476,7 @@ static int share_enter(struct sfs_net *net, const struct net_path *p, struct net
     return 0;
 }
 
-static void share_leave(struct sfs_net *net, struct net_share *s, int opened)
+void net_share_leave(struct sfs_net *net, struct net_share *s, int opened)
 {
     pthread_mutex_lock(&net->lock);
     s->calls--;
@@ -522,280 +544,6 @@ static void *reaper_main(void *arg)
     }
     pthread_mutex_unlock(&net->lock);
     return NULL;
-}
-
-/* Runs one inner callback on the share's own sfs_fs. */
-#define IN_SHARE(net, sh, call)                                                                    \
-    ({                                                                                             \
-        struct fuse_context *ctx_ = fuse_get_context();                                            \
-        void *saved_ = ctx_->private_data;                                                         \
-        ctx_->private_data = (sh)->fs;                                                             \
-        int r_ = (call);                                                                           \
-        ctx_->private_data = saved_;                                                               \
-        r_;                                                                                        \
-    })
-
-/* Resolves path to its share; returns from the calling callback with the
- * error when it is not inside one. */
-#define ENTER(path, p, sh, top_err)                                                                \
-    struct sfs_net *net = get_net();                                                               \
-    struct net_path p;                                                                             \
-    struct net_share *sh;                                                                          \
-    do {                                                                                           \
-        int e_ = split((path), &p);                                                                \
-        if (e_)                                                                                    \
-            return e_;                                                                             \
-        if (p.depth < 3)                                                                           \
-            return (top_err);                                                                      \
-        e_ = share_enter(net, &p, &sh);                                                            \
-        if (e_)                                                                                    \
-            return e_;                                                                             \
-    } while (0)
-
-/* ---- callbacks ---- */
-
-static void *net_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-    struct sfs_net *net = get_net();
-    double t = net->opts->actimeo;
-    cfg->entry_timeout = t;
-    cfg->attr_timeout = t;
-    cfg->negative_timeout = 0;
-    cfg->use_ino = 0; /* servers' inode numbers would collide */
-    cfg->hard_remove = 0;
-    cfg->kernel_cache = 0;
-    cfg->auto_cache = 0;
-    cfg->direct_io = net->opts->cache == SFS_CACHE_NONE;
-    conn->max_write = 1u << 20;
-    if (conn->capable & FUSE_CAP_ASYNC_READ)
-        conn->want |= FUSE_CAP_ASYNC_READ;
-    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-    return net;
-}
-
-static int net_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
-{
-    struct sfs_net *net = get_net();
-    struct net_path p;
-    int r = split(path, &p);
-    if (r)
-        return r;
-    if (p.depth < 3) {
-        r = check_dir(net, &p);
-        if (!r)
-            dir_stat(net, st);
-        return r;
-    }
-    struct net_share *sh;
-    r = share_enter(net, &p, &sh);
-    if (r)
-        return r;
-    r = IN_SHARE(net, sh, net->inner->getattr(p.rest, st, fi));
-    share_leave(net, sh, 0);
-    return r;
-}
-
-static int net_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
-                       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
-{
-    struct sfs_net *net = get_net();
-    struct net_path p;
-    int r = split(path, &p);
-    if (r)
-        return r;
-    if (p.depth >= 3) {
-        struct net_share *sh;
-        r = share_enter(net, &p, &sh);
-        if (r)
-            return r;
-        r = IN_SHARE(net, sh, net->inner->readdir(p.rest, buf, filler, off, fi, flags));
-        share_leave(net, sh, 0);
-        return r;
-    }
-    char key[NET_NAME_MAX + 1];
-    if (p.depth == 0)
-        key[0] = 0;
-    else if (p.depth == 1)
-        snprintf(key, sizeof(key), "%s", p.wg);
-    else
-        snprintf(key, sizeof(key), "\\%s", p.server);
-    if (p.depth > 0 && (r = check_dir(net, &p)) != 0)
-        return r;
-    char(*names)[NET_NAME_MAX];
-    size_t n;
-    r = list_get(net, key, &names, &n);
-    if (r)
-        return r;
-    struct stat st;
-    dir_stat(net, &st);
-    filler(buf, ".", &st, 0, 0);
-    filler(buf, "..", &st, 0, 0);
-    for (size_t i = 0; i < n; i++)
-        if (filler(buf, names[i], &st, 0, 0))
-            break;
-    free(names);
-    return 0;
-}
-
-static int net_open(const char *path, struct fuse_file_info *fi)
-{
-    ENTER(path, p, sh, -EISDIR);
-    int r = IN_SHARE(net, sh, net->inner->open(p.rest, fi));
-    share_leave(net, sh, r == 0);
-    return r;
-}
-
-static int net_create(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-    ENTER(path, p, sh, -EACCES);
-    int r = IN_SHARE(net, sh, net->inner->create(p.rest, mode, fi));
-    share_leave(net, sh, r == 0);
-    return r;
-}
-
-static int net_release(const char *path, struct fuse_file_info *fi)
-{
-    ENTER(path, p, sh, 0);
-    int r = IN_SHARE(net, sh, net->inner->release(p.rest, fi));
-    share_leave(net, sh, -1);
-    return r;
-}
-
-/* The callbacks whose only path is inside a share. */
-#define NET_PASS(name, args, call_args, top_err)                                                   \
-    static int net_##name args                                                                     \
-    {                                                                                              \
-        ENTER(path, p, sh, top_err);                                                               \
-        int r = IN_SHARE(net, sh, net->inner->name call_args);                                     \
-        share_leave(net, sh, 0);                                                                   \
-        return r;                                                                                  \
-    }
-
-NET_PASS(read, (const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi),
-         (p.rest, buf, size, off, fi), -EISDIR)
-NET_PASS(write,
-         (const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi),
-         (p.rest, buf, size, off, fi), -EISDIR)
-NET_PASS(flush, (const char *path, struct fuse_file_info *fi), (p.rest, fi), 0)
-NET_PASS(fsync, (const char *path, int ds, struct fuse_file_info *fi), (p.rest, ds, fi), 0)
-NET_PASS(truncate, (const char *path, off_t size, struct fuse_file_info *fi), (p.rest, size, fi),
-         -EISDIR)
-NET_PASS(unlink, (const char *path), (p.rest), -EACCES)
-NET_PASS(mkdir, (const char *path, mode_t mode), (p.rest, mode), -EACCES)
-NET_PASS(rmdir, (const char *path), (p.rest), -EACCES)
-NET_PASS(readlink, (const char *path, char *buf, size_t size), (p.rest, buf, size), -EINVAL)
-NET_PASS(utimens, (const char *path, const struct timespec tv[2], struct fuse_file_info *fi),
-         (p.rest, tv, fi), -EACCES)
-NET_PASS(chmod, (const char *path, mode_t mode, struct fuse_file_info *fi), (p.rest, mode, fi),
-         -EACCES)
-NET_PASS(chown, (const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi),
-         (p.rest, uid, gid, fi), -EACCES)
-NET_PASS(statfs, (const char *path, struct statvfs *sv), (p.rest, sv),
-         (memset(sv, 0, sizeof(*sv)), 0))
-
-static int net_symlink(const char *target, const char *path)
-{
-    ENTER(path, p, sh, -EACCES);
-    int r = IN_SHARE(net, sh, net->inner->symlink(target, p.rest));
-    share_leave(net, sh, 0);
-    return r;
-}
-
-/* Two paths: both in the same share, else -EXDEV. */
-static int two_paths(const char *from, const char *to, struct net_path *pf, struct net_path *pt)
-{
-    int r = split(from, pf);
-    if (!r)
-        r = split(to, pt);
-    if (r)
-        return r;
-    if (pf->depth < 3 || pt->depth < 3)
-        return -EACCES;
-    if (strcasecmp(pf->server, pt->server) != 0 || strcasecmp(pf->share, pt->share) != 0)
-        return -EXDEV;
-    return 0;
-}
-
-/* Both paths split and in one share, which is entered. */
-static int enter_two(struct sfs_net *net, const char *from, const char *to, struct net_path *pf,
-                     struct net_path *pt, struct net_share **sh)
-{
-    int r = two_paths(from, to, pf, pt);
-    return r ? r : share_enter(net, pf, sh);
-}
-
-static int net_rename(const char *from, const char *to, unsigned int flags)
-{
-    struct sfs_net *net = get_net();
-    struct net_path pf, pt;
-    struct net_share *sh;
-    int r = enter_two(net, from, to, &pf, &pt, &sh);
-    if (r)
-        return r;
-    r = IN_SHARE(net, sh, net->inner->rename(pf.rest, pt.rest, flags));
-    share_leave(net, sh, 0);
-    return r;
-}
-
-static int net_link(const char *from, const char *to)
-{
-    struct sfs_net *net = get_net();
-    struct net_path pf, pt;
-    struct net_share *sh;
-    int r = enter_two(net, from, to, &pf, &pt, &sh);
-    if (!r) {
-        r = IN_SHARE(net, sh, net->inner->link(pf.rest, pt.rest));
-        share_leave(net, sh, 0);
-    }
-    return r;
-}
-
-static int net_access(const char *path, int mask)
-{
-    struct sfs_net *net = get_net();
-    struct net_path p;
-    int r = split(path, &p);
-    if (r)
-        return r;
-    if (p.depth < 3)
-        return (mask & W_OK) ? -EACCES : check_dir(net, &p);
-    struct net_share *sh;
-    if ((r = share_enter(net, &p, &sh)) != 0)
-        return r;
-    r = IN_SHARE(net, sh, net->inner->access(p.rest, mask));
-    share_leave(net, sh, 0);
-    return r;
-}
-
-static const struct fuse_operations net_ops = {
-    .init = net_init,
-    .getattr = net_getattr,
-    .readdir = net_readdir,
-    .open = net_open,
-    .create = net_create,
-    .read = net_read,
-    .write = net_write,
-    .flush = net_flush,
-    .fsync = net_fsync,
-    .release = net_release,
-    .truncate = net_truncate,
-    .unlink = net_unlink,
-    .rename = net_rename,
-    .mkdir = net_mkdir,
-    .rmdir = net_rmdir,
-    .symlink = net_symlink,
-    .readlink = net_readlink,
-    .link = net_link,
-    .utimens = net_utimens,
-    .chmod = net_chmod,
-    .chown = net_chown,
-    .statfs = net_statfs,
-    .access = net_access,
-};
-
-const struct fuse_operations *sfs_net_operations(void)
-{
-    return &net_ops;
 }
 
 struct sfs_net *sfs_net_new(const struct sfs_options *opts, struct smb1_log *log, int *err)

@@ -130,6 +130,8 @@ static int get_attr(struct sfs_fs *fs, const char *path, struct sfs_handle *h, s
     case CACHE_MISS:
         break;
     }
+    /* The server is to see what our writes kept for the close. */
+    wb_settle(fs, path, false);
     uint64_t g = cache_gen(fs->cache);
     int r = h ? smb1_fstat(h->f, s) : smb1_stat(fs->tree, sp, s);
     if (r == 0) {
@@ -147,7 +149,7 @@ static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
     struct sfs_handle *h = get_handle(fi);
     int r;
     if (!path) /* libfuse has no name for this open file any more */
-        r = h ? smb1_fstat(h->f, &s) : -ENOENT;
+        r = !h ? -ENOENT : (r = wb_push(fs, h)) ? r : smb1_fstat(h->f, &s);
     else
         r = get_attr(fs, path, h, &s);
     if (r)
@@ -168,6 +170,7 @@ static int sfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
     struct cache_dir *d = cache_dir_get(fs->cache, path);
     if (!d) {
         SPATH(sp, path);
+        wb_settle(fs, path, true);
         d = cache_dir_new();
         if (!d)
             return -ENOMEM;
@@ -241,6 +244,7 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     struct smb1_file *f = NULL;
     struct smb1_stat s;
     memset(&s, 0, sizeof(s));
+    wb_settle(fs, path, false);
     uint64_t g = cache_gen(fs->cache);
     int r = smb1_open(fs->tree, sp, flags, mode, &f, &s);
     if (r) {
@@ -295,6 +299,9 @@ static int sfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int sfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
     struct sfs_handle *h = get_handle(fi);
+    int r = wb_push(get_fs(), h);
+    if (r)
+        return r;
     /* smb1_read reads up to the end of the file: a short count is EOF. */
     return (int)smb1_read(h->f, buf, size, (uint64_t)off);
 }
@@ -305,6 +312,11 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
     struct sfs_fs *fs = get_fs();
     struct sfs_handle *h = get_handle(fi);
     size_t done = 0;
+    int kept = wb_write(fs, h, buf, size, off);
+    if (kept < 0)
+        return kept;
+    if (kept > 0)
+        done = size;
     while (done < size) {
         ssize_t n = smb1_write(h->f, buf + done, size - done, (uint64_t)off + done);
         if (n < 0) {
@@ -331,12 +343,14 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
     return (int)done;
 }
 
-/* Every write has already reached the server and reported its result, so
- * close(2) has nothing left to push; SMB FLUSH (a server fsync) is for
- * fsync(2) only. */
+/* Every write has reached the server and reported its result, but those
+ * of a small file we created, kept for its close (fs_wb.c): they go now,
+ * with the CLOSE when they can, and their failure is close(2)'s. SMB
+ * FLUSH (a server fsync) is for fsync(2) only. */
 static int sfs_flush(const char *path, struct fuse_file_info *fi)
 {
-    return 0;
+    struct sfs_handle *h = get_handle(fi);
+    return h ? wb_flush(get_fs(), h) : 0;
 }
 
 static int sfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
@@ -344,7 +358,8 @@ static int sfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
     struct sfs_handle *h = get_handle(fi);
     if (!h)
         return 0;
-    return smb1_flush(h->f);
+    int r = wb_push(get_fs(), h);
+    return r ? r : smb1_flush(h->f);
 }
 
 static int sfs_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
@@ -359,6 +374,8 @@ static int sfs_release(const char *path, struct fuse_file_info *fi)
     pthread_mutex_lock(&fs->files_lock);
     handle_unlink_locked(h);
     pthread_mutex_unlock(&fs->files_lock);
+    /* Data kept after a failed flush, or without one: logged there. */
+    (void)wb_release(fs, h);
     /* No lock needed below: the handle is off the list. */
     int r = smb1_close_mtime(h->f, h->mtime_pending ? &h->close_mtime : NULL);
     if (r)
@@ -391,9 +408,13 @@ static int sfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         pthread_mutex_lock(&fs->files_lock);
         h->own_ns = 0;
         pthread_mutex_unlock(&fs->files_lock);
+        if ((r = wb_push(fs, h)))
+            return r;
     }
-    if (path)
+    if (path) {
         own_forget(fs, path);
+        wb_settle(fs, path, false);
+    }
     if (h) {
         r = smb1_ftruncate(h->f, (uint64_t)size);
     } else if (path) {
@@ -415,6 +436,7 @@ static int sfs_unlink(const char *path)
     SPATH(sp, path);
     /* The kernel checked that path is no directory (unlink(2) gives
      * EISDIR itself), so the core need not ask the server again. */
+    wb_settle(fs, path, false);
     int r = smb1_unlink_nondir(fs->tree, sp);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
@@ -468,6 +490,8 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     struct sfs_fs *fs = get_fs();
     if (flags & ~(unsigned)RENAME_NOREPLACE)
         return -EINVAL;
+    wb_settle(fs, from, true);
+    wb_settle(fs, to, true);
     SPATH(sfrom, from);
     if (flags == 0 && is_fuse_hidden(to) && path_is_open(fs, from) &&
         hide_in_root(fs, from, sfrom, to) == 0)
@@ -544,6 +568,7 @@ static int sfs_readlink(const char *path, char *buf, size_t size)
 static int sfs_link(const char *from, const char *to)
 {
     struct sfs_fs *fs = get_fs();
+    wb_settle(fs, from, false);
     SPATH(sfrom, from);
     SPATH(sto, to);
     own_forget(fs, from);
@@ -815,6 +840,7 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
     smb1_conn_get_info(conn, &info);
     fs->unix_ext = info.unix_caps != 0;
     pthread_mutex_init(&fs->files_lock, NULL);
+    pthread_cond_init(&fs->files_cond, NULL);
     pthread_mutex_init(&fs->keep_lock, NULL);
     pthread_mutex_init(&fs->links_lock, NULL);
     fs->files.next = fs->files.prev = &fs->files;
@@ -828,7 +854,8 @@ void sfs_fs_free(struct sfs_fs *fs)
     while (fs->files.next != &fs->files) {
         struct sfs_handle *h = fs->files.next;
         handle_unlink_locked(h);
-        smb1_close(h->f);
+        (void)wb_release(fs, h);
+        smb1_close_mtime(h->f, h->mtime_pending ? &h->close_mtime : NULL);
         handle_free(h);
     }
     /* Files still hidden had open handles at unmount, closed above:
@@ -841,6 +868,7 @@ void sfs_fs_free(struct sfs_fs *fs)
     }
     keep_clear_locked(fs);
     cache_free(fs->cache);
+    pthread_cond_destroy(&fs->files_cond);
     pthread_mutex_destroy(&fs->files_lock);
     pthread_mutex_destroy(&fs->keep_lock);
     links_clear(fs);

@@ -44,6 +44,15 @@ struct sfs_handle {
      * by fs->files_lock. */
     bool mtime_pending;
     struct timespec close_mtime;
+    /* Write-behind (fs_wb.c): wb_pending and refs are protected by
+     * fs->files_lock, the rest by wb_lock (taken after files_lock). */
+    bool wb_pending;
+    unsigned refs;
+    pthread_mutex_t wb_lock;
+    uint8_t *wb;
+    size_t wb_len;
+    uint64_t wb_off;
+    int wb_err;
 };
 
 /* A name of a file known to have others (fs_links.c): names with the
@@ -79,6 +88,7 @@ struct sfs_fs {
     struct cache *cache;
     bool unix_ext;
     pthread_mutex_t files_lock; /* protects the handle list, each handle's fields, ghosts */
+    pthread_cond_t files_cond;  /* a handle's refs dropped */
     struct sfs_handle files;    /* list sentinel */
     struct sfs_ghost *ghosts;
     unsigned ghost_seq;        /* protected by files_lock: makes hidden names unique */
@@ -140,6 +150,8 @@ void ghost_forget(struct sfs_fs *fs, const char *path);
  * struct sfs_handle). Each returns true when *s then holds all of them
  * (mtime included), fit to answer a stat. */
 uint64_t own_now_ns(void);
+/* The one handle open on path, when it created the file. files_lock held. */
+struct sfs_handle *sole_created_locked(struct sfs_fs *fs, const char *path);
 bool own_attr(struct sfs_fs *fs, const char *path, struct smb1_stat *s, bool *exact);
 /* A chown/chmod of ours succeeded (-1: unchanged). */
 bool own_changed(struct sfs_fs *fs, const char *path, int64_t uid, int64_t gid, int mode,
@@ -152,6 +164,17 @@ bool own_defer_mtime(struct sfs_fs *fs, const char *path, const struct timespec 
                      struct smb1_stat *s);
 /* A change of ours whose result the handle does not know. */
 void own_forget(struct sfs_fs *fs, const char *path);
+
+/* fs_wb.c: write-behind of the small files we create. wb_write returns
+ * size when it kept the data, 0 when the caller is to write it (anything
+ * kept went out first), or a failure of an earlier write. */
+int wb_write(struct sfs_fs *fs, struct sfs_handle *h, const char *buf, size_t size, off_t off);
+int wb_push(struct sfs_fs *fs, struct sfs_handle *h);
+int wb_flush(struct sfs_fs *fs, struct sfs_handle *h);
+/* Writes out what is kept for path (below: and for files below it). */
+void wb_settle(struct sfs_fs *fs, const char *path, bool below);
+/* h is off the list: writes out what is left; its failure or a kept one. */
+int wb_release(struct sfs_fs *fs, struct sfs_handle *h);
 
 /* fs_xattr.c: statfs and extended attributes. */
 int sfs_statfs(const char *path, struct statvfs *sv);

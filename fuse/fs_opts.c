@@ -138,6 +138,7 @@ enum opt_id {
     O_WINS,
     O_RESOLVE,
     O_HIDDEN,
+    O_SERVERCREDS,
     O_UNIX,
     O_NOUNIX,
     O_NOBRL,
@@ -205,6 +206,7 @@ static const struct opt_def opt_table[] = {
     {"wins", O_WINS, ARG_REQUIRED},
     {"resolve", O_RESOLVE, ARG_REQUIRED},
     {"hidden", O_HIDDEN, ARG_NONE},
+    {"servercreds", O_SERVERCREDS, ARG_REQUIRED},
     {"unix", O_UNIX, ARG_NONE},
     {"linux", O_UNIX, ARG_NONE},
     {"nounix", O_NOUNIX, ARG_NONE},
@@ -530,6 +532,8 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
     case O_HIDDEN:
         o->hidden = true;
         return 0;
+    case O_SERVERCREDS:
+        return set_str(ps, &o->servercreds, v, strlen(v));
     case O_UNIX:
     case O_NOUNIX:
         o->unix_ext = d->id == O_UNIX ? 1 : 0;
@@ -685,12 +689,8 @@ static void set_defaults(struct sfs_options *o)
     o->actimeo = 1.0;
     o->cache = SFS_CACHE_STRICT;
     o->unix_ext = -1;
-    /* As cifs.ko: SFM mapping of reserved characters unless the server
-     * takes POSIX names (the core applies it only without UNIX
-     * extensions). */
-    o->mapposix = true;
-    /* Minshall+French symlinks where the server has no POSIX ones. */
-    o->mfsymlinks = true;
+    /* As cifs.ko (both apply only without UNIX extensions). */
+    o->mapposix = o->mfsymlinks = true;
     o->echo_interval = 60;
 }
 
@@ -889,7 +889,8 @@ void sfs_opts_free(struct sfs_options *o)
     free(o->wins);
     free(o->resolve);
     free(o->target);
-    o->wins = o->resolve = o->target = NULL;
+    free(o->servercreds);
+    o->wins = o->resolve = o->target = o->servercreds = NULL;
     free(o->pcap);
     o->pcap = NULL;
     o->source = o->host = o->share = o->prefix = o->mountpoint = NULL;

@@ -73,6 +73,7 @@ struct sfs_options {
     char *wins;              /* wins=ADDR[,ADDR]: WINS servers */
     char *resolve;           /* resolve=host,wins,bcast: name resolve order */
     bool hidden;             /* network mount: show hidden ($) shares */
+    char *servercreds;       /* network mount: DIR/SERVER credentials files */
     bool anon_default;       /* --list/--browse without credentials: anonymous */
     int unix_ext;            /* -1 auto, 0 nounix, 1 unix */
     bool nobrl;              /* byte-range locks stay local, never sent to the server */
@@ -134,6 +135,11 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg);
 
 void sfs_opts_print_help(FILE *f, const char *prog);
 void sfs_opts_print_version(FILE *f);
+
+/* Reads the mount.cifs credentials file at path into o (username,
+ * password, domain), as credentials= does; o starts zeroed. Free it with
+ * sfs_opts_free. Returns 0 or -errno with a message in err. */
+int sfs_opts_read_credentials(const char *path, struct sfs_options *o, char *err, size_t errlen);
 
 /* Wipes the password and frees every string. Safe on a zeroed or already
  * freed struct. */

@@ -23,7 +23,7 @@ uint64_t own_now_ns(void)
 
 /* The one handle open on path when it created the file (O_CREAT|O_EXCL),
  * else NULL. fs->files_lock held. */
-static struct sfs_handle *sole_created_locked(struct sfs_fs *fs, const char *path)
+struct sfs_handle *sole_created_locked(struct sfs_fs *fs, const char *path)
 {
     struct sfs_handle *found = NULL;
     for (struct sfs_handle *o = fs->files.next; o != &fs->files; o = o->next) {

@@ -454,7 +454,7 @@ static int print_unlink(const char *path)
     int r = queue_lookup(p, name, &e);
     if (r)
         return r;
-    r = smb1_print_cancel(p->tree, e.info.id, e.info.via);
+    r = smb1_print_cancel(p->tree, &e.info);
     if (r == -EACCES)
         r = -EPERM;
     if (r == 0 || r == -ENOENT)

@@ -321,6 +321,15 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime);
  * CLOSE with a time on a handle that wrote through NT_CREATE_ANDX with
  * success and leaves the time of the last write. */
 bool smb1_close_sets_mtime(struct smb1_file *f);
+/* The last write of a small file and the CLOSE of its handle in one
+ * request (WRITE_ANDX + CLOSE), with mtime as smb1_close_mtime. f stays
+ * valid and is still to be smb1_close'd: a later call through it opens the
+ * file again. -EINVAL when len is 0 or above smb1_write_close_max(f) (0
+ * while f holds locks: a CLOSE would drop them). A write that fails
+ * closes nothing. */
+int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                     const struct timespec *mtime);
+size_t smb1_write_close_max(struct smb1_file *f);
 /* Reads len bytes at off; fewer only at the end of the file. A failure
  * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
@@ -502,14 +511,17 @@ struct smb1_print_job_info {
     char user[64];
 };
 typedef int (*smb1_job_cb)(void *ctx, const struct smb1_print_job_info *job);
-/* Lists the jobs in the queue of the printer tree t: RAP DosPrintJobEnum,
- * or spoolss EnumJobs where RAP is absent or fails (Samba 4.17's RAP job
- * list fails inside the server). A non-zero return from cb stops the
- * listing and is returned. */
+/* Lists the jobs in the queue of the printer tree t: spoolss EnumJobs
+ * (Unicode names), or RAP DosPrintJobEnum where spoolss is absent or
+ * fails (RAP names are OEM: other characters come back as '?'). A non-zero
+ * return from cb stops the listing and is returned. */
 int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx);
-/* Cancels job id (of via's numbering) in the queue of printer tree t:
- * DosPrintJobDel or spoolss SetJob(JOB_CONTROL_DELETE). -EPERM when the
- * server does not allow it, -ENOENT no such job. */
-int smb1_print_cancel(struct smb1_tree *t, uint32_t id, enum smb1_queue_via via);
+/* Cancels a job of the queue of printer tree t, as smb1_print_queue
+ * listed it (id of its via's numbering): DosPrintJobDel, or spoolss
+ * SetJob(JOB_CONTROL_DELETE); a RAP job the server will not delete by RAP
+ * (Samba, for its users) is deleted through spoolss when exactly one job
+ * there has its document, owner and size. -EPERM when the server does not
+ * allow it, -ENOENT no such job. */
+int smb1_print_cancel(struct smb1_tree *t, const struct smb1_print_job_info *job);
 
 #endif

@@ -119,6 +119,36 @@ static bool verify_final(struct mux *m, const struct msg_in *in, uint32_t seq, c
     return false;
 }
 
+/* The next frame of rq, the one wait and check of both call paths: waits
+ * for it (wait_frame; on a timeout, logged here, rq becomes the mux's),
+ * and when the request was signed checks its MAC (verify_final: seq and
+ * the secondaries' sec[0..nsec)). A bad MAC counts, frees the frame and
+ * kills the mux: -EIO. */
+static int next_frame(struct mux *m, struct mux_req *rq, uint8_t cmd, unsigned flags,
+                      int timeout_ms, bool signed_req, uint32_t seq, const uint32_t *sec,
+                      size_t nsec, struct mux_frame **out)
+{
+    struct mux_frame *f = NULL;
+    int r = wait_frame(m, rq, flags, timeout_ms, &f);
+    if (r == -ETIMEDOUT)
+        log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(cmd), rq->mid,
+                 timeout_ms);
+    if (r)
+        return r;
+    /* SIG_GOOD: the reader checked this reply's MAC for seq + 1 in a
+     * batch; anything else is checked here (a bad one again, so that it
+     * is reported the usual way). */
+    if (signed_req && f->sig != SIG_GOOD && !verify_final(m, &f->in, seq, sec, nsec)) {
+        stat_add(&m->o.stats->bad_signatures);
+        msg_in_free(&f->in);
+        free(f);
+        mux_kill(m, -EIO);
+        return -EIO;
+    }
+    *out = f;
+    return 0;
+}
+
 int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
              struct msg_in *resp, mux_frame_fn fn, void *arg)
 {
@@ -194,23 +224,14 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
         if (!rq[i])
             continue; /* res[i] holds why it was not sent */
         struct mux_frame *f = NULL;
-        int r = wait_frame(m, rq[i], 0, timeout_ms, &f);
+        int r = next_frame(m, rq[i], reqs[i].cmd, 0, timeout_ms, sgn[i], seq[i], NULL, 0, &f);
         if (r == -ETIMEDOUT) {
-            log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(reqs[i].cmd),
-                     rq[i]->mid, timeout_ms);
             res[i] = r;
             rq[i] = NULL; /* now the mux's */
             continue;
         }
         if (r == 0) {
-            if (sgn[i] && f->sig != SIG_GOOD && !verify(m, &f->in, seq[i] + 1)) {
-                stat_add(&m->o.stats->bad_signatures);
-                msg_in_free(&f->in);
-                mux_kill(m, -EIO);
-                r = -EIO;
-            } else {
-                resps[i] = f->in;
-            }
+            resps[i] = f->in;
             free(f);
         }
         res[i] = r;
@@ -279,10 +300,8 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     size_t sent_bytes = msg_smb_len(req);
     for (;;) {
         struct mux_frame *f = NULL;
-        r = wait_frame(m, rq, flags, timeout_ms, &f);
+        r = next_frame(m, rq, req->cmd, flags, timeout_ms, signed_req, seq, sec, nsec, &f);
         if (r == -ETIMEDOUT) {
-            log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(req->cmd), rq->mid,
-                     timeout_ms);
             free(sec);
             return r; /* rq now belongs to the mux */
         }
@@ -291,17 +310,6 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
         got += f->in.len;
         frames++;
         status = f->in.status;
-        /* SIG_GOOD: the reader checked this reply's MAC for seq + 1 in a
-         * batch; anything else is checked here (a bad one again, so that
-         * it is reported the usual way). */
-        if (signed_req && f->sig != SIG_GOOD && !verify_final(m, &f->in, seq, sec, nsec)) {
-            stat_add(&m->o.stats->bad_signatures);
-            msg_in_free(&f->in);
-            free(f);
-            mux_kill(m, -EIO);
-            r = -EIO;
-            goto out_remove;
-        }
         if (interim_due) {
             /* Only the first reply can be the interim one; an error here is
              * the final reply (the transaction was refused). A success or

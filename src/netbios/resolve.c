@@ -297,7 +297,7 @@ int smb1_resolve(struct smb1_resolver *r, const char *name, uint8_t suffix, unsi
     char tried[256] = "";
     int last = -ENOENT;
     for (unsigned i = 0; i < r->norder; i++) {
-        int e;
+        int e = last; /* a method not handled leaves last as it was */
         switch (r->order[i]) {
         case M_HOST:
             if (suffix != NBNAME_SUFFIX_SERVER && suffix != NBNAME_SUFFIX_WKSTA)

@@ -119,6 +119,7 @@ struct queue_guard {
     void *ctx;
     enum smb1_queue_via via;
     int cb_ret;
+    int delivered;
 };
 
 static int guard_cb(void *ctx, const struct smb1_print_job_info *ji)
@@ -129,6 +130,7 @@ static int guard_cb(void *ctx, const struct smb1_print_job_info *ji)
     size_t pn = strlen(SAMBA_DOC_PREFIX);
     if (!strncmp(out.name, SAMBA_DOC_PREFIX, pn) && out.name[pn])
         memmove(out.name, out.name + pn, strlen(out.name + pn) + 1);
+    g->delivered++;
     g->cb_ret = g->cb(g->ctx, &out);
     return g->cb_ret;
 }
@@ -139,32 +141,24 @@ int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx)
     int r = ipc_open(t, &ipc);
     if (r)
         return r;
-    struct queue_guard g = {cb, ctx, SMB1_QUEUE_RAP, 0};
-    r = rap_enum(ipc, t->share, guard_cb, &g);
-    /* No RAP, or a RAP list that failed before anything was delivered:
-     * spoolss, with its own job numbers. */
-    if (r && !g.cb_ret && r != -ENOMEM) {
-        log_debug(conn_log(t->conn), "print: RAP job list of %s failed (%d); spoolss", t->share, r);
-        g.via = SMB1_QUEUE_SPOOLSS;
-        r = spoolss_enum_jobs(ipc, t->share, guard_cb, &g);
+    /* spoolss first: its names are Unicode (RAP's are OEM, so a UTF-8
+     * name would come back as '?') and its ids 32 bits. RAP where spoolss
+     * is missing or fails before it delivered anything. */
+    struct queue_guard g = {cb, ctx, SMB1_QUEUE_SPOOLSS, 0, 0};
+    r = spoolss_enum_jobs(ipc, t->share, guard_cb, &g);
+    if (r && !g.delivered && r != -ENOMEM) {
+        log_debug(conn_log(t->conn), "print: spoolss job list of %s failed (%d); RAP", t->share, r);
+        g.via = SMB1_QUEUE_RAP;
+        r = rap_enum(ipc, t->share, guard_cb, &g);
     }
     smb1_tree_free(ipc);
     return r;
 }
 
-int smb1_print_cancel(struct smb1_tree *t, uint32_t id, enum smb1_queue_via via)
+static int rap_delete(struct smb1_tree *ipc, uint32_t id)
 {
-    if (id == 0 || (via == SMB1_QUEUE_RAP && id > 0xFFFF))
+    if (id > 0xFFFF)
         return -ENOENT;
-    struct smb1_tree *ipc;
-    int r = ipc_open(t, &ipc);
-    if (r)
-        return r;
-    if (via == SMB1_QUEUE_SPOOLSS) {
-        r = spoolss_delete_job(ipc, t->share, id);
-        smb1_tree_free(ipc);
-        return r;
-    }
     uint8_t req[16];
     struct wire_writer w;
     wire_writer_init(&w, req, sizeof(req));
@@ -173,13 +167,58 @@ int smb1_print_cancel(struct smb1_tree *t, uint32_t id, enum smb1_queue_via via)
     wire_put_bytes(&w, "", 1);
     wire_put_u16(&w, (uint16_t)id);
     struct trans_resp rs;
-    r = rap_call(ipc, req, (uint32_t)w.pos, 0, &rs, 0);
+    int r = rap_call(ipc, req, (uint32_t)w.pos, 0, &rs, 0);
     if (r == 0) {
         struct wire_reader pr;
         wire_reader_init(&pr, rs.param, rs.param_len);
         uint16_t status = wire_u16(&pr);
         r = wire_ok(&pr) ? rap_status_errno(status) : -EIO;
         trans_resp_free(&rs);
+    }
+    return r;
+}
+
+/* The spoolss job that is the RAP-listed job want: the one job with the
+ * same document, owner and size. */
+struct spoolss_match {
+    const struct smb1_print_job_info *want;
+    uint32_t id;
+    int n;
+};
+
+static int match_job(void *ctx, const struct smb1_print_job_info *ji)
+{
+    struct spoolss_match *m = ctx;
+    if (!strcmp(ji->name, m->want->name) && !strcmp(ji->user, m->want->user) &&
+        ji->size == m->want->size) {
+        m->id = ji->id;
+        m->n++;
+    }
+    return 0;
+}
+
+int smb1_print_cancel(struct smb1_tree *t, const struct smb1_print_job_info *job)
+{
+    if (job->id == 0)
+        return -ENOENT;
+    struct smb1_tree *ipc;
+    int r = ipc_open(t, &ipc);
+    if (r)
+        return r;
+    if (job->via == SMB1_QUEUE_SPOOLSS) {
+        r = spoolss_delete_job(ipc, t->share, job->id);
+    } else {
+        r = rap_delete(ipc, job->id);
+        /* Samba refuses DosPrintJobDel to its users but lets them delete
+         * their own jobs with spoolss, which numbers jobs its own way:
+         * the job is found there by its document, owner and size, and
+         * deleted only when exactly one matches. */
+        if (r == -EPERM && job->name[0]) {
+            struct spoolss_match m = {job, 0, 0};
+            struct queue_guard g = {match_job, &m, SMB1_QUEUE_SPOOLSS, 0, 0};
+            if (spoolss_enum_jobs(ipc, t->share, guard_cb, &g) == 0 && m.n == 1)
+                r = spoolss_delete_job(ipc, t->share, m.id);
+        }
     }
     smb1_tree_free(ipc);
     return r;
@@ -193,8 +232,10 @@ void smb1_print_abort(struct smb1_print_job *j)
     uint32_t id = smb1_print_job_id(j);
     /* Cancel before the close, which would queue it. */
     int r = print_job_cancel_on_close(j);
-    if (r && id)
-        r = smb1_print_cancel(t, id, SMB1_QUEUE_RAP);
+    if (r && id) {
+        struct smb1_print_job_info ji = {.id = id, .via = SMB1_QUEUE_RAP};
+        r = smb1_print_cancel(t, &ji);
+    }
     log_info(conn_log(t->conn), "print: job %u on %s abandoned (%s)", id, t->share,
              r == 0 ? "cancelled" : "could not cancel it");
     (void)print_job_end(j);

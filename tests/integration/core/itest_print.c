@@ -1,7 +1,8 @@
 /* Printing through the core against a real smbd whose printer share
  * prints to a directory (harness/smbd.sh): jobs by NT_CREATE_ANDX and by
  * SMB_COM_OPEN_PRINT_FILE arrive byte for byte, signed and unsigned; the
- * queue answers; a job abandoned midway is not printed. */
+ * queue lists a held job with its name and size and cancels it; a job
+ * abandoned midway is not printed. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -181,6 +182,7 @@ struct found {
     enum smb1_queue_via via;
     uint64_t size;
     int n;
+    struct smb1_print_job_info info;
 };
 
 static int find_job(void *ctx, const struct smb1_print_job_info *ji)
@@ -190,9 +192,19 @@ static int find_job(void *ctx, const struct smb1_print_job_info *ji)
     if (strstr(ji->name, f->name)) {
         f->id = ji->id;
         f->via = ji->via;
+        f->info = *ji;
         f->size = ji->size;
     }
     return 0;
+}
+
+static void touch_in_dir(const char *name)
+{
+    char p[1024];
+    snprintf(p, sizeof(p), "%s/%s", srv.dir, name);
+    FILE *f = fopen(p, "w");
+    cr_assert(f, "cannot create %s", p);
+    fclose(f);
 }
 
 /* Nothing printed at all within a second. */
@@ -210,9 +222,9 @@ static void expect_nothing_printed(void)
     }
 }
 
-/* The queue answers (Samba 4.17: its RAP job list fails inside the
- * server, so this is spoolss EnumJobs); a job cancelled by the id the
- * server gave at open, and a job abandoned midway, never print. */
+/* The queue (Samba 4.17: its RAP job list fails inside the server, so
+ * this is spoolss EnumJobs) lists a held job, whose cancel by the listed
+ * id takes it out; a job abandoned midway never prints. */
 Test(print, queue_cancel_abandon, .init = start_signed, .fini = fini, .timeout = 180)
 {
     struct smb1_tree *t;
@@ -225,6 +237,29 @@ Test(print, queue_cancel_abandon, .init = start_signed, .fini = fini, .timeout =
     cr_assert_eq(smb1_print_write(j, data, 1000, 0), 1000);
     smb1_print_abort(j);
     expect_nothing_printed();
+
+    /* A held job (the harness's lpq reports it) is listed with its name
+     * and size, and cancelled by the id the listing gave. */
+    touch_in_dir("hold");
+    print_one(t, "held job.txt", data, 5000, 5000, 0, NULL);
+    f = (struct found){.name = "held job.txt"};
+    for (int i = 0; i < 100 && !f.id; i++) {
+        cr_assert_eq(smb1_print_queue(t, find_job, &f), 0);
+        if (!f.id)
+            usleep(100000);
+    }
+    cr_assert_neq(f.id, 0, "the held job is not listed (%d jobs)", f.n);
+    cr_assert_eq(f.size, 5000);
+    expect_printed(data, 5000);
+    int rc = smb1_print_cancel(t, &f.info);
+    cr_assert_eq(rc, 0, "cancel of job %u (via %d): %d", f.id, f.via, rc);
+    uint32_t gone = f.id;
+    f.id = 0;
+    cr_assert_eq(smb1_print_queue(t, find_job, &f), 0);
+    cr_assert_eq(f.id, 0, "cancelled job %u still listed", gone);
+    char hold[700];
+    snprintf(hold, sizeof(hold), "%s/hold", srv.dir);
+    unlink(hold);
 
     /* The connection still prints. */
     print_one(t, "after.txt", data, 5000, 5000, 0, NULL);

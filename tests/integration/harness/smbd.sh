@@ -309,6 +309,12 @@ exit 0
 EOF
     chmod 0755 "$d/print.sh" "$d/lpq.sh" "$d/lprm.sh"
     echo "printer|Test printer:" >"$d/printcap"
+    # Samba 4.17's rpcd_spoolss reads a queue for EnumJobs from the
+    # database of an empty share name (cache/printing/.tdb, seen with
+    # strace) while smbd and samba-bgqd keep it in printer.tdb: one file
+    # for both names lets spoolss clients see the jobs.
+    mkdir -p "$d/cache/printing"
+    ln -sf printer.tdb "$d/cache/printing/.tdb"
     sed -i -e "s|^  printcap name = /dev/null|  printcap name = $d/printcap\\n  lpq cache time = 0|" "$d/smb.conf"
     cat >>"$d/smb.conf" <<EOF
 [printer]

@@ -10,7 +10,8 @@
 #                                 mounts are seen by the test
 #
 # Names carry the tag "netbios" and the shell's pid. lab_start exports
-# LAB_NS_S LAB_NS_C LAB_DIR LAB_USER LAB_PASS and LAB_IP_S / LAB_IP_C;
+# LAB_NS_S LAB_NS_C LAB_DIR LAB_USER LAB_PASS (LAB_PASS_C on the second
+# host) and LAB_IP_S / LAB_IP_C;
 # lab_stop (call it from the EXIT trap) kills what lab_start started, by
 # pid, and deletes the namespaces. lab_wait_* poll; nothing sleeps for a
 # guess.
@@ -114,6 +115,7 @@ lab_start() {
   os level = 0
 [pub]
   path = $LAB_DIR/c/share
+  read only = yes
   comment = Second host"
 
     LAB_USER=$SMBD_TEST_USER
@@ -123,6 +125,12 @@ lab_start() {
     chown "$LAB_USER" "$LAB_DIR/s/share"
     printf '%s\n%s\n' "$LAB_PASS" "$LAB_PASS" |
         smbpasswd -c "$LAB_DIR/s/smb.conf" -s -a "$LAB_USER" >"$LAB_DIR/s/log/smbpasswd" 2>&1
+    # The second host knows the same user with another password.
+    LAB_PASS_C=Other-pass-42
+    export LAB_PASS_C
+    printf '%s\n%s\n' "$LAB_PASS_C" "$LAB_PASS_C" |
+        smbpasswd -c "$LAB_DIR/c/smb.conf" -s -a "$LAB_USER" >"$LAB_DIR/c/log/smbpasswd" 2>&1
+    echo "second host" >"$LAB_DIR/c/share/c.txt"
 
     _lab_daemon "$LAB_NS_S" /usr/sbin/nmbd "$LAB_DIR/s"
     _lab_daemon "$LAB_NS_S" /usr/sbin/smbd "$LAB_DIR/s"

@@ -162,9 +162,30 @@ if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q "// MOUNTPOINT"; then
         dt=$(($(now_ms) - t0))
         [ $rc != 0 ] && [ $dt -lt 3000 ] && ok "network mount: unknown server fails in ${dt} ms" ||
             bad "unknown server in the network mount: rc=$rc ${dt} ms"
+        # Probes of missing names (a shell's, a file manager's) are cached.
+        t0=$(now_ms)
+        for i in 1 2 3 4 5; do
+            stat "$NET/TESTGRP/NOSUCHBOX" "$NET/TESTGRP/.hidden" "$NET/.Trash" >/dev/null 2>&1
+        done
+        dt=$(($(now_ms) - t0))
+        [ $dt -lt 1000 ] && ok "network mount: 15 probes of missing names in ${dt} ms" ||
+            bad "probes of missing names took ${dt} ms"
         fusermount3 -u "$NET"
     else
         bad "network mount failed to start"
+    fi
+    # servercreds=DIR: DIR/NBCLI logs on to NBCLI with its own password.
+    mkdir -m 700 "$LAB_DIR/creds"
+    printf 'username=%s\npassword=%s\n' "$LAB_USER" "$LAB_PASS_C" >"$LAB_DIR/creds/NBCLI"
+    chmod 600 "$LAB_DIR/creds/NBCLI"
+    if sfs_user // "$NET" -o "username=$LAB_USER,servercreds=$LAB_DIR/creds"; then
+        [ "$(cat "$NET/TESTGRP/NBCLI/pub/c.txt" 2>&1)" = "second host" ] &&
+            [ -f "$NET/TESTGRP/NBSRV/share/net.txt" ] &&
+            ok "network mount: servercreds= logs on to NBCLI with its own password" ||
+            bad "servercreds: $(ls "$NET/TESTGRP/NBCLI" 2>&1)"
+        fusermount3 -u "$NET"
+    else
+        bad "network mount with servercreds= failed to start"
     fi
 fi
 

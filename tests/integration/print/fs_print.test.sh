@@ -5,8 +5,9 @@
 # UTF-8 in its name arrive byte for byte, every close() returns 0 (cp and
 # a redirection report it), the forced OPEN_PRINT_FILE path prints too, a
 # refused job reaches the program, mkdir/rename/chmod/truncate/reading
-# back fail cleanly, ls and df work. Then the CUPS backend prints a file
-# and standard input, and exits with CUPS's codes.
+# back fail cleanly, ls lists held jobs with their names and sizes and rm
+# cancels one, df works. Then the CUPS backend prints a file and standard
+# input, and exits with CUPS's codes.
 set -euo pipefail
 
 SRC=${SMBFUSE_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
@@ -94,7 +95,19 @@ for profile in signed nosign; do
     check "$profile: that job printed byte for byte" printed_match "$T/name test.txt"
     check "$profile: the jobs carry the file names" job_named big.bin
     check "$profile: ... spaces and UTF-8 too" job_named "$UTF_NAME"
-    check "$profile: ls -l of the queue" ls -l "$MNT"
+    # The jobs stay queued (hold): ls lists them as ID-NAME, rm cancels.
+    check "$profile: ls lists the held job" bash -c "ls '$MNT' | grep -q -- '^[0-9]*-hello.txt\$'"
+    entry=$(ls "$MNT" | grep -- '^[0-9]*-hello.txt$' | head -1 || true)
+    check "$profile: ls -l shows its size" bash -c \
+        "test \"\$(stat -c %s '$MNT/$entry')\" = $(stat -c %s "$T/hello.txt")"
+    check "$profile: its status is an xattr" python3 -c \
+        "import os,sys; v=os.getxattr(sys.argv[1], 'user.print.status'); sys.exit(v not in (b'queued', b'printing', b'spooling', b'paused'))" \
+        "$MNT/$entry"
+    check "$profile: the UTF-8 job is listed too" bash -c "ls '$MNT' | grep -qF -- '-$UTF_NAME'"
+    check "$profile: rm cancels the job" rm "$MNT/$entry"
+    check "$profile: ... and it is gone from the queue" bash -c "! ls '$MNT' | grep -qxF -- '$entry'"
+    rm -f "$SMBD_DIR/hold"
+    : >"$SMBD_DIR/queue"
     check "$profile: df of the printer" bash -c "df -P '$MNT' | tail -1 | grep -q ."
     check "$profile: mkdir fails with EPERM" bash -c "! mkdir '$MNT/d' 2>'$T/err' && grep -q 'not permitted' '$T/err'"
     check "$profile: reading a name back fails" bash -c "! cat '$MNT/hello.txt' >/dev/null 2>&1"
