@@ -240,9 +240,12 @@ static int on_entry(void *arg, const struct dir_entry *e)
     return 0;
 }
 
-static int find_close(struct smb1_tree *t, uint16_t sid)
+/* A search ID belongs to the connection that answered FIND_FIRST2: it is
+ * used on that one only (after a reconnect the same number may name
+ * another thread's search). */
+static int find_close(struct smb1_tree *t, uint16_t sid, uint64_t epoch)
 {
-    return file_fid_cmd(t, SMB1_COM_FIND_CLOSE2, sid);
+    return file_fid_cmd_at(t, SMB1_COM_FIND_CLOSE2, sid, epoch);
 }
 
 /* The errno of a FIND_FIRST2 failure on dir. */
@@ -307,6 +310,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
     uint16_t sid = wire_u16(&wr);
     uint16_t count = wire_u16(&wr);
     uint16_t eos = wire_u16(&wr);
+    uint64_t sid_epoch = rs.epoch;
     if (!wire_ok(&wr)) {
         trans_resp_free(&rs);
         r = -EIO;
@@ -318,6 +322,8 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         uint8_t *prev = NULL;
         if (rc->last && !(prev = malloc(prev_len))) {
             trans_resp_free(&rs);
+            if (!eos)
+                (void)find_close(t, sid, sid_epoch);
             r = -ENOMEM;
             break;
         }
@@ -327,12 +333,17 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         trans_resp_free(&rs);
         bool same = prev && rc->last_len == prev_len && memcmp(prev, rc->last, prev_len) == 0;
         free(prev);
-        if (r < 0)
+        if (r < 0) {
+            /* A malformed page: the search stays open on the server
+             * unless it is closed here. */
+            if (!eos)
+                (void)find_close(t, sid, sid_epoch);
             break;
+        }
         if (r > 0 && rc->cb_ret) {
             r = rc->cb_ret;
             if (!eos)
-                (void)find_close(t, sid);
+                (void)find_close(t, sid, sid_epoch);
             break;
         }
         if (eos) {
@@ -343,7 +354,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         if (count == 0 || same || !rc->last) {
             if (++stalls > 2) {
                 log_warn(rc->log, "directory listing of %s makes no progress", path);
-                (void)find_close(t, sid);
+                (void)find_close(t, sid, sid_epoch);
                 r = -EIO;
                 break;
             }
@@ -353,7 +364,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         size_t nl = rc->last ? rc->last_len : path_nul_len(&rc->pc);
         uint8_t *np = malloc(12 + nl);
         if (!np) {
-            (void)find_close(t, sid);
+            (void)find_close(t, sid, sid_epoch);
             r = -ENOMEM;
             break;
         }
@@ -367,11 +378,16 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
             memcpy(np + 12, rc->last, nl);
         else
             memset(np + 12, 0, nl);
-        r = trans2_call(t, SMB1_TRANS2_FIND_NEXT2, np, (uint32_t)(12 + nl), NULL, 0, 16,
-                        FIND_MAX_DATA, &rs, CONN_FID);
+        r = trans2_call_at(t, SMB1_TRANS2_FIND_NEXT2, np, (uint32_t)(12 + nl), NULL, 0, 16,
+                           FIND_MAX_DATA, &rs, CONN_FID, sid_epoch);
         free(np);
-        if (r)
+        if (r) {
+            /* A timeout or a bad reply may leave the connection up, and
+             * the search with it (on a lost connection this fails fast). */
+            if (r != -ECONNRESET)
+                (void)find_close(t, sid, sid_epoch);
             break;
+        }
         if (rs.status == NT_STATUS_NO_MORE_FILES || rs.status == NT_STATUS_NO_SUCH_FILE) {
             trans_resp_free(&rs);
             r = 0;
@@ -380,7 +396,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         if (rs.status != NT_STATUS_OK) {
             r = ntstatus_to_errno(rs.status);
             trans_resp_free(&rs);
-            (void)find_close(t, sid);
+            (void)find_close(t, sid, sid_epoch);
             break;
         }
         wire_reader_init(&wr, rs.param, rs.param_len);
@@ -388,7 +404,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         eos = wire_u16(&wr);
         if (!wire_ok(&wr)) {
             trans_resp_free(&rs);
-            (void)find_close(t, sid);
+            (void)find_close(t, sid, sid_epoch);
             r = -EIO;
             break;
         }

@@ -79,7 +79,6 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
         msg_out_free(&m);
         goto out_free_name;
     }
-    uint64_t e0 = p.epoch;
     r = conn_call(t->conn, t, &m, &resp, 0);
     if (r)
         goto out_free_name;
@@ -110,6 +109,10 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
     uint8_t isdir = wire_u8(&wr);
     if (!wire_ok(&wr) || info_decode_basic(basic, sizeof(basic), &s)) {
         r = -EIO;
+        /* The server opened it: a reply we cannot use must not leave the
+         * handle open there. */
+        if (resp.wct >= 34)
+            (void)file_close_fid_at(t, *fid, resp.epoch);
         goto out_free_resp;
     }
     if (isdir)
@@ -117,9 +120,10 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
     info_synth_mode(&s);
     if (st)
         *st = s;
-    /* The FID belongs to the connection that answered; if the epoch moved
-     * meanwhile we cannot tell which, so it counts as stale. */
-    *epoch = cur_epoch(t) == e0 ? e0 : e0 - 1;
+    /* The FID belongs to the connection that answered, also when that is
+     * a newer one than the call started on (it reconnected first): exact,
+     * so the handle is neither leaked nor taken for another. */
+    *epoch = resp.epoch;
     r = 0;
 out_free_resp:
     msg_in_free(&resp);
@@ -155,19 +159,9 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, u
     return r;
 }
 
-int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid)
-{
-    return fid_cmd(t, cmd, fid, false, 0, 0);
-}
-
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch)
 {
     return fid_cmd(t, cmd, fid, false, 0, epoch);
-}
-
-int file_close_fid(struct smb1_tree *t, uint16_t fid)
-{
-    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, 0);
 }
 
 int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch)
@@ -199,9 +193,9 @@ static void redelete(struct smb1_tree *t, const char *path)
                        &fid, &ep, NULL))
         return;
     uint8_t pending = 1;
-    if (info_set_fid(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL))
+    if (info_set_fid_at(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL, ep))
         log_warn(conn_log(t->conn), "%s stays on the server: delete-on-close refused", path);
-    (void)file_close_fid(t, fid);
+    (void)file_close_fid_at(t, fid, ep);
 }
 
 /* Opens f as remembered; f->lock held. */
@@ -410,7 +404,7 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
             if (r == -ENODATA) {
                 r = smb1_fstat(f, &s);
                 if (r) {
-                    (void)file_close_fid(t, f->fid);
+                    (void)file_close_fid_at(t, f->fid, f->epoch);
                     goto out_free;
                 }
             }

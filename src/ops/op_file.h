@@ -83,23 +83,26 @@ typedef ssize_t (*file_op_fn)(struct smb1_tree *t, uint16_t fid, uint64_t epoch,
 /* Runs op with f's FID, and again with a fresh one (after a reopen) when
  * the FID went stale meanwhile; at most a few times. */
 ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
-/* A command whose one word is a FID (or a search ID): FLUSH, FIND_CLOSE2. */
-int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid);
+/* A command whose one word is a FID (or a search ID): FLUSH, FIND_CLOSE2;
+ * pinned to the connection epoch the FID (or SID) belongs to. Every
+ * request that names a handle carries its epoch: after another thread's
+ * reconnect the same number may name another file or search. */
 /* The UTIME word of a CLOSE that sets mtime, or 0 when it cannot. */
 uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime);
-/* file_fid_cmd pinned to the FID's connection epoch. */
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
-/* One READ_ANDX on a raw FID (a named pipe); no reopen. Returns the
- * count read or -errno; BUFFER_OVERFLOW (a pipe message with more to
- * come) counts as success. */
-ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len, uint64_t off);
+/* One READ_ANDX on a raw FID (a named pipe) of connection epoch, never
+ * sent on another connection (-ECONNRESET); no reopen. Returns the count
+ * read or -errno; BUFFER_OVERFLOW (a pipe message with more to come)
+ * counts as success. */
+ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *buf, uint32_t len,
+                      uint64_t off);
 /* One WRITE_ANDX on a raw FID (a named pipe: a request fragment that
- * expects no reply). Returns the count written or -errno. */
-ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, const void *buf, uint32_t len,
-                       uint64_t off);
-/* CLOSE of a FID (LastTimeModified "leave unchanged"). */
-int file_close_fid(struct smb1_tree *t, uint16_t fid);
-/* file_close_fid pinned to the FID's connection epoch. */
+ * expects no reply) of connection epoch. Returns the count written or
+ * -errno. */
+ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, const void *buf,
+                       uint32_t len, uint64_t off);
+/* CLOSE of a FID (LastTimeModified "leave unchanged") of connection
+ * epoch. */
 int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch);
 /* Frees a handle that is on no tree's list (a print job's) and whose FID
  * was closed or died with its connection, without sending anything. */

@@ -180,12 +180,6 @@ int info_query_path(struct smb1_tree *t, const char *path, uint16_t level, uint3
     return resp_errno(rs);
 }
 
-int info_query_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
-                   struct trans_resp *rs)
-{
-    return info_query_fid_at(t, fid, level, max_data, rs, 0);
-}
-
 int info_query_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
                       struct trans_resp *rs, uint64_t epoch)
 {
@@ -228,12 +222,6 @@ int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const v
     else
         trans_resp_free(&rs);
     return r;
-}
-
-int info_set_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data, uint32_t len,
-                 uint32_t *status)
-{
-    return info_set_fid_at(t, fid, level, data, len, status, 0);
 }
 
 int info_set_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data,

@@ -194,21 +194,22 @@ static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
     return res;
 }
 
-ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len, uint64_t off)
+ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *buf, uint32_t len,
+                      uint64_t off)
 {
     struct conn_params p;
     conn_get_params(t->conn, &p);
     struct io_req io = {buf, NULL, len, off, p.large_files};
-    return read_op(t, fid, 0, &io);
+    return read_op(t, fid, epoch, &io);
 }
 
-ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, const void *buf, uint32_t len,
-                       uint64_t off)
+ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, const void *buf,
+                       uint32_t len, uint64_t off)
 {
     struct conn_params p;
     conn_get_params(t->conn, &p);
     struct io_req io = {NULL, buf, len, off, p.large_files};
-    return write_op(t, fid, 0, &io);
+    return write_op(t, fid, epoch, &io);
 }
 
 /* The most a READ_ANDX may ask for when the server may ignore MaxCountHigh:

@@ -84,17 +84,24 @@ static bool posix_ops(struct smb1_tree *t)
  * then answers as deleted and the data goes at the last close. */
 static int unlink_open(struct smb1_tree *t, const char *path)
 {
-    uint16_t fid;
-    uint64_t ep;
-    uint32_t status = 0;
-    int r = file_open_temp(t, path, SMB1_DELETE | SMB1_SYNCHRONIZE | SMB1_FILE_READ_ATTRIBUTES,
-                           false, &fid, &ep, &status);
-    if (r)
-        return status ? info_path_errno(t, path, status) : r;
-    uint8_t pending = 1;
-    r = info_set_fid(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL);
-    int rc = file_close_fid(t, fid);
-    return r ? r : rc;
+    for (int attempt = 0;; attempt++) {
+        uint16_t fid;
+        uint64_t ep;
+        uint32_t status = 0;
+        int r = file_open_temp(t, path, SMB1_DELETE | SMB1_SYNCHRONIZE | SMB1_FILE_READ_ATTRIBUTES,
+                               false, &fid, &ep, &status);
+        if (r)
+            return status ? info_path_errno(t, path, status) : r;
+        /* The handle is pinned to its connection: after a reconnect its
+         * number may name another file. Marking it again is harmless. */
+        uint8_t pending = 1;
+        r = info_set_fid_at(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL, ep);
+        int rc = file_close_fid_at(t, fid, ep);
+        if (r == -ECONNRESET && attempt == 0)
+            continue;
+        /* A close lost with its connection closes the handle all the same. */
+        return r ? r : rc == -ECONNRESET ? 0 : rc;
+    }
 }
 
 static int plain_rename(struct smb1_tree *t, const char *from, const char *to, uint32_t *status);
@@ -318,8 +325,8 @@ static int replace_same_dir(struct smb1_tree *t, const char *from, const char *t
                        &fid, &ep, status);
     if (r)
         goto out_free;
-    r = info_set_fid(t, fid, SMB_PASSTHRU_FILE_RENAME, d, (uint32_t)(12 + n), status);
-    (void)file_close_fid(t, fid);
+    r = info_set_fid_at(t, fid, SMB_PASSTHRU_FILE_RENAME, d, (uint32_t)(12 + n), status, ep);
+    (void)file_close_fid_at(t, fid, ep);
 out_free:
     free(d);
     return r;

@@ -131,9 +131,10 @@ int unix_set_basic_path(struct smb1_tree *t, const char *path, const uint8_t rec
     return r && status ? info_path_errno(t, path, status) : r;
 }
 
-int unix_set_basic_fid(struct smb1_tree *t, uint16_t fid, const uint8_t rec[UNIX_BASIC_LEN])
+int unix_set_basic_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch,
+                       const uint8_t rec[UNIX_BASIC_LEN])
 {
-    return info_set_fid(t, fid, SMB_SET_FILE_UNIX_BASIC, rec, UNIX_BASIC_LEN, NULL);
+    return info_set_fid_at(t, fid, SMB_SET_FILE_UNIX_BASIC, rec, UNIX_BASIC_LEN, NULL, epoch);
 }
 
 /* The target of a symlink travels as a wire path string: '/' separators

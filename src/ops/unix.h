@@ -33,7 +33,8 @@ int unix_posix_unlink(struct smb1_tree *t, const char *path, bool dir);
 /* SMB_SET_FILE_UNIX_BASIC on a path. */
 int unix_set_basic_path(struct smb1_tree *t, const char *path, const uint8_t rec[UNIX_BASIC_LEN]);
 /* SMB_SET_FILE_UNIX_BASIC on an open file. */
-int unix_set_basic_fid(struct smb1_tree *t, uint16_t fid, const uint8_t rec[UNIX_BASIC_LEN]);
+int unix_set_basic_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch,
+                       const uint8_t rec[UNIX_BASIC_LEN]);
 int unix_symlink(struct smb1_tree *t, const char *target, const char *path);
 ssize_t unix_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size);
 int unix_hardlink(struct smb1_tree *t, const char *from, const char *to);

@@ -261,6 +261,7 @@ static int conn_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, s
 struct multi_ctx {
     conn_frame_fn fn;
     void *arg;
+    uint64_t epoch; /* of the connection the request went out on */
     uint32_t status;
     bool first;
     bool retry_status;
@@ -283,7 +284,9 @@ static int multi_frame(void *arg, const struct msg_in *frame)
         return 0;
     }
     mc->first = false;
-    return mc->fn(mc->arg, frame);
+    struct msg_in f = *frame;
+    f.epoch = mc->epoch;
+    return mc->fn(mc->arg, &f);
 }
 
 /* One request (with nparts secondaries after it, for a multi-part
@@ -322,6 +325,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         if (mc) {
             mc->first = true;
             mc->retry_status = false;
+            mc->epoch = lv.epoch;
             r = mux_call_parts(lv.mux, req, parts, nparts, mflags | MUX_MULTI, timeout_ms(c),
                                multi_frame, mc);
             st = mc->status;
@@ -329,8 +333,10 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 st = 0;
         } else {
             r = mux_call(lv.mux, req, mflags, timeout_ms(c), resp, NULL, NULL);
-            if (r == 0)
+            if (r == 0) {
                 st = resp->status;
+                resp->epoch = lv.epoch;
+            }
         }
         bool tree_stale = st == NT_STATUS_NETWORK_NAME_DELETED && t && !tree_retried;
         bool session_gone =
@@ -341,12 +347,16 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 msg_in_free(resp);
             if (tree_stale) {
                 tree_retried = true;
-                log_info(c->log, "tree %s was disconnected by the server; connecting it again",
+                /* The server closed the tree's files with it. Their FIDs
+                 * belong to this connection, which otherwise goes on: set
+                 * the whole connection up again, so that the files are
+                 * reopened as after any reconnect (a new tree alone would
+                 * leave every open file EBADF for ever). */
+                log_info(c->log,
+                         "tree %s was disconnected by the server; connecting again and "
+                         "reopening its files",
                          t->unc);
-                pthread_mutex_lock(&t->lock);
-                if (t->epoch == lv.epoch)
-                    t->epoch = 0;
-                pthread_mutex_unlock(&t->lock);
+                mark_broken(c, lv.mux, -ECONNRESET);
             } else {
                 session_retried = true;
                 log_info(c->log, "session ended by the server (%s); logging on again",
@@ -394,6 +404,9 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
             for (size_t i = 0; i < n; i++)
                 fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
             mux_call_many(lv.mux, reqs, n, window, timeout_ms(c), resps, res);
+            for (size_t i = 0; i < n; i++)
+                if (res[i] == 0)
+                    resps[i].epoch = lv.epoch;
         }
         mux_put(lv.mux);
     }

@@ -390,7 +390,10 @@ Test(conn_fake, trans2_multi_fragment, .init = init_signed, .fini = fini)
     smb1_conn_free(conn);
 }
 
-Test(conn_fake, tree_reconnect_on_network_name_deleted, .init = init_signed, .fini = fini)
+/* The server closed the tree and the files in it: the connection is set up
+ * again (a new epoch), so handles of the old one are reopened, never sent
+ * on the new tree where they are gone or name other files. */
+Test(conn_fake, network_name_deleted_reconnects_so_files_reopen, .init = init_signed, .fini = fini)
 {
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
     struct smb1_conn *conn = connect_ok(&c);
@@ -401,7 +404,17 @@ Test(conn_fake, tree_reconnect_on_network_name_deleted, .init = init_signed, .fi
     struct fake_stats fst;
     fake_get_stats(fs, &fst);
     cr_assert_eq(fst.tree_connects, 2);
-    cr_assert_eq(fst.connections, 1);
+    cr_assert_eq(fst.connections, 2);
+    uint64_t epoch = 0;
+    cr_assert_eq(conn_ensure(conn, t, &epoch), 0);
+    cr_assert_eq(epoch, 2);
+    /* A FID request of the first connection now fails for a reopen. */
+    fake_inject(fs, FAKE_NETNAME_DELETED, 0);
+    struct msg_out m;
+    struct msg_in in;
+    cr_assert_eq(fake_read_request(&m, 0, 64), 0);
+    m.want_epoch = 2;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), -ECONNRESET);
     smb1_tree_free(t);
     smb1_conn_free(conn);
 }
@@ -719,4 +732,42 @@ Test(conn_fake, drop_at_every_step, .timeout = 120)
         }
         fini();
     }
+}
+
+/* A reply says which connection answered it (a FID or search ID in it
+ * belongs to that one), and a request pinned to an older connection is
+ * refused before anything is sent: after a reconnect the same number may
+ * name another file or search. */
+Test(conn_fake, handles_stay_on_their_connection, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    struct msg_out m;
+    struct msg_in in;
+    cr_assert_eq(fake_read_request(&m, 0, 64), 0);
+    cr_assert_eq(conn_call(conn, t, &m, &in, 0), 0);
+    cr_assert_eq(in.epoch, 1);
+    msg_in_free(&in);
+
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    cr_assert_lt(do_read(conn, t, 0, 64, CONN_NO_RECONNECT), 0);
+    cr_assert_eq(smb1_echo(conn), 0);             /* reconnects: epoch 2 */
+    cr_assert_eq(do_read(conn, t, 0, 64, 0), 64); /* and the tree */
+    struct fake_stats before, after;
+    fake_get_stats(fs, &before);
+    cr_assert_eq(fake_read_request(&m, 0, 64), 0);
+    m.want_epoch = 1;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), -ECONNRESET);
+    fake_get_stats(fs, &after);
+    cr_assert_eq(after.requests, before.requests, "a handle of epoch 1 went out on epoch 2");
+
+    cr_assert_eq(fake_read_request(&m, 0, 64), 0);
+    m.want_epoch = 2;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), 0);
+    cr_assert_eq(in.epoch, 2);
+    msg_in_free(&in);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
 }
