@@ -14,24 +14,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ops/op_file.h"
+#include "ops/op_wclose.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
-/* WRITE_ANDX with OffsetHigh (14 words), then CLOSE (3 words). */
-#define WCLOSE_OVERHEAD (SMB1_HDR_LEN + 1 + 28 + 2 + 4 + 1 + 6 + 2 + 8)
-
-struct wclose_req {
-    const uint8_t *buf;
-    uint32_t len;
-    uint64_t off;
-    uint32_t utime;
-    int close_err; /* out: the CLOSE's status, once the write went through */
-    uint16_t fid;  /* out: the FID the chain closed */
-    uint64_t epoch;
-};
-
-static int wclose_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct wclose_req *q)
+int wclose_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct wclose_req *q)
 {
     int r = msg_out_init(m, SMB1_COM_WRITE_ANDX, WCLOSE_OVERHEAD + q->len);
     if (r)
@@ -73,9 +60,7 @@ static int wclose_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const s
     return 0;
 }
 
-/* Bytes written, with q->close_err the CLOSE's result; or -errno when the
- * write failed (and the FID is still open). */
-static ssize_t wclose_parse(const struct msg_in *resp, struct wclose_req *q)
+ssize_t wclose_parse(const struct msg_in *resp, struct wclose_req *q)
 {
     struct wire_reader wr;
     msg_in_words(resp, &wr);
