@@ -18,11 +18,7 @@ static void init(void)
 {
     const char *lv = getenv("SMBFUSE_TEST_LOG");
     log_init(&lg, lv ? atoi(lv) : LOG_CRIT, NULL, NULL);
-    struct fake_opts o = {.user = "alice",
-                          .domain = "WORKGROUP",
-                          .password = "s3cret pass",
-                          .sign_enabled = true,
-                          .sign_required = true};
+    struct fake_opts o = fake_signed_opts();
     fs = fake_start(&o, &port);
     cr_assert_not_null(fs);
 }
