@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ops/mfsymlink.h"
 #include "ops/path.h"
 #include "ops/tree_state.h"
 #include "wire/nttime.h"
@@ -332,6 +333,8 @@ int smb1_stat(struct smb1_tree *t, const char *path, struct smb1_stat *st)
     int r = stat_query(t, path, st, &status);
     if (r && status)
         r = info_path_errno(t, path, status);
+    if (r == 0)
+        mfsym_fix_stat(t, path, st);
     return r;
 }
 int info_set_attrs(struct smb1_tree *t, const char *path, uint32_t attrs)
