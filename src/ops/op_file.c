@@ -222,9 +222,7 @@ static int reopen_locked(struct smb1_file *f)
         f->posix = false;
     }
     if (f->posix) {
-        uint64_t e0 = cur_epoch(t);
-        r = unix_posix_open(t, f->path, f->posix_flags, 0, &fid, NULL);
-        ep = cur_epoch(t) == e0 ? e0 : e0 - 1;
+        r = unix_posix_open(t, f->path, f->posix_flags, 0, &fid, &ep, NULL);
     } else {
         struct file_create fc = {
             .access = f->access,
@@ -402,11 +400,9 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
 
     r = -EOPNOTSUPP;
     if (p.unix_caps & UNIX_CAP_POSIX_PATH_OPERATIONS) {
-        uint64_t e0 = p.epoch;
         r = unix_posix_open(t, path, flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY),
-                            mode, &f->fid, &s);
+                            mode, &f->fid, &f->epoch, &s);
         if (r == 0 || r == -ENODATA) {
-            f->epoch = cur_epoch(t) == e0 ? e0 : e0 - 1;
             f->posix = true;
             f->posix_flags = flags & (O_ACCMODE | O_DIRECTORY);
             if (r == -ENODATA) {
