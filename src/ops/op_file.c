@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -332,6 +333,13 @@ bool file_is_open(struct smb1_tree *t, const char *path)
     return found;
 }
 
+void file_path_copy(struct smb1_file *f, char *buf, size_t size)
+{
+    pthread_mutex_lock(&f->lock);
+    snprintf(buf, size, "%s", f->path);
+    pthread_mutex_unlock(&f->lock);
+}
+
 void file_renamed(struct smb1_tree *t, const char *from, const char *to)
 {
     struct ops_tree *ot = ops_tree_get(t);
@@ -538,8 +546,13 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
     if (rc == -ECONNRESET) {
         rc = 0;
         /* The file was closed by the connection's end, without the time. */
-        if (mtime)
-            rc = smb1_utimens(f->t, f->path, NULL, NULL, mtime);
+        if (mtime) {
+            pthread_mutex_lock(&f->lock);
+            char *path = strdup(f->path);
+            pthread_mutex_unlock(&f->lock);
+            rc = path ? smb1_utimens(f->t, path, NULL, NULL, mtime) : -ENOMEM;
+            free(path);
+        }
     }
     if (!r)
         r = rc;
