@@ -85,6 +85,9 @@ job_named() {
 for profile in signed nosign; do
     smbd_start "$profile" >/dev/null
     touch "$SMBD_DIR/hold"
+    check "$profile: smbfuse --list marks the printer" bash -c \
+        "PASSWD='$SMBD_PASS' '$SMBFUSE' --list //127.0.0.1 -o 'username=$SMBD_USER,port=$SMBD_PORT' |
+         grep -Eq '^$SMBD_PRINTER +printer'"
     check "$profile: mount of the printer share" do_mount
     check "$profile: cp of a text file returns 0" cp "$T/hello.txt" "$MNT/"
     check "$profile: the text file printed byte for byte" printed_match "$T/hello.txt"
