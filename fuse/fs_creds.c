@@ -325,6 +325,13 @@ static int prompt_password(struct parse_state *ps)
     return 0;
 }
 
+int sfs_opts_read_credentials(const char *path, struct sfs_options *o, char *err, size_t errlen)
+{
+    struct parse_state ps = {.o = o, .err = err, .errlen = errlen};
+    int rc = set_str(&ps, &o->credentials, path, strlen(path));
+    return rc ? rc : read_credentials(&ps);
+}
+
 int complete_credentials(struct parse_state *ps)
 {
     struct sfs_options *o = ps->o;

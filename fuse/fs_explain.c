@@ -22,11 +22,12 @@
 #include "log.h"
 #include "smb1.h"
 
-#define EXPLAIN_MAX_LINES 2000
-#define EXPLAIN_READ      64
-#define FLAGS2_SIGNATURE  0x0004
-#define SIG_OFF           14
-#define SMB_COM_NEGOTIATE 0x72
+#define EXPLAIN_MAX_LINES                  2000
+#define EXPLAIN_READ                       64
+#define FLAGS2_SIGNATURE                   0x0004
+#define SIG_OFF                            14
+#define SMB_COM_NEGOTIATE                  0x72
+#define NT_STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
 
 struct line {
     bool sent;
@@ -34,6 +35,7 @@ struct line {
     uint16_t mid;
     size_t len;
     uint16_t flags2;
+    uint32_t status;
     uint8_t wire[8];
     bool signing; /* sent: signed with seq */
     uint32_t seq, step;
@@ -70,6 +72,8 @@ static void on_frame(void *arg, const struct smb1_obs_frame *f)
     l->len = f->len;
     if (f->len >= 32) {
         l->flags2 = (uint16_t)(f->smb[10] | f->smb[11] << 8);
+        l->status = (uint32_t)f->smb[5] | (uint32_t)f->smb[6] << 8 | (uint32_t)f->smb[7] << 16 |
+                    (uint32_t)f->smb[8] << 24;
         memcpy(l->wire, f->smb + SIG_OFF, 8);
     }
     l->signing = f->signing;
@@ -198,11 +202,15 @@ static void print_logon(FILE *out, const struct explain *x)
     fprintf(out, "2. Logon: %s%s\n", method_name(s),
             s->guest ? "; the server made it a GUEST logon" : "");
     if (!s->key_how) {
-        fprintf(out, "   No MAC key: %s.\n",
-                s->method == SMB1_SEC_NONE || s->guest
-                    ? "anonymous and guest sessions have no secret to make one from, so they are "
-                      "never signed"
-                    : "signing was not asked for");
+        const char *why = "signing was not asked for";
+        if (s->method == SMB1_SEC_NONE || s->guest)
+            why = "anonymous and guest sessions have no secret to make one from, so they are "
+                  "never signed";
+        else if (s->placeholder)
+            why = "the server declined to sign this logon";
+        else if (x->nego.sign_asked)
+            why = "the server did not sign its reply";
+        fprintf(out, "   No MAC key: %s.\n", why);
     } else {
         fprintf(out, "   MAC key = %s.\n", s->key_how);
         fprintf(out,
@@ -247,7 +255,9 @@ static const char *verdict(const struct line *l, bool signing_seen, char *buf, s
         return buf;
     }
     if (!memcmp(l->wire, "BSRSPYL ", 8))
-        return "placeholder \"BSRSPYL \": no signature yet";
+        return l->status == NT_STATUS_MORE_PROCESSING_REQUIRED
+                   ? "placeholder \"BSRSPYL \": logon not finished, no key yet"
+                   : "placeholder \"BSRSPYL \": the server will not sign this session";
     if (!l->checked)
         return signing_seen ? "not checked (no request waits for it)" : "not signed, not checked";
     const char *frag = l->fragment > 1 ? ", same number as the first fragment" : "";
@@ -426,6 +436,8 @@ int sfs_explain(struct sfs_options *o, struct smb1_log *lg, FILE *out)
         print_negotiate(out, &x, o->host);
     if (x.have_logon)
         print_logon(out, &x);
+    else if (x.have_nego)
+        fprintf(out, "2. Logon: did not complete (the result below says why).\n\n");
     size_t good = 0;
     size_t bad = print_messages(out, &x, &good);
     bool signing = x.have_logon && x.logon.signing_active;
@@ -444,18 +456,22 @@ int sfs_explain(struct sfs_options *o, struct smb1_log *lg, FILE *out)
     else if (signing)
         fprintf(out, "every signed reply verified (%zu).\n", good);
     else if (r == 0)
-        fprintf(out, "this connection was NOT signed. Nothing proves that the replies came "
-                     "from the server unaltered:\n   anyone on the path could change file "
-                     "contents or inject answers. With sign=required smbfuse\n   asks for "
-                     "signing anyway (and refuses a server that cannot sign).\n");
+        fprintf(out,
+                "this connection was NOT signed. Nothing proves that the replies came "
+                "from the server unaltered:\n   anyone on the path could change file "
+                "contents or inject answers. %s\n",
+                x.have_logon && x.logon.placeholder
+                    ? "The server declined to sign this logon\n   method: sec=ntlmv2 or "
+                      "sec=ntlmssp logons are signed, and sign=required refuses an unsigned one."
+                    : "With sign=required smbfuse\n   asks for signing anyway (and refuses a "
+                      "server that cannot sign).");
     if (step_err && !r && !bad)
         fprintf(out, "   A request failed: %s.\n", strerror(-step_err));
     if (o->pcap)
         fprintf(out, "   The frames are in the capture %s (tshark -r %s).\n", o->pcap, o->pcap);
     pthread_mutex_unlock(&x.lock);
 
-    memset(x.key, 0, sizeof(x.key));
-    __asm__ __volatile__("" : : "r"(x.key) : "memory");
+    explicit_bzero(x.key, sizeof(x.key));
     free(x.lines);
     pthread_mutex_destroy(&x.lock);
     if (bad)

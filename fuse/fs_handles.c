@@ -5,6 +5,7 @@
 #define FUSE_USE_VERSION 314
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_f
         return NULL;
     }
     h->f = f;
-    pthread_mutex_init(&h->range_lock, NULL);
+    pthread_mutex_init(&h->wb_lock, NULL);
     pthread_mutex_lock(&fs->files_lock);
     h->next = fs->files.next;
     h->prev = &fs->files;
@@ -110,12 +111,8 @@ struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_f
 /* After its CLOSE, which released the server's locks of the handle. */
 void handle_free(struct sfs_handle *h)
 {
-    while (h->ranges) {
-        struct sfs_range *g = h->ranges;
-        h->ranges = g->next;
-        free(g);
-    }
-    pthread_mutex_destroy(&h->range_lock);
+    pthread_mutex_destroy(&h->wb_lock);
+    free(h->wb);
     free(h->path);
     free(h);
 }
@@ -144,6 +141,33 @@ void handles_renamed(struct sfs_fs *fs, const char *from, const char *to)
         h->path = np;
     }
     pthread_mutex_unlock(&fs->files_lock);
+}
+
+/* Builds the server path; -ENAMETOOLONG for a component over NAME_MAX. */
+int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
+{
+    if (is_fuse_hidden(path) && ghost_lookup(fs, path, out, outlen))
+        return 0;
+    size_t comp = 0;
+    for (const char *p = path; *p; p++) {
+        if (*p == '/') {
+            comp = 0;
+        } else if (++comp > SFS_NAME_MAX) {
+            return -ENAMETOOLONG;
+        }
+    }
+    const char *prefix = fs->opts->prefix ? fs->opts->prefix : "";
+    const char *rel = path[0] == '/' ? path + 1 : path;
+    int n;
+    if (!prefix[0])
+        n = snprintf(out, outlen, "%s", rel);
+    else if (!rel[0])
+        n = snprintf(out, outlen, "%s", prefix);
+    else
+        n = snprintf(out, outlen, "%s/%s", prefix, rel);
+    if (n < 0 || (size_t)n >= outlen)
+        return -ENAMETOOLONG;
+    return 0;
 }
 
 /* ---- unlinked open files ----

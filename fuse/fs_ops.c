@@ -26,43 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs_status.h"
 #include "smb1_cache.h"
-
-/* Builds the server path; -ENAMETOOLONG for a component over NAME_MAX. */
-static int spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
-{
-    if (is_fuse_hidden(path) && ghost_lookup(fs, path, out, outlen))
-        return 0;
-    size_t comp = 0;
-    for (const char *p = path; *p; p++) {
-        if (*p == '/') {
-            comp = 0;
-        } else if (++comp > SFS_NAME_MAX) {
-            return -ENAMETOOLONG;
-        }
-    }
-    const char *prefix = fs->opts->prefix ? fs->opts->prefix : "";
-    const char *rel = path[0] == '/' ? path + 1 : path;
-    int n;
-    if (!prefix[0])
-        n = snprintf(out, outlen, "%s", rel);
-    else if (!rel[0])
-        n = snprintf(out, outlen, "%s", prefix);
-    else
-        n = snprintf(out, outlen, "%s/%s", prefix, rel);
-    if (n < 0 || (size_t)n >= outlen)
-        return -ENAMETOOLONG;
-    return 0;
-}
-
-#define SPATH(var, path)                                                                           \
-    char var[SFS_SPATH_MAX];                                                                       \
-    do {                                                                                           \
-        int sp_err_ = spath(fs, (path), var, sizeof(var));                                         \
-        if (sp_err_)                                                                               \
-            return sp_err_;                                                                        \
-    } while (0)
 
 static uid_t shown_uid(const struct sfs_fs *fs, const struct smb1_stat *s)
 {
@@ -87,6 +51,9 @@ static void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct s
             st->st_mode |= s->is_dir ? S_IFDIR : S_IFREG;
         st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
         st->st_rdev = (dev_t)s->rdev;
+    } else if (s->is_link) {
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
     } else if (s->is_dir) {
         st->st_mode = S_IFDIR | (fs->opts->dir_mode & 07777);
         st->st_nlink = 2;
@@ -95,7 +62,8 @@ static void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct s
         /* mount.cifs shows the DOS read-only attribute as missing write bits. */
         if (s->attrs & SMB1_ATTR_READONLY)
             st->st_mode &= ~(mode_t)0222;
-        st->st_nlink = 1;
+        /* NumberOfLinks of FILE_STANDARD_INFO (1 from a listing). */
+        st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
     }
     if (s->has_unix)
         st->st_ino = (ino_t)s->ino;
@@ -148,6 +116,9 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 /* Attributes of path (or of the open file h), from the cache when fresh. */
 static int get_attr(struct sfs_fs *fs, const char *path, struct sfs_handle *h, struct smb1_stat *s)
 {
+    /* First: a name too long is that, even where the cache knows a
+     * directory to be empty. */
+    SPATH(sp, path);
     switch (cache_get_attr(fs->cache, path, s)) {
     case CACHE_HIT:
         return 0;
@@ -159,12 +130,14 @@ static int get_attr(struct sfs_fs *fs, const char *path, struct sfs_handle *h, s
     case CACHE_MISS:
         break;
     }
-    SPATH(sp, path);
+    /* The server is to see what our writes kept for the close. */
+    wb_settle(fs, path, false);
     uint64_t g = cache_gen(fs->cache);
     int r = h ? smb1_fstat(h->f, s) : smb1_stat(fs->tree, sp, s);
-    if (r == 0)
+    if (r == 0) {
         (void)cache_put_attr(fs->cache, path, s, g);
-    else if (r == -ENOENT && !h)
+        links_note(fs, path, s);
+    } else if (r == -ENOENT && !h)
         (void)cache_put_negative(fs->cache, path, g);
     return r;
 }
@@ -176,7 +149,7 @@ static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
     struct sfs_handle *h = get_handle(fi);
     int r;
     if (!path) /* libfuse has no name for this open file any more */
-        r = h ? smb1_fstat(h->f, &s) : -ENOENT;
+        r = !h ? -ENOENT : (r = wb_push(fs, h)) ? r : smb1_fstat(h->f, &s);
     else
         r = get_attr(fs, path, h, &s);
     if (r)
@@ -197,6 +170,7 @@ static int sfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
     struct cache_dir *d = cache_dir_get(fs->cache, path);
     if (!d) {
         SPATH(sp, path);
+        wb_settle(fs, path, true);
         d = cache_dir_new();
         if (!d)
             return -ENOMEM;
@@ -246,6 +220,23 @@ static void set_open_flags(struct sfs_fs *fs, const char *path, const struct smb
     }
 }
 
+/* Stores what own_* knows of path (ok: all of it) for the stat libfuse
+ * makes after a set; g read before. */
+static void own_to_cache(struct sfs_fs *fs, const char *path, bool ok, const struct smb1_stat *s,
+                         uint64_t g)
+{
+    if (ok)
+        (void)cache_put_attr(fs->cache, path, s, g);
+}
+
+/* A set that changes nothing was skipped. */
+static int own_noop(struct sfs_fs *fs, const char *path, const struct smb1_stat *s, bool exact,
+                    uint64_t g)
+{
+    own_to_cache(fs, path, exact, s, g);
+    return 0;
+}
+
 static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mode,
                        struct fuse_file_info *fi)
 {
@@ -253,6 +244,7 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     struct smb1_file *f = NULL;
     struct smb1_stat s;
     memset(&s, 0, sizeof(s));
+    wb_settle(fs, path, false);
     uint64_t g = cache_gen(fs->cache);
     int r = smb1_open(fs->tree, sp, flags, mode, &f, &s);
     if (r) {
@@ -277,6 +269,15 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     } else {
         (void)cache_put_attr(fs->cache, path, &s, g);
     }
+    pthread_mutex_lock(&fs->files_lock);
+    h->created = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+    h->writable = (flags & O_ACCMODE) != O_RDONLY;
+    if (h->created) {
+        h->st = s;
+        h->own_ns = own_now_ns();
+        h->st_exact = true;
+    }
+    pthread_mutex_unlock(&fs->files_lock);
     set_open_flags(fs, path, &s, flags, fi);
     fi->fh = (uint64_t)(uintptr_t)h;
     return 0;
@@ -298,19 +299,11 @@ static int sfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int sfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
     struct sfs_handle *h = get_handle(fi);
-    size_t done = 0;
-    /* A short count means end of file to the kernel, which then shrinks
-     * its idea of the size: so read until EOF, and report a failure as
-     * such even after partial data. */
-    while (done < size) {
-        ssize_t n = smb1_read(h->f, buf + done, size - done, (uint64_t)off + done);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            break;
-        done += (size_t)n;
-    }
-    return (int)done;
+    int r = wb_push(get_fs(), h);
+    if (r)
+        return r;
+    /* smb1_read reads up to the end of the file: a short count is EOF. */
+    return (int)smb1_read(h->f, buf, size, (uint64_t)off);
 }
 
 static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
@@ -319,6 +312,11 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
     struct sfs_fs *fs = get_fs();
     struct sfs_handle *h = get_handle(fi);
     size_t done = 0;
+    int kept = wb_write(fs, h, buf, size, off);
+    if (kept < 0)
+        return kept;
+    if (kept > 0)
+        done = size;
     while (done < size) {
         ssize_t n = smb1_write(h->f, buf + done, size - done, (uint64_t)off + done);
         if (n < 0) {
@@ -332,18 +330,27 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
     }
     pthread_mutex_lock(&fs->files_lock);
     h->wrote = true;
+    /* A write after a utimens moves the mtime on, as on a local disk. */
+    h->mtime_pending = false;
+    if (h->st.size < (uint64_t)off + done)
+        h->st.size = (uint64_t)off + done;
+    h->st_exact = false;
     pthread_mutex_unlock(&fs->files_lock);
-    if (path)
+    if (path) {
         cache_changed(fs->cache, path);
+        links_changed(fs, path);
+    }
     return (int)done;
 }
 
-/* Every write has already reached the server and reported its result, so
- * close(2) has nothing left to push; SMB FLUSH (a server fsync) is for
- * fsync(2) only. */
+/* Every write has reached the server and reported its result, but those
+ * of a small file we created, kept for its close (fs_wb.c): they go now,
+ * with the CLOSE when they can, and their failure is close(2)'s. SMB
+ * FLUSH (a server fsync) is for fsync(2) only. */
 static int sfs_flush(const char *path, struct fuse_file_info *fi)
 {
-    return 0;
+    struct sfs_handle *h = get_handle(fi);
+    return h ? wb_flush(get_fs(), h) : 0;
 }
 
 static int sfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
@@ -351,7 +358,8 @@ static int sfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
     struct sfs_handle *h = get_handle(fi);
     if (!h)
         return 0;
-    return smb1_flush(h->f);
+    int r = wb_push(get_fs(), h);
+    return r ? r : smb1_flush(h->f);
 }
 
 static int sfs_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
@@ -366,13 +374,16 @@ static int sfs_release(const char *path, struct fuse_file_info *fi)
     pthread_mutex_lock(&fs->files_lock);
     handle_unlink_locked(h);
     pthread_mutex_unlock(&fs->files_lock);
+    /* Data kept after a failed flush, or without one: logged there. */
+    (void)wb_release(fs, h);
     /* No lock needed below: the handle is off the list. */
-    int r = smb1_close(h->f);
+    int r = smb1_close_mtime(h->f, h->mtime_pending ? &h->close_mtime : NULL);
     if (r)
         log_warn(fs->log, "close of %s failed: %s", h->path, strerror(-r));
     if (h->wrote) {
         cache_changed(fs->cache, h->path);
         keep_forget(fs, h->path);
+        links_changed(fs, h->path);
     }
     /* The last close of an unlinked file: libfuse unlinks its hidden name
      * next, unless the directory was removed meanwhile, so do it here. */
@@ -394,6 +405,17 @@ static int sfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     if (size < 0)
         return -EINVAL;
     if (h) {
+        pthread_mutex_lock(&fs->files_lock);
+        h->own_ns = 0;
+        pthread_mutex_unlock(&fs->files_lock);
+        if ((r = wb_push(fs, h)))
+            return r;
+    }
+    if (path) {
+        own_forget(fs, path);
+        wb_settle(fs, path, false);
+    }
+    if (h) {
         r = smb1_ftruncate(h->f, (uint64_t)size);
     } else if (path) {
         SPATH(sp, path);
@@ -414,9 +436,14 @@ static int sfs_unlink(const char *path)
     SPATH(sp, path);
     /* The kernel checked that path is no directory (unlink(2) gives
      * EISDIR itself), so the core need not ask the server again. */
+    wb_settle(fs, path, false);
     int r = smb1_unlink_nondir(fs->tree, sp);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
+    /* The other names lose a link. */
+    links_changed(fs, path);
+    if (r == 0)
+        links_forget(fs, path);
     if (is_fuse_hidden(path))
         ghost_forget(fs, path);
     return r;
@@ -429,13 +456,10 @@ static int hide_in_root(struct sfs_fs *fs, const char *from, const char *sfrom, 
 {
     struct sfs_ghost *g = calloc(1, sizeof(*g));
     char name[96];
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     pthread_mutex_lock(&fs->files_lock);
     unsigned seq = fs->ghost_seq++;
     pthread_mutex_unlock(&fs->files_lock);
-    snprintf(name, sizeof(name), "%s%lx%lx%x", SMB1_DELETED_PREFIX, (unsigned long)now.tv_sec,
-             (unsigned long)now.tv_nsec, seq);
+    smb1_deleted_name(name, sizeof(name), "", seq);
     if (g) {
         g->fuse_path = strdup(to);
         g->server_path = strdup(name);
@@ -466,6 +490,8 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     struct sfs_fs *fs = get_fs();
     if (flags & ~(unsigned)RENAME_NOREPLACE)
         return -EINVAL;
+    wb_settle(fs, from, true);
+    wb_settle(fs, to, true);
     SPATH(sfrom, from);
     if (flags == 0 && is_fuse_hidden(to) && path_is_open(fs, from) &&
         hide_in_root(fs, from, sfrom, to) == 0)
@@ -477,8 +503,10 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     cache_changed_tree(fs->cache, to);
     keep_forget(fs, from);
     keep_forget(fs, to);
-    if (r == 0)
+    if (r == 0) {
         handles_renamed(fs, from, to);
+        links_renamed(fs, from, to);
+    }
     /* Without POSIX semantics the server refuses to move a directory in
      * which a file is open (a Windows rule) with ACCESS_DENIED: mv would
      * send the user to check permissions. It is "in use", as rename(2)
@@ -493,6 +521,20 @@ static int sfs_mkdir(const char *path, mode_t mode)
     struct sfs_fs *fs = get_fs();
     SPATH(sp, path);
     int r = smb1_mkdir(fs->tree, sp, mode);
+    /* A directory we made is empty: the lookups of what untar and cp -r
+     * create in it next are answered without the server. */
+    if (r == 0)
+        cache_dir_made(fs->cache, path);
+    else
+        cache_changed(fs->cache, path);
+    return r;
+}
+
+static int sfs_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    int r = smb1_mknod(fs->tree, sp, mode, rdev);
     cache_changed(fs->cache, path);
     return r;
 }
@@ -526,8 +568,10 @@ static int sfs_readlink(const char *path, char *buf, size_t size)
 static int sfs_link(const char *from, const char *to)
 {
     struct sfs_fs *fs = get_fs();
+    wb_settle(fs, from, false);
     SPATH(sfrom, from);
     SPATH(sto, to);
+    own_forget(fs, from);
     int r = smb1_link(fs->tree, sfrom, sto);
     cache_changed(fs->cache, from);
     cache_changed(fs->cache, to);
@@ -535,8 +579,11 @@ static int sfs_link(const char *from, const char *to)
      * path), which keeps the old name's link count until its attributes
      * time out: tar then finds the first name with one link and the second
      * with two. Have the kernel ask again. */
-    if (r == 0)
+    if (r == 0) {
         (void)fuse_invalidate_path(fuse_get_context()->fuse, from);
+        links_linked(fs, from, to);
+        links_changed(fs, to);
+    }
     return r;
 }
 
@@ -581,15 +628,39 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
         if (get_attr(fs, path, NULL, &s) == 0 && s.has_unix && S_ISLNK(s.mode))
             return -ENOSYS;
     }
+    /* tar sets the mtime (whole seconds from an ustar header) of each
+     * file it extracts, and nothing else, while the file it created is
+     * still open: the CLOSE carries it then. The stat libfuse makes next
+     * is answered from the create's attributes with the new mtime. */
+    if (has_mt && !has_at && mt.tv_nsec == 0) {
+        struct smb1_stat s;
+        uint64_t g = cache_gen(fs->cache);
+        if (own_defer_mtime(fs, path, &mt, &s)) {
+            own_to_cache(fs, path, true, &s, g);
+            keep_forget(fs, path);
+            return 0;
+        }
+    }
+    struct smb1_stat own;
+    bool exact;
+    bool is_own = own_attr(fs, path, &own, &exact);
     /* The core also stamps the times on our open write handles of the
      * file, so a later CLOSE of one does not overwrite them. */
     int r = smb1_utimens(fs->tree, sp, h ? h->f : NULL, has_at ? &at : NULL, has_mt ? &mt : NULL);
     if (set_refused(r))
         return r;
     /* The new ctime is the server's to choose, so the cache cannot be
-     * given the result: the stat libfuse makes next asks the server. */
+     * given the result: the stat libfuse makes next asks the server,
+     * unless the file is one we created and hold (fs_own.c). */
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
+    if (r == 0 && is_own) {
+        uint64_t g = cache_gen(fs->cache);
+        bool ok = own_times(fs, path, has_at ? &at : NULL, has_mt ? &mt : NULL, &own);
+        own_to_cache(fs, path, ok, &own, g);
+    } else {
+        own_forget(fs, path);
+    }
     return r;
 }
 
@@ -599,6 +670,15 @@ static int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     if (!path)
         return -ENOENT;
     SPATH(sp, path);
+    struct smb1_stat own;
+    bool exact = false;
+    uint64_t g0 = cache_gen(fs->cache);
+    if (own_attr(fs, path, &own, &exact)) {
+        if (fs->unix_ext && own.has_unix && (own.mode & 07777) == (mode & 07777))
+            return own_noop(fs, path, &own, exact, g0);
+        if (!fs->unix_ext && ((own.attrs & SMB1_ATTR_READONLY) != 0) == !(mode & S_IWUSR))
+            return own_noop(fs, path, &own, exact, g0);
+    }
     if (!fs->unix_ext) {
         /* Only the owner write bit reaches the server (as the DOS
          * read-only attribute), and not at all for a directory: a chmod
@@ -618,8 +698,19 @@ static int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
             return 0;
     }
     int r = smb1_chmod(fs->tree, sp, mode);
-    if (!set_refused(r))
-        cache_changed(fs->cache, path);
+    if (set_refused(r))
+        return r;
+    cache_changed(fs->cache, path);
+    /* With the UNIX extensions Samba sets an existing file's mode as
+     * asked (its create mask applies to new files only); set-id bits the
+     * server's kernel may still drop. */
+    if (r == 0 && fs->unix_ext && !(mode & (S_ISUID | S_ISGID))) {
+        uint64_t g = cache_gen(fs->cache);
+        bool ok = own_changed(fs, path, -1, -1, (int)(mode & 07777), &own);
+        own_to_cache(fs, path, ok, &own, g);
+    } else {
+        own_forget(fs, path);
+    }
     return r;
 }
 
@@ -642,30 +733,29 @@ static int sfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
     }
     if (uid == (uid_t)-1 && gid == (gid_t)-1)
         return 0;
+    bool exact = false;
+    uint64_t g0 = cache_gen(fs->cache);
+    bool own = own_attr(fs, path, &s, &exact) && s.has_unix;
+    if (own && (uid == (uid_t)-1 || uid == s.uid) && (gid == (gid_t)-1 || gid == s.gid))
+        return own_noop(fs, path, &s, exact, g0);
     SPATH(sp, path);
     int r = smb1_chown(fs->tree, sp, uid == (uid_t)-1 ? -1 : (int64_t)uid,
                        gid == (gid_t)-1 ? -1 : (int64_t)gid);
-    if (!set_refused(r))
-        cache_changed(fs->cache, path);
-    return r;
-}
-
-static int sfs_statfs(const char *path, struct statvfs *sv)
-{
-    struct sfs_fs *fs = get_fs();
-    struct smb1_statfs sf;
-    int r = smb1_statfs(fs->tree, &sf);
-    if (r)
+    if (set_refused(r))
         return r;
-    memset(sv, 0, sizeof(*sv));
-    unsigned long bs = sf.block_size ? sf.block_size : 4096;
-    sv->f_bsize = bs;
-    sv->f_frsize = bs;
-    sv->f_blocks = (fsblkcnt_t)(sf.total_bytes / bs);
-    sv->f_bfree = (fsblkcnt_t)(sf.free_bytes / bs);
-    sv->f_bavail = (fsblkcnt_t)(sf.avail_bytes / bs);
-    sv->f_namemax = sf.name_max && sf.name_max < SFS_NAME_MAX ? sf.name_max : SFS_NAME_MAX;
-    return 0;
+    cache_changed(fs->cache, path);
+    /* A chown of a file we just created changes its owner and nothing
+     * else we show, unless it had set-id bits (the server's kernel may
+     * clear them). */
+    if (r == 0 && own && !(s.mode & (S_ISUID | S_ISGID))) {
+        uint64_t g = cache_gen(fs->cache);
+        bool ok = own_changed(fs, path, uid == (uid_t)-1 ? -1 : (int64_t)uid,
+                              gid == (gid_t)-1 ? -1 : (int64_t)gid, -1, &s);
+        own_to_cache(fs, path, ok, &s, g);
+    } else {
+        own_forget(fs, path);
+    }
+    return r;
 }
 
 static int sfs_access(const char *path, int mask)
@@ -700,56 +790,15 @@ static int sfs_access(const char *path, int mask)
     return 0;
 }
 
-/* The core keeps to the user. namespace and answers ENOTSUP for the rest. */
-static int sfs_setxattr(const char *path, const char *name, const char *value, size_t size,
-                        int flags)
-{
-    struct sfs_fs *fs = get_fs();
-    SPATH(sp, path);
-    return smb1_setxattr(fs->tree, sp, name, value, size, flags);
-}
-
-static int sfs_getxattr(const char *path, const char *name, char *value, size_t size)
-{
-    struct sfs_fs *fs = get_fs();
-    if (!strcmp(path, "/") && !strcmp(name, SFS_STATUS_XATTR)) {
-        struct cache_stats cs;
-        cache_get_stats(fs->cache, &cs);
-        return sfs_status_format(fs->conn, fs->opts, cs.hits + cs.negative_hits, cs.misses, value,
-                                 size);
-    }
-    SPATH(sp, path);
-    ssize_t r = smb1_getxattr(fs->tree, sp, name, value, size);
-    return r > INT_MAX ? -E2BIG : (int)r;
-}
-
-static int sfs_listxattr(const char *path, char *list, size_t size)
-{
-    struct sfs_fs *fs = get_fs();
-    SPATH(sp, path);
-    ssize_t r = smb1_listxattr(fs->tree, sp, list, size);
-    /* A server without EAs simply has none to list. */
-    if (r == -ENOTSUP)
-        return 0;
-    return r > INT_MAX ? -E2BIG : (int)r;
-}
-
-static int sfs_removexattr(const char *path, const char *name)
-{
-    struct sfs_fs *fs = get_fs();
-    SPATH(sp, path);
-    return smb1_removexattr(fs->tree, sp, name);
-}
-
 #define SFS_COMMON_OPS                                                                             \
     .init = sfs_init, .getattr = sfs_getattr, .readdir = sfs_readdir, .open = sfs_open,            \
     .create = sfs_create, .read = sfs_read, .write = sfs_write, .flush = sfs_flush,                \
     .fsync = sfs_fsync, .fsyncdir = sfs_fsyncdir, .release = sfs_release,                          \
     .truncate = sfs_truncate, .unlink = sfs_unlink, .rename = sfs_rename, .mkdir = sfs_mkdir,      \
-    .rmdir = sfs_rmdir, .symlink = sfs_symlink, .readlink = sfs_readlink, .link = sfs_link,        \
-    .utimens = sfs_utimens, .chmod = sfs_chmod, .chown = sfs_chown, .statfs = sfs_statfs,          \
-    .access = sfs_access, .setxattr = sfs_setxattr, .getxattr = sfs_getxattr,                      \
-    .listxattr = sfs_listxattr, .removexattr = sfs_removexattr
+    .mknod = sfs_mknod, .rmdir = sfs_rmdir, .symlink = sfs_symlink, .readlink = sfs_readlink,      \
+    .link = sfs_link, .utimens = sfs_utimens, .chmod = sfs_chmod, .chown = sfs_chown,              \
+    .statfs = sfs_statfs, .access = sfs_access, .setxattr = sfs_setxattr,                          \
+    .getxattr = sfs_getxattr, .listxattr = sfs_listxattr, .removexattr = sfs_removexattr
 
 static const struct fuse_operations sfs_ops = {
     SFS_COMMON_OPS,
@@ -791,7 +840,9 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
     smb1_conn_get_info(conn, &info);
     fs->unix_ext = info.unix_caps != 0;
     pthread_mutex_init(&fs->files_lock, NULL);
+    pthread_cond_init(&fs->files_cond, NULL);
     pthread_mutex_init(&fs->keep_lock, NULL);
+    pthread_mutex_init(&fs->links_lock, NULL);
     fs->files.next = fs->files.prev = &fs->files;
     return fs;
 }
@@ -803,7 +854,8 @@ void sfs_fs_free(struct sfs_fs *fs)
     while (fs->files.next != &fs->files) {
         struct sfs_handle *h = fs->files.next;
         handle_unlink_locked(h);
-        smb1_close(h->f);
+        (void)wb_release(fs, h);
+        smb1_close_mtime(h->f, h->mtime_pending ? &h->close_mtime : NULL);
         handle_free(h);
     }
     /* Files still hidden had open handles at unmount, closed above:
@@ -816,8 +868,11 @@ void sfs_fs_free(struct sfs_fs *fs)
     }
     keep_clear_locked(fs);
     cache_free(fs->cache);
+    pthread_cond_destroy(&fs->files_cond);
     pthread_mutex_destroy(&fs->files_lock);
     pthread_mutex_destroy(&fs->keep_lock);
+    links_clear(fs);
+    pthread_mutex_destroy(&fs->links_lock);
     free(fs);
 }
 

@@ -135,12 +135,18 @@ enum opt_id {
     O_NETBIOSNAME,
     O_SERVERNETBIOSNAME,
     O_IP,
+    O_WINS,
+    O_RESOLVE,
+    O_HIDDEN,
+    O_SERVERCREDS,
     O_UNIX,
     O_NOUNIX,
     O_NOBRL,
     O_BRL,
     O_MAPPOSIX,
     O_NOMAPPOSIX,
+    O_MFSYMLINKS,
+    O_NOMFSYMLINKS,
     O_ECHO_INTERVAL,
     O_TIMEOUT,
     O_SOFT,
@@ -198,6 +204,10 @@ static const struct opt_def opt_table[] = {
     {"servern", O_SERVERNETBIOSNAME, ARG_REQUIRED},
     {"ip", O_IP, ARG_REQUIRED},
     {"addr", O_IP, ARG_REQUIRED},
+    {"wins", O_WINS, ARG_REQUIRED},
+    {"resolve", O_RESOLVE, ARG_REQUIRED},
+    {"hidden", O_HIDDEN, ARG_NONE},
+    {"servercreds", O_SERVERCREDS, ARG_REQUIRED},
     {"unix", O_UNIX, ARG_NONE},
     {"linux", O_UNIX, ARG_NONE},
     {"nounix", O_NOUNIX, ARG_NONE},
@@ -206,6 +216,8 @@ static const struct opt_def opt_table[] = {
     {"brl", O_BRL, ARG_NONE},
     {"mapposix", O_MAPPOSIX, ARG_NONE},
     {"nomapposix", O_NOMAPPOSIX, ARG_NONE},
+    {"mfsymlinks", O_MFSYMLINKS, ARG_NONE},
+    {"nomfsymlinks", O_NOMFSYMLINKS, ARG_NONE},
     {"echo_interval", O_ECHO_INTERVAL, ARG_REQUIRED},
     {"timeout", O_TIMEOUT, ARG_REQUIRED},
     {"soft", O_SOFT, ARG_NONE},
@@ -363,6 +375,27 @@ static int parse_username(struct parse_state *ps, char *raw, size_t rawlen)
     return 0;
 }
 
+/* One word of a wins= (an IPv4 address) or resolve= (a method) value. */
+static bool list_word_ok(int id, const char *w)
+{
+    struct in_addr a;
+    if (id == O_WINS)
+        return inet_pton(AF_INET, w, &a) == 1;
+    return strcmp(w, "host") == 0 || strcmp(w, "wins") == 0 || strcmp(w, "bcast") == 0;
+}
+
+/* Appends ",word" to the value of the list option just given. */
+static int list_append(struct parse_state *ps, const char *word)
+{
+    char **dst = ps->list_opt == O_WINS ? &ps->o->wins : &ps->o->resolve;
+    char *joined = NULL;
+    if (asprintf(&joined, "%s,%s", *dst ? *dst : "", word) < 0)
+        return fail(ps, -ENOMEM, "out of memory");
+    free(*dst);
+    *dst = joined;
+    return 0;
+}
+
 /* Handles one option; tok is a NUL-terminated copy, raw_val points at the
  * value inside the argv string (for secrets). */
 static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t raw_len)
@@ -376,6 +409,9 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
 
     if (eq)
         *eq = '\0';
+    if (!eq && ps->list_opt && list_word_ok(ps->list_opt, tok))
+        return list_append(ps, tok);
+    ps->list_opt = 0;
     if (strncmp(tok, "x-", 2) == 0)
         return 0; /* x-systemd.*, x-gvfs-*, ...: for mount(8) and systemd */
     d = find_opt(tok);
@@ -477,6 +513,29 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
             return fail(ps, -EINVAL, "%s=%s: not an IPv4 or IPv6 address", tok, v);
         return set_str(ps, &o->ip, v, strlen(v));
     }
+    case O_WINS:
+    case O_RESOLVE: {
+        /* Checked word by word here, so a typo is a usage error. */
+        char *copy = strdup(v);
+        if (!copy)
+            return fail(ps, -ENOMEM, "out of memory");
+        for (char *sp = NULL, *w = strtok_r(copy, ",", &sp); w; w = strtok_r(NULL, ",", &sp)) {
+            if (!list_word_ok(d->id, w)) {
+                free(copy);
+                return fail(ps, -EINVAL, "%s=%s: %s", tok, v,
+                            d->id == O_WINS ? "expected IPv4 addresses separated by commas"
+                                            : "expected host, wins and bcast separated by commas");
+            }
+        }
+        free(copy);
+        ps->list_opt = d->id;
+        return set_str(ps, d->id == O_WINS ? &o->wins : &o->resolve, v, strlen(v));
+    }
+    case O_HIDDEN:
+        o->hidden = true;
+        return 0;
+    case O_SERVERCREDS:
+        return set_str(ps, &o->servercreds, v, strlen(v));
     case O_UNIX:
     case O_NOUNIX:
         o->unix_ext = d->id == O_UNIX ? 1 : 0;
@@ -488,6 +547,10 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
     case O_MAPPOSIX:
     case O_NOMAPPOSIX:
         o->mapposix = d->id == O_MAPPOSIX;
+        return 0;
+    case O_MFSYMLINKS:
+    case O_NOMFSYMLINKS:
+        o->mfsymlinks = d->id == O_MFSYMLINKS;
         return 0;
     case O_ECHO_INTERVAL:
         if (parse_ulong(v, 10, 1, 600, &x))
@@ -598,76 +661,19 @@ static int parse_opt_string(struct parse_state *ps, char *s)
     return 0;
 }
 
-/* //server/share[/prefix] (or \\server\share\prefix); server may be
- * [IPv6]. */
-static int parse_source(struct parse_state *ps, const char *arg)
-{
-    struct sfs_options *o = ps->o;
-    char *s = strdup(arg), *host, *share, *rest, *p;
-    int rc;
-
-    if (!s)
-        return fail(ps, -ENOMEM, "out of memory");
-    for (p = s; *p; p++)
-        if (*p == '\\')
-            *p = '/';
-    if (strncmp(s, "//", 2) != 0 || !s[2]) {
-        rc = fail(ps, -EINVAL, "'%s' is not a share: expected //server/share", arg);
-        goto out_free;
-    }
-    host = s + 2;
-    if (*host == '[') {
-        p = strchr(host, ']');
-        if (!p || (p[1] && p[1] != '/') || p == host + 1) {
-            rc = fail(ps, -EINVAL, "'%s': bad [address] in server name", arg);
-            goto out_free;
-        }
-        rc = set_str(ps, &o->host, host + 1, (size_t)(p - host - 1));
-        share = p[1] ? p + 2 : p + 1;
-    } else {
-        p = strchr(host, '/');
-        if (p == host) {
-            rc = fail(ps, -EINVAL, "'%s' has no server name: expected //server/share", arg);
-            goto out_free;
-        }
-        rc = set_str(ps, &o->host, host, p ? (size_t)(p - host) : strlen(host));
-        share = p ? p + 1 : host + strlen(host);
-    }
-    if (rc)
-        goto out_free;
-    rest = strchr(share, '/');
-    if ((rest ? rest == share : !*share)) {
-        rc = fail(ps, -EINVAL, "'%s' has no share name: expected //server/share", arg);
-        goto out_free;
-    }
-    rc = set_str(ps, &o->share, share, rest ? (size_t)(rest - share) : strlen(share));
-    if (rc)
-        goto out_free;
-    while (rest && *rest == '/')
-        rest++;
-    rc = set_str(ps, &o->prefix, rest ? rest : "", rest ? strlen(rest) : 0);
-    if (rc)
-        goto out_free;
-    for (size_t n = strlen(o->prefix); n > 0 && o->prefix[n - 1] == '/'; n--)
-        o->prefix[n - 1] = '\0';
-    free(o->source);
-    o->source = s;
-    return 0;
-
-out_free:
-    free(s);
-    return rc;
-}
-
 /* ---- argv ---- */
 
 static int take_positional(struct parse_state *ps, const char *arg, int *npos)
 {
     int rc;
 
-    if (*npos == 0)
+    if (ps->o->mode == SFS_MODE_BROWSE || ps->o->mode == SFS_MODE_LOOKUP) {
+        if (*npos > 0)
+            return fail(ps, -EINVAL, "unexpected argument '%s'", arg);
+        rc = set_str(ps, &ps->o->target, arg, strlen(arg));
+    } else if (*npos == 0)
         rc = parse_source(ps, arg);
-    else if (*npos == 1)
+    else if (*npos == 1 && ps->o->mode != SFS_MODE_LIST)
         rc = set_str(ps, &ps->o->mountpoint, arg, strlen(arg));
     else
         return fail(ps, -EINVAL,
@@ -690,6 +696,8 @@ static void set_defaults(struct sfs_options *o)
     o->actimeo = 1.0;
     o->cache = SFS_CACHE_STRICT;
     o->unix_ext = -1;
+    /* As cifs.ko (both apply only without UNIX extensions). */
+    o->mapposix = o->mfsymlinks = true;
     o->echo_interval = 60;
     o->timeout = 30;
     o->soft = true; /* as mount.cifs */
@@ -715,6 +723,14 @@ static int scan_argv(struct parse_state *ps, int argc, char **argv)
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
             o->show_version = true;
             return 0;
+        } else if (strcmp(a, "--list") == 0 || strcmp(a, "-L") == 0 || strcmp(a, "--browse") == 0 ||
+                   strcmp(a, "--lookup") == 0) {
+            if (npos > 0 || o->mode != SFS_MODE_MOUNT)
+                return fail(ps, -EINVAL, "%s must come first (see smbfuse --help)", a);
+            o->mode = strcmp(a, "--browse") == 0   ? SFS_MODE_BROWSE
+                      : strcmp(a, "--lookup") == 0 ? SFS_MODE_LOOKUP
+                                                   : SFS_MODE_LIST;
+            rc = 0;
         } else if (strcmp(a, "--explain-signing") == 0) {
             o->explain = true;
             rc = 0;
@@ -750,13 +766,17 @@ static int scan_argv(struct parse_state *ps, int argc, char **argv)
         if (rc)
             return rc;
     }
+    if (o->mode == SFS_MODE_LIST && npos < 1)
+        return fail(ps, -EINVAL, "usage: smbfuse --list //server [-o options]");
+    if (o->mode == SFS_MODE_LOOKUP && npos < 1)
+        return fail(ps, -EINVAL, "usage: smbfuse --lookup NAME [-o options]");
     if (o->show_keys && !o->explain)
         return fail(ps, -EINVAL, "--show-keys goes with --explain-signing");
     if (o->explain && npos != 1)
         return fail(ps, -EINVAL,
                     "usage: smbfuse --explain-signing //server/share [-o options] (no mount "
                     "point)");
-    if (npos < 2 && !o->explain)
+    if ((o->mode == SFS_MODE_MOUNT || o->mode == SFS_MODE_NETMOUNT) && npos < 2 && !o->explain)
         return fail(ps, -EINVAL,
                     "usage: smbfuse //server/share MOUNTPOINT [-o options] "
                     "(see smbfuse --help)");
@@ -807,9 +827,22 @@ int sfs_opts_parse(int argc, char **argv, struct sfs_options *o, struct fuse_arg
         free(ps.fuse_opts);
         return 0;
     }
+    /* Listing, browsing and lookups are anonymous unless credentials are
+     * given: no prompt, no $USER. */
+    if (o->mode == SFS_MODE_LIST || o->mode == SFS_MODE_BROWSE || o->mode == SFS_MODE_LOOKUP) {
+        if (!ps.user_given && !o->credentials && !getenv("PASSWD") && !getenv("PASSWD_FD") &&
+            !getenv("PASSWD_FILE")) {
+            o->sec = SMB1_SEC_NONE;
+            o->anon_default = true;
+        }
+    }
     rc = complete_credentials(&ps);
     if (rc)
         goto out_fail;
+    if (o->mode != SFS_MODE_MOUNT && o->mode != SFS_MODE_NETMOUNT) {
+        free(ps.fuse_opts);
+        return 0;
+    }
     rc = build_fuse_args(&ps, argc > 0 ? argv[0] : "smbfuse", fuse_args);
     if (rc)
         goto out_fail;
@@ -821,29 +854,6 @@ out_fail:
     fuse_opt_free_args(fuse_args);
     sfs_opts_free(o);
     return rc;
-}
-
-void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
-{
-    cfg->host = o->host;
-    cfg->ip = o->ip;
-    cfg->port = o->port;
-    cfg->server_netbios_name = o->servernetbiosname;
-    cfg->client_netbios_name = o->netbiosname;
-    cfg->user = o->username;
-    cfg->domain = o->domain;
-    cfg->password = sfs_opts_password(o);
-    cfg->sec = o->sec;
-    cfg->sign = o->sign;
-    cfg->echo_interval_s = o->echo_interval;
-    cfg->request_timeout_ms = o->timeout * 1000;
-    cfg->rsize = o->rsize;
-    cfg->wsize = o->wsize;
-    cfg->unix_ext = o->unix_ext;
-    cfg->mapposix = o->mapposix;
-    cfg->soft = o->soft;
-    cfg->pcap_path = o->pcap;
-    cfg->pcap_max = o->pcap_max;
 }
 
 void sfs_opts_free(struct sfs_options *o)
@@ -860,6 +870,11 @@ void sfs_opts_free(struct sfs_options *o)
     free(o->netbiosname);
     free(o->servernetbiosname);
     free(o->ip);
+    free(o->wins);
+    free(o->resolve);
+    free(o->target);
+    free(o->servercreds);
+    o->wins = o->resolve = o->target = o->servercreds = NULL;
     free(o->pcap);
     o->pcap = NULL;
     o->source = o->host = o->share = o->prefix = o->mountpoint = NULL;

@@ -35,7 +35,18 @@ enum sfs_cache_mode {
 
 #define SFS_PASSWORD_MAX 256 /* including the terminating NUL */
 
+/* What the command line asks for. */
+enum sfs_mode {
+    SFS_MODE_MOUNT = 0, /* smbfuse //server/share MOUNTPOINT */
+    SFS_MODE_NETMOUNT,  /* smbfuse // MOUNTPOINT: the network as a tree */
+    SFS_MODE_LIST,      /* smbfuse --list //server: its shares */
+    SFS_MODE_BROWSE,    /* smbfuse --browse [WORKGROUP] */
+    SFS_MODE_LOOKUP,    /* smbfuse --lookup NAME */
+};
+
 struct sfs_options {
+    enum sfs_mode mode;
+    char *target; /* --browse WORKGROUP / --lookup NAME */
     char *source; /* "//server/share[/prefix]" as given (backslashes turned into '/') */
     char *host;   /* server name or address, IPv6 brackets removed */
     char *share;  /* share name */
@@ -59,9 +70,15 @@ struct sfs_options {
     char *netbiosname;       /* our NetBIOS name; NULL: host name */
     char *servernetbiosname; /* NetBIOS name called on port 139; NULL: derived from host */
     char *ip;                /* connect here instead of resolving host */
+    char *wins;              /* wins=ADDR[,ADDR]: WINS servers */
+    char *resolve;           /* resolve=host,wins,bcast: name resolve order */
+    bool hidden;             /* network mount: show hidden ($) shares */
+    char *servercreds;       /* network mount: DIR/SERVER credentials files */
+    bool anon_default;       /* --list/--browse without credentials: anonymous */
     int unix_ext;            /* -1 auto, 0 nounix, 1 unix */
     bool nobrl;              /* byte-range locks stay local, never sent to the server */
     bool mapposix;
+    bool mfsymlinks;   /* Minshall+French symlinks without UNIX extensions */
     int echo_interval; /* seconds; default 60 */
     int timeout;       /* seconds: the bound on a request (smb1_config.request_timeout_ms); 30 */
     bool soft;
@@ -119,6 +136,11 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg);
 
 void sfs_opts_print_help(FILE *f, const char *prog);
 void sfs_opts_print_version(FILE *f);
+
+/* Reads the mount.cifs credentials file at path into o (username,
+ * password, domain), as credentials= does; o starts zeroed. Free it with
+ * sfs_opts_free. Returns 0 or -errno with a message in err. */
+int sfs_opts_read_credentials(const char *path, struct sfs_options *o, char *err, size_t errlen);
 
 /* Wipes the password and frees every string. Safe on a zeroed or already
  * freed struct. */

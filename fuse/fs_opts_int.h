@@ -25,6 +25,10 @@ struct parse_state {
     char *fuse_opts; /* comma list for fuse_args, built with fuse_opt_add_opt */
     bool fsname_given, subtype_given;
     bool user_given, domain_given, password_given;
+    /* The last option was wins= or resolve= (its enum opt_id; 0: not):
+     * the bare words after it in the -o list continue its value, so
+     * "-o resolve=wins,bcast" means what it says. */
+    int list_opt;
     struct secret_span spans[MAX_SECRET_SPANS];
     size_t nspans;
 };
@@ -34,6 +38,10 @@ int fail(struct parse_state *ps, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int set_str(struct parse_state *ps, char **dst, const char *val, size_t len);
 int parse_ulong(const char *v, int base, unsigned long min, unsigned long max, unsigned long *out);
+
+/* fs_source.c: the //server/share argument into o (source, host, share,
+ * prefix; "//" turns a mount into the network mount). */
+int parse_source(struct parse_state *ps, const char *arg);
 
 /* fs_creds.c */
 void wipe(void *p, size_t n);

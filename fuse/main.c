@@ -22,14 +22,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fs_explain.h"
+#include "fs_net.h"
 #include "fs_ops.h"
+#include "fs_print.h"
 #include "fs_status.h"
 #include "fs_opts.h"
 #include "log.h"
@@ -125,14 +129,6 @@ static void detach_stdio(void)
     dup2(fd, STDERR_FILENO);
     if (fd > STDERR_FILENO)
         close(fd);
-}
-
-/* The core polls this while a FUSE worker waits for the server: a
- * request the kernel interrupted (the program got a signal) is cancelled. */
-static int worker_interrupted(void *arg)
-{
-    (void)arg;
-    return fuse_interrupted();
 }
 
 /* SIGUSR1 is blocked in every thread and collected here by sigwait(), so
@@ -273,7 +269,8 @@ static void *stats_main(void *arg)
             continue;
         if (atomic_load(&w->stop))
             break;
-        sfs_fs_log_stats(w->fs);
+        if (w->fs)
+            sfs_fs_log_stats(w->fs);
     }
     return NULL;
 }
@@ -287,6 +284,12 @@ int main(int argc, char **argv)
     int ready_fd = -1;
 
     memset(&o, 0, sizeof(o));
+    /* The daemon holds the password hashes and the signing key: its user
+     * may not ptrace it or read its memory through /proc, and it leaves no
+     * core dump (the secrets' pages are also locked and left out of dumps,
+     * src/support/secmem.c). */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        fprintf(stderr, "smbfuse: cannot make the process non-dumpable: %s\n", strerror(errno));
     if (argc >= 2 && !strcmp(argv[1], "--status")) {
         if (argc != 3) {
             fprintf(stderr, "smbfuse: usage: smbfuse --status MOUNTPOINT\n");
@@ -316,6 +319,14 @@ int main(int argc, char **argv)
         goto out_free_opts;
     }
 
+    if (o.mode == SFS_MODE_LIST || o.mode == SFS_MODE_BROWSE || o.mode == SFS_MODE_LOOKUP) {
+        struct smb1_log cl;
+        log_init(&cl, o.debug ? LOG_DEBUG : LOG_WARNING, log_sink, NULL);
+        status = sfs_cli_run(&o, &cl, stdout);
+        log_destroy(&cl);
+        goto out_free_opts;
+    }
+
     sigset_t usr1;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
@@ -335,57 +346,87 @@ int main(int argc, char **argv)
     prog_log = &lg;
     fuse_set_log_func(fuse_log_hook);
 
-    struct smb1_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    sfs_opts_to_config(&o, &cfg);
-    cfg.log = &lg;
-    cfg.interrupted = worker_interrupted;
     struct smb1_conn *conn = NULL;
-    char why[256] = "";
-    r = smb1_conn_new(&cfg, &conn, why, sizeof(why));
-    cfg.password = NULL;
-    sfs_opts_wipe_password(&o);
-    if (r) {
-        log_err(&lg, "cannot connect to %s: %s", o.source ? o.source : o.host,
-                why[0] ? why : strerror(-r));
-        goto out_log;
-    }
-
     struct smb1_tree *tree = NULL;
-    r = smb1_tree_connect(conn, o.share, &tree);
-    if (r) {
-        log_err(&lg, "cannot connect to share %s on %s: %s", o.share, o.host, strerror(-r));
-        goto out_conn;
+    struct sfs_fs *fs = NULL;
+    struct sfs_print *pr = NULL;
+    struct sfs_net *net = NULL;
+    struct fuse *f = NULL;
+    if (o.mode == SFS_MODE_NETMOUNT) {
+        /* Nothing to connect to yet: servers are reached on first access,
+         * with the password kept (locked in memory) until unmount. */
+        net = sfs_net_new(&o, &lg, &r);
+        if (!net) {
+            log_err(&lg, "cannot start: %s", strerror(-r));
+            goto out_log;
+        }
+        f = fuse_new(&args, sfs_net_operations(), sizeof(struct fuse_operations), net);
+        if (!f) {
+            log_err(&lg, "cannot set up FUSE (see the message above)");
+            goto out_fs;
+        }
+    } else {
+        struct smb1_config cfg;
+        memset(&cfg, 0, sizeof(cfg));
+        sfs_opts_to_config(&o, &cfg);
+        cfg.log = &lg;
+        char why[256] = "";
+        r = smb1_conn_new(&cfg, &conn, why, sizeof(why));
+        cfg.password = NULL;
+        sfs_opts_wipe_password(&o);
+        if (r) {
+            log_err(&lg, "cannot connect to %s: %s", o.source ? o.source : o.host,
+                    why[0] ? why : strerror(-r));
+            goto out_log;
+        }
+        r = smb1_tree_connect(conn, o.share, &tree);
+        if (r) {
+            log_err(&lg, "cannot connect to share %s on %s: %s", o.share, o.host, strerror(-r));
+            goto out_conn;
+        }
+        /* Some servers (impacket) answer with the share name where the
+         * service type belongs: only a share that says it is a pipe is
+         * refused, a printer is mounted as one (fs_print.c), anything else
+         * is tried as a disk. */
+        enum smb1_tree_type ttype = smb1_tree_type(tree);
+        if (ttype == SMB1_TREE_IPC) {
+            log_err(&lg, "%s is not a disk share (it is an IPC share)", o.share);
+            goto out_tree;
+        }
+        if (ttype == SMB1_TREE_PRINTER) {
+            pr = sfs_print_new(conn, tree, &o, &lg, &r);
+            if (!pr) {
+                log_err(&lg, "cannot start: %s", strerror(-r));
+                goto out_tree;
+            }
+            f = fuse_new(&args, sfs_print_operations(), sizeof(struct fuse_operations), pr);
+            if (!f) {
+                log_err(&lg, "cannot set up FUSE (see the message above)");
+                goto out_fs;
+            }
+            goto mount;
+        }
+        /* A share whose path the server cannot enter lets the tree
+         * connect pass and fails what comes next: say so now, not from
+         * the mount. */
+        struct smb1_stat root_st;
+        r = smb1_stat(tree, "", &root_st);
+        if (r) {
+            log_err(&lg, "cannot use share %s on %s: %s", o.share, o.host, strerror(-r));
+            goto out_tree;
+        }
+        fs = sfs_fs_new(conn, tree, &o, &lg, &r);
+        if (!fs) {
+            log_err(&lg, "cannot start: %s", strerror(-r));
+            goto out_tree;
+        }
+        f = fuse_new(&args, sfs_fs_operations(!o.nobrl), sizeof(struct fuse_operations), fs);
+        if (!f) {
+            log_err(&lg, "cannot set up FUSE (see the message above)");
+            goto out_fs;
+        }
     }
-    /* A share whose path the server cannot enter lets the tree connect
-     * pass and fails what comes next: say so now, not from the mount. */
-    struct smb1_stat root_st;
-    r = smb1_stat(tree, "", &root_st);
-    if (r) {
-        log_err(&lg, "cannot use share %s on %s: %s", o.share, o.host, strerror(-r));
-        goto out_tree;
-    }
-    /* Some servers (impacket) answer with the share name where the service
-     * type belongs: only a share that says it is a pipe or a printer is
-     * refused, anything else is tried as a disk. */
-    enum smb1_tree_type ttype = smb1_tree_type(tree);
-    if (ttype == SMB1_TREE_IPC || ttype == SMB1_TREE_PRINTER) {
-        log_err(&lg, "%s is not a disk share (it is %s)", o.share,
-                ttype == SMB1_TREE_IPC ? "an IPC share" : "a printer queue");
-        goto out_tree;
-    }
-
-    struct sfs_fs *fs = sfs_fs_new(conn, tree, &o, &lg, &r);
-    if (!fs) {
-        log_err(&lg, "cannot start: %s", strerror(-r));
-        goto out_tree;
-    }
-    struct fuse *f =
-        fuse_new(&args, sfs_fs_operations(!o.nobrl), sizeof(struct fuse_operations), fs);
-    if (!f) {
-        log_err(&lg, "cannot set up FUSE (see the message above)");
-        goto out_fs;
-    }
+mount:
     if (fuse_mount(f, o.mountpoint) != 0) {
         log_err(&lg, "cannot mount on %s", o.mountpoint);
         goto out_fuse;
@@ -426,7 +467,11 @@ int main(int argc, char **argv)
     atomic_init(&sw.stop, false);
     bool stats_running = pthread_create(&sw.thread, NULL, stats_main, &sw) == 0;
 
-    log_info(&lg, "mounted %s on %s", o.source ? o.source : o.share, o.mountpoint);
+    log_info(&lg, "mounted %s on %s",
+             net        ? "the network"
+             : o.source ? o.source
+                        : o.share,
+             o.mountpoint);
     if (ready_fd >= 0) {
         if (chdir("/") != 0)
             log_warn(&lg, "chdir /: %s", strerror(errno));
@@ -474,8 +519,11 @@ out_unmount:
 out_fuse:
     fuse_destroy(f);
 out_fs:
-    sfs_fs_log_stats(fs);
+    if (fs)
+        sfs_fs_log_stats(fs);
     sfs_fs_free(fs);
+    sfs_print_free(pr);
+    sfs_net_free(net);
 out_tree:
     smb1_tree_free(tree);
 out_conn:

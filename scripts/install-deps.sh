@@ -10,7 +10,7 @@ PKGS="
 build-essential cmake pkg-config clang llvm libclang-rt-14-dev clang-format
 libfuse3-dev fuse3 libntlm0-dev libssl-dev libcriterion-dev
 samba smbclient python3-impacket tshark cups-daemon cups-client
-iproute2 procps psmisc rsync git fio
+iproute2 procps psmisc rsync git fio sqlite3 xxd
 systemd mount man-db groff-base debhelper dpkg-dev fakeroot
 "
 missing=""

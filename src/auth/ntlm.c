@@ -371,7 +371,7 @@ static char *dup_or_empty(const char *s)
 }
 
 int ntlm_creds_init(struct ntlm_creds *c, const char *user, const char *domain,
-                    const char *workstation, const char *password)
+                    const char *workstation, const char *password, bool with_lm)
 {
     memset(c, 0, sizeof(*c));
     c->user = dup_or_empty(user);
@@ -386,8 +386,11 @@ int ntlm_creds_init(struct ntlm_creds *c, const char *user, const char *domain,
         ntlm_creds_free(c);
         return rc;
     }
-    rc = ntlm_lmowf_v1(password, c->lm_hash);
+    /* The LM hash is as good as the password (DES of its upper-cased
+     * halves): kept only when sec=lanman will use it. */
+    rc = with_lm ? ntlm_lmowf_v1(password, c->lm_hash) : -EINVAL;
     if (rc == -EINVAL) {
+        ntlm_wipe(c->lm_hash, sizeof(c->lm_hash));
         c->have_lm = false;
     } else if (rc) {
         ntlm_creds_free(c);

@@ -29,11 +29,13 @@ struct ntlm_creds {
 };
 
 /* Copies the names (NULL counts as "") and computes the hashes; a NULL
- * password counts as "". have_lm is false when the password has no LM hash
- * (over 14 bytes, or not plain ASCII: we carry no OEM code page).
+ * password counts as "". The LM hash only with with_lm (sec=lanman: it is
+ * as weak as the password, so never kept otherwise); have_lm is false
+ * without it, or when the password has no LM hash (over 14 bytes, or not
+ * plain ASCII: we carry no OEM code page).
  * Returns 0 or -ENOMEM / -EINVAL (password not valid UTF-8) / -EIO. */
 int ntlm_creds_init(struct ntlm_creds *c, const char *user, const char *domain,
-                    const char *workstation, const char *password);
+                    const char *workstation, const char *password, bool with_lm);
 /* Wipes the hashes and frees the names. Safe on a zeroed struct. */
 void ntlm_creds_free(struct ntlm_creds *c);
 

@@ -84,6 +84,9 @@ struct msg_in {
     size_t words_off; /* offset of the first word from the SMB header */
     uint16_t bcc;
     size_t bytes_off; /* offset of the first data byte from the SMB header */
+    /* The connection epoch that answered (set by conn_call; 0 when not
+     * known): a FID or search ID in the reply belongs to it. */
+    uint64_t epoch;
 };
 
 enum msg_kind {

@@ -1,8 +1,9 @@
 /* The multiplex-ID dispatcher.
  *
  * Ordering. A request is sent under send_lock: the MID is chosen, the
- * signing sequence number n is taken (the counter then moves by 2, or by 1
- * for a one-way message), the frame is signed and written, all before the
+ * signing sequence number n is taken (the counter then moves by 2, also
+ * for a message without a reply such as an oplock-release acknowledgement;
+ * by 1 only for NT_CANCEL), the frame is signed and written, all before the
  * lock is released. So the order of frames on the wire is the order of
  * their sequence numbers, which is what the server checks. The request
  * remembers n + 1, the number its reply must carry; replies may arrive in
@@ -79,6 +80,7 @@
 #include "link/nbt.h"
 #include "wire/ntstatus.h"
 #include "link/rxpool.h"
+#include "support/secmem.h"
 #include "wire/smb1_proto.h"
 #include "link/mux_int.h"
 
@@ -225,7 +227,9 @@ void end_req(struct mux *m, struct mux_req *rq)
 
 struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
 {
-    struct mux *m = calloc(1, sizeof(*m));
+    /* Pages of its own, locked and left out of core dumps: it holds the
+     * signing key. */
+    struct mux *m = secmem_alloc(sizeof(*m));
     if (!m) {
         close(fd);
         *err = -ENOMEM;
@@ -253,7 +257,7 @@ struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
         pthread_mutex_destroy(&m->send_lock);
         pthread_cond_destroy(&m->slot_cond);
         close(fd);
-        free(m);
+        secmem_free(m, sizeof(*m));
         *err = -r;
         return NULL;
     }
@@ -283,7 +287,7 @@ void mux_put(struct mux *m)
     pthread_mutex_destroy(&m->lock);
     pthread_mutex_destroy(&m->send_lock);
     pthread_cond_destroy(&m->slot_cond);
-    free(m);
+    secmem_free(m, sizeof(*m));
 }
 
 void mux_set_max_inflight(struct mux *m, unsigned n)

@@ -37,6 +37,9 @@ struct mux_opts {
     struct smb1_log *log;
     mux_unsolicited_fn unsolicited;
     void *unsolicited_arg;
+    /* Stamped on every unsolicited frame (msg_in.epoch): the connection
+     * epoch this mux carries, so a break is answered on its own one only. */
+    uint64_t epoch;
     const struct smb1_observer *obs; /* NULL: nobody watches (link/obs.h) */
     /* A frame whose first byte has come must be complete within pace_ms
      * plus its length at MUX_MIN_RATE, else the server trickles: the mux
@@ -123,9 +126,9 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
 int mux_call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
                    unsigned flags, int timeout_ms, mux_frame_fn fn, void *arg);
 /* Sends a request that has no reply: NT_CANCEL and oplock-release
- * acknowledgements; the signing counter advances by one (as Samba's client
- * and server both count a one-way message). MID: as given in the header
- * when keep_mid, else a fresh one. */
+ * acknowledgements. The signing counter advances by 2 as for any request
+ * (smbd, Samba's client and cifs.ko count so), by 1 only for NT_CANCEL.
+ * MID: as given in the header when keep_mid, else a fresh one. */
 int mux_send_oneway(struct mux *m, struct msg_out *req, bool keep_mid);
 
 /* Requests waiting for their replies now (abandoned ones not counted). */

@@ -181,6 +181,38 @@ static bool verify_final(struct mux *m, const struct msg_in *in, uint32_t seq, c
     return false;
 }
 
+/* The next frame of rq, the one wait and check of both call paths: waits
+ * for it (wait_frame; on a timeout, logged here, rq becomes the mux's),
+ * and when the request was signed checks its MAC (verify_final: seq and
+ * the secondaries' sec[0..nsec)). A bad MAC counts, frees the frame and
+ * kills the mux: -EIO. */
+static int next_frame(struct mux *m, struct mux_req *rq, struct msg_out *req, unsigned flags,
+                      const struct timespec *dl, int timeout_ms, bool signed_req, uint32_t seq,
+                      const uint32_t *sec, size_t nsec, struct mux_frame **out)
+{
+    struct mux_frame *f = NULL;
+    int r = wait_frame(m, rq, flags, dl, &f);
+    if (r == -ETIMEDOUT)
+        log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(req->cmd), rq->mid,
+                 timeout_ms);
+    if (r == -EINTR)
+        send_cancel(m, req, rq->mid);
+    if (r)
+        return r;
+    /* SIG_GOOD: the reader checked this reply's MAC for seq + 1 in a
+     * batch; anything else is checked here (a bad one again, so that it
+     * is reported the usual way). */
+    if (signed_req && f->sig != SIG_GOOD && !verify_final(m, &f->in, seq, sec, nsec)) {
+        stat_add(&m->o.stats->bad_signatures);
+        msg_in_free(&f->in);
+        free(f);
+        mux_kill(m, -EIO);
+        return -EIO;
+    }
+    *out = f;
+    return 0;
+}
+
 int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
              struct msg_in *resp, mux_frame_fn fn, void *arg)
 {
@@ -258,26 +290,14 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
         struct mux_frame *f = NULL;
         struct timespec wdl;
         deadline_after(&wdl, timeout_ms);
-        int r = wait_frame(m, rq[i], 0, &wdl, &f);
+        int r = next_frame(m, rq[i], &reqs[i], 0, &wdl, timeout_ms, sgn[i], seq[i], NULL, 0, &f);
         if (r == -ETIMEDOUT || r == -EINTR) {
-            if (r == -EINTR)
-                send_cancel(m, &reqs[i], rq[i]->mid);
-            else
-                log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(reqs[i].cmd),
-                         rq[i]->mid, timeout_ms);
             res[i] = r;
             rq[i] = NULL; /* now the mux's */
             continue;
         }
         if (r == 0) {
-            if (sgn[i] && f->sig != SIG_GOOD && !verify(m, &f->in, seq[i] + 1)) {
-                stat_add(&m->o.stats->bad_signatures);
-                msg_in_free(&f->in);
-                mux_kill(m, -EIO);
-                r = -EIO;
-            } else {
-                resps[i] = f->in;
-            }
+            resps[i] = f->in;
             free(f);
         }
         res[i] = r;
@@ -348,13 +368,8 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     for (;;) {
         struct mux_frame *f = NULL;
         /* One bound for the whole reply, however many frames it has. */
-        r = wait_frame(m, rq, flags, &dl, &f);
+        r = next_frame(m, rq, req, flags, &dl, timeout_ms, signed_req, seq, sec, nsec, &f);
         if (r == -ETIMEDOUT || r == -EINTR) {
-            if (r == -EINTR)
-                send_cancel(m, req, rq->mid);
-            else
-                log_warn(m->o.log, "%s MID %u timed out after %d ms", msg_cmd_name(req->cmd),
-                         rq->mid, timeout_ms);
             free(sec);
             return r; /* rq now belongs to the mux */
         }
@@ -363,17 +378,6 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
         got += f->in.len;
         frames++;
         status = f->in.status;
-        /* SIG_GOOD: the reader checked this reply's MAC for seq + 1 in a
-         * batch; anything else is checked here (a bad one again, so that
-         * it is reported the usual way). */
-        if (signed_req && f->sig != SIG_GOOD && !verify_final(m, &f->in, seq, sec, nsec)) {
-            stat_add(&m->o.stats->bad_signatures);
-            msg_in_free(&f->in);
-            free(f);
-            mux_kill(m, -EIO);
-            r = -EIO;
-            goto out_remove;
-        }
         if (interim_due) {
             /* Only the first reply can be the interim one; an error here is
              * the final reply (the transaction was refused). A success or

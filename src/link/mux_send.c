@@ -47,11 +47,12 @@ int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq
         *seq = 0;
     }
     nbt_put_header(req->buf, len);
+    /* Before the write: once written, the reply may be read (and reported)
+     * before this thread runs again. */
+    obs_sent(m->o.obs, smb, len, atomic_load(&m->signing), *seq, step);
     int r = nbt_write_all(m->fd, req->buf, len + MSG_XPORT_HDR);
-    if (r == 0) {
+    if (r == 0)
         atomic_store(&m->last_activity, now_mono_s());
-        obs_sent(m->o.obs, smb, len, atomic_load(&m->signing), *seq, step);
-    }
     return r;
 }
 
@@ -74,7 +75,11 @@ int mux_send_oneway(struct mux *m, struct msg_out *req, bool keep_mid)
         wire_st16(msg_smb(req) + SMB1_HDR_MID, pick_mid(m));
     pthread_mutex_unlock(&m->lock);
     uint32_t seq;
-    r = send_locked(m, req, 1, &seq);
+    /* smbd takes two numbers for every request, answered or not (checked in
+     * itest_integrity: an oplock release moved by 1 makes smbd end the
+     * connection); only NT_CANCEL takes one. Samba's client and cifs.ko
+     * count the same way. */
+    r = send_locked(m, req, req->cmd == SMB1_COM_NT_CANCEL ? 1 : 2, &seq);
     pthread_mutex_unlock(&m->send_lock);
     if (r) {
         mux_kill(m, -ECONNRESET);
@@ -222,9 +227,9 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
             }
             sign_apply_many(&m->key, c, n);
         }
-        r = write_frames(m, reqs, g);
-        for (size_t i = 0; r == 0 && m->o.obs && i < g; i++)
+        for (size_t i = 0; m->o.obs && i < g; i++)
             obs_sent(m->o.obs, msg_smb(&reqs[i]), msg_smb_len(&reqs[i]), true, seq[i], 2);
+        r = write_frames(m, reqs, g);
     } else {
         r = 0;
         for (size_t i = 0; i < g && r == 0; i++) {

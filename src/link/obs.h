@@ -12,8 +12,10 @@
 #include "link/sign.h"
 #include "smb1.h"
 
-/* A frame written to the socket (smb as sent, signed when signing): with
- * the number it was signed with and how far the counter moved. */
+/* A frame about to be written to the socket (smb as it goes out, signed
+ * when signing; called under the send lock, so in wire order, and before
+ * the write, so before its reply can be reported): with the number it
+ * was signed with and how far the counter moved. */
 void obs_sent(const struct smb1_observer *o, const uint8_t *smb, size_t len, bool signing,
               uint32_t seq, uint32_t step);
 /* A frame read from the socket, before anything else looks at it. */

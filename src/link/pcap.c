@@ -26,7 +26,7 @@
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 
-#define CLIENT_PORT 49152
+#define CLIENT_PORT 49152 /* of the first stream; each new one takes the next */
 
 struct pcap_writer {
     pthread_mutex_t lock; /* protects everything below and writes to fd */
@@ -34,7 +34,7 @@ struct pcap_writer {
     uint64_t max, written;
     bool full;  /* the bound was reached */
     int failed; /* a write failed: -errno, nothing more is written */
-    uint16_t server_port;
+    uint16_t server_port, client_port;
     uint32_t seq[2]; /* next TCP sequence number: [0] client, [1] server */
     uint16_t ip_id;
 };
@@ -110,8 +110,8 @@ static int put_packet(struct pcap_writer *p, bool to_server, uint8_t flags, cons
     put_be16(ip + 10, ip_checksum(ip, IP_LEN));
     uint8_t *tcp = ip + IP_LEN;
     memset(tcp, 0, TCP_LEN);
-    put_be16(tcp, to_server ? CLIENT_PORT : p->server_port);
-    put_be16(tcp + 2, to_server ? p->server_port : CLIENT_PORT);
+    put_be16(tcp, to_server ? p->client_port : p->server_port);
+    put_be16(tcp + 2, to_server ? p->server_port : p->client_port);
     int d = to_server ? 0 : 1;
     put_be32(tcp + 4, p->seq[d]);
     put_be32(tcp + 8, (flags & TCP_ACK) ? p->seq[1 - d] : 0);
@@ -127,6 +127,17 @@ static int put_packet(struct pcap_writer *p, bool to_server, uint8_t flags, cons
         r = write_all(p->fd, b, blen);
     if (r == 0)
         p->written += REC_HDR + caplen;
+    return r;
+}
+
+/* SYN, SYN-ACK, ACK. Caller holds the lock (or owns p alone). */
+static int handshake(struct pcap_writer *p)
+{
+    int r = put_packet(p, true, TCP_SYN, NULL, 0, NULL, 0);
+    if (r == 0)
+        r = put_packet(p, false, TCP_SYN | TCP_ACK, NULL, 0, NULL, 0);
+    if (r == 0)
+        r = put_packet(p, true, TCP_ACK, NULL, 0, NULL, 0);
     return r;
 }
 
@@ -146,6 +157,7 @@ struct pcap_writer *pcap_open(const char *path, uint64_t max_bytes, bool netbios
     pthread_mutex_init(&p->lock, NULL);
     p->max = max_bytes ? max_bytes : PCAP_DEFAULT_MAX;
     p->server_port = netbios ? 139 : 445;
+    p->client_port = CLIENT_PORT;
     p->seq[0] = 0x10000000;
     p->seq[1] = 0x20000000;
     uint8_t gh[24];
@@ -159,11 +171,7 @@ struct pcap_writer *pcap_open(const char *path, uint64_t max_bytes, bool netbios
     int r = write_all(p->fd, gh, sizeof(gh));
     p->written = sizeof(gh);
     if (r == 0)
-        r = put_packet(p, true, TCP_SYN, NULL, 0, NULL, 0);
-    if (r == 0)
-        r = put_packet(p, false, TCP_SYN | TCP_ACK, NULL, 0, NULL, 0);
-    if (r == 0)
-        r = put_packet(p, true, TCP_ACK, NULL, 0, NULL, 0);
+        r = handshake(p);
     if (r) {
         *err = r;
         pcap_close(p);
@@ -196,6 +204,28 @@ int pcap_write_smb(struct pcap_writer *p, bool to_server, const uint8_t *smb, si
                        smb + off, n);
         off += n;
         first = false;
+    }
+    if (r && r != -EFBIG)
+        p->failed = r;
+    pthread_mutex_unlock(&p->lock);
+    return r;
+}
+
+int pcap_new_stream(struct pcap_writer *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int r = p->failed ? p->failed : p->full ? -EFBIG : 0;
+    if (r == 0 && (p->written >= p->max || 5 * (REC_HDR + HDRS) > p->max - p->written)) {
+        p->full = true;
+        r = -EFBIG;
+    }
+    if (r == 0)
+        r = put_packet(p, true, TCP_FIN | TCP_ACK, NULL, 0, NULL, 0);
+    if (r == 0) {
+        p->client_port = (uint16_t)(p->client_port == 65535 ? CLIENT_PORT : p->client_port + 1);
+        p->seq[0] += 0x01000000;
+        p->seq[1] += 0x01000000;
+        r = handshake(p);
     }
     if (r && r != -EFBIG)
         p->failed = r;

@@ -4,7 +4,9 @@
  * NetBIOS / direct-TCP length header and the SMB, inside synthesised
  * Ethernet, IPv4 and TCP headers (client 10.0.0.1, server 10.0.0.2 on 445,
  * or 139 for NetBIOS), with TCP sequence numbers that run on per direction
- * and a three-way handshake first, so Wireshark and tshark reassemble the
+ * and a three-way handshake first (each connection of a mount gets a
+ * stream of its own, from another client port), so Wireshark and tshark
+ * reassemble the
  * stream and decode it as SMB. An SMB larger than one IPv4 packet can hold
  * is split into several TCP segments, as a real stack would.
  *
@@ -30,6 +32,9 @@ struct pcap_writer *pcap_open(const char *path, uint64_t max_bytes, bool netbios
  * received. Returns 0, -EFBIG when the bound has been reached (the file
  * stays valid), or -errno of a failed write (the writer then stops). */
 int pcap_write_smb(struct pcap_writer *p, bool to_server, const uint8_t *smb, size_t len);
+/* Starts a new TCP stream (a reconnect): a FIN for the old one, then a
+ * handshake from the next client port. Returns as pcap_write_smb. */
+int pcap_new_stream(struct pcap_writer *p);
 /* Bytes written so far, and whether the bound stopped the capture. */
 uint64_t pcap_bytes(struct pcap_writer *p, bool *truncated);
 /* Closes the file (NULL is fine). */

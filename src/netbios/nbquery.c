@@ -201,7 +201,9 @@ static unsigned bcast_addrs(const struct nbq_opts *o, struct in_addr *out)
         if (!(i->ifa_flags & IFF_UP) || !(i->ifa_flags & IFF_BROADCAST) ||
             (i->ifa_flags & IFF_LOOPBACK))
             continue;
-        struct in_addr b = ((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr;
+        struct sockaddr_in sin;
+        memcpy(&sin, i->ifa_broadaddr, sizeof(sin));
+        struct in_addr b = sin.sin_addr;
         bool dup = false;
         for (unsigned j = 0; j < n && !dup; j++)
             dup = out[j].s_addr == b.s_addr;

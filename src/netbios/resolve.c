@@ -297,7 +297,7 @@ int smb1_resolve(struct smb1_resolver *r, const char *name, uint8_t suffix, unsi
     char tried[256] = "";
     int last = -ENOENT;
     for (unsigned i = 0; i < r->norder; i++) {
-        int e;
+        int e = last; /* a method not handled leaves last as it was */
         switch (r->order[i]) {
         case M_HOST:
             if (suffix != NBNAME_SUFFIX_SERVER && suffix != NBNAME_SUFFIX_WKSTA)
@@ -345,7 +345,7 @@ int smb1_resolve(struct smb1_resolver *r, const char *name, uint8_t suffix, unsi
                 cache_put(r, raw, out);
                 return 0;
             }
-            tried_add(tried, sizeof(tried), "bcast", e);
+            tried_add(tried, sizeof(tried), "bcast", e == -ENOENT ? -ETIMEDOUT : e);
             break;
         }
         }

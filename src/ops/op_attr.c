@@ -60,13 +60,18 @@ int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size)
     uint32_t status = 0;
     if (size > INT64_MAX)
         return -EFBIG;
-    int r = file_open_temp(t, path, SMB1_FILE_WRITE_DATA | SMB1_FILE_READ_ATTRIBUTES, false, &fid,
-                           &ep, &status);
-    if (r)
-        return status ? info_path_errno(t, path, status) : r;
-    r = set_eof_fid(t, fid, size, 0);
-    int rc = file_close_fid(t, fid);
-    return r ? r : rc;
+    for (int attempt = 0;; attempt++) {
+        int r = file_open_temp(t, path, SMB1_FILE_WRITE_DATA | SMB1_FILE_READ_ATTRIBUTES, false,
+                               &fid, &ep, &status);
+        if (r)
+            return status ? info_path_errno(t, path, status) : r;
+        /* Pinned to the handle's connection; a size set twice is the same. */
+        r = set_eof_fid(t, fid, size, ep);
+        int rc = file_close_fid_at(t, fid, ep);
+        if (r == -ECONNRESET && attempt == 0)
+            continue;
+        return r ? r : rc == -ECONNRESET ? 0 : rc;
+    }
 }
 
 /* UTIME_NOW / UTIME_OMIT -> a time or NULL. */

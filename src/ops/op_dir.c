@@ -1,6 +1,7 @@
 #include "ops/op_dir.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 #include "wire/ntstatus.h"
 #include "ops/op_file.h"
 #include "ops/op_info.h"
-#include "ops/op_ns.h"
+#include "ops/mfsymlink.h"
 #include "ops/path.h"
 #include "wire/smb1_proto.h"
 #include "ops/trans.h"
@@ -222,7 +223,7 @@ static int on_entry(void *arg, const struct dir_entry *e)
     char *name = path_name_from_wire(&rc->pc, e->name, e->name_len, &err);
     /* Our own unlinked-while-open files are not there for POSIX (but they
      * are progress of the listing). */
-    if (name && strncmp(name, NS_DELETED_PREFIX, strlen(NS_DELETED_PREFIX)) == 0) {
+    if (name && strncmp(name, SMB1_DELETED_PREFIX, strlen(SMB1_DELETED_PREFIX)) == 0) {
         int dup = seen_add(&rc->seen, name);
         free(name);
         if (dup == 0)
@@ -251,9 +252,12 @@ static int on_entry(void *arg, const struct dir_entry *e)
     return 0;
 }
 
-static int find_close(struct smb1_tree *t, uint16_t sid)
+/* A search ID belongs to the connection that answered FIND_FIRST2: it is
+ * used on that one only (after a reconnect the same number may name
+ * another thread's search). */
+static int find_close(struct smb1_tree *t, uint16_t sid, uint64_t epoch)
 {
-    return file_fid_cmd(t, SMB1_COM_FIND_CLOSE2, sid);
+    return file_fid_cmd_at(t, SMB1_COM_FIND_CLOSE2, sid, epoch);
 }
 
 /* The errno of a FIND_FIRST2 failure on dir. */
@@ -276,11 +280,9 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
     struct conn_params p;
     path_ctx_get(t, &rc->pc, &p);
     uint16_t level = p.unix_caps ? SMB_FIND_FILE_UNIX : SMB_FIND_FILE_FULL_DIRECTORY_INFO;
-    uint8_t *pp = malloc(12 + PATH_WIRE_MAX);
-    if (!pp)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&rc->pc, path, "*", pp + 12, PATH_WIRE_MAX, &n);
+    uint8_t *pp;
+    size_t n;
+    int r = path_to_wire_alloc(&rc->pc, path, "*", 12, &pp, &n);
     if (r)
         goto out_free;
     struct trans_resp rs;
@@ -321,6 +323,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
     uint16_t sid = wire_u16(&wr);
     uint16_t count = wire_u16(&wr);
     uint16_t eos = wire_u16(&wr);
+    uint64_t sid_epoch = rs.epoch;
     if (!wire_ok(&wr)) {
         trans_resp_free(&rs);
         r = -EIO;
@@ -338,13 +341,13 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         }
         if (r < 0) {
             if (!eos)
-                (void)find_close(t, sid);
+                (void)find_close(t, sid, sid_epoch);
             break;
         }
         if (r > 0 && rc->cb_ret) {
             r = rc->cb_ret;
             if (!eos)
-                (void)find_close(t, sid);
+                (void)find_close(t, sid, sid_epoch);
             break;
         }
         if (eos) {
@@ -360,7 +363,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
                          "listing of %s makes no progress (the server sends no new names "
                          "and never ends the search)",
                          path);
-                (void)find_close(t, sid);
+                (void)find_close(t, sid, sid_epoch);
                 r = -EIO;
                 break;
             }
@@ -370,14 +373,14 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         if (rc->rounds >= FIND_MAX_ROUNDS) {
             log_warn(rc->log, "listing of %s took %u round trips without an end: giving up", path,
                      FIND_MAX_ROUNDS);
-            (void)find_close(t, sid);
+            (void)find_close(t, sid, sid_epoch);
             r = -EIO;
             break;
         }
         size_t nl = rc->last ? rc->last_len : path_nul_len(&rc->pc);
         uint8_t *np = malloc(12 + nl);
         if (!np) {
-            (void)find_close(t, sid);
+            (void)find_close(t, sid, sid_epoch);
             r = -ENOMEM;
             break;
         }
@@ -392,11 +395,16 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         else
             memset(np + 12, 0, nl);
         rc->rounds++;
-        r = trans2_call(t, SMB1_TRANS2_FIND_NEXT2, np, (uint32_t)(12 + nl), NULL, 0, 16,
-                        FIND_MAX_DATA, &rs, CONN_FID);
+        r = trans2_call_at(t, SMB1_TRANS2_FIND_NEXT2, np, (uint32_t)(12 + nl), NULL, 0, 16,
+                           FIND_MAX_DATA, &rs, CONN_FID, sid_epoch);
         free(np);
-        if (r)
+        if (r) {
+            /* A timeout or a bad reply may leave the connection up, and
+             * the search with it (on a lost connection this fails fast). */
+            if (r != -ECONNRESET)
+                (void)find_close(t, sid, sid_epoch);
             break;
+        }
         if (rs.status == NT_STATUS_NO_MORE_FILES || rs.status == NT_STATUS_NO_SUCH_FILE) {
             trans_resp_free(&rs);
             r = 0;
@@ -405,7 +413,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         if (rs.status != NT_STATUS_OK) {
             r = ntstatus_to_errno(rs.status);
             trans_resp_free(&rs);
-            (void)find_close(t, sid);
+            (void)find_close(t, sid, sid_epoch);
             break;
         }
         wire_reader_init(&wr, rs.param, rs.param_len);
@@ -413,7 +421,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         eos = wire_u16(&wr);
         if (!wire_ok(&wr)) {
             trans_resp_free(&rs);
-            (void)find_close(t, sid);
+            (void)find_close(t, sid, sid_epoch);
             r = -EIO;
             break;
         }
@@ -426,7 +434,42 @@ out_free:
     return r;
 }
 
+/* With mfsymlinks, an entry of a link file's size is read to tell a link
+ * from a file (as cifs.ko does). */
+struct mfsym_dir {
+    struct smb1_tree *t;
+    const char *dir;
+    smb1_dir_cb cb;
+    void *ctx;
+};
+
+static int mfsym_dir_cb(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    struct mfsym_dir *md = ctx;
+    if (st->is_dir || st->size != MFSYM_FILE_SIZE)
+        return md->cb(md->ctx, name, st);
+    size_t dl = strlen(md->dir), nl = strlen(name);
+    char *full = malloc(dl + nl + 2);
+    if (!full)
+        return md->cb(md->ctx, name, st);
+    snprintf(full, dl + nl + 2, "%s%s%s", md->dir, dl && md->dir[dl - 1] != '/' ? "/" : "", name);
+    struct smb1_stat s = *st;
+    mfsym_fix_stat(md->t, full, &s);
+    free(full);
+    return md->cb(md->ctx, name, &s);
+}
+
+static int readdir_plain(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx);
+
 int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
+{
+    if (!mfsym_active(t))
+        return readdir_plain(t, path, cb, ctx);
+    struct mfsym_dir md = {t, path, cb, ctx};
+    return readdir_plain(t, path, mfsym_dir_cb, &md);
+}
+
+static int readdir_plain(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
 {
     struct readdir_ctx rc;
     memset(&rc, 0, sizeof(rc));

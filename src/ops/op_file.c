@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,32 @@ static uint64_t cur_epoch(struct smb1_tree *t)
     return p.epoch;
 }
 
+int file_nt_create_decode(const struct msg_in *resp, uint16_t *fid, struct smb1_stat *st)
+{
+    if (resp->wct < 34)
+        return -EIO;
+    struct wire_reader wr;
+    msg_in_words(resp, &wr);
+    wire_skip(&wr, 4); /* AndX */
+    wire_skip(&wr, 1); /* OpLockLevel */
+    *fid = wire_u16(&wr);
+    wire_skip(&wr, 4); /* CreateAction */
+    memset(st, 0, sizeof(*st));
+    uint8_t basic[INFO_BASIC_LEN];
+    wire_copy(&wr, basic, 36);
+    memset(basic + 36, 0, 4);
+    st->alloc = wire_u64(&wr);
+    st->size = wire_u64(&wr);
+    wire_skip(&wr, 4); /* ResourceType, NMPipeStatus */
+    uint8_t isdir = wire_u8(&wr);
+    if (!wire_ok(&wr) || info_decode_basic(basic, sizeof(basic), st))
+        return -EIO;
+    if (isdir)
+        st->is_dir = true;
+    info_synth_mode(st);
+    return 0;
+}
+
 int file_nt_create(struct smb1_tree *t, const char *path, const struct file_create *fc,
                    uint16_t *fid, struct smb1_stat *st, uint64_t *epoch, uint32_t *status)
 {
@@ -44,13 +71,11 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
     if (status)
         *status = 0;
     path_ctx_get(t, &pc, &p);
-    uint8_t *name = malloc(PATH_WIRE_MAX);
-    if (!name)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, path, NULL, name, PATH_WIRE_MAX, &n);
+    uint8_t *name;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, path, NULL, 0, &name, &n);
     if (r)
-        goto out_free_name;
+        return r;
     r = msg_out_init(&m, SMB1_COM_NT_CREATE_ANDX, SMB1_HDR_LEN + 1 + 48 + 2 + 1 + n + 8);
     if (r)
         goto out_free_name;
@@ -81,7 +106,6 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
         msg_out_free(&m);
         goto out_free_name;
     }
-    uint64_t e0 = p.epoch;
     r = conn_call(t->conn, t, &m, &resp, 0);
     if (r)
         goto out_free_name;
@@ -91,37 +115,21 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
         r = ntstatus_to_errno(resp.status);
         goto out_free_resp;
     }
-    struct wire_reader wr;
-    msg_in_words(&resp, &wr);
-    if (resp.wct < 34) {
-        r = -EIO;
-        goto out_free_resp;
-    }
-    wire_skip(&wr, 4); /* AndX */
-    wire_skip(&wr, 1); /* OpLockLevel */
-    *fid = wire_u16(&wr);
-    wire_skip(&wr, 4); /* CreateAction */
     struct smb1_stat s;
-    memset(&s, 0, sizeof(s));
-    uint8_t basic[INFO_BASIC_LEN];
-    wire_copy(&wr, basic, 36);
-    memset(basic + 36, 0, 4);
-    s.alloc = wire_u64(&wr);
-    s.size = wire_u64(&wr);
-    wire_skip(&wr, 4); /* ResourceType, NMPipeStatus */
-    uint8_t isdir = wire_u8(&wr);
-    if (!wire_ok(&wr) || info_decode_basic(basic, sizeof(basic), &s)) {
-        r = -EIO;
+    r = file_nt_create_decode(&resp, fid, &s);
+    if (r) {
+        /* The server opened it: a reply we cannot use must not leave the
+         * handle open there. */
+        if (r == -EIO && resp.wct >= 34)
+            (void)file_close_fid_at(t, *fid, resp.epoch);
         goto out_free_resp;
     }
-    if (isdir)
-        s.is_dir = true;
-    info_synth_mode(&s);
     if (st)
         *st = s;
-    /* The FID belongs to the connection that answered; if the epoch moved
-     * meanwhile we cannot tell which, so it counts as stale. */
-    *epoch = cur_epoch(t) == e0 ? e0 : e0 - 1;
+    /* The FID belongs to the connection that answered, also when that is
+     * a newer one than the call started on (it reconnected first): exact,
+     * so the handle is neither leaked nor taken for another. */
+    *epoch = resp.epoch;
     r = 0;
 out_free_resp:
     msg_in_free(&resp);
@@ -131,8 +139,10 @@ out_free_name:
 }
 
 /* A command whose only word is a FID (FLUSH, FIND_CLOSE2's SID), or
- * CLOSE with its time word. */
-static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, uint64_t epoch)
+ * CLOSE with its time word (MS-CIFS 2.2.4.5.1: a UTIME, 0xFFFFFFFF
+ * leaves the time as it is). */
+static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, uint32_t utime,
+                   uint64_t epoch)
 {
     struct msg_out m;
     struct msg_in resp;
@@ -142,7 +152,7 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, u
     msg_words_begin(&m);
     wire_put_u16(&m.w, fid);
     if (close)
-        wire_put_u32(&m.w, 0xFFFFFFFF); /* LastTimeModified: leave unchanged */
+        wire_put_u32(&m.w, utime);
     msg_words_end(&m);
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
@@ -155,24 +165,14 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, u
     return r;
 }
 
-int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid)
-{
-    return fid_cmd(t, cmd, fid, false, 0);
-}
-
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch)
 {
-    return fid_cmd(t, cmd, fid, false, epoch);
-}
-
-int file_close_fid(struct smb1_tree *t, uint16_t fid)
-{
-    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0);
+    return fid_cmd(t, cmd, fid, false, 0, epoch);
 }
 
 int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch)
 {
-    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, epoch);
+    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, epoch);
 }
 
 int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
@@ -199,9 +199,9 @@ static void redelete(struct smb1_tree *t, const char *path)
                        &fid, &ep, NULL))
         return;
     uint8_t pending = 1;
-    if (info_set_fid(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL))
+    if (info_set_fid_at(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL, ep))
         log_warn(conn_log(t->conn), "%s stays on the server: delete-on-close refused", path);
-    (void)file_close_fid(t, fid);
+    (void)file_close_fid_at(t, fid, ep);
 }
 
 /* Opens f as remembered; f->lock held. */
@@ -227,9 +227,7 @@ static int reopen_locked(struct smb1_file *f)
         f->posix = false;
     }
     if (f->posix) {
-        uint64_t e0 = cur_epoch(t);
-        r = unix_posix_open(t, f->path, f->posix_flags, 0, &fid, NULL);
-        ep = cur_epoch(t) == e0 ? e0 : e0 - 1;
+        r = unix_posix_open(t, f->path, f->posix_flags, 0, &fid, &ep, NULL);
     } else {
         struct file_create fc = {
             .access = f->access,
@@ -338,6 +336,13 @@ bool file_is_open(struct smb1_tree *t, const char *path)
     return found;
 }
 
+void file_path_copy(struct smb1_file *f, char *buf, size_t size)
+{
+    pthread_mutex_lock(&f->lock);
+    snprintf(buf, size, "%s", f->path);
+    pthread_mutex_unlock(&f->lock);
+}
+
 void file_renamed(struct smb1_tree *t, const char *from, const char *to)
 {
     struct ops_tree *ot = ops_tree_get(t);
@@ -400,17 +405,15 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
 
     r = -EOPNOTSUPP;
     if (p.unix_caps & UNIX_CAP_POSIX_PATH_OPERATIONS) {
-        uint64_t e0 = p.epoch;
         r = unix_posix_open(t, path, flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY),
-                            mode, &f->fid, &s);
+                            mode, &f->fid, &f->epoch, &s);
         if (r == 0 || r == -ENODATA) {
-            f->epoch = cur_epoch(t) == e0 ? e0 : e0 - 1;
             f->posix = true;
             f->posix_flags = flags & (O_ACCMODE | O_DIRECTORY);
             if (r == -ENODATA) {
                 r = smb1_fstat(f, &s);
                 if (r) {
-                    (void)file_close_fid(t, f->fid);
+                    (void)file_close_fid_at(t, f->fid, f->epoch);
                     goto out_free;
                 }
             }
@@ -483,8 +486,38 @@ out_free:
 
 int smb1_close(struct smb1_file *f)
 {
+    return smb1_close_mtime(f, NULL);
+}
+
+/* The CLOSE word for mtime, or 0 when it cannot carry it: a UTIME has
+ * whole seconds, and Samba reads it as the server's local time (its
+ * srv_make_unix_date3 adds the zone offset it announced in the negotiate
+ * reply), as Windows does; 0 and 0xFFFFFFFF mean "no time". */
+uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime)
+{
+    struct conn_params p;
+    if (!mtime || mtime->tv_nsec != 0)
+        return 0;
+    conn_get_params(t->conn, &p);
+    int64_t v = (int64_t)mtime->tv_sec - (int64_t)p.server_tz_min * 60;
+    if (v <= 0 || v >= 0xFFFFFFFF)
+        return 0;
+    return (uint32_t)v;
+}
+
+bool smb1_close_sets_mtime(struct smb1_file *f)
+{
+    pthread_mutex_lock(&f->lock);
+    bool posix = f->posix;
+    pthread_mutex_unlock(&f->lock);
+    return posix;
+}
+
+int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
+{
     if (!f)
         return 0;
+    plock_file_closing(f);
     struct ops_tree *ot = ops_tree_get(f->t);
     if (ot) {
         pthread_mutex_lock(&ot->lock);
@@ -497,16 +530,33 @@ int smb1_close(struct smb1_file *f)
         pthread_mutex_unlock(&ot->lock);
     }
     int r = 0;
+    uint32_t utime = smb1_close_sets_mtime(f) ? file_close_utime(f->t, mtime) : 0;
+    if (mtime && !utime) {
+        /* Not a time CLOSE can carry: set it on the handle first. */
+        r = smb1_utimens(f->t, NULL, f, NULL, mtime);
+        mtime = NULL;
+    }
     pthread_mutex_lock(&f->lock);
-    bool live = f->epoch == cur_epoch(f->t);
+    uint64_t epoch = f->epoch;
+    bool live = epoch == cur_epoch(f->t);
     uint16_t fid = f->fid;
     pthread_mutex_unlock(&f->lock);
     /* A FID of an earlier connection died with it. */
-    if (live) {
-        r = file_close_fid(f->t, fid);
-        if (r == -ECONNRESET)
-            r = 0;
+    int rc = live ? fid_cmd(f->t, SMB1_COM_CLOSE, fid, true, utime ? utime : 0xFFFFFFFF, epoch)
+                  : -ECONNRESET;
+    if (rc == -ECONNRESET) {
+        rc = 0;
+        /* The file was closed by the connection's end, without the time. */
+        if (mtime) {
+            pthread_mutex_lock(&f->lock);
+            char *path = strdup(f->path);
+            pthread_mutex_unlock(&f->lock);
+            rc = path ? smb1_utimens(f->t, path, NULL, NULL, mtime) : -ENOMEM;
+            free(path);
+        }
     }
+    if (!r)
+        r = rc;
     file_free(f);
     return r;
 }

@@ -30,6 +30,8 @@
 #include "session/conn.h"
 #include "smb1.h"
 
+struct plock_range;
+
 struct file_lock_rec {
     struct file_lock_rec *next;
     uint64_t off, len;
@@ -56,6 +58,13 @@ struct smb1_file {
     /* Never reopened after a reconnect: a print job's spool file (opening
      * the name again would start another job). The handle fails instead. */
     bool no_reopen;
+    /* The POSIX view of the locks (op_plock.c); protected by the tree's
+     * ops_tree plock_lock. */
+    struct plock_range *plocks;
+    /* Ranges unlocked here whose server-side lock Samba may keep (see
+     * op_plock.h); protected by plock_lock. */
+    struct plock_range *plock_stale;
+    bool plock_closed; /* protected by plock_lock */
 };
 
 struct file_create {
@@ -67,6 +76,9 @@ struct file_create {
  * reply status in *status when one came). */
 int file_nt_create(struct smb1_tree *t, const char *path, const struct file_create *fc,
                    uint16_t *fid, struct smb1_stat *st, uint64_t *epoch, uint32_t *status);
+/* The FID and attributes of a successful NT_CREATE_ANDX reply (MS-CIFS
+ * 2.2.4.64.2). Returns 0 or -EIO (too few words, bad times). */
+int file_nt_create_decode(const struct msg_in *resp, uint16_t *fid, struct smb1_stat *st);
 /* An operation on an open file's FID; returns a count or -errno. */
 /* fid belongs to connection epoch: requests naming it are pinned to that
  * epoch (msg_out.want_epoch), so they never reach a newer connection. */
@@ -74,22 +86,36 @@ typedef ssize_t (*file_op_fn)(struct smb1_tree *t, uint16_t fid, uint64_t epoch,
 /* Runs op with f's FID, and again with a fresh one (after a reopen) when
  * the FID went stale meanwhile; at most a few times. */
 ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
-/* A command whose one word is a FID (or a search ID): FLUSH, FIND_CLOSE2. */
-int file_fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid);
-/* file_fid_cmd pinned to the FID's connection epoch. */
+/* A command whose one word is a FID (or a search ID): FLUSH, FIND_CLOSE2;
+ * pinned to the connection epoch the FID (or SID) belongs to. Every
+ * request that names a handle carries its epoch: after another thread's
+ * reconnect the same number may name another file or search. */
+/* The UTIME word of a CLOSE that sets mtime, or 0 when it cannot. */
+uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime);
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
-/* One READ_ANDX on a raw FID (a named pipe); no reopen. Returns the
- * count read or -errno; BUFFER_OVERFLOW (a pipe message with more to
- * come) counts as success. */
-ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len, uint64_t off);
+/* The data of a READ_ANDX reply (MS-CIFS 2.2.4.42.2, MS-SMB 2.2.4.2.2) of
+ * at most max bytes: *data points into resp's frame, after its parameter
+ * words; *len 0 at the end of the file. Returns 0, the status as -errno,
+ * or -EIO for a malformed reply. */
+int file_read_decode(const struct msg_in *resp, uint32_t max, const uint8_t **data, uint32_t *len);
+/* One READ_ANDX on a raw FID (a named pipe) of connection epoch, never
+ * sent on another connection (-ECONNRESET); no reopen. Returns the count
+ * read or -errno; BUFFER_OVERFLOW (a pipe message with more to come)
+ * counts as success. */
+ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *buf, uint32_t len,
+                      uint64_t off);
 /* One WRITE_ANDX on a raw FID (a named pipe: a request fragment that
- * expects no reply). Returns the count written or -errno. */
-ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, const void *buf, uint32_t len,
-                       uint64_t off);
-/* CLOSE of a FID (LastTimeModified "leave unchanged"). */
-int file_close_fid(struct smb1_tree *t, uint16_t fid);
-/* file_close_fid pinned to the FID's connection epoch. */
+ * expects no reply) of connection epoch. Returns the count written or
+ * -errno. */
+ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, const void *buf,
+                       uint32_t len, uint64_t off);
+/* CLOSE of a FID (LastTimeModified "leave unchanged") of connection
+ * epoch. */
 int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch);
+/* f's path as it is now, into buf (cut to size): another thread's rename
+ * replaces (and frees) f->path under f->lock, so it is never read
+ * without it, not even for a log line. */
+void file_path_copy(struct smb1_file *f, char *buf, size_t size);
 /* Frees a handle that is on no tree's list (a print job's) and whose FID
  * was closed or died with its connection, without sending anything. */
 void file_release(struct smb1_file *f);
@@ -114,5 +140,8 @@ void file_renamed(struct smb1_tree *t, const char *from, const char *to);
 /* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
  * held. */
 void relock_locked(struct smb1_file *f);
+/* op_plock.c: smb1_close forgets f's POSIX lock ranges (the CLOSE releases
+ * them on the server). */
+void plock_file_closing(struct smb1_file *f);
 
 #endif

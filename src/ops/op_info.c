@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ops/mfsymlink.h"
 #include "ops/path.h"
 #include "ops/tree_state.h"
 #include "wire/nttime.h"
@@ -146,20 +147,16 @@ static int resp_errno(struct trans_resp *rs)
     return ntstatus_to_errno(st);
 }
 
-static int path_params(struct smb1_tree *t, uint16_t level, const char *path, uint8_t **out,
-                       uint32_t *len)
+int info_path_params(struct smb1_tree *t, uint16_t level, const char *path, uint8_t **out,
+                     uint32_t *len)
 {
     struct path_ctx pc;
     path_ctx_get(t, &pc, NULL);
-    uint8_t *buf = malloc(6 + PATH_WIRE_MAX);
-    if (!buf)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, path, NULL, buf + 6, PATH_WIRE_MAX, &n);
-    if (r) {
-        free(buf);
+    uint8_t *buf;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, path, NULL, 6, &buf, &n);
+    if (r)
         return r;
-    }
     wire_st16(buf, level);
     wire_st32(buf + 2, 0);
     *out = buf;
@@ -173,7 +170,7 @@ int info_query_path(struct smb1_tree *t, const char *path, uint16_t level, uint3
     uint8_t *pp;
     uint32_t plen;
     memset(rs, 0, sizeof(*rs));
-    int r = path_params(t, level, path, &pp, &plen);
+    int r = info_path_params(t, level, path, &pp, &plen);
     if (r)
         return r;
     r = trans2_call(t, SMB1_TRANS2_QUERY_PATH_INFO, pp, plen, NULL, 0, 16, max_data, rs,
@@ -182,12 +179,6 @@ int info_query_path(struct smb1_tree *t, const char *path, uint16_t level, uint3
     if (r)
         return r;
     return resp_errno(rs);
-}
-
-int info_query_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
-                   struct trans_resp *rs)
-{
-    return info_query_fid_at(t, fid, level, max_data, rs, 0);
 }
 
 int info_query_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
@@ -211,7 +202,7 @@ int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const v
     struct trans_resp rs;
     if (status)
         *status = 0;
-    int r = path_params(t, level, path, &pp, &plen);
+    int r = info_path_params(t, level, path, &pp, &plen);
     if (r)
         return r;
     r = trans2_call(t, SMB1_TRANS2_SET_PATH_INFO, pp, plen, data, len, 16, out ? INFO_MAX_DATA : 0,
@@ -232,12 +223,6 @@ int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const v
     else
         trans_resp_free(&rs);
     return r;
-}
-
-int info_set_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data, uint32_t len,
-                 uint32_t *status)
-{
-    return info_set_fid_at(t, fid, level, data, len, status, 0);
 }
 
 int info_set_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data,
@@ -348,6 +333,8 @@ int smb1_stat(struct smb1_tree *t, const char *path, struct smb1_stat *st)
     int r = stat_query(t, path, st, &status);
     if (r && status)
         r = info_path_errno(t, path, status);
+    if (r == 0)
+        mfsym_fix_stat(t, path, st);
     return r;
 }
 int info_set_attrs(struct smb1_tree *t, const char *path, uint32_t attrs)

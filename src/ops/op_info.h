@@ -61,15 +61,16 @@ int info_query_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_
                       struct trans_resp *rs, uint64_t epoch);
 int info_set_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data,
                     uint32_t len, uint32_t *status, uint64_t epoch);
-int info_query_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_t max_data,
-                   struct trans_resp *rs);
+/* The parameter block of QUERY/SET_PATH_INFORMATION (MS-CIFS 2.2.6.6.1,
+ * 2.2.6.7.1): InformationLevel, Reserved, then the path; *out (free() it)
+ * is *len bytes. Errors: path_to_wire_alloc's. */
+int info_path_params(struct smb1_tree *t, uint16_t level, const char *path, uint8_t **out,
+                     uint32_t *len);
 /* SET_PATH/FILE_INFORMATION; *status (if not NULL) receives the reply's
  * status so callers can apply their own mapping. rs (if not NULL) receives
  * the reply blocks. */
 int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const void *data,
                   uint32_t len, uint32_t *status, struct trans_resp *rs);
-int info_set_fid(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data, uint32_t len,
-                 uint32_t *status);
 
 /* SET_FILE_BASIC_INFO record: times NULL (or UTIME_OMIT) are left
  * unchanged; attrs 0 leaves the attributes. */

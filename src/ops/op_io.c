@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,27 +76,49 @@ static int read_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const str
     return 0;
 }
 
-/* Bytes a READ_ANDX reply put into io->rbuf, or -errno. */
-static ssize_t read_parse(const struct msg_in *resp, const struct io_req *io)
+int file_read_decode(const struct msg_in *resp, uint32_t max, const uint8_t **data, uint32_t *len)
 {
+    *data = NULL;
+    *len = 0;
     if (resp->status == NT_STATUS_END_OF_FILE)
         return 0;
     if (resp->status != NT_STATUS_OK && resp->status != NT_STATUS_BUFFER_OVERFLOW)
         return ntstatus_to_errno(resp->status);
     if (resp->wct < 12)
         return -EIO;
-    struct wire_reader wr, smb, data;
+    struct wire_reader wr, smb, d;
     msg_in_words(resp, &wr);
     wire_skip(&wr, 10);
     uint32_t dlen = wire_u16(&wr);
     uint32_t doff = wire_u16(&wr);
     dlen |= (uint32_t)wire_u16(&wr) << 16;
     msg_in_smb(resp, &smb);
-    if (!wire_ok(&wr) || dlen > io->len)
+    if (!wire_ok(&wr) || dlen > max)
         return -EIO;
-    wire_sub(&smb, doff, dlen, &data);
-    wire_copy(&data, io->rbuf, dlen);
-    return wire_ok(&data) ? (ssize_t)dlen : -EIO;
+    /* The data follows the parameter words and ByteCount: an offset into
+     * the header or the words would hand header bytes over as file data. */
+    if (dlen && doff < resp->bytes_off)
+        return -EIO;
+    wire_sub(&smb, doff, dlen, &d);
+    const uint8_t *p = wire_bytes(&d, dlen);
+    if (!wire_ok(&d))
+        return -EIO;
+    *data = p;
+    *len = dlen;
+    return 0;
+}
+
+/* Bytes a READ_ANDX reply put into io->rbuf, or -errno. */
+static ssize_t read_parse(const struct msg_in *resp, const struct io_req *io)
+{
+    const uint8_t *d;
+    uint32_t n;
+    int r = file_read_decode(resp, io->len, &d, &n);
+    if (r)
+        return r;
+    if (n)
+        memcpy(io->rbuf, d, n);
+    return (ssize_t)n;
 }
 
 static ssize_t read_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
@@ -189,41 +212,91 @@ static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
     return res;
 }
 
-ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, void *buf, uint32_t len, uint64_t off)
+ssize_t file_read_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *buf, uint32_t len,
+                      uint64_t off)
 {
     struct conn_params p;
     conn_get_params(t->conn, &p);
     struct io_req io = {buf, NULL, len, off, p.large_files};
-    return read_op(t, fid, 0, &io);
+    return read_op(t, fid, epoch, &io);
 }
 
-ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, const void *buf, uint32_t len,
-                       uint64_t off)
+ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, const void *buf,
+                       uint32_t len, uint64_t off)
 {
     struct conn_params p;
     conn_get_params(t->conn, &p);
     struct io_req io = {NULL, buf, len, off, p.large_files};
-    return write_op(t, fid, 0, &io);
+    return write_op(t, fid, epoch, &io);
 }
 
-static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
-                      uint64_t off);
+/* The most a READ_ANDX may ask for when the server may ignore MaxCountHigh:
+ * MaxCount alone says it all. */
+#define READ_PLAIN_MAX 0xF000u
 
-/* One READ_ANDX or WRITE_ANDX of at most the negotiated size. */
+/* A read larger than 64 KiB whose MaxCount (the low 16 bits) is 0: a
+ * server that ignores MaxCountHigh answers it with 0 bytes, which looks
+ * like the end of the file. Such a request is never sent. */
+static bool read_len_unsafe(uint32_t len)
+{
+    return len > 0xFFFF && (len & 0xFFFF) == 0;
+}
+
+/* Reads len bytes at off in requests of at most READ_PLAIN_MAX, which every
+ * server answers in full up to the end of the file: returns the bytes
+ * read (short only at the end of the file) or -errno. */
+static ssize_t read_plain(struct smb1_file *f, uint8_t *rbuf, size_t len, uint64_t off)
+{
+    struct conn_params p;
+    conn_get_params(f->t->conn, &p);
+    size_t done = 0;
+    while (done < len) {
+        uint32_t n = len - done < READ_PLAIN_MAX ? (uint32_t)(len - done) : READ_PLAIN_MAX;
+        struct io_req io = {rbuf + done, NULL, n, off + done, p.large_files};
+        ssize_t r = file_call(f, read_op, &io);
+        if (r < 0)
+            return r;
+        done += (size_t)r;
+        if ((uint32_t)r < n)
+            break;
+    }
+    return (ssize_t)done;
+}
+
+/* One READ_ANDX or WRITE_ANDX of at most the negotiated size. A big read
+ * the server refuses (Samba says NOT_SUPPORTED when it signs,
+ * INVALID_PARAMETER above its limit) turns big reads off for the
+ * connection and sets *refused: io_run then reads again in small pieces. */
 static ssize_t io_once(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, uint32_t len,
-                       uint64_t off)
+                       uint64_t off, atomic_bool *refused)
 {
     struct conn_params p;
     conn_get_params(f->t->conn, &p);
     if (!p.large_files && (off > 0xFFFFFFFFu || len > 0xFFFFFFFFu - off))
         return -EFBIG;
+    if (rbuf && read_len_unsafe(len)) {
+        /* 64 KiB, 128 KiB...: two requests whose MaxCount is never 0. */
+        ssize_t a = io_once(f, rbuf, NULL, len - 0x1000, off, refused);
+        if (a < (ssize_t)(len - 0x1000))
+            return a;
+        ssize_t b = io_once(f, rbuf + a, NULL, 0x1000, off + (uint64_t)a, refused);
+        return b < 0 ? b : a + b;
+    }
     struct io_req io = {rbuf, wbuf, len, off, p.large_files};
     ssize_t r = file_call(f, rbuf ? read_op : write_op, &io);
     if (rbuf && len > p.max_read && (r == -EOPNOTSUPP || r == -EINVAL)) {
-        /* A big read refused (Samba says NOT_SUPPORTED when it signs,
-         * INVALID_PARAMETER above its limit): ask again in small ones. */
         conn_refuse_big_reads(f->t->conn, p.epoch);
-        return io_run(f, rbuf, NULL, len, off);
+        atomic_store(refused, true);
+    }
+    if (rbuf && r >= 0 && (uint32_t)r < len && len > 0xFFFF && (uint32_t)r <= (len & 0xFFFF)) {
+        /* No more than MaxCount came back: a server that ignores
+         * MaxCountHigh, or the end of the file. A short read is taken for
+         * the end of the file, so the rest is read in requests that every
+         * server answers in full; only they may say where the file ends. */
+        log_debug(conn_log(f->t->conn), "READ_ANDX of %u bytes at %llu gave %zd: reading the rest",
+                  len, (unsigned long long)off, r);
+        ssize_t more = read_plain(f, rbuf + r, len - (uint32_t)r, off + (uint64_t)r);
+        return more < 0 ? more : r + more;
     }
     return r;
 }
@@ -238,7 +311,8 @@ struct io_job {
     size_t nchunks;
     pthread_mutex_t lock; /* protects next */
     size_t next;
-    ssize_t *res; /* one per chunk, written by the thread that ran it */
+    ssize_t *res;        /* one per chunk, written by the thread that ran it */
+    atomic_bool refused; /* a big read was refused: read again in small pieces */
 };
 
 static size_t chunk_len(const struct io_job *j, size_t i)
@@ -260,7 +334,7 @@ static void io_worker(void *arg)
         size_t start = i * (size_t)j->chunk;
         uint32_t n = (uint32_t)chunk_len(j, i);
         j->res[i] = io_once(j->f, j->rbuf ? j->rbuf + start : NULL,
-                            j->wbuf ? j->wbuf + start : NULL, n, j->off + start);
+                            j->wbuf ? j->wbuf + start : NULL, n, j->off + start, &j->refused);
     }
 }
 
@@ -269,8 +343,8 @@ static void io_worker(void *arg)
  * thread per request, its requests go out (and are signed) in runs, and
  * the replies come back to back, which the reader verifies in batches. A
  * chunk that fails is read again on its own through io_once, whose
- * retries (reopen after a reconnect, big reads refused) apply as they
- * would to a lone read. */
+ * retries (reopen after a reconnect) apply as they would to a lone read;
+ * a big read refused sets j->refused for io_run. */
 static void io_read_pipelined(struct io_job *j, size_t window)
 {
     struct smb1_tree *t = j->f->t;
@@ -301,10 +375,19 @@ static void io_read_pipelined(struct io_job *j, size_t window)
             if (res[i] == 0)
                 msg_in_free(&resps[i]);
             bool refused_big = io[i].len > p.max_read && (got == -EOPNOTSUPP || got == -EINVAL);
+            if (refused_big && !atomic_load(&j->refused)) {
+                conn_refuse_big_reads(t->conn, p.epoch);
+                atomic_store(&j->refused, true);
+            }
+            /* No more than MaxCount: io_once tells a server that ignores
+             * MaxCountHigh from the end of the file. */
+            if (got >= 0 && (uint32_t)got < io[i].len && io[i].len > 0xFFFF &&
+                (uint32_t)got <= (io[i].len & 0xFFFF))
+                got = io_once(j->f, io[i].rbuf, NULL, io[i].len, io[i].off, &j->refused);
             /* After a chunk that failed for good the read fails anyway
              * (io_run): no point reading the rest again. */
-            if (got < 0 && !failed && (refused_big || file_should_retry(j->f, ep, (int)got)))
-                got = io_once(j->f, io[i].rbuf, NULL, io[i].len, io[i].off);
+            if (got < 0 && !failed && !refused_big && file_should_retry(j->f, ep, (int)got))
+                got = io_once(j->f, io[i].rbuf, NULL, io[i].len, io[i].off, &j->refused);
             failed |= got < 0;
             j->res[i] = got;
         }
@@ -328,8 +411,8 @@ static void io_read_pipelined(struct io_job *j, size_t window)
  * before the first goes out (measured: 166 against 176 MB/s signed). The
  * result is the contiguous prefix up to the first short chunk; a failed
  * chunk fails a read, and a write when nothing before it was written. */
-static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
-                      uint64_t off)
+static ssize_t io_pass(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
+                       uint64_t off, atomic_bool *refused)
 {
     struct conn_params p;
     conn_get_params(f->t->conn, &p);
@@ -341,7 +424,7 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
         return -EFBIG;
     uint32_t chunk = chunk_size(&p, wbuf != NULL);
     if (len <= chunk)
-        return io_once(f, rbuf, wbuf, (uint32_t)len, off);
+        return io_once(f, rbuf, wbuf, (uint32_t)len, off, refused);
     /* Even, page-aligned pieces: 1 MiB at most 0xFF000 a request is two
      * halves in parallel, not 1020 KiB and then 4 KiB. */
     size_t pieces = (len + chunk - 1) / chunk;
@@ -349,6 +432,17 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
     even = (even + 4095) & ~(size_t)4095;
     if (even < chunk)
         chunk = (uint32_t)even;
+    if (rbuf) {
+        /* Neither a piece nor the last one may be a multiple of 64 KiB
+         * (read_len_unsafe): 128 KiB goes as 68 + 60 KiB, not 64 + 64. */
+        for (int k = 0; k < 8; k++) {
+            size_t last = len - ((len + chunk - 1) / chunk - 1) * (size_t)chunk;
+            if (!read_len_unsafe(chunk) && !read_len_unsafe((uint32_t)last))
+                break;
+            chunk = read_len_unsafe(chunk) && chunk + 4096 <= chunk_size(&p, false) ? chunk + 4096
+                                                                                    : chunk - 4096;
+        }
+    }
     struct io_job j = {
         .f = f,
         .rbuf = rbuf,
@@ -363,6 +457,7 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
     if (!j.res)
         return -ENOMEM;
     pthread_mutex_init(&j.lock, NULL);
+    atomic_init(&j.refused, false);
     size_t want = j.nchunks < FILE_IO_PARALLEL ? j.nchunks : FILE_IO_PARALLEL;
     /* Leave a slot for other requests; with one slot (impacket's
      * server) there is nothing to overlap, and chunks go in order. */
@@ -393,12 +488,43 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
             break;
     }
     free(j.res);
+    if (atomic_load(&j.refused))
+        atomic_store(refused, true);
     return total;
+}
+
+/* One read or write: a pass over its pieces, and another in small pieces
+ * when the server refused a big read (io_once turned them off; a new
+ * connection may offer them again, hence a few passes at most). */
+static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
+                      uint64_t off)
+{
+    for (int pass = 0;; pass++) {
+        atomic_bool refused;
+        atomic_init(&refused, false);
+        ssize_t r = io_pass(f, rbuf, wbuf, len, off, &refused);
+        if (!atomic_load(&refused) || pass == 3)
+            return r;
+    }
 }
 
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 {
-    return io_run(f, buf, NULL, len, off);
+    /* A short count means end of file to a FUSE kernel, which then
+     * shrinks its idea of the size: read until the end of the file, and
+     * report a failure as such even after partial data. */
+    if (len > SSIZE_MAX)
+        len = SSIZE_MAX;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = io_run(f, (uint8_t *)buf + done, NULL, len - done, off + done);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
 }
 
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)

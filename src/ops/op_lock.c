@@ -142,5 +142,15 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
     int r = (int)file_call(f, lock_op, &lk);
     if (r == 0)
         lock_record(f, off, len, type);
+    if (r == -EAGAIN && !wait && p.large_files) {
+        /* smbd remembers the offset of a handle's last failed lock and
+         * holds the next attempt there for 200 ms ("lock spin time") before
+         * it fails: sqlite's writers, which retry their lock bytes, then
+         * wait on each other by turns. A lock whose range wraps fails at
+         * once with another offset, and the next attempt here is answered
+         * at once again. */
+        struct lock_req wrap = {UINT64_MAX - 1, 4, F_WRLCK, false, true};
+        (void)file_call(f, lock_op, &wrap);
+    }
     return r;
 }

@@ -5,15 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "session/conn.h"
 #include "wire/ntstatus.h"
 #include "ops/op_file.h"
+#include "ops/mfsymlink.h"
 #include "ops/op_info.h"
 #include "ops/path.h"
 #include "wire/smb1_proto.h"
 #include "ops/unix.h"
+#include "wire/unix_rec.h"
 
 #define SEARCH_ALL (SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM | SMB1_ATTR_DIRECTORY)
 
@@ -36,15 +40,12 @@ static int path_cmd(struct smb1_tree *t, uint8_t cmd, const uint16_t *words, uns
     struct msg_in resp;
     *status = 0;
     path_ctx_get(t, &pc, NULL);
-    uint8_t *b1 = malloc(2 * PATH_WIRE_MAX);
-    if (!b1)
-        return -ENOMEM;
-    uint8_t *b2 = b1 + PATH_WIRE_MAX;
-    size_t n1 = 0, n2 = 0;
-    int r = path_to_wire(&pc, p1, NULL, b1, PATH_WIRE_MAX, &n1);
-    if (!r && p2)
-        r = path_to_wire(&pc, p2, NULL, b2, PATH_WIRE_MAX, &n2);
+    uint8_t *b1, *b2 = NULL;
+    size_t n1, n2 = 0;
+    int r = path_to_wire_alloc(&pc, p1, NULL, 0, &b1, &n1);
     if (r)
+        return r;
+    if (p2 && (r = path_to_wire_alloc(&pc, p2, NULL, 0, &b2, &n2)))
         goto out_free;
     r = msg_out_init(&m, cmd, SMB1_HDR_LEN + 1 + 2 * nwords + 2 + 4 + n1 + n2 + 8);
     if (r)
@@ -70,6 +71,7 @@ static int path_cmd(struct smb1_tree *t, uint8_t cmd, const uint16_t *words, uns
     msg_in_free(&resp);
 out_free:
     free(b1);
+    free(b2);
     return r;
 }
 
@@ -86,21 +88,36 @@ static bool posix_ops(struct smb1_tree *t)
  * then answers as deleted and the data goes at the last close. */
 static int unlink_open(struct smb1_tree *t, const char *path)
 {
-    uint16_t fid;
-    uint64_t ep;
-    uint32_t status = 0;
-    int r = file_open_temp(t, path, SMB1_DELETE | SMB1_SYNCHRONIZE | SMB1_FILE_READ_ATTRIBUTES,
-                           false, &fid, &ep, &status);
-    if (r)
-        return status ? info_path_errno(t, path, status) : r;
-    uint8_t pending = 1;
-    r = info_set_fid(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL);
-    int rc = file_close_fid(t, fid);
-    return r ? r : rc;
+    for (int attempt = 0;; attempt++) {
+        uint16_t fid;
+        uint64_t ep;
+        uint32_t status = 0;
+        int r = file_open_temp(t, path, SMB1_DELETE | SMB1_SYNCHRONIZE | SMB1_FILE_READ_ATTRIBUTES,
+                               false, &fid, &ep, &status);
+        if (r)
+            return status ? info_path_errno(t, path, status) : r;
+        /* The handle is pinned to its connection: after a reconnect its
+         * number may name another file. Marking it again is harmless. */
+        uint8_t pending = 1;
+        r = info_set_fid_at(t, fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL, ep);
+        int rc = file_close_fid_at(t, fid, ep);
+        if (r == -ECONNRESET && attempt == 0)
+            continue;
+        /* A close lost with its connection closes the handle all the same. */
+        return r ? r : rc == -ECONNRESET ? 0 : rc;
+    }
 }
 
 static int plain_rename(struct smb1_tree *t, const char *from, const char *to, uint32_t *status);
 static char *parent_of(const char *path);
+
+int smb1_deleted_name(char *out, size_t cap, const char *dir, unsigned n)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return snprintf(out, cap, "%s%s" SMB1_DELETED_PREFIX "%lx%lx%x", dir, dir[0] ? "/" : "",
+                    (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, n);
+}
 
 /* Unlinks a file that is open (by us or another client) without UNIX
  * extensions: Windows semantics keep a delete-pending name until the
@@ -114,22 +131,19 @@ static int unlink_busy(struct smb1_tree *t, const char *path)
     char *parent = parent_of(path);
     if (!parent)
         return -ENOMEM;
-    size_t cap = strlen(parent) + sizeof(NS_DELETED_PREFIX) + 64;
+    size_t cap = strlen(parent) + sizeof(SMB1_DELETED_PREFIX) + 64;
     char *tmp = malloc(cap);
     if (!tmp) {
         free(parent);
         return -ENOMEM;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     uint32_t status = 0;
     int r = -EEXIST;
     const char *dirs[2] = {"", parent};
     for (int d = 0; d < (parent[0] ? 2 : 1) && r; d++) {
         r = -EEXIST;
         for (int i = 0; i < 4 && r == -EEXIST; i++) {
-            snprintf(tmp, cap, "%s%s" NS_DELETED_PREFIX "%lx%lx%x", dirs[d], dirs[d][0] ? "/" : "",
-                     (unsigned long)now.tv_sec, (unsigned long)now.tv_nsec, i);
+            smb1_deleted_name(tmp, cap, dirs[d], (unsigned)i);
             r = plain_rename(t, path, tmp, &status);
         }
     }
@@ -208,6 +222,16 @@ static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondi
         return unlink_busy(t, path);
     if (r && status)
         r = info_path_errno(t, path, status);
+    if (r && status == NT_STATUS_INTERNAL_ERROR && strchr(path_basename(path), '~')) {
+        /* A name smbd lists 8.3-mangled ("TIXEP6~1": its own users gave it
+         * a trailing space or a character Windows forbids): smbd cannot
+         * delete or open it by that name. Not an I/O error: say so. */
+        log_warn(conn_log(t->conn),
+                 "%s: the server shows this name 8.3-mangled and cannot delete it by that "
+                 "name; remove it on the server",
+                 path);
+        r = -EACCES;
+    }
     return r;
 }
 
@@ -237,8 +261,8 @@ int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode)
     if (posix_ops(t)) {
         uint16_t fid;
         /* Samba creates the directory and keeps no handle (no FID). */
-        int r =
-            unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid, NULL);
+        int r = unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid,
+                                NULL, NULL);
         if (r != -EOPNOTSUPP && r != -ENOSYS)
             return r;
     }
@@ -289,13 +313,11 @@ static int replace_same_dir(struct smb1_tree *t, const char *from, const char *t
     *status = 0;
     if (!(p.caps & SMB1_CAP_INFOLEVEL_PASSTHRU))
         return -EOPNOTSUPP;
-    uint8_t *d = malloc(12 + PATH_WIRE_MAX);
-    if (!d)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, path_basename(to), NULL, d + 12, PATH_WIRE_MAX, &n);
+    uint8_t *d;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, path_basename(to), NULL, 12, &d, &n);
     if (r)
-        goto out_free;
+        return r;
     n -= path_nul_len(&pc);
     d[0] = 1; /* ReplaceIfExists */
     d[1] = d[2] = d[3] = 0;
@@ -307,8 +329,8 @@ static int replace_same_dir(struct smb1_tree *t, const char *from, const char *t
                        &fid, &ep, status);
     if (r)
         goto out_free;
-    r = info_set_fid(t, fid, SMB_PASSTHRU_FILE_RENAME, d, (uint32_t)(12 + n), status);
-    (void)file_close_fid(t, fid);
+    r = info_set_fid_at(t, fid, SMB_PASSTHRU_FILE_RENAME, d, (uint32_t)(12 + n), status, ep);
+    (void)file_close_fid_at(t, fid, ep);
 out_free:
     free(d);
     return r;
@@ -422,6 +444,47 @@ int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned 
     return r;
 }
 
+int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev)
+{
+    enum unix_type type;
+    switch (mode & S_IFMT) {
+    case S_IFIFO:
+        type = UNIX_TYPE_FIFO;
+        break;
+    case S_IFSOCK:
+        type = UNIX_TYPE_SOCKET;
+        break;
+    case S_IFCHR:
+        type = UNIX_TYPE_CHARDEV;
+        break;
+    case S_IFBLK:
+        type = UNIX_TYPE_BLKDEV;
+        break;
+    case 0:
+    case S_IFREG: {
+        struct smb1_file *f;
+        int r = smb1_open(t, path, O_WRONLY | O_CREAT | O_EXCL, mode & 07777, &f, NULL);
+        return r ? r : smb1_close(f);
+    }
+    default:
+        return -EINVAL;
+    }
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    if (!p.unix_caps)
+        return -EPERM; /* SMB has no such files without UNIX extensions */
+    /* SET_FILE_UNIX_BASIC on an existing file would change it instead. */
+    struct smb1_stat st;
+    int r = smb1_stat(t, path, &st);
+    if (r == 0)
+        return -EEXIST;
+    if (r != -ENOENT)
+        return r;
+    uint8_t rec[UNIX_BASIC_LEN];
+    unix_basic_encode_mknod(rec, type, major(rdev), minor(rdev), mode & 07777);
+    return unix_set_basic_path(t, path, rec);
+}
+
 int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 {
     struct conn_params p;
@@ -438,10 +501,14 @@ int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 
 int smb1_symlink(struct smb1_tree *t, const char *target, const char *path)
 {
+    if (mfsym_active(t))
+        return mfsym_create(t, target, path);
     return unix_symlink(t, target, path);
 }
 
 ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size)
 {
+    if (mfsym_active(t))
+        return mfsym_readlink(t, path, buf, size);
     return unix_readlink(t, path, buf, size);
 }

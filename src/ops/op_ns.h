@@ -17,9 +17,4 @@
  * NO_SUCH_FILE to FileRenameInformation on a handle of a dot file. */
 #define NS_TMP_PREFIX "smbfuse-rename-"
 
-/* Prefix of the hidden name an open file is moved to when it is unlinked
- * without UNIX extensions (it is deleted at its last close; listings skip
- * it), so that the name is free at once as POSIX wants. */
-#define NS_DELETED_PREFIX SMB1_DELETED_PREFIX
-
 #endif

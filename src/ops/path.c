@@ -130,6 +130,21 @@ int path_to_wire(const struct path_ctx *pc, const char *path, const char *suffix
     return 0;
 }
 
+int path_to_wire_alloc(const struct path_ctx *pc, const char *path, const char *suffix, size_t head,
+                       uint8_t **out, size_t *outlen)
+{
+    *outlen = 0;
+    *out = malloc(head + PATH_WIRE_MAX);
+    if (!*out)
+        return -ENOMEM;
+    int r = path_to_wire(pc, path, suffix, *out + head, PATH_WIRE_MAX, outlen);
+    if (r) {
+        free(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
 char *path_name_from_wire(const struct path_ctx *pc, const uint8_t *p, size_t n, int *err)
 {
     char *name = NULL;
@@ -144,14 +159,21 @@ char *path_name_from_wire(const struct path_ctx *pc, const uint8_t *p, size_t n,
         memcpy(name, p, len);
         name[len] = 0;
     } else {
-        n &= ~(size_t)1;
         size_t nu = n / 2;
+        bool terminated = false;
         /* Stop at a terminator the server may have counted in. */
         for (size_t i = 0; i < nu; i++) {
             if (wire_le16(p + 2 * i) == 0) {
                 nu = i;
+                terminated = true;
                 break;
             }
+        }
+        /* An odd length cuts the last character in half: refuse the name
+         * rather than show it without that character. */
+        if ((n & 1) && !terminated) {
+            *err = -EILSEQ;
+            return NULL;
         }
         uint16_t *units = malloc((nu ? nu : 1) * sizeof(*units));
         uint8_t *le = malloc(nu ? nu * 2 : 1);

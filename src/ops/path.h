@@ -44,6 +44,13 @@ void path_ctx_init(struct path_ctx *pc, const struct conn_params *p, bool cfg_ma
  * expressed on a server with '\' separators). */
 int path_to_wire(const struct path_ctx *pc, const char *path, const char *suffix, uint8_t *out,
                  size_t cap, size_t *outlen);
+/* path_to_wire into a new buffer of head + PATH_WIRE_MAX bytes, the path
+ * starting at byte head (the caller fills the head bytes before it): *out
+ * (free() it) and *outlen (terminator included, head not). The one builder
+ * of a request's path parameter. Errors: path_to_wire's, -ENOMEM; *out is
+ * NULL then. */
+int path_to_wire_alloc(const struct path_ctx *pc, const char *path, const char *suffix, size_t head,
+                       uint8_t **out, size_t *outlen);
 /* Length of the terminator path_to_wire appends. */
 static inline size_t path_nul_len(const struct path_ctx *pc)
 {

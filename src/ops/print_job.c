@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops/op_file.h"
+#include "ops/op_info.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -191,6 +192,15 @@ uint32_t smb1_print_job_id(const struct smb1_print_job *j)
     return j->id;
 }
 
+/* A spool file's FID and epoch are set at open and never change (it is
+ * never reopened), so they are read without its lock. */
+int print_job_cancel_on_close(struct smb1_print_job *j)
+{
+    uint8_t pending = 1;
+    return info_set_fid_at(j->f->t, j->f->fid, SMB_SET_FILE_DISPOSITION_INFO, &pending, 1, NULL,
+                           j->f->epoch);
+}
+
 bool print_job_failed(const struct smb1_print_job *j)
 {
     return j->failed;
@@ -204,10 +214,8 @@ struct smb1_tree *print_job_tree(const struct smb1_print_job *j)
 int print_job_end(struct smb1_print_job *j)
 {
     struct smb1_file *f = j->f;
-    pthread_mutex_lock(&f->lock);
     uint16_t fid = f->fid;
     uint64_t ep = f->epoch;
-    pthread_mutex_unlock(&f->lock);
     int r = j->open_print_file ? file_fid_cmd_at(f->t, SMB1_COM_CLOSE_PRINT_FILE, fid, ep)
                                : file_close_fid_at(f->t, fid, ep);
     /* The spool file died with its connection: whatever became of the

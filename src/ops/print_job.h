@@ -10,10 +10,13 @@
  * would start a second job. So the spool file is never reopened; a lost
  * connection fails the job (-EIO) and it is not submitted again.
  *
- * Abandoning a job: when the server tells the job's id (SMB_COM_IOCTL
- * category 0x53 function 0x60, as Samba answers), a job whose writes
- * failed is cancelled (DosPrintJobDel) before its FID is closed, so no
- * half-written job prints.
+ * Abandoning a job (its writes failed, or the program gave up on it): the
+ * spool file is marked delete-on-close, which Samba takes as "cancel this
+ * job" (its only way to abandon a job it cannot be told the id of), and
+ * when the server refuses that, the job is deleted by the id it told
+ * (SMB_COM_IOCTL category 0x53 function 0x60; RAP DosPrintJobDel) before
+ * its FID is closed. A server that allows neither prints what it got; the
+ * log says the job could not be cancelled.
  */
 #ifndef SMBFUSE_PRINT_JOB_H
 #define SMBFUSE_PRINT_JOB_H
@@ -36,6 +39,9 @@ struct msg_in;
 bool print_job_failed(const struct smb1_print_job *j);
 struct smb1_tree *print_job_tree(const struct smb1_print_job *j);
 int print_job_end(struct smb1_print_job *j);
+/* Marks the spool file delete-on-close (SET_FILE_DISPOSITION_INFO on its
+ * FID): Samba then deletes the job at close instead of queueing it. */
+int print_job_cancel_on_close(struct smb1_print_job *j);
 
 /* Decodes an IOCTL_QUERY_JOB_INFO reply: the job id (> 0), or -EIO. */
 int print_ioctl_job_id(const struct msg_in *resp);

@@ -420,6 +420,7 @@ int trans_reasm_add(struct trans_reasm *ra, const struct trans_frag *fr, const u
 
 struct trans_call_ctx {
     uint8_t cmd;
+    uint64_t epoch;
     struct trans_reasm ra;
     bool error_only; /* the reply was an error without blocks */
 };
@@ -427,6 +428,7 @@ struct trans_call_ctx {
 static int on_frame(void *arg, const struct msg_in *in)
 {
     struct trans_call_ctx *cx = arg;
+    cx->epoch = in->epoch;
     if (in->wct == 0) {
         /* An error reply carries no blocks. A success without words would
          * be an interim response, which only multi-part requests get. */
@@ -461,6 +463,7 @@ int trans_call(struct smb1_tree *t, const struct trans_req *rq, struct trans_res
         return r;
     struct trans_call_ctx cx;
     cx.cmd = rq->cmd;
+    cx.epoch = 0;
     cx.error_only = false;
     trans_reasm_init(&cx.ra, rq->max_param, rq->max_data);
     uint32_t status = 0;
@@ -468,6 +471,7 @@ int trans_call(struct smb1_tree *t, const struct trans_req *rq, struct trans_res
     trans_msgs_free(&tm);
     if (r == 0) {
         rs->status = status;
+        rs->epoch = cx.epoch;
         if (!cx.error_only)
             trans_reasm_take(&cx.ra, rs);
     }

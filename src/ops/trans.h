@@ -67,6 +67,7 @@ struct trans_resp {
     uint32_t data_len;
     uint16_t setup[TRANS_MAX_SETUP];
     uint8_t setup_count;
+    uint64_t epoch; /* the connection epoch that answered: a FID or SID in it belongs to it */
 };
 
 /* The messages of one request: m[0] the primary, m[1..n) its secondaries. */

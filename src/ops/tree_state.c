@@ -15,6 +15,7 @@ static void ops_tree_free(void *p)
         return;
     iopool_free(ot->iopool);
     pthread_mutex_destroy(&ot->lock);
+    pthread_mutex_destroy(&ot->plock_lock);
     free(ot);
 }
 
@@ -26,6 +27,7 @@ struct ops_tree *ops_tree_get(struct smb1_tree *t)
         ot = calloc(1, sizeof(*ot));
         if (ot) {
             pthread_mutex_init(&ot->lock, NULL);
+            pthread_mutex_init(&ot->plock_lock, NULL);
             ot->iopool = iopool_new(OPS_IO_THREADS);
             t->ops_priv = ot;
             t->ops_priv_free = ops_tree_free;

@@ -14,8 +14,15 @@
 
 /* Made on first use. */
 struct ops_tree {
-    pthread_mutex_t lock;    /* protects files; taken before any smb1_file.lock */
-    struct smb1_file *files; /* open files of the tree (op_file.c) */
+    /* Serialises the POSIX lock changes of every open file of the tree
+     * (op_plock.c: a few round trips each, which must not interleave with
+     * another handle's of the same file) and protects each file's plock
+     * ranges and stale list. Held across those round trips (non-blocking
+     * LOCKING_ANDX only); taken before lock. */
+    pthread_mutex_t plock_lock;
+    _Atomic int plock_waiters; /* lock waits under way (op_plock.c) */
+    pthread_mutex_t lock;      /* protects files; taken before any smb1_file.lock */
+    struct smb1_file *files;   /* open files of the tree (op_file.c) */
     /* 0 until FS_ATTRIBUTE_INFO was read. Atomic rather than under lock:
      * it is read while building requests, also by a thread that holds a
      * file's lock, which must never wait for lock. */

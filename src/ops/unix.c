@@ -64,7 +64,7 @@ int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps)
 }
 
 int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, uint16_t *fid,
-                    struct smb1_stat *st)
+                    uint64_t *epoch, struct smb1_stat *st)
 {
     uint32_t pf = 0;
     switch (flags & O_ACCMODE) {
@@ -101,7 +101,9 @@ int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mod
     wire_reader_init(&wr, rs.data, rs.data_len);
     wire_skip(&wr, 2); /* OplockFlags */
     *fid = wire_u16(&wr);
-    wire_skip(&wr, 4); /* CreateAction */
+    if (epoch)
+        *epoch = rs.epoch; /* the connection that answered: exact */
+    wire_skip(&wr, 4);     /* CreateAction */
     uint16_t level = wire_u16(&wr);
     wire_skip(&wr, 2);
     if (!wire_ok(&wr)) {
@@ -136,9 +138,10 @@ int unix_set_basic_path(struct smb1_tree *t, const char *path, const uint8_t rec
     return r && status ? info_path_errno(t, path, status) : r;
 }
 
-int unix_set_basic_fid(struct smb1_tree *t, uint16_t fid, const uint8_t rec[UNIX_BASIC_LEN])
+int unix_set_basic_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch,
+                       const uint8_t rec[UNIX_BASIC_LEN])
 {
-    return info_set_fid(t, fid, SMB_SET_FILE_UNIX_BASIC, rec, UNIX_BASIC_LEN, NULL);
+    return info_set_fid_at(t, fid, SMB_SET_FILE_UNIX_BASIC, rec, UNIX_BASIC_LEN, NULL, epoch);
 }
 
 /* The target of a symlink travels as a wire path string: '/' separators
@@ -202,7 +205,7 @@ ssize_t unix_readlink(struct smb1_tree *t, const char *path, char *buf, size_t s
     char *s;
     if (p.unicode) {
         int e = 0;
-        s = text_utf16_to_utf8(rs.data, rs.data_len & ~1u, &e);
+        s = text_utf16_to_utf8(rs.data, rs.data_len, &e);
         if (!s) {
             trans_resp_free(&rs);
             return e ? e : -ENOMEM;
@@ -231,15 +234,11 @@ int unix_hardlink(struct smb1_tree *t, const char *from, const char *to)
 {
     struct path_ctx pc;
     path_ctx_get(t, &pc, NULL);
-    uint8_t *d = malloc(PATH_WIRE_MAX);
-    if (!d)
-        return -ENOMEM;
-    size_t n = 0;
-    int r = path_to_wire(&pc, from, NULL, d, PATH_WIRE_MAX, &n);
-    if (r) {
-        free(d);
+    uint8_t *d;
+    size_t n;
+    int r = path_to_wire_alloc(&pc, from, NULL, 0, &d, &n);
+    if (r)
         return r;
-    }
     uint32_t status = 0;
     /* SET_PATH names the new link; the data is the existing file. */
     r = info_set_path(t, to, SMB_SET_FILE_UNIX_HLINK, d, (uint32_t)n, &status, NULL);

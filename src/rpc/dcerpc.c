@@ -272,7 +272,8 @@ int dcerpc_call(struct dcerpc_pipe *p, uint16_t opnum, const uint8_t *stub, size
             r = transact(p, frag, DCERPC_REQ_HDR_LEN + n, &rs);
             break;
         }
-        ssize_t w = file_write_fid(p->t, p->fid, frag, (uint32_t)(DCERPC_REQ_HDR_LEN + n), 0);
+        ssize_t w =
+            file_write_fid(p->t, p->fid, p->epoch, frag, (uint32_t)(DCERPC_REQ_HDR_LEN + n), 0);
         if (w != (ssize_t)(DCERPC_REQ_HDR_LEN + n)) {
             r = w < 0 ? (int)w : -EIO;
             break;
@@ -299,7 +300,7 @@ int dcerpc_call(struct dcerpc_pipe *p, uint16_t opnum, const uint8_t *stub, size
             break;
         }
         buf = nb;
-        ssize_t n = file_read_fid(p->t, p->fid, buf + blen, DCERPC_MAX_FRAG, 0);
+        ssize_t n = file_read_fid(p->t, p->fid, p->epoch, buf + blen, DCERPC_MAX_FRAG, 0);
         if (n <= 0) {
             r = n < 0 ? (int)n : -EIO;
             break;

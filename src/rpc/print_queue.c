@@ -5,6 +5,7 @@
 
 #include "ops/print_job.h"
 #include "rpc/rap.h"
+#include "rpc/spoolss.h"
 #include "session/conn.h"
 #include "wire/wire.h"
 
@@ -106,25 +107,58 @@ static int rap_enum(struct smb1_tree *ipc, const char *queue, smb1_job_cb cb, vo
     return r;
 }
 
+/* Samba names a job created with NT_CREATE_ANDX "Remote Downlevel
+ * Document NAME": the name is what the program chose. */
+#define SAMBA_DOC_PREFIX "Remote Downlevel Document "
+
+/* Between the decoders and the caller: marks where the ids come from,
+ * gives the document its own name back, and tells the callback's own
+ * non-zero return apart from our failures. */
+struct queue_guard {
+    smb1_job_cb cb;
+    void *ctx;
+    enum smb1_queue_via via;
+    int cb_ret;
+    int delivered;
+};
+
+static int guard_cb(void *ctx, const struct smb1_print_job_info *ji)
+{
+    struct queue_guard *g = ctx;
+    struct smb1_print_job_info out = *ji;
+    out.via = g->via;
+    size_t pn = strlen(SAMBA_DOC_PREFIX);
+    if (!strncmp(out.name, SAMBA_DOC_PREFIX, pn) && out.name[pn])
+        memmove(out.name, out.name + pn, strlen(out.name + pn) + 1);
+    g->delivered++;
+    g->cb_ret = g->cb(g->ctx, &out);
+    return g->cb_ret;
+}
+
 int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx)
 {
     struct smb1_tree *ipc;
     int r = ipc_open(t, &ipc);
     if (r)
         return r;
-    r = rap_enum(ipc, t->share, cb, ctx);
+    /* spoolss first: its names are Unicode (RAP's are OEM, so a UTF-8
+     * name would come back as '?') and its ids 32 bits. RAP where spoolss
+     * is missing or fails before it delivered anything. */
+    struct queue_guard g = {cb, ctx, SMB1_QUEUE_SPOOLSS, 0, 0};
+    r = spoolss_enum_jobs(ipc, t->share, guard_cb, &g);
+    if (r && !g.delivered && r != -ENOMEM) {
+        log_debug(conn_log(t->conn), "print: spoolss job list of %s failed (%d); RAP", t->share, r);
+        g.via = SMB1_QUEUE_RAP;
+        r = rap_enum(ipc, t->share, guard_cb, &g);
+    }
     smb1_tree_free(ipc);
     return r;
 }
 
-int smb1_print_cancel(struct smb1_tree *t, uint32_t id)
+static int rap_delete(struct smb1_tree *ipc, uint32_t id)
 {
-    if (id == 0 || id > 0xFFFF)
+    if (id > 0xFFFF)
         return -ENOENT;
-    struct smb1_tree *ipc;
-    int r = ipc_open(t, &ipc);
-    if (r)
-        return r;
     uint8_t req[16];
     struct wire_writer w;
     wire_writer_init(&w, req, sizeof(req));
@@ -133,13 +167,58 @@ int smb1_print_cancel(struct smb1_tree *t, uint32_t id)
     wire_put_bytes(&w, "", 1);
     wire_put_u16(&w, (uint16_t)id);
     struct trans_resp rs;
-    r = rap_call(ipc, req, (uint32_t)w.pos, 0, &rs, 0);
+    int r = rap_call(ipc, req, (uint32_t)w.pos, 0, &rs, 0);
     if (r == 0) {
         struct wire_reader pr;
         wire_reader_init(&pr, rs.param, rs.param_len);
         uint16_t status = wire_u16(&pr);
         r = wire_ok(&pr) ? rap_status_errno(status) : -EIO;
         trans_resp_free(&rs);
+    }
+    return r;
+}
+
+/* The spoolss job that is the RAP-listed job want: the one job with the
+ * same document, owner and size. */
+struct spoolss_match {
+    const struct smb1_print_job_info *want;
+    uint32_t id;
+    int n;
+};
+
+static int match_job(void *ctx, const struct smb1_print_job_info *ji)
+{
+    struct spoolss_match *m = ctx;
+    if (!strcmp(ji->name, m->want->name) && !strcmp(ji->user, m->want->user) &&
+        ji->size == m->want->size) {
+        m->id = ji->id;
+        m->n++;
+    }
+    return 0;
+}
+
+int smb1_print_cancel(struct smb1_tree *t, const struct smb1_print_job_info *job)
+{
+    if (job->id == 0)
+        return -ENOENT;
+    struct smb1_tree *ipc;
+    int r = ipc_open(t, &ipc);
+    if (r)
+        return r;
+    if (job->via == SMB1_QUEUE_SPOOLSS) {
+        r = spoolss_delete_job(ipc, t->share, job->id);
+    } else {
+        r = rap_delete(ipc, job->id);
+        /* Samba refuses DosPrintJobDel to its users but lets them delete
+         * their own jobs with spoolss, which numbers jobs its own way:
+         * the job is found there by its document, owner and size, and
+         * deleted only when exactly one matches. */
+        if (r == -EPERM && job->name[0]) {
+            struct spoolss_match m = {job, 0, 0};
+            struct queue_guard g = {match_job, &m, SMB1_QUEUE_SPOOLSS, 0, 0};
+            if (spoolss_enum_jobs(ipc, t->share, guard_cb, &g) == 0 && m.n == 1)
+                r = spoolss_delete_job(ipc, t->share, m.id);
+        }
     }
     smb1_tree_free(ipc);
     return r;
@@ -151,9 +230,12 @@ void smb1_print_abort(struct smb1_print_job *j)
         return;
     struct smb1_tree *t = print_job_tree(j);
     uint32_t id = smb1_print_job_id(j);
-    /* Cancel first: a job deleted while its spool file is open is gone
-     * when the close comes, so nothing of it prints. */
-    int r = id ? smb1_print_cancel(t, id) : -ENOENT;
+    /* Cancel before the close, which would queue it. */
+    int r = print_job_cancel_on_close(j);
+    if (r && id) {
+        struct smb1_print_job_info ji = {.id = id, .via = SMB1_QUEUE_RAP};
+        r = smb1_print_cancel(t, &ji);
+    }
     log_info(conn_log(t->conn), "print: job %u on %s abandoned (%s)", id, t->share,
              r == 0 ? "cancelled" : "could not cancel it");
     (void)print_job_end(j);

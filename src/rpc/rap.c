@@ -4,6 +4,7 @@
 
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
+#include "wire/wire.h"
 
 int rap_call(struct smb1_tree *ipc, const void *param, uint32_t plen, uint32_t max_data,
              struct trans_resp *rs, unsigned flags)
@@ -65,4 +66,30 @@ void rap_string(const uint8_t *data, size_t dlen, uint16_t converter, uint32_t p
             dst[o++] = (p[i] >= 0x20 && p[i] < 0x7F) ? (char)p[i] : '?';
     }
     dst[o] = 0;
+}
+
+int rap_enum_head(const uint8_t *param, size_t plen, uint16_t *converter, uint16_t *count,
+                  bool *more)
+{
+    struct wire_reader pr;
+    wire_reader_init(&pr, param, plen);
+    uint16_t status = wire_u16(&pr);
+    *converter = wire_u16(&pr);
+    *count = wire_u16(&pr);
+    (void)wire_u16(&pr); /* EntriesAvailable */
+    if (!wire_ok(&pr))
+        return -EIO;
+    *more = status == RAP_ERR_MORE_DATA;
+    if (status != RAP_NERR_SUCCESS && status != RAP_ERR_MORE_DATA)
+        return status == RAP_ERR_ACCESS_DENIED ? -EACCES : -EIO;
+    return 0;
+}
+
+void rap_name(char *dst, size_t cap, const uint8_t *p, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && p[i] && o + 1 < cap; i++)
+        dst[o++] = (p[i] >= 0x20 && p[i] < 0x7F) ? (char)p[i] : '?';
+    if (cap)
+        dst[o] = 0;
 }

@@ -6,6 +6,7 @@
 #ifndef SMBFUSE_RAP_H
 #define SMBFUSE_RAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,17 @@
  * NT status of the reply mapped (no LANMAN pipe: -EOPNOTSUPP). */
 int rap_call(struct smb1_tree *ipc, const void *param, uint32_t plen, uint32_t max_data,
              struct trans_resp *rs, unsigned flags);
+
+/* The head of an enumeration reply's parameters (MS-RAP 2.5.5.2.2 and
+ * the like): status, converter, EntriesReturned, EntriesAvailable.
+ * Returns 0, -EIO when too short, or for a status other than success and
+ * ERROR_MORE_DATA -EACCES (access denied) / -EIO; *more says MORE_DATA. */
+int rap_enum_head(const uint8_t *param, size_t plen, uint16_t *converter, uint16_t *count,
+                  bool *more);
+
+/* A fixed-size OEM name field (at most n bytes, up to a NUL) as a
+ * printable string (ASCII kept, others '?'). */
+void rap_name(char *dst, size_t cap, const uint8_t *p, size_t n);
 
 /* A RAP status word as -errno (0 for success and ERROR_MORE_DATA). */
 int rap_status_errno(uint16_t status);

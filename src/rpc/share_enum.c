@@ -8,28 +8,14 @@
 #include "rpc/srvsvc.h"
 #include "session/conn.h"
 
-/* A fixed-size OEM name field as a printable string. */
-static void rap_name(char *dst, size_t cap, const uint8_t *p, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && p[i] && o + 1 < cap; i++)
-        dst[o++] = (p[i] >= 0x20 && p[i] < 0x7F) ? (char)p[i] : '?';
-    dst[o] = 0;
-}
-
 int share_enum_decode(const uint8_t *param, size_t plen, const uint8_t *data, size_t dlen,
                       smb1_share_cb cb, void *ctx)
 {
-    struct wire_reader pr;
-    wire_reader_init(&pr, param, plen);
-    uint16_t status = wire_u16(&pr);
-    uint16_t converter = wire_u16(&pr);
-    uint16_t count = wire_u16(&pr);
-    (void)wire_u16(&pr); /* EntriesAvailable */
-    if (!wire_ok(&pr))
-        return -EIO;
-    if (status != RAP_NERR_SUCCESS && status != RAP_ERR_MORE_DATA)
-        return status == RAP_ERR_ACCESS_DENIED ? -EACCES : -EIO;
+    uint16_t converter, count;
+    bool more;
+    int e = rap_enum_head(param, plen, &converter, &count, &more);
+    if (e)
+        return e;
     struct wire_reader dr;
     wire_reader_init(&dr, data, dlen);
     for (uint16_t i = 0; i < count; i++) {

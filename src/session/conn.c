@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/secmem.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -55,7 +56,7 @@ void conn_why(char *why, size_t len, const char *fmt, ...)
 }
 
 /* Caller holds c->lock. */
-static void set_state(struct smb1_conn *c, enum conn_state s)
+void conn_set_state(struct smb1_conn *c, enum conn_state s)
 {
     if (c->state != s)
         log_info(c->log, "connection to %s: %s -> %s (epoch %llu)", c->host,
@@ -147,24 +148,25 @@ void conn_mark_broken(struct smb1_conn *c, struct mux *mux, int err)
     mux_kill(mux, err);
     pthread_mutex_lock(&c->lock);
     if (c->mux == mux && c->state == CONN_CONNECTED)
-        set_state(c, CONN_BROKEN);
+        conn_set_state(c, CONN_BROKEN);
     pthread_mutex_unlock(&c->lock);
 }
 
-static void publish(struct smb1_conn *c, struct conn_session *s)
+void conn_publish(struct smb1_conn *c, struct conn_session *s)
 {
     c->mux = s->mux;
     c->uid = s->uid;
     c->epoch++;
     c->epoch_answered = false;
     c->down_since_ms = 0;
+    uint64_t unix_caps = c->params.unix_caps;
     c->params = s->params;
     c->params.epoch = c->epoch;
-    uint64_t unix_caps = c->info.unix_caps;
-    c->info = s->info;
-    c->info.unix_caps = unix_caps;
     c->params.unix_caps = unix_caps;
-    set_state(c, CONN_CONNECTED);
+    c->peer = s->peer;
+    if (s->peer.signing_active)
+        c->signed_once = true;
+    conn_set_state(c, CONN_CONNECTED);
 }
 
 static bool permanent(int err)
@@ -201,7 +203,7 @@ static int do_reconnect(struct smb1_conn *c)
     unsigned failed = 0;
     int backoff = 0;
     if (r == 0) {
-        publish(c, &s);
+        conn_publish(c, &s);
         c->failed_attempts = 0;
         c->backoff_ms = 0;
         if (c->dead_logons < CONN_DEAD_LOGONS)
@@ -215,7 +217,7 @@ static int do_reconnect(struct smb1_conn *c)
             backoff = c->backoff_ms = CONN_BACKOFF_MAX_MS;
         c->next_attempt_ms = conn_mono_ms() + c->backoff_ms;
         if (c->state != CONN_CLOSED)
-            set_state(c, CONN_BROKEN);
+            conn_set_state(c, CONN_BROKEN);
     }
     pthread_cond_broadcast(&c->state_cond);
     pthread_mutex_unlock(&c->lock);
@@ -293,12 +295,12 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
             lv->epoch = c->epoch;
             lv->uid = c->uid;
             lv->unicode = c->params.unicode;
-            lv->flags2 = conn_flags2(c, c->info.extended_security, c->params.unicode);
+            lv->flags2 = conn_flags2(c, c->peer.extended_security, c->params.unicode);
             pthread_mutex_unlock(&c->lock);
             break;
         }
         if (c->state == CONN_CONNECTED)
-            set_state(c, CONN_BROKEN);
+            conn_set_state(c, CONN_BROKEN);
         if (flags & CONN_NO_RECONNECT) {
             pthread_mutex_unlock(&c->lock);
             return -ECONNRESET;
@@ -336,7 +338,7 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
                 return -EINTR;
             continue;
         }
-        set_state(c, CONN_RECONNECTING);
+        conn_set_state(c, CONN_RECONNECTING);
         pthread_mutex_unlock(&c->lock);
         int r = do_reconnect(c);
         if (r && permanent(r))
@@ -359,6 +361,7 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
 struct multi_ctx {
     conn_frame_fn fn;
     void *arg;
+    uint64_t epoch; /* of the connection the request went out on */
     uint32_t status;
     bool first;
     bool retry_status;
@@ -381,7 +384,9 @@ static int multi_frame(void *arg, const struct msg_in *frame)
         return 0;
     }
     mc->first = false;
-    return mc->fn(mc->arg, frame);
+    struct msg_in f = *frame;
+    f.epoch = mc->epoch;
+    return mc->fn(mc->arg, &f);
 }
 
 /* The server ended the session of epoch: counts a logon that died before
@@ -479,6 +484,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         if (mc) {
             mc->first = true;
             mc->retry_status = false;
+            mc->epoch = lv.epoch;
             r = mux_call_parts(lv.mux, req, parts, nparts, mflags | MUX_MULTI, tmo, multi_frame,
                                mc);
             st = mc->status;
@@ -486,8 +492,10 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 st = 0;
         } else {
             r = mux_call(lv.mux, req, mflags, tmo, resp, NULL, NULL);
-            if (r == 0)
+            if (r == 0) {
                 st = resp->status;
+                resp->epoch = lv.epoch;
+            }
         }
         bool tree_stale = st == NT_STATUS_NETWORK_NAME_DELETED && t && !tree_retried;
         bool session_gone =
@@ -500,12 +508,16 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
             bool again = true;
             if (tree_stale) {
                 tree_retried = true;
-                log_info(c->log, "tree %s was disconnected by the server; connecting it again",
+                /* The server closed the tree's files with it. Their FIDs
+                 * belong to this connection, which otherwise goes on: set
+                 * the whole connection up again, so that the files are
+                 * reopened as after any reconnect (a new tree alone would
+                 * leave every open file EBADF for ever). */
+                log_info(c->log,
+                         "tree %s was disconnected by the server; connecting again and "
+                         "reopening its files",
                          t->unc);
-                pthread_mutex_lock(&t->lock);
-                if (t->epoch == lv.epoch)
-                    t->epoch = 0;
-                pthread_mutex_unlock(&t->lock);
+                conn_mark_broken(c, lv.mux, -ECONNRESET);
             } else {
                 again = session_ended(c, lv.epoch, st, session_retried);
                 session_retried = true;
@@ -571,6 +583,8 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
             for (size_t i = 0; i < n; i++)
                 if (res[i] == -EPROTO)
                     res[i] = -EIO;
+                else if (res[i] == 0)
+                    resps[i].epoch = lv.epoch;
         }
         mux_put(lv.mux);
     }
@@ -606,8 +620,13 @@ int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *
     struct conn_live lv;
     int r = conn_get_live(c, t, CONN_NO_RECONNECT | (t ? 0 : CONN_NO_TREE), &lv, -1);
     if (r == 0) {
-        conn_fill_header(req, lv.uid, lv.tid, lv.flags2);
-        r = mux_send_oneway(lv.mux, req, false);
+        /* As in call_common: a handle never reaches a newer connection. */
+        if (req->want_epoch && req->want_epoch != lv.epoch) {
+            r = -ECONNRESET;
+        } else {
+            conn_fill_header(req, lv.uid, lv.tid, lv.flags2);
+            r = mux_send_oneway(lv.mux, req, false);
+        }
         mux_put(lv.mux);
     }
     msg_out_free(req);
@@ -670,7 +689,6 @@ void conn_set_unix_caps(struct smb1_conn *c, uint64_t epoch, uint64_t caps)
 {
     pthread_mutex_lock(&c->lock);
     c->unix_epoch = epoch;
-    c->info.unix_caps = caps;
     c->params.unix_caps = caps;
     pthread_mutex_unlock(&c->lock);
 }
@@ -683,216 +701,4 @@ bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch)
         c->unix_epoch = epoch;
     pthread_mutex_unlock(&c->lock);
     return pending;
-}
-
-/* ---- Public API ---- */
-
-static char *dup_or_null(const char *s, int *err)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *err = -ENOMEM;
-    return d;
-}
-
-static char *default_client_name(void)
-{
-    char host[256] = "";
-    if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
-        strcpy(host, "SMBFUSE");
-    host[sizeof(host) - 1] = 0;
-    char *dot = strchr(host, '.');
-    if (dot)
-        *dot = 0;
-    host[15] = 0;
-    for (char *p = host; *p; p++)
-        if (*p >= 'a' && *p <= 'z')
-            *p = (char)(*p - 'a' + 'A');
-    return strdup(host);
-}
-
-static void conn_destroy(struct smb1_conn *c)
-{
-    while (c->brk_head) {
-        struct conn_brk *b = c->brk_head;
-        c->brk_head = b->next;
-        free(b);
-    }
-    ntlm_creds_free(&c->creds);
-    conn_obs_free(c);
-    connect_free(c);
-    free(c->host);
-    free(c->ip);
-    free(c->srv_nbname);
-    free(c->cli_nbname);
-    pthread_mutex_destroy(&c->reconnect_lock);
-    pthread_mutex_destroy(&c->lock);
-    pthread_mutex_destroy(&c->svc_lock);
-    pthread_cond_destroy(&c->svc_cond);
-    pthread_cond_destroy(&c->state_cond);
-    free(c);
-}
-
-int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *why, size_t why_len)
-{
-    *out = NULL;
-    conn_why(why, why_len, "%s", "");
-    if (!cfg || !cfg->host || !cfg->host[0]) {
-        conn_why(why, why_len, "no server name given");
-        return -EINVAL;
-    }
-    struct smb1_conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        return -ENOMEM;
-    int r = 0;
-    c->cfg = *cfg;
-    c->cfg.password = NULL;
-    c->host = dup_or_null(cfg->host, &r);
-    c->ip = dup_or_null(cfg->ip, &r);
-    c->srv_nbname = dup_or_null(cfg->server_netbios_name, &r);
-    c->cli_nbname = cfg->client_netbios_name ? dup_or_null(cfg->client_netbios_name, &r)
-                                             : default_client_name();
-    if (!c->cli_nbname)
-        r = -ENOMEM;
-    c->cfg.host = c->host;
-    c->cfg.ip = c->ip;
-    c->cfg.server_netbios_name = c->srv_nbname;
-    c->cfg.client_netbios_name = c->cli_nbname;
-    c->log = cfg->log;
-    pthread_mutex_init(&c->reconnect_lock, NULL);
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_mutex_init(&c->svc_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->svc_cond, &ca);
-    pthread_cond_init(&c->state_cond, &ca);
-    pthread_condattr_destroy(&ca);
-    c->state = CONN_NEW;
-    if (!r)
-        r = connect_init(c, why, why_len);
-    if (r) {
-        conn_destroy(c);
-        return r;
-    }
-    bool anon = cfg->sec == SMB1_SEC_NONE || !cfg->user || !cfg->user[0];
-    r = ntlm_creds_init(&c->creds, anon ? "" : cfg->user, cfg->domain ? cfg->domain : "",
-                        c->cli_nbname, anon || !cfg->password ? "" : cfg->password);
-    if (r) {
-        conn_why(why, why_len, "cannot prepare the credentials: %s", strerror(-r));
-        conn_destroy(c);
-        return r;
-    }
-
-    r = conn_obs_init(c, cfg, why, why_len);
-    if (r) {
-        conn_destroy(c);
-        return r;
-    }
-    struct conn_session s;
-    memset(&s, 0, sizeof(s));
-    r = session_establish(c, &s, why, why_len);
-    if (r) {
-        log_err(c->log, "connecting to %s failed: %s", c->host, why && why[0] ? why : strerror(-r));
-        conn_destroy(c);
-        return r;
-    }
-    if (cfg->unix_ext == 1 && !(s.params.caps & SMB1_CAP_UNIX)) {
-        conn_why(why, why_len, "the server does not offer CIFS UNIX extensions (unix=1 asked)");
-        session_logoff(c, s.mux, s.uid);
-        mux_put(s.mux);
-        conn_destroy(c);
-        return -EPROTONOSUPPORT;
-    }
-    pthread_mutex_lock(&c->lock);
-    publish(c, &s);
-    pthread_mutex_unlock(&c->lock);
-
-    r = pthread_create(&c->svc, NULL, conn_svc_main, c);
-    if (r) {
-        session_logoff(c, s.mux, s.uid);
-        mux_put(s.mux);
-        conn_destroy(c);
-        return -r;
-    }
-    c->svc_started = true;
-    *out = c;
-    return 0;
-}
-
-void smb1_conn_free(struct smb1_conn *c)
-{
-    if (!c)
-        return;
-    if (c->svc_started) {
-        pthread_mutex_lock(&c->svc_lock);
-        c->svc_stop = true;
-        pthread_cond_signal(&c->svc_cond);
-        pthread_mutex_unlock(&c->svc_lock);
-    }
-    pthread_mutex_lock(&c->reconnect_lock);
-    pthread_mutex_lock(&c->lock);
-    struct mux *mux = c->mux;
-    uint16_t uid = c->uid;
-    bool live = c->state == CONN_CONNECTED && mux;
-    c->mux = NULL;
-    set_state(c, CONN_CLOSED);
-    pthread_mutex_unlock(&c->lock);
-    pthread_mutex_unlock(&c->reconnect_lock);
-    if (mux) {
-        if (live && !mux_dead(mux))
-            session_logoff(c, mux, uid);
-        /* Also ends a keep-alive the service thread may be waiting on, so
-         * the join below never waits for a dead server's timeout. */
-        mux_kill(mux, -ECONNRESET);
-    }
-    if (c->svc_started)
-        pthread_join(c->svc, NULL);
-    mux_put(mux);
-    struct smb1_stats st;
-    smb1_conn_get_stats(c, &st);
-    log_info(c->log,
-             "%s: %llu requests, %llu bad signatures, %llu unknown MIDs, %llu reconnects, "
-             "%llu timeouts, %llu malformed replies",
-             c->host, (unsigned long long)st.requests, (unsigned long long)st.bad_signatures,
-             (unsigned long long)st.unknown_mids, (unsigned long long)st.reconnects,
-             (unsigned long long)st.timeouts, (unsigned long long)st.malformed);
-    conn_destroy(c);
-}
-
-void smb1_conn_abort(struct smb1_conn *c)
-{
-    if (!c)
-        return;
-    pthread_mutex_lock(&c->lock);
-    bool first = !c->aborted;
-    c->aborted = true;
-    /* Both die under c->lock: neither can be freed meanwhile (a pending
-     * mux is cleared under it before its put). */
-    if (c->mux)
-        mux_kill(c->mux, -ENOTCONN);
-    if (c->pending_mux)
-        mux_kill(c->pending_mux, -ENOTCONN);
-    pthread_cond_broadcast(&c->state_cond);
-    pthread_mutex_unlock(&c->lock);
-    pthread_mutex_lock(&c->svc_lock);
-    pthread_cond_signal(&c->svc_cond);
-    pthread_mutex_unlock(&c->svc_lock);
-    if (first)
-        log_info(c->log, "connection to %s aborted: every waiting call fails now", c->host);
-}
-
-/* Used by session.c to give each mux the connection's shared hooks. */
-void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o)
-{
-    o->stats = &c->stats;
-    o->log = c->log;
-    o->unsolicited = conn_on_unsolicited;
-    o->unsolicited_arg = c;
-    o->obs = c->mux_obs;
-    o->pace_ms = conn_probe_ms(c);
-    o->interrupted = c->cfg.interrupted;
-    o->interrupted_arg = c->cfg.interrupt_arg;
 }

@@ -3,8 +3,12 @@
  *
  * Lock order (take them in this order, never the reverse):
  *
+ *   ops_tree->plock_lock     serialises the POSIX lock changes of a tree's
+ *                            open files (ops/op_plock.c); held across their
+ *                            non-blocking LOCKING_ANDX round trips, which
+ *                            may reconnect
  *   conn->reconnect_lock     serialises (re)connects and tree reconnects; the
- *                            only lock held across round trips (a reconnect
+ *                            other lock held across round trips (a reconnect
  *                            is one thread's job while the others wait)
  *   tree->lock               a tree's TID and epoch
  *   conn->lock               state, epoch, current mux, UID, negotiated data
@@ -12,6 +16,8 @@
  *   mux->send_lock           MID choice, signing counter, socket writes
  *   mux->lock                in-flight table, slots
  *   log->lock                the log sink (leaf)
+ *   pcap->lock               the capture writer (leaf; taken by the observer
+ *                            hook under send_lock, and by the reader)
  *
  * A mux is reference-counted: a caller takes a reference under conn->lock,
  * drops the lock, and makes its round trip on that mux, so a reconnect can
@@ -31,6 +37,22 @@
 #include "auth/ntlm.h"
 #include "smb1.h"
 
+/* What the connect, the negotiate and the session setup said beyond
+ * conn_params, which holds the negotiated limits and capabilities (once;
+ * smb1_conn_get_info puts the two together). */
+struct conn_peer {
+    uint8_t security_mode;
+    bool signing_active;
+    bool guest;
+    bool extended_security;
+    bool netbios; /* NetBIOS session service, else direct TCP */
+    uint16_t port;
+    enum smb1_sec logon; /* how the session logged on (SMB1_SEC_NONE: anonymous) */
+    bool ntlmssp;        /* ... through NTLMSSP in SPNEGO */
+    char server_domain[64];
+    char server_name[64];
+};
+
 enum conn_state {
     CONN_NEW, /* smb1_conn_new has not connected yet */
     CONN_CONNECTED,
@@ -41,6 +63,7 @@ enum conn_state {
 
 struct conn_brk {
     struct conn_brk *next;
+    uint64_t epoch; /* of the connection it came on: its TID and FID belong there */
     uint16_t tid, fid;
     uint8_t level;
 };
@@ -54,6 +77,7 @@ struct smb1_conn {
     struct ntlm_creds creds; /* hashes only; immutable until free */
     struct mux_stats stats;  /* atomics, shared by every mux of this conn */
     uint64_t reconnects;     /* atomic */
+    uint64_t ignored_breaks; /* atomic: oplock breaks for oplocks we never held */
 
     pthread_mutex_t reconnect_lock; /* see the lock order above */
 
@@ -75,8 +99,11 @@ struct smb1_conn {
     struct mux *mux; /* NULL unless CONNECTED */
     uint16_t uid;
     struct conn_params params;
-    struct smb1_conn_info info;
+    struct conn_peer peer;
     int last_err; /* why the last (re)connect failed */
+    /* A connection of this mount has signed: every later one must sign or
+     * fail, whatever its (unsigned, forgeable) NEGOTIATE reply claims. */
+    bool signed_once;
     /* The last request that failed (smb1_conn_get_status): -errno, its
      * command, and when (CLOCK_REALTIME seconds); 0 when none yet. */
     int call_err;
@@ -94,6 +121,7 @@ struct smb1_conn {
     const struct smb1_observer *mux_obs; /* &obs, or NULL when nobody watches */
     struct pcap_writer *pcap;
     atomic_bool pcap_warned;
+    atomic_int pcap_streams; /* 1 once the first connection is in the capture */
     struct smb1_obs_session obs_sess;
     struct sign_key obs_key;
 
@@ -110,7 +138,7 @@ struct conn_session {
     struct mux *mux; /* one reference */
     uint16_t uid;
     struct conn_params params;
-    struct smb1_conn_info info;
+    struct conn_peer peer;
 };
 
 /* session.c: connects the transport, negotiates, authenticates and starts
@@ -181,6 +209,10 @@ struct conn_live {
  * (-ETIMEDOUT); -EINTR on an interrupt, -ENOTCONN after an abort. */
 int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, struct conn_live *lv,
                   int64_t deadline);
+/* conn.c: the state change (logged), and a new session made current. Caller
+ * holds c->lock. */
+void conn_set_state(struct smb1_conn *c, enum conn_state s);
+void conn_publish(struct smb1_conn *c, struct conn_session *s);
 /* conn.c: kills mux and marks c broken if mux is still its current one. */
 void conn_mark_broken(struct smb1_conn *c, struct mux *mux, int err);
 /* conn.c: UID/TID/PID/Flags2 of a request. */

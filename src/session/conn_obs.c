@@ -7,13 +7,19 @@
 
 #include "auth/ntlm.h"
 #include "link/pcap.h"
+#include "wire/smb1_proto.h"
 #include "session/conn_int.h"
 
 static void chain_frame(void *arg, const struct smb1_obs_frame *f)
 {
     struct smb1_conn *c = arg;
     if (c->pcap) {
-        int r = pcap_write_smb(c->pcap, f->sent, f->smb, f->len);
+        int r = 0;
+        /* A NEGOTIATE after the first one opens a new connection. */
+        if (f->sent && f->cmd == SMB1_COM_NEGOTIATE && atomic_exchange(&c->pcap_streams, 1))
+            r = pcap_new_stream(c->pcap);
+        if (r == 0)
+            r = pcap_write_smb(c->pcap, f->sent, f->smb, f->len);
         if (r && !atomic_exchange(&c->pcap_warned, true)) {
             if (r == -EFBIG)
                 log_warn(c->log, "the capture file reached pcap_max: later frames are not in it");

@@ -5,10 +5,32 @@
 
 #include "session/conn_int.h"
 
+/* The public view of what c negotiated (conn_params) and what its peer
+ * said (conn_peer). Caller holds c->lock. */
+static void info_locked(const struct smb1_conn *c, struct smb1_conn_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->capabilities = c->params.caps;
+    info->max_mpx = c->params.max_mpx;
+    info->max_buffer = c->params.max_buffer;
+    info->server_tz_min = c->params.server_tz_min;
+    info->unix_caps = c->params.unix_caps;
+    info->security_mode = c->peer.security_mode;
+    info->signing_active = c->peer.signing_active;
+    info->guest = c->peer.guest;
+    info->extended_security = c->peer.extended_security;
+    info->netbios = c->peer.netbios;
+    info->port = c->peer.port;
+    info->logon = c->peer.logon;
+    info->ntlmssp = c->peer.ntlmssp;
+    memcpy(info->server_domain, c->peer.server_domain, sizeof(info->server_domain));
+    memcpy(info->server_name, c->peer.server_name, sizeof(info->server_name));
+}
+
 void smb1_conn_get_info(struct smb1_conn *c, struct smb1_conn_info *info)
 {
     pthread_mutex_lock(&c->lock);
-    *info = c->info;
+    info_locked(c, info);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -44,7 +66,7 @@ void smb1_conn_get_status(struct smb1_conn *c, struct smb1_status *st)
     smb1_conn_get_stats(c, &st->stats);
     struct mux *mux = NULL;
     pthread_mutex_lock(&c->lock);
-    st->info = c->info;
+    info_locked(c, &st->info);
     st->state = conn_state_name(c->state);
     st->epoch = c->epoch;
     st->last_err = c->call_err;

@@ -22,6 +22,7 @@ void conn_on_unsolicited(void *arg, struct msg_in *in)
     uint8_t type = wire_u8(&w);
     uint8_t level = wire_u8(&w);
     uint16_t tid = in->tid;
+    uint64_t epoch = in->epoch;
     msg_in_free(in);
     if (!wire_ok(&w) || !(type & SMB1_LOCK_OPLOCK_RELEASE)) {
         log_warn(c->log, "ignored a malformed oplock break");
@@ -30,6 +31,7 @@ void conn_on_unsolicited(void *arg, struct msg_in *in)
     struct conn_brk *b = calloc(1, sizeof(*b));
     if (!b)
         return;
+    b->epoch = epoch;
     b->tid = tid;
     b->fid = fid;
     b->level = level;
@@ -44,32 +46,19 @@ void conn_on_unsolicited(void *arg, struct msg_in *in)
     pthread_mutex_unlock(&c->svc_lock);
 }
 
-/* Acknowledges a break nobody handles: we keep no cached state for it. */
-static void ack_break(struct smb1_conn *c, const struct conn_brk *b)
+/* A break nobody handles. We never ask for an oplock (NT_CREATE_ANDX Flags
+ * 0), so no server has one of ours to break: the break is forged or
+ * confused, and breaks are never signed. It is dropped, not acknowledged:
+ * an acknowledgement moves the signing counters and would answer a stranger
+ * for a FID of whatever connection is live by then. */
+static void drop_break(struct smb1_conn *c, const struct conn_brk *b)
 {
-    struct conn_live lv;
-    if (conn_get_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv, -1))
-        return;
-    struct msg_out m;
-    if (msg_out_init(&m, SMB1_COM_LOCKING_ANDX, 64) == 0) {
-        msg_words_begin(&m);
-        wire_put_u8(&m.w, SMB1_COM_NONE);
-        wire_put_u8(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        wire_put_u16(&m.w, b->fid);
-        wire_put_u8(&m.w, SMB1_LOCK_OPLOCK_RELEASE);
-        wire_put_u8(&m.w, 0);
-        wire_put_u32(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        wire_put_u16(&m.w, 0);
-        msg_words_end(&m);
-        msg_bytes_begin(&m);
-        msg_bytes_end(&m);
-        conn_fill_header(&m, lv.uid, b->tid, lv.flags2);
-        mux_send_oneway(lv.mux, &m, false);
-        msg_out_free(&m);
-    }
-    mux_put(lv.mux);
+    uint64_t n = __atomic_add_fetch(&c->ignored_breaks, 1, __ATOMIC_RELAXED);
+    if ((n & (n - 1)) == 0)
+        log_warn(c->log,
+                 "ignored an oplock break for FID %u (TID %u) from %s: no oplock is held "
+                 "(%llu so far)",
+                 b->fid, b->tid, c->host, (unsigned long long)n);
 }
 
 static const uint8_t echo_data[8] = {'s', 'm', 'b', 'f', 'u', 's', 'e', 0};
@@ -206,11 +195,18 @@ void *conn_svc_main(void *arg)
             pthread_mutex_lock(&c->lock);
             conn_break_fn fn = c->break_fn;
             void *fa = c->break_arg;
+            bool current = b->epoch == c->epoch;
             pthread_mutex_unlock(&c->lock);
-            if (fn)
-                fn(fa, b->tid, b->fid, b->level);
+            /* A break queued on a connection that is gone names its TID and
+             * FID: never answered on the new one, where they may name
+             * something else (the server dropped the oplock with it). */
+            if (!current)
+                log_info(c->log, "dropped an oplock break for FID %u of an earlier connection",
+                         b->fid);
+            else if (fn)
+                fn(fa, b->epoch, b->tid, b->fid, b->level);
             else
-                ack_break(c, b);
+                drop_break(c, b);
             free(b);
         }
 

@@ -4,6 +4,7 @@
  * every reconnect; nothing here is shared with other threads until the new
  * mux is published. */
 #include "session/conn_int.h"
+#include "session/nego.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,23 +34,6 @@
 #define NATIVE_OS         "Unix"
 #define NATIVE_LANMAN     "smbfuse"
 
-struct nego {
-    uint8_t secmode;
-    uint16_t max_mpx;
-    uint32_t max_buffer;
-    uint32_t session_key;
-    uint32_t caps;
-    int16_t tz;
-    bool ext; /* the reply is the extended form */
-    bool unicode;
-    uint8_t challenge[8];
-    char domain[64], server[64];
-    bool sign;          /* decided: sign this connection */
-    bool sign_required; /* by our policy or the server's */
-    bool key_exch;      /* NTLMSSP: the AUTHENTICATE carried a random session key */
-    bool placeholder;   /* the final SESSION_SETUP reply had "BSRSPYL " */
-};
-
 /* The server's TCP port of a connected socket (0 if unknown). */
 static uint16_t peer_port(int fd)
 {
@@ -71,40 +55,28 @@ static uint64_t now_filetime(void)
     return nttime_from_timespec(ts);
 }
 
-/* Reads a NUL-terminated string (UTF-16LE when unicode, else OEM/ASCII)
- * from r into out; a missing string leaves out empty. */
-static void read_string(struct wire_reader *r, bool unicode, char *out, size_t n)
-{
-    out[0] = 0;
-    size_t start = r->pos, len = 0;
-    size_t unit = unicode ? 2 : 1;
-    while (wire_remaining(r) >= unit) {
-        const uint8_t *p = wire_bytes(r, unit);
-        if (p[0] == 0 && (unit == 1 || p[1] == 0))
-            break;
-        len += unit;
-    }
-    if (!len)
-        return;
-    if (unicode) {
-        int err = 0;
-        char *s = text_utf16_to_utf8(r->buf + start, len, &err);
-        if (s) {
-            snprintf(out, n, "%s", s);
-            free(s);
-        }
-    } else {
-        size_t k = len < n - 1 ? len : n - 1;
-        memcpy(out, r->buf + start, k);
-        out[k] = 0;
-    }
-}
-
 /* MS-SMB 3.2.4.2.4 style: the client policy against the server's mode. */
 static int decide_signing(struct smb1_conn *c, struct nego *ng, char *why, size_t why_len)
 {
     bool srv_en = ng->secmode & SMB1_SECMODE_SIGNATURES_ENABLED;
     bool srv_req = ng->secmode & SMB1_SECMODE_SIGNATURES_REQUIRED;
+    pthread_mutex_lock(&c->lock);
+    bool signed_once = c->signed_once;
+    pthread_mutex_unlock(&c->lock);
+    if (signed_once) {
+        /* This server signed for this mount before. A NEGOTIATE reply that
+         * now offers no signing is unsigned and may be forged (a man in the
+         * middle after a forced reconnect): never let it turn signing off. */
+        if (!srv_en && !srv_req)
+            log_warn(c->log,
+                     "server %s no longer offers signing, but it signed before on this mount: "
+                     "asking for it",
+                     c->host);
+        ng->sign = true;
+        ng->sign_required = true;
+        ng->sign_sticky = true;
+        return 0;
+    }
     switch (c->cfg.sign) {
     case SMB1_SIGN_REQUIRED:
         /* The negotiate reply is unsigned and may claim anything: a required
@@ -158,77 +130,9 @@ static int negotiate(struct smb1_conn *c, struct mux *mux, struct nego *ng, uint
         conn_why(why, why_len, "no answer to NEGOTIATE: %s", strerror(-r));
         return r;
     }
-    r = -EPROTONOSUPPORT;
-    if (in.status != 0 || in.wct != 17) {
-        conn_why(why, why_len, "the server refused the NT LM 0.12 dialect (%s, %u words)",
-                 ntstatus_name(in.status), in.wct);
-        goto out;
-    }
-    struct wire_reader w, b;
-    msg_in_words(&in, &w);
-    msg_in_bytes(&in, &b);
-    uint16_t idx = wire_u16(&w);
-    ng->secmode = wire_u8(&w);
-    ng->max_mpx = wire_u16(&w);
-    wire_skip(&w, 2); /* MaxNumberVcs */
-    ng->max_buffer = wire_u32(&w);
-    wire_skip(&w, 4); /* MaxRawSize */
-    ng->session_key = wire_u32(&w);
-    ng->caps = wire_u32(&w);
-    wire_skip(&w, 8); /* SystemTime */
-    ng->tz = (int16_t)wire_u16(&w);
-    uint8_t chal_len = wire_u8(&w);
-    if (!wire_ok(&w) || idx != 0) {
-        conn_why(why, why_len, "the server refused the NT LM 0.12 dialect");
-        goto out;
-    }
-    ng->ext = (ng->caps & SMB1_CAP_EXTENDED_SECURITY) != 0;
-    ng->unicode = (ng->caps & SMB1_CAP_UNICODE) != 0;
-    if (!(ng->secmode & SMB1_SECMODE_ENCRYPT_PASSWORDS)) {
-        conn_why(why, why_len, "the server asks for plaintext passwords; refused");
-        goto out;
-    }
-    if (!(ng->secmode & SMB1_SECMODE_USER)) {
-        conn_why(why, why_len, "the server uses share-level security; not supported");
-        goto out;
-    }
-    if (ng->ext) {
-        wire_skip(&b, 16); /* ServerGUID */
-        size_t n = wire_remaining(&b);
-        const uint8_t *p = wire_bytes(&b, n);
-        if (!wire_ok(&b)) {
-            r = -EIO;
-            conn_why(why, why_len, "malformed extended NEGOTIATE reply");
-            goto out;
-        }
-        *blob = NULL;
-        *blob_len = n;
-        if (n) {
-            *blob = malloc(n);
-            if (!*blob) {
-                r = -ENOMEM;
-                goto out;
-            }
-            memcpy(*blob, p, n);
-        }
-    } else {
-        if (chal_len != 8) {
-            r = -EIO;
-            conn_why(why, why_len, "NEGOTIATE reply has a %u-byte challenge", chal_len);
-            goto out;
-        }
-        wire_copy(&b, ng->challenge, 8);
-        bool uni = (in.flags2 & SMB1_FLAGS2_UNICODE) || ng->unicode;
-        read_string(&b, uni, ng->domain, sizeof(ng->domain));
-        read_string(&b, uni, ng->server, sizeof(ng->server));
-        if (!wire_ok(&b)) {
-            r = -EIO;
-            conn_why(why, why_len, "malformed NEGOTIATE reply");
-            goto out;
-        }
-    }
-    r = decide_signing(c, ng, why, why_len);
-out:
+    r = nego_decode(&in, ng, blob, blob_len, why, why_len);
+    if (r == 0)
+        r = decide_signing(c, ng, why, why_len);
     msg_in_free(&in);
     return r;
 }
@@ -313,6 +217,12 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, struct nego *n
     static const uint8_t unsigned_sig[SMB1_SIG_LEN];
     bool unsigned_reply = !(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ||
                           !memcmp(in->frame + SMB1_HDR_SIGNATURE, unsigned_sig, SMB1_SIG_LEN);
+    if (unsigned_reply && ng->sign_sticky) {
+        conn_why(why, why_len,
+                 "the server signed before on this mount but now does not sign its replies: "
+                 "refused (a man in the middle may be removing signing)");
+        return -EPERM;
+    }
     if (unsigned_reply && ng->sign_required &&
         !(ng->secmode & (SMB1_SECMODE_SIGNATURES_ENABLED | SMB1_SECMODE_SIGNATURES_REQUIRED))) {
         conn_why(why, why_len,
@@ -396,8 +306,8 @@ static int setup_plain(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         goto out_in;
     }
     s->uid = in.uid;
-    s->info.guest = (action & SMB1_SETUP_GUEST) != 0;
-    if (ng->sign && !anon && !s->info.guest) {
+    s->peer.guest = (action & SMB1_SETUP_GUEST) != 0;
+    if (ng->sign && !anon && !s->peer.guest) {
         if ((action & SMB1_SETUP_USE_LANMAN_KEY) && sec == SMB1_SEC_LANMAN) {
             r = ntlm_plain_use_lanman_key(&a, &c->creds);
             if (r)
@@ -559,7 +469,7 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
     wire_skip(&w, 4);
     uint16_t action = wire_u16(&w);
     s->uid = in.uid;
-    s->info.guest = (action & SMB1_SETUP_GUEST) != 0;
+    s->peer.guest = (action & SMB1_SETUP_GUEST) != 0;
     {
         /* NativeOS, NativeLanMan, PrimaryDomain follow the blob (names for
          * the user only; a short or odd reply just leaves them empty). */
@@ -570,14 +480,14 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         if (uni && ((in.bytes_off + b.pos) & 1))
             wire_skip(&b, 1);
         char tmp[64];
-        read_string(&b, uni, tmp, sizeof(tmp));
-        read_string(&b, uni, tmp, sizeof(tmp));
-        read_string(&b, uni, tmp, sizeof(tmp));
+        nego_read_string(&b, uni, tmp, sizeof(tmp));
+        nego_read_string(&b, uni, tmp, sizeof(tmp));
+        nego_read_string(&b, uni, tmp, sizeof(tmp));
         if (wire_ok(&b) && tmp[0])
-            snprintf(s->info.server_domain, sizeof(s->info.server_domain), "%s", tmp);
+            snprintf(s->peer.server_domain, sizeof(s->peer.server_domain), "%s", tmp);
     }
     ng->key_exch = (nc.flags & NTLMSSP_NEGOTIATE_KEY_EXCH) != 0;
-    if (ng->sign && !anon && !s->info.guest && nc.have_key) {
+    if (ng->sign && !anon && !s->peer.guest && nc.have_key) {
         struct sign_key k;
         r = sign_key_init(&k, nc.exported_session_key, 16, NULL, 0);
         if (r == 0)
@@ -621,12 +531,8 @@ static void fill_params(struct smb1_conn *c, const struct nego *ng, size_t max_f
     p->max_read = rd;
     p->max_write = wr;
 
-    struct smb1_conn_info *i = &s->info;
-    i->capabilities = ng->caps;
+    struct conn_peer *i = &s->peer;
     i->security_mode = ng->secmode;
-    i->max_mpx = p->max_mpx;
-    i->max_buffer = ng->max_buffer;
-    i->server_tz_min = ng->tz;
     i->extended_security = ng->ext;
     snprintf(i->server_domain, sizeof(i->server_domain), "%s", ng->domain);
     snprintf(i->server_name, sizeof(i->server_name), "%s", ng->server);
@@ -722,16 +628,25 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
                     : setup_plain(c, mux, &ng, out, anon, why, why_len);
     if (r)
         goto out_fail;
-    out->info.signing_active = mux_signing(mux);
-    out->info.netbios = nbt;
-    out->info.port = port;
-    out->info.logon = anon ? SMB1_SEC_NONE : c->cfg.sec;
-    out->info.ntlmssp = use_ntlmssp;
-    conn_obs_logged_on(c, out->info.logon, use_ntlmssp, ng.key_exch, out->info.guest,
-                       ng.placeholder, out->info.signing_active);
-    if (!out->info.signing_active)
+    out->peer.signing_active = mux_signing(mux);
+    out->peer.netbios = nbt;
+    out->peer.port = port;
+    out->peer.logon = anon ? SMB1_SEC_NONE : c->cfg.sec;
+    out->peer.ntlmssp = use_ntlmssp;
+    conn_obs_logged_on(c, out->peer.logon, use_ntlmssp, ng.key_exch, out->peer.guest,
+                       ng.placeholder, out->peer.signing_active);
+    if (ng.sign_required && !out->peer.signing_active && !anon && !out->peer.guest) {
+        /* Whatever path left it off (no session key, a declined start),
+         * a connection that must sign never goes on unsigned. */
+        r = -EPERM;
+        conn_why(why, why_len, "signing is required%s but this session did not start it",
+                 ng.sign_sticky ? " (the server signed before on this mount)" : "");
+        session_logoff(c, mux, out->uid);
+        goto out_fail;
+    }
+    if (!out->peer.signing_active)
         allow_big_reads(c, &ng, o.max_frame, &out->params);
-    if (ng.sign && !out->info.signing_active && (anon || out->info.guest)) {
+    if (ng.sign && !out->peer.signing_active && (anon || out->peer.guest)) {
         if (c->cfg.sign == SMB1_SIGN_REQUIRED || ng.sign_required) {
             r = -EPERM;
             conn_why(why, why_len, "signing is required but a %s session cannot be signed",
@@ -753,7 +668,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
              : c->cfg.sec == SMB1_SEC_LANMAN ? "LM"
              : anon                          ? "anonymous"
                                              : "NTLMv2",
-             out->info.signing_active ? ", signed" : "", out->params.max_mpx,
+             out->peer.signing_active ? ", signed" : "", out->params.max_mpx,
              out->params.max_buffer);
     return 0;
 
@@ -778,7 +693,7 @@ void session_logoff(struct smb1_conn *c, struct mux *mux, uint16_t uid)
     msg_bytes_end(&m);
     pthread_mutex_lock(&c->lock);
     bool uni = c->params.unicode;
-    bool ext = c->info.extended_security;
+    bool ext = c->peer.extended_security;
     pthread_mutex_unlock(&c->lock);
     struct msg_in in;
     wire_st16(msg_smb(&m) + SMB1_HDR_FLAGS2, conn_flags2(c, ext, uni));

@@ -28,7 +28,7 @@ int tree_connect_raw(struct smb1_conn *c, struct mux *mux, uint16_t uid, struct 
 {
     pthread_mutex_lock(&c->lock);
     bool uni = c->params.unicode;
-    uint16_t f2 = conn_flags2(c, c->info.extended_security, uni);
+    uint16_t f2 = conn_flags2(c, c->peer.extended_security, uni);
     pthread_mutex_unlock(&c->lock);
 
     struct msg_out m;

@@ -23,6 +23,17 @@
  *
  * Expiry. Data expires ttl after it was stored; expired data is never
  * returned. The clock is injectable for the tests.
+ *
+ * Directories we made. A directory our own mkdir just created was empty
+ * then, and every later change we make below it passes through
+ * changed_locked, which notes the child's name (a hash) in the directory's
+ * entry. Until ttl after the mkdir, a name with no entry of its own that
+ * was never noted does not exist, as far as a negative lookup cached at
+ * the mkdir would say: the lookups of untar and cp -r into a new
+ * directory cost nothing. A hash collision only sends a lookup to the
+ * server. A listing from the server, a change of the directory itself
+ * that moves or removes it, too many names, eviction and expiry all end
+ * the record.
  */
 #include "smb1_cache.h"
 
@@ -45,6 +56,12 @@ struct centry {
     struct cache_dir *dir; /* one reference owned by the entry */
     uint64_t dir_gen, dir_expire;
     size_t bytes; /* accounted size, listing included */
+    /* A directory we made (see above): until made_expire (0: not one),
+     * names without an entry that are not among the made_n hashes of
+     * children we changed since are known not to exist. */
+    uint64_t made_expire;
+    uint64_t *made_names;
+    size_t made_n, made_cap;
     /* Points just past the struct, in the same allocation. Not a flexible
      * array member: struct cache embeds a centry as its LRU sentinel. */
     char *path;
@@ -216,6 +233,7 @@ static void remove_entry(struct cache *c, struct centry *e)
     drop_dir(c, e);
     c->bytes -= e->bytes;
     c->entries--;
+    free(e->made_names);
     free(e);
 }
 
@@ -283,6 +301,48 @@ static struct centry *find_or_add(struct cache *c, const char *path)
     return e;
 }
 
+/* Most names a made directory's record follows before it gives up. */
+#define MADE_NAMES_MAX 4096
+
+static void made_end(struct cache *c, struct centry *e)
+{
+    e->bytes -= e->made_cap * sizeof(*e->made_names);
+    c->bytes -= e->made_cap * sizeof(*e->made_names);
+    free(e->made_names);
+    e->made_names = NULL;
+    e->made_n = e->made_cap = 0;
+    e->made_expire = 0;
+}
+
+static bool made_has(const struct centry *e, uint64_t h)
+{
+    for (size_t i = 0; i < e->made_n; i++)
+        if (e->made_names[i] == h)
+            return true;
+    return false;
+}
+
+/* Notes that we changed the child name of directory entry e. */
+static void made_note(struct cache *c, struct centry *e, const char *name)
+{
+    uint64_t h = hash_path(name);
+    if (made_has(e, h))
+        return;
+    if (e->made_n == e->made_cap) {
+        size_t ncap = e->made_cap ? e->made_cap * 2 : 16;
+        uint64_t *nn = ncap <= MADE_NAMES_MAX ? realloc(e->made_names, ncap * sizeof(*nn)) : NULL;
+        if (!nn) {
+            made_end(c, e);
+            return;
+        }
+        e->bytes += (ncap - e->made_cap) * sizeof(*nn);
+        c->bytes += (ncap - e->made_cap) * sizeof(*nn);
+        e->made_names = nn;
+        e->made_cap = ncap;
+    }
+    e->made_names[e->made_n++] = h;
+}
+
 /* An entry with neither data nor a stamp above the floor guards nothing. */
 static void maybe_reap(struct cache *c, struct centry *e, uint64_t now)
 {
@@ -290,8 +350,10 @@ static void maybe_reap(struct cache *c, struct centry *e, uint64_t now)
         e->attr = ATTR_NONE;
     if (e->dir && now >= e->dir_expire)
         drop_dir(c, e);
-    if (e->attr == ATTR_NONE && !e->dir && e->inval_gen <= c->floor && e->attr_gen <= c->floor &&
-        e->dir_gen <= c->floor)
+    if (e->made_expire && now >= e->made_expire)
+        made_end(c, e);
+    if (e->attr == ATTR_NONE && !e->dir && !e->made_expire && e->inval_gen <= c->floor &&
+        e->attr_gen <= c->floor && e->dir_gen <= c->floor)
         remove_entry(c, e);
 }
 
@@ -325,6 +387,31 @@ uint64_t cache_gen(struct cache *c)
     return g;
 }
 
+static size_t parent_len(const char *path);
+
+/* path is known not to exist: its parent is a directory we made, and we
+ * have not changed path since. */
+static bool made_absent(struct cache *c, const char *path, uint64_t now)
+{
+    size_t pl = parent_len(path);
+    if (pl == 0 || strcmp(path, "/") == 0)
+        return false;
+    char buf[512];
+    if (pl >= sizeof(buf))
+        return false;
+    memcpy(buf, path, pl);
+    buf[pl] = 0;
+    struct centry *p = find(c, buf, hash_path(buf));
+    if (!p || !p->made_expire)
+        return false;
+    if (now >= p->made_expire) {
+        made_end(c, p);
+        return false;
+    }
+    const char *name = path + pl + (path[pl] == '/');
+    return !made_has(p, hash_path(name));
+}
+
 enum cache_result cache_get_attr(struct cache *c, const char *path, struct smb1_stat *st)
 {
     enum cache_result r = CACHE_MISS;
@@ -339,7 +426,7 @@ enum cache_result cache_get_attr(struct cache *c, const char *path, struct smb1_
         *st = e->st;
         r = CACHE_HIT;
         c->stats.hits++;
-    } else if (e && e->attr == ATTR_NEGATIVE) {
+    } else if ((e && e->attr == ATTR_NEGATIVE) || made_absent(c, path, now)) {
         r = CACHE_NEGATIVE;
         c->stats.negative_hits++;
     } else {
@@ -419,6 +506,9 @@ int cache_dir_commit(struct cache *c, const char *path, struct cache_dir *d, uin
         goto out_unlock;
     }
     drop_dir(c, e);
+    /* The server's word is newer than what the mkdir told. */
+    if (e->made_expire)
+        made_end(c, e);
     e->dir_gen = gen;
     /* A listing too big for a quarter of the budget would evict everything
      * else; its entries' attributes are still worth keeping. */
@@ -506,11 +596,19 @@ static void changed_locked(struct cache *c, const char *path, bool tree)
 {
     uint64_t g = ++c->gen;
     invalidate_locked(c, path, g);
+    if (tree) {
+        struct centry *e = find(c, path, hash_path(path));
+        if (e && e->made_expire)
+            made_end(c, e);
+    }
     size_t pl = parent_len(path);
     if (pl > 0 && strcmp(path, "/") != 0) {
         char *parent = strndup(path, pl);
         if (parent) {
             invalidate_locked(c, parent, g);
+            struct centry *p = find(c, parent, hash_path(parent));
+            if (p && p->made_expire)
+                made_note(c, p, path + pl + (path[pl] == '/'));
             free(parent);
         } else {
             raise_floor(c, g);
@@ -570,6 +668,19 @@ int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat
     }
     pthread_mutex_unlock(&c->lock);
     return r;
+}
+
+void cache_dir_made(struct cache *c, const char *path)
+{
+    pthread_mutex_lock(&c->lock);
+    changed_locked(c, path, false);
+    struct centry *e = c->ttl_ns ? find_or_add(c, path) : NULL;
+    if (e) {
+        if (e->made_expire)
+            made_end(c, e);
+        e->made_expire = c->now_ns(c->now_ctx) + c->ttl_ns;
+    }
+    pthread_mutex_unlock(&c->lock);
 }
 
 void cache_changed_tree(struct cache *c, const char *path)

@@ -18,7 +18,19 @@ struct timespec nttime_to_timespec(uint64_t ft)
 
 uint64_t nttime_from_timespec(struct timespec ts)
 {
-    int64_t ticks = (int64_t)ts.tv_sec * 10000000 + ts.tv_nsec / 100;
+    /* Seconds beyond what a FILETIME holds (about year 30828) would
+     * overflow the multiplication: clamp to the last valid FILETIME, which
+     * is neither 0 nor -1 (both mean "leave unchanged" in a SET_INFO). */
+    const int64_t max_s = (int64_t)((NTTIME_MAX - NTTIME_UNIX_EPOCH) / 10000000);
+    const int64_t min_s = -(int64_t)(NTTIME_UNIX_EPOCH / 10000000);
+    if (ts.tv_sec >= max_s)
+        return NTTIME_MAX;
+    if (ts.tv_sec < min_s)
+        return 0;
+    long ns = ts.tv_nsec;
+    if (ns < 0 || ns >= 1000000000L)
+        ns = 0;
+    int64_t ticks = (int64_t)ts.tv_sec * 10000000 + ns / 100;
     if (ticks < -(int64_t)NTTIME_UNIX_EPOCH)
         return 0;
     return (uint64_t)(ticks + (int64_t)NTTIME_UNIX_EPOCH);

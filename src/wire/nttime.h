@@ -6,8 +6,11 @@
 #include <time.h>
 
 #define NTTIME_UNIX_EPOCH 116444736000000000ull
+/* The largest FILETIME (MS-DTYP 2.3.3: a signed 64-bit count). */
+#define NTTIME_MAX 0x7FFFFFFFFFFFFFFFull
 
 struct timespec nttime_to_timespec(uint64_t ft);
+/* Times beyond NTTIME_MAX are clamped to it, times before 1601 give 0. */
 uint64_t nttime_from_timespec(struct timespec ts);
 
 #endif

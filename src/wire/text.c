@@ -127,8 +127,18 @@ char *text_utf16_to_utf8(const uint8_t *p, size_t n, int *err)
         *err = -EINVAL;
         return NULL;
     }
-    /* A dangling odd byte cannot start a unit: ignore it. */
     size_t units = n / 2;
+    /* A dangling odd byte is half a character, unless a terminator comes
+     * before it: refuse the string rather than lose its last character. */
+    if (n & 1) {
+        bool terminated = false;
+        for (size_t i = 0; i < units && !terminated; i++)
+            terminated = wire_le16(p + 2 * i) == 0;
+        if (!terminated) {
+            *err = -EILSEQ;
+            return NULL;
+        }
+    }
     if (units > (SIZE_MAX - 1) / 3) {
         *err = -EINVAL;
         return NULL;

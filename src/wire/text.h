@@ -13,9 +13,10 @@
  * truncated sequences, and NUL, which would cut a name short on the
  * server), -ENAMETOOLONG when it does not fit. */
 int text_utf8_to_utf16(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *outlen);
-/* UTF-16LE (n bytes; a dangling odd byte is ignored; stops at a NUL unit)
- * to a malloc'd UTF-8 string.
- * Unpaired surrogates become U+FFFD. Returns NULL and *err = -ENOMEM/-EINVAL. */
+/* UTF-16LE (n bytes; stops at a NUL unit) to a malloc'd UTF-8 string.
+ * Unpaired surrogates become U+FFFD. An odd n is refused (-EILSEQ) unless a
+ * NUL unit comes before the dangling byte: a cut name must not lose its last
+ * character silently. Returns NULL and *err = -ENOMEM/-EINVAL/-EILSEQ. */
 char *text_utf16_to_utf8(const uint8_t *p, size_t n, int *err);
 /* Decodes the UTF-8 sequence at s[*i] (s has n bytes) and advances *i.
  * Returns the code point, or -1 (and *i unchanged) for the invalid input

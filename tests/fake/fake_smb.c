@@ -40,6 +40,7 @@ struct fake_server {
     int delay_ms;
     uint16_t brk_fid;
     uint8_t brk_level;
+    uint32_t print_close; /* status of a spool file's close */
     struct fake_stats st;
     unsigned conn_requests; /* requests on the first connection */
     /* Per connection; only the server thread touches these. */
@@ -373,8 +374,12 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
                     cmd == SMB1_COM_ECHO ? "ECHO" : "?", mid, fs->seq);
         }
         rseq = fs->seq + 1;
-        fs->seq += oneway ? 1 : 2;
+        /* As smbd counts (smb1_srv_check_sign_mac): every request takes
+         * two numbers, one-way or not; only NT_CANCEL takes one. */
+        fs->seq += cmd == SMB1_COM_NT_CANCEL ? 1 : 2;
     }
+    if (cmd == SMB1_COM_NT_CANCEL)
+        return 0;
     if (oneway) {
         pthread_mutex_lock(&fs->lock);
         fs->st.oplock_acks++;
@@ -420,6 +425,7 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
         char path[256];
         get_ascii16(&bytes, path, sizeof(path));
         bool missing = strstr(path, "NOSHARE") != NULL;
+        bool printer = strstr(path, "PRINTER") != NULL;
         pthread_mutex_lock(&fs->lock);
         uint16_t ntid = (uint16_t)(7 + fs->st.tree_connects++);
         pthread_mutex_unlock(&fs->lock);
@@ -433,7 +439,7 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
         }
         r_words_end(&rp);
         if (!missing)
-            wire_put_bytes(&rp.w, "A:\0", 3);
+            wire_put_bytes(&rp.w, printer ? "LPT1:\0" : "A:\0", printer ? 6 : 3);
         r_bytes_end(&rp);
         break;
     }
@@ -499,6 +505,47 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
             if (frag < 2 && r_send(fs, fd, &rp, rseq, FAKE_NONE, 0))
                 return -1;
         }
+        break;
+    }
+    case SMB1_COM_OPEN_PRINT_FILE: {
+        pthread_mutex_lock(&fs->lock);
+        uint16_t fid = (uint16_t)(0x4000 + fs->st.print_opens++);
+        pthread_mutex_unlock(&fs->lock);
+        r_begin(&rp, req, cmd, 0, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
+        wire_put_u16(&rp.w, fid);
+        r_words_end(&rp);
+        r_bytes_end(&rp);
+        break;
+    }
+    case SMB1_COM_WRITE_ANDX: {
+        wire_skip(&words, 18);
+        uint32_t n = (uint32_t)wire_u16(&words) << 16;
+        n |= wire_u16(&words);
+        pthread_mutex_lock(&fs->lock);
+        fs->st.print_bytes += n;
+        pthread_mutex_unlock(&fs->lock);
+        r_begin(&rp, req, cmd, 0, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
+        wire_put_u8(&rp.w, SMB1_COM_NONE);
+        wire_put_u8(&rp.w, 0);
+        wire_put_u16(&rp.w, 0);
+        wire_put_u16(&rp.w, (uint16_t)n);
+        wire_put_u16(&rp.w, 0xFFFF);
+        wire_put_u16(&rp.w, (uint16_t)(n >> 16));
+        wire_put_u16(&rp.w, 0);
+        r_words_end(&rp);
+        r_bytes_end(&rp);
+        break;
+    }
+    case SMB1_COM_CLOSE:
+    case SMB1_COM_CLOSE_PRINT_FILE: {
+        pthread_mutex_lock(&fs->lock);
+        uint32_t st = fs->print_close;
+        if (!st)
+            fs->st.print_jobs++;
+        pthread_mutex_unlock(&fs->lock);
+        r_begin(&rp, req, cmd, st, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
+        r_words_end(&rp);
+        r_bytes_end(&rp);
         break;
     }
     case SMB1_COM_TREE_DISCONNECT:
@@ -640,6 +687,23 @@ void fake_set_break(struct fake_server *fs, uint16_t fid, uint8_t level)
     pthread_mutex_lock(&fs->lock);
     fs->brk_fid = fid;
     fs->brk_level = level;
+    pthread_mutex_unlock(&fs->lock);
+}
+
+struct fake_opts fake_signed_opts(void)
+{
+    struct fake_opts o = {.user = "alice",
+                          .domain = "WORKGROUP",
+                          .password = "s3cret pass",
+                          .sign_enabled = true,
+                          .sign_required = true};
+    return o;
+}
+
+void fake_set_print_close(struct fake_server *fs, uint32_t status)
+{
+    pthread_mutex_lock(&fs->lock);
+    fs->print_close = status;
     pthread_mutex_unlock(&fs->lock);
 }
 

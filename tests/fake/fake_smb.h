@@ -7,7 +7,11 @@
  * SESSION_SETUP (it knows the password, checks the NTProofStr and derives
  * the same signing key), TREE_CONNECT, ECHO, READ_ANDX (a fixed byte
  * pattern), TRANSACTION2 (a reply in several fragments), LOCKING_ANDX
- * (counts oplock-release acknowledgements), TREE_DISCONNECT, LOGOFF.
+ * (counts oplock-release acknowledgements), TREE_DISCONNECT, LOGOFF. A
+ * share whose name has PRINTER in it is a printer ("LPT1:") that refuses
+ * NT_CREATE_ANDX (NOT_SUPPORTED, as for any unknown command) and takes
+ * jobs with SMB_COM_OPEN_PRINT_FILE, WRITE_ANDX and CLOSE_PRINT_FILE or
+ * CLOSE, whose status fake_set_print_close sets.
  * Once signing is active it verifies every request against its own
  * sequence counter (so a client that sends out of sequence order is
  * caught) and signs every reply.
@@ -55,9 +59,16 @@ struct fake_stats {
     unsigned tree_connects;
     unsigned max_outstanding; /* most requests held at once (reorder mode) */
     unsigned logons;
+    unsigned print_opens; /* OPEN_PRINT_FILE */
+    unsigned print_jobs;  /* spool files closed with success */
+    uint64_t print_bytes; /* WRITE_ANDX data to spool files */
 };
 
 struct fake_server;
+
+/* The account the tests log on with (alice / WORKGROUP / "s3cret pass"),
+ * signing enabled and required. */
+struct fake_opts fake_signed_opts(void);
 
 /* Starts the server; *port receives its port. Returns NULL on failure. */
 struct fake_server *fake_start(const struct fake_opts *o, uint16_t *port);
@@ -67,6 +78,8 @@ void fake_stop(struct fake_server *fs);
 void fake_inject(struct fake_server *fs, enum fake_fault f, int delay_ms);
 void fake_set_break(struct fake_server *fs, uint16_t fid, uint8_t level);
 void fake_get_stats(struct fake_server *fs, struct fake_stats *st);
+/* The NTSTATUS the close of a spool file answers (0: success). */
+void fake_set_print_close(struct fake_server *fs, uint32_t status);
 /* The byte READ_ANDX returns at offset off and TRANS2 returns in its data. */
 static inline uint8_t fake_pattern(uint64_t off)
 {

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     struct ntlm_creds cr;
-    if (ntlm_creds_init(&cr, "User", "Domain", "WS", "Password") == 0) {
+    if (ntlm_creds_init(&cr, "User", "Domain", "WS", "Password", true) == 0) {
         for (int anon = 0; anon < 2; anon++) {
             struct ntlmssp_client c;
             uint8_t *neg = NULL, *auth = NULL;

@@ -166,7 +166,6 @@ fs_mount() {
     local extra=${1:-}
     [ -x "$SMBFUSE" ] || fail "smbfuse binary not found at $SMBFUSE"
     local o="username=$SMBD_USER,port=$PORT,actimeo=${FS_ACTIMEO:-1}"
-    if [ "$FS_PROFILE" = nosign ] && [ -z "${FS_NOMAP:-}" ]; then o="$o,mapposix"; fi
     [ -n "$extra" ] && o="$o,$extra"
     if [ -n "${FS_FOREGROUND:-}" ]; then
         # Foreground in the background: stderr (counters) stays readable

@@ -44,6 +44,16 @@ grep " $mnt " /proc/mounts | grep -q "user_id=$uid" || fail "not a mount of $u: 
 pgrep -u "$u" -x smbfuse >/dev/null || fail "no smbfuse process running as $u"
 pass "user $u mounted: $(m_mounts_line "$mnt")"
 
+# The daemon holds the password hashes and the signing key: not dumpable,
+# so its own user can neither ptrace it nor read its memory through /proc
+# (the kernel then gives its /proc files to root).
+pid=$(pgrep -u "$u" -x smbfuse | head -n 1)
+[ "$(stat -c %u "/proc/$pid/environ")" = 0 ] || fail "the daemon is dumpable (/proc/$pid owned by $u)"
+if as_user cat "/proc/$pid/environ" >/dev/null 2>&1; then
+    fail "user $u can read the daemon's /proc/$pid/environ"
+fi
+pass "the daemon is not dumpable"
+
 as_user sh -c "echo from-user >'$mnt/user.txt'" || fail "user cannot write through the mount"
 [ "$(as_user cat "$mnt/user.txt")" = from-user ] || fail "user cannot read back"
 [ "$(cat "$SMBD_SHARE_DIR/user.txt")" = from-user ] || fail "user's file not on the share"

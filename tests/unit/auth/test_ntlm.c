@@ -135,10 +135,26 @@ Test(ntlm, v2_matches_ms_nlmp_4_2_4)
     free(resp);
 }
 
+/* Only sec=lanman keeps the LM hash: for every other method the daemon's
+ * memory never holds it, not even for a password that has one. */
+Test(ntlm, creds_init_without_lm_keeps_no_lm_hash)
+{
+    static const uint8_t zero[16];
+    struct ntlm_creds c;
+    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password", false), 0);
+    expect_hex(c.nt_hash, 16, V1_NTOWF);
+    cr_assert_not(c.have_lm);
+    cr_assert(memcmp(c.lm_hash, zero, 16) == 0);
+    struct ntlm_plain_auth a;
+    uint8_t chal[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    cr_assert_eq(ntlm_plain_auth(SMB1_SEC_LANMAN, &c, chal, "", 0, &a), -EINVAL);
+    ntlm_creds_free(&c);
+}
+
 Test(ntlm, creds_init_keeps_hashes_only)
 {
     struct ntlm_creds c;
-    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password", true), 0);
     expect_hex(c.nt_hash, 16, V1_NTOWF);
     expect_hex(c.lm_hash, 16, V1_LMOWF);
     cr_assert(c.have_lm);
@@ -149,7 +165,7 @@ Test(ntlm, creds_init_keeps_hashes_only)
     cr_assert_null(c.user);
 
     /* 15 characters: no LM hash, NT hash still there. */
-    cr_assert_eq(ntlm_creds_init(&c, "u", NULL, NULL, "123456789012345"), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "u", NULL, NULL, "123456789012345", true), 0);
     cr_assert_not(c.have_lm);
     cr_assert_str_eq(c.domain, "");
     uint8_t nt[16];
@@ -158,14 +174,14 @@ Test(ntlm, creds_init_keeps_hashes_only)
     ntlm_creds_free(&c);
 
     /* Exactly 14 has one; non-ASCII has none (no OEM code page). */
-    cr_assert_eq(ntlm_creds_init(&c, "u", "", "", "12345678901234"), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "u", "", "", "12345678901234", true), 0);
     cr_assert(c.have_lm);
     ntlm_creds_free(&c);
-    cr_assert_eq(ntlm_creds_init(&c, "u", "", "", "p\xc3\xa4ss"), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "u", "", "", "p\xc3\xa4ss", true), 0);
     cr_assert_not(c.have_lm);
     ntlm_creds_free(&c);
 
-    cr_assert_eq(ntlm_creds_init(&c, "u", "", "", "bad\xc3"), -EINVAL);
+    cr_assert_eq(ntlm_creds_init(&c, "u", "", "", "bad\xc3", true), -EINVAL);
 }
 
 Test(ntlm, utf16_conversion_and_upper_case)
@@ -202,7 +218,7 @@ Test(ntlm, v1_responses_match_libntlm)
     const uint8_t chal[8] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x11, 0x22, 0x33};
     for (size_t i = 0; i < sizeof(pw) / sizeof(pw[0]); i++) {
         struct ntlm_creds c;
-        cr_assert_eq(ntlm_creds_init(&c, "user", "DOM", "WS", pw[i]), 0);
+        cr_assert_eq(ntlm_creds_init(&c, "user", "DOM", "WS", pw[i], true), 0);
         cr_assert(c.have_lm, "%s", pw[i]);
         uint8_t lib_lm[24], lib_nt[24];
         ntlm_smb_encrypt(pw[i], chal, lib_lm);
@@ -227,7 +243,7 @@ Test(ntlm, v1_responses_match_libntlm)
 Test(ntlm, plain_ntlm_mac_key_is_md4_of_nt_hash_with_nt_response)
 {
     struct ntlm_creds c;
-    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password", true), 0);
     struct ntlm_plain_auth a;
     cr_assert_eq(ntlm_plain_auth(SMB1_SEC_NTLM, &c, server_chal, NULL, 0, &a), 0);
     /* vectors/smb1_signing_derived.json: ntlmv1_nonextended_mac_key */
@@ -250,7 +266,7 @@ Test(ntlm, plain_ntlm_mac_key_is_md4_of_nt_hash_with_nt_response)
 Test(ntlm, plain_ntlm_without_lm_hash_repeats_nt_response)
 {
     struct ntlm_creds c;
-    cr_assert_eq(ntlm_creds_init(&c, "User", "", "", "a rather long password"), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "User", "", "", "a rather long password", true), 0);
     struct ntlm_plain_auth a;
     cr_assert_eq(ntlm_plain_auth(SMB1_SEC_NTLM, &c, server_chal, NULL, 0, &a), 0);
     cr_assert_eq(a.lm_len, 24);
@@ -273,7 +289,7 @@ Test(ntlm, plain_ntlm_without_lm_hash_repeats_nt_response)
 Test(ntlm, plain_lanman_key)
 {
     struct ntlm_creds c;
-    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password", true), 0);
     struct ntlm_plain_auth a;
     cr_assert_eq(ntlm_plain_auth(SMB1_SEC_LANMAN, &c, server_chal, NULL, 0, &a), 0);
     expect_hex(a.lm_resp, a.lm_len, V1_LM_RESP);
@@ -294,7 +310,7 @@ Test(ntlm, plain_lanman_key)
 Test(ntlm, plain_ntlmv2_layout_and_keys)
 {
     struct ntlm_creds c;
-    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password", true), 0);
     struct ntlm_plain_auth a;
     const uint64_t now = 0x01d2c3b4a5968778ull;
     cr_assert_eq(ntlm_plain_auth(SMB1_SEC_NTLMV2, &c, server_chal, "Domain", now, &a), 0);
@@ -340,7 +356,7 @@ Test(ntlm, plain_ntlmv2_layout_and_keys)
 Test(ntlm, plain_ntlmv2_client_challenge_is_random)
 {
     struct ntlm_creds c;
-    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "User", "Domain", "COMPUTER", "Password", true), 0);
     struct ntlm_plain_auth a, b;
     cr_assert_eq(ntlm_plain_auth(SMB1_SEC_NTLMV2, &c, server_chal, "", 1, &a), 0);
     cr_assert_eq(ntlm_plain_auth(SMB1_SEC_NTLMV2, &c, server_chal, "", 1, &b), 0);
@@ -353,7 +369,7 @@ Test(ntlm, plain_ntlmv2_client_challenge_is_random)
 Test(ntlm, plain_none_and_bad_sec)
 {
     struct ntlm_creds c;
-    cr_assert_eq(ntlm_creds_init(&c, "", "", "", ""), 0);
+    cr_assert_eq(ntlm_creds_init(&c, "", "", "", "", true), 0);
     struct ntlm_plain_auth a;
     cr_assert_eq(ntlm_plain_auth(SMB1_SEC_NONE, &c, server_chal, "", 0, &a), 0);
     cr_assert_eq(a.lm_len, 0);

@@ -87,7 +87,7 @@ static size_t make_challenge(uint8_t *buf, size_t cap, uint32_t flags, bool with
 Test(ntlmssp, negotiate_bytes)
 {
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password", true), 0);
     struct ntlmssp_client c;
     uint8_t *msg;
     size_t len;
@@ -172,7 +172,7 @@ Test(ntlmssp, truncated_challenge_is_einval_at_every_length)
     uint8_t ch[256];
     size_t n = make_challenge(ch, sizeof(ch), V2_FLAGS, true, 1, true);
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password", true), 0);
     for (size_t k = 0; k < n; k++) {
         /* A fresh heap copy of exactly k bytes, so ASan sees any overread. */
         uint8_t *t = malloc(k ? k : 1);
@@ -198,7 +198,7 @@ Test(ntlmssp, corrupted_challenges_never_crash)
     uint8_t ch[256];
     size_t n = make_challenge(ch, sizeof(ch), V2_FLAGS, true, 1, true);
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password", true), 0);
     const uint8_t vals[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
     int accepted = 0, refused = 0;
     for (size_t i = 0; i < n; i++) {
@@ -377,7 +377,7 @@ static void check_v2(const struct auth_view *v, const uint8_t v2[16], uint8_t sb
 static void auth_roundtrip(bool with_ts, bool with_flags, uint32_t chal_flags)
 {
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password", true), 0);
     uint8_t v2[16];
     unhex("0c868a403bfd7a93a3001ef22ef02e3f", v2, 16); /* MS-NLMP 4.2.4.1.1 */
 
@@ -496,7 +496,7 @@ Test(ntlmssp, v1_only_challenge_still_gets_ntlmv2)
                      "000000000000000000000060070170000000f530065007200760065007200",
                      ch, sizeof(ch));
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password", true), 0);
     struct ntlmssp_client c;
     uint8_t *neg, *auth;
     size_t nl, al;
@@ -522,7 +522,7 @@ Test(ntlmssp, oem_only_challenge_is_refused)
     size_t n =
         make_challenge(ch, sizeof(ch), V2_FLAGS & ~NTLMSSP_NEGOTIATE_UNICODE, false, 0, false);
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password", true), 0);
     struct ntlmssp_client c;
     uint8_t *neg, *auth = NULL;
     size_t nl, al;
@@ -546,7 +546,7 @@ Test(ntlmssp, authenticate_before_negotiate_is_einval)
 Test(ntlmssp, anonymous)
 {
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, "", "", "COMPUTER", ""), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, "", "", "COMPUTER", "", true), 0);
     struct ntlmssp_client c;
     uint8_t *neg, *auth;
     size_t nl, al;
@@ -665,7 +665,7 @@ Test(ntlmssp, no_mic_without_extended_session_security)
     size_t n = make_challenge(
         ch, sizeof(ch), V2_FLAGS & ~NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY, false, 0, true);
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password"), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, "User", "Domain", "COMPUTER", "Password", true), 0);
     struct ntlmssp_client c;
     uint8_t *neg, *auth;
     size_t nl, al;
@@ -716,7 +716,7 @@ Test(ntlmssp, captured_smbd_challenge)
     /* What smbd accepted in the end-to-end run: NTLMv2 echoing all five
      * pairs plus MsvAvFlags, LM Z(24), a MIC. */
     struct ntlm_creds cr;
-    cr_assert_eq(ntlm_creds_init(&cr, "root", "AUTHWG", "E2EWS", "Auth-pass1"), 0);
+    cr_assert_eq(ntlm_creds_init(&cr, "root", "AUTHWG", "E2EWS", "Auth-pass1", true), 0);
     struct ntlmssp_client c;
     uint8_t *neg, *auth;
     size_t nl, al;

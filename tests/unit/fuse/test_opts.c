@@ -231,7 +231,7 @@ Test(opts, defaults)
     cr_assert_eq(r->o.rsize, 0);
     cr_assert_eq(r->o.wsize, 0);
     cr_assert(r->o.soft, "soft is the default, as with mount.cifs");
-    cr_assert(!r->o.ro && !r->o.nobrl && !r->o.mapposix);
+    cr_assert(!r->o.ro && !r->o.nobrl && r->o.mapposix && r->o.mfsymlinks);
     cr_assert(!r->o.forceuid && !r->o.forcegid);
     cr_assert(!r->o.foreground && !r->o.debug && !r->o.single_thread);
     cr_assert_null(r->o.ip);
@@ -1504,4 +1504,78 @@ Test(opts, man_page_lists_every_option)
         cr_assert(has_word(text, w), "smbfuse.8 does not document %s", all_options[i]);
     }
     free(text);
+}
+
+Test(opts, network_mount_and_tools)
+{
+    struct run *r = parse("//", "/mnt/net", "-o", "password=pw,hidden", NULL);
+    expect_ok(r);
+    cr_assert_eq(r->o.mode, SFS_MODE_NETMOUNT);
+    cr_assert(r->o.hidden);
+    cr_assert_null(r->o.host);
+    run_free(r);
+
+    /* The tools are anonymous without credentials: no prompt, no $USER. */
+    r = parse("--list", "//nbsrv", NULL);
+    expect_ok(r);
+    cr_assert_eq(r->o.mode, SFS_MODE_LIST);
+    cr_assert_str_eq(r->o.host, "nbsrv");
+    cr_assert_eq(r->o.sec, SMB1_SEC_NONE);
+    cr_assert(r->o.anon_default);
+    run_free(r);
+    r = parse("--list", "//nbsrv", "-o", "username=alice,password=pw,wins=10.0.0.2", NULL);
+    expect_ok(r);
+    cr_assert_not(r->o.anon_default);
+    cr_assert_str_eq(r->o.username, "alice");
+    cr_assert_str_eq(r->o.wins, "10.0.0.2");
+    run_free(r);
+    r = parse("--browse", NULL);
+    expect_ok(r);
+    cr_assert_eq(r->o.mode, SFS_MODE_BROWSE);
+    cr_assert_null(r->o.target);
+    run_free(r);
+    r = parse("--browse", "TESTGRP", "-o", "resolve=wins,bcast", NULL);
+    expect_ok(r);
+    cr_assert_str_eq(r->o.target, "TESTGRP");
+    cr_assert_str_eq(r->o.resolve, "wins,bcast");
+    run_free(r);
+    r = parse("--lookup", "NBSRV#20", NULL);
+    expect_ok(r);
+    cr_assert_eq(r->o.mode, SFS_MODE_LOOKUP);
+    cr_assert_str_eq(r->o.target, "NBSRV#20");
+    run_free(r);
+
+    r = parse("--lookup", NULL);
+    cr_assert_eq(r->rc, -EINVAL);
+    cr_assert(strstr(r->err, "usage"), "%s", r->err);
+    run_free(r);
+    r = parse("--browse", "A", "B", NULL);
+    cr_assert_eq(r->rc, -EINVAL);
+    run_free(r);
+    r = parse("//srv/share", "--list", NULL);
+    cr_assert_eq(r->rc, -EINVAL);
+    cr_assert(strstr(r->err, "first"), "%s", r->err);
+    run_free(r);
+    r = parse("--list", "//", NULL);
+    cr_assert_eq(r->rc, -EINVAL);
+    run_free(r);
+}
+
+Test(opts, wins_and_resolve_values)
+{
+    /* The words after wins= / resolve= continue their lists. */
+    struct run *r = with_opts("wins=10.0.0.1,10.0.0.2,resolve=wins,bcast,ro");
+    expect_ok(r);
+    cr_assert_str_eq(r->o.wins, "10.0.0.1,10.0.0.2");
+    cr_assert_str_eq(r->o.resolve, "wins,bcast");
+    cr_assert(r->o.ro);
+    run_free(r);
+    r = with_opts("resolve=host,wins=10.0.0.1");
+    expect_ok(r);
+    cr_assert_str_eq(r->o.resolve, "host");
+    cr_assert_str_eq(r->o.wins, "10.0.0.1");
+    run_free(r);
+    expect_err("wins=wins.example", "IPv4");
+    expect_err("resolve=lmhosts", "host, wins and bcast");
+    expect_err("resolve=host,lmhosts", "unknown option 'lmhosts'");
 }

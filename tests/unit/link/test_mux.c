@@ -44,6 +44,8 @@ struct peer {
 
 static struct smb1_log lg;
 static struct mux_stats stats;
+/* Set by a test before start(): the observer the mux reports to. */
+static const struct smb1_observer *test_obs;
 
 static void sleep_ms(int ms)
 {
@@ -166,8 +168,11 @@ static struct mux *start(struct peer *p, unsigned inflight, bool signing, unsign
         p->signing = true;
         p->seq = 2;
     }
-    struct mux_opts o = {
-        .max_frame = 1 << 20, .max_inflight = inflight, .stats = &stats, .log = &lg};
+    struct mux_opts o = {.max_frame = 1 << 20,
+                         .max_inflight = inflight,
+                         .stats = &stats,
+                         .log = &lg,
+                         .obs = test_obs};
     int err = 0;
     struct mux *m = mux_new(sv[0], &o, &err);
     cr_assert_not_null(m, "mux_new: %d", err);
@@ -475,4 +480,81 @@ Test(mux, many_on_a_dead_mux_fails_each)
     for (size_t i = 0; i < N; i++)
         cr_assert_eq(res[i], -ECONNRESET);
     stop(m, &p);
+}
+
+/* What an observer saw (link/obs.c): filled from the mux's threads. */
+static struct {
+    pthread_mutex_t lock;
+    struct smb1_obs_frame frames[16];
+    struct smb1_obs_mac macs[16];
+    unsigned nframes, nmacs;
+} seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void seen_frame(void *arg, const struct smb1_obs_frame *f)
+{
+    (void)arg;
+    pthread_mutex_lock(&seen.lock);
+    if (seen.nframes < 16) {
+        seen.frames[seen.nframes] = *f;
+        seen.frames[seen.nframes++].smb = NULL; /* valid only during the call */
+    }
+    pthread_mutex_unlock(&seen.lock);
+}
+
+static void seen_mac(void *arg, const struct smb1_obs_mac *m)
+{
+    (void)arg;
+    pthread_mutex_lock(&seen.lock);
+    if (seen.nmacs < 16)
+        seen.macs[seen.nmacs++] = *m;
+    pthread_mutex_unlock(&seen.lock);
+}
+
+static const struct smb1_observer seen_obs = {.frame = seen_frame, .mac = seen_mac};
+
+Test(mux, observer_sees_numbers_and_macs)
+{
+    struct peer p;
+    memset(&seen.frames, 0, sizeof(seen.frames));
+    seen.nframes = seen.nmacs = 0;
+    test_obs = &seen_obs;
+    struct mux *m = start(&p, 4, true, 1);
+    test_obs = NULL;
+    cr_assert_eq(echo(m, "fine", 2000), 0);
+    cr_assert_eq(echo(m, "BADS", 2000), -EIO);
+    stop(m, &p);
+    cr_assert_eq(seen.nframes, 4);
+    /* Sent: numbers 2 and 4, the counter moving by 2; received after each. */
+    cr_assert(seen.frames[0].sent && seen.frames[0].signing);
+    cr_assert_eq(seen.frames[0].seq, 2);
+    cr_assert_eq(seen.frames[0].step, 2);
+    cr_assert_eq(seen.frames[0].cmd, SMB1_COM_ECHO);
+    cr_assert(!seen.frames[1].sent);
+    cr_assert_eq(seen.frames[1].mid, seen.frames[0].mid);
+    cr_assert(seen.frames[2].sent);
+    cr_assert_eq(seen.frames[2].seq, 4);
+    cr_assert_eq(seen.nmacs, 2);
+    cr_assert_eq(seen.macs[0].verdict, SMB1_MAC_GOOD);
+    cr_assert_eq(seen.macs[0].seq, 3);
+    cr_assert_eq(memcmp(seen.macs[0].wire, seen.macs[0].computed, 8), 0);
+    cr_assert_eq(seen.macs[1].verdict, SMB1_MAC_BAD);
+    cr_assert_eq(seen.macs[1].seq, 5);
+    cr_assert_neq(memcmp(seen.macs[1].wire, seen.macs[1].computed, 8), 0);
+    /* The peer flipped one bit of the first byte: the rest is the real MAC. */
+    cr_assert_eq(seen.macs[1].wire[0] ^ seen.macs[1].computed[0], 0x80);
+    cr_assert_eq(memcmp(seen.macs[1].wire + 1, seen.macs[1].computed + 1, 7), 0);
+}
+
+Test(mux, observer_unsigned_sees_frames_only)
+{
+    struct peer p;
+    seen.nframes = seen.nmacs = 0;
+    test_obs = &seen_obs;
+    struct mux *m = start(&p, 4, false, 1);
+    test_obs = NULL;
+    cr_assert_eq(echo(m, "plain", 2000), 0);
+    stop(m, &p);
+    cr_assert_eq(seen.nframes, 2);
+    cr_assert(seen.frames[0].sent && !seen.frames[0].signing);
+    cr_assert_eq(seen.nmacs, 0);
 }

@@ -156,3 +156,30 @@ Test(pcap, unwritable_path)
     cr_assert_null(pcap_open("/nonexistent-dir/x.pcap", 0, false, &err));
     cr_assert_eq(err, -ENOENT);
 }
+
+Test(pcap, a_new_stream_per_connection)
+{
+    int err = 0;
+    const char *path = tmp_path();
+    struct pcap_writer *p = pcap_open(path, 0, false, &err);
+    cr_assert(p);
+    uint8_t smb[40] = {0xFF, 'S', 'M', 'B', 0x72};
+    cr_assert_eq(pcap_write_smb(p, true, smb, sizeof(smb)), 0);
+    cr_assert_eq(pcap_new_stream(p), 0);
+    cr_assert_eq(pcap_write_smb(p, true, smb, sizeof(smb)), 0);
+    pcap_close(p);
+    size_t n;
+    uint8_t *b = slurp(path, &n);
+    struct rec r[16];
+    /* handshake, SMB, FIN, handshake, SMB */
+    cr_assert_eq(records(b, n, r, 16), 3 + 1 + 1 + 3 + 1);
+    const uint8_t *fin = r[4].pkt + 34, *syn = r[5].pkt + 34, *last = r[8].pkt + 34;
+    cr_assert_eq(fin[13] & 0x01, 0x01, "FIN ends the first stream");
+    cr_assert_eq(be16(fin), 49152);
+    cr_assert_eq(syn[13], 0x02, "SYN starts the second");
+    cr_assert_eq(be16(syn), 49153);
+    cr_assert_eq(be16(last), 49153);
+    cr_assert_eq(be32(last + 4), be32(syn + 4) + 1, "the new stream's data follows its SYN");
+    free(b);
+    unlink(path);
+}

@@ -195,6 +195,36 @@ static void compute_all(void)
         cr_assert(!sign_verify(&k, f->b, f->len, sig[i].seq + 2), "wrong number fails");
         put(sig[i].name, mac, 8);
     }
+    /* The old logons' session keys come from the password alone: the
+     * project's own NTLMv1 and LM logons against two different challenges
+     * give the same session key (only the appended response differs). */
+    struct ntlm_creds cr;
+    cr_assert_eq(ntlm_creds_init(&cr, USER, DOMAIN, "WS", PASSWORD, true), 0);
+    static const uint8_t chal_a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    static const uint8_t chal_b[8] = {8, 7, 6, 5, 4, 3, 2, 1};
+    static const struct {
+        enum smb1_sec sec;
+        const char *name;
+    } old[] = {{SMB1_SEC_NTLM, "ntlmv1_session_key"}, {SMB1_SEC_LANMAN, "lm_session_key"}};
+    for (size_t i = 0; i < 2; i++) {
+        struct ntlm_plain_auth a, b;
+        cr_assert_eq(ntlm_plain_auth(old[i].sec, &cr, chal_a, "", 0, &a), 0);
+        cr_assert_eq(ntlm_plain_auth(old[i].sec, &cr, chal_b, "", 0, &b), 0);
+        cr_assert(!memcmp(a.mac_session_key, b.mac_session_key, 16), "%s", old[i].name);
+        cr_assert_eq(a.mac_resp_len, 24);
+        cr_assert(memcmp(a.mac_resp, b.mac_resp, 24) != 0, "the responses differ");
+        put(old[i].name, a.mac_session_key, 16);
+        ntlm_plain_auth_wipe(&a);
+        ntlm_plain_auth_wipe(&b);
+    }
+    uint8_t md4nt[16], lmkey[16];
+    cr_assert_eq(ntlm_md4(nt_hash, 16, md4nt), 0);
+    cr_assert_str_eq(values[nvalues - 2].text, hex(md4nt, 16), "NTLMv1 key = MD4(NT hash)");
+    cr_assert_eq(ntlm_lmowf_v1(PASSWORD, lmkey), 0);
+    memset(lmkey + 8, 0, 8);
+    cr_assert_str_eq(values[nvalues - 1].text, hex(lmkey, 16), "LM key = LMOWFv1[0..7] || Z(8)");
+    ntlm_creds_free(&cr);
+
     /* The whole signed TREE_CONNECT request, as the document shows it. */
     put("tree_connect_request", frame_no(6)->b, frame_no(6)->len);
     sign_key_wipe(&k);

@@ -491,7 +491,16 @@ Test(op_decode, names_from_wire)
     cr_assert_eq(err, -EINVAL);
     cr_assert_null(path_name_from_wire(&pc, w, 0, &err));
     n = u16(w, "ok");
-    char *s = path_name_from_wire(&pc, w, n + 1, &err); /* odd length: last byte ignored */
+    /* An odd length cuts the last character: refused, never "o". */
+    w[n] = 'x';
+    cr_assert_null(path_name_from_wire(&pc, w, n - 1, &err));
+    cr_assert_eq(err, -EILSEQ);
+    cr_assert_null(path_name_from_wire(&pc, w, n + 1, &err));
+    /* Counted with its terminator and one stray byte: the name is whole. */
+    w[n] = 0;
+    w[n + 1] = 0;
+    w[n + 2] = 'x';
+    char *s = path_name_from_wire(&pc, w, n + 3, &err);
     cr_assert_str_eq(s, "ok");
     free(s);
 }

@@ -398,7 +398,10 @@ Test(conn_fake, trans2_multi_fragment, .init = init_signed, .fini = fini)
     smb1_conn_free(conn);
 }
 
-Test(conn_fake, tree_reconnect_on_network_name_deleted, .init = init_signed, .fini = fini)
+/* The server closed the tree and the files in it: the connection is set up
+ * again (a new epoch), so handles of the old one are reopened, never sent
+ * on the new tree where they are gone or name other files. */
+Test(conn_fake, network_name_deleted_reconnects_so_files_reopen, .init = init_signed, .fini = fini)
 {
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
     struct smb1_conn *conn = connect_ok(&c);
@@ -409,7 +412,17 @@ Test(conn_fake, tree_reconnect_on_network_name_deleted, .init = init_signed, .fi
     struct fake_stats fst;
     fake_get_stats(fs, &fst);
     cr_assert_eq(fst.tree_connects, 2);
-    cr_assert_eq(fst.connections, 1);
+    cr_assert_eq(fst.connections, 2);
+    uint64_t epoch = 0;
+    cr_assert_eq(conn_ensure(conn, t, &epoch), 0);
+    cr_assert_eq(epoch, 2);
+    /* A FID request of the first connection now fails for a reopen. */
+    fake_inject(fs, FAKE_NETNAME_DELETED, 0);
+    struct msg_out m;
+    struct msg_in in;
+    cr_assert_eq(fake_read_request(&m, 0, 64), 0);
+    m.want_epoch = 2;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), -ECONNRESET);
     smb1_tree_free(t);
     smb1_conn_free(conn);
 }
@@ -418,15 +431,17 @@ struct brk_seen {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int n;
+    uint64_t epoch;
     uint16_t tid, fid;
     uint8_t level;
 };
 
-static void on_break(void *arg, uint16_t tid, uint16_t fid, uint8_t level)
+static void on_break(void *arg, uint64_t epoch, uint16_t tid, uint16_t fid, uint8_t level)
 {
     struct brk_seen *b = arg;
     pthread_mutex_lock(&b->lock);
     b->n++;
+    b->epoch = epoch;
     b->tid = tid;
     b->fid = fid;
     b->level = level;
@@ -452,18 +467,90 @@ Test(conn_fake, oplock_break_to_handler, .init = init_signed, .fini = fini)
     cr_assert_eq(b.fid, 0x4242);
     cr_assert_eq(b.level, 1);
     cr_assert_eq(b.tid, 7);
+    cr_assert_eq(b.epoch, 1);
     conn_set_break_handler(conn, NULL, NULL);
+
+    /* The connection is replaced before the acknowledgement goes out: it
+     * names the old TID and FID, so it is not sent on the new one. */
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    cr_assert_lt(do_read(conn, t, 0, 64, CONN_NO_RECONNECT), 0);
+    cr_assert_eq(do_read(conn, t, 0, 64, 0), 64); /* epoch 2 */
+    struct msg_out m;
+    cr_assert_eq(msg_out_init(&m, SMB1_COM_LOCKING_ANDX, 64), 0);
+    msg_words_begin(&m);
+    wire_put_u8(&m.w, SMB1_COM_NONE);
+    wire_put_u8(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u16(&m.w, b.fid);
+    wire_put_u8(&m.w, SMB1_LOCK_OPLOCK_RELEASE);
+    wire_put_u8(&m.w, 0);
+    wire_put_u32(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    msg_bytes_end(&m);
+    m.want_epoch = b.epoch;
+    cr_assert_eq(conn_send_noreply(conn, t, &m), -ECONNRESET);
+    cr_assert_eq(smb1_echo(conn), 0);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.oplock_acks, 0);
     smb1_tree_free(t);
     smb1_conn_free(conn);
 }
 
-Test(conn_fake, oplock_break_acknowledged_without_handler, .init = init_signed, .fini = fini)
+/* We never ask for an oplock, so a break nobody handles is forged (breaks
+ * are never signed): it is dropped, and the signing counters stay in step. */
+Test(conn_fake, oplock_break_without_handler_is_dropped, .init = init_signed, .fini = fini)
 {
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
     struct smb1_conn *conn = connect_ok(&c);
-    fake_set_break(fs, 0x77, 0);
-    fake_inject(fs, FAKE_OPLOCK_BREAK, 0);
+    for (int i = 0; i < 3; i++) {
+        fake_set_break(fs, (uint16_t)(0x77 + i), 0);
+        fake_inject(fs, FAKE_OPLOCK_BREAK, 0);
+        cr_assert_eq(smb1_echo(conn), 0);
+    }
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL); /* the service thread has long seen the breaks */
     cr_assert_eq(smb1_echo(conn), 0);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.oplock_acks, 0);
+    cr_assert_eq(fst.bad_request_signatures, 0);
+    cr_assert_eq(fst.connections, 1);
+    struct smb1_stats st;
+    smb1_conn_get_stats(conn, &st);
+    cr_assert_eq(st.bad_signatures, 0);
+    cr_assert_eq(st.reconnects, 0);
+    smb1_conn_free(conn);
+}
+
+/* An oplock-release acknowledgement has no reply, yet smbd counts it like
+ * any request: the signing counter moves by 2 (only NT_CANCEL moves it by
+ * 1). A client that moves it by 1 fails its next request. */
+Test(conn_fake, oplock_ack_moves_the_counter_by_two, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    struct msg_out m;
+    cr_assert_eq(msg_out_init(&m, SMB1_COM_LOCKING_ANDX, 64), 0);
+    msg_words_begin(&m);
+    wire_put_u8(&m.w, SMB1_COM_NONE);
+    wire_put_u8(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u16(&m.w, 0x77);
+    wire_put_u8(&m.w, SMB1_LOCK_OPLOCK_RELEASE);
+    wire_put_u8(&m.w, 0);
+    wire_put_u32(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    msg_bytes_end(&m);
+    cr_assert_eq(conn_send_noreply(conn, t, &m), 0);
     struct fake_stats fst;
     for (int i = 0; i < 200; i++) {
         fake_get_stats(fs, &fst);
@@ -473,13 +560,14 @@ Test(conn_fake, oplock_break_acknowledged_without_handler, .init = init_signed, 
         nanosleep(&ts, NULL);
     }
     cr_assert_eq(fst.oplock_acks, 1);
-    /* The one-way ack moved both counters by one: signing still agrees. */
     cr_assert_eq(smb1_echo(conn), 0);
+    cr_assert_eq(do_read(conn, t, 0, 64, 0), 64);
     fake_get_stats(fs, &fst);
     cr_assert_eq(fst.bad_request_signatures, 0);
     struct smb1_stats st;
     smb1_conn_get_stats(conn, &st);
     cr_assert_eq(st.bad_signatures, 0);
+    smb1_tree_free(t);
     smb1_conn_free(conn);
 }
 
@@ -704,4 +792,42 @@ Test(conn_fake, drop_at_every_step, .timeout = 120)
         }
         fini();
     }
+}
+
+/* A reply says which connection answered it (a FID or search ID in it
+ * belongs to that one), and a request pinned to an older connection is
+ * refused before anything is sent: after a reconnect the same number may
+ * name another file or search. */
+Test(conn_fake, handles_stay_on_their_connection, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    struct msg_out m;
+    struct msg_in in;
+    cr_assert_eq(fake_read_request(&m, 0, 64), 0);
+    cr_assert_eq(conn_call(conn, t, &m, &in, 0), 0);
+    cr_assert_eq(in.epoch, 1);
+    msg_in_free(&in);
+
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    cr_assert_lt(do_read(conn, t, 0, 64, CONN_NO_RECONNECT), 0);
+    cr_assert_eq(smb1_echo(conn), 0);             /* reconnects: epoch 2 */
+    cr_assert_eq(do_read(conn, t, 0, 64, 0), 64); /* and the tree */
+    struct fake_stats before, after;
+    fake_get_stats(fs, &before);
+    cr_assert_eq(fake_read_request(&m, 0, 64), 0);
+    m.want_epoch = 1;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), -ECONNRESET);
+    fake_get_stats(fs, &after);
+    cr_assert_eq(after.requests, before.requests, "a handle of epoch 1 went out on epoch 2");
+
+    cr_assert_eq(fake_read_request(&m, 0, 64), 0);
+    m.want_epoch = 2;
+    cr_assert_eq(conn_call(conn, t, &m, &in, CONN_NO_RECONNECT), 0);
+    cr_assert_eq(in.epoch, 2);
+    msg_in_free(&in);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
 }

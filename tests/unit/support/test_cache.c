@@ -320,3 +320,71 @@ Test(cache, changed_stat_stores_own_result)
     cr_assert_eq(cache_get_attr(c, "/new", &out), CACHE_MISS);
     cache_free(c);
 }
+
+Test(cache, made_directory_answers_lookups_of_names_we_never_touched)
+{
+    struct cache *c = mk(SEC, 0);
+    struct smb1_stat st = st_size(7), out;
+    cache_dir_made(c, "/new");
+    cr_assert_eq(cache_get_attr(c, "/new/a", &out), CACHE_NEGATIVE, "a made directory is empty");
+    cr_assert_eq(cache_get_attr(c, "/new/sub/a", &out), CACHE_MISS, "only its own children");
+    cr_assert_eq(cache_get_attr(c, "/other/a", &out), CACHE_MISS);
+    /* our create of a name: its reply answers, and once that entry is
+     * gone the name goes to the server, never back to "absent" */
+    uint64_t g = cache_gen(c);
+    cr_assert_eq(cache_changed_stat(c, "/new/a", &st, g), 0);
+    cr_assert_eq(cache_get_attr(c, "/new/a", &out), CACHE_HIT);
+    cache_changed(c, "/new/a");
+    cr_assert_eq(cache_get_attr(c, "/new/a", &out), CACHE_MISS);
+    cr_assert_eq(cache_get_attr(c, "/new/b", &out), CACHE_NEGATIVE);
+    /* a removed name likewise (rm, then another client's create) */
+    cache_changed(c, "/new/b");
+    cr_assert_eq(cache_get_attr(c, "/new/b", &out), CACHE_MISS);
+    cache_changed_tree(c, "/new/c");
+    cr_assert_eq(cache_get_attr(c, "/new/c", &out), CACHE_MISS);
+    /* a change of the directory's own attributes keeps the record */
+    cache_changed(c, "/new");
+    cr_assert_eq(cache_get_attr(c, "/new/d", &out), CACHE_NEGATIVE);
+    fake_now += SEC;
+    cr_assert_eq(cache_get_attr(c, "/new/d", &out), CACHE_MISS, "the record ends after the TTL");
+    cache_free(c);
+}
+
+Test(cache, made_directory_record_ends)
+{
+    struct cache *c = mk(SEC, 0);
+    struct smb1_stat out;
+    /* moved or removed */
+    cache_dir_made(c, "/m");
+    cache_changed_tree(c, "/m");
+    cr_assert_eq(cache_get_attr(c, "/m/x", &out), CACHE_MISS);
+    /* listed by the server: the listing is the newer word */
+    cache_dir_made(c, "/l");
+    struct cache_dir *d = cache_dir_new();
+    cr_assert_eq(cache_dir_commit(c, "/l", d, cache_gen(c)), 0);
+    cache_dir_put(d);
+    cr_assert_eq(cache_get_attr(c, "/l/x", &out), CACHE_MISS);
+    /* dropped with everything */
+    cache_dir_made(c, "/k");
+    cache_clear(c);
+    cr_assert_eq(cache_get_attr(c, "/k/x", &out), CACHE_MISS);
+    /* too many names to follow */
+    cache_dir_made(c, "/big");
+    char p[64];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(p, sizeof(p), "/big/f%d", i);
+        cache_changed(c, p);
+    }
+    cr_assert_eq(cache_get_attr(c, "/big/f1", &out), CACHE_MISS);
+    cr_assert_eq(cache_get_attr(c, "/big/other", &out), CACHE_MISS);
+    cache_free(c);
+}
+
+Test(cache, made_directory_disabled_with_zero_ttl)
+{
+    struct cache *c = mk(0, 0);
+    struct smb1_stat out;
+    cache_dir_made(c, "/new");
+    cr_assert_eq(cache_get_attr(c, "/new/a", &out), CACHE_MISS);
+    cache_free(c);
+}

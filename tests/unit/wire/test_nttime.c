@@ -66,3 +66,19 @@ Test(nttime, before_1970)
     /* Before 1601 cannot be expressed: clamps to 0. */
     cr_assert_eq(nttime_from_timespec((struct timespec){-11644473601LL, 0}), 0);
 }
+
+Test(nttime, far_future_is_clamped)
+{
+    /* touch -d 'year 300000' on the mount: no signed overflow (UBSan), and
+     * never a wrapped value that would set a date in the past. */
+    static const time_t far[] = {(time_t)1 << 40, (time_t)1 << 50, INT64_MAX, 922337203685};
+    for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++)
+        cr_assert_eq(nttime_from_timespec((struct timespec){far[i], 999999999}), NTTIME_MAX,
+                     "case %zu", i);
+    struct timespec back = nttime_to_timespec(NTTIME_MAX);
+    cr_assert_gt(back.tv_sec, (time_t)900000000000);
+    cr_assert_eq(nttime_from_timespec((struct timespec){INT64_MIN, 0}), 0);
+    /* The last second before the clamp still converts exactly. */
+    struct timespec edge = {back.tv_sec - 1, 500};
+    cr_assert_eq(nttime_to_timespec(nttime_from_timespec(edge)).tv_sec, edge.tv_sec);
+}

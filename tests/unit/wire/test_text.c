@@ -121,7 +121,7 @@ Test(text, decodes_and_replaces_lone_surrogates)
     free(s);
 }
 
-Test(text, decode_stops_at_nul_and_ignores_odd_byte)
+Test(text, decode_stops_at_nul_and_refuses_a_cut_unit)
 {
     static const uint8_t u[] = {'a', 0, 'b', 0, 0, 0, 'c', 0};
     char *s = dec(u, sizeof(u));
@@ -131,8 +131,14 @@ Test(text, decode_stops_at_nul_and_ignores_odd_byte)
     odd[0] = 'z';
     odd[1] = 0;
     odd[2] = 'q';
+    int e = 0;
+    /* Half a character at the end: refused, never "z" alone. */
+    cr_assert_null(text_utf16_to_utf8(odd, 3, &e));
+    cr_assert_eq(e, -EILSEQ);
+    /* A terminator before the dangling byte ends the string there. */
+    odd[0] = 0;
     s = dec(odd, 3);
-    cr_assert_str_eq(s, "z");
+    cr_assert_str_eq(s, "");
     free(s);
     free(odd);
     s = dec(NULL, 0);

@@ -88,6 +88,11 @@ void cache_changed(struct cache *c, const char *path);
  * another change to path was recorded since gen, read before the request
  * was sent. Returns as cache_put_attr. */
 int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st, uint64_t gen);
+/* cache_changed for our mkdir of path that succeeded: for the TTL, path
+ * is known empty but for the names we change in it ourselves (their
+ * lookups go to the server), so the lookups of untar and cp -r into it
+ * are answered here. A listing of path from the server ends that. */
+void cache_dir_made(struct cache *c, const char *path);
 /* Like cache_changed, and also drops everything below path (rename or
  * removal of a directory). */
 void cache_changed_tree(struct cache *c, const char *path);

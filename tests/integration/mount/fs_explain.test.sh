@@ -11,7 +11,7 @@
 # - --status on a live mount through such a proxy: requests, bad
 #   signatures, reconnects and the last error move;
 # - signing disabled: the walk-through says the connection is not signed.
-. "$(dirname "${BASH_SOURCE[0]}")/fs_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 PROXY=$FS_SRC/tests/integration/smb_proxy.py
 command -v tshark >/dev/null || fail "tshark is needed (apt-get install tshark)"
@@ -115,6 +115,13 @@ fp=$(grep -o "fingerprint MD5(key)\[0..3\] = [0-9a-f]*" "$OUT" | awk '{print $NF
 no_secrets "$OUT"
 fs_log "ok   --show-keys prints the key ($((${#key} / 2)) bytes) with a warning"
 
+# pcap_max bounds the capture; what is in it still decodes.
+explain "$PORT" "$OUT" "pcap=$FS_TMP/small.pcap,pcap_max=4096" || fail "explain with pcap_max exited $?"
+[ "$(stat -c %s "$FS_TMP/small.pcap")" -le 4096 ] || fail "pcap_max=4096 exceeded"
+grep -q "reached pcap_max" "$OUT.err" || fail "no warning when the capture is full"
+[ -z "$(tshark -r "$FS_TMP/small.pcap" -Y _ws.malformed 2>/dev/null)" ] || fail "a bounded capture has malformed frames"
+fs_log "ok   pcap_max=4096: $(stat -c %s "$FS_TMP/small.pcap") bytes, still decodes"
+
 # A capture file that cannot be written: a clean message, no connection.
 explain "$PORT" "$OUT" "pcap=$FS_TMP/no/such/dir/x.pcap" && fail "an unwritable capture was accepted"
 grep -q "cannot write the capture $FS_TMP/no/such/dir/x.pcap: No such file or directory" \
@@ -140,7 +147,7 @@ start_proxy --break-mac 40
 PORT_SAVED=$PORT
 PORT=$PROXY_PORT
 FS_FOREGROUND=1
-fs_mount
+fs_mount "pcap=$FS_TMP/mount.pcap"
 PORT=$PORT_SAVED
 "$SMBFUSE" --status "$MNT" >"$FS_TMP/st1.txt" || fail "--status failed on a live mount"
 for k in "server: 127.0.0.1" "share: $SHARE_NAME" "transport: direct TCP, port $PROXY_PORT" \
@@ -169,6 +176,15 @@ cat "$MNT/hello.txt" >/dev/null # the next request reconnects
 "$SMBFUSE" --status "$FS_TMP" >/dev/null 2>&1 && fail "--status on a directory that is no mount"
 fs_log "ok   --status: requests $(val requests "$FS_TMP/st1.txt") -> $(val requests "$FS_TMP/st3.txt"), bad signature and reconnect counted"
 fs_unmount
+# The mount's own capture, across the reconnect.
+[ -z "$(tshark -r "$FS_TMP/mount.pcap" -Y _ws.malformed 2>/dev/null)" ] || fail "the mount's capture has malformed frames"
+tshark -r "$FS_TMP/mount.pcap" 2>/dev/null >"$FS_TMP/mount.txt"
+[ "$(grep -c "Negotiate Protocol Request" "$FS_TMP/mount.txt")" -ge 2 ] || fail "the reconnect is not in the mount's capture"
+[ "$(tshark -r "$FS_TMP/mount.pcap" -T fields -e tcp.stream 2>/dev/null | sort -u | wc -l)" -ge 2 ] ||
+    fail "the reconnect is not a TCP stream of its own in the capture"
+grep -q "Read AndX Response" "$FS_TMP/mount.txt" || fail "no read in the mount's capture"
+no_secrets "$FS_TMP/mount.txt"
+fs_log "ok   mount capture: $(wc -l <"$FS_TMP/mount.txt") packets, 0 malformed"
 
 # ---- signing disabled ----
 fs_stop_server

@@ -137,6 +137,7 @@ struct smb1_config {
     uint32_t rsize, wsize; /* 0: largest the server allows */
     int unix_ext;          /* -1 auto, 0 never, 1 require */
     bool mapposix;         /* map Windows-reserved characters (no UNIX extensions) */
+    bool mfsymlinks;       /* Minshall+French symlinks (no UNIX extensions) */
     bool soft;             /* give up after request_timeout_ms instead of waiting for the server */
     /* Polled (a few times a second) by a thread waiting for a reply or a
      * reconnect: non-zero means the caller was interrupted. The request
@@ -306,6 +307,7 @@ struct smb1_stat {
     struct timespec atime, mtime, ctime, btime;
     uint32_t attrs; /* SMB1_ATTR_* */
     bool is_dir;
+    bool is_link;  /* a Minshall+French symlink (mode S_IFLNK, size the target's) */
     bool has_unix; /* the fields below come from the server */
     uint32_t mode; /* with S_IF* type bits */
     uint64_t uid, gid, ino, nlink, rdev;
@@ -326,6 +328,27 @@ int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ct
 int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, struct smb1_file **out,
               struct smb1_stat *st);
 int smb1_close(struct smb1_file *f);
+/* smb1_close that also sets the file's last-write time (NULL: none) in
+ * the CLOSE itself where a CLOSE can carry it (whole seconds), else with
+ * a set on the handle first: untar's utimens of each file it wrote costs
+ * no request of its own. */
+int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime);
+/* Whether the CLOSE of f can carry its last-write time: Samba 4.17 sets it
+ * for a file opened the POSIX way (CIFS UNIX extensions), but answers a
+ * CLOSE with a time on a handle that wrote through NT_CREATE_ANDX with
+ * success and leaves the time of the last write. */
+bool smb1_close_sets_mtime(struct smb1_file *f);
+/* The last write of a small file and the CLOSE of its handle in one
+ * request (WRITE_ANDX + CLOSE), with mtime as smb1_close_mtime. f stays
+ * valid and is still to be smb1_close'd: a later call through it opens the
+ * file again. -EINVAL when len is 0 or above smb1_write_close_max(f) (0
+ * while f holds locks: a CLOSE would drop them). A write that fails
+ * closes nothing. */
+int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                     const struct timespec *mtime);
+size_t smb1_write_close_max(struct smb1_file *f);
+/* Reads len bytes at off; fewer only at the end of the file. A failure
+ * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 int smb1_flush(struct smb1_file *f);
@@ -336,6 +359,10 @@ int smb1_unlink(struct smb1_tree *t, const char *path);
 /* Names that start with this are hidden homes of unlinked open files:
  * listings skip them. */
 #define SMB1_DELETED_PREFIX ".smbfuse-deleted-"
+/* The one generator of such names: dir ("" for the share's root) joined
+ * with SMB1_DELETED_PREFIX, the current time and n (callers vary n to get
+ * another name), into out. Returns what snprintf returns. */
+int smb1_deleted_name(char *out, size_t cap, const char *dir, unsigned n);
 /* For a caller that already knows path is no directory, as the kernel's
  * VFS does before it calls FUSE's unlink: with POSIX path operations this
  * saves the stat that smb1_unlink makes first. */
@@ -353,6 +380,10 @@ int smb1_symlink(struct smb1_tree *t, const char *target, const char *path);
 /* Returns the target length or -errno; buf is NUL-terminated. */
 ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size);
 int smb1_link(struct smb1_tree *t, const char *from, const char *to);
+/* mknod(2): a FIFO, socket or device node through SET_FILE_UNIX_BASIC with
+ * the file type (CIFS UNIX extensions; without them -EPERM), or an empty
+ * regular file. -EEXIST when path exists. */
+int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev);
 int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
 
 /* ---- Added by the operation layer (op_file.c, ea.c, share_enum.c) ---- */
@@ -364,6 +395,21 @@ int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
  * POSIX locks, and an unlock must name a range that was locked (else it is
  * ignored). Locks do not survive a reconnection. */
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait);
+
+/* POSIX locks (fcntl F_SETLK / F_SETLKW, flock) on an open file, kept as
+ * SMB byte-range locks (op_plock.c): one owner's locks merge, split,
+ * upgrade and downgrade in place. owner: the POSIX lock owner; flock: an
+ * flock(2) lock, which the handle owns (owner unused). [start, end), end
+ * UINT64_MAX for "to the end". type F_RDLCK, F_WRLCK or F_UNLCK. -EAGAIN:
+ * another handle or client holds a conflicting lock. wait (F_SETLKW)
+ * retries until granted; interrupted (may be NULL) is polled meanwhile and
+ * ends the wait with -EINTR; a wait ends with -EDEADLK after 30 s, and
+ * -ENOLCK when 4 others of the share wait already. */
+int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t start, uint64_t end,
+                    int type, bool wait, int (*interrupted)(void));
+/* F_GETLK for the parts of [start, end) no owner of f holds: *type (F_RDLCK
+ * or F_WRLCK) becomes F_UNLCK when it could be taken, else F_WRLCK. */
+int smb1_posix_getlk(struct smb1_file *f, uint64_t start, uint64_t end, int *type);
 
 /* Extended attributes: only the "user." namespace, stored as SMB extended
  * attributes (EAs) named without the prefix. Other namespaces, or a server
@@ -387,6 +433,46 @@ typedef int (*smb1_share_cb)(void *ctx, const char *name, uint32_t type, const c
 /* Lists the server's shares (RAP NetShareEnum on IPC$). A non-zero return
  * from cb stops the listing and is returned. */
 int smb1_share_enum(struct smb1_conn *c, smb1_share_cb cb, void *ctx);
+
+/* ---- Browsing (rpc/browse.c; MS-BRWS, MS-RAP 2.5.5) ---- */
+
+/* Server types (MS-RAP 2.5.5.2.1 / MS-BRWS 2.2.1.1), for smb1_server_enum
+ * and in its answers. */
+#define SMB1_SV_TYPE_WORKSTATION    0x00000001u
+#define SMB1_SV_TYPE_SERVER         0x00000002u
+#define SMB1_SV_TYPE_DOMAIN_CTRL    0x00000008u
+#define SMB1_SV_TYPE_PRINTQ_SERVER  0x00000200u
+#define SMB1_SV_TYPE_NT             0x00001000u
+#define SMB1_SV_TYPE_MASTER_BROWSER 0x00040000u
+#define SMB1_SV_TYPE_DOMAIN_MASTER  0x00080000u
+#define SMB1_SV_TYPE_DOMAIN_ENUM    0x80000000u /* alone: list workgroups */
+#define SMB1_SV_TYPE_ALL            0xFFFFFFFFu
+
+/* name: a server (or with SMB1_SV_TYPE_DOMAIN_ENUM a workgroup, whose
+ * comment is then its master browser's name). */
+typedef int (*smb1_server_cb)(void *ctx, const char *name, uint32_t type, const char *comment);
+
+/* Asks the browser at the other end of c (a master browser) for the
+ * servers of workgroup of the given types, with NetServerEnum2, and
+ * NetServerEnum3 to continue after ERROR_MORE_DATA. The workgroup is
+ * always sent (a browser answers an empty list for the wrong default).
+ * Returns 0, cb's non-zero return, -EACCES, -EIO or -errno. */
+int smb1_server_enum(struct smb1_conn *c, const char *workgroup, uint32_t types, smb1_server_cb cb,
+                     void *ctx);
+
+struct smb1_master {
+    char addr[48];      /* numeric */
+    char name[16];      /* its NetBIOS <20> name (node status), else "" */
+    char workgroup[16]; /* its workgroup (node status), else "" */
+    char how[48];       /* "TESTGRP<1D> bcast", "TESTGRP<1B> wins", ... */
+};
+/* Finds a master browser: workgroup<1d> (the local master, by the
+ * resolver: a broadcast), then workgroup<1b> (the domain master, from
+ * WINS), else any master browser (__MSBROWSE__<01> by broadcast). With
+ * workgroup NULL only the last. Returns 0, -ENOENT (why names what was
+ * tried) or -errno. */
+int smb1_find_master(struct smb1_resolver *r, const char *workgroup, struct smb1_master *out,
+                     char *why, size_t why_len);
 
 /* ---- Printing (ops/print_job.c, rpc/print_queue.c) ---- */
 
@@ -424,8 +510,16 @@ enum smb1_job_status {
     SMB1_JOB_ERROR = 4,
 };
 
+/* Where a job id comes from: a server numbers jobs for RAP and for spoolss
+ * apart (Samba does), so a cancel must name the one the id is of. */
+enum smb1_queue_via {
+    SMB1_QUEUE_RAP = 0, /* RAP DosPrintJobEnum, and smb1_print_job_id */
+    SMB1_QUEUE_SPOOLSS, /* spoolss EnumJobs */
+};
+
 struct smb1_print_job_info {
     uint32_t id;
+    enum smb1_queue_via via;
     uint32_t position;
     enum smb1_job_status status;
     uint64_t size;
@@ -434,12 +528,17 @@ struct smb1_print_job_info {
     char user[64];
 };
 typedef int (*smb1_job_cb)(void *ctx, const struct smb1_print_job_info *job);
-/* Lists the jobs in the queue of the printer tree t (RAP DosPrintJobEnum,
- * or spoolss EnumJobs where the server has no RAP). A non-zero return
- * from cb stops the listing and is returned. */
+/* Lists the jobs in the queue of the printer tree t: spoolss EnumJobs
+ * (Unicode names), or RAP DosPrintJobEnum where spoolss is absent or
+ * fails (RAP names are OEM: other characters come back as '?'). A non-zero
+ * return from cb stops the listing and is returned. */
 int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx);
-/* Cancels job id in the queue of printer tree t (DosPrintJobDel). -EPERM
- * when the server does not allow it, -ENOENT no such job. */
-int smb1_print_cancel(struct smb1_tree *t, uint32_t id);
+/* Cancels a job of the queue of printer tree t, as smb1_print_queue
+ * listed it (id of its via's numbering): DosPrintJobDel, or spoolss
+ * SetJob(JOB_CONTROL_DELETE); a RAP job the server will not delete by RAP
+ * (Samba, for its users) is deleted through spoolss when exactly one job
+ * there has its document, owner and size. -EPERM when the server does not
+ * allow it, -ENOENT no such job. */
+int smb1_print_cancel(struct smb1_tree *t, const struct smb1_print_job_info *job);
 
 #endif

@@ -1,0 +1,139 @@
+/* The last write of a small file and its CLOSE in one request: a
+ * WRITE_ANDX whose AndX chain continues with SMB_COM_CLOSE (MS-CIFS
+ * 2.2.4.43: READ, READ_ANDX, LOCK_AND_READ, WRITE_ANDX and CLOSE may
+ * follow a WRITE_ANDX; 2.2.3.4: the whole chain within the server's
+ * MaxBufferSize, one header, signed as one message).
+ *
+ * Replies (3.3.5.1.3 / Samba's chain processing): a chain stops at the
+ * first command that fails and the header carries that status. So an
+ * error with the WRITE_ANDX response block in front (WordCount 6,
+ * AndXCommand CLOSE) is the CLOSE's: the data is written, the FID is gone;
+ * an error without it is the write's: nothing was closed, and the caller
+ * closes as usual.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ops/op_wclose.h"
+#include "wire/ntstatus.h"
+#include "wire/smb1_proto.h"
+
+int wclose_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct wclose_req *q)
+{
+    int r = msg_out_init(m, SMB1_COM_WRITE_ANDX, WCLOSE_OVERHEAD + q->len);
+    if (r)
+        return r;
+    struct wire_writer *w = &m->w;
+    msg_words_begin(m);
+    wire_put_u8(w, SMB1_COM_CLOSE);
+    wire_put_u8(w, 0);
+    size_t at_andx = w->pos;
+    wire_put_u16(w, 0); /* AndXOffset, patched below */
+    wire_put_u16(w, fid);
+    wire_put_u32(w, (uint32_t)q->off);
+    wire_put_u32(w, 0); /* Timeout */
+    wire_put_u16(w, 0); /* WriteMode */
+    wire_put_u16(w, 0); /* Remaining */
+    wire_put_u16(w, 0); /* DataLengthHigh: at most MaxBufferSize here */
+    wire_put_u16(w, (uint16_t)q->len);
+    size_t at_doff = w->pos;
+    wire_put_u16(w, 0);
+    wire_put_u32(w, (uint32_t)(q->off >> 32));
+    msg_words_end(m);
+    msg_bytes_begin(m);
+    msg_align(m, 4);
+    wire_patch_u16(w, at_doff, (uint16_t)msg_offset(m));
+    wire_put_bytes(w, q->buf, q->len);
+    msg_bytes_end(m);
+    /* The CLOSE block, on an even offset from the header. */
+    msg_align(m, 2);
+    wire_patch_u16(w, at_andx, (uint16_t)msg_offset(m));
+    wire_put_u8(w, 3); /* WordCount */
+    wire_put_u16(w, fid);
+    wire_put_u32(w, q->utime);
+    wire_put_u16(w, 0); /* ByteCount */
+    if ((r = msg_out_error(m))) {
+        msg_out_free(m);
+        return r;
+    }
+    m->want_epoch = epoch;
+    return 0;
+}
+
+ssize_t wclose_parse(const struct msg_in *resp, struct wclose_req *q)
+{
+    struct wire_reader wr;
+    msg_in_words(resp, &wr);
+    bool wrote = resp->wct >= 6 && wire_u8(&wr) == SMB1_COM_CLOSE;
+    if (!wrote)
+        return resp->status != NT_STATUS_OK ? ntstatus_to_errno(resp->status) : -EIO;
+    wire_skip(&wr, 3);
+    uint32_t cnt = wire_u16(&wr);
+    wire_skip(&wr, 2);
+    cnt |= (uint32_t)wire_u16(&wr) << 16;
+    if (cnt > q->len)
+        cnt &= 0xFFFF; /* garbage in CountHigh, as in op_io.c */
+    if (!wire_ok(&wr))
+        return -EIO;
+    q->close_err = resp->status != NT_STATUS_OK ? ntstatus_to_errno(resp->status) : 0;
+    return (ssize_t)cnt;
+}
+
+static ssize_t wclose_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
+{
+    struct wclose_req *q = arg;
+    struct msg_out m;
+    struct msg_in resp;
+    int r = wclose_build(&m, fid, epoch, q);
+    if (r)
+        return r;
+    r = conn_call(t->conn, t, &m, &resp, CONN_FID);
+    if (r)
+        return r;
+    q->fid = fid;
+    q->epoch = epoch;
+    ssize_t res = wclose_parse(&resp, q);
+    msg_in_free(&resp);
+    return res;
+}
+
+size_t smb1_write_close_max(struct smb1_file *f)
+{
+    struct conn_params p;
+    conn_get_params(f->t->conn, &p);
+    pthread_mutex_lock(&f->lock);
+    bool ok = !f->locks && !f->locks_lost && !f->is_dir && !f->no_reopen;
+    pthread_mutex_unlock(&f->lock);
+    if (!ok || !p.large_files || p.max_buffer <= WCLOSE_OVERHEAD)
+        return 0;
+    return p.max_buffer - WCLOSE_OVERHEAD;
+}
+
+int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                     const struct timespec *mtime)
+{
+    if (len == 0 || len > smb1_write_close_max(f))
+        return -EINVAL;
+    struct wclose_req q = {buf, (uint32_t)len, off, 0, 0, 0, 0};
+    if (mtime && smb1_close_sets_mtime(f))
+        q.utime = file_close_utime(f->t, mtime);
+    if (mtime && !q.utime) {
+        int r = smb1_utimens(f->t, NULL, f, NULL, mtime);
+        if (r)
+            return r;
+    }
+    if (!q.utime)
+        q.utime = 0xFFFFFFFF; /* leave the time as the write made it */
+    ssize_t n = file_call(f, wclose_op, &q);
+    if (n < 0)
+        return (int)n;
+    /* Whatever the CLOSE said, that FID is gone: the next use of f opens
+     * the file again (file_get_fid treats it as one of an old epoch). */
+    pthread_mutex_lock(&f->lock);
+    if (f->fid == q.fid && f->epoch == q.epoch)
+        f->epoch = 0;
+    pthread_mutex_unlock(&f->lock);
+    if ((size_t)n != len)
+        return -EIO;
+    return q.close_err;
+}

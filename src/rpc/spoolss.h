@@ -1,0 +1,26 @@
+/* spoolss (MS-RPRN) over \PIPE\spoolss: the calls a print queue needs.
+ * RpcOpenPrinter with PRINTER_ACCESS_USE (MAXIMUM_ALLOWED is refused to
+ * ordinary users), RpcEnumJobs level 2, RpcSetJob(JOB_CONTROL_DELETE),
+ * RpcClosePrinter. */
+#ifndef SMBFUSE_SPOOLSS_H
+#define SMBFUSE_SPOOLSS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smb1.h"
+
+#define SPOOLSS_JOB_INFO_2_LEN 104 /* MS-RPRN 2.2.2.5 custom-marshaled JOB_INFO_2 */
+
+/* Decodes the buffer of an RpcEnumJobs level-2 reply holding count
+ * entries. With cb NULL it only validates. 0, cb's non-zero return, or
+ * -EIO. */
+int spoolss_jobs2_decode(const uint8_t *buf, size_t len, uint32_t count, smb1_job_cb cb, void *ctx);
+
+/* The queue of printer (a share name; the server is the one of ipc). */
+int spoolss_enum_jobs(struct smb1_tree *ipc, const char *printer, smb1_job_cb cb, void *ctx);
+/* Deletes job id from printer's queue. -EPERM refused, -ENOENT no such
+ * job. */
+int spoolss_delete_job(struct smb1_tree *ipc, const char *printer, uint32_t id);
+
+#endif

@@ -1,0 +1,109 @@
+#!/bin/bash
+# A man in the middle on loopback (mitm_proxy.py) in front of a real smbd
+# with "server signing = auto", through a real FUSE mount:
+#  1. signing cannot be switched off: it alters a read on the first (signed)
+#     connection, so the client fails closed and reconnects; it then clears
+#     the signing bits of the next NEGOTIATE reply (and of the client's
+#     SESSION_SETUP, so the server does not sign) and alters every read.
+#     No altered byte may reach a program; the mount comes back, signed,
+#     once the proxy stops.
+#  2. the same with only the NEGOTIATE reply altered (the server signs when
+#     asked): every altered read is caught.
+#  3. a forged oplock break (unsigned by design) for a client that holds no
+#     oplock: it changes nothing, no reconnect, no bad signature.
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
+
+SMBD_EXTRA_GLOBAL="server signing = auto"
+export SMBD_EXTRA_GLOBAL
+fs_start_server signed
+
+PROXY_PORT=$(fs_free_port)
+MODE=$FS_TMP/mitm.mode
+EVENTS=$FS_TMP/mitm.events
+: >"$EVENTS"
+python3 "$FS_SRC/tests/integration/mitm_proxy.py" "$PROXY_PORT" "$PORT" "$MODE" "$EVENTS" &
+FS_EXTRA_PIDS+=($!)
+for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
+PORT=$PROXY_PORT
+
+# In the foreground, so that the counters (SIGUSR1) land in smbfuse.log.
+FS_FOREGROUND=1
+fs_mount
+grep -q "connected to 127.0.0.1 .*signed" "$FS_TMP/smbfuse.log" ||
+    fail "the first connection is not signed: $(grep 'connected to' "$FS_TMP/smbfuse.log")"
+
+for f in a b c d e; do head -c $((1 << 20)) /dev/urandom >"$SHARE_DIR/$f"; done
+
+events() { grep -c "^$1\$" "$EVENTS" || true; }
+
+stat_of() {
+    local i n0 n
+    n0=$(grep -c "$1=" "$FS_TMP/smbfuse.log" || true)
+    kill -USR1 "$FS_PID"
+    for i in $(seq 50); do
+        n=$(grep -c "$1=" "$FS_TMP/smbfuse.log" || true)
+        [ "$n" -gt "$n0" ] && break
+        sleep 0.1
+    done
+    grep -o "$1=[0-9]*" "$FS_TMP/smbfuse.log" | tail -n 1 | cut -d= -f2
+}
+
+# read_never_altered NAME: reads $MNT/NAME with dd; whatever it returns
+# must be the file's own bytes. Prints dd's exit status.
+read_never_altered() {
+    local rc=0 got
+    : >"$FS_TMP/got.$1"
+    dd if="$MNT/$1" of="$FS_TMP/got.$1" bs=1M 2>"$FS_TMP/dd.$1" || rc=$?
+    got=$(stat -c %s "$FS_TMP/got.$1")
+    cmp -n "$got" "$FS_TMP/got.$1" "$SHARE_DIR/$1" >/dev/null ||
+        fail "altered bytes of $1 reached the reader ($(cat "$FS_TMP/dd.$1"))"
+    echo "$rc"
+}
+
+# 1. Flip on the signed connection, then strip signing from the next ones.
+echo downgrade >"$MODE"
+rc=$(read_never_altered a)
+[ "$rc" -ne 0 ] || fail "a read with an altered reply on the signed connection succeeded"
+[ "$(events flip)" -ge 1 ] || fail "the proxy altered nothing"
+for f in b c; do
+    rc=$(read_never_altered $f)
+    [ "$rc" -ne 0 ] || fail "$f: read through a man in the middle succeeded"
+done
+[ "$(events strip_nego)" -ge 1 ] || fail "no NEGOTIATE reply went through the proxy after the flip"
+grep -q "signed before on this mount" "$FS_TMP/smbfuse.log" ||
+    fail "the refusal is not logged: $(tail -n 5 "$FS_TMP/smbfuse.log")"
+fs_log "ok   signing stripped after a forced reconnect: refused, nothing altered returned" \
+    "($(events strip_nego) NEGOTIATE, $(events strip_setup) SESSION_SETUP altered)"
+
+rm -f "$MODE"
+cmp "$MNT/c" "$SHARE_DIR/c" || fail "the mount does not recover once the proxy stops"
+fs_log "ok   the mount recovers, signed, once the proxy stops"
+
+# 2. Only the NEGOTIATE reply altered: the server signs when asked, and
+# every altered read is caught.
+flips0=$(events flip)
+echo downgrade-nego >"$MODE"
+for f in d e; do read_never_altered $f >/dev/null; done
+rm -f "$MODE"
+[ "$(events flip)" -gt "$flips0" ] || fail "the proxy altered no read in phase 2"
+cmp "$MNT/e" "$SHARE_DIR/e" || fail "read after phase 2"
+fs_log "ok   signing bits cleared in NEGOTIATE only: every altered read caught"
+
+# 3. A forged oplock break: we never ask for oplocks, so it is ignored;
+# acknowledging it would move the signing counters apart.
+rec0=$(stat_of reconnects)
+bad0=$(stat_of bad_signatures)
+echo "break 0x4242" >"$MODE"
+cmp "$MNT/b" "$SHARE_DIR/b" || fail "read after a forged break"
+[ "$(events inject)" -eq 1 ] || fail "the proxy injected $(events inject) breaks"
+echo "break 0x1" >"$MODE"
+ls "$MNT" >/dev/null
+cmp "$MNT/d" "$SHARE_DIR/d" || fail "read after a second forged break"
+rm -f "$MODE"
+cat "$MNT/e" >/dev/null
+rec1=$(stat_of reconnects)
+bad1=$(stat_of bad_signatures)
+[ "$rec1" = "$rec0" ] || fail "a forged oplock break caused reconnects ($rec0 -> $rec1)"
+[ "$bad1" = "$bad0" ] || fail "a forged oplock break caused bad signatures ($bad0 -> $bad1)"
+fs_log "ok   forged oplock breaks: no reconnect, no bad signature"
+fs_log "PASS"
