@@ -1,10 +1,9 @@
 /* Write-behind of the small files we create: the writes of a file we
  * created (O_CREAT|O_EXCL) are kept here, up to what one WRITE_ANDX + CLOSE
  * chain can carry, and go out with its close(2) as that one request
- * (smb1_write_close), with the mtime tar set in the CLOSE; not for an
- * O_SYNC/O_DSYNC open, nor while the
- * handle holds byte-range locks (smb1_write_close_max is 0 then: a CLOSE
- * would drop them). A file of
+ * (smb1_write_close), with the mtime tar set in the CLOSE. Not for an
+ * O_SYNC/O_DSYNC open, nor while the handle holds byte-range locks
+ * (smb1_write_close_max is 0 then: a CLOSE would drop them). A file of
  * untar or cp -r then costs its create and that request.
  *
  * What close(2) promises holds: the data is on the server, and visible to
