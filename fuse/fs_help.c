@@ -56,6 +56,7 @@ void sfs_opts_print_help(FILE *f, const char *prog)
         "  unix, nounix               require / never use CIFS UNIX extensions\n"
         "  nobrl                      keep byte-range locks local\n"
         "  mapposix, nomapposix       map characters Windows forbids in names (default)\n"
+        "  mfsymlinks, nomfsymlinks   symlinks as cifs.ko's Minshall+French files (default)\n"
         "  echo_interval=SECONDS      keepalive interval (default 60)\n"
         "  soft, hard                 fail or retry requests while reconnecting (hard)\n"
         "  rsize=BYTES, wsize=BYTES   largest read / write request\n"

@@ -51,6 +51,9 @@ static void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct s
             st->st_mode |= s->is_dir ? S_IFDIR : S_IFREG;
         st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
         st->st_rdev = (dev_t)s->rdev;
+    } else if (s->is_link) {
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
     } else if (s->is_dir) {
         st->st_mode = S_IFDIR | (fs->opts->dir_mode & 07777);
         st->st_nlink = 2;
@@ -529,6 +532,15 @@ static int sfs_mkdir(const char *path, mode_t mode)
     return r;
 }
 
+static int sfs_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+    struct sfs_fs *fs = get_fs();
+    SPATH(sp, path);
+    int r = smb1_mknod(fs->tree, sp, mode, rdev);
+    cache_changed(fs->cache, path);
+    return r;
+}
+
 static int sfs_rmdir(const char *path)
 {
     struct sfs_fs *fs = get_fs();
@@ -785,10 +797,10 @@ static int sfs_access(const char *path, int mask)
     .create = sfs_create, .read = sfs_read, .write = sfs_write, .flush = sfs_flush,                \
     .fsync = sfs_fsync, .fsyncdir = sfs_fsyncdir, .release = sfs_release,                          \
     .truncate = sfs_truncate, .unlink = sfs_unlink, .rename = sfs_rename, .mkdir = sfs_mkdir,      \
-    .rmdir = sfs_rmdir, .symlink = sfs_symlink, .readlink = sfs_readlink, .link = sfs_link,        \
-    .utimens = sfs_utimens, .chmod = sfs_chmod, .chown = sfs_chown, .statfs = sfs_statfs,          \
-    .access = sfs_access, .setxattr = sfs_setxattr, .getxattr = sfs_getxattr,                      \
-    .listxattr = sfs_listxattr, .removexattr = sfs_removexattr
+    .mknod = sfs_mknod, .rmdir = sfs_rmdir, .symlink = sfs_symlink, .readlink = sfs_readlink,      \
+    .link = sfs_link, .utimens = sfs_utimens, .chmod = sfs_chmod, .chown = sfs_chown,              \
+    .statfs = sfs_statfs, .access = sfs_access, .setxattr = sfs_setxattr,                          \
+    .getxattr = sfs_getxattr, .listxattr = sfs_listxattr, .removexattr = sfs_removexattr
 
 static const struct fuse_operations sfs_ops = {
     SFS_COMMON_OPS,

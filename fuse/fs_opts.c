@@ -145,6 +145,8 @@ enum opt_id {
     O_BRL,
     O_MAPPOSIX,
     O_NOMAPPOSIX,
+    O_MFSYMLINKS,
+    O_NOMFSYMLINKS,
     O_ECHO_INTERVAL,
     O_SOFT,
     O_HARD,
@@ -213,6 +215,8 @@ static const struct opt_def opt_table[] = {
     {"brl", O_BRL, ARG_NONE},
     {"mapposix", O_MAPPOSIX, ARG_NONE},
     {"nomapposix", O_NOMAPPOSIX, ARG_NONE},
+    {"mfsymlinks", O_MFSYMLINKS, ARG_NONE},
+    {"nomfsymlinks", O_NOMFSYMLINKS, ARG_NONE},
     {"echo_interval", O_ECHO_INTERVAL, ARG_REQUIRED},
     {"soft", O_SOFT, ARG_NONE},
     {"hard", O_HARD, ARG_NONE},
@@ -542,6 +546,10 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
     case O_NOMAPPOSIX:
         o->mapposix = d->id == O_MAPPOSIX;
         return 0;
+    case O_MFSYMLINKS:
+    case O_NOMFSYMLINKS:
+        o->mfsymlinks = d->id == O_MFSYMLINKS;
+        return 0;
     case O_ECHO_INTERVAL:
         if (parse_ulong(v, 10, 1, 600, &x))
             return fail(ps, -EINVAL, "echo_interval=%s: expected seconds from 1 to 600", v);
@@ -681,10 +689,8 @@ static void set_defaults(struct sfs_options *o)
     o->actimeo = 1.0;
     o->cache = SFS_CACHE_STRICT;
     o->unix_ext = -1;
-    /* As cifs.ko: SFM mapping of reserved characters unless the server
-     * takes POSIX names (the core applies it only without UNIX
-     * extensions). */
-    o->mapposix = true;
+    /* As cifs.ko (both apply only without UNIX extensions). */
+    o->mapposix = o->mfsymlinks = true;
     o->echo_interval = 60;
 }
 
@@ -860,6 +866,7 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
     cfg->wsize = o->wsize;
     cfg->unix_ext = o->unix_ext;
     cfg->mapposix = o->mapposix;
+    cfg->mfsymlinks = o->mfsymlinks;
     cfg->soft = o->soft;
     cfg->pcap_path = o->pcap;
     cfg->pcap_max = o->pcap_max;

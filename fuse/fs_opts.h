@@ -78,6 +78,7 @@ struct sfs_options {
     int unix_ext;            /* -1 auto, 0 nounix, 1 unix */
     bool nobrl;              /* byte-range locks stay local, never sent to the server */
     bool mapposix;
+    bool mfsymlinks;   /* Minshall+French symlinks without UNIX extensions */
     int echo_interval; /* seconds; default 60 */
     bool soft;
     uint32_t rsize, wsize; /* 0: largest the server allows */

@@ -124,20 +124,23 @@ static long long ns_since(const struct timespec *t)
 }
 
 /* Fetches the queue unless the copy is fresh (force: always). p->lock is
- * not held across the round trips. */
-static int queue_refresh(struct sfs_print *p, bool force)
+ * not held across the round trips. A server that cannot list its queue
+ * (many print devices have neither RAP nor spoolss) shows an empty one:
+ * printing must not depend on it. */
+static void queue_refresh(struct sfs_print *p, bool force)
 {
     pthread_mutex_lock(&p->lock);
     bool fresh = !force && p->queue_at.tv_sec && ns_since(&p->queue_at) < PRINT_QUEUE_TTL_NS;
     pthread_mutex_unlock(&p->lock);
     if (fresh)
-        return 0;
+        return;
     struct collect c = {0};
     int r = smb1_print_queue(p->tree, collect_job, &c);
     if (r) {
         free(c.v);
+        c.v = NULL;
+        c.n = 0;
         log_debug(p->log, "print: queue of %s: %s", p->opts->share, strerror(-r));
-        return r;
     }
     pthread_mutex_lock(&p->lock);
     free(p->queue);
@@ -145,17 +148,14 @@ static int queue_refresh(struct sfs_print *p, bool force)
     p->nqueue = c.n;
     clock_gettime(CLOCK_MONOTONIC, &p->queue_at);
     pthread_mutex_unlock(&p->lock);
-    return 0;
 }
 
 /* Copies the queue entry called name into *out (the queue fetched when
- * stale). 0, -ENOENT, or the listing's error. */
+ * stale). 0 or -ENOENT. */
 static int queue_lookup(struct sfs_print *p, const char *name, struct queue_entry *out)
 {
-    int r = queue_refresh(p, false);
-    if (r)
-        return r;
-    r = -ENOENT;
+    queue_refresh(p, false);
+    int r = -ENOENT;
     pthread_mutex_lock(&p->lock);
     for (size_t i = 0; i < p->nqueue && r; i++)
         if (!strcmp(p->queue[i].name, name)) {
@@ -262,9 +262,7 @@ static int print_readdir(const char *path, void *buf, fuse_fill_dir_t filler, of
     int err;
     if (root_name(path, &err) || err)
         return err ? err : -ENOTDIR;
-    int r = queue_refresh(p, true);
-    if (r)
-        return r;
+    queue_refresh(p, true);
     filler(buf, ".", NULL, 0, 0);
     filler(buf, "..", NULL, 0, 0);
     pthread_mutex_lock(&p->lock);
@@ -313,7 +311,6 @@ static int print_create(const char *path, mode_t mode, struct fuse_file_info *fi
         return r == -EPERM ? -EACCES : r;
     }
     fi->fh = (uintptr_t)ph;
-    fi->direct_io = 1; /* nothing to cache: the data is never read back */
     return 0;
 }
 
@@ -524,7 +521,7 @@ static int print_utimens(const char *path, const struct timespec tv[2], struct f
 static int print_statfs(const char *path, struct statvfs *sv)
 {
     struct sfs_print *p = get_print();
-    (void)queue_refresh(p, false);
+    queue_refresh(p, false);
     uint64_t used = 0;
     pthread_mutex_lock(&p->lock);
     for (size_t i = 0; i < p->nqueue; i++)
@@ -608,7 +605,10 @@ static void *print_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->use_ino = 0;
     cfg->hard_remove = 1;
     cfg->kernel_cache = 0;
-    cfg->direct_io = 1;
+    /* Not direct_io: the kernel hands over writes of up to max_write from
+     * its pages (cp of 64 MiB on loopback, signed: 124 MiB/s, 93 with
+     * direct_io). Nothing is read back: no read permission, no kernel_cache. */
+    cfg->direct_io = 0;
     /* The queue changes behind our back: no attribute or entry caching. */
     cfg->attr_timeout = 0;
     cfg->entry_timeout = 0;

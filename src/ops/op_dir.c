@@ -1,6 +1,7 @@
 #include "ops/op_dir.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "wire/ntstatus.h"
 #include "ops/op_file.h"
 #include "ops/op_info.h"
+#include "ops/mfsymlink.h"
 #include "ops/path.h"
 #include "wire/smb1_proto.h"
 #include "ops/trans.h"
@@ -417,7 +419,42 @@ out_free:
     return r;
 }
 
+/* With mfsymlinks, an entry of a link file's size is read to tell a link
+ * from a file (as cifs.ko does). */
+struct mfsym_dir {
+    struct smb1_tree *t;
+    const char *dir;
+    smb1_dir_cb cb;
+    void *ctx;
+};
+
+static int mfsym_dir_cb(void *ctx, const char *name, const struct smb1_stat *st)
+{
+    struct mfsym_dir *md = ctx;
+    if (st->is_dir || st->size != MFSYM_FILE_SIZE)
+        return md->cb(md->ctx, name, st);
+    size_t dl = strlen(md->dir), nl = strlen(name);
+    char *full = malloc(dl + nl + 2);
+    if (!full)
+        return md->cb(md->ctx, name, st);
+    snprintf(full, dl + nl + 2, "%s%s%s", md->dir, dl && md->dir[dl - 1] != '/' ? "/" : "", name);
+    struct smb1_stat s = *st;
+    mfsym_fix_stat(md->t, full, &s);
+    free(full);
+    return md->cb(md->ctx, name, &s);
+}
+
+static int readdir_plain(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx);
+
 int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
+{
+    if (!mfsym_active(t))
+        return readdir_plain(t, path, cb, ctx);
+    struct mfsym_dir md = {t, path, cb, ctx};
+    return readdir_plain(t, path, mfsym_dir_cb, &md);
+}
+
+static int readdir_plain(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
 {
     struct readdir_ctx rc;
     memset(&rc, 0, sizeof(rc));

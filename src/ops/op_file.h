@@ -76,6 +76,9 @@ struct file_create {
  * reply status in *status when one came). */
 int file_nt_create(struct smb1_tree *t, const char *path, const struct file_create *fc,
                    uint16_t *fid, struct smb1_stat *st, uint64_t *epoch, uint32_t *status);
+/* The FID and attributes of a successful NT_CREATE_ANDX reply (MS-CIFS
+ * 2.2.4.64.2). Returns 0 or -EIO (too few words, bad times). */
+int file_nt_create_decode(const struct msg_in *resp, uint16_t *fid, struct smb1_stat *st);
 /* An operation on an open file's FID; returns a count or -errno. */
 /* fid belongs to connection epoch: requests naming it are pinned to that
  * epoch (msg_out.want_epoch), so they never reach a newer connection. */
@@ -90,6 +93,11 @@ ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
 /* The UTIME word of a CLOSE that sets mtime, or 0 when it cannot. */
 uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime);
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
+/* The data of a READ_ANDX reply (MS-CIFS 2.2.4.42.2, MS-SMB 2.2.4.2.2) of
+ * at most max bytes: *data points into resp's frame, after its parameter
+ * words; *len 0 at the end of the file. Returns 0, the status as -errno,
+ * or -EIO for a malformed reply. */
+int file_read_decode(const struct msg_in *resp, uint32_t max, const uint8_t **data, uint32_t *len);
 /* One READ_ANDX on a raw FID (a named pipe) of connection epoch, never
  * sent on another connection (-ECONNRESET); no reopen. Returns the count
  * read or -errno; BUFFER_OVERFLOW (a pipe message with more to come)
@@ -104,6 +112,10 @@ ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, const 
 /* CLOSE of a FID (LastTimeModified "leave unchanged") of connection
  * epoch. */
 int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch);
+/* f's path as it is now, into buf (cut to size): another thread's rename
+ * replaces (and frees) f->path under f->lock, so it is never read
+ * without it, not even for a log line. */
+void file_path_copy(struct smb1_file *f, char *buf, size_t size);
 /* Frees a handle that is on no tree's list (a print job's) and whose FID
  * was closed or died with its connection, without sending anything. */
 void file_release(struct smb1_file *f);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ops/mfsymlink.h"
 #include "ops/path.h"
 #include "ops/tree_state.h"
 #include "wire/nttime.h"
@@ -146,8 +147,8 @@ static int resp_errno(struct trans_resp *rs)
     return ntstatus_to_errno(st);
 }
 
-static int path_params(struct smb1_tree *t, uint16_t level, const char *path, uint8_t **out,
-                       uint32_t *len)
+int info_path_params(struct smb1_tree *t, uint16_t level, const char *path, uint8_t **out,
+                     uint32_t *len)
 {
     struct path_ctx pc;
     path_ctx_get(t, &pc, NULL);
@@ -169,7 +170,7 @@ int info_query_path(struct smb1_tree *t, const char *path, uint16_t level, uint3
     uint8_t *pp;
     uint32_t plen;
     memset(rs, 0, sizeof(*rs));
-    int r = path_params(t, level, path, &pp, &plen);
+    int r = info_path_params(t, level, path, &pp, &plen);
     if (r)
         return r;
     r = trans2_call(t, SMB1_TRANS2_QUERY_PATH_INFO, pp, plen, NULL, 0, 16, max_data, rs,
@@ -201,7 +202,7 @@ int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const v
     struct trans_resp rs;
     if (status)
         *status = 0;
-    int r = path_params(t, level, path, &pp, &plen);
+    int r = info_path_params(t, level, path, &pp, &plen);
     if (r)
         return r;
     r = trans2_call(t, SMB1_TRANS2_SET_PATH_INFO, pp, plen, data, len, 16, out ? INFO_MAX_DATA : 0,
@@ -332,6 +333,8 @@ int smb1_stat(struct smb1_tree *t, const char *path, struct smb1_stat *st)
     int r = stat_query(t, path, st, &status);
     if (r && status)
         r = info_path_errno(t, path, status);
+    if (r == 0)
+        mfsym_fix_stat(t, path, st);
     return r;
 }
 int info_set_attrs(struct smb1_tree *t, const char *path, uint32_t attrs)

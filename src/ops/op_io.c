@@ -76,31 +76,49 @@ static int read_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const str
     return 0;
 }
 
-/* Bytes a READ_ANDX reply put into io->rbuf, or -errno. */
-static ssize_t read_parse(const struct msg_in *resp, const struct io_req *io)
+int file_read_decode(const struct msg_in *resp, uint32_t max, const uint8_t **data, uint32_t *len)
 {
+    *data = NULL;
+    *len = 0;
     if (resp->status == NT_STATUS_END_OF_FILE)
         return 0;
     if (resp->status != NT_STATUS_OK && resp->status != NT_STATUS_BUFFER_OVERFLOW)
         return ntstatus_to_errno(resp->status);
     if (resp->wct < 12)
         return -EIO;
-    struct wire_reader wr, smb, data;
+    struct wire_reader wr, smb, d;
     msg_in_words(resp, &wr);
     wire_skip(&wr, 10);
     uint32_t dlen = wire_u16(&wr);
     uint32_t doff = wire_u16(&wr);
     dlen |= (uint32_t)wire_u16(&wr) << 16;
     msg_in_smb(resp, &smb);
-    if (!wire_ok(&wr) || dlen > io->len)
+    if (!wire_ok(&wr) || dlen > max)
         return -EIO;
     /* The data follows the parameter words and ByteCount: an offset into
      * the header or the words would hand header bytes over as file data. */
     if (dlen && doff < resp->bytes_off)
         return -EIO;
-    wire_sub(&smb, doff, dlen, &data);
-    wire_copy(&data, io->rbuf, dlen);
-    return wire_ok(&data) ? (ssize_t)dlen : -EIO;
+    wire_sub(&smb, doff, dlen, &d);
+    const uint8_t *p = wire_bytes(&d, dlen);
+    if (!wire_ok(&d))
+        return -EIO;
+    *data = p;
+    *len = dlen;
+    return 0;
+}
+
+/* Bytes a READ_ANDX reply put into io->rbuf, or -errno. */
+static ssize_t read_parse(const struct msg_in *resp, const struct io_req *io)
+{
+    const uint8_t *d;
+    uint32_t n;
+    int r = file_read_decode(resp, io->len, &d, &n);
+    if (r)
+        return r;
+    if (n)
+        memcpy(io->rbuf, d, n);
+    return (ssize_t)n;
 }
 
 static ssize_t read_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)

@@ -5,15 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "session/conn.h"
 #include "wire/ntstatus.h"
 #include "ops/op_file.h"
+#include "ops/mfsymlink.h"
 #include "ops/op_info.h"
 #include "ops/path.h"
 #include "wire/smb1_proto.h"
 #include "ops/unix.h"
+#include "wire/unix_rec.h"
 
 #define SEARCH_ALL (SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM | SMB1_ATTR_DIRECTORY)
 
@@ -257,8 +261,8 @@ int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode)
     if (posix_ops(t)) {
         uint16_t fid;
         /* Samba creates the directory and keeps no handle (no FID). */
-        int r =
-            unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid, NULL);
+        int r = unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid,
+                                NULL, NULL);
         if (r != -EOPNOTSUPP && r != -ENOSYS)
             return r;
     }
@@ -440,6 +444,47 @@ int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned 
     return r;
 }
 
+int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev)
+{
+    enum unix_type type;
+    switch (mode & S_IFMT) {
+    case S_IFIFO:
+        type = UNIX_TYPE_FIFO;
+        break;
+    case S_IFSOCK:
+        type = UNIX_TYPE_SOCKET;
+        break;
+    case S_IFCHR:
+        type = UNIX_TYPE_CHARDEV;
+        break;
+    case S_IFBLK:
+        type = UNIX_TYPE_BLKDEV;
+        break;
+    case 0:
+    case S_IFREG: {
+        struct smb1_file *f;
+        int r = smb1_open(t, path, O_WRONLY | O_CREAT | O_EXCL, mode & 07777, &f, NULL);
+        return r ? r : smb1_close(f);
+    }
+    default:
+        return -EINVAL;
+    }
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    if (!p.unix_caps)
+        return -EPERM; /* SMB has no such files without UNIX extensions */
+    /* SET_FILE_UNIX_BASIC on an existing file would change it instead. */
+    struct smb1_stat st;
+    int r = smb1_stat(t, path, &st);
+    if (r == 0)
+        return -EEXIST;
+    if (r != -ENOENT)
+        return r;
+    uint8_t rec[UNIX_BASIC_LEN];
+    unix_basic_encode_mknod(rec, type, major(rdev), minor(rdev), mode & 07777);
+    return unix_set_basic_path(t, path, rec);
+}
+
 int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 {
     struct conn_params p;
@@ -456,10 +501,14 @@ int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 
 int smb1_symlink(struct smb1_tree *t, const char *target, const char *path)
 {
+    if (mfsym_active(t))
+        return mfsym_create(t, target, path);
     return unix_symlink(t, target, path);
 }
 
 ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size)
 {
+    if (mfsym_active(t))
+        return mfsym_readlink(t, path, buf, size);
     return unix_readlink(t, path, buf, size);
 }

@@ -196,10 +196,13 @@ static int ranges_change(struct smb1_file **files, size_t nf, uint64_t owner, bo
         for (size_t i = 0; i < n_old; i++) {
             old[i]->gone = true;
             int u = smb_unlock(files, nf, f, old[i]->start, old[i]->end);
-            if (u)
+            if (u) {
+                char path[512];
+                file_path_copy(f, path, sizeof(path));
                 log_warn(conn_log(f->t->conn), "unlock of %llu bytes at %llu of %s failed: %s",
                          (unsigned long long)(old[i]->end - old[i]->start),
-                         (unsigned long long)old[i]->start, f->path, strerror(-u));
+                         (unsigned long long)old[i]->start, path, strerror(-u));
+            }
         }
         /* What Samba kept of what we no longer hold must go before an
          * exclusive lock tries the range. */
@@ -220,11 +223,13 @@ static int ranges_change(struct smb1_file **files, size_t nf, uint64_t owner, bo
                 int u = smb_lock(f, old[i]->start, old[i]->end, old[i]->shared ? F_RDLCK : F_WRLCK);
                 if (u) {
                     old_lost[i] = true;
+                    char path[512];
+                    file_path_copy(f, path, sizeof(path));
                     log_err(conn_log(f->t->conn),
                             "lock of %llu bytes at %llu of %s lost: taken while it was being "
                             "changed (%s)",
                             (unsigned long long)(old[i]->end - old[i]->start),
-                            (unsigned long long)old[i]->start, f->path, strerror(-u));
+                            (unsigned long long)old[i]->start, path, strerror(-u));
                 }
             }
         }
@@ -316,7 +321,9 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
             break;
         }
         if (mono_s() >= deadline) {
-            log_warn(conn_log(f->t->conn), "gave up waiting for a lock on %s after %d s", f->path,
+            char path[512];
+            file_path_copy(f, path, sizeof(path));
+            log_warn(conn_log(f->t->conn), "gave up waiting for a lock on %s after %d s", path,
                      PLOCK_WAIT_MAX_S);
             r = -EDEADLK;
             break;

@@ -77,3 +77,15 @@ void unix_basic_encode_set(uint8_t out[UNIX_BASIC_LEN], uint64_t size, const str
     wire_put_u64(&w, perms);
     wire_put_u64(&w, 0); /* NumberOfLinks */
 }
+
+void unix_basic_encode_mknod(uint8_t out[UNIX_BASIC_LEN], enum unix_type type, uint64_t major,
+                             uint64_t minor, uint64_t perms)
+{
+    unix_basic_encode_set(out, UNIX_NO_CHANGE64, NULL, NULL, UNIX_NO_CHANGE64, UNIX_NO_CHANGE64,
+                          perms);
+    struct wire_writer w;
+    wire_writer_init(&w, out + 56, UNIX_BASIC_LEN - 56);
+    wire_put_u32(&w, (uint32_t)type);
+    wire_put_u64(&w, major);
+    wire_put_u64(&w, minor);
+}

@@ -71,4 +71,10 @@ void unix_basic_encode_set(uint8_t out[UNIX_BASIC_LEN], uint64_t size, const str
                            const struct timespec *mtime, uint64_t uid, uint64_t gid,
                            uint64_t perms);
 
+/* The record that makes a special file where path names nothing yet
+ * (cifs.ko's mknod with UNIX extensions; Samba's smb_unix_mknod): type,
+ * device numbers for CHARDEV/BLKDEV, permission bits; the rest unchanged. */
+void unix_basic_encode_mknod(uint8_t out[UNIX_BASIC_LEN], enum unix_type type, uint64_t major,
+                             uint64_t minor, uint64_t perms);
+
 #endif

@@ -690,6 +690,16 @@ void fake_set_break(struct fake_server *fs, uint16_t fid, uint8_t level)
     pthread_mutex_unlock(&fs->lock);
 }
 
+struct fake_opts fake_signed_opts(void)
+{
+    struct fake_opts o = {.user = "alice",
+                          .domain = "WORKGROUP",
+                          .password = "s3cret pass",
+                          .sign_enabled = true,
+                          .sign_required = true};
+    return o;
+}
+
 void fake_set_print_close(struct fake_server *fs, uint32_t status)
 {
     pthread_mutex_lock(&fs->lock);

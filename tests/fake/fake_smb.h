@@ -66,6 +66,10 @@ struct fake_stats {
 
 struct fake_server;
 
+/* The account the tests log on with (alice / WORKGROUP / "s3cret pass"),
+ * signing enabled and required. */
+struct fake_opts fake_signed_opts(void);
+
 /* Starts the server; *port receives its port. Returns NULL on failure. */
 struct fake_server *fake_start(const struct fake_opts *o, uint16_t *port);
 void fake_stop(struct fake_server *fs);

@@ -183,4 +183,20 @@ hard_link_write() {
 }
 check "hard links: a write through one name is seen through the other; link counts" hard_link_write
 
+# mkfifo, mknod and a bound UNIX socket make files of those types on the
+# server (SET_FILE_UNIX_BASIC with the type), shown so by stat; the FIFO
+# works as one, locally, as on any network file system.
+special_files() {
+    mkfifo ff && mknod nd c 1 3 || return 1
+    /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("so")' || return 1
+    [ "$(stat -c %F ff)" = fifo ] && [ "$(stat -c %F so)" = socket ] || return 1
+    [ "$(stat -c '%F %t:%T' nd)" = "character special file 1:3" ] || return 1
+    [ -p "$SHARE_DIR/everyday/ff" ] && [ -c "$SHARE_DIR/everyday/nd" ] && [ -S "$SHARE_DIR/everyday/so" ] || return 1
+    mkfifo ff 2>/dev/null && return 1
+    (echo through >ff &)
+    [ "$(timeout 5 cat ff)" = through ] || return 1
+    rm ff nd so
+}
+check "mkfifo, mknod, UNIX socket: the types in stat and on the server" special_files
+
 fs_log "PASS"

@@ -62,4 +62,62 @@ hard_link_write() {
 }
 check "hard links: a write through one name is seen through the other; link counts" hard_link_write
 
+# rsync -a twice of a tree with read-only files: the second run sends no
+# file and finds no time changed (the mode bits beyond the owner's write
+# bit are the mount's file_mode, so rsync may still say "p").
+rsync_twice() {
+    local src=$FS_TMP/rsync-src i out
+    mkdir -p "$src/sub"
+    for i in $(seq 30); do
+        echo "ro $i" >"$src/ro$i.h"
+        echo "rw $i" >"$src/sub/rw$i.h"
+    done
+    chmod 0444 "$src"/ro*.h
+    touch -d '2021-03-04 05:06:07' "$src"/ro1*.h
+    rsync -a "$src/" rs/ || return 1
+    out=$(rsync -ai "$src/" rs/) || return 1
+    if grep -E '^>f|^\.[fd]\.\.t' <<<"$out"; then return 1; fi
+    rm -rf rs
+}
+check "rsync -a twice of a tree with read-only files: nothing sent the second time" rsync_twice
+
+# Without UNIX extensions SMB has no FIFOs: a clean EPERM, not ENOSYS.
+no_fifo() {
+    local out
+    out=$(mkfifo ff 2>&1) && return 1
+    case $out in *"not permitted"*) ;; *) echo "$out" >&2; return 1 ;; esac
+}
+check "mkfifo without UNIX extensions: EPERM" no_fifo
+
+# Symlinks as cifs.ko's mfsymlinks files (on by default here): relative,
+# absolute, dangling, to a directory; read back here and by a second
+# mount; the file on the server is cifs.ko's format.
+M2=$FS_TMP/mnt2
+trap 'rc=$?; fusermount3 -uz "$M2" 2>/dev/null; (exit $rc); fs_cleanup' EXIT
+symlinks() {
+    echo data >tgt && mkdir sdir && echo x >sdir/f || return 1
+    ln -s tgt rel && ln -s /etc/hostname abs && ln -s nowhere dang && ln -s sdir dl || return 1
+    check_links() {
+        local d=$1
+        [ "$(readlink "$d/rel")" = tgt ] && [ "$(readlink "$d/abs")" = /etc/hostname ] &&
+            [ "$(readlink "$d/dang")" = nowhere ] && [ "$(readlink "$d/dl")" = sdir ] &&
+            [ -L "$d/rel" ] && [ -L "$d/dang" ] && [ -L "$d/dl" ] &&
+            [ "$(cat "$d/rel")" = data ] && [ "$(ls "$d/dl/")" = f ] && [ ! -e "$d/dang" ] &&
+            [ "$(stat -c %s "$d/rel")" = 3 ] &&
+            [ "$(find "$d" -maxdepth 1 -type l | wc -l)" = 4 ]
+    }
+    check_links . || { ls -l >&2; return 1; }
+    local f=$SHARE_DIR/everyday/rel
+    [ "$(stat -c %s "$f")" = 1067 ] || return 1
+    [ "$(head -c 43 "$f")" = "$(printf 'XSym\n0003\n%s' "$(printf tgt | md5sum | cut -c1-32)")" ] || return 1
+    mkdir -p "$M2"
+    PASSWD="$SMBD_PASS" "$SMBFUSE" "//127.0.0.1/$SHARE_NAME" "$M2" \
+        -o "username=$SMBD_USER,port=$PORT" 2>>"$FS_TMP/smbfuse.log" || return 1
+    check_links "$M2/everyday" || { ls -l "$M2/everyday" >&2; fusermount3 -u "$M2"; return 1; }
+    fusermount3 -u "$M2" || return 1
+    ln -s tgt rel 2>/dev/null && return 1
+    rm rel abs dang dl tgt sdir/f && rmdir sdir
+}
+check "symlinks (relative, absolute, dangling, to a directory), also through a second mount" symlinks
+
 fs_log "PASS"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A private LAN for the NetBIOS tests (sourced): two network namespaces
 # joined by one veth pair, 10.231.0.0/24, nothing else on it.
 #
@@ -20,7 +21,7 @@
 # outlive smbd, so lab_stop kills them from the pid directories too.
 
 LAB_SRC=${SMBFUSE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
-# shellcheck source=harness/smbd.sh
+# shellcheck source=../harness/smbd.sh
 . "$LAB_SRC/tests/integration/harness/smbd.sh"
 
 LAB_IP_S=10.231.0.2

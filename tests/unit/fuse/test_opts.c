@@ -229,7 +229,7 @@ Test(opts, defaults)
     cr_assert_eq(r->o.echo_interval, 60);
     cr_assert_eq(r->o.rsize, 0);
     cr_assert_eq(r->o.wsize, 0);
-    cr_assert(!r->o.ro && !r->o.soft && !r->o.nobrl && r->o.mapposix);
+    cr_assert(!r->o.ro && !r->o.soft && !r->o.nobrl && r->o.mapposix && r->o.mfsymlinks);
     cr_assert(!r->o.forceuid && !r->o.forcegid);
     cr_assert(!r->o.foreground && !r->o.debug && !r->o.single_thread);
     cr_assert_null(r->o.ip);

@@ -130,6 +130,7 @@ struct smb1_config {
     uint32_t rsize, wsize;  /* 0: largest the server allows */
     int unix_ext;           /* -1 auto, 0 never, 1 require */
     bool mapposix;          /* map Windows-reserved characters (no UNIX extensions) */
+    bool mfsymlinks;        /* Minshall+French symlinks (no UNIX extensions) */
     bool soft;              /* after a failed reconnect, fail requests instead of retrying */
     struct smb1_log *log;   /* must outlive the connection */
     /* Optional: sees every frame, MAC check and logon decision (below);
@@ -289,6 +290,7 @@ struct smb1_stat {
     struct timespec atime, mtime, ctime, btime;
     uint32_t attrs; /* SMB1_ATTR_* */
     bool is_dir;
+    bool is_link;  /* a Minshall+French symlink (mode S_IFLNK, size the target's) */
     bool has_unix; /* the fields below come from the server */
     uint32_t mode; /* with S_IF* type bits */
     uint64_t uid, gid, ino, nlink, rdev;
@@ -361,6 +363,10 @@ int smb1_symlink(struct smb1_tree *t, const char *target, const char *path);
 /* Returns the target length or -errno; buf is NUL-terminated. */
 ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size);
 int smb1_link(struct smb1_tree *t, const char *from, const char *to);
+/* mknod(2): a FIFO, socket or device node through SET_FILE_UNIX_BASIC with
+ * the file type (CIFS UNIX extensions; without them -EPERM), or an empty
+ * regular file. -EEXIST when path exists. */
+int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev);
 int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
 
 /* ---- Added by the operation layer (op_file.c, ea.c, share_enum.c) ---- */
