@@ -3,11 +3,13 @@
 
 The order of the layers is written here once, bottom to top.  A file in
 src/LAYER/ may include headers of its own layer and of the layers below, and
-the public headers at the top of src/ (smb1.h, smb1_cache.h, log.h), which
-include no internal header.  fuse/ may include only the public headers and
-its own.  Within and across folders, modules (a .c, its .h and its private
-X_int.h count as one) must not include each other in a cycle.  No source
-file of src/ or fuse/ may be longer than MAX_LINES.
+the public headers in src/include/ (smb1.h, smb1_cache.h, log.h), which
+include no internal header (CMake exports only that folder).  The programs (fuse/, tools/, bench/) may
+include only the public headers and the headers of their own folder.
+Within and across folders, modules (a .c, its .h and its private X_int.h
+count as one) must not include each other in a cycle; a private X_int.h is
+included only from its own folder.  No source file of src/ or of a program
+may be longer than MAX_LINES.
 
 scripts/layers-allowed.txt lists the exceptions still being worked off, one
 "path -> header" or "path oversize" a line; an entry that no longer fires is
@@ -19,6 +21,7 @@ import re
 import sys
 
 LAYERS = ["support", "wire", "auth", "netbios", "link", "session", "ops", "rpc"]
+PROGRAMS = ["fuse", "tools", "bench"]
 PUBLIC = {"smb1.h", "smb1_cache.h", "log.h"}
 MAX_LINES = 900
 
@@ -34,11 +37,11 @@ def sources(top):
 
 
 def layer_of(path):
-    """src/LAYER/x.c -> LAYER; src/x.h -> 'public'; fuse/x -> 'fuse'."""
+    """src/LAYER/x.c -> LAYER; src/include/x.h, src/x.c -> 'public'; fuse/x -> 'fuse'."""
     parts = path.split("/")
-    if parts[0] == "fuse":
-        return "fuse"
-    if len(parts) == 2:
+    if parts[0] in PROGRAMS:
+        return parts[0]
+    if len(parts) == 2 or parts[1] == "include":
         return "public"
     return parts[1]
 
@@ -66,21 +69,30 @@ def main():
 
     findings = set()
     edges = {}
-    files = list(sources("src")) + list(sources("fuse"))
+    files = list(sources("src"))
+    for prog in PROGRAMS:
+        files += list(sources(prog))
     for path in files:
         text = open(os.path.join(ROOT, path), encoding="utf-8").read()
         if text.count("\n") > MAX_LINES:
             findings.add("%s oversize" % path)
         mine = layer_of(path)
         for inc in INCLUDE.findall(text):
-            if path.startswith("fuse/"):
-                if inc in PUBLIC or os.path.exists(os.path.join(ROOT, "fuse", inc)):
-                    if os.path.exists(os.path.join(ROOT, "fuse", inc)):
-                        edges.setdefault(module(path), set()).add(module("fuse/" + inc))
+            if inc.endswith("_int.h"):
+                home = os.path.dirname(path) if mine in PROGRAMS else os.path.dirname("src/" + inc)
+                if home != os.path.dirname(path):
+                    findings.add("%s -> %s (private to %s/)" % (path, inc, home))
+            if mine in PROGRAMS:
+                local = os.path.join(os.path.dirname(path), inc)
+                if inc in PUBLIC or os.path.exists(os.path.join(ROOT, local)):
+                    if os.path.exists(os.path.join(ROOT, local)):
+                        edges.setdefault(module(path), set()).add(module(local))
                     continue
                 findings.add("%s -> %s" % (path, inc))
                 continue
             target = "src/" + inc
+            if inc in PUBLIC:
+                target = "src/include/" + inc
             if not os.path.exists(os.path.join(ROOT, target)):
                 findings.add("%s -> %s (no such header under src/)" % (path, inc))
                 continue

@@ -37,6 +37,9 @@ struct mux_opts {
     struct smb1_log *log;
     mux_unsolicited_fn unsolicited;
     void *unsolicited_arg;
+    /* Stamped on every unsolicited frame (msg_in.epoch): the connection
+     * epoch this mux carries, so a break is answered on its own one only. */
+    uint64_t epoch;
     const struct smb1_observer *obs; /* NULL: nobody watches (link/obs.h) */
 };
 

@@ -104,9 +104,10 @@ static int read_frame(struct mux *m, struct msg_in *in)
     in->len = len;
     in->pool = pooled ? m->rx : NULL;
     if (kind == MSG_OPLOCK_BREAK) {
-        if (m->o.unsolicited)
+        if (m->o.unsolicited) {
+            in->epoch = m->o.epoch;
             m->o.unsolicited(m->o.unsolicited_arg, in);
-        else
+        } else
             msg_in_free(in);
         return 1;
     }

@@ -124,23 +124,19 @@ static int query_named(struct smb1_tree *t, const char *path, const char *name,
                        struct trans_resp *rs)
 {
     memset(rs, 0, sizeof(*rs));
-    struct path_ctx pc;
-    path_ctx_get(t, &pc, NULL);
     uint8_t *pp;
-    size_t n;
-    int r = path_to_wire_alloc(&pc, path, NULL, 6, &pp, &n);
+    uint32_t plen;
+    int r = info_path_params(t, SMB_INFO_QUERY_EAS_FROM_LIST, path, &pp, &plen);
     if (r)
         return r;
-    wire_st16(pp, SMB_INFO_QUERY_EAS_FROM_LIST);
-    wire_st32(pp + 2, 0);
     size_t nl = strlen(name);
     uint8_t gea[4 + 1 + EA_NAME_MAX + 1];
     uint32_t glen = (uint32_t)(4 + 1 + nl + 1);
     wire_st32(gea, glen);
     gea[4] = (uint8_t)nl;
     memcpy(gea + 5, name, nl + 1);
-    r = trans2_call(t, SMB1_TRANS2_QUERY_PATH_INFO, pp, (uint32_t)(6 + n), gea, glen, 16,
-                    EA_QUERY_MAX_DATA, rs, CONN_IDEMPOTENT);
+    r = trans2_call(t, SMB1_TRANS2_QUERY_PATH_INFO, pp, plen, gea, glen, 16, EA_QUERY_MAX_DATA, rs,
+                    CONN_IDEMPOTENT);
     free(pp);
     if (r)
         return ea_errno(t, path, 0, r);

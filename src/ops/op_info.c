@@ -147,8 +147,8 @@ static int resp_errno(struct trans_resp *rs)
     return ntstatus_to_errno(st);
 }
 
-static int path_params(struct smb1_tree *t, uint16_t level, const char *path, uint8_t **out,
-                       uint32_t *len)
+int info_path_params(struct smb1_tree *t, uint16_t level, const char *path, uint8_t **out,
+                     uint32_t *len)
 {
     struct path_ctx pc;
     path_ctx_get(t, &pc, NULL);
@@ -170,7 +170,7 @@ int info_query_path(struct smb1_tree *t, const char *path, uint16_t level, uint3
     uint8_t *pp;
     uint32_t plen;
     memset(rs, 0, sizeof(*rs));
-    int r = path_params(t, level, path, &pp, &plen);
+    int r = info_path_params(t, level, path, &pp, &plen);
     if (r)
         return r;
     r = trans2_call(t, SMB1_TRANS2_QUERY_PATH_INFO, pp, plen, NULL, 0, 16, max_data, rs,
@@ -202,7 +202,7 @@ int info_set_path(struct smb1_tree *t, const char *path, uint16_t level, const v
     struct trans_resp rs;
     if (status)
         *status = 0;
-    int r = path_params(t, level, path, &pp, &plen);
+    int r = info_path_params(t, level, path, &pp, &plen);
     if (r)
         return r;
     r = trans2_call(t, SMB1_TRANS2_SET_PATH_INFO, pp, plen, data, len, 16, out ? INFO_MAX_DATA : 0,

@@ -61,6 +61,11 @@ int info_query_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, uint32_
                       struct trans_resp *rs, uint64_t epoch);
 int info_set_fid_at(struct smb1_tree *t, uint16_t fid, uint16_t level, const void *data,
                     uint32_t len, uint32_t *status, uint64_t epoch);
+/* The parameter block of QUERY/SET_PATH_INFORMATION (MS-CIFS 2.2.6.6.1,
+ * 2.2.6.7.1): InformationLevel, Reserved, then the path; *out (free() it)
+ * is *len bytes. Errors: path_to_wire_alloc's. */
+int info_path_params(struct smb1_tree *t, uint16_t level, const char *path, uint8_t **out,
+                     uint32_t *len);
 /* SET_PATH/FILE_INFORMATION; *status (if not NULL) receives the reply's
  * status so callers can apply their own mapping. rs (if not NULL) receives
  * the reply blocks. */

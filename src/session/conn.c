@@ -442,8 +442,13 @@ int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *
     struct live lv;
     int r = conn_live(c, t, CONN_NO_RECONNECT | (t ? 0 : CONN_NO_TREE), &lv);
     if (r == 0) {
-        fill_header(req, lv.uid, lv.tid, lv.flags2);
-        r = mux_send_oneway(lv.mux, req, false);
+        /* As in call_common: a handle never reaches a newer connection. */
+        if (req->want_epoch && req->want_epoch != lv.epoch) {
+            r = -ECONNRESET;
+        } else {
+            fill_header(req, lv.uid, lv.tid, lv.flags2);
+            r = mux_send_oneway(lv.mux, req, false);
+        }
         mux_put(lv.mux);
     }
     msg_out_free(req);
@@ -532,6 +537,7 @@ static void on_unsolicited(void *arg, struct msg_in *in)
     uint8_t type = wire_u8(&w);
     uint8_t level = wire_u8(&w);
     uint16_t tid = in->tid;
+    uint64_t epoch = in->epoch;
     msg_in_free(in);
     if (!wire_ok(&w) || !(type & SMB1_LOCK_OPLOCK_RELEASE)) {
         log_warn(c->log, "ignored a malformed oplock break");
@@ -540,6 +546,7 @@ static void on_unsolicited(void *arg, struct msg_in *in)
     struct conn_brk *b = calloc(1, sizeof(*b));
     if (!b)
         return;
+    b->epoch = epoch;
     b->tid = tid;
     b->fid = fid;
     b->level = level;
@@ -643,9 +650,16 @@ static void *svc_main(void *arg)
             pthread_mutex_lock(&c->lock);
             conn_break_fn fn = c->break_fn;
             void *fa = c->break_arg;
+            bool current = b->epoch == c->epoch;
             pthread_mutex_unlock(&c->lock);
-            if (fn)
-                fn(fa, b->tid, b->fid, b->level);
+            /* A break queued on a connection that is gone names its TID and
+             * FID: never answered on the new one, where they may name
+             * something else (the server dropped the oplock with it). */
+            if (!current)
+                log_info(c->log, "dropped an oplock break for FID %u of an earlier connection",
+                         b->fid);
+            else if (fn)
+                fn(fa, b->epoch, b->tid, b->fid, b->level);
             else
                 drop_break(c, b);
             free(b);
@@ -870,5 +884,11 @@ void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o)
     o->log = c->log;
     o->unsolicited = on_unsolicited;
     o->unsolicited_arg = c;
+    /* Called only while this mux is being set up, by the one thread that
+     * may publish it (under reconnect_lock, or before smb1_conn_new
+     * returns): it becomes the next epoch. */
+    pthread_mutex_lock(&c->lock);
+    o->epoch = c->epoch + 1;
+    pthread_mutex_unlock(&c->lock);
     o->obs = c->mux_obs;
 }

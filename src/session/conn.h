@@ -104,7 +104,9 @@ int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
  * CONN_IDEMPOTENT request, as for any other. */
 int conn_call_parts(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *msgs, size_t n,
                     conn_frame_fn fn, void *arg, uint32_t *status, unsigned flags);
-/* Sends a request that has no reply (e.g. an oplock-break acknowledgement). */
+/* Sends a request that has no reply (e.g. an oplock-break acknowledgement),
+ * never reconnecting; -ECONNRESET when req->want_epoch is set and is not
+ * the live connection's. */
 int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req);
 
 void conn_get_params(struct smb1_conn *c, struct conn_params *p);
@@ -128,8 +130,13 @@ void conn_set_unix_caps(struct smb1_conn *c, uint64_t epoch, uint64_t caps);
 bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch);
 
 /* Handler for server-initiated oplock breaks: the operation layer
- * registers one per connection. */
-typedef void (*conn_break_fn)(void *arg, uint16_t tid, uint16_t fid, uint8_t new_level);
+ * registers one per connection. epoch is the connection the break came
+ * on (only breaks of the current one are handed over): an acknowledgement
+ * sets it as its want_epoch, so conn_send_noreply never sends it on a
+ * newer connection. Without a handler a break is dropped: we never ask
+ * for oplocks, so it is forged (breaks are never signed). */
+typedef void (*conn_break_fn)(void *arg, uint64_t epoch, uint16_t tid, uint16_t fid,
+                              uint8_t new_level);
 void conn_set_break_handler(struct smb1_conn *c, conn_break_fn fn, void *arg);
 
 #endif

@@ -63,6 +63,7 @@ enum conn_state {
 
 struct conn_brk {
     struct conn_brk *next;
+    uint64_t epoch; /* of the connection it came on: its TID and FID belong there */
     uint16_t tid, fid;
     uint8_t level;
 };

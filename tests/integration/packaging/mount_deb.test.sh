@@ -1,6 +1,7 @@
 #!/bin/bash
 # The Debian package: packaging/build-deb.sh builds smbfuse_<v>_<arch>.deb
-# holding /usr/bin/smbfuse, the man page and the examples (and nothing
+# holding /usr/bin/smbfuse, the CUPS backend /usr/lib/cups/backend/smb1,
+# the man page and the examples (and nothing
 # outside /usr); the man page renders without warnings; and the packaged
 # binary, where mount.fuse3 looks for it, serves `mount -t fuse.smbfuse`.
 # The package is unpacked with dpkg-deb -x, never installed: the system is
@@ -25,7 +26,7 @@ done
 pass "control: $(field Package) $(field Version) $(field Architecture); Depends: $deps"
 
 list=$(dpkg-deb -c "$deb")
-for f in ./usr/bin/smbfuse ./usr/share/man/man8/smbfuse.8.gz \
+for f in ./usr/bin/smbfuse ./usr/lib/cups/backend/smb1 ./usr/share/man/man8/smbfuse.8.gz \
          ./usr/share/doc/smbfuse/copyright ./usr/share/doc/smbfuse/changelog.Debian.gz \
          ./usr/share/doc/smbfuse/examples/fstab.example \
          ./usr/share/doc/smbfuse/examples/mnt-nas.mount \
@@ -37,6 +38,8 @@ if awk '{print $6}' <<<"$list" | grep -v '^\./$' | grep -qv '^\./usr/'; then
 fi
 if awk '{print $2}' <<<"$list" | grep -qv '^root/root$'; then fail "files not owned by root"; fi
 grep -E ' \./usr/bin/smbfuse$' <<<"$list" | grep -q '^-rwxr-xr-x' || fail "smbfuse not mode 755"
+grep -E ' \./usr/lib/cups/backend/smb1$' <<<"$list" | grep -q '^-rwxr-xr-x' ||
+    fail "the CUPS backend not mode 755"
 pass "file list"
 
 root=$M_TMP/root

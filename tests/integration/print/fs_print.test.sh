@@ -85,6 +85,9 @@ job_named() {
 for profile in signed nosign; do
     smbd_start "$profile" >/dev/null
     touch "$SMBD_DIR/hold"
+    check "$profile: smbfuse --list marks the printer" bash -c \
+        "PASSWD='$SMBD_PASS' '$SMBFUSE' --list //127.0.0.1 -o 'username=$SMBD_USER,port=$SMBD_PORT' |
+         grep -Eq '^$SMBD_PRINTER +printer'"
     check "$profile: mount of the printer share" do_mount
     check "$profile: cp of a text file returns 0" cp "$T/hello.txt" "$MNT/"
     check "$profile: the text file printed byte for byte" printed_match "$T/hello.txt"
@@ -137,6 +140,17 @@ for profile in signed nosign; do
     check "$profile: its job printed" printed_match "$T/hello.txt"
     check "$profile: backend prints standard input" bash -c "'$BACKEND' 8 user title 1 '' <'$T/big.bin'"
     check "$profile: its job printed" printed_match "$T/big.bin"
+    check "$profile: backend with CUPS's AUTH_USERNAME/AUTH_PASSWORD" env \
+        DEVICE_URI="smb1://127.0.0.1:$SMBD_PORT/$SMBD_PRINTER" AUTH_USERNAME="$SMBD_USER" \
+        AUTH_PASSWORD="$SMBD_PASS" "$BACKEND" 10 user t 1 "" "$T/abc.txt"
+    check "$profile: its job printed" printed_match "$T/abc.txt"
+    printf 'username=%s\npassword=%s\n' "$SMBD_USER" "$SMBD_PASS" >"$T/cred"
+    chmod 600 "$T/cred"
+    check "$profile: backend with a credentials file (creds=)" env \
+        DEVICE_URI="smb1://127.0.0.1:$SMBD_PORT/$SMBD_PRINTER?creds=$T/cred" \
+        "$BACKEND" 11 user t 2 "" "$T/hello.txt"
+    check "$profile: ... two copies printed" bash -c \
+        "$(declare -f printed_match); SMBD_DIR='$SMBD_DIR'; printed_match '$T/hello.txt' && printed_match '$T/hello.txt'"
     set +e
     DEVICE_URI="smb1://$SMBD_USER:wrong@127.0.0.1:$SMBD_PORT/$SMBD_PRINTER" \
         "$BACKEND" 9 user t 1 "" "$T/hello.txt" 2>"$T/err"

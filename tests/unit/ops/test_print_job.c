@@ -1,7 +1,8 @@
 /* Print jobs against the scripted server (tests/fake): a printer that
  * refuses NT_CREATE_ANDX gets SMB_COM_OPEN_PRINT_FILE without being asked,
- * a large job streams in many WRITE_ANDX, signed, and a close the server
- * refuses reaches smb1_print_close (the job is not counted as printed). */
+ * a large job streams in many WRITE_ANDX, signed, a close the server
+ * refuses reaches smb1_print_close, and a job whose connection died midway
+ * fails and is never submitted. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -82,6 +83,24 @@ Test(print_job, fallback_and_close_errors, .init = init, .fini = fini, .timeout 
     cr_assert_eq(smb1_print_close(j), -EACCES);
     fake_get_stats(fs, &st);
     cr_assert_eq(st.print_jobs, 1);
+
+    /* The connection dies in the middle of a job: the write fails, the
+     * job is abandoned, its close says so, and the next job prints on a
+     * new connection. */
+    fake_set_print_close(fs, 0);
+    cr_assert_eq(smb1_print_open(t, "fourth.txt", 0, &j), 0);
+    cr_assert_eq(smb1_print_write(j, buf, 1000, 0), 1000);
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    cr_assert_lt(smb1_print_write(j, buf, 1000, 1000), 0);
+    cr_assert_lt(smb1_print_write(j, buf, 10, 2000), 0, "a failed job took more data");
+    cr_assert_eq(smb1_print_close(j), -EIO);
+    fake_get_stats(fs, &st);
+    cr_assert_eq(st.print_jobs, 1, "the broken job was submitted");
+    cr_assert_eq(smb1_print_open(t, "fifth.txt", 0, &j), 0);
+    cr_assert_eq(smb1_print_write(j, buf, 1000, 0), 1000);
+    cr_assert_eq(smb1_print_close(j), 0);
+    fake_get_stats(fs, &st);
+    cr_assert_eq(st.print_jobs, 2);
 
     /* Not a printer: no job. */
     struct smb1_tree *disk;

@@ -423,15 +423,17 @@ struct brk_seen {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int n;
+    uint64_t epoch;
     uint16_t tid, fid;
     uint8_t level;
 };
 
-static void on_break(void *arg, uint16_t tid, uint16_t fid, uint8_t level)
+static void on_break(void *arg, uint64_t epoch, uint16_t tid, uint16_t fid, uint8_t level)
 {
     struct brk_seen *b = arg;
     pthread_mutex_lock(&b->lock);
     b->n++;
+    b->epoch = epoch;
     b->tid = tid;
     b->fid = fid;
     b->level = level;
@@ -457,7 +459,35 @@ Test(conn_fake, oplock_break_to_handler, .init = init_signed, .fini = fini)
     cr_assert_eq(b.fid, 0x4242);
     cr_assert_eq(b.level, 1);
     cr_assert_eq(b.tid, 7);
+    cr_assert_eq(b.epoch, 1);
     conn_set_break_handler(conn, NULL, NULL);
+
+    /* The connection is replaced before the acknowledgement goes out: it
+     * names the old TID and FID, so it is not sent on the new one. */
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    cr_assert_lt(do_read(conn, t, 0, 64, CONN_NO_RECONNECT), 0);
+    cr_assert_eq(do_read(conn, t, 0, 64, 0), 64); /* epoch 2 */
+    struct msg_out m;
+    cr_assert_eq(msg_out_init(&m, SMB1_COM_LOCKING_ANDX, 64), 0);
+    msg_words_begin(&m);
+    wire_put_u8(&m.w, SMB1_COM_NONE);
+    wire_put_u8(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u16(&m.w, b.fid);
+    wire_put_u8(&m.w, SMB1_LOCK_OPLOCK_RELEASE);
+    wire_put_u8(&m.w, 0);
+    wire_put_u32(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    wire_put_u16(&m.w, 0);
+    msg_words_end(&m);
+    msg_bytes_begin(&m);
+    msg_bytes_end(&m);
+    m.want_epoch = b.epoch;
+    cr_assert_eq(conn_send_noreply(conn, t, &m), -ECONNRESET);
+    cr_assert_eq(smb1_echo(conn), 0);
+    struct fake_stats fst;
+    fake_get_stats(fs, &fst);
+    cr_assert_eq(fst.oplock_acks, 0);
     smb1_tree_free(t);
     smb1_conn_free(conn);
 }
