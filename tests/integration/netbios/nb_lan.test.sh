@@ -170,7 +170,7 @@ sfs --browse -o "resolve=wins,wins=$LAB_IP_S" >"$OUT" 2>&1 && grep -Eq '^TESTGRP
     ok "--browse on a WINS-only network (resolve=wins)" || bad "--browse with WINS only: $(cat "$OUT")"
 
 # ---- the network mount ----
-if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q "// MOUNTPOINT"; then
+if [ -x "$SMBFUSE" ]; then
     echo "from the net" >"$LAB_DIR/s/share/net.txt"
     if sfs_user // "$NET" -o "username=$LAB_USER"; then
         ls "$NET" >"$OUT" 2>&1 && grep -qx TESTGRP "$OUT" && ok "network mount: TESTGRP" ||
