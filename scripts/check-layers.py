@@ -3,8 +3,8 @@
 
 The order of the layers is written here once, bottom to top.  A file in
 src/LAYER/ may include headers of its own layer and of the layers below, and
-the public headers at the top of src/ (smb1.h, smb1_cache.h, log.h), which
-include no internal header.  The programs (fuse/, tools/, bench/) may
+the public headers in src/include/ (smb1.h, smb1_cache.h, log.h), which
+include no internal header (CMake exports only that folder).  The programs (fuse/, tools/, bench/) may
 include only the public headers and the headers of their own folder.
 Within and across folders, modules (a .c, its .h and its private X_int.h
 count as one) must not include each other in a cycle; a private X_int.h is
@@ -37,11 +37,11 @@ def sources(top):
 
 
 def layer_of(path):
-    """src/LAYER/x.c -> LAYER; src/x.h -> 'public'; fuse/x -> 'fuse' (a program)."""
+    """src/LAYER/x.c -> LAYER; src/include/x.h, src/x.c -> 'public'; fuse/x -> 'fuse'."""
     parts = path.split("/")
     if parts[0] in PROGRAMS:
         return parts[0]
-    if len(parts) == 2:
+    if len(parts) == 2 or parts[1] == "include":
         return "public"
     return parts[1]
 
@@ -91,6 +91,8 @@ def main():
                 findings.add("%s -> %s" % (path, inc))
                 continue
             target = "src/" + inc
+            if inc in PUBLIC:
+                target = "src/include/" + inc
             if not os.path.exists(os.path.join(ROOT, target)):
                 findings.add("%s -> %s (no such header under src/)" % (path, inc))
                 continue
