@@ -311,7 +311,6 @@ static int print_create(const char *path, mode_t mode, struct fuse_file_info *fi
         return r == -EPERM ? -EACCES : r;
     }
     fi->fh = (uintptr_t)ph;
-    fi->direct_io = 1; /* nothing to cache: the data is never read back */
     return 0;
 }
 
@@ -606,7 +605,10 @@ static void *print_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->use_ino = 0;
     cfg->hard_remove = 1;
     cfg->kernel_cache = 0;
-    cfg->direct_io = 1;
+    /* Not direct_io: the kernel hands over writes of up to max_write from
+     * its pages (cp of 64 MiB on loopback, signed: 124 MiB/s, 93 with
+     * direct_io). Nothing is read back: no read permission, no kernel_cache. */
+    cfg->direct_io = 0;
     /* The queue changes behind our back: no attribute or entry caching. */
     cfg->attr_timeout = 0;
     cfg->entry_timeout = 0;

@@ -35,6 +35,32 @@ static uint64_t cur_epoch(struct smb1_tree *t)
     return p.epoch;
 }
 
+int file_nt_create_decode(const struct msg_in *resp, uint16_t *fid, struct smb1_stat *st)
+{
+    if (resp->wct < 34)
+        return -EIO;
+    struct wire_reader wr;
+    msg_in_words(resp, &wr);
+    wire_skip(&wr, 4); /* AndX */
+    wire_skip(&wr, 1); /* OpLockLevel */
+    *fid = wire_u16(&wr);
+    wire_skip(&wr, 4); /* CreateAction */
+    memset(st, 0, sizeof(*st));
+    uint8_t basic[INFO_BASIC_LEN];
+    wire_copy(&wr, basic, 36);
+    memset(basic + 36, 0, 4);
+    st->alloc = wire_u64(&wr);
+    st->size = wire_u64(&wr);
+    wire_skip(&wr, 4); /* ResourceType, NMPipeStatus */
+    uint8_t isdir = wire_u8(&wr);
+    if (!wire_ok(&wr) || info_decode_basic(basic, sizeof(basic), st))
+        return -EIO;
+    if (isdir)
+        st->is_dir = true;
+    info_synth_mode(st);
+    return 0;
+}
+
 int file_nt_create(struct smb1_tree *t, const char *path, const struct file_create *fc,
                    uint16_t *fid, struct smb1_stat *st, uint64_t *epoch, uint32_t *status)
 {
@@ -89,36 +115,15 @@ int file_nt_create(struct smb1_tree *t, const char *path, const struct file_crea
         r = ntstatus_to_errno(resp.status);
         goto out_free_resp;
     }
-    struct wire_reader wr;
-    msg_in_words(&resp, &wr);
-    if (resp.wct < 34) {
-        r = -EIO;
-        goto out_free_resp;
-    }
-    wire_skip(&wr, 4); /* AndX */
-    wire_skip(&wr, 1); /* OpLockLevel */
-    *fid = wire_u16(&wr);
-    wire_skip(&wr, 4); /* CreateAction */
     struct smb1_stat s;
-    memset(&s, 0, sizeof(s));
-    uint8_t basic[INFO_BASIC_LEN];
-    wire_copy(&wr, basic, 36);
-    memset(basic + 36, 0, 4);
-    s.alloc = wire_u64(&wr);
-    s.size = wire_u64(&wr);
-    wire_skip(&wr, 4); /* ResourceType, NMPipeStatus */
-    uint8_t isdir = wire_u8(&wr);
-    if (!wire_ok(&wr) || info_decode_basic(basic, sizeof(basic), &s)) {
-        r = -EIO;
+    r = file_nt_create_decode(&resp, fid, &s);
+    if (r) {
         /* The server opened it: a reply we cannot use must not leave the
          * handle open there. */
-        if (resp.wct >= 34)
+        if (r == -EIO && resp.wct >= 34)
             (void)file_close_fid_at(t, *fid, resp.epoch);
         goto out_free_resp;
     }
-    if (isdir)
-        s.is_dir = true;
-    info_synth_mode(&s);
     if (st)
         *st = s;
     /* The FID belongs to the connection that answered, also when that is
@@ -222,9 +227,7 @@ static int reopen_locked(struct smb1_file *f)
         f->posix = false;
     }
     if (f->posix) {
-        uint64_t e0 = cur_epoch(t);
-        r = unix_posix_open(t, f->path, f->posix_flags, 0, &fid, NULL);
-        ep = cur_epoch(t) == e0 ? e0 : e0 - 1;
+        r = unix_posix_open(t, f->path, f->posix_flags, 0, &fid, &ep, NULL);
     } else {
         struct file_create fc = {
             .access = f->access,
@@ -402,11 +405,9 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
 
     r = -EOPNOTSUPP;
     if (p.unix_caps & UNIX_CAP_POSIX_PATH_OPERATIONS) {
-        uint64_t e0 = p.epoch;
         r = unix_posix_open(t, path, flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY),
-                            mode, &f->fid, &s);
+                            mode, &f->fid, &f->epoch, &s);
         if (r == 0 || r == -ENODATA) {
-            f->epoch = cur_epoch(t) == e0 ? e0 : e0 - 1;
             f->posix = true;
             f->posix_flags = flags & (O_ACCMODE | O_DIRECTORY);
             if (r == -ENODATA) {

@@ -76,6 +76,9 @@ struct file_create {
  * reply status in *status when one came). */
 int file_nt_create(struct smb1_tree *t, const char *path, const struct file_create *fc,
                    uint16_t *fid, struct smb1_stat *st, uint64_t *epoch, uint32_t *status);
+/* The FID and attributes of a successful NT_CREATE_ANDX reply (MS-CIFS
+ * 2.2.4.64.2). Returns 0 or -EIO (too few words, bad times). */
+int file_nt_create_decode(const struct msg_in *resp, uint16_t *fid, struct smb1_stat *st);
 /* An operation on an open file's FID; returns a count or -errno. */
 /* fid belongs to connection epoch: requests naming it are pinned to that
  * epoch (msg_out.want_epoch), so they never reach a newer connection. */

@@ -261,8 +261,8 @@ int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode)
     if (posix_ops(t)) {
         uint16_t fid;
         /* Samba creates the directory and keeps no handle (no FID). */
-        int r =
-            unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid, NULL);
+        int r = unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid,
+                                NULL, NULL);
         if (r != -EOPNOTSUPP && r != -ENOSYS)
             return r;
     }

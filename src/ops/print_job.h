@@ -15,7 +15,8 @@
  * job" (its only way to abandon a job it cannot be told the id of), and
  * when the server refuses that, the job is deleted by the id it told
  * (SMB_COM_IOCTL category 0x53 function 0x60; RAP DosPrintJobDel) before
- * its FID is closed. Either way no half-written job prints.
+ * its FID is closed. A server that allows neither prints what it got; the
+ * log says the job could not be cancelled.
  */
 #ifndef SMBFUSE_PRINT_JOB_H
 #define SMBFUSE_PRINT_JOB_H

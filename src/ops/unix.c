@@ -59,7 +59,7 @@ int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps)
 }
 
 int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, uint16_t *fid,
-                    struct smb1_stat *st)
+                    uint64_t *epoch, struct smb1_stat *st)
 {
     uint32_t pf = 0;
     switch (flags & O_ACCMODE) {
@@ -96,7 +96,9 @@ int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mod
     wire_reader_init(&wr, rs.data, rs.data_len);
     wire_skip(&wr, 2); /* OplockFlags */
     *fid = wire_u16(&wr);
-    wire_skip(&wr, 4); /* CreateAction */
+    if (epoch)
+        *epoch = rs.epoch; /* the connection that answered: exact */
+    wire_skip(&wr, 4);     /* CreateAction */
     uint16_t level = wire_u16(&wr);
     wire_skip(&wr, 2);
     if (!wire_ok(&wr)) {

@@ -25,9 +25,11 @@ int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps);
      UNIX_CAP_LARGE_WRITE)
 
 /* SMB_POSIX_PATH_OPEN: opens (creates) path with POSIX flags and mode;
- * st (if not NULL) receives the attributes. Returns 0 or -errno. */
+ * *fid, *epoch (if not NULL: the connection epoch that answered, which
+ * the FID belongs to) and st (if not NULL) the attributes. Returns 0 or
+ * -errno. */
 int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, uint16_t *fid,
-                    struct smb1_stat *st);
+                    uint64_t *epoch, struct smb1_stat *st);
 /* SMB_POSIX_PATH_UNLINK: unlink (dir false) or rmdir (dir true). */
 int unix_posix_unlink(struct smb1_tree *t, const char *path, bool dir);
 /* SMB_SET_FILE_UNIX_BASIC on a path. */

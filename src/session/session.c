@@ -4,6 +4,7 @@
  * every reconnect; nothing here is shared with other threads until the new
  * mux is published. */
 #include "session/conn_int.h"
+#include "session/nego.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,24 +34,6 @@
 #define NATIVE_OS         "Unix"
 #define NATIVE_LANMAN     "smbfuse"
 
-struct nego {
-    uint8_t secmode;
-    uint16_t max_mpx;
-    uint32_t max_buffer;
-    uint32_t session_key;
-    uint32_t caps;
-    int16_t tz;
-    bool ext; /* the reply is the extended form */
-    bool unicode;
-    uint8_t challenge[8];
-    char domain[64], server[64];
-    bool sign;          /* decided: sign this connection */
-    bool sign_required; /* by our policy or the server's */
-    bool sign_sticky;   /* required because an earlier connection signed */
-    bool key_exch;      /* NTLMSSP: the AUTHENTICATE carried a random session key */
-    bool placeholder;   /* the final SESSION_SETUP reply had "BSRSPYL " */
-};
-
 /* The server's TCP port of a connected socket (0 if unknown). */
 static uint16_t peer_port(int fd)
 {
@@ -70,35 +53,6 @@ static uint64_t now_filetime(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return nttime_from_timespec(ts);
-}
-
-/* Reads a NUL-terminated string (UTF-16LE when unicode, else OEM/ASCII)
- * from r into out; a missing string leaves out empty. */
-static void read_string(struct wire_reader *r, bool unicode, char *out, size_t n)
-{
-    out[0] = 0;
-    size_t start = r->pos, len = 0;
-    size_t unit = unicode ? 2 : 1;
-    while (wire_remaining(r) >= unit) {
-        const uint8_t *p = wire_bytes(r, unit);
-        if (p[0] == 0 && (unit == 1 || p[1] == 0))
-            break;
-        len += unit;
-    }
-    if (!len)
-        return;
-    if (unicode) {
-        int err = 0;
-        char *s = text_utf16_to_utf8(r->buf + start, len, &err);
-        if (s) {
-            snprintf(out, n, "%s", s);
-            free(s);
-        }
-    } else {
-        size_t k = len < n - 1 ? len : n - 1;
-        memcpy(out, r->buf + start, k);
-        out[k] = 0;
-    }
 }
 
 /* MS-SMB 3.2.4.2.4 style: the client policy against the server's mode. */
@@ -176,77 +130,9 @@ static int negotiate(struct smb1_conn *c, struct mux *mux, struct nego *ng, uint
         conn_why(why, why_len, "no answer to NEGOTIATE: %s", strerror(-r));
         return r;
     }
-    r = -EPROTONOSUPPORT;
-    if (in.status != 0 || in.wct != 17) {
-        conn_why(why, why_len, "the server refused the NT LM 0.12 dialect (%s, %u words)",
-                 ntstatus_name(in.status), in.wct);
-        goto out;
-    }
-    struct wire_reader w, b;
-    msg_in_words(&in, &w);
-    msg_in_bytes(&in, &b);
-    uint16_t idx = wire_u16(&w);
-    ng->secmode = wire_u8(&w);
-    ng->max_mpx = wire_u16(&w);
-    wire_skip(&w, 2); /* MaxNumberVcs */
-    ng->max_buffer = wire_u32(&w);
-    wire_skip(&w, 4); /* MaxRawSize */
-    ng->session_key = wire_u32(&w);
-    ng->caps = wire_u32(&w);
-    wire_skip(&w, 8); /* SystemTime */
-    ng->tz = (int16_t)wire_u16(&w);
-    uint8_t chal_len = wire_u8(&w);
-    if (!wire_ok(&w) || idx != 0) {
-        conn_why(why, why_len, "the server refused the NT LM 0.12 dialect");
-        goto out;
-    }
-    ng->ext = (ng->caps & SMB1_CAP_EXTENDED_SECURITY) != 0;
-    ng->unicode = (ng->caps & SMB1_CAP_UNICODE) != 0;
-    if (!(ng->secmode & SMB1_SECMODE_ENCRYPT_PASSWORDS)) {
-        conn_why(why, why_len, "the server asks for plaintext passwords; refused");
-        goto out;
-    }
-    if (!(ng->secmode & SMB1_SECMODE_USER)) {
-        conn_why(why, why_len, "the server uses share-level security; not supported");
-        goto out;
-    }
-    if (ng->ext) {
-        wire_skip(&b, 16); /* ServerGUID */
-        size_t n = wire_remaining(&b);
-        const uint8_t *p = wire_bytes(&b, n);
-        if (!wire_ok(&b)) {
-            r = -EIO;
-            conn_why(why, why_len, "malformed extended NEGOTIATE reply");
-            goto out;
-        }
-        *blob = NULL;
-        *blob_len = n;
-        if (n) {
-            *blob = malloc(n);
-            if (!*blob) {
-                r = -ENOMEM;
-                goto out;
-            }
-            memcpy(*blob, p, n);
-        }
-    } else {
-        if (chal_len != 8) {
-            r = -EIO;
-            conn_why(why, why_len, "NEGOTIATE reply has a %u-byte challenge", chal_len);
-            goto out;
-        }
-        wire_copy(&b, ng->challenge, 8);
-        bool uni = (in.flags2 & SMB1_FLAGS2_UNICODE) || ng->unicode;
-        read_string(&b, uni, ng->domain, sizeof(ng->domain));
-        read_string(&b, uni, ng->server, sizeof(ng->server));
-        if (!wire_ok(&b)) {
-            r = -EIO;
-            conn_why(why, why_len, "malformed NEGOTIATE reply");
-            goto out;
-        }
-    }
-    r = decide_signing(c, ng, why, why_len);
-out:
+    r = nego_decode(&in, ng, blob, blob_len, why, why_len);
+    if (r == 0)
+        r = decide_signing(c, ng, why, why_len);
     msg_in_free(&in);
     return r;
 }
@@ -594,9 +480,9 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         if (uni && ((in.bytes_off + b.pos) & 1))
             wire_skip(&b, 1);
         char tmp[64];
-        read_string(&b, uni, tmp, sizeof(tmp));
-        read_string(&b, uni, tmp, sizeof(tmp));
-        read_string(&b, uni, tmp, sizeof(tmp));
+        nego_read_string(&b, uni, tmp, sizeof(tmp));
+        nego_read_string(&b, uni, tmp, sizeof(tmp));
+        nego_read_string(&b, uni, tmp, sizeof(tmp));
         if (wire_ok(&b) && tmp[0])
             snprintf(s->peer.server_domain, sizeof(s->peer.server_domain), "%s", tmp);
     }

@@ -1,5 +1,6 @@
-/* libFuzzer: READ_ANDX replies. The input is the SMB of a reply; what the
- * validator accepts goes to file_read_decode, whose data must lie inside
+/* libFuzzer: READ_ANDX and NT_CREATE_ANDX replies. The input is the SMB of
+ * a reply; what the validator accepts goes to file_nt_create_decode and to
+ * file_read_decode, whose data must lie inside
  * the frame and after the parameter words (never header bytes handed over
  * as file data), and no longer than asked for (the first two bytes of the
  * input, little-endian, times 4, as the request's count). */
@@ -28,6 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(p);
         return 0;
     }
+    uint16_t fid;
+    struct smb1_stat st;
+    (void)file_nt_create_decode(&in, &fid, &st);
     const uint8_t *d = NULL;
     uint32_t len = 0;
     if (file_read_decode(&in, max, &d, &len) == 0 && len) {

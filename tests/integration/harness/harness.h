@@ -12,7 +12,7 @@
  *   "signed"  signing mandatory, NTLMv2 only, CIFS UNIX extensions, EAs,
  *             shares "share" (user is an admin: UNIX chown works),
  *             "plain" (ordinary permissions), "printer" (printable)
- *   "nosign"  signing disabled, no UNIX extensions, NTLMv2 only
+ *   "nosign"  signing disabled, no UNIX extensions, NTLMv2 only, "printer"
  *   "legacy"  NTLMv1 and LANMAN accepted (sec=ntlm / sec=lanman), signing auto
  *   "guest"   map to guest = bad user, guest-ok share
  * impacket's smbserver is SMB1 only and must be used unsigned (its SMB1

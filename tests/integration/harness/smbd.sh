@@ -30,7 +30,8 @@
 #   SMBD_PLAIN_SHARE / SMBD_PLAIN_DIR   (signed profile: a share on which
 #                              the user has ordinary rights; on "share" it
 #                              is an admin user, so CIFS UNIX chown works)
-#   SMBD_PRINTER                (signed profile: a printable share)
+#   SMBD_PRINTER                (signed and nosign profiles: a printable
+#                              share that prints to SMBD_DIR/printed)
 # A test that needs more smb.conf lines sets SMBD_EXTRA_GLOBAL (added to
 # [global]) and/or SMBD_EXTRA_SHARE (added to [share]) before the start;
 # later lines override the profile's.
@@ -39,7 +40,8 @@
 # Profiles (all speak only NT1, i.e. SMB1):
 #   signed  server signing = mandatory, ntlm auth = ntlmv2-only, CIFS UNIX
 #           extensions, EAs in user.* xattrs, a printer share
-#   nosign  server signing = disabled, no UNIX extensions, ntlmv2-only
+#   nosign  server signing = disabled, no UNIX extensions, ntlmv2-only,
+#           a printer share (the printer: see _h_write_printer)
 #   plain   server signing = disabled, CIFS UNIX extensions (Samba's
 #           default), ntlmv2-only: what large unsigned POSIX reads need
 #   legacy  ntlm auth = yes, lanman auth = yes (LM hash stored), signing auto
