@@ -22,6 +22,7 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
     cfg->ip = o->ip;
     cfg->wins = o->wins;
     cfg->resolve_order = o->resolve;
+    cfg->wins_timeout_ms = o->wins_timeout;
     cfg->port = o->port;
     cfg->server_netbios_name = o->servernetbiosname;
     cfg->client_netbios_name = o->netbiosname;

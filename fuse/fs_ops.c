@@ -272,6 +272,8 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     pthread_mutex_lock(&fs->files_lock);
     h->created = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
     h->writable = (flags & O_ACCMODE) != O_RDONLY;
+    /* O_SYNC and O_DSYNC promise the data at write(2): nothing is kept. */
+    h->keep_writes = h->created && !(fi->flags & (O_SYNC | O_DSYNC));
     if (h->created) {
         h->st = s;
         h->own_ns = own_now_ns();

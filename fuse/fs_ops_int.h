@@ -46,6 +46,7 @@ struct sfs_handle {
     struct timespec close_mtime;
     /* Write-behind (fs_wb.c): wb_pending and refs are protected by
      * fs->files_lock, the rest by wb_lock (taken after files_lock). */
+    bool keep_writes; /* created, without O_SYNC/O_DSYNC: fs_wb.c may keep */
     bool wb_pending;
     unsigned refs;
     pthread_mutex_t wb_lock;

@@ -1,9 +1,9 @@
 /* Write-behind of the small files we create: the writes of a file we
  * created (O_CREAT|O_EXCL) are kept here, up to what one WRITE_ANDX + CLOSE
  * chain can carry, and go out with its close(2) as that one request
- * (smb1_write_close), with the mtime tar set in the CLOSE; not while the
- * handle holds byte-range locks (smb1_write_close_max is 0 then: a CLOSE
- * would drop them). A file of
+ * (smb1_write_close), with the mtime tar set in the CLOSE. Not for an
+ * O_SYNC/O_DSYNC open, nor while the handle holds byte-range locks
+ * (smb1_write_close_max is 0 then: a CLOSE would drop them). A file of
  * untar or cp -r then costs its create and that request.
  *
  * What close(2) promises holds: the data is on the server, and visible to
@@ -71,7 +71,7 @@ int wb_push(struct sfs_fs *fs, struct sfs_handle *h)
 int wb_write(struct sfs_fs *fs, struct sfs_handle *h, const char *buf, size_t size, off_t off)
 {
     pthread_mutex_lock(&fs->files_lock);
-    bool mine = h->created && h->writable;
+    bool mine = h->keep_writes && h->writable;
     pthread_mutex_unlock(&fs->files_lock);
     size_t max = mine ? smb1_write_close_max(h->f) : 0;
     int r = 0;

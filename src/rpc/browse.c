@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "netbios/nbname.h"
+#include "netbios/resolve.h"
 #include "ops/trans.h"
 #include "rpc/rap.h"
 #include "session/conn.h"
@@ -117,11 +118,35 @@ static int try_master(struct smb1_resolver *r, const char *name, uint8_t suffix,
     return 0;
 }
 
+/* No workgroup given and no browser answers __MSBROWSE__ (a WINS-only
+ * network: that name is only ever broadcast): a WINS server's node
+ * status names its workgroup, and WINS knows that workgroup's domain
+ * master browser (<1B>). */
+static int master_from_wins(struct smb1_resolver *r, struct smb1_master *out, char *tried,
+                            size_t cap)
+{
+    char wins[RESOLVE_MAX_WINS][16];
+    unsigned n = resolver_wins(r, wins, RESOLVE_MAX_WINS);
+    int e = -ENOENT;
+    for (unsigned i = 0; i < n && e; i++) {
+        struct smb1_node_status st;
+        if (smb1_node_status(r, wins[i], &st) || !st.workgroup[0]) {
+            size_t l = strlen(tried);
+            snprintf(tried + l, cap - l, "%sthe workgroup of WINS %s", l ? ", " : "", wins[i]);
+            continue;
+        }
+        e = try_master(r, st.workgroup, NBNAME_SUFFIX_DMB, out, tried, cap);
+        if (e)
+            e = try_master(r, st.workgroup, NBNAME_SUFFIX_LMB, out, tried, cap);
+    }
+    return e;
+}
+
 int smb1_find_master(struct smb1_resolver *r, const char *workgroup, struct smb1_master *out,
                      char *why, size_t why_len)
 {
     memset(out, 0, sizeof(*out));
-    char tried[128] = "";
+    char tried[192] = "";
     int e = -ENOENT;
     if (workgroup && workgroup[0]) {
         if (!nbname_valid(workgroup)) {
@@ -135,6 +160,8 @@ int smb1_find_master(struct smb1_resolver *r, const char *workgroup, struct smb1
     }
     if (e)
         e = try_master(r, NBNAME_MSBROWSE, NBNAME_SUFFIX_BROWSE, out, tried, sizeof(tried));
+    if (e && !(workgroup && workgroup[0]))
+        e = master_from_wins(r, out, tried, sizeof(tried));
     if (e) {
         if (why && why_len)
             snprintf(why, why_len, "no master browser found (tried %s)", tried);

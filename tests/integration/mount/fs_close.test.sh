@@ -6,7 +6,8 @@
 #   (smbclient) reads it at once after close() returns;
 # - a listing or a stat while the file is open shows the data (it goes
 #   out first), and a second descriptor (dup) keeps working after the
-#   first one's close (the server handle is opened again);
+#   first one's close (the server handle is opened again); O_SYNC writes
+#   are on the server when write() returns;
 # - a write that fails at the close (a full disk) is what close() returns,
 #   and is logged; nothing close() reported as written is lost.
 # Signed (UNIX extensions) and nosign (NT_CREATE_ANDX) each in a process.
@@ -56,6 +57,13 @@ assert os.stat(f"{mnt}/open").st_size == 10000
 os.close(fd)
 assert open(f"{srv}/open", "rb").read() == data + data
 print("  ok a listing and a stat while open see the data", file=sys.stderr)
+
+# O_SYNC: the data is on the server when write() returns
+fd = os.open(f"{mnt}/sync", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_SYNC, 0o600)
+os.write(fd, b"durable")
+assert open(f"{srv}/sync", "rb").read() == b"durable", "O_SYNC write kept"
+os.close(fd)
+print("  ok O_SYNC writes are not kept", file=sys.stderr)
 
 # two descriptors of one open file: the first close sends the CLOSE, the
 # second goes on
