@@ -198,6 +198,7 @@ static void on_stop_signal(int sig)
 struct stopper {
     pthread_t thread;
     int pipe_r;
+    int fuse_fd; /* a duplicate of the session's */
     struct fuse_session *se;
     struct smb1_conn *conn;
     struct smb1_log *log;
@@ -223,8 +224,9 @@ static void stop_sleep_until(int64_t t)
 static void *stopper_main(void *arg)
 {
     struct stopper *sp = arg;
-    struct pollfd p[2] = {{.fd = sp->pipe_r, .events = POLLIN},
-                          {.fd = fuse_session_fd(sp->se), .events = 0}};
+    /* A duplicate: main closes the session's descriptor when it unmounts,
+     * and its number must not come back as another file meanwhile. */
+    struct pollfd p[2] = {{.fd = sp->pipe_r, .events = POLLIN}, {.fd = sp->fuse_fd, .events = 0}};
     for (;;) {
         int n = poll(p, 2, -1);
         if (n < 0 && errno == EINTR)
@@ -235,7 +237,7 @@ static void *stopper_main(void *arg)
         }
         if (p[0].revents & POLLIN) {
             unsigned char sig = 0;
-            if (read(sp->pipe_r, &sig, 1) == 1)
+            if (read(sp->pipe_r, &sig, 1) == 1 && sig)
                 log_info(sp->log, "stopping on signal %d", sig);
             break;
         }
@@ -445,6 +447,7 @@ mount:
         goto out_signals;
     }
     stp.pipe_r = stop_pipe[0];
+    stp.fuse_fd = fcntl(fuse_session_fd(se), F_DUPFD_CLOEXEC, 0);
     stop_pipe_w = stop_pipe[1];
     stop_se = se;
     struct sigaction sa;
@@ -490,6 +493,13 @@ mount:
         }
         r = fuse_loop_mt(f, lc);
         fuse_loop_cfg_destroy(lc);
+    }
+    /* However the loop ended (an unmount, a signal), the unwinding that
+     * follows is bounded too: tell the watcher. */
+    {
+        unsigned char zero = 0;
+        if (write(stop_pipe_w, &zero, 1) < 0)
+            log_debug(&lg, "stop watcher: %s", strerror(errno));
     }
     /* A positive result is the signal that ended the loop: a normal stop. */
     status = r >= 0 ? 0 : EXIT_MOUNT;
