@@ -379,11 +379,14 @@ int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
 /* ---- Added by the operation layer (op_file.c, ea.c, share_enum.c) ---- */
 
 /* Byte-range lock on an open file. type: F_RDLCK (shared), F_WRLCK
- * (exclusive) or F_UNLCK; len 0 means to the end of any file. wait: block
- * until granted. -EAGAIN when another handle holds a conflicting lock.
+ * (exclusive) or F_UNLCK; len 0 means to the end of any file. wait: retry
+ * until granted (never a request the server holds), -EDEADLK after
+ * SMB1_LOCK_WAIT_MAX_S. -EAGAIN when another handle holds a conflicting
+ * lock.
  * These are Windows byte-range locks: they do not merge or split like
  * POSIX locks, and an unlock must name a range that was locked (else it is
  * ignored). Locks do not survive a reconnection. */
+#define SMB1_LOCK_WAIT_MAX_S 30
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait);
 
 /* POSIX locks (fcntl F_SETLK / F_SETLKW, flock) on an open file, kept as
