@@ -129,16 +129,17 @@ struct smb1_config {
     const char *password; /* read once by smb1_conn_new; caller wipes its copy */
     enum smb1_sec sec;
     enum smb1_sign_policy sign;
-    int connect_timeout_ms; /* 0: 10000 */
-    int request_timeout_ms; /* 0: 60000 */
-    int echo_interval_s;    /* 0: 60; idle keepalive and dead-server detection */
-    size_t max_frame;       /* cap on a received frame; 0: by transport */
-    uint32_t rsize, wsize;  /* 0: largest the server allows */
-    int unix_ext;           /* -1 auto, 0 never, 1 require */
-    bool mapposix;          /* map Windows-reserved characters (no UNIX extensions) */
-    bool mfsymlinks;        /* Minshall+French symlinks (no UNIX extensions) */
-    bool soft;              /* after a failed reconnect, fail requests instead of retrying */
-    struct smb1_log *log;   /* must outlive the connection */
+    int connect_timeout_ms;  /* 0: 10000 */
+    int request_timeout_ms;  /* 0: 60000 */
+    int echo_interval_s;     /* 0: 60; idle keepalive and dead-server detection */
+    size_t max_frame;        /* cap on a received frame; 0: by transport */
+    uint32_t rsize, wsize;   /* 0: largest the server allows */
+    int unix_ext;            /* -1 auto, 0 never, 1 require */
+    bool mapposix;           /* map Windows-reserved characters (no UNIX extensions) */
+    bool mfsymlinks;         /* Minshall+French symlinks (no UNIX extensions) */
+    bool soft;               /* after a failed reconnect, fail requests instead of retrying */
+    uint16_t browse_bufsize; /* ReceiveBufferSize of NetServerEnum2/3; 0: 0xFFE0 */
+    struct smb1_log *log;    /* must outlive the connection */
     /* Optional: sees every frame, MAC check and logon decision (below);
      * must outlive the connection. NULL costs nothing. */
     const struct smb1_observer *observer;

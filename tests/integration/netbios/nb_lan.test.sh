@@ -166,6 +166,17 @@ else
     bad "--browse TESTGRP: $(cat "$OUT")"
 fi
 
+# NetServerEnum3: a buffer for two entries (44 bytes each, with the
+# comment) splits NBCLI NBCLI2 NBCLI3 NBSRV into three rounds.
+four_hosts() {
+    sfs --browse TESTGRP -o browse_bufsize=100,debug >"$OUT" 2>&1 &&
+        [ "$(grep -Ec '^(NBCLI|NBCLI2|NBCLI3|NBSRV) ' "$OUT")" = 4 ]
+}
+if lab_poll 60 four_hosts && [ "$(grep -c 'NetServerEnum3 from' "$OUT")" = 2 ]; then
+    ok "browse_bufsize=100: four servers in three rounds ($(grep -o 'NetServerEnum3 from [A-Z0-9]*' "$OUT" | tr '\n' ' '))"
+else
+    bad "browse_bufsize=100: $(cat "$OUT")"
+fi
 sfs --browse -o "resolve=wins,wins=$LAB_IP_S" >"$OUT" 2>&1 && grep -Eq '^TESTGRP +NBSRV' "$OUT" &&
     ok "--browse on a WINS-only network (resolve=wins)" || bad "--browse with WINS only: $(cat "$OUT")"
 
@@ -206,7 +217,7 @@ if [ -x "$SMBFUSE" ]; then
             bad "unknown server in the network mount: rc=$rc ${dt} ms"
         # Probes of missing names (a shell's, a file manager's) are cached.
         t0=$(now_ms)
-        for i in 1 2 3 4 5; do
+        for _ in 1 2 3 4 5; do
             stat "$NET/TESTGRP/NOSUCHBOX" "$NET/TESTGRP/.hidden" "$NET/.Trash" >/dev/null 2>&1
         done
         dt=$(($(now_ms) - t0))
