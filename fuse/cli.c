@@ -9,7 +9,8 @@
 
 static int make_resolver(const struct sfs_options *o, struct smb1_log *lg, struct smb1_resolver **r)
 {
-    struct smb1_resolve_config rc = {.order = o->resolve, .wins = o->wins, .log = lg};
+    struct smb1_resolve_config rc = {
+        .order = o->resolve, .wins_timeout_ms = o->wins_timeout, .wins = o->wins, .log = lg};
     char why[256] = "";
     int e = smb1_resolver_new(&rc, r, why, sizeof(why));
     if (e)

@@ -15,8 +15,9 @@
  * context's private_data; for the length of one call we put the share's
  * there (the context belongs to the calling thread and the request) and
  * restore ours after. A share connects on first access (one connection
- * per server, shared by its shares) and is released after NET_IDLE_S with
- * no open file and no call in progress.
+ * per server, shared by its shares) and is released after idle_timeout=
+ * seconds (60) with no open file and no call in progress; the server's
+ * connection goes with its last share.
  */
 #include "fs_net_int.h"
 
@@ -30,11 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NET_LIST_TTL_S 30
-#define NET_ERR_TTL_S  10
-#ifndef NET_IDLE_S
-#define NET_IDLE_S 60 /* a build for a test may shorten it */
-#endif
+#define NET_LIST_TTL_S  30
+#define NET_ERR_TTL_S   10
 #define NET_CONNECT_MS  3000
 #define NET_MAX_ENTRIES 4096
 
@@ -497,11 +495,12 @@ static void share_free(struct net_share *s)
 static void *reaper_main(void *arg)
 {
     struct sfs_net *net = arg;
+    int64_t idle_ms = (int64_t)(net->opts->idle_timeout > 0 ? net->opts->idle_timeout : 60) * 1000;
     pthread_mutex_lock(&net->lock);
     while (!net->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += 5;
+        ts.tv_sec += idle_ms < 10000 ? 1 : 5;
         pthread_cond_timedwait(&net->reaper_cond, &net->lock, &ts);
         if (net->stop)
             break;
@@ -509,7 +508,7 @@ static void *reaper_main(void *arg)
         struct net_share *idle = NULL;
         for (struct net_share **pp = &net->shares; *pp;) {
             struct net_share *s = *pp;
-            if (!s->calls && !s->opens && now - s->used_ms > NET_IDLE_S * 1000) {
+            if (!s->calls && !s->opens && now - s->used_ms >= idle_ms) {
                 *pp = s->next;
                 s->srv->users--;
                 s->next = idle;
@@ -559,7 +558,10 @@ struct sfs_net *sfs_net_new(const struct sfs_options *opts, struct smb1_log *log
     net->log = log;
     /* Byte-range locks stay local here: the table has no lock callbacks. */
     net->inner = sfs_fs_operations(false);
-    struct smb1_resolve_config rc = {.order = opts->resolve, .wins = opts->wins, .log = log};
+    struct smb1_resolve_config rc = {.order = opts->resolve,
+                                     .wins_timeout_ms = opts->wins_timeout,
+                                     .wins = opts->wins,
+                                     .log = log};
     char why[256] = "";
     *err = smb1_resolver_new(&rc, &net->resolver, why, sizeof(why));
     if (*err) {

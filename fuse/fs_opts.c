@@ -137,6 +137,9 @@ enum opt_id {
     O_IP,
     O_WINS,
     O_RESOLVE,
+    O_WINS_TIMEOUT,
+    O_IDLE_TIMEOUT,
+    O_BROWSE_BUFSIZE,
     O_HIDDEN,
     O_SERVERCREDS,
     O_UNIX,
@@ -205,6 +208,9 @@ static const struct opt_def opt_table[] = {
     {"addr", O_IP, ARG_REQUIRED},
     {"wins", O_WINS, ARG_REQUIRED},
     {"resolve", O_RESOLVE, ARG_REQUIRED},
+    {"wins_timeout", O_WINS_TIMEOUT, ARG_REQUIRED},
+    {"idle_timeout", O_IDLE_TIMEOUT, ARG_REQUIRED},
+    {"browse_bufsize", O_BROWSE_BUFSIZE, ARG_REQUIRED},
     {"hidden", O_HIDDEN, ARG_NONE},
     {"servercreds", O_SERVERCREDS, ARG_REQUIRED},
     {"unix", O_UNIX, ARG_NONE},
@@ -373,27 +379,6 @@ static int parse_username(struct parse_state *ps, char *raw, size_t rawlen)
     return 0;
 }
 
-/* One word of a wins= (an IPv4 address) or resolve= (a method) value. */
-static bool list_word_ok(int id, const char *w)
-{
-    struct in_addr a;
-    if (id == O_WINS)
-        return inet_pton(AF_INET, w, &a) == 1;
-    return strcmp(w, "host") == 0 || strcmp(w, "wins") == 0 || strcmp(w, "bcast") == 0;
-}
-
-/* Appends ",word" to the value of the list option just given. */
-static int list_append(struct parse_state *ps, const char *word)
-{
-    char **dst = ps->list_opt == O_WINS ? &ps->o->wins : &ps->o->resolve;
-    char *joined = NULL;
-    if (asprintf(&joined, "%s,%s", *dst ? *dst : "", word) < 0)
-        return fail(ps, -ENOMEM, "out of memory");
-    free(*dst);
-    *dst = joined;
-    return 0;
-}
-
 /* Handles one option; tok is a NUL-terminated copy, raw_val points at the
  * value inside the argv string (for secrets). */
 static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t raw_len)
@@ -407,8 +392,8 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
 
     if (eq)
         *eq = '\0';
-    if (!eq && ps->list_opt && list_word_ok(ps->list_opt, tok))
-        return list_append(ps, tok);
+    if (!eq && ps->list_opt && opt_list_word_ok(ps->list_opt, tok))
+        return opt_list_append(ps, tok);
     ps->list_opt = 0;
     if (strncmp(tok, "x-", 2) == 0)
         return 0; /* x-systemd.*, x-gvfs-*, ...: for mount(8) and systemd */
@@ -512,23 +497,16 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
         return set_str(ps, &o->ip, v, strlen(v));
     }
     case O_WINS:
-    case O_RESOLVE: {
-        /* Checked word by word here, so a typo is a usage error. */
-        char *copy = strdup(v);
-        if (!copy)
-            return fail(ps, -ENOMEM, "out of memory");
-        for (char *sp = NULL, *w = strtok_r(copy, ",", &sp); w; w = strtok_r(NULL, ",", &sp)) {
-            if (!list_word_ok(d->id, w)) {
-                free(copy);
-                return fail(ps, -EINVAL, "%s=%s: %s", tok, v,
-                            d->id == O_WINS ? "expected IPv4 addresses separated by commas"
-                                            : "expected host, wins and bcast separated by commas");
-            }
-        }
-        free(copy);
-        ps->list_opt = d->id;
-        return set_str(ps, d->id == O_WINS ? &o->wins : &o->resolve, v, strlen(v));
-    }
+    case O_RESOLVE:
+        return opt_set_list(ps, d->id == O_WINS ? OPT_LIST_WINS : OPT_LIST_RESOLVE, tok, v);
+    case O_WINS_TIMEOUT:
+    case O_IDLE_TIMEOUT:
+        return opt_set_timeout(ps, d->id == O_IDLE_TIMEOUT, v);
+    case O_BROWSE_BUFSIZE:
+        if (parse_ulong(v, 10, 64, 0xFFE0, &x))
+            return fail(ps, -EINVAL, "browse_bufsize=%s: expected bytes from 64 to 65504", v);
+        o->browse_bufsize = (uint16_t)x;
+        return 0;
     case O_HIDDEN:
         o->hidden = true;
         return 0;
@@ -692,6 +670,7 @@ static void set_defaults(struct sfs_options *o)
     /* As cifs.ko (both apply only without UNIX extensions). */
     o->mapposix = o->mfsymlinks = true;
     o->echo_interval = 60;
+    o->idle_timeout = 60;
 }
 
 static int scan_argv(struct parse_state *ps, int argc, char **argv)
@@ -853,6 +832,7 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
     cfg->ip = o->ip;
     cfg->wins = o->wins;
     cfg->resolve_order = o->resolve;
+    cfg->wins_timeout_ms = o->wins_timeout;
     cfg->port = o->port;
     cfg->server_netbios_name = o->servernetbiosname;
     cfg->client_netbios_name = o->netbiosname;
@@ -868,6 +848,7 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
     cfg->mapposix = o->mapposix;
     cfg->mfsymlinks = o->mfsymlinks;
     cfg->soft = o->soft;
+    cfg->browse_bufsize = o->browse_bufsize;
     cfg->pcap_path = o->pcap;
     cfg->pcap_max = o->pcap_max;
 }

@@ -25,7 +25,7 @@ struct parse_state {
     char *fuse_opts; /* comma list for fuse_args, built with fuse_opt_add_opt */
     bool fsname_given, subtype_given;
     bool user_given, domain_given, password_given;
-    /* The last option was wins= or resolve= (its enum opt_id; 0: not):
+    /* The last option was wins= or resolve= (OPT_LIST_*; 0: not):
      * the bare words after it in the -o list continue its value, so
      * "-o resolve=wins,bcast" means what it says. */
     int list_opt;
@@ -38,6 +38,15 @@ int fail(struct parse_state *ps, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int set_str(struct parse_state *ps, char **dst, const char *val, size_t len);
 int parse_ulong(const char *v, int base, unsigned long min, unsigned long max, unsigned long *out);
+
+/* fs_opts_net.c: wins=, resolve=, wins_timeout=, idle_timeout= */
+#define OPT_LIST_WINS    1
+#define OPT_LIST_RESOLVE 2
+bool opt_list_word_ok(int list, const char *w);
+/* Appends ",word" to the value of the list option just given. */
+int opt_list_append(struct parse_state *ps, const char *word);
+int opt_set_list(struct parse_state *ps, int list, const char *tok, const char *v);
+int opt_set_timeout(struct parse_state *ps, bool idle, const char *v);
 
 /* fs_source.c: the //server/share argument into o (source, host, share,
  * prefix; "//" turns a mount into the network mount). */

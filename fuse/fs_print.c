@@ -27,6 +27,9 @@
 struct print_handle {
     struct print_handle *next; /* protected by sfs_print.lock */
     char name[PRINT_NAME_MAX + 1];
+    /* Held across a write to the job and across its end, so that a close
+     * of a duplicate descriptor never frees the job under a write. */
+    pthread_mutex_t io_lock;
     pthread_mutex_t lock;       /* protects the fields below */
     struct smb1_print_job *job; /* NULL once submitted or abandoned */
     uint64_t size;              /* end of the data written */
@@ -175,6 +178,13 @@ static struct print_handle *open_find_locked(struct sfs_print *p, const char *na
     return NULL;
 }
 
+static void ph_free(struct print_handle *ph)
+{
+    pthread_mutex_destroy(&ph->lock);
+    pthread_mutex_destroy(&ph->io_lock);
+    free(ph);
+}
+
 /* The queue changed (a job went in or out): fetch it at the next look. */
 static void queue_stale(struct sfs_print *p)
 {
@@ -288,6 +298,7 @@ static int print_create(const char *path, mode_t mode, struct fuse_file_info *fi
     if (!ph)
         return -ENOMEM;
     snprintf(ph->name, sizeof(ph->name), "%s", name);
+    pthread_mutex_init(&ph->io_lock, NULL);
     pthread_mutex_init(&ph->lock, NULL);
     ph->created = time(NULL);
     pthread_mutex_lock(&p->lock);
@@ -298,16 +309,14 @@ static int print_create(const char *path, mode_t mode, struct fuse_file_info *fi
     }
     pthread_mutex_unlock(&p->lock);
     if (busy) {
-        pthread_mutex_destroy(&ph->lock);
-        free(ph);
+        ph_free(ph);
         return -EBUSY;
     }
     int r = smb1_print_open(p->tree, name, p->job_flags, &ph->job);
     if (r) {
         log_warn(p->log, "print: %s refused the job %s: %s", p->opts->share, name, strerror(-r));
         open_remove(p, ph);
-        pthread_mutex_destroy(&ph->lock);
-        free(ph);
+        ph_free(ph);
         return r == -EPERM ? -EACCES : r;
     }
     fi->fh = (uintptr_t)ph;
@@ -334,46 +343,45 @@ static int print_write(const char *path, const char *buf, size_t size, off_t off
     struct print_handle *ph = get_ph(fi);
     if (!ph)
         return -EBADF;
+    pthread_mutex_lock(&ph->io_lock);
     pthread_mutex_lock(&ph->lock);
     int r = ph->err;
     struct smb1_print_job *job = ph->job;
     pthread_mutex_unlock(&ph->lock);
-    if (r)
-        return r;
-    /* Submitted at an earlier close of a duplicate descriptor. */
-    if (!job)
-        return -EIO;
-    ssize_t w = smb1_print_write(job, buf, size, (uint64_t)off);
+    /* No job: it was submitted at an earlier close of a duplicate. */
+    ssize_t w = r ? r : job ? smb1_print_write(job, buf, size, (uint64_t)off) : -EIO;
     pthread_mutex_lock(&ph->lock);
-    if (w < 0)
+    if (w < 0 && !r && job)
         ph->err = (int)w;
-    else if ((uint64_t)off + (uint64_t)w > ph->size)
+    else if (w > 0 && (uint64_t)off + (uint64_t)w > ph->size)
         ph->size = (uint64_t)off + (uint64_t)w;
     pthread_mutex_unlock(&ph->lock);
+    pthread_mutex_unlock(&ph->io_lock);
     return (int)w;
 }
 
 /* Submits (or, after a failure, abandons) the job of ph; its result. */
 static int job_finish(struct sfs_print *p, struct print_handle *ph)
 {
+    pthread_mutex_lock(&ph->io_lock);
     pthread_mutex_lock(&ph->lock);
     struct smb1_print_job *job = ph->job;
     ph->job = NULL;
     int r = ph->err;
     pthread_mutex_unlock(&ph->lock);
-    if (!job)
-        return r;
-    if (r) {
+    if (job && r) {
         smb1_print_abort(job);
-        return r;
+    } else if (job) {
+        r = smb1_print_close(job);
+        if (r) {
+            log_warn(p->log, "print: job %s on %s failed: %s", ph->name, p->opts->share,
+                     strerror(-r));
+            pthread_mutex_lock(&ph->lock);
+            ph->err = r;
+            pthread_mutex_unlock(&ph->lock);
+        }
     }
-    r = smb1_print_close(job);
-    if (r) {
-        log_warn(p->log, "print: job %s on %s failed: %s", ph->name, p->opts->share, strerror(-r));
-        pthread_mutex_lock(&ph->lock);
-        ph->err = r;
-        pthread_mutex_unlock(&ph->lock);
-    }
+    pthread_mutex_unlock(&ph->io_lock);
     return r;
 }
 
@@ -405,8 +413,7 @@ static int print_release(const char *path, struct fuse_file_info *fi)
     /* An empty job is submitted too: the server drops it. */
     (void)job_finish(p, ph);
     open_remove(p, ph);
-    pthread_mutex_destroy(&ph->lock);
-    free(ph);
+    ph_free(ph);
     return 0;
 }
 
@@ -680,8 +687,7 @@ void sfs_print_free(struct sfs_print *p)
         p->open = ph->next;
         if (ph->job)
             smb1_print_abort(ph->job);
-        pthread_mutex_destroy(&ph->lock);
-        free(ph);
+        ph_free(ph);
     }
     free(p->queue);
     pthread_mutex_destroy(&p->lock);

@@ -1,5 +1,6 @@
-/* The share argument of smbfuse: //server/share[/prefix], "//" for the
- * network mount, //server alone for --list. */
+/* The share argument of smbfuse: //server/share[/prefix], "//" (or "/",
+ * as mount(8) passes "//" on) for the network mount, //server alone for
+ * --list. */
 #include "fs_opts_int.h"
 
 #include <errno.h>
@@ -19,6 +20,14 @@ int parse_source(struct parse_state *ps, const char *arg)
     for (p = s; *p; p++)
         if (*p == '\\')
             *p = '/';
+    /* mount(8) hands a source of "//" on as the path it canonicalizes
+     * to, "/": no share is called that, so it is the network too. */
+    if (strcmp(s, "/") == 0 && o->mode == SFS_MODE_MOUNT) {
+        free(s);
+        s = strdup("//");
+        if (!s)
+            return fail(ps, -ENOMEM, "out of memory");
+    }
     if (strncmp(s, "//", 2) != 0) {
         rc = fail(ps, -EINVAL, "'%s' is not a share: expected //server/share", arg);
         goto out_free;

@@ -58,13 +58,18 @@ struct smb1_resolve_config {
     const char *wins;     /* "ADDR[,ADDR...]": IPv4 WINS servers, or NULL */
     uint16_t nbns_port;   /* 0: 137 (tests use others) */
     int bcast_timeout_ms; /* 0: 250 (RFC 1002 BCAST_REQ_RETRY_TIMEOUT), 3 tries */
-    int ucast_timeout_ms; /* 0: 5000 (UCAST_REQ_RETRY_TIMEOUT), 3 tries */
+    int wins_timeout_ms;  /* 0: SMB1_WINS_TIMEOUT_MS; the wait for one WINS server, 3 tries */
+    int ucast_timeout_ms; /* one try's wait (tests); 0: wins_timeout_ms / 3 */
     struct smb1_log *log; /* may be NULL; must outlive the resolver */
 };
 
 #define SMB1_RESOLVE_CACHE_MAX_S 300
-#define SMB1_RESOLVE_MAX         16
-#define SMB1_RESOLVE_FRESH       0x1u /* skip the cache (a reconnect: devices move) */
+/* RFC 1002 6 gives UCAST_REQ_RETRY_TIMEOUT 5 s x 3 as defaults: 15 s for
+ * a dead WINS server before the next method. A LAN answers in
+ * milliseconds, so by default one WINS server gets a second in all. */
+#define SMB1_WINS_TIMEOUT_MS 1000
+#define SMB1_RESOLVE_MAX     16
+#define SMB1_RESOLVE_FRESH   0x1u /* skip the cache (a reconnect: devices move) */
 
 struct smb1_resolved {
     unsigned count;
@@ -113,6 +118,7 @@ struct smb1_config {
     struct smb1_resolver *resolver; /* NULL: the connection makes its own from wins/resolve_order */
     const char *wins;               /* see smb1_resolve_config (when resolver is NULL) */
     const char *resolve_order;
+    int wins_timeout_ms;           /* see smb1_resolve_config */
     uint16_t port;                 /* 0: by transport */
     enum smb1_transport transport; /* with a port but AUTO: 139 means NETBIOS, else DIRECT */
     const char
@@ -123,16 +129,17 @@ struct smb1_config {
     const char *password; /* read once by smb1_conn_new; caller wipes its copy */
     enum smb1_sec sec;
     enum smb1_sign_policy sign;
-    int connect_timeout_ms; /* 0: 10000 */
-    int request_timeout_ms; /* 0: 60000 */
-    int echo_interval_s;    /* 0: 60; idle keepalive and dead-server detection */
-    size_t max_frame;       /* cap on a received frame; 0: by transport */
-    uint32_t rsize, wsize;  /* 0: largest the server allows */
-    int unix_ext;           /* -1 auto, 0 never, 1 require */
-    bool mapposix;          /* map Windows-reserved characters (no UNIX extensions) */
-    bool mfsymlinks;        /* Minshall+French symlinks (no UNIX extensions) */
-    bool soft;              /* after a failed reconnect, fail requests instead of retrying */
-    struct smb1_log *log;   /* must outlive the connection */
+    int connect_timeout_ms;  /* 0: 10000 */
+    int request_timeout_ms;  /* 0: 60000 */
+    int echo_interval_s;     /* 0: 60; idle keepalive and dead-server detection */
+    size_t max_frame;        /* cap on a received frame; 0: by transport */
+    uint32_t rsize, wsize;   /* 0: largest the server allows */
+    int unix_ext;            /* -1 auto, 0 never, 1 require */
+    bool mapposix;           /* map Windows-reserved characters (no UNIX extensions) */
+    bool mfsymlinks;         /* Minshall+French symlinks (no UNIX extensions) */
+    bool soft;               /* after a failed reconnect, fail requests instead of retrying */
+    uint16_t browse_bufsize; /* ReceiveBufferSize of NetServerEnum2/3; 0: 0xFFE0 */
+    struct smb1_log *log;    /* must outlive the connection */
     /* Optional: sees every frame, MAC check and logon decision (below);
      * must outlive the connection. NULL costs nothing. */
     const struct smb1_observer *observer;
@@ -372,11 +379,14 @@ int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
 /* ---- Added by the operation layer (op_file.c, ea.c, share_enum.c) ---- */
 
 /* Byte-range lock on an open file. type: F_RDLCK (shared), F_WRLCK
- * (exclusive) or F_UNLCK; len 0 means to the end of any file. wait: block
- * until granted. -EAGAIN when another handle holds a conflicting lock.
+ * (exclusive) or F_UNLCK; len 0 means to the end of any file. wait: retry
+ * until granted (never a request the server holds), -EDEADLK after
+ * SMB1_LOCK_WAIT_MAX_S. -EAGAIN when another handle holds a conflicting
+ * lock.
  * These are Windows byte-range locks: they do not merge or split like
  * POSIX locks, and an unlock must name a range that was locked (else it is
  * ignored). Locks do not survive a reconnection. */
+#define SMB1_LOCK_WAIT_MAX_S 30
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait);
 
 /* POSIX locks (fcntl F_SETLK / F_SETLKW, flock) on an open file, kept as
@@ -452,7 +462,8 @@ struct smb1_master {
 /* Finds a master browser: workgroup<1d> (the local master, by the
  * resolver: a broadcast), then workgroup<1b> (the domain master, from
  * WINS), else any master browser (__MSBROWSE__<01> by broadcast). With
- * workgroup NULL only the last. Returns 0, -ENOENT (why names what was
+ * workgroup NULL: __MSBROWSE__<01>, then (a WINS-only network) the
+ * domain master of each WINS server's own workgroup. Returns 0, -ENOENT (why names what was
  * tried) or -errno. */
 int smb1_find_master(struct smb1_resolver *r, const char *workgroup, struct smb1_master *out,
                      char *why, size_t why_len);

@@ -74,10 +74,15 @@ int smb1_resolver_new(const struct smb1_resolve_config *rc, struct smb1_resolver
     struct smb1_resolver *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
+    r->q.ucast_timeout_ms = (SMB1_WINS_TIMEOUT_MS + NBQ_UCAST_RETRIES - 1) / NBQ_UCAST_RETRIES;
     if (rc) {
         r->q.port = rc->nbns_port;
         r->q.bcast_timeout_ms = rc->bcast_timeout_ms;
         r->q.ucast_timeout_ms = rc->ucast_timeout_ms;
+        if (!r->q.ucast_timeout_ms) {
+            int total = rc->wins_timeout_ms > 0 ? rc->wins_timeout_ms : SMB1_WINS_TIMEOUT_MS;
+            r->q.ucast_timeout_ms = (total + NBQ_UCAST_RETRIES - 1) / NBQ_UCAST_RETRIES;
+        }
         r->q.log = rc->log;
     }
     const char *order = rc && rc->order && rc->order[0] ? rc->order : "host,wins,bcast";
@@ -371,6 +376,14 @@ int smb1_resolve(struct smb1_resolver *r, const char *name, uint8_t suffix, unsi
     else
         say(why, why_len, "cannot resolve %s: tried %s", netbios ? shown : name, tried);
     return -ENOENT;
+}
+
+unsigned resolver_wins(const struct smb1_resolver *r, char (*out)[16], unsigned max)
+{
+    unsigned n = 0;
+    for (; n < r->nwins && n < max; n++)
+        inet_ntop(AF_INET, &r->wins[n], out[n], 16);
+    return n;
 }
 
 int smb1_node_status(struct smb1_resolver *r, const char *ip, struct smb1_node_status *out)

@@ -12,4 +12,8 @@
 /* Whether s is an IPv4 or IPv6 address literal ("[v6]" too). */
 bool resolve_is_address(const char *s);
 
+/* The WINS servers of r (wins=), as numeric addresses: how many were
+ * copied into out (at most max). */
+unsigned resolver_wins(const struct smb1_resolver *r, char (*out)[16], unsigned max);
+
 #endif

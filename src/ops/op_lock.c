@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
@@ -16,7 +17,7 @@
 struct lock_req {
     uint64_t off, len;
     int type;
-    bool wait, large;
+    bool large;
 };
 
 static ssize_t lock_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
@@ -38,7 +39,7 @@ static ssize_t lock_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *
     wire_put_u16(w, fid);
     wire_put_u8(w, lt);
     wire_put_u8(w, 0);
-    wire_put_u32(w, !unlock && lk->wait ? 0xFFFFFFFFu : 0);
+    wire_put_u32(w, 0); /* never a wait the server holds (smb1_lock) */
     wire_put_u16(w, unlock ? 1 : 0);
     wire_put_u16(w, unlock ? 0 : 1);
     msg_words_end(&m);
@@ -60,7 +61,7 @@ static ssize_t lock_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *
         return r;
     }
     m.want_epoch = epoch;
-    r = conn_call(t->conn, t, &m, &resp, CONN_FID | (!unlock && lk->wait ? CONN_NO_TIMEOUT : 0));
+    r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
     uint32_t st = resp.status;
@@ -81,7 +82,7 @@ void relock_locked(struct smb1_file *f)
     struct conn_params p;
     conn_get_params(f->t->conn, &p);
     for (struct file_lock_rec *l = f->locks; l && !f->locks_lost; l = l->next) {
-        struct lock_req lk = {l->off, l->len, l->shared ? F_RDLCK : F_WRLCK, false, p.large_files};
+        struct lock_req lk = {l->off, l->len, l->shared ? F_RDLCK : F_WRLCK, p.large_files};
         ssize_t r = lock_op(f->t, f->fid, f->epoch, &lk);
         if (r == 0)
             continue;
@@ -123,12 +124,11 @@ static void lock_record(struct smb1_file *f, uint64_t off, uint64_t len, int typ
     pthread_mutex_unlock(&f->lock);
 }
 
-int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait)
+/* One LOCKING_ANDX that does not wait. */
+static int lock_once(struct smb1_file *f, uint64_t off, uint64_t len, int type)
 {
     struct conn_params p;
     conn_get_params(f->t->conn, &p);
-    if (type != F_RDLCK && type != F_WRLCK && type != F_UNLCK)
-        return -EINVAL;
     /* POSIX length 0: to the end of any file. */
     if (len == 0 || len > UINT64_MAX - off)
         len = UINT64_MAX - off;
@@ -138,19 +138,42 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
         if (len > 0xFFFFFFFFu - off)
             len = 0xFFFFFFFFu - off;
     }
-    struct lock_req lk = {off, len, type, wait, p.large_files};
+    struct lock_req lk = {off, len, type, p.large_files};
     int r = (int)file_call(f, lock_op, &lk);
     if (r == 0)
         lock_record(f, off, len, type);
-    if (r == -EAGAIN && !wait && p.large_files) {
+    if (r == -EAGAIN && p.large_files) {
         /* smbd remembers the offset of a handle's last failed lock and
          * holds the next attempt there for 200 ms ("lock spin time") before
          * it fails: sqlite's writers, which retry their lock bytes, then
          * wait on each other by turns. A lock whose range wraps fails at
          * once with another offset, and the next attempt here is answered
          * at once again. */
-        struct lock_req wrap = {UINT64_MAX - 1, 4, F_WRLCK, false, true};
+        struct lock_req wrap = {UINT64_MAX - 1, 4, F_WRLCK, true};
         (void)file_call(f, lock_op, &wrap);
     }
     return r;
+}
+
+int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait)
+{
+    if (type != F_RDLCK && type != F_WRLCK && type != F_UNLCK)
+        return -EINVAL;
+    int r = lock_once(f, off, len, type);
+    if (r != -EAGAIN || !wait)
+        return r;
+    /* A wait is retried from here, never held by the server: it keeps no
+     * multiplex slot and has a bound (op_plock.c does the same, with
+     * interruption, for POSIX locks). */
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned ms = 5;; ms = ms < 320 ? ms * 2 : 500) {
+        struct timespec ts = {0, (long)ms * 1000000L};
+        nanosleep(&ts, NULL);
+        if ((r = lock_once(f, off, len, type)) != -EAGAIN)
+            return r;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= SMB1_LOCK_WAIT_MAX_S)
+            return -EDEADLK;
+    }
 }

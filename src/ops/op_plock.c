@@ -18,7 +18,7 @@
  * (each keeps a FUSE worker; libfuse has 10 by default), the others get
  * -ENOLCK; and none waits longer than PLOCK_WAIT_MAX_S (then -EDEADLK). */
 #define PLOCK_WAITERS_MAX 4
-#define PLOCK_WAIT_MAX_S  30
+#define PLOCK_WAIT_MAX_S  SMB1_LOCK_WAIT_MAX_S
 
 /* The open files of the tree with f's path (f first), not closing; with
  * plock_lock held none of them can be freed. NULL when out of memory. */

@@ -1,6 +1,7 @@
 #include "ops/print_job.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@ struct smb1_print_job {
     struct smb1_file *f;  /* the spool file; writes go through op_file.c */
     bool open_print_file; /* opened with OPEN_PRINT_FILE: CLOSE_PRINT_FILE ends it */
     uint32_t id;          /* the server's job id, 0 when unknown */
-    bool failed;          /* a write failed: the job is abandoned at close */
+    atomic_bool failed;   /* a write failed: the job is abandoned at close */
 };
 
 /* Access for a spool file: what smbclient's print asks for. */
@@ -179,11 +180,11 @@ int smb1_print_open(struct smb1_tree *t, const char *name, unsigned flags,
 
 ssize_t smb1_print_write(struct smb1_print_job *j, const void *buf, size_t len, uint64_t off)
 {
-    if (j->failed)
+    if (atomic_load(&j->failed))
         return -EIO;
     ssize_t r = smb1_write(j->f, buf, len, off);
     if (r < 0)
-        j->failed = true;
+        atomic_store(&j->failed, true);
     return r;
 }
 
@@ -203,7 +204,7 @@ int print_job_cancel_on_close(struct smb1_print_job *j)
 
 bool print_job_failed(const struct smb1_print_job *j)
 {
-    return j->failed;
+    return atomic_load(&j->failed);
 }
 
 struct smb1_tree *print_job_tree(const struct smb1_print_job *j)

@@ -6,13 +6,14 @@
 #include <strings.h>
 
 #include "netbios/nbname.h"
+#include "netbios/resolve.h"
 #include "ops/trans.h"
 #include "rpc/rap.h"
 #include "session/conn.h"
 #include "wire/wire.h"
 
-int browse_build_enum(uint8_t *buf, size_t cap, uint32_t types, const char *workgroup,
-                      const char *first)
+int browse_build_enum(uint8_t *buf, size_t cap, uint16_t bufsize, uint32_t types,
+                      const char *workgroup, const char *first)
 {
     struct wire_writer w;
     wire_writer_init(&w, buf, cap);
@@ -21,7 +22,7 @@ int browse_build_enum(uint8_t *buf, size_t cap, uint32_t types, const char *work
     wire_put_bytes(&w, pdesc, strlen(pdesc) + 1);
     wire_put_bytes(&w, "B16BBDz", 8);
     wire_put_u16(&w, 1); /* Level */
-    wire_put_u16(&w, RAP_RECV_BUF);
+    wire_put_u16(&w, bufsize);
     wire_put_u32(&w, types);
     const char *wg = workgroup ? workgroup : "";
     wire_put_bytes(&w, wg, strlen(wg) + 1);
@@ -71,15 +72,19 @@ int smb1_server_enum(struct smb1_conn *c, const char *workgroup, uint32_t types,
     if (r)
         return r;
     char last[17] = "", skip[17] = "";
+    /* A small buffer (browse_bufsize=) makes a server split its list. */
+    uint16_t bufsize = conn_config(c)->browse_bufsize;
+    if (!bufsize)
+        bufsize = RAP_RECV_BUF;
     for (int round = 0; round < BROWSE_MAX_ROUNDS; round++) {
         uint8_t pp[128];
-        int n = browse_build_enum(pp, sizeof(pp), types, workgroup, round ? skip : NULL);
+        int n = browse_build_enum(pp, sizeof(pp), bufsize, types, workgroup, round ? skip : NULL);
         if (n < 0) {
             r = n;
             break;
         }
         struct trans_resp rs;
-        r = rap_call(t, pp, (uint32_t)n, RAP_RECV_BUF, &rs, CONN_IDEMPOTENT);
+        r = rap_call(t, pp, (uint32_t)n, bufsize, &rs, CONN_IDEMPOTENT);
         if (r)
             break;
         bool more = false;
@@ -90,6 +95,8 @@ int smb1_server_enum(struct smb1_conn *c, const char *workgroup, uint32_t types,
         if (r || !more || !last[0] || strcasecmp(last, skip) == 0)
             break;
         memcpy(skip, last, sizeof(skip));
+        log_debug(conn_log(c), "browse list of %s: more data, NetServerEnum3 from %s",
+                  workgroup ? workgroup : "-", skip);
     }
     smb1_tree_free(t);
     return r;
@@ -117,11 +124,35 @@ static int try_master(struct smb1_resolver *r, const char *name, uint8_t suffix,
     return 0;
 }
 
+/* No workgroup given and no browser answers __MSBROWSE__ (a WINS-only
+ * network: that name is only ever broadcast): a WINS server's node
+ * status names its workgroup, and WINS knows that workgroup's domain
+ * master browser (<1B>). */
+static int master_from_wins(struct smb1_resolver *r, struct smb1_master *out, char *tried,
+                            size_t cap)
+{
+    char wins[RESOLVE_MAX_WINS][16];
+    unsigned n = resolver_wins(r, wins, RESOLVE_MAX_WINS);
+    int e = -ENOENT;
+    for (unsigned i = 0; i < n && e; i++) {
+        struct smb1_node_status st;
+        if (smb1_node_status(r, wins[i], &st) || !st.workgroup[0]) {
+            size_t l = strlen(tried);
+            snprintf(tried + l, cap - l, "%sthe workgroup of WINS %s", l ? ", " : "", wins[i]);
+            continue;
+        }
+        e = try_master(r, st.workgroup, NBNAME_SUFFIX_DMB, out, tried, cap);
+        if (e)
+            e = try_master(r, st.workgroup, NBNAME_SUFFIX_LMB, out, tried, cap);
+    }
+    return e;
+}
+
 int smb1_find_master(struct smb1_resolver *r, const char *workgroup, struct smb1_master *out,
                      char *why, size_t why_len)
 {
     memset(out, 0, sizeof(*out));
-    char tried[128] = "";
+    char tried[192] = "";
     int e = -ENOENT;
     if (workgroup && workgroup[0]) {
         if (!nbname_valid(workgroup)) {
@@ -135,6 +166,8 @@ int smb1_find_master(struct smb1_resolver *r, const char *workgroup, struct smb1
     }
     if (e)
         e = try_master(r, NBNAME_MSBROWSE, NBNAME_SUFFIX_BROWSE, out, tried, sizeof(tried));
+    if (e && !(workgroup && workgroup[0]))
+        e = master_from_wins(r, out, tried, sizeof(tried));
     if (e) {
         if (why && why_len)
             snprintf(why, why_len, "no master browser found (tried %s)", tried);

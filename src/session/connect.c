@@ -26,6 +26,7 @@ int connect_init(struct smb1_conn *c, char *why, size_t why_len)
     struct smb1_resolve_config rc = {
         .order = c->cfg.resolve_order,
         .wins = c->cfg.wins,
+        .wins_timeout_ms = c->cfg.wins_timeout_ms,
         .log = c->log,
     };
     int r = smb1_resolver_new(&rc, &c->resolver, why, why_len);

@@ -5,8 +5,9 @@
 #   server namespace  10.231.0.2  nmbd as WINS server, local and domain
 #                                 master browser of TESTGRP, and smbd
 #                                 (NBSRV: [share] disk, [lp] printer)
-#   client namespace  10.231.0.3  a second host (NBCLI: nmbd registered
-#                                 with WINS, smbd with [pub]); smbfuse runs
+#   client namespace  10.231.0.3  a second host (NBCLI, aliases NBCLI2 and
+#                                 NBCLI3 for a longer browse list: nmbd
+#                                 registered with WINS, smbd with [pub]); smbfuse runs
 #                                 here through `nsenter --net`, so its
 #                                 mounts are seen by the test
 #
@@ -83,6 +84,7 @@ lab_start() {
     local vs=nbios${id}s vc=nbios${id}c
     vs=${vs:0:15}
     vc=${vc:0:15}
+    LAB_VETH_S=$vs
     LAB_DIR=$(mktemp -d /tmp/smbfuse-netbios-lab.XXXXXX)
     chmod 755 "$LAB_DIR"
     export LAB_NS_S LAB_NS_C LAB_DIR LAB_IP_S LAB_IP_C
@@ -112,6 +114,7 @@ lab_start() {
   print command = rm -f %s
   lpq command = /bin/true"
     _lab_conf "$LAB_DIR/c" NBCLI "$LAB_IP_C" "  wins server = $LAB_IP_S
+  netbios aliases = NBCLI2 NBCLI3
   local master = no
   os level = 0
 [pub]
@@ -169,6 +172,24 @@ lab_wait_names() {
 # The local master browser: TESTGRP<1d> answers after the election (~23 s).
 lab_wait_master() {
     lab_poll 60 _lab_master_up || { echo "lab: no master browser for TESTGRP" >&2; return 1; }
+}
+
+# Moves NBSRV (the server namespace's nmbd and smbd) to the address $1,
+# as DHCP would: the address is added beside the old one, which stays
+# with nobody listening on it, and both daemons restart bound to the new
+# one only (so its name answers, and WINS is, at the new address).
+lab_move_server() {
+    local ip=$1 p
+    for p in "${LAB_PIDS[0]}" "${LAB_PIDS[1]}"; do
+        kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    ip -n "$LAB_NS_S" addr add "$ip/24" broadcast 10.231.0.255 dev "$LAB_VETH_S"
+    sed -i "s|^  interfaces = .*|  interfaces = $ip/24|" "$LAB_DIR/s/smb.conf"
+    LAB_PIDS=("${LAB_PIDS[@]:2}")
+    _lab_daemon "$LAB_NS_S" /usr/sbin/nmbd "$LAB_DIR/s"
+    _lab_daemon "$LAB_NS_S" /usr/sbin/smbd "$LAB_DIR/s"
+    lab_poll 30 _lab_bcast_has NBSRV "$ip" || { echo "lab: NBSRV does not answer at $ip" >&2; return 1; }
 }
 
 lab_stop() {

@@ -15,6 +15,15 @@
 #     takes ~23 s, the second host's announcement up to a minute)
 #   - the network mount: WORKGROUP/SERVER/share, a file read through it,
 #     printers and IPC$ not shown, an unknown server fails fast
+#   - a dead WINS server (an address nobody answers on) costs about a
+#     second before broadcast finds the name
+#   - --browse without a workgroup on a WINS-only network (resolve=wins)
+#   - idle_timeout=: a share stays while a file is open, is released
+#     (the server's connection goes) after it, and reconnects on access
+#   - the network mount from an fstab line and `mount -t fuse.smbfuse //`
+#     through mount(8) and mount.fuse3
+#   - NBSRV moves to a new address (DHCP) while //NBSRV/share is mounted:
+#     the mount reconnects there, not to the cached old address
 set -uo pipefail
 
 SRC=${SMBFUSE_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
@@ -24,17 +33,21 @@ SMBFUSE=${SMBFUSE:-$BIN/fuse/smbfuse}
 . "$SRC/tests/integration/netbios/nb_lab.sh"
 
 MNT=$(mktemp -d /tmp/smbfuse-netbios-mnt.XXXXXX)
+MNT2=$(mktemp -d /tmp/smbfuse-netbios-mnt2.XXXXXX)
+SBIN=$(mktemp -d /tmp/smbfuse-netbios-sbin.XXXXXX)
 NET=$(mktemp -d /tmp/smbfuse-netbios-net.XXXXXX)
 OUT=$(mktemp /tmp/smbfuse-netbios-out.XXXXXX)
 failures=0
 
 cleanup() {
     local m
-    for m in "$MNT" "$NET"; do
+    exec 7<&-
+    for m in "$MNT" "$NET" "$MNT2"; do
         grep -q " $m fuse" /proc/mounts && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; }
     done
     lab_stop
-    rmdir "$MNT" "$NET" 2>/dev/null
+    rmdir "$MNT" "$NET" "$MNT2" 2>/dev/null
+    rm -rf "$SBIN"
     rm -f "$OUT"
 }
 trap cleanup EXIT
@@ -49,6 +62,14 @@ mounted() { grep -q " $1 fuse" /proc/mounts; }
 sfs() { lab_in_c "$SMBFUSE" "$@"; }
 sfs_user() { lab_in_c env PASSWD="$LAB_PASS" "$SMBFUSE" "$@"; }
 now_ms() { date +%s%3N; }
+# The server's SMB connections from the client host (its side of them).
+srv_conns() {
+    ip netns exec "$LAB_NS_S" ss -Htn state established '( sport = :445 or sport = :139 )' |
+        grep -c "$LAB_IP_C:"
+}
+srv_conns_is() { [ "$(srv_conns)" = "$1" ]; }
+# The client's SMB connections to $1.
+cli_conn_to() { lab_in_c ss -Htn state established "( dport = :445 or dport = :139 )" | grep -q " $1:"; }
 
 lab_start || { echo "FAIL: cannot start the lab" >&2; exit 1; }
 lab_wait_names || exit 1
@@ -104,6 +125,23 @@ rc=$?
 [ $rc = 2 ] && grep -q NOSUCHBOX "$OUT" && ok "--lookup of an unknown name: exit 2" ||
     bad "--lookup NOSUCHBOX: rc=$rc $(cat "$OUT")"
 
+# ---- a dead WINS server ----
+# 10.231.0.9 is on the lab's LAN and nobody has it: queries go unanswered.
+t0=$(now_ms)
+sfs --lookup NBSRV -o wins=10.231.0.9 >"$OUT" 2>&1
+rc=$?
+dt=$(($(now_ms) - t0))
+[ $rc = 0 ] && grep -q "^$LAB_IP_S NBSRV<20> via bcast" "$OUT" && [ $dt -lt 2500 ] &&
+    ok "a dead WINS server costs ${dt} ms before broadcast finds NBSRV" ||
+    bad "dead WINS: rc=$rc after ${dt} ms: $(cat "$OUT")"
+t0=$(now_ms)
+sfs --lookup NBSRV -o wins=10.231.0.9,wins_timeout=300,resolve=wins >"$OUT" 2>&1
+rc=$?
+dt=$(($(now_ms) - t0))
+[ $rc = 2 ] && grep -q "wins 10.231.0.9 (no answer)" "$OUT" && [ $dt -lt 1000 ] &&
+    ok "wins_timeout=300: no answer after ${dt} ms" ||
+    bad "wins_timeout=300: rc=$rc after ${dt} ms: $(cat "$OUT")"
+
 # ---- share lists ----
 check_list() {
     grep -Eq '^share +disk +Lab disk share' "$OUT" && grep -Eq '^lp +printer +Lab printer' "$OUT" &&
@@ -128,8 +166,22 @@ else
     bad "--browse TESTGRP: $(cat "$OUT")"
 fi
 
+# NetServerEnum3: a buffer for two entries (44 bytes each, with the
+# comment) splits NBCLI NBCLI2 NBCLI3 NBSRV into three rounds.
+four_hosts() {
+    sfs --browse TESTGRP -o browse_bufsize=100,debug >"$OUT" 2>&1 &&
+        [ "$(grep -Ec '^(NBCLI|NBCLI2|NBCLI3|NBSRV) ' "$OUT")" = 4 ]
+}
+if lab_poll 60 four_hosts && [ "$(grep -c 'NetServerEnum3 from' "$OUT")" = 2 ]; then
+    ok "browse_bufsize=100: four servers in three rounds ($(grep -o 'NetServerEnum3 from [A-Z0-9]*' "$OUT" | tr '\n' ' '))"
+else
+    bad "browse_bufsize=100: $(cat "$OUT")"
+fi
+sfs --browse -o "resolve=wins,wins=$LAB_IP_S" >"$OUT" 2>&1 && grep -Eq '^TESTGRP +NBSRV' "$OUT" &&
+    ok "--browse on a WINS-only network (resolve=wins)" || bad "--browse with WINS only: $(cat "$OUT")"
+
 # ---- the network mount ----
-if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q "// MOUNTPOINT"; then
+if [ -x "$SMBFUSE" ]; then
     echo "from the net" >"$LAB_DIR/s/share/net.txt"
     if sfs_user // "$NET" -o "username=$LAB_USER"; then
         ls "$NET" >"$OUT" 2>&1 && grep -qx TESTGRP "$OUT" && ok "network mount: TESTGRP" ||
@@ -165,7 +217,7 @@ if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q "// MOUNTPOINT"; then
             bad "unknown server in the network mount: rc=$rc ${dt} ms"
         # Probes of missing names (a shell's, a file manager's) are cached.
         t0=$(now_ms)
-        for i in 1 2 3 4 5; do
+        for _ in 1 2 3 4 5; do
             stat "$NET/TESTGRP/NOSUCHBOX" "$NET/TESTGRP/.hidden" "$NET/.Trash" >/dev/null 2>&1
         done
         dt=$(($(now_ms) - t0))
@@ -188,6 +240,89 @@ if [ -x "$SMBFUSE" ] && "$SMBFUSE" --help 2>&1 | grep -q "// MOUNTPOINT"; then
     else
         bad "network mount with servercreds= failed to start"
     fi
+fi
+
+# ---- idle_timeout=: release and reconnect ----
+f=$NET/TESTGRP/NBSRV/share/net.txt
+if lab_poll 10 srv_conns_is 0 && sfs_user // "$NET" -o "username=$LAB_USER,idle_timeout=2"; then
+    if [ "$(cat "$f" 2>&1)" = "from the net" ] && exec 7<"$f"; then
+        # Open: it stays past the idle time (2 s, and the reaper's round).
+        sleep 4
+        n_open=$(srv_conns)
+        exec 7<&-
+        t0=$(now_ms)
+        lab_poll 10 srv_conns_is 0
+        n_idle=$(srv_conns)
+        dt=$(($(now_ms) - t0))
+        [ "$n_open" = 1 ] && [ "$n_idle" = 0 ] &&
+            ok "idle_timeout=2: the share stayed while open, released ${dt} ms after close" ||
+            bad "idle_timeout: $n_open connection(s) while open, $n_idle after ${dt} ms"
+        [ "$(cat "$f" 2>&1)" = "from the net" ] && [ "$(srv_conns)" = 1 ] &&
+            ok "idle_timeout: the released share reconnects on access" ||
+            bad "after release: $(cat "$f" 2>&1), $(srv_conns) connection(s)"
+    else
+        bad "idle_timeout: cannot read $f"
+    fi
+    exec 7<&-
+    fusermount3 -u "$NET"
+else
+    bad "network mount with idle_timeout=2 failed to start (or $(srv_conns) connections left)"
+fi
+
+# ---- the network mount through mount(8) and mount.fuse3 ----
+# mount.fuse3's shell looks for smbfuse on a PATH of its own, beginning
+# with /usr/local/sbin: the program under test is bound there in a mount
+# namespace of the case's own, which also holds the mounts (unmounted
+# before it ends, so their daemons exit).
+install -m 0755 "$SMBFUSE" "$SBIN/smbfuse"
+printf 'username=%s\npassword=%s\n' "$LAB_USER" "$LAB_PASS" >"$LAB_DIR/creds/net"
+chmod 600 "$LAB_DIR/creds/net"
+printf '# private fstab\n// %s fuse.smbfuse credentials=%s,servercreds=%s,_netdev,nofail 0 0\n' \
+    "$NET" "$LAB_DIR/creds/net" "$LAB_DIR/creds" >"$LAB_DIR/fstab"
+# shellcheck disable=SC2016 # expanded by the inner shell
+lab_in_c unshare --mount --propagation private env NET="$NET" SBIN="$SBIN" CRED="$LAB_DIR/creds/net" \
+    FSTAB="$LAB_DIR/fstab" bash -c '
+    f=$NET/TESTGRP/NBSRV/share/net.txt
+    mount --bind "$SBIN" /usr/local/sbin || exit 1
+    um() { umount "$NET" 2>/dev/null || umount -l "$NET"; }
+    if setsid -w mount -T "$FSTAB" "$NET" </dev/null; then
+        grep -q "^// $NET fuse.smbfuse " /proc/mounts && [ "$(cat "$f" 2>&1)" = "from the net" ] &&
+            [ "$(cat "$NET/TESTGRP/NBCLI/pub/c.txt" 2>&1)" = "second host" ] &&
+            echo "ok: fstab: // MNT fuse.smbfuse credentials=,servercreds= reads both hosts" ||
+            echo "FAIL: fstab network mount: $(grep " $NET " /proc/mounts) $(ls "$NET" 2>&1)"
+        um
+    else
+        echo "FAIL: mount -T fstab MNT"
+    fi
+    if setsid -w mount -t fuse.smbfuse // "$NET" -o "credentials=$CRED,ro" </dev/null; then
+        [ "$(cat "$f" 2>&1)" = "from the net" ] && ! touch "$NET/TESTGRP/NBSRV/share/ro.txt" 2>/dev/null &&
+            echo "ok: mount -t fuse.smbfuse // MNT -o credentials=,ro" ||
+            echo "FAIL: mount -t fuse.smbfuse //: $(cat "$f" 2>&1)"
+        um
+    else
+        echo "FAIL: mount -t fuse.smbfuse // MNT"
+    fi' >"$OUT" 2>&1
+cat "$OUT"
+n=$(grep -c '^ok: ' "$OUT")
+[ "$n" = 2 ] || bad "the network mount through mount(8): $n of 2 cases passed"
+
+# ---- NBSRV moves (last: WINS and the browser move with it) ----
+NEW_IP=10.231.0.5
+if sfs_user //NBSRV/share "$MNT2" -o "username=$LAB_USER" && [ -f "$MNT2/net.txt" ] &&
+    cli_conn_to "$LAB_IP_S"; then
+    if lab_move_server "$NEW_IP"; then
+        t0=$(now_ms)
+        lab_poll 40 cat "$MNT2/net.txt"
+        dt=$(($(now_ms) - t0))
+        [ "$(cat "$MNT2/net.txt" 2>&1)" = "from the net" ] && cli_conn_to "$NEW_IP" &&
+            ok "//NBSRV/share reconnected to NBSRV's new address $NEW_IP (${dt} ms)" ||
+            bad "after the move: $(cat "$MNT2/net.txt" 2>&1); $(lab_in_c ss -Htn state established)"
+    else
+        bad "cannot move NBSRV to $NEW_IP"
+    fi
+    fusermount3 -u "$MNT2" || fusermount3 -uz "$MNT2"
+else
+    bad "mount //NBSRV/share before the move failed"
 fi
 
 [ $failures = 0 ] || { echo "$failures failure(s)" >&2; exit 1; }

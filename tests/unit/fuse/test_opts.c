@@ -1400,6 +1400,11 @@ static const char *all_options[] = {"username",
                                     "nobrl",
                                     "mapposix",
                                     "echo_interval",
+                                    "wins",
+                                    "resolve",
+                                    "wins_timeout",
+                                    "idle_timeout",
+                                    "browse_bufsize",
                                     "soft",
                                     "hard",
                                     "rsize",
@@ -1556,4 +1561,44 @@ Test(opts, wins_and_resolve_values)
     expect_err("wins=wins.example", "IPv4");
     expect_err("resolve=lmhosts", "host, wins and bcast");
     expect_err("resolve=host,lmhosts", "unknown option 'lmhosts'");
+}
+
+Test(opts, wins_timeout_and_idle_timeout)
+{
+    struct run *r = with_opts("ro");
+    expect_ok(r);
+    cr_assert_eq(r->o.wins_timeout, 0); /* the core's SMB1_WINS_TIMEOUT_MS */
+    cr_assert_eq(r->o.idle_timeout, 60);
+    run_free(r);
+    r = with_opts("wins=10.0.0.1,wins_timeout=300,idle_timeout=5");
+    expect_ok(r);
+    cr_assert_eq(r->o.wins_timeout, 300);
+    cr_assert_eq(r->o.idle_timeout, 5);
+    struct smb1_config cfg = {0};
+    sfs_opts_to_config(&r->o, &cfg);
+    cr_assert_eq(cfg.wins_timeout_ms, 300);
+    run_free(r);
+    expect_err("wins_timeout=10", "milliseconds from 30");
+    expect_err("idle_timeout=0", "seconds from 1");
+    expect_err("idle_timeout=soon", "seconds from 1");
+    r = with_opts("browse_bufsize=100");
+    expect_ok(r);
+    struct smb1_config cfg2 = {0};
+    sfs_opts_to_config(&r->o, &cfg2);
+    cr_assert_eq(cfg2.browse_bufsize, 100);
+    run_free(r);
+    expect_err("browse_bufsize=10", "bytes from 64");
+}
+
+Test(opts, network_mount_source_from_mount8)
+{
+    /* mount(8) canonicalizes the source "//" to "/". */
+    struct run *r = parse("/", "/mnt/net", "-o", "password=pw", NULL);
+    expect_ok(r);
+    cr_assert_eq(r->o.mode, SFS_MODE_NETMOUNT);
+    cr_assert_str_eq(r->o.source, "//");
+    run_free(r);
+    r = parse("--list", "/", NULL);
+    cr_assert_eq(r->rc, -EINVAL);
+    run_free(r);
 }
