@@ -40,6 +40,7 @@ void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg)
     cfg->mfsymlinks = o->mfsymlinks;
     cfg->soft = o->soft;
     cfg->interrupted = worker_interrupted;
+    cfg->browse_bufsize = o->browse_bufsize;
     cfg->pcap_path = o->pcap;
     cfg->pcap_max = o->pcap_max;
 }

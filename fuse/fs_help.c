@@ -52,6 +52,7 @@ void sfs_opts_print_help(FILE *f, const char *prog)
         "  resolve=host,wins,bcast    name resolution methods and their order (that default)\n"
         "  wins=ADDR[,ADDR]           WINS servers to ask for NetBIOS names\n"
         "  wins_timeout=MS            wait for one WINS server (default 1000, three tries)\n"
+        "  browse_bufsize=BYTES       buffer asked for a browse list (smaller: in pieces)\n"
         "  idle_timeout=SECONDS       network mount: release a share idle this long (60)\n"
         "  hidden                     network mount: show hidden ($) shares too\n"
         "  servercreds=DIR            network mount: DIR/SERVER is that server's credentials file\n"

@@ -139,6 +139,7 @@ enum opt_id {
     O_RESOLVE,
     O_WINS_TIMEOUT,
     O_IDLE_TIMEOUT,
+    O_BROWSE_BUFSIZE,
     O_HIDDEN,
     O_SERVERCREDS,
     O_UNIX,
@@ -210,6 +211,7 @@ static const struct opt_def opt_table[] = {
     {"resolve", O_RESOLVE, ARG_REQUIRED},
     {"wins_timeout", O_WINS_TIMEOUT, ARG_REQUIRED},
     {"idle_timeout", O_IDLE_TIMEOUT, ARG_REQUIRED},
+    {"browse_bufsize", O_BROWSE_BUFSIZE, ARG_REQUIRED},
     {"hidden", O_HIDDEN, ARG_NONE},
     {"servercreds", O_SERVERCREDS, ARG_REQUIRED},
     {"unix", O_UNIX, ARG_NONE},
@@ -502,6 +504,11 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
     case O_WINS_TIMEOUT:
     case O_IDLE_TIMEOUT:
         return opt_set_timeout(ps, d->id == O_IDLE_TIMEOUT, v);
+    case O_BROWSE_BUFSIZE:
+        if (parse_ulong(v, 10, 64, 0xFFE0, &x))
+            return fail(ps, -EINVAL, "browse_bufsize=%s: expected bytes from 64 to 65504", v);
+        o->browse_bufsize = (uint16_t)x;
+        return 0;
     case O_HIDDEN:
         o->hidden = true;
         return 0;

@@ -73,6 +73,7 @@ struct sfs_options {
     char *wins;              /* wins=ADDR[,ADDR]: WINS servers */
     char *resolve;           /* resolve=host,wins,bcast: name resolve order */
     int wins_timeout;        /* wins_timeout=MS: wait for one WINS server; 0: the core's */
+    uint16_t browse_bufsize; /* browse_bufsize=: NetServerEnum buffer; 0: the core's */
     int idle_timeout;        /* network mount: release a share idle this long (s); 60 */
     bool hidden;             /* network mount: show hidden ($) shares */
     char *servercreds;       /* network mount: DIR/SERVER credentials files */

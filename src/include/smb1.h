@@ -145,6 +145,7 @@ struct smb1_config {
     bool mapposix;         /* map Windows-reserved characters (no UNIX extensions) */
     bool mfsymlinks;       /* Minshall+French symlinks (no UNIX extensions) */
     bool soft;             /* give up after request_timeout_ms instead of waiting for the server */
+    uint16_t browse_bufsize; /* ReceiveBufferSize of NetServerEnum2/3; 0: 0xFFE0 */
     /* Polled (a few times a second) by a thread waiting for a reply or a
      * reconnect: non-zero means the caller was interrupted. The request
      * is then cancelled (NT_CANCEL) and the call fails with -EINTR. May be

@@ -50,9 +50,23 @@ struct io_req {
     bool large; /* CAP_LARGE_FILES: the OffsetHigh word forms */
 };
 
+/* The most a READ_ANDX may ask for when the server may ignore MaxCountHigh:
+ * MaxCount alone says it all. */
+#define READ_PLAIN_MAX 0xF000u
+
+/* A read larger than 64 KiB whose MaxCount (the low 16 bits) is 0: a
+ * server that ignores MaxCountHigh answers it with 0 bytes, which looks
+ * like the end of the file. Such a request is never sent. */
+static bool read_len_unsafe(uint32_t len)
+{
+    return len > 0xFFFF && (len & 0xFFFF) == 0;
+}
+
 /* A READ_ANDX for io (MS-CIFS 2.2.4.42.1, MS-SMB 2.2.4.2.1) on fid. */
 static int read_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io)
 {
+    if (read_len_unsafe(io->len))
+        return -EINVAL; /* io_once splits such a read; nothing else may send one */
     int r = msg_out_init(m, SMB1_COM_READ_ANDX, SMB1_HDR_LEN + 1 + 24 + 2 + 8);
     if (r)
         return r;
@@ -228,18 +242,6 @@ ssize_t file_write_fid(struct smb1_tree *t, uint16_t fid, uint64_t epoch, const 
     conn_get_params(t->conn, &p);
     struct io_req io = {NULL, buf, len, off, p.large_files};
     return write_op(t, fid, epoch, &io);
-}
-
-/* The most a READ_ANDX may ask for when the server may ignore MaxCountHigh:
- * MaxCount alone says it all. */
-#define READ_PLAIN_MAX 0xF000u
-
-/* A read larger than 64 KiB whose MaxCount (the low 16 bits) is 0: a
- * server that ignores MaxCountHigh answers it with 0 bytes, which looks
- * like the end of the file. Such a request is never sent. */
-static bool read_len_unsafe(uint32_t len)
-{
-    return len > 0xFFFF && (len & 0xFFFF) == 0;
 }
 
 /* Reads len bytes at off in requests of at most READ_PLAIN_MAX, which every

@@ -12,8 +12,8 @@
 #include "session/conn.h"
 #include "wire/wire.h"
 
-int browse_build_enum(uint8_t *buf, size_t cap, uint32_t types, const char *workgroup,
-                      const char *first)
+int browse_build_enum(uint8_t *buf, size_t cap, uint16_t bufsize, uint32_t types,
+                      const char *workgroup, const char *first)
 {
     struct wire_writer w;
     wire_writer_init(&w, buf, cap);
@@ -22,7 +22,7 @@ int browse_build_enum(uint8_t *buf, size_t cap, uint32_t types, const char *work
     wire_put_bytes(&w, pdesc, strlen(pdesc) + 1);
     wire_put_bytes(&w, "B16BBDz", 8);
     wire_put_u16(&w, 1); /* Level */
-    wire_put_u16(&w, RAP_RECV_BUF);
+    wire_put_u16(&w, bufsize);
     wire_put_u32(&w, types);
     const char *wg = workgroup ? workgroup : "";
     wire_put_bytes(&w, wg, strlen(wg) + 1);
@@ -72,15 +72,19 @@ int smb1_server_enum(struct smb1_conn *c, const char *workgroup, uint32_t types,
     if (r)
         return r;
     char last[17] = "", skip[17] = "";
+    /* A small buffer (browse_bufsize=) makes a server split its list. */
+    uint16_t bufsize = conn_config(c)->browse_bufsize;
+    if (!bufsize)
+        bufsize = RAP_RECV_BUF;
     for (int round = 0; round < BROWSE_MAX_ROUNDS; round++) {
         uint8_t pp[128];
-        int n = browse_build_enum(pp, sizeof(pp), types, workgroup, round ? skip : NULL);
+        int n = browse_build_enum(pp, sizeof(pp), bufsize, types, workgroup, round ? skip : NULL);
         if (n < 0) {
             r = n;
             break;
         }
         struct trans_resp rs;
-        r = rap_call(t, pp, (uint32_t)n, RAP_RECV_BUF, &rs, CONN_IDEMPOTENT);
+        r = rap_call(t, pp, (uint32_t)n, bufsize, &rs, CONN_IDEMPOTENT);
         if (r)
             break;
         bool more = false;
@@ -91,6 +95,8 @@ int smb1_server_enum(struct smb1_conn *c, const char *workgroup, uint32_t types,
         if (r || !more || !last[0] || strcasecmp(last, skip) == 0)
             break;
         memcpy(skip, last, sizeof(skip));
+        log_debug(conn_log(c), "browse list of %s: more data, NetServerEnum3 from %s",
+                  workgroup ? workgroup : "-", skip);
     }
     smb1_tree_free(t);
     return r;

@@ -14,8 +14,8 @@
 
 /* The NetServerEnum2 (first NULL) or NetServerEnum3 (continuing after
  * first) parameter block. Returns the length or -EINVAL. */
-int browse_build_enum(uint8_t *buf, size_t cap, uint32_t types, const char *workgroup,
-                      const char *first);
+int browse_build_enum(uint8_t *buf, size_t cap, uint16_t bufsize, uint32_t types,
+                      const char *workgroup, const char *first);
 
 /* Decodes a NetServerEnum2/3 reply: SERVER_INFO_1 entries. Entries whose
  * name is not after skip (the NetServerEnum3 restart name; NULL: none)

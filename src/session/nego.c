@@ -113,3 +113,16 @@ int nego_decode(const struct msg_in *in, struct nego *ng, uint8_t **blob, size_t
     }
     return 0;
 }
+
+int nego_setup_blob(const struct msg_in *in, const uint8_t **p, size_t *n)
+{
+    struct wire_reader w, b;
+    msg_in_words(in, &w);
+    msg_in_bytes(in, &b);
+    wire_skip(&w, 4);
+    wire_skip(&w, 2); /* Action */
+    uint16_t len = wire_u16(&w);
+    *p = wire_bytes(&b, len);
+    *n = len;
+    return wire_ok(&w) && wire_ok(&b) ? 0 : -EIO;
+}

@@ -36,6 +36,10 @@ struct nego {
  * The signing decision is the caller's. */
 int nego_decode(const struct msg_in *in, struct nego *ng, uint8_t **blob, size_t *blob_len,
                 char *why, size_t why_len);
+/* The security blob of an extended SESSION_SETUP_ANDX reply (MS-SMB
+ * 2.2.4.6.2): *p points into in's bytes. Returns 0 or -EIO when the
+ * SecurityBlobLength runs past them. */
+int nego_setup_blob(const struct msg_in *in, const uint8_t **p, size_t *n);
 /* Reads a NUL-terminated string (UTF-16LE when unicode, else OEM/ASCII)
  * from r into out (n bytes, cut to fit); a missing string leaves out
  * empty. */

@@ -359,19 +359,6 @@ static int setup_leg(struct smb1_conn *c, struct mux *mux, struct nego *ng, uint
     return r;
 }
 
-static int reply_blob(const struct msg_in *in, const uint8_t **p, size_t *n)
-{
-    struct wire_reader w, b;
-    msg_in_words(in, &w);
-    msg_in_bytes(in, &b);
-    wire_skip(&w, 4);
-    wire_skip(&w, 2); /* Action */
-    uint16_t len = wire_u16(&w);
-    *p = wire_bytes(&b, len);
-    *n = len;
-    return wire_ok(&w) && wire_ok(&b) ? 0 : -EIO;
-}
-
 static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
                          struct conn_session *s, bool anon, char *why, size_t why_len)
 {
@@ -403,7 +390,7 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
     const uint8_t *p;
     size_t n;
     struct spnego_resp sr;
-    if (reply_blob(&in, &p, &n) || spnego_parse_resp(p, n, &sr) || !sr.token ||
+    if (nego_setup_blob(&in, &p, &n) || spnego_parse_resp(p, n, &sr) || !sr.token ||
         (sr.has_mech && !sr.mech_is_ntlmssp) || sr.neg_state == SPNEGO_REJECT) {
         r = -EIO;
         conn_why(why, why_len, "malformed or unexpected SPNEGO challenge from the server");
@@ -448,7 +435,7 @@ static int setup_ntlmssp(struct smb1_conn *c, struct mux *mux, struct nego *ng,
         r = status_to_err(in.status, why, why_len);
         goto out;
     }
-    if (reply_blob(&in, &p, &n)) {
+    if (nego_setup_blob(&in, &p, &n)) {
         r = -EIO;
         conn_why(why, why_len, "malformed SESSION_SETUP reply");
         goto out;

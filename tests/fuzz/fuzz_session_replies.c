@@ -1,8 +1,10 @@
 /* libFuzzer: NEGOTIATE replies (nego_decode), the first message a server
- * sends and one no signature protects. The input is the SMB of a reply;
- * what the validator accepts is decoded; the names read from it are
- * terminated within their fields, and a security blob lies inside the
- * frame. */
+ * sends and one no signature protects, and SESSION_SETUP_ANDX replies (the
+ * security blob, then the NativeOS / NativeLanMan / domain strings after
+ * it, as session.c reads them). The input is the SMB of a reply; what the
+ * validator accepts is decoded both ways; names are terminated within
+ * their fields, blobs lie inside the frame. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)x;
     }
     free(blob);
+    const uint8_t *sb;
+    size_t sn;
+    if (nego_setup_blob(&in, &sb, &sn) == 0) {
+        if (sn && (sb < in.frame + in.bytes_off || sn > (size_t)(in.frame + in.len - sb)))
+            __builtin_trap();
+        struct wire_reader b;
+        msg_in_bytes(&in, &b);
+        wire_skip(&b, sn);
+        bool uni = (in.flags2 & 0x8000) != 0;
+        if (uni && ((in.bytes_off + b.pos) & 1))
+            wire_skip(&b, 1);
+        char tmp[64];
+        for (int i = 0; i < 3; i++) {
+            nego_read_string(&b, uni, tmp, sizeof(tmp));
+            if (!memchr(tmp, 0, sizeof(tmp)))
+                __builtin_trap();
+        }
+    }
     msg_in_free(&in);
     return 0;
 }

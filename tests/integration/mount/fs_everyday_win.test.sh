@@ -93,7 +93,9 @@ check "mkfifo without UNIX extensions: EPERM" no_fifo
 # absolute, dangling, to a directory; read back here and by a second
 # mount; the file on the server is cifs.ko's format.
 M2=$FS_TMP/mnt2
-trap 'rc=$?; fusermount3 -uz "$M2" 2>/dev/null; (exit $rc); fs_cleanup' EXIT
+# (set +e first: under set -e a failing command would end the trap before
+# fs_cleanup unmounts the first mount.)
+trap 'rc=$?; set +e; mountpoint -q "$M2" && fusermount3 -uz "$M2"; (exit $rc); fs_cleanup' EXIT
 symlinks() {
     echo data >tgt && mkdir sdir && echo x >sdir/f || return 1
     ln -s tgt rel && ln -s /etc/hostname abs && ln -s nowhere dang && ln -s sdir dl || return 1

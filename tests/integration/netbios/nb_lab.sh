@@ -5,8 +5,9 @@
 #   server namespace  10.231.0.2  nmbd as WINS server, local and domain
 #                                 master browser of TESTGRP, and smbd
 #                                 (NBSRV: [share] disk, [lp] printer)
-#   client namespace  10.231.0.3  a second host (NBCLI: nmbd registered
-#                                 with WINS, smbd with [pub]); smbfuse runs
+#   client namespace  10.231.0.3  a second host (NBCLI, aliases NBCLI2 and
+#                                 NBCLI3 for a longer browse list: nmbd
+#                                 registered with WINS, smbd with [pub]); smbfuse runs
 #                                 here through `nsenter --net`, so its
 #                                 mounts are seen by the test
 #
@@ -113,6 +114,7 @@ lab_start() {
   print command = rm -f %s
   lpq command = /bin/true"
     _lab_conf "$LAB_DIR/c" NBCLI "$LAB_IP_C" "  wins server = $LAB_IP_S
+  netbios aliases = NBCLI2 NBCLI3
   local master = no
   os level = 0
 [pub]

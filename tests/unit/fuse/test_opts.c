@@ -1426,6 +1426,7 @@ static const char *all_options[] = {"username",
                                     "resolve",
                                     "wins_timeout",
                                     "idle_timeout",
+                                    "browse_bufsize",
                                     "soft",
                                     "hard",
                                     "rsize",
@@ -1602,6 +1603,13 @@ Test(opts, wins_timeout_and_idle_timeout)
     expect_err("wins_timeout=10", "milliseconds from 30");
     expect_err("idle_timeout=0", "seconds from 1");
     expect_err("idle_timeout=soon", "seconds from 1");
+    r = with_opts("browse_bufsize=100");
+    expect_ok(r);
+    struct smb1_config cfg2 = {0};
+    sfs_opts_to_config(&r->o, &cfg2);
+    cr_assert_eq(cfg2.browse_bufsize, 100);
+    run_free(r);
+    expect_err("browse_bufsize=10", "bytes from 64");
 }
 
 Test(opts, network_mount_source_from_mount8)

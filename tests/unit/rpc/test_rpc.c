@@ -13,6 +13,7 @@
 #include "rpc/browse.h"
 #include "rpc/dcerpc.h"
 #include "rpc/ndr.h"
+#include "rpc/rap.h"
 #include "rpc/srvsvc.h"
 
 static void st16(uint8_t *p, uint16_t v)
@@ -30,7 +31,7 @@ static void st32(uint8_t *p, uint32_t v)
 Test(browse, netserverenum_requests)
 {
     uint8_t b[128];
-    int n = browse_build_enum(b, sizeof(b), 0xFFFFFFFFu, "TESTGRP", NULL);
+    int n = browse_build_enum(b, sizeof(b), RAP_RECV_BUF, 0xFFFFFFFFu, "TESTGRP", NULL);
     static const uint8_t want2[] = "\x68\x00"
                                    "WrLehDz\0"
                                    "B16BBDz\0"
@@ -38,7 +39,7 @@ Test(browse, netserverenum_requests)
                                    "TESTGRP";
     cr_assert_eq(n, (int)sizeof(want2));
     cr_assert_arr_eq(b, want2, sizeof(want2));
-    n = browse_build_enum(b, sizeof(b), 0x80000000u, "TESTGRP", "NBCLI");
+    n = browse_build_enum(b, sizeof(b), RAP_RECV_BUF, 0x80000000u, "TESTGRP", "NBCLI");
     static const uint8_t want3[] = "\xd7\x00"
                                    "WrLehDzz\0"
                                    "B16BBDz\0"
