@@ -182,6 +182,13 @@ static void tune_readahead(const char *mountpoint, struct smb1_log *lg)
 /* The signal handler's view: set before the handler is installed. */
 static struct fuse_session *stop_se;
 static int stop_pipe_w = -1;
+/* Set by main once it no longer uses the session: the watcher then only
+ * exits, it unmounts nothing. */
+static atomic_bool stop_unmounted;
+/* stop_lock protects stop_done: main sets it before it frees the
+ * connection and the log, which the watcher uses only under the lock. */
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool stop_done;
 
 static void on_stop_signal(int sig)
 {
@@ -248,12 +255,24 @@ static void *stopper_main(void *arg)
     }
     int64_t t0 = stop_now_ms();
     stop_sleep_until(t0 + SFS_STOP_GRACE_MS);
+    pthread_mutex_lock(&stop_lock);
+    if (stop_done) {
+        pthread_mutex_unlock(&stop_lock);
+        return NULL;
+    }
     log_info(sp->log, "still stopping after %d ms: failing what waits for the server",
              SFS_STOP_GRACE_MS);
     smb1_conn_abort(sp->conn);
+    pthread_mutex_unlock(&stop_lock);
     stop_sleep_until(t0 + SFS_STOP_LIMIT_MS);
+    pthread_mutex_lock(&stop_lock);
+    if (stop_done) {
+        pthread_mutex_unlock(&stop_lock);
+        return NULL;
+    }
     log_err(sp->log, "not stopped after %d ms: unmounting and exiting now", SFS_STOP_LIMIT_MS);
-    fuse_session_unmount(sp->se);
+    if (!atomic_load(&stop_unmounted))
+        fuse_session_unmount(sp->se);
     _exit(0);
 }
 
@@ -508,6 +527,7 @@ mount:
     else if (r > 0)
         log_info(&lg, "stopping on signal %d", r);
 
+    atomic_store(&stop_unmounted, true);
     fuse_remove_signal_handlers(se);
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
@@ -537,6 +557,9 @@ out_fs:
 out_tree:
     smb1_tree_free(tree);
 out_conn:
+    pthread_mutex_lock(&stop_lock);
+    stop_done = true;
+    pthread_mutex_unlock(&stop_lock);
     smb1_conn_free(conn);
 out_log:
     report(&ready_fd, (unsigned char)status);

@@ -60,6 +60,13 @@ trap 'r=$?; set +e; hostile_cleanup; (exit $r); fs_cleanup' EXIT
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# Whether a process runs (an exited child not yet reaped is a zombie: gone).
+alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
 # timed LABEL cmd...: runs cmd, prints "LABEL rc=N ms=N <its stderr>".
 timed() {
     local label=$1 s e rc=0
@@ -168,9 +175,9 @@ echo silence >"$CTL/mode"
 s=$(now_ms)
 fusermount3 -u "$MNT" || fail "fusermount3 -u"
 FS_MOUNTED=0
-for i in $(seq 100); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.1; done
+for i in $(seq 100); do alive "$FS_PID" || break; sleep 0.1; done
 e=$(now_ms)
-kill -0 "$FS_PID" 2>/dev/null && fail "the daemon still runs $((e - s)) ms after the unmount"
+alive "$FS_PID" && fail "the daemon still runs $((e - s)) ms after the unmount"
 wait "$FS_PID" 2>/dev/null || true
 FS_PID=
 [ $((e - s)) -le "$STOP_MS" ] || fail "the daemon took $((e - s)) ms to stop"
@@ -210,9 +217,9 @@ sp=$!
 sleep 1
 s=$(now_ms)
 kill -TERM "$PID2"
-for i in $(seq 100); do kill -0 "$PID2" 2>/dev/null || break; sleep 0.1; done
+for i in $(seq 100); do alive "$PID2" || break; sleep 0.1; done
 e=$(now_ms)
-kill -0 "$PID2" 2>/dev/null && fail "hard: the daemon still runs $((e - s)) ms after SIGTERM"
+alive "$PID2" && fail "hard: the daemon still runs $((e - s)) ms after SIGTERM"
 wait "$PID2" 2>/dev/null || true
 PID2=
 [ $((e - s)) -le "$STOP_MS" ] || fail "hard: SIGTERM took $((e - s)) ms"
