@@ -131,13 +131,33 @@ _h_kill_by_dir() {
     kill -KILL $alive 2>/dev/null || true
 }
 
+# _h_listener_ours PID PORT: the TCP listener on PORT belongs to PID or
+# to its process group. Another test's server may have taken the free
+# port between harness_free_port and our bind (ours then fails to bind
+# and dies a little later): its answers must not pass for ours.
+# Without ss(8) or its process column, any listener counts.
+_h_listener_ours() {
+    local pid=$1 port=$2 out p
+    out=$(ss -Hltnp "sport = :$port" 2>/dev/null) || return 0
+    case $out in *pid=*) ;; *) return 0 ;; esac
+    for p in $(grep -o 'pid=[0-9]*' <<<"$out" | cut -d= -f2); do
+        [ "$p" = "$pid" ] && return 0
+        [ "$(ps -o pgid= -p "$p" 2>/dev/null | tr -d ' ')" = "$pid" ] && return 0
+    done
+    return 1
+}
+
 # _h_wait_up PID ADDR PORT: waits (at most 15 s) until PID listens on
-# ADDR:PORT; fails at once when PID dies.
+# ADDR:PORT; fails at once when PID dies or another process holds the port.
 _h_wait_up() {
     local pid=$1 addr=$2 port=$3 i
     for i in $(seq 150); do
         kill -0 "$pid" 2>/dev/null || return 1
-        harness_port_open "$addr" "$port" && return 0
+        if harness_port_open "$addr" "$port"; then
+            _h_listener_ours "$pid" "$port" && return 0
+            _h_log "port $port is held by another process"
+            return 1
+        fi
         sleep 0.1
     done
     return 1
