@@ -16,7 +16,13 @@
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
-#define CONN_RETRIES 3
+/* An idempotent request whose connection drops is sent again on the next
+ * one: at least CONN_RETRIES times, and under a soft mount as often as its
+ * deadline allows, up to CONN_RETRIES_MAX (each try waits for a reconnect,
+ * which backs off), so a server that drops several times in a row within
+ * the bound loses nothing, and one that drops every request ends in time. */
+#define CONN_RETRIES     3
+#define CONN_RETRIES_MAX 16
 /* Waits for a reconnect back off from CONN_BACKOFF_MIN_MS, doubling up to
  * CONN_BACKOFF_MAX_MS; a waiting thread looks for an interrupt or an
  * abort every CONN_POLL_MS. */
@@ -440,6 +446,13 @@ static void epoch_answered(struct smb1_conn *c, uint64_t epoch)
  * replies that trickle or never end) is tried once more on a new
  * connection when the request is idempotent, and is -EIO when it comes
  * again: it is the server's doing, not an outage. */
+static bool retry_allowed(int attempts, int64_t deadline)
+{
+    if (attempts < CONN_RETRIES)
+        return true;
+    return attempts < CONN_RETRIES_MAX && deadline >= 0 && conn_mono_ms() < deadline;
+}
+
 static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req,
                        struct msg_out *parts, size_t nparts, struct msg_in *resp,
                        struct multi_ctx *mc, unsigned flags)
@@ -531,7 +544,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         }
         mux_put(lv.mux);
         if (r == -ECONNRESET && (flags & CONN_IDEMPOTENT) && !(flags & CONN_NO_RECONNECT) &&
-            ++attempts < CONN_RETRIES) {
+            retry_allowed(++attempts, deadline)) {
             log_info(c->log, "%s: connection lost, retrying (attempt %d)", msg_cmd_name(req->cmd),
                      attempts + 1);
             continue;
