@@ -3,9 +3,24 @@
 #define FUSE_USE_VERSION 314
 #endif
 #include <fuse.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "fs_opts.h"
+
+/* Set once, by main, after fuse_new(): before it, libfuse's thread-local
+ * context key does not exist yet, and fuse_interrupted() would read
+ * whatever another library keeps under key 0 (under ASan: a crash of
+ * --list over port 139, and of a mount whose first requests wait). The
+ * commands that never mount (--list, --browse, --explain-signing) leave it
+ * unset. Written once, read by many threads: an atomic. */
+static atomic_bool fuse_context_ready;
+
+void sfs_fuse_ready(void)
+{
+    atomic_store(&fuse_context_ready, true);
+}
 
 /* The core polls this while a FUSE worker waits for the server: a
  * request the kernel interrupted (the program got a signal) is cancelled.
@@ -13,6 +28,8 @@
 static int worker_interrupted(void *arg)
 {
     (void)arg;
+    if (!atomic_load(&fuse_context_ready))
+        return 0;
     return fuse_interrupted();
 }
 

@@ -136,6 +136,9 @@ void sfs_opts_wipe_password(struct sfs_options *o);
  * domain, password, sec, sign, echo interval, sizes, unix, mapposix, soft).
  * cfg points into o: o must outlive cfg's use. log is left untouched. */
 void sfs_opts_to_config(const struct sfs_options *o, struct smb1_config *cfg);
+/* Tells the interrupt hook that sfs_opts_to_config installs that FUSE is
+ * set up (call after fuse_new succeeds): only then may it ask libfuse. */
+void sfs_fuse_ready(void);
 
 void sfs_opts_print_help(FILE *f, const char *prog);
 void sfs_opts_print_version(FILE *f);

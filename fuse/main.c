@@ -448,6 +448,7 @@ int main(int argc, char **argv)
         }
     }
 mount:
+    sfs_fuse_ready();
     if (fuse_mount(f, o.mountpoint) != 0) {
         log_err(&lg, "cannot mount on %s", o.mountpoint);
         goto out_fuse;

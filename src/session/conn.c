@@ -466,6 +466,11 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
     for (;;) {
         struct conn_live lv;
         r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? deadline : -1);
+        /* The connection can drop again during the tree connect that
+         * follows a reconnect: the same outage as a drop in flight. */
+        if (r == -ECONNRESET && (flags & CONN_IDEMPOTENT) && !(flags & CONN_NO_RECONNECT) &&
+            retry_allowed(++attempts, deadline))
+            continue;
         if (r)
             break;
         /* A handle of an older connection must never reach a newer one, where
