@@ -28,55 +28,6 @@
 
 #include "smb1_cache.h"
 
-static uid_t shown_uid(const struct sfs_fs *fs, const struct smb1_stat *s)
-{
-    if (s->has_unix && !fs->opts->forceuid)
-        return (uid_t)s->uid;
-    return fs->opts->uid;
-}
-
-static gid_t shown_gid(const struct sfs_fs *fs, const struct smb1_stat *s)
-{
-    if (s->has_unix && !fs->opts->forcegid)
-        return (gid_t)s->gid;
-    return fs->opts->gid;
-}
-
-static void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct stat *st)
-{
-    memset(st, 0, sizeof(*st));
-    if (s->has_unix) {
-        st->st_mode = (mode_t)s->mode;
-        if ((st->st_mode & S_IFMT) == 0)
-            st->st_mode |= s->is_dir ? S_IFDIR : S_IFREG;
-        st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
-        st->st_rdev = (dev_t)s->rdev;
-    } else if (s->is_link) {
-        st->st_mode = S_IFLNK | 0777;
-        st->st_nlink = 1;
-    } else if (s->is_dir) {
-        st->st_mode = S_IFDIR | (fs->opts->dir_mode & 07777);
-        st->st_nlink = 2;
-    } else {
-        st->st_mode = S_IFREG | (fs->opts->file_mode & 07777);
-        /* mount.cifs shows the DOS read-only attribute as missing write bits. */
-        if (s->attrs & SMB1_ATTR_READONLY)
-            st->st_mode &= ~(mode_t)0222;
-        /* NumberOfLinks of FILE_STANDARD_INFO (1 from a listing). */
-        st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
-    }
-    if (s->has_unix)
-        st->st_ino = (ino_t)s->ino;
-    st->st_uid = shown_uid(fs, s);
-    st->st_gid = shown_gid(fs, s);
-    st->st_size = (off_t)s->size;
-    st->st_blocks = (blkcnt_t)((s->alloc + 511) / 512);
-    st->st_blksize = SFS_BLKSIZE;
-    st->st_atim = s->atime;
-    st->st_mtim = s->mtime;
-    st->st_ctim = s->ctime;
-}
-
 /* ---- callbacks ---- */
 
 static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -274,6 +225,8 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     h->writable = (flags & O_ACCMODE) != O_RDONLY;
     /* O_SYNC and O_DSYNC promise the data at write(2): nothing is kept. */
     h->keep_writes = h->created && !(fi->flags & (O_SYNC | O_DSYNC));
+    h->behind =
+        h->writable && !(fi->flags & (O_SYNC | O_DSYNC)) && fs->opts->cache != SFS_CACHE_NONE;
     if (h->created) {
         h->st = s;
         h->own_ns = own_now_ns();
@@ -300,8 +253,11 @@ static int sfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 static int sfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
+    struct sfs_fs *fs = get_fs();
     struct sfs_handle *h = get_handle(fi);
-    int r = wb_push(get_fs(), h);
+    int r = wb_push(fs, h);
+    if (r == 0 && path)
+        wb_settle(fs, path, false); /* other handles' writes on their way */
     if (r)
         return r;
     /* smb1_read reads up to the end of the file: a short count is EOF. */
@@ -319,8 +275,10 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
         return kept;
     if (kept > 0)
         done = size;
+    ssize_t (*wr)(struct smb1_file *, const void *, size_t, uint64_t) =
+        h->behind ? smb1_write_behind : smb1_write; /* wb_write marked it pending */
     while (done < size) {
-        ssize_t n = smb1_write(h->f, buf + done, size - done, (uint64_t)off + done);
+        ssize_t n = wr(h->f, buf + done, size - done, (uint64_t)off + done);
         if (n < 0) {
             if (path)
                 cache_changed(fs->cache, path);

@@ -47,6 +47,11 @@ struct sfs_handle {
     /* Write-behind (fs_wb.c): wb_pending and refs are protected by
      * fs->files_lock, the rest by wb_lock (taken after files_lock). */
     bool keep_writes; /* created, without O_SYNC/O_DSYNC: fs_wb.c may keep */
+    /* Writes return once on their way (smb1_write_behind): writable,
+     * without O_SYNC/O_DSYNC, not cache=none. Set at open. */
+    bool behind;
+    bool went_behind; /* it did: wb_pending stays (fs->files_lock) */
+    uint64_t settled; /* the wb_settle that pushed it last (fs->files_lock) */
     bool wb_pending;
     unsigned refs;
     pthread_mutex_t wb_lock;
@@ -91,6 +96,7 @@ struct sfs_fs {
     pthread_mutex_t files_lock; /* protects the handle list, each handle's fields, ghosts */
     pthread_cond_t files_cond;  /* a handle's refs dropped */
     struct sfs_handle files;    /* list sentinel */
+    uint64_t settle_seq;        /* wb_settle calls (files_lock) */
     struct sfs_ghost *ghosts;
     unsigned ghost_seq;        /* protected by files_lock: makes hidden names unique */
     pthread_mutex_t keep_lock; /* protects keep[] and keep_n */
@@ -168,7 +174,9 @@ void own_forget(struct sfs_fs *fs, const char *path);
 
 /* fs_wb.c: write-behind of the small files we create. wb_write returns
  * size when it kept the data, 0 when the caller is to write it (anything
- * kept went out first), or a failure of an earlier write. */
+ * kept went out first; with h->behind, with smb1_write_behind: h is
+ * marked pending for wb_settle), or a failure of an earlier write.
+ * wb_push also waits for h's writes on their way (smb1_write_wait). */
 int wb_write(struct sfs_fs *fs, struct sfs_handle *h, const char *buf, size_t size, off_t off);
 int wb_push(struct sfs_fs *fs, struct sfs_handle *h);
 int wb_flush(struct sfs_fs *fs, struct sfs_handle *h);
@@ -176,6 +184,12 @@ int wb_flush(struct sfs_fs *fs, struct sfs_handle *h);
 void wb_settle(struct sfs_fs *fs, const char *path, bool below);
 /* h is off the list: writes out what is left; its failure or a kept one. */
 int wb_release(struct sfs_fs *fs, struct sfs_handle *h);
+
+/* fs_stat.c: what stat(2) shows of s (the mount's ids and modes where
+ * the server has none or they are forced). */
+uid_t shown_uid(const struct sfs_fs *fs, const struct smb1_stat *s);
+gid_t shown_gid(const struct sfs_fs *fs, const struct smb1_stat *s);
+void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct stat *st);
 
 /* fs_xattr.c: statfs and extended attributes. */
 int sfs_statfs(const char *path, struct statvfs *sv);

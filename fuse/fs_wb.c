@@ -28,9 +28,10 @@
 
 #include "fs_ops_int.h"
 
-/* Writes out what h keeps; wb_lock held. Returns 0 or the failure, which
+/* Writes out what h keeps, and with behind waits for its writes on their
+ * way (smb1_write_behind); wb_lock held. Returns 0 or the failure, which
  * also stays in wb_err for the next write, fsync or close. */
-static int push_locked(struct sfs_fs *fs, struct sfs_handle *h)
+static int push_held_locked(struct sfs_fs *fs, struct sfs_handle *h, bool behind)
 {
     size_t done = 0;
     int r = 0;
@@ -42,20 +43,29 @@ static int push_locked(struct sfs_fs *fs, struct sfs_handle *h)
         }
         done += (size_t)n;
     }
-    if (r) {
+    if (r)
         log_warn(fs->log, "write of %zu bytes kept for %s failed: %s", h->wb_len, h->path,
                  strerror(-r));
-        if (!h->wb_err)
-            h->wb_err = r;
-    }
+    int rb = behind && h->behind ? smb1_write_wait(h->f) : 0; /* logged by the core */
+    if (!r)
+        r = rb;
+    if (r && !h->wb_err)
+        h->wb_err = r;
     h->wb_len = 0;
     return r;
+}
+
+static int push_locked(struct sfs_fs *fs, struct sfs_handle *h)
+{
+    return push_held_locked(fs, h, true);
 }
 
 static void clear_pending(struct sfs_fs *fs, struct sfs_handle *h)
 {
     pthread_mutex_lock(&fs->files_lock);
-    h->wb_pending = false;
+    /* Writes of another thread may be on their way already: a settle
+     * waits for them (cheaply when there are none). */
+    h->wb_pending = h->went_behind;
     pthread_mutex_unlock(&fs->files_lock);
 }
 
@@ -96,12 +106,20 @@ int wb_write(struct sfs_fs *fs, struct sfs_handle *h, const char *buf, size_t si
         return (int)size;
     }
 out_push:
-    r = push_locked(fs, h);
+    /* What is on its way stays so: it goes before anything we send. */
+    r = push_held_locked(fs, h, false);
     if (r)
         h->wb_err = 0; /* reported now */
 out_unlock:
     pthread_mutex_unlock(&h->wb_lock);
     clear_pending(fs, h);
+    if (r == 0 && h->behind) {
+        /* The caller's smb1_write_behind: what could observe the file
+         * waits for it (wb_settle), from now on until the release. */
+        pthread_mutex_lock(&fs->files_lock);
+        h->wb_pending = h->went_behind = true;
+        pthread_mutex_unlock(&fs->files_lock);
+    }
     return r;
 }
 
@@ -132,7 +150,7 @@ int wb_flush(struct sfs_fs *fs, struct sfs_handle *h)
             }
         }
     }
-    if (h->wb_len) {
+    if (h->wb_len || h->behind) {
         int rp = push_locked(fs, h);
         h->wb_err = 0;
         if (!r)
@@ -146,11 +164,15 @@ int wb_flush(struct sfs_fs *fs, struct sfs_handle *h)
 void wb_settle(struct sfs_fs *fs, const char *path, bool below)
 {
     size_t n = strlen(path);
+    pthread_mutex_lock(&fs->files_lock);
+    /* Each handle once: one with writes on their way stays pending. */
+    uint64_t seq = ++fs->settle_seq;
+    pthread_mutex_unlock(&fs->files_lock);
     for (;;) {
         struct sfs_handle *h;
         pthread_mutex_lock(&fs->files_lock);
         for (h = fs->files.next; h != &fs->files; h = h->next) {
-            if (!h->wb_pending)
+            if (!h->wb_pending || h->settled == seq)
                 continue;
             if (strcmp(h->path, path) == 0)
                 break;
@@ -163,6 +185,7 @@ void wb_settle(struct sfs_fs *fs, const char *path, bool below)
             return;
         }
         h->refs++;
+        h->settled = seq;
         pthread_mutex_unlock(&fs->files_lock);
         (void)wb_push(fs, h);
         pthread_mutex_lock(&fs->files_lock);
@@ -181,7 +204,7 @@ int wb_release(struct sfs_fs *fs, struct sfs_handle *h)
         pthread_cond_wait(&fs->files_cond, &fs->files_lock);
     pthread_mutex_unlock(&fs->files_lock);
     pthread_mutex_lock(&h->wb_lock);
-    int r = h->wb_len ? push_locked(fs, h) : 0;
+    int r = h->wb_len || h->behind ? push_locked(fs, h) : 0;
     if (!r)
         r = h->wb_err;
     h->wb_err = 0;

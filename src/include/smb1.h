@@ -357,7 +357,22 @@ size_t smb1_write_close_max(struct smb1_file *f);
 /* Reads len bytes at off; fewer only at the end of the file. A failure
  * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
+/* Writes len bytes at off; waits for the server's answer. */
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+/* Write-behind: the same write, returning once it is on its way (the data
+ * copied into its requests); len, or -errno for this write or for an
+ * earlier one of f that failed on its way (each failure is returned once,
+ * by the next smb1_write_behind, smb1_write, smb1_write_wait, smb1_flush,
+ * smb1_ftruncate, smb1_write_close or smb1_close of f). A few MiB are on
+ * their way per handle at most; a write onto bytes still on their way
+ * waits for them. Reads, fstat and locks through f wait for f's writes
+ * first; other handles and paths do not: the caller settles those. */
+ssize_t smb1_write_behind(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+/* Waits until every write of f has been answered: 0 or the failure not
+ * yet returned. */
+int smb1_write_wait(struct smb1_file *f);
+/* Writes f's writes out (smb1_write_wait) and asks the server to flush
+ * the file to its disk (FLUSH). */
 int smb1_flush(struct smb1_file *f);
 int smb1_fstat(struct smb1_file *f, struct smb1_stat *st);
 int smb1_ftruncate(struct smb1_file *f, uint64_t size);

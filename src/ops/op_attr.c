@@ -29,6 +29,7 @@ static ssize_t fstat_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
 
 int smb1_fstat(struct smb1_file *f, struct smb1_stat *st)
 {
+    (void)file_wb_drain(f, false); /* the size our writes gave it */
     return (int)file_call(f, fstat_op, st);
 }
 
@@ -50,7 +51,8 @@ int smb1_ftruncate(struct smb1_file *f, uint64_t size)
 {
     if (size > INT64_MAX)
         return -EFBIG;
-    return (int)file_call(f, eof_op, &size);
+    int r = file_wb_drain(f, true);
+    return r ? r : (int)file_call(f, eof_op, &size);
 }
 
 int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size)

@@ -369,6 +369,7 @@ void file_renamed(struct smb1_tree *t, const char *from, const char *to)
 
 static void file_free(struct smb1_file *f)
 {
+    file_wb_free(f);
     while (f->locks) {
         struct file_lock_rec *l = f->locks;
         f->locks = l->next;
@@ -517,6 +518,9 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
 {
     if (!f)
         return 0;
+    /* Writes on their way reach the server before the CLOSE, and their
+     * failure is the close's. */
+    int rw = file_wb_drain(f, true);
     plock_file_closing(f);
     struct ops_tree *ot = ops_tree_get(f->t);
     if (ot) {
@@ -557,6 +561,8 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
     }
     if (!r)
         r = rc;
+    if (rw)
+        r = rw;
     file_free(f);
     return r;
 }

@@ -65,6 +65,9 @@ struct smb1_file {
      * op_plock.h); protected by plock_lock. */
     struct plock_range *plock_stale;
     bool plock_closed; /* protected by plock_lock */
+    /* Writes on their way (smb1_write_behind, op_io.c): set once under
+     * lock, its contents under its own lock. */
+    struct file_wbehind *wbh;
 };
 
 struct file_create {
@@ -136,6 +139,12 @@ void file_for_each_writer(struct smb1_tree *t, const char *path,
 bool file_is_open(struct smb1_tree *t, const char *path);
 /* Rename moved from -> to: every open file at or below from follows. */
 void file_renamed(struct smb1_tree *t, const char *from, const char *to);
+
+/* op_io.c: waits for f's writes on their way (smb1_write_behind);
+ * report: returns the first failure not reported yet (and forgets it),
+ * else 0. file_wb_free, at the end of f: waits, and frees what they need. */
+int file_wb_drain(struct smb1_file *f, bool report);
+void file_wb_free(struct smb1_file *f);
 
 /* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
  * held. */

@@ -2,6 +2,7 @@
  * a large one in pieces (a pipeline of reads, writes on the I/O pool),
  * and FLUSH. */
 #include "ops/op_file.h"
+#include "ops/op_io_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,7 @@
 
 /* ---- READ_ANDX / WRITE_ANDX ---- */
 
-static uint32_t chunk_size(const struct conn_params *p, bool write)
+uint32_t chunk_size(const struct conn_params *p, bool write)
 {
     if (!write && p->big_read && (p->unix_caps & UNIX_CAP_LARGE_READ))
         return p->big_read;
@@ -41,14 +42,6 @@ static uint32_t chunk_size(const struct conn_params *p, bool write)
     }
     return v;
 }
-
-struct io_req {
-    uint8_t *rbuf;
-    const uint8_t *wbuf;
-    uint32_t len;
-    uint64_t off;
-    bool large; /* CAP_LARGE_FILES: the OffsetHigh word forms */
-};
 
 /* The most a READ_ANDX may ask for when the server may ignore MaxCountHigh:
  * MaxCount alone says it all. */
@@ -152,9 +145,16 @@ static ssize_t read_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *
 }
 
 /* A WRITE_ANDX of io (MS-CIFS 2.2.4.43.1) on fid. */
-static int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io)
+int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io)
 {
-    int r = msg_out_init(m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + io->len + 8);
+    return write_build_buf(m, fid, epoch, io, NULL, 0);
+}
+
+int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
+                    uint8_t *buf, size_t bufcap)
+{
+    int r = msg_out_init_buf(m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + io->len + 8,
+                             buf, bufcap);
     if (r)
         return r;
     struct wire_writer *w = &m->w;
@@ -191,7 +191,7 @@ static int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const st
 }
 
 /* Bytes a WRITE_ANDX reply says were written, or -errno. */
-static ssize_t write_parse(const struct msg_in *resp, const struct io_req *io)
+ssize_t write_parse(const struct msg_in *resp, const struct io_req *io)
 {
     if (resp->status != NT_STATUS_OK)
         return ntstatus_to_errno(resp->status);
@@ -210,7 +210,7 @@ static ssize_t write_parse(const struct msg_in *resp, const struct io_req *io)
     return !wire_ok(&wr) || cnt > io->len ? -EIO : (ssize_t)cnt;
 }
 
-static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
+ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
     const struct io_req *io = arg;
     struct msg_out m;
@@ -512,6 +512,9 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
 
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 {
+    /* Our own writes on their way first: a read sees them. Their failure
+     * stays for the writer to hear. */
+    (void)file_wb_drain(f, false);
     /* A short count means end of file to a FUSE kernel, which then
      * shrinks its idea of the size: read until the end of the file, and
      * report a failure as such even after partial data. */
@@ -531,6 +534,9 @@ ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
+    int r = file_wb_drain(f, true);
+    if (r)
+        return r;
     return io_run(f, NULL, buf, len, off);
 }
 
@@ -542,5 +548,8 @@ static ssize_t flush_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
 
 int smb1_flush(struct smb1_file *f)
 {
+    int r = file_wb_drain(f, true);
+    if (r)
+        return r;
     return (int)file_call(f, flush_op, NULL);
 }

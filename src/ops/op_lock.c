@@ -159,6 +159,8 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
 {
     if (type != F_RDLCK && type != F_WRLCK && type != F_UNLCK)
         return -EINVAL;
+    /* Our writes reach the server before a lock changes who may write. */
+    (void)file_wb_drain(f, false);
     int r = lock_once(f, off, len, type);
     if (r != -EAGAIN || !wait)
         return r;

@@ -296,6 +296,8 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
         return -EINVAL;
     if (start >= end)
         return type == F_UNLCK ? 0 : -EINVAL;
+    /* Our writes reach the server before a lock changes who may write. */
+    (void)file_wb_drain(f, false);
     struct ops_tree *ot = ops_tree_get(f->t);
     if (!ot)
         return -ENOLCK;

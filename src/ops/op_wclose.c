@@ -114,6 +114,9 @@ int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t 
 {
     if (len == 0 || len > smb1_write_close_max(f))
         return -EINVAL;
+    int rw = file_wb_drain(f, true);
+    if (rw)
+        return rw;
     struct wclose_req q = {buf, (uint32_t)len, off, 0, 0, 0, 0};
     if (mtime && smb1_close_sets_mtime(f))
         q.utime = file_close_utime(f->t, mtime);
