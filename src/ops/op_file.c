@@ -468,6 +468,8 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
     } else if (r) {
         goto out_free;
     }
+    if (!f->is_dir)
+        file_size_note(f, s.size, true);
     pthread_mutex_lock(&ot->lock);
     f->next = ot->files;
     if (ot->files)
