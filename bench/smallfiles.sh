@@ -13,7 +13,8 @@
 # usage: bench/smallfiles.sh [BUILD_DIR]   (root; smbd, smbclient, fuse3, tshark)
 # env:   BENCH_FILES=10000, BENCH_PROFILES="signed plain nosign",
 #        BENCH_NETNS=smbfuse-bench-PID (the namespace; deleted at exit),
-#        BENCH_COUNT=1 (0: no capture pass)
+#        BENCH_COUNT=1 (0: no capture pass), BENCH_BREAKDOWN=1 (the requests
+#        of each workload by command), BENCH_KEEP=DIR (keep the captures)
 #
 # tar runs as root with its defaults (it chowns every file; the plain
 # profile's user may not, so there tar reports errors and goes on).
