@@ -510,7 +510,7 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
     }
 }
 
-ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
+ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 {
     /* A short count means end of file to a FUSE kernel, which then
      * shrinks its idea of the size: read until the end of the file, and
@@ -529,7 +529,7 @@ ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
     return (ssize_t)done;
 }
 
-ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
     return io_run(f, NULL, buf, len, off);
 }
@@ -540,7 +540,7 @@ static ssize_t flush_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
     return file_fid_cmd_at(t, SMB1_COM_FLUSH, fid, epoch);
 }
 
-int smb1_flush(struct smb1_file *f)
+int io_flush(struct smb1_file *f)
 {
     return (int)file_call(f, flush_op, NULL);
 }

@@ -19,6 +19,8 @@ be driven through several behaviours:
                answered here with two pages of it in turn, for ever
     sessdel    every reply after TREE_CONNECT is USER_SESSION_DELETED
                (what smbd does when the share's path cannot be entered)
+    failclose  a CLOSE goes to smbd (which closes the file), but its reply
+               says STATUS_IO_DEVICE_ERROR (a CLOSE that fails)
 
 CTL_DIR/events gets a line per accepted connection ("conn") and per
 SESSION_SETUP request ("logon"). Test code: it trusts its peers.
@@ -31,10 +33,11 @@ import threading
 import time
 
 NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
-LOGOFF, TREE_DISCONNECT, TRANS2 = 0x74, 0x71, 0x32
+LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE = 0x74, 0x71, 0x32, 0x04
 FIND_FIRST2, FIND_NEXT2 = 0x01, 0x02
 SETUP_CMDS = (NEGOTIATE, SESSION_SETUP, TREE_CONNECT)
 USER_SESSION_DELETED = 0xC0000203
+IO_DEVICE_ERROR = 0xC0000185
 
 listen_port, target_port, ctl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 events_lock = threading.Lock()
@@ -180,6 +183,10 @@ class Conn:
         if m == "sessdel" and cmd not in SETUP_CMDS + (ECHO, LOGOFF, TREE_DISCONNECT):
             out = bytearray(body[:32])
             struct.pack_into("<I", out, 5, USER_SESSION_DELETED)
+            return out + b"\0\0\0"
+        if m == "failclose" and cmd == CLOSE:
+            out = bytearray(body[:32])
+            struct.pack_into("<I", out, 5, IO_DEVICE_ERROR)
             return out + b"\0\0\0"
         if cmd == TRANS2 and body[32] == 10 and struct.unpack_from("<I", body, 5)[0] == 0:
             if m == "lietotal":
