@@ -34,7 +34,10 @@ int smb1_fstat(struct smb1_file *f, struct smb1_stat *st)
     int r = wb_push(f);
     if (r)
         return r;
-    return (int)file_call(f, fstat_op, st);
+    r = (int)file_call(f, fstat_op, st);
+    if (r == 0 && !st->is_dir)
+        file_size_note(f, st->size, true);
+    return r;
 }
 
 static int set_eof_fid(struct smb1_tree *t, uint16_t fid, uint64_t size, uint64_t epoch)
@@ -56,7 +59,12 @@ int smb1_ftruncate(struct smb1_file *f, uint64_t size)
     if (size > INT64_MAX)
         return -EFBIG;
     int r = wb_push(f);
-    return r ? r : (int)file_call(f, eof_op, &size);
+    if (r)
+        return r;
+    r = (int)file_call(f, eof_op, &size);
+    if (r == 0)
+        file_size_note(f, size, true);
+    return r;
 }
 
 int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size)

@@ -515,6 +515,8 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
     }
     f->created = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
     f->writable = acc != O_RDONLY;
+    if (!f->is_dir)
+        file_size_note(f, s.size, true);
     pthread_mutex_lock(&ot->lock);
     if (f->created) {
         /* The create's reply is all there is to know of it (op_own.c). */

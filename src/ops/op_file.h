@@ -105,7 +105,27 @@ struct smb1_file {
     struct timespec close_mtime;
     bool wrote;  /* a write through f went through (or is held); ops_tree lock */
     bool hidden; /* moved to a hidden name, deleted at the last close (op_hide.c); ops_tree lock */
+
+    /* What the server said the file holds (at the open, the last fstat or
+     * ftruncate), raised by the writes through this handle; atomic (the
+     * __atomic builtins; file_size_note). A read answered short before it
+     * is not taken for the end of the file unchecked (op_io.c). */
+    uint64_t known_size;
 };
+
+/* Notes a size of f: exact (the server's word, which may also shrink it)
+ * or a least size (the end of a write). */
+static inline void file_size_note(struct smb1_file *f, uint64_t size, bool exact)
+{
+    if (exact) {
+        __atomic_store_n(&f->known_size, size, __ATOMIC_RELAXED);
+        return;
+    }
+    uint64_t cur = __atomic_load_n(&f->known_size, __ATOMIC_RELAXED);
+    while (cur < size && !__atomic_compare_exchange_n(&f->known_size, &cur, size, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
 
 struct file_create {
     uint32_t access, share, disposition, options, attrs;

@@ -510,6 +510,34 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
     }
 }
 
+/* A read found nothing at at, before the size f is known to have (a
+ * server that answers 0 bytes with success where there is data, or
+ * another client that shrank the file). Returns 1 to read again (the
+ * first time), 0 when the server's own size says the file ends there,
+ * -EIO when it says it goes on: never a silently short file. */
+static int read_at_end(struct smb1_file *f, uint64_t at, bool *retried)
+{
+    if (at >= __atomic_load_n(&f->known_size, __ATOMIC_RELAXED))
+        return 0;
+    if (!*retried) {
+        *retried = true;
+        return 1;
+    }
+    struct smb1_stat st;
+    int r = smb1_fstat(f, &st);
+    if (r)
+        return r;
+    if (st.size <= at)
+        return 0;
+    pthread_mutex_lock(&f->lock);
+    log_warn(conn_log(f->t->conn),
+             "%s: READ_ANDX at %llu answered no data twice, but the file has %llu bytes: "
+             "failing the read rather than cutting the file short",
+             f->path, (unsigned long long)at, (unsigned long long)st.size);
+    pthread_mutex_unlock(&f->lock);
+    return -EIO;
+}
+
 ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 {
     /* A short count means end of file to a FUSE kernel, which then
@@ -518,12 +546,19 @@ ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
     if (len > SSIZE_MAX)
         len = SSIZE_MAX;
     size_t done = 0;
+    bool retried = false;
     while (done < len) {
         ssize_t n = io_run(f, (uint8_t *)buf + done, NULL, len - done, off + done);
         if (n < 0)
             return n;
-        if (n == 0)
-            break;
+        if (n == 0) {
+            int e = read_at_end(f, off + done, &retried);
+            if (e < 0)
+                return e;
+            if (e == 0)
+                break;
+            continue;
+        }
         done += (size_t)n;
     }
     return (ssize_t)done;
@@ -531,7 +566,10 @@ ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 
 ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
-    return io_run(f, NULL, buf, len, off);
+    ssize_t r = io_run(f, NULL, buf, len, off);
+    if (r > 0)
+        file_size_note(f, off + (uint64_t)r, false);
+    return r;
 }
 
 static ssize_t flush_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)

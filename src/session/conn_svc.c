@@ -144,7 +144,7 @@ static void probe(struct smb1_conn *c, const struct conn_live *lv)
     conn_fill_header(&m, lv->uid, 0xFFFF, lv->flags2);
     int64_t sent = mux_now_ms();
     struct msg_in in;
-    int r = mux_call(lv->mux, &m, 0, probe_ms, &in, NULL, NULL);
+    int r = mux_call(lv->mux, &m, MUX_PROBE, probe_ms, &in, NULL, NULL);
     msg_out_free(&m);
     if (r == 0) {
         r = echo_check(c, &in);

@@ -26,16 +26,7 @@ BOUND_MS=$(((TIMEOUT + 2) * 1000)) # the bound, with room for a busy machine
 STOP_MS=5000
 
 fs_start_server plain
-CTL=$FS_TMP/ctl
-mkdir -p "$CTL"
-echo normal >"$CTL/mode"
-PROXY_PORT=$(fs_free_port)
-python3 "$FS_SRC/tests/integration/hostile_proxy.py" "$PROXY_PORT" "$PORT" "$CTL" \
-    2>"$FS_TMP/proxy.log" &
-FS_EXTRA_PIDS+=($!)
-for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
-SMBD_PORT_REAL=$PORT
-PORT=$PROXY_PORT
+fs_hostile_proxy
 
 MODES=${HOSTILE_MODES:-silence stall wrongmid trickle lietotal refuse}
 for m in $MODES; do
