@@ -8,6 +8,7 @@
 
 #include "wire/nttime.h"
 #include "wire/ntstatus.h"
+#include "ops/tree_state.h"
 #include "ops/op_file.h"
 #include "ops/op_info.h"
 #include "ops/mfsymlink.h"
@@ -487,6 +488,7 @@ static int readdir_plain(struct smb1_tree *t, const char *path, smb1_dir_cb cb, 
 
 int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
 {
+    ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
     if (!mfsym_active(t))
         return readdir_plain(t, path, cb, ctx);
     struct mfsym_dir md = {t, path, cb, ctx};

@@ -537,7 +537,7 @@ static int read_at_end(struct smb1_file *f, uint64_t at, bool *retried)
     return -EIO;
 }
 
-ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
+ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 {
     /* A short count means end of file to a FUSE kernel, which then
      * shrinks its idea of the size: read until the end of the file, and
@@ -563,7 +563,7 @@ ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
     return (ssize_t)done;
 }
 
-ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
     ssize_t r = io_run(f, NULL, buf, len, off);
     if (r > 0)
@@ -577,7 +577,7 @@ static ssize_t flush_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
     return file_fid_cmd_at(t, SMB1_COM_FLUSH, fid, epoch);
 }
 
-int smb1_flush(struct smb1_file *f)
+int io_flush(struct smb1_file *f)
 {
     return (int)file_call(f, flush_op, NULL);
 }

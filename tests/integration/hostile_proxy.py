@@ -30,6 +30,8 @@ be driven through several behaviours:
                FIND_NEXT2 may only come on that connection
     zeroread   READ_ANDX replies carry no data (DataLength 0, status OK)
     zeroonce   (once, then normal) the same for one READ_ANDX reply
+    failclose  a CLOSE goes to smbd (which closes the file), but its reply
+               says STATUS_IO_DEVICE_ERROR (a CLOSE that fails)
 
 CTL_DIR/maxmpx, when present, holds the MaxMpxCount written into NEGOTIATE
 replies (for connections negotiated while it is there).
@@ -48,13 +50,14 @@ import threading
 import time
 
 NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
-LOGOFF, TREE_DISCONNECT, TRANS2 = 0x74, 0x71, 0x32
+LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE = 0x74, 0x71, 0x32, 0x04
 FIND_CLOSE2, READ_ANDX = 0x34, 0x2E
 STATUS_INVALID_HANDLE = 0xC0000008
 FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "finddrop")
 FIND_FIRST2, FIND_NEXT2 = 0x01, 0x02
 SETUP_CMDS = (NEGOTIATE, SESSION_SETUP, TREE_CONNECT)
 USER_SESSION_DELETED = 0xC0000203
+IO_DEVICE_ERROR = 0xC0000185
 
 listen_port, target_port, ctl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 events_lock = threading.Lock()
@@ -289,6 +292,10 @@ class Conn:
         if m == "sessdel" and cmd not in SETUP_CMDS + (ECHO, LOGOFF, TREE_DISCONNECT):
             out = bytearray(body[:32])
             struct.pack_into("<I", out, 5, USER_SESSION_DELETED)
+            return out + b"\0\0\0"
+        if m == "failclose" and cmd == CLOSE:
+            out = bytearray(body[:32])
+            struct.pack_into("<I", out, 5, IO_DEVICE_ERROR)
             return out + b"\0\0\0"
         if cmd == NEGOTIATE and body[32] == 17 and max_mpx() is not None:
             struct.pack_into("<H", body, 36, max_mpx())

@@ -11,6 +11,9 @@
 #   lietotal  TRANS2 replies announcing more than they send
 #   refuse    a server that is gone
 #   findloop  FIND_NEXT2 pages in turn, never an end
+#   failclose a CLOSE that fails after close(2) returned (the release in
+#             the background): logged, and no data close(2) reported
+#             written is lost
 #   sessdel   every session ended after the tree connect: the mount
 #             command fails at once saying why; a mounted share fails
 #             with EIO, with few logons
@@ -126,6 +129,20 @@ ms=${ms%% *}
 healthy "$MNT" findloop
 [ "$(ls "$MNT/loop" | wc -l)" = 8 ] || fail "listing after findloop"
 fs_log "ok   findloop: EIO after $ms ms, then the listing is whole"
+
+# A release whose CLOSE fails in the background: close(2) had its answer
+# at the flush (the data was written and acknowledged), so it succeeds;
+# the failure is logged, nothing is lost, and the name is usable at once.
+echo failclose >"$CTL/mode"
+head -c 300000 /dev/urandom >"$FS_TMP/bgsrc"
+cp "$FS_TMP/bgsrc" "$MNT/bg_fail" || fail "failclose: cp"
+for i in $(seq 50); do grep -q "bg_fail failed" "$FS_TMP/smbfuse.log" && break; sleep 0.1; done
+grep "bg_fail failed" "$FS_TMP/smbfuse.log" | grep -q "close" || fail "failclose: not logged"
+cmp "$FS_TMP/bgsrc" "$SHARE_DIR/bg_fail" || fail "failclose: data lost"
+echo normal >"$CTL/mode"
+mv "$MNT/bg_fail" "$MNT/bg_moved" && cmp "$FS_TMP/bgsrc" "$MNT/bg_moved" || fail "failclose: after"
+rm "$MNT/bg_moved"
+fs_log "ok   failclose: a CLOSE failing in the background is logged; no data lost"
 
 # Every session ended at once, on a mounted share: EIO quickly, said once,
 # and the logons stay few however often it is tried.

@@ -5,7 +5,7 @@
 # file is still open, and libfuse stats after each set. What it costs now:
 # the lookup is answered from the directory our mkdir made (known empty);
 # a chown or chmod that changes nothing is skipped and the stat after a
-# set is answered from what the create returned (fuse/fs_own.c); the
+# set is answered from what the create returned (src/ops/op_own.c); the
 # writes are kept and go out at the close as one WRITE_ANDX + CLOSE chain
 # that also carries the mtime (UNIX extensions; without them the time is
 # set on the handle). Left per file: the create, tar's chown and chmod (as
