@@ -14,6 +14,9 @@
  *   8 an mfsymlink file's content
  *   9 a spoolss EnumJobs stub (and the JOB_INFO_2 block it points at) and
  *     a RAP enumeration's parameter block
+ *  10 a name from the server (path_name_from_wire: Unicode or not, mapped
+ *     or not, from the second byte): a name it gives is one valid UTF-8
+ *     POSIX component, never empty, never with '/'
  *
  * For 0-5 the input is the SMB of a reply; what the validator accepts is
  * decoded. Whatever decodes must lie inside the input and strings must
@@ -28,12 +31,14 @@
 #include "ops/op_file.h"
 #include "ops/op_info.h"
 #include "ops/op_wclose.h"
+#include "ops/path.h"
 #include "ops/print_job.h"
 #include "ops/trans.h"
 #include "ops/unix.h"
 #include "rpc/rap.h"
 #include "rpc/spoolss.h"
 #include "session/conn_int.h"
+#include "wire/text.h"
 #include "wire/smb1_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -108,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    unsigned k = data[0] % 10;
+    unsigned k = data[0] % 11;
     uint8_t arg = data[1];
     size_t n = size - 2;
     uint8_t *p = malloc(n ? n : 1);
@@ -145,6 +150,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ssize_t r = mfsym_parse(p, n, out, cap);
         if (r >= 0 && ((size_t)r >= cap || out[r] != 0))
             __builtin_trap();
+    } else if (k == 10) {
+        struct path_ctx pc = {.unicode = arg & 1,
+                              .posix_paths = arg & 2,
+                              .mapposix = arg & 4,
+                              .name_max = PATH_NAME_MAX};
+        int err = 0;
+        char *name = path_name_from_wire(&pc, p, n, &err);
+        if (name) {
+            size_t len = strlen(name), i = 0;
+            if (!len || strchr(name, '/'))
+                __builtin_trap();
+            /* From UTF-16 it is valid UTF-8; OEM names pass as they are. */
+            while (pc.unicode && i < len)
+                if (text_utf8_next(name, len, &i) < 0)
+                    __builtin_trap();
+            free(name);
+        } else if (!err) {
+            __builtin_trap();
+        }
     } else {
         const uint8_t *jobs;
         uint32_t jlen, returned, werr;
