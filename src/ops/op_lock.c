@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ops/op_wb.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -159,7 +160,10 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
 {
     if (type != F_RDLCK && type != F_WRLCK && type != F_UNLCK)
         return -EINVAL;
-    int r = lock_once(f, off, len, type);
+    int r = wb_push(f);
+    if (r)
+        return r;
+    r = lock_once(f, off, len, type);
     if (r != -EAGAIN || !wait)
         return r;
     /* A wait is retried from here, never held by the server: it keeps no

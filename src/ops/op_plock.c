@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ops/op_file.h"
+#include "ops/op_wb.h"
 #include "ops/tree_state.h"
 
 /* At most this many stale ranges per handle; beyond, the oldest is
@@ -294,6 +295,9 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
 {
     if (type != F_RDLCK && type != F_WRLCK && type != F_UNLCK)
         return -EINVAL;
+    int rw = wb_push(f);
+    if (rw)
+        return rw;
     if (start >= end)
         return type == F_UNLCK ? 0 : -EINVAL;
     struct ops_tree *ot = ops_tree_get(f->t);
@@ -342,6 +346,9 @@ int smb1_posix_getlk(struct smb1_file *f, uint64_t start, uint64_t end, int *typ
 {
     if (*type == F_UNLCK || start >= end)
         return 0;
+    int rw = wb_push(f);
+    if (rw)
+        return rw;
     struct ops_tree *ot = ops_tree_get(f->t);
     if (!ot)
         return -ENOLCK;

@@ -100,6 +100,11 @@ static int timeout_ms(const struct smb1_conn *c)
     return c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : 30000;
 }
 
+int conn_request_ms(struct smb1_conn *c)
+{
+    return timeout_ms(c);
+}
+
 int conn_probe_ms(const struct smb1_conn *c)
 {
     int p = timeout_ms(c) / 4;

@@ -110,6 +110,10 @@ int conn_call_parts(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *ms
 int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req);
 
 void conn_get_params(struct smb1_conn *c, struct conn_params *p);
+/* The bound of one request (smb1_config.request_timeout_ms, 30 s by
+ * default), in ms: also the bound of an operation made of several round
+ * trips that must not go on for ever (a listing). */
+int conn_request_ms(struct smb1_conn *c);
 struct smb1_log *conn_log(struct smb1_conn *c);
 const struct smb1_config *conn_config(struct smb1_conn *c);
 /* Ensures the connection and t are live; returns the current epoch. */
