@@ -158,6 +158,10 @@ int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epo
  * words; *len 0 at the end of the file. Returns 0, the status as -errno,
  * or -EIO for a malformed reply. */
 int file_read_decode(const struct msg_in *resp, uint32_t max, const uint8_t **data, uint32_t *len);
+/* The bytes a WRITE_ANDX reply says were written of a request of len
+ * (a CountHigh above it is taken as garbage, as the Linux client does), or
+ * -errno: the status's, -EIO for a malformed reply or a count above len. */
+ssize_t file_write_decode(const struct msg_in *resp, uint32_t len);
 /* One READ_ANDX on a raw FID (a named pipe) of connection epoch, never
  * sent on another connection (-ECONNRESET); no reopen. Returns the count
  * read or -errno; BUFFER_OVERFLOW (a pipe message with more to come)

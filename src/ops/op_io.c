@@ -190,8 +190,7 @@ static int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const st
     return 0;
 }
 
-/* Bytes a WRITE_ANDX reply says were written, or -errno. */
-static ssize_t write_parse(const struct msg_in *resp, const struct io_req *io)
+ssize_t file_write_decode(const struct msg_in *resp, uint32_t len)
 {
     if (resp->status != NT_STATUS_OK)
         return ntstatus_to_errno(resp->status);
@@ -205,9 +204,9 @@ static ssize_t write_parse(const struct msg_in *resp, const struct io_req *io)
     cnt |= (uint32_t)wire_u16(&wr) << 16;
     /* Some servers put garbage in CountHigh (as the Linux client notes):
      * a count above the request is taken modulo 64 KiB. */
-    if (cnt > io->len)
+    if (cnt > len)
         cnt &= 0xFFFF;
-    return !wire_ok(&wr) || cnt > io->len ? -EIO : (ssize_t)cnt;
+    return !wire_ok(&wr) || cnt > len ? -EIO : (ssize_t)cnt;
 }
 
 static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
@@ -221,7 +220,7 @@ static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
     r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
-    ssize_t res = write_parse(&resp, io);
+    ssize_t res = file_write_decode(&resp, io->len);
     msg_in_free(&resp);
     return res;
 }

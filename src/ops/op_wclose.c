@@ -73,7 +73,8 @@ ssize_t wclose_parse(const struct msg_in *resp, struct wclose_req *q)
     cnt |= (uint32_t)wire_u16(&wr) << 16;
     if (cnt > q->len)
         cnt &= 0xFFFF; /* garbage in CountHigh, as in op_io.c */
-    if (!wire_ok(&wr))
+    /* More than was sent is a lie, as in op_io.c (fuzz_replies). */
+    if (!wire_ok(&wr) || cnt > q->len)
         return -EIO;
     q->close_err = resp->status != NT_STATUS_OK ? ntstatus_to_errno(resp->status) : 0;
     return (ssize_t)cnt;

@@ -156,6 +156,12 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
 /* session.c: LOGOFF_ANDX on mux (best effort, short timeout). */
 void session_logoff(struct smb1_conn *c, struct mux *mux, uint16_t uid);
 
+/* tree.c: the Service string of a successful TREE_CONNECT_ANDX reply
+ * (at most TREE_SVC_MAX - 1 characters, terminated) and the tree type it
+ * names (SMB1_TREE_OTHER for anything unknown, also a missing one). */
+#define TREE_SVC_MAX 16
+void tree_connect_decode(const struct msg_in *in, char svc[TREE_SVC_MAX],
+                         enum smb1_tree_type *type);
 /* tree.c: TREE_CONNECT_ANDX for t over mux; fills tid and type. */
 int tree_connect_raw(struct smb1_conn *c, struct mux *mux, uint16_t uid, struct smb1_tree *t,
                      uint16_t *tid, enum smb1_tree_type *type);
@@ -218,6 +224,13 @@ void conn_mark_broken(struct smb1_conn *c, struct mux *mux, int err);
 /* conn.c: UID/TID/PID/Flags2 of a request. */
 void conn_fill_header(struct msg_out *req, uint16_t uid, uint16_t tid, uint16_t flags2);
 int64_t conn_mono_ms(void);
+/* conn_svc.c: an oplock break (LOCKING_ANDX from the server): 0 with its
+ * FID and new level, -EIO when it is malformed or not a break. */
+int conn_break_decode(const struct msg_in *in, uint16_t *fid, uint8_t *level);
+/* conn_svc.c: 0 when in is a successful reply to our ECHO (sequence 1,
+ * our data back), -EPROTO when it echoes something else, or the errno of
+ * its status. */
+int conn_echo_decode(const struct msg_in *in);
 /* conn_svc.c: the service thread, and the reader's hook for oplock breaks. */
 void *conn_svc_main(void *arg);
 void conn_on_unsolicited(void *arg, struct msg_in *in);
