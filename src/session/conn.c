@@ -467,7 +467,8 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
     bool tree_retried = false, session_retried = false, proto_retried = false;
     if (t && t->conn != c)
         return -EINVAL;
-    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + timeout_ms(c);
+    int bound = (flags & CONN_BRIEF) ? conn_probe_ms(c) : timeout_ms(c);
+    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + bound;
     for (;;) {
         struct conn_live lv;
         r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? deadline : -1);
@@ -489,7 +490,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         }
         /* soft: what is left of the bound; hard: a whole one for the reply
          * of a server that is there (the wait for one that is not is above). */
-        int tmo = timeout_ms(c);
+        int tmo = bound;
         if (c->cfg.soft && deadline >= 0) {
             int64_t left = deadline - conn_mono_ms();
             if (left <= 0) {
