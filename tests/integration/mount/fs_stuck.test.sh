@@ -1,0 +1,83 @@
+#!/bin/bash
+# A request stuck on a server that does not answer holds no one else past
+# the bound, and no unmount waits for it: through a real mount in front of
+# a hostile server (tests/integration/hostile_proxy.py), timeout=2.
+#
+#   lazy    fusermount3 -uz while a stat is stuck on a silent server
+#           (hard: it would wait for ever) and another process has its
+#           working directory in the mount: the daemon is gone within
+#           5 s and the stat has failed.
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
+
+TIMEOUT=2
+BOUND_MS=$((TIMEOUT * 1000 + 1500)) # the bound, with room for a busy machine
+STOP_MS=5000
+
+fs_start_server plain
+CTL=$FS_TMP/ctl
+mkdir -p "$CTL"
+echo normal >"$CTL/mode"
+PROXY_PORT=$(fs_free_port)
+python3 "$FS_SRC/tests/integration/hostile_proxy.py" "$PROXY_PORT" "$PORT" "$CTL" \
+    2>"$FS_TMP/proxy.log" &
+FS_EXTRA_PIDS+=($!)
+for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
+PORT=$PROXY_PORT
+mkdir -p "$SHARE_DIR/d"
+echo x >"$SHARE_DIR/d/same"
+echo ok >"$SHARE_DIR/healthy"
+
+WAITERS=()
+stuck_cleanup() {
+    echo normal >"$CTL/mode" 2>/dev/null
+    local p
+    for p in "${WAITERS[@]}"; do kill "$p" 2>/dev/null; done
+    true
+}
+trap 'r=$?; set +e; stuck_cleanup; (exit $r); fs_cleanup' EXIT
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# Whether a process runs (an exited child not yet reaped is a zombie: gone).
+alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# --- lazy: a lazy unmount ends the daemon, and with it what is stuck ---
+FS_FOREGROUND=1 FS_ACTIMEO=0 fs_mount "hard,timeout=$TIMEOUT"
+cat "$MNT/healthy" >/dev/null || fail "first read"
+(cd "$MNT/d" && exec sleep 60) &
+sleeper=$!
+WAITERS+=($sleeper)
+for i in $(seq 50); do [ "$(readlink "/proc/$sleeper/cwd")" = "$MNT/d" ] && break; sleep 0.1; done
+[ "$(readlink "/proc/$sleeper/cwd")" = "$MNT/d" ] || fail "lazy: cd into the mount"
+echo silence >"$CTL/mode"
+stat "$MNT/d/same" >/dev/null 2>"$FS_TMP/stuck.err" &
+sp=$!
+WAITERS+=($sp)
+sleep 1
+alive $sp || fail "lazy: the stat did not wait for the silent server (hard)"
+s=$(now_ms)
+fusermount3 -uz "$MNT" || fail "fusermount3 -uz"
+FS_MOUNTED=0
+for i in $(seq 100); do alive "$FS_PID" || break; sleep 0.05; done
+e=$(now_ms)
+alive "$FS_PID" && fail "lazy: the daemon still runs $((e - s)) ms after fusermount3 -uz"
+wait "$FS_PID" 2>/dev/null || true
+FS_PID=
+[ $((e - s)) -le "$STOP_MS" ] || fail "lazy: the daemon took $((e - s)) ms to stop"
+for i in $(seq 20); do alive $sp || break; sleep 0.05; done
+alive $sp && fail "lazy: the stuck stat outlives the daemon"
+rc=0
+wait $sp || rc=$?
+[ $rc -ne 0 ] || fail "lazy: the stuck stat succeeded"
+fs_log "ok   lazy: fusermount3 -uz with a stuck stat: the daemon is gone after $((e - s)) ms," \
+    "the stat failed: $(head -c 120 "$FS_TMP/stuck.err")"
+kill $sleeper 2>/dev/null
+wait $sleeper 2>/dev/null || true
+echo normal >"$CTL/mode"
+grep -q "was detached" "$FS_TMP/smbfuse.log" || fail "lazy: the log does not say the mount was detached"
+
+fs_log "PASS"
