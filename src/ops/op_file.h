@@ -153,6 +153,9 @@ ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
 /* The UTIME word of a CLOSE that sets mtime, or 0 when it cannot. */
 uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime);
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
+/* file_fid_cmd_at for a clean-up after a failure (CONN_BRIEF): it waits a
+ * probe interval for the reply, not a whole request bound. */
+int file_fid_cmd_brief(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
 /* The data of a READ_ANDX reply (MS-CIFS 2.2.4.42.2, MS-SMB 2.2.4.2.2) of
  * at most max bytes: *data points into resp's frame, after its parameter
  * words; *len 0 at the end of the file. Returns 0, the status as -errno,

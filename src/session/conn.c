@@ -467,7 +467,8 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
     bool tree_retried = false, session_retried = false, proto_retried = false;
     if (t && t->conn != c)
         return -EINVAL;
-    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + timeout_ms(c);
+    int bound = (flags & CONN_BRIEF) ? conn_probe_ms(c) : timeout_ms(c);
+    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + bound;
     if (deadline >= 0 && (r = conn_stall_check(c, req->cmd)) != 0) {
         conn_status_note(c, req->cmd, r);
         return r;
@@ -493,7 +494,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         }
         /* soft: what is left of the bound; hard: a whole one for the reply
          * of a server that is there (the wait for one that is not is above). */
-        int tmo = timeout_ms(c);
+        int tmo = bound;
         if (c->cfg.soft && deadline >= 0) {
             int64_t left = deadline - conn_mono_ms();
             if (left <= 0) {
@@ -525,7 +526,8 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 resp->epoch = lv.epoch;
             }
         }
-        if (deadline >= 0)
+        /* A brief call going its short bound is no verdict on the server. */
+        if (deadline >= 0 && !(r == -ETIMEDOUT && (flags & CONN_BRIEF)))
             conn_stall_note(c, req->cmd, sent, r);
         bool tree_stale = st == NT_STATUS_NETWORK_NAME_DELETED && t && !tree_retried;
         bool session_gone =

@@ -63,6 +63,10 @@ enum conn_call_flags {
     CONN_NO_TREE = 1 << 1,      /* TID 0 / 0xFFFF: not tied to a tree */
     CONN_NO_TIMEOUT = 1 << 2,   /* e.g. blocking locks, change notify */
     CONN_NO_RECONNECT = 1 << 3, /* fail with -ECONNRESET rather than reconnect (teardown) */
+    /* A best-effort clean-up after a failure (FIND_CLOSE2 of an abandoned
+     * listing): bound by a probe interval (a quarter of the request
+     * timeout, 250 ms to 10 s), not a whole request timeout. */
+    CONN_BRIEF = 1 << 4,
 };
 
 /* conn_call flags for a request that names a FID or a search ID: the
