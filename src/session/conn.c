@@ -182,7 +182,7 @@ void conn_publish(struct smb1_conn *c, struct conn_session *s)
 
 static bool permanent(int err)
 {
-    return err == -EACCES || err == -EPERM || err == -EPROTONOSUPPORT;
+    return err == -EACCES || err == -EPERM || err == -EPROTONOSUPPORT || err == -CONN_EINTEGRITY;
 }
 
 /* Re-establishes the connection. The caller set the state to
@@ -326,7 +326,7 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
                                                        : 0;
             if (e) {
                 pthread_mutex_unlock(&c->lock);
-                return e;
+                return conn_public_err(e);
             }
         }
         /* soft, and the server has been away for half a bound: it is
@@ -353,7 +353,7 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
         pthread_mutex_unlock(&c->lock);
         int r = do_reconnect(c);
         if (r && permanent(r))
-            return r;
+            return conn_public_err(r);
     }
     lv->tid = 0xFFFF;
     if (t && !(flags & CONN_NO_TREE)) {

@@ -26,6 +26,7 @@
 #ifndef SMBFUSE_CONN_INT_H
 #define SMBFUSE_CONN_INT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -137,6 +138,20 @@ struct smb1_conn {
     bool svc_stop;
     struct conn_brk *brk_head, *brk_tail;
 };
+
+/* A signing integrity failure while a session is set up: its reply failed
+ * the MAC, or, on a mount that has signed before (signed_once), it came
+ * unsigned or signing did not start (a man in the middle stripping it).
+ * Internal: like a refusal it is permanent for the back-off (callers fail
+ * at once instead of waiting for the next attempt), and it leaves the core
+ * as -EIO (conn_public_err), as a bad MAC on any reply does: the mount fails
+ * closed, and EPERM or EACCES would speak of permissions. */
+#define CONN_EINTEGRITY EBADMSG
+
+static inline int conn_public_err(int r)
+{
+    return r == -CONN_EINTEGRITY ? -EIO : r;
+}
 
 /* What a successful connect + negotiate + session setup produced. */
 struct conn_session {
