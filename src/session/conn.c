@@ -469,6 +469,10 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         return -EINVAL;
     int bound = (flags & CONN_BRIEF) ? conn_probe_ms(c) : timeout_ms(c);
     int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + bound;
+    if (deadline >= 0 && (r = conn_stall_check(c, req->cmd)) != 0) {
+        conn_status_note(c, req->cmd, r);
+        return r;
+    }
     for (;;) {
         struct conn_live lv;
         r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? deadline : -1);
@@ -505,6 +509,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
             conn_fill_header(&parts[i], lv.uid, lv.tid, lv.flags2);
         unsigned mflags = (flags & CONN_NO_TIMEOUT) ? MUX_NO_TIMEOUT : 0;
         uint32_t st = 0;
+        int64_t sent = conn_mono_ms();
         if (mc) {
             mc->first = true;
             mc->retry_status = false;
@@ -521,6 +526,9 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 resp->epoch = lv.epoch;
             }
         }
+        /* A brief call going its short bound is no verdict on the server. */
+        if (deadline >= 0 && !(r == -ETIMEDOUT && (flags & CONN_BRIEF)))
+            conn_stall_note(c, req->cmd, sent, r);
         bool tree_stale = st == NT_STATUS_NETWORK_NAME_DELETED && t && !tree_retried;
         bool session_gone =
             st == NT_STATUS_USER_SESSION_DELETED || st == NT_STATUS_NETWORK_SESSION_EXPIRED;
@@ -592,9 +600,9 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
                     size_t window, struct msg_in *resps, int *res, unsigned flags)
 {
     struct conn_live lv;
-    int r = t && t->conn != c ? -EINVAL
-                              : conn_get_live(c, t, flags, &lv,
-                                              c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
+    int r = t && t->conn != c ? -EINVAL : n ? conn_stall_check(c, reqs[0].cmd) : 0;
+    if (r == 0)
+        r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
     if (r == 0) {
         /* As in call_common: a handle never reaches a newer connection. */
         for (size_t i = 0; i < n && r == 0; i++)
@@ -603,7 +611,10 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
         if (r == 0) {
             for (size_t i = 0; i < n; i++)
                 conn_fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
+            int64_t sent = conn_mono_ms();
             mux_call_many(lv.mux, reqs, n, window, timeout_ms(c), resps, res);
+            for (size_t i = 0; i < n; i++)
+                conn_stall_note(c, reqs[i].cmd, sent, res[i]);
             for (size_t i = 0; i < n; i++)
                 if (res[i] == -EPROTO)
                     res[i] = -EIO;

@@ -80,4 +80,46 @@ wait $sleeper 2>/dev/null || true
 echo normal >"$CTL/mode"
 grep -q "was detached" "$FS_TMP/smbfuse.log" || fail "lazy: the log does not say the mount was detached"
 
+# --- queue: what waits behind a stuck request shares its bound ---
+FS_FOREGROUND=1 FS_ACTIMEO=0 fs_mount "soft,timeout=$TIMEOUT"
+ls "$MNT/d" >/dev/null || fail "listing"
+echo stall >"$CTL/mode"
+pids=()
+for i in 1 2 3 4 5 6; do
+    (
+        a=$(now_ms)
+        rc=0
+        stat "$MNT/d/same" >/dev/null 2>&1 || rc=$?
+        echo "stat#$i rc=$rc ms=$(($(now_ms) - a))"
+    ) >"$FS_TMP/q.stat$i" &
+    pids+=($!)
+done
+for i in 1 2 3 4; do
+    (
+        a=$(now_ms)
+        rc=0
+        touch "$MNT/d/new$i" 2>/dev/null || rc=$?
+        echo "create#$i rc=$rc ms=$(($(now_ms) - a))"
+    ) >"$FS_TMP/q.create$i" &
+    pids+=($!)
+done
+WAITERS+=("${pids[@]}")
+wait "${pids[@]}" || true
+worst=0
+for f in "$FS_TMP"/q.*; do
+    r=$(cat "$f")
+    fs_log "     queue: $r"
+    ms=${r#* ms=}
+    [ "$ms" -le "$BOUND_MS" ] || fail "queue: $r (bound $BOUND_MS ms)"
+    [ "$ms" -gt "$worst" ] && worst=$ms
+    case $r in *" rc=0 "*) fail "queue: succeeded against a stalled server: $r" ;; esac
+done
+fs_log "ok   queue: 6 stats of one name and 4 creates in one directory, the longest $worst ms"
+echo normal >"$CTL/mode"
+s=$(now_ms)
+until cat "$MNT/healthy" >/dev/null 2>&1; do
+    [ $(($(now_ms) - s)) -le 3000 ] || fail "queue: the mount does not recover"
+    sleep 0.1
+done
+fs_log "ok   queue: the mount works again after $(($(now_ms) - s)) ms"
 fs_log "PASS"
