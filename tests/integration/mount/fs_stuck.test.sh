@@ -48,6 +48,10 @@ alive() {
 # --- lazy: a lazy unmount ends the daemon, and with it what is stuck ---
 FS_FOREGROUND=1 FS_ACTIMEO=0 fs_mount "hard,timeout=$TIMEOUT"
 cat "$MNT/healthy" >/dev/null || fail "first read"
+# Meanwhile: the daemon's secrets (NT hash, signing key) live in pages
+# locked in RAM and left out of core dumps (support/secmem.c).
+grep -Eq '^VmFlags:.* lo .*dd( |$)' "/proc/$FS_PID/smaps" ||
+    fail "the daemon has no locked, undumped pages for its secrets"
 (cd "$MNT/d" && exec sleep 60) &
 sleeper=$!
 WAITERS+=($sleeper)
