@@ -311,6 +311,12 @@ static void *stopper_main(void *arg)
         }
         /* The mount table changed (poll reports each change once). */
         if ((p[2].revents & (POLLPRI | POLLERR)) && !still_mounted(sp->dev)) {
+            /* A plain unmount ends the connection right after: say which. */
+            struct pollfd d = {.fd = sp->fuse_fd, .events = 0};
+            if (poll(&d, 1, 100) == 1 && (d.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+                log_info(sp->log, "%s was unmounted: stopping", sp->mountpoint);
+                break;
+            }
             log_info(sp->log, "%s was detached: stopping (whoever still uses it gets an error)",
                      sp->mountpoint);
             atomic_store(&stop_detached, true);

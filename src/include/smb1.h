@@ -460,13 +460,12 @@ int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
 
 /* Byte-range lock on an open file. type: F_RDLCK (shared), F_WRLCK
  * (exclusive) or F_UNLCK; len 0 means to the end of any file. wait: retry
- * until granted (never a request the server holds), -EDEADLK after
- * SMB1_LOCK_WAIT_MAX_S. -EAGAIN when another handle holds a conflicting
- * lock.
+ * until granted (never a request the server holds), -EDEADLK after the
+ * request timeout (smb1_config.request_timeout_ms). -EAGAIN when another
+ * handle holds a conflicting lock.
  * These are Windows byte-range locks: they do not merge or split like
  * POSIX locks, and an unlock must name a range that was locked (else it is
  * ignored). Locks do not survive a reconnection. */
-#define SMB1_LOCK_WAIT_MAX_S 30
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait);
 
 /* POSIX locks (fcntl F_SETLK / F_SETLKW, flock) on an open file, kept as
@@ -476,8 +475,9 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
  * UINT64_MAX for "to the end". type F_RDLCK, F_WRLCK or F_UNLCK. -EAGAIN:
  * another handle or client holds a conflicting lock. wait (F_SETLKW)
  * retries until granted; interrupted (may be NULL) is polled meanwhile and
- * ends the wait with -EINTR; a wait ends with -EDEADLK after 30 s, and
- * -ENOLCK when 4 others of the share wait already. */
+ * ends the wait with -EINTR; a wait ends with -EDEADLK after the request
+ * timeout (30 s by default), and -ENOLCK when 4 others of the share wait
+ * already. */
 int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t start, uint64_t end,
                     int type, bool wait, int (*interrupted)(void));
 /* F_GETLK for the parts of [start, end) no owner of f holds: *type (F_RDLCK

@@ -24,6 +24,7 @@ FS_EXTRA_PIDS+=($!)
 for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
 PORT=$PROXY_PORT
 mkdir -p "$SHARE_DIR/d"
+chmod 0777 "$SHARE_DIR/d"
 echo x >"$SHARE_DIR/d/same"
 echo ok >"$SHARE_DIR/healthy"
 
@@ -126,4 +127,38 @@ until cat "$MNT/healthy" >/dev/null 2>&1; do
     sleep 0.1
 done
 fs_log "ok   queue: the mount works again after $(($(now_ms) - s)) ms"
+
+# --- lockwait: a lock wait has the same bound (EDEADLK after timeout=),
+# and the log names the file.
+lockwait() {
+    /usr/bin/python3 - "$MNT/d" "$TIMEOUT" <<'PY'
+import errno, fcntl, os, sys, time
+os.chdir(sys.argv[1])
+bound = int(sys.argv[2]) * 1000
+open("lk", "w").write("x")
+fd = os.open("lk", os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    fd2 = os.open("lk", os.O_RDWR)
+    os.write(w, b"1")
+    t = time.monotonic()
+    try:
+        fcntl.lockf(fd2, fcntl.LOCK_EX)
+        os._exit(3)
+    except OSError as e:
+        ms = (time.monotonic() - t) * 1000
+        print(f"  the wait ended after {ms:.0f} ms: {e}", file=sys.stderr)
+        os._exit(0 if e.errno == errno.EDEADLK and bound - 300 <= ms <= bound + 1500 else 4)
+os.read(r, 1)
+_, st = os.waitpid(pid, 0)
+assert os.WEXITSTATUS(st) == 0, f"waiter exit {os.WEXITSTATUS(st)}"
+os.close(fd)
+os.unlink("lk")
+PY
+}
+check "lockwait: a lock wait ends with EDEADLK after timeout=$TIMEOUT" lockwait
+grep -q "gave up waiting for a lock on d/lk after" "$FS_TMP/smbfuse.log" ||
+    fail "lockwait: the log does not name the file: $(grep 'gave up' "$FS_TMP/smbfuse.log")"
 fs_log "PASS"
