@@ -13,7 +13,8 @@
 # usage: bench/smallfiles.sh [BUILD_DIR]   (root; smbd, smbclient, fuse3, tshark)
 # env:   BENCH_FILES=10000, BENCH_PROFILES="signed plain nosign",
 #        BENCH_NETNS=smbfuse-bench-PID (the namespace; deleted at exit),
-#        BENCH_COUNT=1 (0: no capture pass)
+#        BENCH_COUNT=1 (0: no capture pass), BENCH_BREAKDOWN=1 (the requests
+#        of each workload by command), BENCH_KEEP=DIR (keep the captures)
 #
 # tar runs as root with its defaults (it chowns every file; the plain
 # profile's user may not, so there tar reports errors and goes on).
@@ -42,6 +43,8 @@ NFILES=${BENCH_FILES:-10000}
 FS_FOREGROUND=1
 RESULTS=$FS_TMP/results
 : >"$RESULTS"
+BREAKDOWN=$FS_TMP/breakdown
+: >"$BREAKDOWN"
 PT=$BIN/bench/smbfuse-passthrough
 [ -x "$PT" ] || fail "build $BIN first (bench/smbfuse-passthrough is missing)"
 command -v tshark >/dev/null || fail "tshark is missing"
@@ -74,10 +77,44 @@ capture_stop() {
     sleep 1
     kill "$CAP_PID"
     wait "$CAP_PID" 2>/dev/null
+    [ -n "${BENCH_KEEP:-}" ] && cp "$CAP_FILE" "$BENCH_KEEP/$(echo "$1" | tr ' ' '_').pcapng"
     # One smb.flags.response value per SMB header: an AndX chain counts once.
     tshark -r "$CAP_FILE" -d "tcp.port==$PORT,nbss" -Y 'smb.flags.response == 0' \
         -T fields -E occurrence=a -E separator=, -e smb.flags.response 2>/dev/null |
         tr ',' '\n' | grep -c .
+    if [ -n "${BENCH_BREAKDOWN:-}" ]; then
+        # which requests, per file: each SMB header's command chain (an
+        # AndX chain as A+B) and a TRANS2's subcommand
+        echo "== $1" >>"$BREAKDOWN"
+        tshark -r "$CAP_FILE" -d "tcp.port==$PORT,nbss" -Y 'smb.flags.response == 0' \
+            -T fields -E occurrence=a -e smb.cmd -e smb.trans2.cmd -e smb.spi_loi \
+            -e smb.qpi_loi 2>/dev/null |
+            python3 -c '
+import collections, re, sys
+n = int(sys.argv[1]); c = collections.Counter()
+cmd = {0x00: "MKDIR", 0x01: "RMDIR", 0x04: "CLOSE", 0x06: "DELETE", 0x07: "RENAME",
+       0x2f: "WRITE_ANDX", 0x2e: "READ_ANDX", 0x32: "TRANS2", 0x71: "TREE_DISCONNECT",
+       0x73: "SESSION_SETUP", 0x75: "TREE_CONNECT", 0xa2: "NT_CREATE_ANDX", 0x2b: "ECHO",
+       0x72: "NEGOTIATE", 0x09: "SET_INFORMATION2", 0x08: "SET_INFORMATION"}
+lvl = {"512": "UNIX_BASIC", "513": "UNIX_LINK", "521": "POSIX_OPEN", "522": "POSIX_UNLINK",
+       "1004": "BASIC_INFO", "1013": "DISPOSITION_INFO", "1": "STANDARD"}
+sub = {1: "FIND_FIRST2", 2: "FIND_NEXT2", 3: "QUERY_FS_INFO", 5: "QUERY_PATH_INFO",
+       6: "SET_PATH_INFO", 7: "QUERY_FILE_INFO", 8: "SET_FILE_INFO"}
+for line in sys.stdin:
+    f = (line.rstrip("\n").split("\t") + [""] * 4)[:4]
+    # several SMB messages of one frame run together here: fine for counts
+    cmds = [int(x, 16) for x in re.findall(r"0x[0-9a-fA-F]+", f[0])]
+    cmds = [cmd.get(x, hex(x)) for x in cmds if x != 0xff]
+    key = "+".join(cmds)
+    subs = [sub.get(int(x, 16), x) for x in re.findall(r"0x[0-9a-fA-F]+", f[1])]
+    levels = re.findall(r"\d+", f[2] + " " + f[3])
+    if subs:
+        key += " " + ",".join(subs) + "".join(" " + lvl.get(x, x) for x in levels)
+    c[key] += 1
+for k, v in c.most_common(12):
+    print(f"   {k:50s} {v:8d} {v / n:6.2f}/file")
+' "$NFILES" >>"$BREAKDOWN"
+    fi
 }
 per_file() { python3 -c "import sys; print(f'{int(sys.argv[1]) / int(sys.argv[2]):.2f}')" "$1" "$NFILES"; }
 
@@ -150,14 +187,14 @@ for profile in ${BENCH_PROFILES:-signed plain nosign}; do
     if [ "${BENCH_COUNT:-1}" = 1 ]; then
         # counted on the wire, the same workloads again (untimed)
         sleep 1.2 # our caches from the timed pass have expired
-        capture_start; tar -C "$MNT" -xf "$FS_TMP/tree.tar" 2>/dev/null; n_ut=$(capture_stop)
-        capture_start; smbc -c "mkdir ctree; cd ctree; tar x $FS_TMP/tree.tar"; n_cut=$(capture_stop)
-        capture_start; cp -r "$FS_TMP/local/tree" "$MNT/copy"; n_ct=$(capture_stop)
-        capture_start; smbc -c "prompt off; recurse on; lcd $FS_TMP/local; mkdir ccopy; cd ccopy; lcd tree; mput *"; n_cct=$(capture_stop)
+        capture_start; tar -C "$MNT" -xf "$FS_TMP/tree.tar" 2>/dev/null; n_ut=$(capture_stop "$profile smbfuse untar")
+        capture_start; smbc -c "mkdir ctree; cd ctree; tar x $FS_TMP/tree.tar"; n_cut=$(capture_stop "$profile smbclient tar x")
+        capture_start; cp -r "$FS_TMP/local/tree" "$MNT/copy"; n_ct=$(capture_stop "$profile smbfuse cp -r")
+        capture_start; smbc -c "prompt off; recurse on; lcd $FS_TMP/local; mkdir ccopy; cd ccopy; lcd tree; mput *"; n_cct=$(capture_stop "$profile smbclient mput")
         chmod -R u+w "$SHARE_DIR"
         sleep 1.2
-        capture_start; rm -rf "$MNT/tree"; n_rt=$(capture_stop)
-        capture_start; smbc -c "deltree ccopy"; n_crt=$(capture_stop)
+        capture_start; rm -rf "$MNT/tree"; n_rt=$(capture_stop "$profile smbfuse rm -rf")
+        capture_start; smbc -c "deltree ccopy"; n_crt=$(capture_stop "$profile smbclient deltree")
         record "$profile" "  requests/file untar" "$(per_file "$n_ut")" "$(per_file "$n_cut")" ""
         record "$profile" "  requests/file cp -r" "$(per_file "$n_ct")" "$(per_file "$n_cct")" ""
         record "$profile" "  requests/file rm -rf" "$(per_file "$n_rt")" "$(per_file "$n_crt")" ""
@@ -170,3 +207,7 @@ done
 
 printf '\n%-8s %-30s %10s %10s %10s\n' profile metric smbfuse smbclient passthrough
 cat "$RESULTS"
+if [ -n "${BENCH_BREAKDOWN:-}" ]; then
+    printf '\nrequests by command (the first of a chain; TRANS2 by subcommand)\n'
+    cat "$BREAKDOWN"
+fi

@@ -28,15 +28,11 @@ static void lock_span(const struct flock *fl, uint64_t *start, uint64_t *end)
 int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl)
 {
     (void)path;
-    struct sfs_handle *h = get_handle(fi);
+    struct smb1_file *h = get_handle(fi);
     if (!h)
         return -EBADF;
     if (fl->l_start < 0 || fl->l_len < 0)
         return -EINVAL;
-    /* Writes kept for the close go out before the lock guards anything. */
-    int rw = wb_push(get_fs(), h);
-    if (rw)
-        return rw;
     if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK)
         return -EINVAL;
     uint64_t start, end;
@@ -44,7 +40,7 @@ int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock 
     switch (cmd) {
     case F_GETLK: {
         int type = fl->l_type;
-        int r = smb1_posix_getlk(h->f, start, end, &type);
+        int r = smb1_posix_getlk(h, start, end, &type);
         if (r == 0 && type != F_UNLCK)
             fl->l_pid = 0; /* the holder is on another handle or client */
         if (r == 0)
@@ -53,7 +49,7 @@ int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock 
     }
     case F_SETLK:
     case F_SETLKW:
-        return smb1_posix_lock(h->f, fi->lock_owner, false, start, end, fl->l_type, cmd == F_SETLKW,
+        return smb1_posix_lock(h, fi->lock_owner, false, start, end, fl->l_type, cmd == F_SETLKW,
                                fuse_interrupted);
     default:
         return -EINVAL;
@@ -63,12 +59,9 @@ int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock 
 int sfs_flock(const char *path, struct fuse_file_info *fi, int op)
 {
     (void)path;
-    struct sfs_handle *h = get_handle(fi);
+    struct smb1_file *h = get_handle(fi);
     if (!h)
         return -EBADF;
-    int rw = wb_push(get_fs(), h);
-    if (rw)
-        return rw;
     int type;
     switch (op & ~LOCK_NB) {
     case LOCK_SH:
@@ -83,5 +76,5 @@ int sfs_flock(const char *path, struct fuse_file_info *fi, int op)
     default:
         return -EINVAL;
     }
-    return smb1_posix_lock(h->f, 0, true, 0, UINT64_MAX, type, !(op & LOCK_NB), fuse_interrupted);
+    return smb1_posix_lock(h, 0, true, 0, UINT64_MAX, type, !(op & LOCK_NB), fuse_interrupted);
 }

@@ -28,6 +28,55 @@
 
 #include "smb1_cache.h"
 
+static uid_t shown_uid(const struct sfs_fs *fs, const struct smb1_stat *s)
+{
+    if (s->has_unix && !fs->opts->forceuid)
+        return (uid_t)s->uid;
+    return fs->opts->uid;
+}
+
+static gid_t shown_gid(const struct sfs_fs *fs, const struct smb1_stat *s)
+{
+    if (s->has_unix && !fs->opts->forcegid)
+        return (gid_t)s->gid;
+    return fs->opts->gid;
+}
+
+static void to_stat(const struct sfs_fs *fs, const struct smb1_stat *s, struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (s->has_unix) {
+        st->st_mode = (mode_t)s->mode;
+        if ((st->st_mode & S_IFMT) == 0)
+            st->st_mode |= s->is_dir ? S_IFDIR : S_IFREG;
+        st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
+        st->st_rdev = (dev_t)s->rdev;
+    } else if (s->is_link) {
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
+    } else if (s->is_dir) {
+        st->st_mode = S_IFDIR | (fs->opts->dir_mode & 07777);
+        st->st_nlink = 2;
+    } else {
+        st->st_mode = S_IFREG | (fs->opts->file_mode & 07777);
+        /* mount.cifs shows the DOS read-only attribute as missing write bits. */
+        if (s->attrs & SMB1_ATTR_READONLY)
+            st->st_mode &= ~(mode_t)0222;
+        /* NumberOfLinks of FILE_STANDARD_INFO (1 from a listing). */
+        st->st_nlink = s->nlink ? (nlink_t)s->nlink : 1;
+    }
+    if (s->has_unix)
+        st->st_ino = (ino_t)s->ino;
+    st->st_uid = shown_uid(fs, s);
+    st->st_gid = shown_gid(fs, s);
+    st->st_size = (off_t)s->size;
+    st->st_blocks = (blkcnt_t)((s->alloc + 511) / 512);
+    st->st_blksize = SFS_BLKSIZE;
+    st->st_atim = s->atime;
+    st->st_mtim = s->mtime;
+    st->st_ctim = s->ctime;
+}
+
 /* ---- callbacks ---- */
 
 static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -65,7 +114,7 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 /* Attributes of path (or of the open file h), from the cache when fresh. */
-static int get_attr(struct sfs_fs *fs, const char *path, struct sfs_handle *h, struct smb1_stat *s)
+static int get_attr(struct sfs_fs *fs, const char *path, struct smb1_file *h, struct smb1_stat *s)
 {
     /* First: a name too long is that, even where the cache knows a
      * directory to be empty. */
@@ -81,10 +130,8 @@ static int get_attr(struct sfs_fs *fs, const char *path, struct sfs_handle *h, s
     case CACHE_MISS:
         break;
     }
-    /* The server is to see what our writes kept for the close. */
-    wb_settle(fs, path, false);
     uint64_t g = cache_gen(fs->cache);
-    int r = h ? smb1_fstat(h->f, s) : smb1_stat(fs->tree, sp, s);
+    int r = h ? smb1_fstat(h, s) : smb1_stat(fs->tree, sp, s);
     if (r == 0) {
         (void)cache_put_attr(fs->cache, path, s, g);
         links_note(fs, path, s);
@@ -97,10 +144,10 @@ static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 {
     struct sfs_fs *fs = get_fs();
     struct smb1_stat s;
-    struct sfs_handle *h = get_handle(fi);
+    struct smb1_file *h = get_handle(fi);
     int r;
     if (!path) /* libfuse has no name for this open file any more */
-        r = !h ? -ENOENT : (r = wb_push(fs, h)) ? r : smb1_fstat(h->f, &s);
+        r = !h ? -ENOENT : smb1_fstat(h, &s);
     else
         r = get_attr(fs, path, h, &s);
     if (r)
@@ -121,7 +168,6 @@ static int sfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
     struct cache_dir *d = cache_dir_get(fs->cache, path);
     if (!d) {
         SPATH(sp, path);
-        wb_settle(fs, path, true);
         d = cache_dir_new();
         if (!d)
             return -ENOMEM;
@@ -195,7 +241,6 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     struct smb1_file *f = NULL;
     struct smb1_stat s;
     memset(&s, 0, sizeof(s));
-    wb_settle(fs, path, false);
     uint64_t g = cache_gen(fs->cache);
     int r = smb1_open(fs->tree, sp, flags, mode, &f, &s);
     if (r) {
@@ -206,11 +251,6 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
             cache_changed(fs->cache, path);
         return r;
     }
-    struct sfs_handle *h = handle_new(fs, path, f);
-    if (!h) {
-        smb1_close(f);
-        return -ENOMEM;
-    }
     if (flags & O_TRUNC) {
         cache_changed(fs->cache, path);
         keep_forget(fs, path);
@@ -220,21 +260,16 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     } else {
         (void)cache_put_attr(fs->cache, path, &s, g);
     }
-    pthread_mutex_lock(&fs->files_lock);
-    h->created = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
-    h->writable = (flags & O_ACCMODE) != O_RDONLY;
-    /* O_SYNC and O_DSYNC promise the data at write(2): nothing is kept. */
-    h->keep_writes = h->created && !(fi->flags & (O_SYNC | O_DSYNC));
-    h->behind =
-        h->writable && !(fi->flags & (O_SYNC | O_DSYNC)) && fs->opts->cache != SFS_CACHE_NONE;
-    if (h->created) {
-        h->st = s;
-        h->own_ns = own_now_ns();
-        h->st_exact = true;
+    /* A small file we create keeps its writes for its close, and writes
+     * return once on their way (smb1.h); O_SYNC and O_DSYNC promise the
+     * data at write(2), cache=none no caching of any kind. */
+    if (!(fi->flags & (O_SYNC | O_DSYNC))) {
+        (void)smb1_hold_writes(f);
+        if (fs->opts->cache != SFS_CACHE_NONE)
+            (void)smb1_write_behind_on(f);
     }
-    pthread_mutex_unlock(&fs->files_lock);
     set_open_flags(fs, path, &s, flags, fi);
-    fi->fh = (uint64_t)(uintptr_t)h;
+    fi->fh = (uint64_t)(uintptr_t)f;
     return 0;
 }
 
@@ -253,32 +288,19 @@ static int sfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 static int sfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-    struct sfs_fs *fs = get_fs();
-    struct sfs_handle *h = get_handle(fi);
-    int r = wb_push(fs, h);
-    if (r == 0 && path)
-        wb_settle(fs, path, false); /* other handles' writes on their way */
-    if (r)
-        return r;
+    struct smb1_file *h = get_handle(fi);
     /* smb1_read reads up to the end of the file: a short count is EOF. */
-    return (int)smb1_read(h->f, buf, size, (uint64_t)off);
+    return (int)smb1_read(h, buf, size, (uint64_t)off);
 }
 
 static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
-    struct sfs_handle *h = get_handle(fi);
+    struct smb1_file *h = get_handle(fi);
     size_t done = 0;
-    int kept = wb_write(fs, h, buf, size, off);
-    if (kept < 0)
-        return kept;
-    if (kept > 0)
-        done = size;
-    ssize_t (*wr)(struct smb1_file *, const void *, size_t, uint64_t) =
-        h->behind ? smb1_write_behind : smb1_write; /* wb_write marked it pending */
     while (done < size) {
-        ssize_t n = wr(h->f, buf + done, size - done, (uint64_t)off + done);
+        ssize_t n = smb1_write(h, buf + done, size - done, (uint64_t)off + done);
         if (n < 0) {
             if (path)
                 cache_changed(fs->cache, path);
@@ -288,14 +310,6 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
             return -EIO;
         done += (size_t)n;
     }
-    pthread_mutex_lock(&fs->files_lock);
-    h->wrote = true;
-    /* A write after a utimens moves the mtime on, as on a local disk. */
-    h->mtime_pending = false;
-    if (h->st.size < (uint64_t)off + done)
-        h->st.size = (uint64_t)off + done;
-    h->st_exact = false;
-    pthread_mutex_unlock(&fs->files_lock);
     if (path) {
         cache_changed(fs->cache, path);
         links_changed(fs, path);
@@ -304,22 +318,19 @@ static int sfs_write(const char *path, const char *buf, size_t size, off_t off,
 }
 
 /* Every write has reached the server and reported its result, but those
- * of a small file we created, kept for its close (fs_wb.c): they go now,
- * with the CLOSE when they can, and their failure is close(2)'s. SMB
- * FLUSH (a server fsync) is for fsync(2) only. */
+ * of a small file we created, held for its close (src/ops/op_wb.c): they
+ * go now, with the CLOSE when they can, and their failure is close(2)'s.
+ * SMB FLUSH (a server fsync) is for fsync(2) only. */
 static int sfs_flush(const char *path, struct fuse_file_info *fi)
 {
-    struct sfs_handle *h = get_handle(fi);
-    return h ? wb_flush(get_fs(), h) : 0;
+    struct smb1_file *h = get_handle(fi);
+    return h ? smb1_flush_held(h) : 0;
 }
 
 static int sfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-    struct sfs_handle *h = get_handle(fi);
-    if (!h)
-        return 0;
-    int r = wb_push(get_fs(), h);
-    return r ? r : smb1_flush(h->f);
+    struct smb1_file *h = get_handle(fi);
+    return h ? smb1_flush(h) : 0;
 }
 
 static int sfs_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
@@ -327,56 +338,41 @@ static int sfs_fsyncdir(const char *path, int datasync, struct fuse_file_info *f
     return 0;
 }
 
+/* What close(2) promised went out at the flush (data written and
+ * acknowledged, its failure reported), so the CLOSE may be answered
+ * after we return: the core orders every later request that could
+ * observe the file after it (smb1_close_background). */
 static int sfs_release(const char *path, struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
-    struct sfs_handle *h = get_handle(fi);
-    pthread_mutex_lock(&fs->files_lock);
-    handle_unlink_locked(h);
-    pthread_mutex_unlock(&fs->files_lock);
-    /* Data kept after a failed flush, or without one: logged there. */
-    (void)wb_release(fs, h);
-    /* No lock needed below: the handle is off the list. */
-    int r = smb1_close_mtime(h->f, h->mtime_pending ? &h->close_mtime : NULL);
-    if (r)
-        log_warn(fs->log, "close of %s failed: %s", h->path, strerror(-r));
-    if (h->wrote) {
-        cache_changed(fs->cache, h->path);
-        keep_forget(fs, h->path);
-        links_changed(fs, h->path);
+    struct smb1_file *h = get_handle(fi);
+    bool wrote = smb1_file_wrote(h);
+    /* Failures are logged by the core. */
+    (void)smb1_close_background(h);
+    if (!path)
+        return 0;
+    if (wrote) {
+        cache_changed(fs->cache, path);
+        keep_forget(fs, path);
+        links_changed(fs, path);
     }
-    /* The last close of an unlinked file: libfuse unlinks its hidden name
-     * next, unless the directory was removed meanwhile, so do it here. */
-    char sp[SFS_SPATH_MAX];
-    if (is_fuse_hidden(h->path) && !path_is_open(fs, h->path) &&
-        ghost_lookup(fs, h->path, sp, sizeof(sp))) {
-        (void)smb1_unlink_nondir(fs->tree, sp);
-        ghost_forget(fs, h->path);
-    }
-    handle_free(h);
+    /* The last close of an unlinked file deleted it (smb1_hide_open). */
+    if (is_fuse_hidden(path) && !path_is_open(fs, path, false))
+        ghost_forget(fs, path);
     return 0;
 }
 
 static int sfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
-    struct sfs_handle *h = get_handle(fi);
+    struct smb1_file *h = get_handle(fi);
     int r;
     if (size < 0)
         return -EINVAL;
-    if (h) {
-        pthread_mutex_lock(&fs->files_lock);
-        h->own_ns = 0;
-        pthread_mutex_unlock(&fs->files_lock);
-        if ((r = wb_push(fs, h)))
-            return r;
-    }
-    if (path) {
+    if (path)
         own_forget(fs, path);
-        wb_settle(fs, path, false);
-    }
     if (h) {
-        r = smb1_ftruncate(h->f, (uint64_t)size);
+        r = smb1_ftruncate(h, (uint64_t)size);
     } else if (path) {
         SPATH(sp, path);
         r = smb1_truncate(fs->tree, sp, (uint64_t)size);
@@ -396,7 +392,6 @@ static int sfs_unlink(const char *path)
     SPATH(sp, path);
     /* The kernel checked that path is no directory (unlink(2) gives
      * EISDIR itself), so the core need not ask the server again. */
-    wb_settle(fs, path, false);
     int r = smb1_unlink_nondir(fs->tree, sp);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
@@ -409,37 +404,33 @@ static int sfs_unlink(const char *path)
     return r;
 }
 
-/* libfuse hiding the open file from (server path sfrom) as to: moves it
- * to the share's root. Nonzero: not possible, the caller renames as
- * asked. */
+/* libfuse hiding the open file from (server path sfrom) as to: the core
+ * moves it to a hidden name in the share's root and deletes it at its last
+ * close (smb1_hide_open); libfuse's name for it is translated to that
+ * (fs_paths.c). Nonzero: not possible, the caller renames as asked. */
 static int hide_in_root(struct sfs_fs *fs, const char *from, const char *sfrom, const char *to)
 {
     struct sfs_ghost *g = calloc(1, sizeof(*g));
     char name[96];
-    pthread_mutex_lock(&fs->files_lock);
-    unsigned seq = fs->ghost_seq++;
-    pthread_mutex_unlock(&fs->files_lock);
-    smb1_deleted_name(name, sizeof(name), "", seq);
-    if (g) {
+    if (g)
         g->fuse_path = strdup(to);
-        g->server_path = strdup(name);
-    }
-    if (!g || !g->fuse_path || !g->server_path) {
+    if (!g || !g->fuse_path) {
         ghost_free(g);
         return -ENOMEM;
     }
-    int r = smb1_rename(fs->tree, sfrom, name, RENAME_NOREPLACE);
+    int r = smb1_hide_open(fs->tree, sfrom, name, sizeof(name));
     cache_changed(fs->cache, from);
     keep_forget(fs, from);
+    if (r == 0 && !(g->server_path = strdup(name)))
+        r = -ENOMEM;
     if (r) {
         ghost_free(g);
         return r;
     }
-    pthread_mutex_lock(&fs->files_lock);
+    pthread_mutex_lock(&fs->ghosts_lock);
     g->next = fs->ghosts;
     fs->ghosts = g;
-    pthread_mutex_unlock(&fs->files_lock);
-    handles_renamed(fs, from, to);
+    pthread_mutex_unlock(&fs->ghosts_lock);
     /* libfuse probed that name first: drop the negative entry. */
     cache_changed(fs->cache, to);
     return 0;
@@ -450,10 +441,8 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     struct sfs_fs *fs = get_fs();
     if (flags & ~(unsigned)RENAME_NOREPLACE)
         return -EINVAL;
-    wb_settle(fs, from, true);
-    wb_settle(fs, to, true);
     SPATH(sfrom, from);
-    if (flags == 0 && is_fuse_hidden(to) && path_is_open(fs, from) &&
+    if (flags == 0 && is_fuse_hidden(to) && path_is_open(fs, from, false) &&
         hide_in_root(fs, from, sfrom, to) == 0)
         return 0;
     SPATH(sto, to);
@@ -463,15 +452,13 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     cache_changed_tree(fs->cache, to);
     keep_forget(fs, from);
     keep_forget(fs, to);
-    if (r == 0) {
-        handles_renamed(fs, from, to);
+    if (r == 0)
         links_renamed(fs, from, to);
-    }
     /* Without POSIX semantics the server refuses to move a directory in
      * which a file is open (a Windows rule) with ACCESS_DENIED: mv would
      * send the user to check permissions. It is "in use", as rename(2)
      * says with EBUSY. */
-    if (r == -EACCES && path_has_open_below(fs, from))
+    if (r == -EACCES && path_is_open(fs, from, true))
         r = -EBUSY;
     return r;
 }
@@ -528,7 +515,6 @@ static int sfs_readlink(const char *path, char *buf, size_t size)
 static int sfs_link(const char *from, const char *to)
 {
     struct sfs_fs *fs = get_fs();
-    wb_settle(fs, from, false);
     SPATH(sfrom, from);
     SPATH(sto, to);
     own_forget(fs, from);
@@ -571,11 +557,11 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
     }
     if (!has_at && !has_mt)
         return 0;
-    struct sfs_handle *h = get_handle(fi);
+    struct smb1_file *h = get_handle(fi);
     if (!path) {
         if (!h)
             return -ENOENT;
-        return smb1_utimens(fs->tree, NULL, h->f, has_at ? &at : NULL, has_mt ? &mt : NULL);
+        return smb1_utimens(fs->tree, NULL, h, has_at ? &at : NULL, has_mt ? &mt : NULL);
     }
     SPATH(sp, path);
     /* SMB1 sets times through a symlink, on its target: for lutimes (tar,
@@ -583,7 +569,7 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
      * ENOSYS is how tar and rsync learn that a symlink's own times cannot
      * be set (and then stop comparing them). A path with an open handle is
      * no symlink, which spares the check tar's close-then-utimes. */
-    if (!h && !path_is_open(fs, path)) {
+    if (!h && !path_is_open(fs, path, false)) {
         struct smb1_stat s;
         if (get_attr(fs, path, NULL, &s) == 0 && s.has_unix && S_ISLNK(s.mode))
             return -ENOSYS;
@@ -606,12 +592,12 @@ static int sfs_utimens(const char *path, const struct timespec tv[2], struct fus
     bool is_own = own_attr(fs, path, &own, &exact);
     /* The core also stamps the times on our open write handles of the
      * file, so a later CLOSE of one does not overwrite them. */
-    int r = smb1_utimens(fs->tree, sp, h ? h->f : NULL, has_at ? &at : NULL, has_mt ? &mt : NULL);
+    int r = smb1_utimens(fs->tree, sp, h, has_at ? &at : NULL, has_mt ? &mt : NULL);
     if (set_refused(r))
         return r;
     /* The new ctime is the server's to choose, so the cache cannot be
      * given the result: the stat libfuse makes next asks the server,
-     * unless the file is one we created and hold (fs_own.c). */
+     * unless the file is one we created and hold (src/ops/op_own.c). */
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
     if (r == 0 && is_own) {
@@ -799,11 +785,10 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
     struct smb1_conn_info info;
     smb1_conn_get_info(conn, &info);
     fs->unix_ext = info.unix_caps != 0;
-    pthread_mutex_init(&fs->files_lock, NULL);
-    pthread_cond_init(&fs->files_cond, NULL);
+    pthread_mutex_init(&fs->ghosts_lock, NULL);
+    smb1_own_ttl(tree, (uint64_t)(ttl * 1e9));
     pthread_mutex_init(&fs->keep_lock, NULL);
     pthread_mutex_init(&fs->links_lock, NULL);
-    fs->files.next = fs->files.prev = &fs->files;
     return fs;
 }
 
@@ -811,25 +796,19 @@ void sfs_fs_free(struct sfs_fs *fs)
 {
     if (!fs)
         return;
-    while (fs->files.next != &fs->files) {
-        struct sfs_handle *h = fs->files.next;
-        handle_unlink_locked(h);
-        (void)wb_release(fs, h);
-        smb1_close_mtime(h->f, h->mtime_pending ? &h->close_mtime : NULL);
-        handle_free(h);
-    }
-    /* Files still hidden had open handles at unmount, closed above:
-     * libfuse will not unlink them now. */
+    /* What the kernel did not release (a lazy unmount): what the files
+     * hold goes out, then every CLOSE is answered. */
+    smb1_close_all(fs->tree);
+    /* Files still hidden had open handles at unmount: their close above
+     * deleted them. */
     while (fs->ghosts) {
         struct sfs_ghost *g = fs->ghosts;
         fs->ghosts = g->next;
-        (void)smb1_unlink_nondir(fs->tree, g->server_path);
         ghost_free(g);
     }
     keep_clear_locked(fs);
     cache_free(fs->cache);
-    pthread_cond_destroy(&fs->files_cond);
-    pthread_mutex_destroy(&fs->files_lock);
+    pthread_mutex_destroy(&fs->ghosts_lock);
     pthread_mutex_destroy(&fs->keep_lock);
     links_clear(fs);
     pthread_mutex_destroy(&fs->links_lock);

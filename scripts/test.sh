@@ -230,7 +230,7 @@ for stage in $STAGES; do
                 echo "(fuzz: no fuzz targets)"
             elif configure_build fuzz "$PREFIX-fuzz" -DCMAKE_C_COMPILER=clang \
                 -DSMBFUSE_FUZZ=ON -DSMBFUSE_ASAN=ON -- "${fz[@]}"; then
-                # The fuzzers run 10 s each (SMBFUSE_FUZZ_SECONDS); serially they would not share
+                # The fuzzers run 9 s each (SMBFUSE_FUZZ_SECONDS); serially they would not share
                 # the two cores with anything, in parallel they halve that.
                 run_ctest fuzz "$PREFIX-fuzz" -L fuzz
             fi

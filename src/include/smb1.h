@@ -354,25 +354,82 @@ bool smb1_close_sets_mtime(struct smb1_file *f);
 int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
                      const struct timespec *mtime);
 size_t smb1_write_close_max(struct smb1_file *f);
+
+/* The core's registry of open files keeps, per file, what a program
+ * (the FUSE mount) needs between its calls (ops/op_wb.c, ops/op_own.c):
+ *
+ * Held writes. smb1_hold_writes lets a file the caller created (O_CREAT|
+ * O_EXCL, for writing; false otherwise) keep its writes, up to what one
+ * WRITE_ANDX + CLOSE chain carries; smb1_flush_held (at close(2)) sends
+ * them, as that chain when f is the caller's only handle on the file
+ * (with the mtime smb1_own_defer_mtime recorded), and returns their
+ * failure: afterwards the data is on the server, visible to other
+ * clients. Until then every request of the core that could observe the
+ * file goes after them: a stat, open, listing, truncate, unlink, link or
+ * rename of its path (or of a directory above it), and a read, fstat,
+ * ftruncate, lock or flush through it. A failed held write is reported
+ * by the next write, flush or close through f, and logged. Not with
+ * O_SYNC/O_DSYNC: those promise the data at write(2). */
+bool smb1_hold_writes(struct smb1_file *f);
+int smb1_flush_held(struct smb1_file *f);
+/* smb1_close, but may return before the server answered the CLOSE, when
+ * nothing the caller was promised depends on the answer: nothing held and
+ * no failure left to report (smb1_flush_held sent them and reported its
+ * result), no mtime for the CLOSE to carry, no byte-range locks. Later
+ * requests of the core that could observe the file (an open, stat,
+ * listing, rename, unlink, link, truncate or set of times, mode, owner or
+ * EAs of that name, or of a directory above it) wait for that CLOSE, and
+ * smb1_tree_free lets the queue drain first. A failure is logged. f is
+ * gone either way. */
+int smb1_close_background(struct smb1_file *f);
+/* Closes every file still open on t (what they hold goes out first) and
+ * waits for the background CLOSEs: for an unmount that the program's
+ * files outlived. */
+void smb1_close_all(struct smb1_tree *t);
+/* Whether a write through f went through (or is held). */
+bool smb1_file_wrote(struct smb1_file *f);
+/* Whether one of the caller's files is open on path (below: or below the
+ * directory path). */
+bool smb1_path_is_open(struct smb1_tree *t, const char *path, bool below);
+
+/* A file we created, while the handle that created it is the only one
+ * open on it and within ttl_ns (smb1_own_ttl) of the create: the create's
+ * reply and our own changes since are all there is to know of it. Each
+ * returns true when *st then holds all of its attributes, mtime included
+ * (smb1_own_attr: true when it holds any, *exact says whether the mtime
+ * too). smb1_own_changed: a chown/chmod of ours succeeded (-1: unchanged);
+ * smb1_own_times: a set of times did (NULL: unchanged);
+ * smb1_own_defer_mtime: the CLOSE is to carry mt instead of a set now
+ * (false: set it now); smb1_own_forget: a change whose result is
+ * unknown. */
+void smb1_own_ttl(struct smb1_tree *t, uint64_t ttl_ns);
+bool smb1_own_attr(struct smb1_tree *t, const char *path, struct smb1_stat *st, bool *exact);
+bool smb1_own_changed(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid, int mode,
+                      struct smb1_stat *st);
+bool smb1_own_times(struct smb1_tree *t, const char *path, const struct timespec *at,
+                    const struct timespec *mt, struct smb1_stat *st);
+bool smb1_own_defer_mtime(struct smb1_tree *t, const char *path, const struct timespec *mt,
+                          struct smb1_stat *st);
+void smb1_own_forget(struct smb1_tree *t, const char *path);
 /* Reads len bytes at off; fewer only at the end of the file. A failure
  * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
-/* Writes len bytes at off; waits for the server's answer. */
+/* Writes len bytes at off: held (smb1_hold_writes), on its way
+ * (smb1_write_behind_on), or answered by the server when it returns. */
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
-/* Write-behind: the same write, returning once it is on its way (the data
- * copied into its requests); len, or -errno for this write or for an
- * earlier one of f that failed on its way (each failure is returned once,
- * by the next smb1_write_behind, smb1_write, smb1_write_wait, smb1_flush,
- * smb1_ftruncate, smb1_write_close or smb1_close of f). A few MiB are on
- * their way per handle at most; a write onto bytes still on their way
- * waits for them. Reads, fstat and locks through f wait for f's writes
- * first; other handles and paths do not: the caller settles those. */
-ssize_t smb1_write_behind(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
-/* Waits until every write of f has been answered: 0 or the failure not
- * yet returned. */
-int smb1_write_wait(struct smb1_file *f);
-/* Writes f's writes out (smb1_write_wait) and asks the server to flush
- * the file to its disk (FLUSH). */
+/* Write-behind (ops/op_wbehind.c): from now on f's writes return once
+ * they are on their way (the data copied into their requests), a few MiB
+ * per handle at most; a write onto bytes still on their way waits for
+ * them. Every request that could observe them goes after them, as after
+ * held writes (above): a read, fstat, ftruncate, lock or flush through f,
+ * and a stat, open, listing, truncate, unlink, link or rename of its
+ * path. A write that failed on its way is logged and returned once by
+ * the next smb1_write, smb1_flush_held or smb1_close of f (and by a
+ * flush, fsync or read through f meanwhile). Not for O_SYNC/O_DSYNC.
+ * False (and nothing changes) for a file not open for writing. */
+bool smb1_write_behind_on(struct smb1_file *f);
+/* Answers what is held and on its way (above), then asks the server to
+ * flush the file to its disk (FLUSH). */
 int smb1_flush(struct smb1_file *f);
 int smb1_fstat(struct smb1_file *f, struct smb1_stat *st);
 int smb1_ftruncate(struct smb1_file *f, uint64_t size);
@@ -385,6 +442,12 @@ int smb1_unlink(struct smb1_tree *t, const char *path);
  * with SMB1_DELETED_PREFIX, the current time and n (callers vary n to get
  * another name), into out. Returns what snprintf returns. */
 int smb1_deleted_name(char *out, size_t cap, const char *dir, unsigned n);
+/* Moves the open file path out of the way for a program that unlinks it
+ * but goes on using it (libfuse's .fuse_hidden rename): to a hidden name
+ * in the share's root (into out), so that its directory can be removed at
+ * once; the handles follow it, and the close of the last one deletes it.
+ * 0 or -errno (nothing moved). */
+int smb1_hide_open(struct smb1_tree *t, const char *path, char *out, size_t cap);
 /* For a caller that already knows path is no directory, as the kernel's
  * VFS does before it calls FUSE's unlink: with POSIX path operations this
  * saves the stat that smb1_unlink makes first. */
@@ -412,13 +475,12 @@ int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
 
 /* Byte-range lock on an open file. type: F_RDLCK (shared), F_WRLCK
  * (exclusive) or F_UNLCK; len 0 means to the end of any file. wait: retry
- * until granted (never a request the server holds), -EDEADLK after
- * SMB1_LOCK_WAIT_MAX_S. -EAGAIN when another handle holds a conflicting
- * lock.
+ * until granted (never a request the server holds), -EDEADLK after the
+ * request timeout (smb1_config.request_timeout_ms). -EAGAIN when another
+ * handle holds a conflicting lock.
  * These are Windows byte-range locks: they do not merge or split like
  * POSIX locks, and an unlock must name a range that was locked (else it is
  * ignored). Locks do not survive a reconnection. */
-#define SMB1_LOCK_WAIT_MAX_S 30
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait);
 
 /* POSIX locks (fcntl F_SETLK / F_SETLKW, flock) on an open file, kept as
@@ -428,8 +490,9 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
  * UINT64_MAX for "to the end". type F_RDLCK, F_WRLCK or F_UNLCK. -EAGAIN:
  * another handle or client holds a conflicting lock. wait (F_SETLKW)
  * retries until granted; interrupted (may be NULL) is polled meanwhile and
- * ends the wait with -EINTR; a wait ends with -EDEADLK after 30 s, and
- * -ENOLCK when 4 others of the share wait already. */
+ * ends the wait with -EINTR; a wait ends with -EDEADLK after the request
+ * timeout (30 s by default), and -ENOLCK when 4 others of the share wait
+ * already. */
 int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t start, uint64_t end,
                     int type, bool wait, int (*interrupted)(void));
 /* F_GETLK for the parts of [start, end) no owner of f holds: *type (F_RDLCK

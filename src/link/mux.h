@@ -95,6 +95,10 @@ bool mux_signing(struct mux *m);
 enum mux_call_flags {
     MUX_NO_TIMEOUT = 1 << 0,
     MUX_MULTI = 1 << 1, /* reply may come in several frames (use fn) */
+    /* The liveness probe (an ECHO): it may take one slot beyond the cap,
+     * as cifs.ko does not count echoes against MaxMpxCount; with
+     * MaxMpxCount 1 the request it probes holds the only one. */
+    MUX_PROBE = 1 << 2,
 };
 
 /* Sends the n single-reply requests reqs[0..n) from this one thread, up to

@@ -264,7 +264,8 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
             struct timespec dl;
             deadline_after(&dl, timeout_ms);
             bool sg = false;
-            int g = begin_many(m, rq + sent, reqs + sent, k, true, false, sent == done ? &dl : NULL,
+            int g = begin_many(m, rq + sent, reqs + sent, k, true, 0, false,
+                               sent == done ? &dl : NULL,
                                seq + sent, &sg);
             for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++) {
                 req_free(rq[sent + j]);
@@ -339,7 +340,7 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
         struct timespec dl;
         deadline_after(&dl, timeout_ms);
         bool sg = false;
-        g = begin_many(m, rq, reqs, k, true, true, wait ? &dl : NULL, seq, &sg);
+        g = begin_many(m, rq, reqs, k, true, 0, true, wait ? &dl : NULL, seq, &sg);
         for (size_t j = 0; j < (size_t)(g > 0 ? g : 0); j++)
             tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg};
         for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++)
@@ -422,7 +423,8 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     deadline_after(&dl, timeout_ms);
     uint32_t seq;
     bool signed_req;
-    r = begin_many(m, &rq, req, 1, nparts == 0, false, &dl, &seq, &signed_req);
+    r = begin_many(m, &rq, req, 1, nparts == 0, (flags & MUX_PROBE) ? 1 : 0, false, &dl, &seq,
+                   &signed_req);
     if (r < 0) {
         req_free(rq);
         free(sec);

@@ -144,27 +144,30 @@ int write_frames(struct mux *m, struct msg_out *reqs, size_t n)
 
 /* Takes in-flight slots for up to k requests: the first waiting until *dl
  * (or failing with -EAGAIN at once when dl is NULL), the others only if
- * free at once. Puts rq[0..g) in the list and sends reqs[0..g) back to
- * back under one hold of send_lock, numbered in order and, when several,
- * signed in one sign_apply_many pass. single: every request has one reply
- * and no secondaries, so the reader may check their MACs in a batch.
- * sign_all: several are signed in one pass whatever their size.
- * Returns g >= 1, or -errno with nothing in the list (the caller frees
- * the rq); a failed send kills the mux and gives -ECONNRESET. */
+ * free at once; up to extra slots beyond the cap may be taken (the
+ * liveness probe's ECHO: the request it probes may hold the only one).
+ * Puts rq[0..g) in the list and sends reqs[0..g) back to back under one
+ * hold of send_lock, numbered in order and, when several, signed in one
+ * sign_apply_many pass. single: every request has one reply and no
+ * secondaries, so the reader may check their MACs in a batch. sign_all:
+ * several are signed in one pass whatever their size. Returns g >= 1, or
+ * -errno with nothing in the list (the caller frees the rq); a failed
+ * send kills the mux and gives -ECONNRESET. */
 int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t k, bool single,
-               bool sign_all, const struct timespec *dl, uint32_t *seq, bool *signed_req)
+               unsigned extra, bool sign_all, const struct timespec *dl, uint32_t *seq,
+               bool *signed_req)
 {
     int r;
     size_t g = 0;
     /* Slots first, so the send lock is never held while waiting for one. */
     pthread_mutex_lock(&m->lock);
-    while (!m->dead && m->inflight >= m->cap) {
+    while (!m->dead && m->inflight >= m->cap + extra) {
         if (!dl) {
             pthread_mutex_unlock(&m->lock);
             return -EAGAIN;
         }
         if (pthread_cond_timedwait(&m->slot_cond, &m->lock, dl) == ETIMEDOUT &&
-            m->inflight >= m->cap && !m->dead) {
+            m->inflight >= m->cap + extra && !m->dead) {
             pthread_mutex_unlock(&m->lock);
             stat_add(&m->o.stats->timeouts);
             return -ETIMEDOUT;
@@ -175,7 +178,7 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
         pthread_mutex_unlock(&m->lock);
         return r;
     }
-    while (g < k && m->inflight < m->cap) {
+    while (g < k && m->inflight < m->cap + extra) {
         m->inflight++;
         g++;
     }

@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 
 #include "wire/ntstatus.h"
+#include "ops/tree_state.h"
 #include "ops/op_info.h"
 #include "ops/path.h"
 #include "smb1.h"
@@ -293,6 +294,7 @@ static int set_one(struct smb1_tree *t, const char *path, const char *name, cons
 int smb1_setxattr(struct smb1_tree *t, const char *path, const char *xname, const void *value,
                   size_t size, int flags)
 {
+    ops_settle(t, path, 0);
     const char *name;
     int r = ea_name(xname, &name);
     if (r)
@@ -316,6 +318,7 @@ int smb1_setxattr(struct smb1_tree *t, const char *path, const char *xname, cons
 
 int smb1_removexattr(struct smb1_tree *t, const char *path, const char *xname)
 {
+    ops_settle(t, path, 0);
     const char *name;
     int r = ea_name(xname, &name);
     if (r)

@@ -8,7 +8,9 @@
 
 #include "ops/op_file.h"
 #include "ops/op_info.h"
+#include "ops/op_wb.h"
 #include "ops/path.h"
+#include "ops/tree_state.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 #include "wire/unix_rec.h"
@@ -29,8 +31,13 @@ static ssize_t fstat_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
 
 int smb1_fstat(struct smb1_file *f, struct smb1_stat *st)
 {
-    (void)file_wb_drain(f, false); /* the size our writes gave it */
-    return (int)file_call(f, fstat_op, st);
+    int r = wb_push(f);
+    if (r)
+        return r;
+    r = (int)file_call(f, fstat_op, st);
+    if (r == 0 && !st->is_dir)
+        file_size_note(f, st->size, true);
+    return r;
 }
 
 static int set_eof_fid(struct smb1_tree *t, uint16_t fid, uint64_t size, uint64_t epoch)
@@ -51,12 +58,18 @@ int smb1_ftruncate(struct smb1_file *f, uint64_t size)
 {
     if (size > INT64_MAX)
         return -EFBIG;
-    int r = file_wb_drain(f, true);
-    return r ? r : (int)file_call(f, eof_op, &size);
+    int r = wb_push(f);
+    if (r)
+        return r;
+    r = (int)file_call(f, eof_op, &size);
+    if (r == 0)
+        file_size_note(f, size, true);
+    return r;
 }
 
 int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size)
 {
+    ops_settle(t, path, OPS_SETTLE_WRITES);
     uint16_t fid;
     uint64_t ep;
     uint32_t status = 0;
@@ -118,6 +131,8 @@ int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
     mtime = resolve_time(mtime, &mb);
     if (!atime && !mtime)
         return 0;
+    if (path)
+        ops_settle(t, path, 0);
     uint8_t rec[INFO_BASIC_LEN];
     info_encode_basic(rec, atime, mtime, 0);
     if (f) {
@@ -150,7 +165,7 @@ static int unix_set_errno(struct smb1_tree *t, const char *path, uint32_t status
     /* One of our handles holds the file open under that name: it is
      * there, and the refusal is one (tar's chown of each file it is
      * still writing, as a user the server will not let give files away). */
-    if (r == -EACCES && !file_is_open(t, path)) {
+    if (r == -EACCES && !file_is_open(t, path, false)) {
         struct smb1_stat st;
         int r2 = smb1_stat(t, path, &st);
         if (r2 == -ENOENT || r2 == -ENOTDIR)
@@ -161,6 +176,7 @@ static int unix_set_errno(struct smb1_tree *t, const char *path, uint32_t status
 
 int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
 {
+    ops_settle(t, path, 0);
     struct conn_params p;
     conn_get_params(t->conn, &p);
     uint32_t status = 0;
@@ -199,6 +215,7 @@ int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid)
     /* Without UNIX extensions a file has no owner we could set. */
     if (!p.unix_caps)
         return -EPERM;
+    ops_settle(t, path, 0);
     uint8_t rec[UNIX_BASIC_LEN];
     unix_basic_encode_set(rec, UNIX_NO_CHANGE64, NULL, NULL,
                           uid < 0 ? UNIX_NO_CHANGE64 : (uint64_t)uid,

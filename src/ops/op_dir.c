@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wire/nttime.h"
 #include "wire/ntstatus.h"
+#include "ops/tree_state.h"
 #include "ops/op_file.h"
 #include "ops/op_info.h"
 #include "ops/mfsymlink.h"
@@ -257,7 +259,9 @@ static int on_entry(void *arg, const struct dir_entry *e)
  * another thread's search). */
 static int find_close(struct smb1_tree *t, uint16_t sid, uint64_t epoch)
 {
-    return file_fid_cmd_at(t, SMB1_COM_FIND_CLOSE2, sid, epoch);
+    /* Only ever after the listing failed or stopped: its error must not
+     * wait a whole bound more for a server that does not answer this. */
+    return file_fid_cmd_brief(t, SMB1_COM_FIND_CLOSE2, sid, epoch);
 }
 
 /* The errno of a FIND_FIRST2 failure on dir. */
@@ -272,6 +276,13 @@ static int find_errno(struct smb1_tree *t, const char *path, uint32_t status)
         return r;
     }
     return ntstatus_to_errno(status);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* One FIND_FIRST2 / FIND_NEXT2 sequence. */
@@ -330,6 +341,12 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         goto out_free;
     }
     int stalls = 0;
+    /* The pages of one search come within one request bound: a server
+     * that sends new names for ever, a few at a time, reaches neither cap
+     * below for hours. (A pass ends with its connection, so this is time
+     * the server spent answering, never a wait for a reconnect.) */
+    int bound_ms = conn_request_ms(t->conn);
+    int64_t pass_end = mono_ms() + bound_ms;
     for (;;) {
         rc->fresh = 0;
         r = dir_parse(level, rc->pc.unicode, rs.data, rs.data_len, count, on_entry, rc);
@@ -369,6 +386,16 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
             }
         } else {
             stalls = 0;
+        }
+        if (mono_ms() > pass_end) {
+            log_warn(rc->log,
+                     "listing of %s did not end within %d ms (%llu entries, %llu round trips): "
+                     "giving up",
+                     path, bound_ms, (unsigned long long)rc->entries,
+                     (unsigned long long)rc->rounds);
+            (void)find_close(t, sid, sid_epoch);
+            r = -EIO;
+            break;
         }
         if (rc->rounds >= FIND_MAX_ROUNDS) {
             log_warn(rc->log, "listing of %s took %u round trips without an end: giving up", path,
@@ -463,6 +490,7 @@ static int readdir_plain(struct smb1_tree *t, const char *path, smb1_dir_cb cb, 
 
 int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
 {
+    ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
     if (!mfsym_active(t))
         return readdir_plain(t, path, cb, ctx);
     struct mfsym_dir md = {t, path, cb, ctx};

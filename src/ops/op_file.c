@@ -142,7 +142,7 @@ out_free_name:
  * CLOSE with its time word (MS-CIFS 2.2.4.5.1: a UTIME, 0xFFFFFFFF
  * leaves the time as it is). */
 static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, uint32_t utime,
-                   uint64_t epoch)
+                   uint64_t epoch, unsigned flags)
 {
     struct msg_out m;
     struct msg_in resp;
@@ -157,7 +157,7 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, u
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
     m.want_epoch = epoch;
-    r = conn_call(t->conn, t, &m, &resp, CONN_FID);
+    r = conn_call(t->conn, t, &m, &resp, CONN_FID | flags);
     if (r)
         return r;
     r = ntstatus_to_errno(resp.status);
@@ -167,12 +167,17 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, u
 
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch)
 {
-    return fid_cmd(t, cmd, fid, false, 0, epoch);
+    return fid_cmd(t, cmd, fid, false, 0, epoch, 0);
+}
+
+int file_fid_cmd_brief(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch)
+{
+    return fid_cmd(t, cmd, fid, false, 0, epoch, CONN_BRIEF);
 }
 
 int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch)
 {
-    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, epoch);
+    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, epoch, 0);
 }
 
 int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
@@ -311,8 +316,9 @@ void file_for_each_writer(struct smb1_tree *t, const char *path,
     for (struct smb1_file *f = ot->files; f; f = f->next) {
         bool match;
         pthread_mutex_lock(&f->lock);
-        match = strcmp(f->path, path) == 0 && (f->posix ? (f->posix_flags & O_ACCMODE) != O_RDONLY
-                                                        : (f->access & SMB1_FILE_WRITE_DATA) != 0);
+        match = !f->released && strcmp(f->path, path) == 0 &&
+                (f->posix ? (f->posix_flags & O_ACCMODE) != O_RDONLY
+                          : (f->access & SMB1_FILE_WRITE_DATA) != 0);
         pthread_mutex_unlock(&f->lock);
         if (match)
             fn(f, arg);
@@ -320,20 +326,22 @@ void file_for_each_writer(struct smb1_tree *t, const char *path,
     pthread_mutex_unlock(&ot->lock);
 }
 
-bool file_is_open(struct smb1_tree *t, const char *path)
+bool file_is_open(struct smb1_tree *t, const char *path, bool below)
 {
     struct ops_tree *ot = ops_tree_get(t);
     bool found = false;
     if (!ot)
         return false;
     pthread_mutex_lock(&ot->lock);
-    for (struct smb1_file *f = ot->files; f && !found; f = f->next) {
-        pthread_mutex_lock(&f->lock);
-        found = strcmp(f->path, path) == 0;
-        pthread_mutex_unlock(&f->lock);
-    }
+    for (struct smb1_file *f = ot->files; f && !found; f = f->next)
+        found = !f->released && file_path_matches(f, path, below);
     pthread_mutex_unlock(&ot->lock);
     return found;
+}
+
+bool smb1_path_is_open(struct smb1_tree *t, const char *path, bool below)
+{
+    return file_is_open(t, path, below);
 }
 
 void file_path_copy(struct smb1_file *f, char *buf, size_t size)
@@ -376,6 +384,8 @@ static void file_free(struct smb1_file *f)
         free(l);
     }
     pthread_mutex_destroy(&f->lock);
+    pthread_mutex_destroy(&f->wb_lock);
+    free(f->wb);
     free(f->path);
     free(f);
 }
@@ -385,6 +395,43 @@ void file_release(struct smb1_file *f)
     file_free(f);
 }
 
+void file_destroy(struct smb1_file *f)
+{
+    file_free(f);
+}
+
+bool file_path_matches(struct smb1_file *f, const char *path, bool below)
+{
+    size_t n = strlen(path);
+    pthread_mutex_lock(&f->lock);
+    bool m = strncmp(f->path, path, n) == 0 &&
+             (f->path[n] == '\0' || (below && (n == 0 || f->path[n] == '/')));
+    pthread_mutex_unlock(&f->lock);
+    return m;
+}
+
+void file_unlist_locked(struct ops_tree *ot, struct smb1_file *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else if (ot->files == f)
+        ot->files = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    f->prev = f->next = NULL;
+}
+
+void file_unlist(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    file_unlist_locked(ot, f);
+    pthread_cond_broadcast(&ot->cond); /* smb1_close_all may wait for it */
+    pthread_mutex_unlock(&ot->lock);
+}
+
 int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, struct smb1_file **out,
               struct smb1_stat *st)
 {
@@ -392,6 +439,8 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
     struct smb1_stat s;
     int r;
     *out = NULL;
+    if (path)
+        ops_settle(t, path, OPS_SETTLE_WRITES);
     struct ops_tree *ot = ops_tree_get(t);
     struct smb1_file *f = calloc(1, sizeof(*f));
     if (!f || !ot || !(f->path = strdup(path ? path : ""))) {
@@ -399,6 +448,7 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
         return -ENOMEM;
     }
     pthread_mutex_init(&f->lock, NULL);
+    pthread_mutex_init(&f->wb_lock, NULL);
     f->t = t;
     memset(&s, 0, sizeof(s));
     conn_get_params(t->conn, &p);
@@ -469,7 +519,17 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
     } else if (r) {
         goto out_free;
     }
+    f->created = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+    f->writable = acc != O_RDONLY;
+    if (!f->is_dir)
+        file_size_note(f, s.size, true);
     pthread_mutex_lock(&ot->lock);
+    if (f->created) {
+        /* The create's reply is all there is to know of it (op_own.c). */
+        f->own_st = s;
+        f->own_ns = ops_now_ns();
+        f->own_exact = true;
+    }
     f->next = ot->files;
     if (ot->files)
         ot->files->prev = f;
@@ -483,11 +543,6 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
 out_free:
     file_free(f);
     return r;
-}
-
-int smb1_close(struct smb1_file *f)
-{
-    return smb1_close_mtime(f, NULL);
 }
 
 /* The CLOSE word for mtime, or 0 when it cannot carry it: a UTIME has
@@ -514,25 +569,8 @@ bool smb1_close_sets_mtime(struct smb1_file *f)
     return posix;
 }
 
-int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
+int file_close_send(struct smb1_file *f, const struct timespec *mtime)
 {
-    if (!f)
-        return 0;
-    /* Writes on their way reach the server before the CLOSE, and their
-     * failure is the close's. */
-    int rw = file_wb_drain(f, true);
-    plock_file_closing(f);
-    struct ops_tree *ot = ops_tree_get(f->t);
-    if (ot) {
-        pthread_mutex_lock(&ot->lock);
-        if (f->prev)
-            f->prev->next = f->next;
-        else if (ot->files == f)
-            ot->files = f->next;
-        if (f->next)
-            f->next->prev = f->prev;
-        pthread_mutex_unlock(&ot->lock);
-    }
     int r = 0;
     uint32_t utime = smb1_close_sets_mtime(f) ? file_close_utime(f->t, mtime) : 0;
     if (mtime && !utime) {
@@ -546,7 +584,7 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
     uint16_t fid = f->fid;
     pthread_mutex_unlock(&f->lock);
     /* A FID of an earlier connection died with it. */
-    int rc = live ? fid_cmd(f->t, SMB1_COM_CLOSE, fid, true, utime ? utime : 0xFFFFFFFF, epoch)
+    int rc = live ? fid_cmd(f->t, SMB1_COM_CLOSE, fid, true, utime ? utime : 0xFFFFFFFF, epoch, 0)
                   : -ECONNRESET;
     if (rc == -ECONNRESET) {
         rc = 0;
@@ -559,12 +597,7 @@ int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
             free(path);
         }
     }
-    if (!r)
-        r = rc;
-    if (rw)
-        r = rw;
-    file_free(f);
-    return r;
+    return r ? r : rc;
 }
 
 ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg)

@@ -23,6 +23,7 @@
 #define SMBFUSE_OP_FILE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,6 +32,7 @@
 #include "smb1.h"
 
 struct plock_range;
+struct ops_tree;
 
 struct file_lock_rec {
     struct file_lock_rec *next;
@@ -65,10 +67,73 @@ struct smb1_file {
      * op_plock.h); protected by plock_lock. */
     struct plock_range *plock_stale;
     bool plock_closed; /* protected by plock_lock */
-    /* Writes on their way (smb1_write_behind, op_io.c): set once under
-     * lock, its contents under its own lock. */
+
+    /* Opened with O_CREAT|O_EXCL (the file is ours) and for writing;
+     * constant after smb1_open. */
+    bool created, writable;
+
+    /* Held writes (op_wb.c). hold is set once, before the first write
+     * (smb1_hold_writes). wb_lock protects wb, wb_len, wb_off and wb_err;
+     * it is taken with no other lock held and kept across the round trips
+     * that push the data (ot->lock and f->lock nest inside it). */
+    _Atomic bool hold;
+    pthread_mutex_t wb_lock;
+    uint8_t *wb;
+    size_t wb_len;
+    uint64_t wb_off;
+    int wb_err;
+    /* Protected by the tree's ops_tree lock: held data is waiting (what
+     * a settle looks for), settles using f (a release waits for them),
+     * released by the program (no longer open: what the registry's
+     * lookups skip), its CLOSE queued or under way in the background,
+     * the background queue's link. */
+    bool held;
+    unsigned refs;
+    bool released;
+    bool closing;
+    struct smb1_file *close_next;
+
+    /* What is known of a file we created while this is its one handle
+     * (op_own.c): the create's attributes followed through our own
+     * changes, trusted for the tree's own_ttl_ns after own_ns (monotonic;
+     * 0 once unsure); own_exact: the mtime too. A last-write time for the
+     * CLOSE to carry (mtime_pending). All under the ops_tree lock. */
+    struct smb1_stat own_st;
+    uint64_t own_ns;
+    bool own_exact;
+    bool mtime_pending;
+    struct timespec close_mtime;
+    bool wrote;  /* a write through f went through (or is held); ops_tree lock */
+    bool hidden; /* moved to a hidden name, deleted at the last close (op_hide.c); ops_tree lock */
+
+    /* What the server said the file holds (at the open, the last fstat or
+     * ftruncate), raised by the writes through this handle; atomic (the
+     * __atomic builtins; file_size_note). A read answered short before it
+     * is not taken for the end of the file unchecked (op_io.c). */
+    uint64_t known_size;
+
+    /* Write-behind (op_wbehind.c): asked for once, before the first
+     * write (smb1_write_behind_on); wbh is set once under lock, its
+     * contents under its own lock. behind_busy (ops_tree lock): pieces
+     * are queued or in flight, what a settle waits for, as for held. */
+    _Atomic bool behind;
     struct file_wbehind *wbh;
+    bool behind_busy;
 };
+
+/* Notes a size of f: exact (the server's word, which may also shrink it)
+ * or a least size (the end of a write). */
+static inline void file_size_note(struct smb1_file *f, uint64_t size, bool exact)
+{
+    if (exact) {
+        __atomic_store_n(&f->known_size, size, __ATOMIC_RELAXED);
+        return;
+    }
+    uint64_t cur = __atomic_load_n(&f->known_size, __ATOMIC_RELAXED);
+    while (cur < size && !__atomic_compare_exchange_n(&f->known_size, &cur, size, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
 
 struct file_create {
     uint32_t access, share, disposition, options, attrs;
@@ -96,11 +161,18 @@ ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
 /* The UTIME word of a CLOSE that sets mtime, or 0 when it cannot. */
 uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime);
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
+/* file_fid_cmd_at for a clean-up after a failure (CONN_BRIEF): it waits a
+ * probe interval for the reply, not a whole request bound. */
+int file_fid_cmd_brief(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
 /* The data of a READ_ANDX reply (MS-CIFS 2.2.4.42.2, MS-SMB 2.2.4.2.2) of
  * at most max bytes: *data points into resp's frame, after its parameter
  * words; *len 0 at the end of the file. Returns 0, the status as -errno,
  * or -EIO for a malformed reply. */
 int file_read_decode(const struct msg_in *resp, uint32_t max, const uint8_t **data, uint32_t *len);
+/* The bytes a WRITE_ANDX reply says were written of a request of len
+ * (a CountHigh above it is taken as garbage, as the Linux client does), or
+ * -errno: the status's, -EIO for a malformed reply or a count above len. */
+ssize_t file_write_decode(const struct msg_in *resp, uint32_t len);
 /* One READ_ANDX on a raw FID (a named pipe) of connection epoch, never
  * sent on another connection (-ECONNRESET); no reopen. Returns the count
  * read or -errno; BUFFER_OVERFLOW (a pipe message with more to come)
@@ -135,16 +207,38 @@ int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool 
  * for writing (with a reference: fn may use the handle). */
 void file_for_each_writer(struct smb1_tree *t, const char *path,
                           void (*fn)(struct smb1_file *f, void *arg), void *arg);
-/* True when one of our open files of t has this path. */
-bool file_is_open(struct smb1_tree *t, const char *path);
+/* True when one of our open files of t has this path (below: or lies
+ * below it); a file the program released is no longer open. */
+bool file_is_open(struct smb1_tree *t, const char *path, bool below);
 /* Rename moved from -> to: every open file at or below from follows. */
 void file_renamed(struct smb1_tree *t, const char *from, const char *to);
 
-/* op_io.c: waits for f's writes on their way (smb1_write_behind);
- * report: returns the first failure not reported yet (and forgets it),
- * else 0. file_wb_free, at the end of f: waits, and frees what they need. */
+/* Takes f off its tree's list (ops_tree lock not held). */
+void file_unlist(struct smb1_file *f);
+/* The same, ops_tree lock held. */
+void file_unlist_locked(struct ops_tree *ot, struct smb1_file *f);
+/* Sends f's CLOSE (carrying mtime where it can, else setting it first),
+ * unless its FID died with an earlier connection; f stays allocated. */
+int file_close_send(struct smb1_file *f, const struct timespec *mtime);
+/* Frees f, which is on no list and whose FID is closed. */
+void file_destroy(struct smb1_file *f);
+/* Whether f's path is path, or (below) lies below the directory path
+ * (every path lies below ""); f->lock taken. */
+bool file_path_matches(struct smb1_file *f, const char *path, bool below);
+
+/* op_io.c: the reads, writes and FLUSH themselves (smb1_read, smb1_write
+ * and smb1_flush, in op_wb.c, settle held writes first). */
+ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
+ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+int io_flush(struct smb1_file *f);
+
+/* op_wbehind.c: waits for f's writes on their way (smb1_write_behind_on).
+ * Returns the first failure not reported yet, else 0; report: it is
+ * reported now (forgotten). file_wb_free, at the end of f: waits, and
+ * frees what they need. wbehind_write: a write of f through the queue. */
 int file_wb_drain(struct smb1_file *f, bool report);
 void file_wb_free(struct smb1_file *f);
+ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 
 /* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
  * held. */

@@ -329,6 +329,7 @@ int info_path_errno(struct smb1_tree *t, const char *path, uint32_t status)
 
 int smb1_stat(struct smb1_tree *t, const char *path, struct smb1_stat *st)
 {
+    ops_settle(t, path, OPS_SETTLE_WRITES);
     uint32_t status = 0;
     int r = stat_query(t, path, st, &status);
     if (r && status)

@@ -190,8 +190,7 @@ int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struc
     return 0;
 }
 
-/* Bytes a WRITE_ANDX reply says were written, or -errno. */
-ssize_t write_parse(const struct msg_in *resp, const struct io_req *io)
+ssize_t file_write_decode(const struct msg_in *resp, uint32_t len)
 {
     if (resp->status != NT_STATUS_OK)
         return ntstatus_to_errno(resp->status);
@@ -205,9 +204,9 @@ ssize_t write_parse(const struct msg_in *resp, const struct io_req *io)
     cnt |= (uint32_t)wire_u16(&wr) << 16;
     /* Some servers put garbage in CountHigh (as the Linux client notes):
      * a count above the request is taken modulo 64 KiB. */
-    if (cnt > io->len)
+    if (cnt > len)
         cnt &= 0xFFFF;
-    return !wire_ok(&wr) || cnt > io->len ? -EIO : (ssize_t)cnt;
+    return !wire_ok(&wr) || cnt > len ? -EIO : (ssize_t)cnt;
 }
 
 ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
@@ -221,7 +220,7 @@ ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
     r = conn_call(t->conn, t, &m, &resp, CONN_FID);
     if (r)
         return r;
-    ssize_t res = write_parse(&resp, io);
+    ssize_t res = file_write_decode(&resp, io->len);
     msg_in_free(&resp);
     return res;
 }
@@ -510,34 +509,66 @@ static ssize_t io_run(struct smb1_file *f, uint8_t *rbuf, const uint8_t *wbuf, s
     }
 }
 
-ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
+/* A read found nothing at at, before the size f is known to have (a
+ * server that answers 0 bytes with success where there is data, or
+ * another client that shrank the file). Returns 1 to read again (the
+ * first time), 0 when the server's own size says the file ends there,
+ * -EIO when it says it goes on: never a silently short file. */
+static int read_at_end(struct smb1_file *f, uint64_t at, bool *retried)
 {
-    /* Our own writes on their way first: a read sees them. Their failure
-     * stays for the writer to hear. */
-    (void)file_wb_drain(f, false);
+    if (at >= __atomic_load_n(&f->known_size, __ATOMIC_RELAXED))
+        return 0;
+    if (!*retried) {
+        *retried = true;
+        return 1;
+    }
+    struct smb1_stat st;
+    int r = smb1_fstat(f, &st);
+    if (r)
+        return r;
+    if (st.size <= at)
+        return 0;
+    pthread_mutex_lock(&f->lock);
+    log_warn(conn_log(f->t->conn),
+             "%s: READ_ANDX at %llu answered no data twice, but the file has %llu bytes: "
+             "failing the read rather than cutting the file short",
+             f->path, (unsigned long long)at, (unsigned long long)st.size);
+    pthread_mutex_unlock(&f->lock);
+    return -EIO;
+}
+
+ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
+{
     /* A short count means end of file to a FUSE kernel, which then
      * shrinks its idea of the size: read until the end of the file, and
      * report a failure as such even after partial data. */
     if (len > SSIZE_MAX)
         len = SSIZE_MAX;
     size_t done = 0;
+    bool retried = false;
     while (done < len) {
         ssize_t n = io_run(f, (uint8_t *)buf + done, NULL, len - done, off + done);
         if (n < 0)
             return n;
-        if (n == 0)
-            break;
+        if (n == 0) {
+            int e = read_at_end(f, off + done, &retried);
+            if (e < 0)
+                return e;
+            if (e == 0)
+                break;
+            continue;
+        }
         done += (size_t)n;
     }
     return (ssize_t)done;
 }
 
-ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
-    int r = file_wb_drain(f, true);
-    if (r)
-        return r;
-    return io_run(f, NULL, buf, len, off);
+    ssize_t r = io_run(f, NULL, buf, len, off);
+    if (r > 0)
+        file_size_note(f, off + (uint64_t)r, false);
+    return r;
 }
 
 static ssize_t flush_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
@@ -546,10 +577,7 @@ static ssize_t flush_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
     return file_fid_cmd_at(t, SMB1_COM_FLUSH, fid, epoch);
 }
 
-int smb1_flush(struct smb1_file *f)
+int io_flush(struct smb1_file *f)
 {
-    int r = file_wb_drain(f, true);
-    if (r)
-        return r;
     return (int)file_call(f, flush_op, NULL);
 }

@@ -27,8 +27,6 @@ int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io
 /* write_build into buf (msg_out_init_buf). */
 int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
                     uint8_t *buf, size_t bufcap);
-/* Bytes a WRITE_ANDX reply says were written, or -errno. */
-ssize_t write_parse(const struct msg_in *resp, const struct io_req *io);
 /* A file_op_fn: one WRITE_ANDX of the io_req arg, and its reply. */
 ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg);
 

@@ -11,6 +11,7 @@
 
 #include "session/conn.h"
 #include "wire/ntstatus.h"
+#include "ops/tree_state.h"
 #include "ops/op_file.h"
 #include "ops/mfsymlink.h"
 #include "ops/op_info.h"
@@ -214,7 +215,7 @@ static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondi
     }
     /* An open file: DELETE would wait (a second, in Samba) for a sharing
      * violation. */
-    if (file_is_open(t, path))
+    if (file_is_open(t, path, false))
         return unlink_busy(t, path);
     uint32_t status;
     int r = delete_file(t, path, &status);
@@ -237,16 +238,19 @@ static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondi
 
 int smb1_unlink(struct smb1_tree *t, const char *path)
 {
+    ops_settle(t, path, OPS_SETTLE_WRITES);
     return unlink_common(t, path, false);
 }
 
 int smb1_unlink_nondir(struct smb1_tree *t, const char *path)
 {
+    ops_settle(t, path, OPS_SETTLE_WRITES);
     return unlink_common(t, path, true);
 }
 
 int smb1_rmdir(struct smb1_tree *t, const char *path)
 {
+    ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
     if (posix_ops(t))
         return unix_posix_unlink(t, path, true);
     uint32_t status;
@@ -434,6 +438,8 @@ int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned 
     uint32_t status = 0;
     if (strcmp(from, to) == 0)
         return 0;
+    ops_settle(t, from, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
+    ops_settle(t, to, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
     int r = plain_rename(t, from, to, &status);
     if (r == -EEXIST && !(flags & RENAME_NOREPLACE))
         r = replace_rename(t, from, to);
@@ -487,6 +493,7 @@ int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev)
 
 int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 {
+    ops_settle(t, from, OPS_SETTLE_WRITES);
     struct conn_params p;
     conn_get_params(t->conn, &p);
     if (p.unix_caps)

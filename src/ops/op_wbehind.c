@@ -37,6 +37,7 @@
 
 #include "ops/op_file.h"
 #include "ops/op_io_int.h"
+#include "ops/op_wb.h"
 #include "wire/ntstatus.h"
 
 /* Pieces queued or in flight per handle (at most half the server's
@@ -88,7 +89,7 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err)
     if (sent) {
         struct msg_in resp;
         int r = conn_finish(f->t->conn, &w->tk[i], &w->req[i], &resp);
-        got = r ? r : write_parse(&resp, io);
+        got = r ? r : file_write_decode(&resp, io->len);
         if (r == 0) {
             /* The tree or the session went away under the handle:
              * conn_call sets the connection up again for these. */
@@ -136,6 +137,8 @@ static void wb_retire(struct file_wbehind *w, int r)
         w->nsent--;
     if (r && !w->err)
         w->err = r;
+    if (w->total == 0)
+        wb_behind_busy(w->f, false);
     pthread_cond_broadcast(&w->cond);
 }
 
@@ -236,7 +239,7 @@ int file_wb_drain(struct smb1_file *f, bool report)
     if (report)
         w->err = 0;
     pthread_mutex_unlock(&w->lock);
-    return report ? r : 0;
+    return r;
 }
 
 void file_wb_free(struct smb1_file *f)
@@ -269,7 +272,7 @@ static bool wb_overlaps(const struct file_wbehind *w, uint64_t off, size_t len)
     return false;
 }
 
-ssize_t smb1_write_behind(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
     struct conn_params p;
     conn_get_params(f->t->conn, &p);
@@ -277,8 +280,10 @@ ssize_t smb1_write_behind(struct smb1_file *f, const void *buf, size_t len, uint
     uint32_t chunk = chunk_size(&p, true);
     size_t pieces = len ? (len + chunk - 1) / chunk : 0;
     struct file_wbehind *w = window >= 2 && pieces && pieces <= window ? wb_get(f, true) : NULL;
-    if (!w || off > (uint64_t)INT64_MAX - len || (!p.large_files && off + len > 0xFFFFFFFFu))
-        return smb1_write(f, buf, len, off); /* which waits for the queue */
+    if (!w || off > (uint64_t)INT64_MAX - len || (!p.large_files && off + len > 0xFFFFFFFFu)) {
+        int rw = file_wb_drain(f, true);
+        return rw ? rw : io_write(f, buf, len, off);
+    }
     /* Room, and nothing queued on the same bytes. */
     pthread_mutex_lock(&w->lock);
     while (!w->err && (w->total + pieces > window || wb_overlaps(w, off, len)))
@@ -338,7 +343,10 @@ ssize_t smb1_write_behind(struct smb1_file *f, const void *buf, size_t len, uint
         w->io[at] = io[i];
         w->epoch[at] = ep;
     }
+    if (w->total == 0)
+        wb_behind_busy(f, true);
     w->total += k;
+    file_size_note(f, off + len, false);
     if (w->pump_on) {
         pthread_cond_broadcast(&w->cond);
     } else {
@@ -356,9 +364,4 @@ ssize_t smb1_write_behind(struct smb1_file *f, const void *buf, size_t len, uint
     }
     pthread_mutex_unlock(&w->lock);
     return (ssize_t)len;
-}
-
-int smb1_write_wait(struct smb1_file *f)
-{
-    return file_wb_drain(f, true);
 }

@@ -73,7 +73,8 @@ ssize_t wclose_parse(const struct msg_in *resp, struct wclose_req *q)
     cnt |= (uint32_t)wire_u16(&wr) << 16;
     if (cnt > q->len)
         cnt &= 0xFFFF; /* garbage in CountHigh, as in op_io.c */
-    if (!wire_ok(&wr))
+    /* More than was sent is a lie, as in op_io.c (fuzz_replies). */
+    if (!wire_ok(&wr) || cnt > q->len)
         return -EIO;
     q->close_err = resp->status != NT_STATUS_OK ? ntstatus_to_errno(resp->status) : 0;
     return (ssize_t)cnt;
@@ -114,9 +115,6 @@ int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t 
 {
     if (len == 0 || len > smb1_write_close_max(f))
         return -EINVAL;
-    int rw = file_wb_drain(f, true);
-    if (rw)
-        return rw;
     struct wclose_req q = {buf, (uint32_t)len, off, 0, 0, 0, 0};
     if (mtime && smb1_close_sets_mtime(f))
         q.utime = file_close_utime(f->t, mtime);

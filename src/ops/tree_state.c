@@ -1,6 +1,8 @@
 #include "ops/tree_state.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "support/iopool.h"
 
@@ -13,6 +15,17 @@ static void ops_tree_free(void *p)
     struct ops_tree *ot = p;
     if (!ot)
         return;
+    /* The CLOSEs still queued go out first: the tree (and its connection)
+     * is still there. */
+    pthread_mutex_lock(&ot->lock);
+    ot->closer_stop = true;
+    pthread_cond_broadcast(&ot->close_cond);
+    bool started = ot->closer_started;
+    pthread_mutex_unlock(&ot->lock);
+    if (started)
+        pthread_join(ot->closer, NULL);
+    pthread_cond_destroy(&ot->cond);
+    pthread_cond_destroy(&ot->close_cond);
     iopool_free(ot->iopool);
     pthread_mutex_destroy(&ot->lock);
     pthread_mutex_destroy(&ot->plock_lock);
@@ -28,6 +41,8 @@ struct ops_tree *ops_tree_get(struct smb1_tree *t)
         if (ot) {
             pthread_mutex_init(&ot->lock, NULL);
             pthread_mutex_init(&ot->plock_lock, NULL);
+            pthread_cond_init(&ot->cond, NULL);
+            pthread_cond_init(&ot->close_cond, NULL);
             ot->iopool = iopool_new(OPS_IO_THREADS);
             t->ops_priv = ot;
             t->ops_priv_free = ops_tree_free;
@@ -43,4 +58,36 @@ uint32_t ops_tree_name_max(struct smb1_tree *t)
     if (!ot)
         return 0;
     return atomic_load(&ot->name_max);
+}
+
+void ops_settle(struct smb1_tree *t, const char *path, unsigned how)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!ot || !atomic_load(&ot->busy) || !path)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    ops_settle_fn fn = ot->settle;
+    pthread_mutex_unlock(&ot->lock);
+    if (fn)
+        fn(t, path, how);
+}
+
+int ops_closer_start(struct ops_tree *ot, ops_closer_fn fn)
+{
+    if (ot->closer_started)
+        return 0;
+    if (ot->closer_stop)
+        return -ESHUTDOWN;
+    int r = pthread_create(&ot->closer, NULL, fn, ot);
+    if (r)
+        return -r;
+    ot->closer_started = true;
+    return 0;
+}
+
+uint64_t ops_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

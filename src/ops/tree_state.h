@@ -8,9 +8,16 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "session/conn.h"
+
+/* What a settle waits for (ops_settle). */
+#define OPS_SETTLE_BELOW  1u /* files below path too (a directory) */
+#define OPS_SETTLE_WRITES 2u /* push held writes; without: wait for CLOSEs only */
+typedef void (*ops_settle_fn)(struct smb1_tree *t, const char *path, unsigned how);
+typedef void *(*ops_closer_fn)(void *ot);
 
 /* Made on first use. */
 struct ops_tree {
@@ -30,9 +37,37 @@ struct ops_tree {
     /* Runs the pieces of large reads and writes (op_file.c); NULL if it
      * could not be made, and then one thread does them in turn. */
     struct iopool *iopool;
+    /* Held writes and background CLOSEs (op_wb.c). busy counts the files
+     * with held data or a CLOSE under way (atomic: a settle with nothing
+     * to wait for costs no lock); settle is op_wb.c's, set under lock when
+     * it first holds something (this file cannot name it: it is above).
+     * cond (with lock): a file's refs dropped or a background CLOSE ended.
+     * The queue of CLOSEs, its thread and stop: under lock; close_cond
+     * wakes the thread. */
+    _Atomic unsigned busy;
+    ops_settle_fn settle;
+    pthread_cond_t cond;
+    pthread_cond_t close_cond;
+    struct smb1_file *close_head, *close_tail;
+    unsigned close_n;
+    bool closer_started, closer_stop;
+    pthread_t closer;
+    /* How long what a create told us is trusted (op_own.c); under lock. */
+    uint64_t own_ttl_ns;
+    unsigned hide_seq; /* under lock: makes hidden names unique (op_hide.c) */
 };
 /* NULL only when out of memory. */
 struct ops_tree *ops_tree_get(struct smb1_tree *t);
+
+/* Every request that could observe path (or, with OPS_SETTLE_BELOW, a
+ * file below it) goes after what we still hold for it: held writes go out
+ * (OPS_SETTLE_WRITES) and background CLOSEs of it are waited for. Called
+ * first by each public operation on a path. No lock held. */
+void ops_settle(struct smb1_tree *t, const char *path, unsigned how);
+/* Starts the tree's closer thread (fn runs it); lock held. 0 or -errno. */
+int ops_closer_start(struct ops_tree *ot, ops_closer_fn fn);
+/* CLOCK_MONOTONIC in ns. */
+uint64_t ops_now_ns(void);
 
 /* Longest name component the server takes (MaxFileNameLengthInBytes of
  * FS_ATTRIBUTE_INFO, once known), else 0. */

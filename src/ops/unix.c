@@ -31,14 +31,12 @@ int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps)
         trans_resp_free(&rs);
         return -EOPNOTSUPP;
     }
-    struct wire_reader wr;
-    wire_reader_init(&wr, rs.data, rs.data_len);
-    uint16_t major = wire_u16(&wr), minor = wire_u16(&wr);
-    uint64_t server = wire_u64(&wr);
-    bool ok = wire_ok(&wr);
+    uint16_t major, minor;
+    uint64_t server;
+    r = unix_info_decode(rs.data, rs.data_len, &major, &minor, &server);
     trans_resp_free(&rs);
-    if (!ok)
-        return -EIO;
+    if (r)
+        return r;
     if (major != 1)
         return -EOPNOTSUPP;
     uint64_t use = server & wanted;
@@ -97,29 +95,40 @@ int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mod
     int r = info_set_path(t, path, SMB_POSIX_PATH_OPEN, d, sizeof(d), &status, &rs);
     if (r)
         return status ? info_path_errno(t, path, status) : r;
-    struct wire_reader wr;
-    wire_reader_init(&wr, rs.data, rs.data_len);
-    wire_skip(&wr, 2); /* OplockFlags */
-    *fid = wire_u16(&wr);
     if (epoch)
         *epoch = rs.epoch; /* the connection that answered: exact */
-    wire_skip(&wr, 4);     /* CreateAction */
-    uint16_t level = wire_u16(&wr);
-    wire_skip(&wr, 2);
-    if (!wire_ok(&wr)) {
-        trans_resp_free(&rs);
-        return -EIO;
-    }
-    r = 0;
-    if (st) {
-        memset(st, 0, sizeof(*st));
-        if (level == SMB_QUERY_FILE_UNIX_BASIC)
-            r = unix_basic_decode(&wr, st);
-        else
-            r = -ENODATA; /* caller queries the handle */
-    }
+    r = unix_posix_open_decode(rs.data, rs.data_len, fid, st);
     trans_resp_free(&rs);
     return r;
+}
+
+int unix_info_decode(const uint8_t *d, size_t n, uint16_t *major, uint16_t *minor, uint64_t *caps)
+{
+    struct wire_reader wr;
+    wire_reader_init(&wr, d, n);
+    *major = wire_u16(&wr);
+    *minor = wire_u16(&wr);
+    *caps = wire_u64(&wr);
+    return wire_ok(&wr) ? 0 : -EIO;
+}
+
+int unix_posix_open_decode(const uint8_t *d, size_t n, uint16_t *fid, struct smb1_stat *st)
+{
+    struct wire_reader wr;
+    wire_reader_init(&wr, d, n);
+    wire_skip(&wr, 2); /* OplockFlags */
+    *fid = wire_u16(&wr);
+    wire_skip(&wr, 4); /* CreateAction */
+    uint16_t level = wire_u16(&wr);
+    wire_skip(&wr, 2);
+    if (!wire_ok(&wr))
+        return -EIO;
+    if (!st)
+        return 0;
+    memset(st, 0, sizeof(*st));
+    if (level == SMB_QUERY_FILE_UNIX_BASIC)
+        return unix_basic_decode(&wr, st);
+    return -ENODATA; /* caller queries the handle */
 }
 
 int unix_posix_unlink(struct smb1_tree *t, const char *path, bool dir)

@@ -30,6 +30,11 @@ int unix_negotiate(struct smb1_tree *t, uint64_t wanted, uint64_t *caps);
  * -errno. */
 int unix_posix_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, uint16_t *fid,
                     uint64_t *epoch, struct smb1_stat *st);
+/* The replies' data blocks: SMB_QUERY_CIFS_UNIX_INFO (0 or -EIO), and
+ * SMB_POSIX_PATH_OPEN (0 with *fid and st when the reply carries a UNIX
+ * basic record, -ENODATA with *fid when it does not, -EIO). */
+int unix_info_decode(const uint8_t *d, size_t n, uint16_t *major, uint16_t *minor, uint64_t *caps);
+int unix_posix_open_decode(const uint8_t *d, size_t n, uint16_t *fid, struct smb1_stat *st);
 /* SMB_POSIX_PATH_UNLINK: unlink (dir false) or rmdir (dir true). */
 int unix_posix_unlink(struct smb1_tree *t, const char *path, bool dir);
 /* SMB_SET_FILE_UNIX_BASIC on a path. */

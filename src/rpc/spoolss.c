@@ -153,6 +153,30 @@ int spoolss_jobs2_decode(const uint8_t *buf, size_t len, uint32_t count, smb1_jo
     return 0;
 }
 
+int spoolss_enum_jobs_stub(const uint8_t *stub, size_t n, const uint8_t **jobs, uint32_t *jlen,
+                           uint32_t *returned, uint32_t *werr)
+{
+    /* pJob (unique: referent, then conformant bytes), pcbNeeded,
+     * pcReturned, WERROR */
+    struct wire_reader rd;
+    wire_reader_init(&rd, stub, n);
+    *jobs = NULL;
+    *jlen = 0;
+    if (wire_u32(&rd)) {
+        *jlen = wire_u32(&rd);
+        *jobs = wire_bytes(&rd, *jlen);
+        wire_skip(&rd, (4 - (rd.pos & 3)) & 3);
+    }
+    (void)wire_u32(&rd); /* pcbNeeded */
+    *returned = wire_u32(&rd);
+    *werr = wire_u32(&rd);
+    if (wire_ok(&rd))
+        return 0;
+    *jobs = NULL;
+    *jlen = 0;
+    return -EIO;
+}
+
 /* Reads the WERROR that ends a reply stub. */
 static int stub_werr(const uint8_t *stub, size_t len)
 {
@@ -271,23 +295,12 @@ int spoolss_enum_jobs(struct smb1_tree *ipc, const char *printer, smb1_job_cb cb
         r = enum_jobs_call(&p, handle, first, num, SPOOLSS_PAGE_BUF, &stub, &n);
         if (r)
             break;
-        /* pJob (unique: referent, then conformant bytes), pcbNeeded,
-         * pcReturned, WERROR */
-        struct wire_reader rd;
-        wire_reader_init(&rd, stub, n);
         const uint8_t *jobs = NULL;
-        uint32_t jlen = 0;
-        if (wire_u32(&rd)) {
-            jlen = wire_u32(&rd);
-            jobs = wire_bytes(&rd, jlen);
-            wire_skip(&rd, (4 - (rd.pos & 3)) & 3);
-        }
-        (void)wire_u32(&rd); /* pcbNeeded */
-        uint32_t returned = wire_u32(&rd);
-        uint32_t werr = wire_u32(&rd);
+        uint32_t jlen = 0, returned = 0, werr = 0;
+        int bad = spoolss_enum_jobs_stub(stub, n, &jobs, &jlen, &returned, &werr);
         log_debug(conn_log(ipc->conn), "spoolss EnumJobs from %u: %u jobs in %u bytes, WERROR %u",
                   first, returned, jlen, werr);
-        if (!wire_ok(&rd) || returned > num) {
+        if (bad || returned > num) {
             r = -EIO;
         } else if (werr == WERR_INSUFFICIENT_BUFFER) {
             /* Fewer at a time; one job that does not fit is too big. */

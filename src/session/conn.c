@@ -100,6 +100,11 @@ static int timeout_ms(const struct smb1_conn *c)
     return c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : 30000;
 }
 
+int conn_request_ms(struct smb1_conn *c)
+{
+    return timeout_ms(c);
+}
+
 int conn_probe_ms(const struct smb1_conn *c)
 {
     int p = timeout_ms(c) / 4;
@@ -177,7 +182,7 @@ void conn_publish(struct smb1_conn *c, struct conn_session *s)
 
 static bool permanent(int err)
 {
-    return err == -EACCES || err == -EPERM || err == -EPROTONOSUPPORT;
+    return err == -EACCES || err == -EPERM || err == -EPROTONOSUPPORT || err == -CONN_EINTEGRITY;
 }
 
 /* Re-establishes the connection. The caller set the state to
@@ -321,7 +326,7 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
                                                        : 0;
             if (e) {
                 pthread_mutex_unlock(&c->lock);
-                return e;
+                return conn_public_err(e);
             }
         }
         /* soft, and the server has been away for half a bound: it is
@@ -348,7 +353,7 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
         pthread_mutex_unlock(&c->lock);
         int r = do_reconnect(c);
         if (r && permanent(r))
-            return r;
+            return conn_public_err(r);
     }
     lv->tid = 0xFFFF;
     if (t && !(flags & CONN_NO_TREE)) {
@@ -462,7 +467,12 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
     bool tree_retried = false, session_retried = false, proto_retried = false;
     if (t && t->conn != c)
         return -EINVAL;
-    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + timeout_ms(c);
+    int bound = (flags & CONN_BRIEF) ? conn_probe_ms(c) : timeout_ms(c);
+    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + bound;
+    if (deadline >= 0 && (r = conn_stall_check(c, req->cmd)) != 0) {
+        conn_status_note(c, req->cmd, r);
+        return r;
+    }
     for (;;) {
         struct conn_live lv;
         r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? deadline : -1);
@@ -484,7 +494,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         }
         /* soft: what is left of the bound; hard: a whole one for the reply
          * of a server that is there (the wait for one that is not is above). */
-        int tmo = timeout_ms(c);
+        int tmo = bound;
         if (c->cfg.soft && deadline >= 0) {
             int64_t left = deadline - conn_mono_ms();
             if (left <= 0) {
@@ -499,6 +509,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
             conn_fill_header(&parts[i], lv.uid, lv.tid, lv.flags2);
         unsigned mflags = (flags & CONN_NO_TIMEOUT) ? MUX_NO_TIMEOUT : 0;
         uint32_t st = 0;
+        int64_t sent = conn_mono_ms();
         if (mc) {
             mc->first = true;
             mc->retry_status = false;
@@ -515,6 +526,9 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 resp->epoch = lv.epoch;
             }
         }
+        /* A brief call going its short bound is no verdict on the server. */
+        if (deadline >= 0 && !(r == -ETIMEDOUT && (flags & CONN_BRIEF)))
+            conn_stall_note(c, req->cmd, sent, r);
         bool tree_stale = st == NT_STATUS_NETWORK_NAME_DELETED && t && !tree_retried;
         bool session_gone =
             st == NT_STATUS_USER_SESSION_DELETED || st == NT_STATUS_NETWORK_SESSION_EXPIRED;
@@ -586,9 +600,9 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
                     size_t window, struct msg_in *resps, int *res, unsigned flags)
 {
     struct conn_live lv;
-    int r = t && t->conn != c ? -EINVAL
-                              : conn_get_live(c, t, flags, &lv,
-                                              c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
+    int r = t && t->conn != c ? -EINVAL : n ? conn_stall_check(c, reqs[0].cmd) : 0;
+    if (r == 0)
+        r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
     if (r == 0) {
         /* As in call_common: a handle never reaches a newer connection. */
         for (size_t i = 0; i < n && r == 0; i++)
@@ -597,7 +611,10 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
         if (r == 0) {
             for (size_t i = 0; i < n; i++)
                 conn_fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
+            int64_t sent = conn_mono_ms();
             mux_call_many(lv.mux, reqs, n, window, timeout_ms(c), resps, res);
+            for (size_t i = 0; i < n; i++)
+                conn_stall_note(c, reqs[i].cmd, sent, res[i]);
             for (size_t i = 0; i < n; i++)
                 if (res[i] == -EPROTO)
                     res[i] = -EIO;

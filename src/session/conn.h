@@ -64,6 +64,10 @@ enum conn_call_flags {
     CONN_NO_TREE = 1 << 1,      /* TID 0 / 0xFFFF: not tied to a tree */
     CONN_NO_TIMEOUT = 1 << 2,   /* e.g. blocking locks, change notify */
     CONN_NO_RECONNECT = 1 << 3, /* fail with -ECONNRESET rather than reconnect (teardown) */
+    /* A best-effort clean-up after a failure (FIND_CLOSE2 of an abandoned
+     * listing): bound by a probe interval (a quarter of the request
+     * timeout, 250 ms to 10 s), not a whole request timeout. */
+    CONN_BRIEF = 1 << 4,
 };
 
 /* conn_call flags for a request that names a FID or a search ID: the
@@ -133,6 +137,10 @@ int conn_call_parts(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *ms
 int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req);
 
 void conn_get_params(struct smb1_conn *c, struct conn_params *p);
+/* The bound of one request (smb1_config.request_timeout_ms, 30 s by
+ * default), in ms: also the bound of an operation made of several round
+ * trips that must not go on for ever (a listing). */
+int conn_request_ms(struct smb1_conn *c);
 struct smb1_log *conn_log(struct smb1_conn *c);
 const struct smb1_config *conn_config(struct smb1_conn *c);
 /* Ensures the connection and t are live; returns the current epoch. */

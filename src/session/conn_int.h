@@ -26,6 +26,7 @@
 #ifndef SMBFUSE_CONN_INT_H
 #define SMBFUSE_CONN_INT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -95,6 +96,11 @@ struct smb1_conn {
     unsigned dead_logons;
     bool dead_logons_said;
     bool epoch_answered; /* a request of this epoch got an answer */
+    /* The stall verdict (conn_stall.c), monotonic ms: when a request last
+     * got an answer, and when one last went its whole bound while nothing
+     * was answered (0: no verdict in force). */
+    int64_t answered_ms;
+    int64_t stalled_ms;
     uint64_t epoch;
     struct mux *mux; /* NULL unless CONNECTED */
     uint16_t uid;
@@ -133,6 +139,20 @@ struct smb1_conn {
     struct conn_brk *brk_head, *brk_tail;
 };
 
+/* A signing integrity failure while a session is set up: its reply failed
+ * the MAC, or, on a mount that has signed before (signed_once), it came
+ * unsigned or signing did not start (a man in the middle stripping it).
+ * Internal: like a refusal it is permanent for the back-off (callers fail
+ * at once instead of waiting for the next attempt), and it leaves the core
+ * as -EIO (conn_public_err), as a bad MAC on any reply does: the mount fails
+ * closed, and EPERM or EACCES would speak of permissions. */
+#define CONN_EINTEGRITY EBADMSG
+
+static inline int conn_public_err(int r)
+{
+    return r == -CONN_EINTEGRITY ? -EIO : r;
+}
+
 /* What a successful connect + negotiate + session setup produced. */
 struct conn_session {
     struct mux *mux; /* one reference */
@@ -156,6 +176,12 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
 /* session.c: LOGOFF_ANDX on mux (best effort, short timeout). */
 void session_logoff(struct smb1_conn *c, struct mux *mux, uint16_t uid);
 
+/* tree.c: the Service string of a successful TREE_CONNECT_ANDX reply
+ * (at most TREE_SVC_MAX - 1 characters, terminated) and the tree type it
+ * names (SMB1_TREE_OTHER for anything unknown, also a missing one). */
+#define TREE_SVC_MAX 16
+void tree_connect_decode(const struct msg_in *in, char svc[TREE_SVC_MAX],
+                         enum smb1_tree_type *type);
 /* tree.c: TREE_CONNECT_ANDX for t over mux; fills tid and type. */
 int tree_connect_raw(struct smb1_conn *c, struct mux *mux, uint16_t uid, struct smb1_tree *t,
                      uint16_t *tid, enum smb1_tree_type *type);
@@ -178,6 +204,13 @@ bool conn_pending(struct smb1_conn *c, struct mux *mux);
 void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o);
 /* conn.c: the state's name for logs and smb1_conn_get_status. */
 const char *conn_state_name(enum conn_state s);
+/* conn_stall.c: -ETIMEDOUT while a stall verdict is in force (a call of
+ * command cmd then fails at once), else 0. */
+int conn_stall_check(struct smb1_conn *c, uint8_t cmd);
+/* conn_stall.c: a round trip of cmd sent at sent_ms (monotonic) ended with
+ * r: an answer (0) lifts the verdict, a timeout with nothing answered since
+ * sent_ms gives it. */
+void conn_stall_note(struct smb1_conn *c, uint8_t cmd, int64_t sent_ms, int r);
 /* conn_status.c: a request failed with err (-errno). */
 void conn_status_note(struct smb1_conn *c, uint8_t cmd, int err);
 /* conn_obs.c: the connection's observer (smb1.h, struct smb1_observer)
@@ -218,6 +251,13 @@ void conn_mark_broken(struct smb1_conn *c, struct mux *mux, int err);
 /* conn.c: UID/TID/PID/Flags2 of a request. */
 void conn_fill_header(struct msg_out *req, uint16_t uid, uint16_t tid, uint16_t flags2);
 int64_t conn_mono_ms(void);
+/* conn_svc.c: an oplock break (LOCKING_ANDX from the server): 0 with its
+ * FID and new level, -EIO when it is malformed or not a break. */
+int conn_break_decode(const struct msg_in *in, uint16_t *fid, uint8_t *level);
+/* conn_svc.c: 0 when in is a successful reply to our ECHO (sequence 1,
+ * our data back), -EPROTO when it echoes something else, or the errno of
+ * its status. */
+int conn_echo_decode(const struct msg_in *in);
 /* conn_svc.c: the service thread, and the reader's hook for oplock breaks. */
 void *conn_svc_main(void *arg);
 void conn_on_unsolicited(void *arg, struct msg_in *in);

@@ -11,20 +11,28 @@
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
+int conn_break_decode(const struct msg_in *in, uint16_t *fid, uint8_t *level)
+{
+    struct wire_reader w;
+    msg_in_words(in, &w);
+    wire_skip(&w, 4); /* AndX */
+    *fid = wire_u16(&w);
+    uint8_t type = wire_u8(&w);
+    *level = wire_u8(&w);
+    return wire_ok(&w) && (type & SMB1_LOCK_OPLOCK_RELEASE) ? 0 : -EIO;
+}
+
 /* Reader thread: never blocks on a round trip, so it only queues. */
 void conn_on_unsolicited(void *arg, struct msg_in *in)
 {
     struct smb1_conn *c = arg;
-    struct wire_reader w;
-    msg_in_words(in, &w);
-    wire_skip(&w, 4); /* AndX */
-    uint16_t fid = wire_u16(&w);
-    uint8_t type = wire_u8(&w);
-    uint8_t level = wire_u8(&w);
+    uint16_t fid;
+    uint8_t level;
+    int bad = conn_break_decode(in, &fid, &level);
     uint16_t tid = in->tid;
     uint64_t epoch = in->epoch;
     msg_in_free(in);
-    if (!wire_ok(&w) || !(type & SMB1_LOCK_OPLOCK_RELEASE)) {
+    if (bad) {
         log_warn(c->log, "ignored a malformed oplock break");
         return;
     }
@@ -77,8 +85,7 @@ static int echo_build(struct msg_out *m)
     return 0;
 }
 
-/* 0 when in is a successful ECHO reply carrying what echo_build sent. */
-static int echo_check(struct smb1_conn *c, const struct msg_in *in)
+int conn_echo_decode(const struct msg_in *in)
 {
     int r = ntstatus_to_errno(in->status);
     if (r)
@@ -88,11 +95,20 @@ static int echo_check(struct smb1_conn *c, const struct msg_in *in)
     msg_in_bytes(in, &b);
     uint16_t seq = wire_u16(&w);
     const uint8_t *p = wire_bytes(&b, sizeof(echo_data));
-    if (!wire_ok(&w) || !wire_ok(&b) || seq != 1 || !p || memcmp(p, echo_data, sizeof(echo_data))) {
+    if (!wire_ok(&w) || !wire_ok(&b) || seq != 1 || !p || memcmp(p, echo_data, sizeof(echo_data)))
+        return -EPROTO;
+    return 0;
+}
+
+/* 0 when in is a successful ECHO reply carrying what echo_build sent. */
+static int echo_check(struct smb1_conn *c, const struct msg_in *in)
+{
+    int r = conn_echo_decode(in);
+    if (r == -EPROTO) {
         log_err(c->log, "ECHO reply does not echo what was sent");
         return -EIO;
     }
-    return 0;
+    return r;
 }
 
 static int echo_on(struct smb1_conn *c, struct mux *mux, uint16_t uid, uint16_t flags2)
@@ -144,7 +160,7 @@ static void probe(struct smb1_conn *c, const struct conn_live *lv)
     conn_fill_header(&m, lv->uid, 0xFFFF, lv->flags2);
     int64_t sent = mux_now_ms();
     struct msg_in in;
-    int r = mux_call(lv->mux, &m, 0, probe_ms, &in, NULL, NULL);
+    int r = mux_call(lv->mux, &m, MUX_PROBE, probe_ms, &in, NULL, NULL);
     msg_out_free(&m);
     if (r == 0) {
         r = echo_check(c, &in);

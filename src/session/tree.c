@@ -23,6 +23,21 @@ static enum smb1_tree_type service_type(const char *svc)
     return SMB1_TREE_OTHER;
 }
 
+void tree_connect_decode(const struct msg_in *in, char svc[TREE_SVC_MAX], enum smb1_tree_type *type)
+{
+    struct wire_reader b;
+    msg_in_bytes(in, &b);
+    size_t k = 0;
+    while (k < TREE_SVC_MAX - 1 && wire_remaining(&b)) {
+        uint8_t ch = wire_u8(&b);
+        if (!ch)
+            break;
+        svc[k++] = (char)ch;
+    }
+    svc[k] = 0;
+    *type = service_type(svc);
+}
+
 int tree_connect_raw(struct smb1_conn *c, struct mux *mux, uint16_t uid, struct smb1_tree *t,
                      uint16_t *tid, enum smb1_tree_type *type)
 {
@@ -83,18 +98,8 @@ int tree_connect_raw(struct smb1_conn *c, struct mux *mux, uint16_t uid, struct 
         msg_in_free(&in);
         return r;
     }
-    struct wire_reader b;
-    msg_in_bytes(&in, &b);
-    char svc[16];
-    size_t k = 0;
-    while (k < sizeof(svc) - 1 && wire_remaining(&b)) {
-        uint8_t ch = wire_u8(&b);
-        if (!ch)
-            break;
-        svc[k++] = (char)ch;
-    }
-    svc[k] = 0;
-    *type = service_type(svc);
+    char svc[TREE_SVC_MAX];
+    tree_connect_decode(&in, svc, type);
     log_debug(c->log, "TREE_CONNECT %s: TID %u, service \"%s\"", t->unc, in.tid, svc);
     *tid = in.tid;
     msg_in_free(&in);

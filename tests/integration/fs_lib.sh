@@ -82,6 +82,27 @@ fs_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# fs_hostile_proxy: starts tests/integration/hostile_proxy.py before the
+# server on PORT, driven through CTL=$FS_TMP/ctl (mode normal, events
+# empty), and points PORT at it (SMBD_PORT_REAL keeps the server's).
+fs_hostile_proxy() {
+    CTL=$FS_TMP/ctl
+    mkdir -p "$CTL"
+    echo normal >"$CTL/mode"
+    : >"$CTL/events"
+    PROXY_PORT=$(fs_free_port)
+    python3 "$FS_SRC/tests/integration/hostile_proxy.py" "$PROXY_PORT" "$PORT" "$CTL" \
+        2>"${HOSTILE_LOG:-$FS_TMP/proxy.log}" &
+    FS_EXTRA_PIDS+=($!)
+    local i
+    for i in $(seq 50); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break
+        sleep 0.1
+    done
+    SMBD_PORT_REAL=$PORT
+    PORT=$PROXY_PORT
+}
+
 # A private smbd for when the infra harness is not there.
 fs_own_smbd() {
     local profile=$1 d=$FS_TMP/smbd signing unixext

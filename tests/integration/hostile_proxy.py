@@ -19,9 +19,29 @@ be driven through several behaviours:
                answered here with two pages of it in turn, for ever
     sessdel    every reply after TREE_CONNECT is USER_SESSION_DELETED
                (what smbd does when the share's path cannot be entered)
+    findstuck  FIND_FIRST2 never ends the search; every FIND_NEXT2 is
+               answered here with an empty page that does not end it
+    findgrow   FIND_FIRST2 never ends the search; every FIND_NEXT2 is
+               answered here with a page of 4 names never sent before
+               (made from an entry of the directory named g0000001)
+    findclosefail  findloop, and every FIND_CLOSE2 is refused here
+    findclosesilent  findloop, and no FIND_CLOSE2 is ever answered
+    finddrop   (once, then normal) FIND_FIRST2 does not end the search and
+               the connection is dropped right after its reply: a
+               FIND_NEXT2 may only come on that connection
+    zeroread   READ_ANDX replies carry no data (DataLength 0, status OK)
+    zeroonce   (once, then normal) the same for one READ_ANDX reply
+    failclose  a CLOSE goes to smbd (which closes the file), but its reply
+               says STATUS_IO_DEVICE_ERROR (a CLOSE that fails)
+
+CTL_DIR/maxmpx, when present, holds the MaxMpxCount written into NEGOTIATE
+replies (for connections negotiated while it is there).
 
 CTL_DIR/events gets a line per accepted connection ("conn") and per
-SESSION_SETUP request ("logon"). Test code: it trusts its peers.
+SESSION_SETUP request ("logon"); "findclose N" per FIND_CLOSE2 of search
+N, and "foreignsid N CMD" for a FIND_NEXT2 or FIND_CLOSE2 naming a search
+ID that no FIND_FIRST2 reply on its connection gave (an ID sent on a
+connection it does not belong to). Test code: it trusts its peers.
 """
 import os
 import socket
@@ -31,10 +51,15 @@ import threading
 import time
 
 NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
-LOGOFF, TREE_DISCONNECT, TRANS2 = 0x74, 0x71, 0x32
+LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE = 0x74, 0x71, 0x32, 0x04
+FIND_CLOSE2, READ_ANDX = 0x34, 0x2E
+STATUS_INVALID_HANDLE = 0xC0000008
+FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "findclosesilent",
+              "finddrop")
 FIND_FIRST2, FIND_NEXT2 = 0x01, 0x02
 SETUP_CMDS = (NEGOTIATE, SESSION_SETUP, TREE_CONNECT)
 USER_SESSION_DELETED = 0xC0000203
+IO_DEVICE_ERROR = 0xC0000185
 
 listen_port, target_port, ctl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 events_lock = threading.Lock()
@@ -46,6 +71,20 @@ def mode():
             return f.read().strip() or "normal"
     except OSError:
         return "normal"
+
+
+def set_mode(m):
+    with open(os.path.join(ctl, "mode.tmp"), "w") as f:
+        f.write(m + "\n")
+    os.rename(os.path.join(ctl, "mode.tmp"), os.path.join(ctl, "mode"))
+
+
+def max_mpx():
+    try:
+        with open(os.path.join(ctl, "maxmpx")) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def event(what):
@@ -106,6 +145,10 @@ class Conn:
         self.pages = None  # findloop: (flags2, [(count, data), (count, data)])
         self.turn = 0
         self.tree_connected = False
+        self.sids = set()  # search IDs FIND_FIRST2 replies gave on this connection
+        self.grow = None  # findgrow: (flags2, template entry, name offset, encoding)
+        self.grown = 0
+        self.drop_after = False
 
     def to_client(self, data, trickle=False):
         with self.send_lock:
@@ -123,11 +166,33 @@ class Conn:
             except OSError:
                 pass
 
-    def next_page_reply(self, req):
-        """A FIND_NEXT2 reply to req made of the next stored page."""
-        flags2, pages = self.pages
-        count, data = pages[self.turn % 2]
-        self.turn += 1
+    def grow_page(self):
+        """A page of entries with names never sent before."""
+        flags2, tmpl, at, enc = self.grow
+        # Small pages: neither the cap on entries nor the one on round
+        # trips is near when the bound of the listing is up.
+        n = 4
+        out = bytearray()
+        for i in range(n):
+            self.grown += 1
+            e = bytearray(tmpl)
+            name = ("g%07d" % (1000000 + self.grown)).encode(enc)
+            e[at:at + len(name)] = name
+            struct.pack_into("<I", e, 0, 0 if i == n - 1 else len(tmpl))
+            out += e
+        return flags2, n, bytes(out)
+
+    def next_page_reply(self, req, m):
+        """A FIND_NEXT2 reply to req: the next stored page (findloop), an
+        empty one (findstuck) or one of new names (findgrow)."""
+        if m == "findgrow":
+            flags2, count, data = self.grow_page()
+        elif m == "findstuck":
+            flags2, count, data = self.pages[0], 0, b""
+        else:
+            flags2, pages = self.pages
+            count, data = pages[self.turn % 2]
+            self.turn += 1
         params = struct.pack("<HHHH", count, 0, 0, 0)
         poff = 56
         doff = 64
@@ -155,13 +220,64 @@ class Conn:
                     mid = u16(body, 30)
                     if sub is not None:
                         self.subs[mid] = sub
-                    if m == "findloop" and sub == FIND_NEXT2 and self.pages:
-                        self.to_client(frame(self.next_page_reply(body)))
+                    if sub == FIND_NEXT2:
+                        self.check_sid(u16(body, u16(body, 53)), "FIND_NEXT2")
+                    if body[4] == FIND_CLOSE2 and body[32] >= 1:
+                        sid = u16(body, 33)
+                        event("findclose %d" % sid)
+                        self.check_sid(sid, "FIND_CLOSE2")
+                        if m == "findclosefail":
+                            self.to_client(frame(self.error_reply(body, STATUS_INVALID_HANDLE)))
+                            continue
+                        if m == "findclosesilent":
+                            continue
+                    if (m in FIND_MODES and sub == FIND_NEXT2 and self.pages and
+                            (m != "findgrow" or self.grow)):
+                        self.to_client(frame(self.next_page_reply(body, m)))
                         continue
                 self.s.sendall(hdr + bytes(body))
         except (OSError, EOFError):
             pass
         self.close()
+
+    def check_sid(self, sid, what):
+        if sid not in self.sids:
+            event("foreignsid %d %s" % (sid, what))
+
+    @staticmethod
+    def error_reply(req, status):
+        out = bytearray(req[:32])
+        struct.pack_into("<I", out, 5, status)
+        out[9] |= 0x80
+        return out + b"\0\0\0"
+
+    def find_first(self, body, m):
+        """A FIND_FIRST2 reply: remember its search ID; under the find
+        modes, keep its entries as pages and clear EndOfSearch."""
+        poff, doff, dcnt = u16(body, 41), u16(body, 47), u16(body, 45)
+        self.sids.add(u16(body, poff))
+        if m not in FIND_MODES:
+            return
+        data = bytes(body[doff:doff + dcnt])
+        offs = entries(data)
+        if len(offs) < 2:
+            return
+        k = len(offs) // 2
+        self.pages = (u16(body, 10), [(k, data[:offs[k]]), (len(offs) - k, data[offs[k]:])])
+        if m == "findgrow":
+            for i, o in enumerate(offs):
+                end = offs[i + 1] if i + 1 < len(offs) else len(data)
+                e = data[o:end]
+                for enc in ("utf-16-le", "ascii"):
+                    at = e.find("g0000001".encode(enc))
+                    if at > 0 and i + 1 < len(offs):
+                        self.grow = (u16(body, 10), e, at, enc)
+            if not self.grow:
+                return
+        struct.pack_into("<H", body, poff + 4, 0)  # EndOfSearch
+        if m == "finddrop":
+            set_mode("normal")
+            self.drop_after = True
 
     def alter(self, body, m):
         """The reply to send for body under mode m, or None to drop it."""
@@ -181,18 +297,26 @@ class Conn:
             out = bytearray(body[:32])
             struct.pack_into("<I", out, 5, USER_SESSION_DELETED)
             return out + b"\0\0\0"
+        if m == "failclose" and cmd == CLOSE:
+            out = bytearray(body[:32])
+            struct.pack_into("<I", out, 5, IO_DEVICE_ERROR)
+            return out + b"\0\0\0"
+        if cmd == NEGOTIATE and body[32] == 17 and max_mpx() is not None:
+            struct.pack_into("<H", body, 36, max_mpx())
+        if m in ("zeroread", "zeroonce") and cmd == READ_ANDX and body[32] == 12 and \
+                struct.unpack_from("<I", body, 5)[0] == 0:
+            # DataLength (and its high part) 0, no bytes.
+            struct.pack_into("<H", body, 33 + 10, 0)
+            struct.pack_into("<H", body, 33 + 14, 0)
+            struct.pack_into("<H", body, 33 + 12, 32 + 1 + 24 + 2)  # DataOffset
+            if m == "zeroonce":
+                set_mode("normal")
+            return body[:33 + 24] + b"\0\0"
         if cmd == TRANS2 and body[32] == 10 and struct.unpack_from("<I", body, 5)[0] == 0:
             if m == "lietotal":
                 struct.pack_into("<H", body, 35, u16(body, 35) + 8)
-            if m == "findloop" and sub == FIND_FIRST2:
-                poff, doff, dcnt = u16(body, 41), u16(body, 47), u16(body, 45)
-                data = bytes(body[doff:doff + dcnt])
-                offs = entries(data)
-                if len(offs) >= 2:
-                    k = len(offs) // 2
-                    self.pages = (u16(body, 10), [(k, data[:offs[k]]),
-                                                  (len(offs) - k, data[offs[k]:])])
-                    struct.pack_into("<H", body, poff + 4, 0)  # EndOfSearch
+            if sub == FIND_FIRST2:
+                self.find_first(body, m)
         return body
 
     def server_to_client(self):
@@ -207,6 +331,8 @@ class Conn:
                     if out is None:
                         continue
                     self.to_client(frame(out), trickle=(m == "trickle"))
+                    if self.drop_after:
+                        break
                 else:
                     self.to_client(hdr + bytes(body))
         except (OSError, EOFError):

@@ -180,6 +180,98 @@ static uint64_t fnv(const uint8_t *p, size_t n)
 
 /* ---- the checks, each run on both profiles ---- */
 
+/* Size of a file on the server's side; -1 when it is not there. */
+static long long local_size(const char *p)
+{
+    struct stat st;
+    return stat(local(p), &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static void local_equals(const char *p, const uint8_t *data, size_t n)
+{
+    FILE *fp = fopen(local(p), "rb");
+    cr_assert_not_null(fp, "%s not on the server", p);
+    uint8_t *back = malloc(n + 1);
+    size_t got = fread(back, 1, n + 1, fp);
+    fclose(fp);
+    cr_assert_eq(got, n, "%s: %zu bytes on the server, not %zu", p, got, n);
+    cr_assert(memcmp(back, data, n) == 0, "%s differs on the server", p);
+    free(back);
+}
+
+static struct smb1_file *create_held(const char *p)
+{
+    struct smb1_file *f;
+    int r = smb1_open(T, p, O_CREAT | O_EXCL | O_WRONLY, 0644, &f, NULL);
+    cr_assert_eq(r, 0, "create %s: %s", p, strerror(-r));
+    cr_assert(smb1_hold_writes(f));
+    return f;
+}
+
+/* The core's registry keeps what a program needs between its calls: held
+ * writes go out at smb1_flush_held, or first when a request could
+ * observe them; a CLOSE in the background is ordered before every later
+ * request on the name; a file hidden while open goes at its last close;
+ * smb1_close_all leaves nothing behind. */
+static void check_held_and_background(void)
+{
+    mkdir_test("hb");
+    uint8_t data[3000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7 + 1);
+    /* held until the flush, then on the server; renamed right after a
+     * release whose CLOSE may still be under way */
+    struct smb1_file *f = create_held("hb/f1");
+    cr_assert_eq(smb1_write(f, data, 1000, 0), 1000);
+    cr_assert_eq(smb1_write(f, data + 1000, 1000, 1000), 1000);
+    cr_assert_eq(local_size("hb/f1"), 0, "held writes went out early");
+    cr_assert_eq(smb1_flush_held(f), 0);
+    local_equals("hb/f1", data, 2000);
+    cr_assert_eq(smb1_close_background(f), 0);
+    cr_assert_eq(smb1_rename(T, "hb/f1", "hb/g1", 0), 0);
+    local_equals("hb/g1", data, 2000);
+    /* a stat (and a listing) of the path sees what is held */
+    f = create_held("hb/f2");
+    cr_assert_eq(smb1_write(f, data, 1500, 0), 1500);
+    struct smb1_stat st;
+    cr_assert_eq(smb1_stat(T, "hb/f2", &st), 0);
+    cr_assert_eq(st.size, 1500);
+    local_equals("hb/f2", data, 1500);
+    cr_assert_eq(smb1_close(f), 0);
+    /* not held (too big for one chain): on the server at the write; the
+     * background CLOSE is ordered before the unlink */
+    size_t big = 200000;
+    uint8_t *bd = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        bd[i] = (uint8_t)(i * 13);
+    f = create_held("hb/f3");
+    cr_assert_eq(smb1_write(f, bd, big, 0), (ssize_t)big);
+    cr_assert_eq(smb1_flush_held(f), 0);
+    cr_assert_eq(smb1_close_background(f), 0);
+    local_equals("hb/f3", bd, big);
+    cr_assert_eq(smb1_unlink(T, "hb/f3"), 0);
+    cr_assert_eq(local_size("hb/f3"), -1);
+    free(bd);
+    /* hidden while open: gone from its directory at once, from the share
+     * at its last close */
+    f = create_held("hb/f4");
+    cr_assert_eq(smb1_write(f, data, 100, 0), 100);
+    char hidden[96];
+    cr_assert_eq(smb1_hide_open(T, "hb/f4", hidden, sizeof(hidden)), 0);
+    cr_assert_eq(local_size("hb/f4"), -1);
+    cr_assert_eq(local_size(hidden), 100, "the held data went out before the move");
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(local_size(hidden), -1, "a hidden file outlived its last close");
+    /* left open at the end: smb1_close_all writes it out and closes */
+    f = create_held("hb/f5");
+    cr_assert_eq(smb1_write(f, data, 10, 0), 10);
+    cr_assert(smb1_path_is_open(T, "hb/f5", false));
+    cr_assert(smb1_path_is_open(T, "hb", true));
+    smb1_close_all(T);
+    cr_assert(!smb1_path_is_open(T, "hb", true));
+    local_equals("hb/f5", data, 10);
+}
+
 static void check_write_read_big(void)
 {
     mkdir_test("big");
@@ -1218,3 +1310,4 @@ BOTH(share_enum)
 BOTH(names)
 BOTH(parallel_handles)
 BOTH(threads)
+BOTH(held_and_background)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # What close(2) promises while the writes of a small file we create are
-# kept for its close (fuse/fs_wb.c) and go out as one WRITE_ANDX + CLOSE:
+# held for its close (src/ops/op_wb.c) and go out as one WRITE_ANDX +
+# CLOSE, and while the release of a file goes out in the background:
 # - a file written and closed through the mount is complete on the
 #   server, with the mtime set before the close, and another client
 #   (smbclient) reads it at once after close() returns;
@@ -8,6 +9,9 @@
 #   out first), and a second descriptor (dup) keeps working after the
 #   first one's close (the server handle is opened again); O_SYNC writes
 #   are on the server when write() returns;
+# - a larger file (its writes not held, its CLOSE sent in the background
+#   after close() returned) is complete for smbclient at once, and can be
+#   renamed, read back and unlinked at once (ordered after that CLOSE);
 # - a write that fails at the close (a full disk) is what close() returns,
 #   and is logged; nothing close() reported as written is lost.
 # Signed (UNIX extensions) and nosign (NT_CREATE_ANDX) each in a process.
@@ -88,6 +92,19 @@ os.close(fd)" "$FS_TMP/src$i" "$MNT/d/c$i"
     cmp "$FS_TMP/src$i" "$FS_TMP/got$i" || fail "smbclient read c$i incomplete right after close()"
 done
 fs_log "ok   smbclient reads each file complete right after close()"
+
+# larger files: written as they come, released in the background
+for i in 1 2 3; do
+    head -c $((150000 * i)) /dev/urandom >"$FS_TMP/big$i"
+    cp "$FS_TMP/big$i" "$MNT/d/b$i" || fail "cp b$i"
+    "${SMBC[@]}" -c "get d/b$i $FS_TMP/gotb$i" >/dev/null 2>&1 || fail "smbclient get d/b$i"
+    cmp "$FS_TMP/big$i" "$FS_TMP/gotb$i" || fail "smbclient read b$i incomplete right after close()"
+    mv "$MNT/d/b$i" "$MNT/d/m$i" || fail "rename b$i right after close()"
+    cmp "$FS_TMP/big$i" "$MNT/d/m$i" || fail "m$i read back"
+    rm "$MNT/d/m$i" || fail "unlink m$i"
+    [ ! -e "$SHARE_DIR/d/m$i" ] || fail "m$i still on the server"
+done
+fs_log "ok   a file released in the background: complete for smbclient at once; rename, read, unlink after it"
 
 # a full disk: the write kept for the close fails there, and close() says so
 head -c $((2048 * 1024 - 8192)) /dev/zero >"$SHARE_DIR/filler" 2>/dev/null || true

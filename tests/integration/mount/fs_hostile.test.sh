@@ -11,6 +11,9 @@
 #   lietotal  TRANS2 replies announcing more than they send
 #   refuse    a server that is gone
 #   findloop  FIND_NEXT2 pages in turn, never an end
+#   failclose a CLOSE that fails after close(2) returned (the release in
+#             the background): logged, and no data close(2) reported
+#             written is lost
 #   sessdel   every session ended after the tree connect: the mount
 #             command fails at once saying why; a mounted share fails
 #             with EIO, with few logons
@@ -23,16 +26,7 @@ BOUND_MS=$(((TIMEOUT + 2) * 1000)) # the bound, with room for a busy machine
 STOP_MS=5000
 
 fs_start_server plain
-CTL=$FS_TMP/ctl
-mkdir -p "$CTL"
-echo normal >"$CTL/mode"
-PROXY_PORT=$(fs_free_port)
-python3 "$FS_SRC/tests/integration/hostile_proxy.py" "$PROXY_PORT" "$PORT" "$CTL" \
-    2>"$FS_TMP/proxy.log" &
-FS_EXTRA_PIDS+=($!)
-for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
-SMBD_PORT_REAL=$PORT
-PORT=$PROXY_PORT
+fs_hostile_proxy
 
 MODES=${HOSTILE_MODES:-silence stall wrongmid trickle lietotal refuse}
 for m in $MODES; do
@@ -135,6 +129,20 @@ ms=${ms%% *}
 healthy "$MNT" findloop
 [ "$(ls "$MNT/loop" | wc -l)" = 8 ] || fail "listing after findloop"
 fs_log "ok   findloop: EIO after $ms ms, then the listing is whole"
+
+# A release whose CLOSE fails in the background: close(2) had its answer
+# at the flush (the data was written and acknowledged), so it succeeds;
+# the failure is logged, nothing is lost, and the name is usable at once.
+echo failclose >"$CTL/mode"
+head -c 300000 /dev/urandom >"$FS_TMP/bgsrc"
+cp "$FS_TMP/bgsrc" "$MNT/bg_fail" || fail "failclose: cp"
+for i in $(seq 50); do grep -q "bg_fail failed" "$FS_TMP/smbfuse.log" && break; sleep 0.1; done
+grep "bg_fail failed" "$FS_TMP/smbfuse.log" | grep -q "close" || fail "failclose: not logged"
+cmp "$FS_TMP/bgsrc" "$SHARE_DIR/bg_fail" || fail "failclose: data lost"
+echo normal >"$CTL/mode"
+mv "$MNT/bg_fail" "$MNT/bg_moved" && cmp "$FS_TMP/bgsrc" "$MNT/bg_moved" || fail "failclose: after"
+rm "$MNT/bg_moved"
+fs_log "ok   failclose: a CLOSE failing in the background is logged; no data lost"
 
 # Every session ended at once, on a mounted share: EIO quickly, said once,
 # and the logons stay few however often it is tried.

@@ -124,3 +124,16 @@ Test(wclose, short_count_is_reported)
     struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0};
     cr_assert_eq(parse(NT_STATUS_OK, b, sizeof(b), &q), 4);
 }
+
+Test(wclose, count_above_the_request_is_a_lie)
+{
+    /* 12 of 10 bytes (and 0x10000 + 12 with CountHigh): more than was
+     * sent is -EIO, as for a lone WRITE_ANDX (found by fuzz_replies). */
+    uint8_t b[sizeof(both)];
+    memcpy(b, both, sizeof(b));
+    b[5] = 12;
+    struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0};
+    cr_assert_eq(parse(NT_STATUS_OK, b, sizeof(b), &q), -EIO);
+    b[9] = 1; /* CountHigh */
+    cr_assert_eq(parse(NT_STATUS_OK, b, sizeof(b), &q), -EIO);
+}

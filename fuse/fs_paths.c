@@ -1,6 +1,8 @@
-/* The FUSE layer's bookkeeping of open files: the keep_cache record (size
- * and mtime at the last open), the registry of open handles, and the
- * files unlinked while open (libfuse's .fuse_hidden names).
+/* Paths: the server path of a FUSE path, libfuse's names of files
+ * unlinked while open (.fuse_hidden), and the keep_cache record (size and
+ * mtime of a path at its last open: kernel page-cache policy, kept per
+ * path, not per open file). The open files are the core's registry
+ * (src/ops/op_file.c); this keeps no list of them.
  */
 #define FUSE_USE_VERSION 314
 
@@ -85,64 +87,6 @@ void keep_forget(struct sfs_fs *fs, const char *path)
     pthread_mutex_unlock(&fs->keep_lock);
 }
 
-/* ---- open handles ---- */
-
-struct sfs_handle *handle_new(struct sfs_fs *fs, const char *path, struct smb1_file *f)
-{
-    struct sfs_handle *h = calloc(1, sizeof(*h));
-    if (!h)
-        return NULL;
-    h->path = strdup(path);
-    if (!h->path) {
-        free(h);
-        return NULL;
-    }
-    h->f = f;
-    pthread_mutex_init(&h->wb_lock, NULL);
-    pthread_mutex_lock(&fs->files_lock);
-    h->next = fs->files.next;
-    h->prev = &fs->files;
-    fs->files.next->prev = h;
-    fs->files.next = h;
-    pthread_mutex_unlock(&fs->files_lock);
-    return h;
-}
-
-/* After its CLOSE, which released the server's locks of the handle. */
-void handle_free(struct sfs_handle *h)
-{
-    pthread_mutex_destroy(&h->wb_lock);
-    free(h->wb);
-    free(h->path);
-    free(h);
-}
-
-void handle_unlink_locked(struct sfs_handle *h)
-{
-    h->prev->next = h->next;
-    h->next->prev = h->prev;
-}
-
-/* Open handles follow a rename of their file or of a directory above it. */
-void handles_renamed(struct sfs_fs *fs, const char *from, const char *to)
-{
-    size_t fl = strlen(from);
-    pthread_mutex_lock(&fs->files_lock);
-    for (struct sfs_handle *h = fs->files.next; h != &fs->files; h = h->next) {
-        if (strncmp(h->path, from, fl) != 0 || (h->path[fl] != '\0' && h->path[fl] != '/'))
-            continue;
-        size_t tl = strlen(to), rest = strlen(h->path + fl);
-        char *np = malloc(tl + rest + 1);
-        if (!np)
-            continue;
-        memcpy(np, to, tl);
-        memcpy(np + tl, h->path + fl, rest + 1);
-        free(h->path);
-        h->path = np;
-    }
-    pthread_mutex_unlock(&fs->files_lock);
-}
-
 /* Builds the server path; -ENAMETOOLONG for a component over NAME_MAX. */
 int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
 {
@@ -175,12 +119,10 @@ int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
  * libfuse hides an open file that is unlinked by renaming it to
  * .fuse_hidden<16 hex digits> in the same directory until its last close;
  * an rmdir of that directory would then fail with ENOTEMPTY, which it does
- * not on a local disk. So that rename moves the file to a hidden name in
- * the share's root instead (listings skip the prefix), and the
- * .fuse_hidden name is translated to it (spath) until libfuse unlinks it
- * after the last close. A POSIX unlink on the server would need no hidden
- * name, but Samba then fails SET_FILE_INFO on the open handle (ftruncate,
- * futimens) with OBJECT_NAME_NOT_FOUND. Once the directory is removed,
+ * not on a local disk. So that rename asks the core to move the file to
+ * a hidden name in the share's root instead (smb1_hide_open, which also
+ * deletes it at its last close), and the .fuse_hidden name is translated
+ * to it (spath) until that close. Once the directory is removed,
  * libfuse has no path for the file: what comes with a handle (read, write,
  * ftruncate) still works, an fstat (the kernel sends no handle) is
  * ESTALE. */
@@ -198,40 +140,24 @@ bool is_fuse_hidden(const char *path)
     return true;
 }
 
-bool path_is_open(struct sfs_fs *fs, const char *path)
+bool path_is_open(struct sfs_fs *fs, const char *path, bool below)
 {
-    bool found = false;
-    pthread_mutex_lock(&fs->files_lock);
-    for (struct sfs_handle *o = fs->files.next; o != &fs->files && !found; o = o->next)
-        found = strcmp(o->path, path) == 0;
-    pthread_mutex_unlock(&fs->files_lock);
-    return found;
-}
-
-/* Whether one of our handles has a file below the directory path open. */
-bool path_has_open_below(struct sfs_fs *fs, const char *path)
-{
-    size_t n = strlen(path);
-    bool found = false;
-    pthread_mutex_lock(&fs->files_lock);
-    for (struct sfs_handle *o = fs->files.next; o != &fs->files && !found; o = o->next)
-        found = strncmp(o->path, path, n) == 0 && o->path[n] == '/';
-    pthread_mutex_unlock(&fs->files_lock);
-    return found;
+    char sp[SFS_SPATH_MAX];
+    return sfs_spath(fs, path, sp, sizeof(sp)) == 0 && smb1_path_is_open(fs->tree, sp, below);
 }
 
 /* The server path of a ghost, into out: true when path is one. */
 bool ghost_lookup(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
 {
     bool found = false;
-    pthread_mutex_lock(&fs->files_lock);
+    pthread_mutex_lock(&fs->ghosts_lock);
     for (struct sfs_ghost *g = fs->ghosts; g; g = g->next) {
         if (strcmp(g->fuse_path, path) == 0) {
             found = snprintf(out, outlen, "%s", g->server_path) < (int)outlen;
             break;
         }
     }
-    pthread_mutex_unlock(&fs->files_lock);
+    pthread_mutex_unlock(&fs->ghosts_lock);
     return found;
 }
 
@@ -246,7 +172,7 @@ void ghost_free(struct sfs_ghost *g)
 
 void ghost_forget(struct sfs_fs *fs, const char *path)
 {
-    pthread_mutex_lock(&fs->files_lock);
+    pthread_mutex_lock(&fs->ghosts_lock);
     for (struct sfs_ghost **gp = &fs->ghosts; *gp; gp = &(*gp)->next) {
         struct sfs_ghost *g = *gp;
         if (strcmp(g->fuse_path, path) == 0) {
@@ -255,5 +181,5 @@ void ghost_forget(struct sfs_fs *fs, const char *path)
             break;
         }
     }
-    pthread_mutex_unlock(&fs->files_lock);
+    pthread_mutex_unlock(&fs->ghosts_lock);
 }

@@ -1,0 +1,499 @@
+/* Held writes and background CLOSEs: what the core keeps of a file
+ * between the program's calls, and the one rule that keeps it invisible.
+ *
+ * Held writes. A file the program created (O_CREAT|O_EXCL) and asked to
+ * hold (smb1_hold_writes: not O_SYNC/O_DSYNC) keeps its writes here, up
+ * to what one WRITE_ANDX + CLOSE chain carries (smb1_write_close_max: 0
+ * while it holds byte-range locks, a CLOSE would drop them), and they go
+ * out at smb1_flush_held (FUSE's flush, at close(2)) as that one request,
+ * with the mtime the program set in the CLOSE. A write that does not fit
+ * sends what is held first. close(2)'s promise holds: when
+ * smb1_flush_held returns, the data is on the server, visible to every
+ * other client, and a failure to write it is what it returns.
+ *
+ * Background CLOSEs. smb1_close_background returns before the CLOSE is
+ * answered when nothing the program was promised depends on the answer:
+ * nothing held, no failure left to report (both went out, and were
+ * answered, at the flush), no mtime for the CLOSE to carry, no byte-range
+ * locks (a CLOSE releases them, and another client may be waiting), not
+ * a print job. The file stays on the tree's list, released (no longer
+ * open to the registry's lookups) and closing, until the tree's closer
+ * thread has the answer; a failure is logged. At most CLOSE_QUEUE_MAX
+ * wait; beyond, the CLOSE is sent by the caller (a bound on memory and on
+ * how far the server lags).
+ *
+ * The ordering rule. Until then only we know: the server has not seen
+ * the held data, and still has the file open. So every request that
+ * could observe the file goes after it. Each public operation on a path
+ * calls ops_settle first (tree_state.h): a stat, open, truncate, unlink,
+ * link, listing (below: and of everything under it), rename (both names,
+ * and below them) pushes the held writes and waits for the CLOSEs of
+ * that name; a set of times, mode, owner or EA waits for the CLOSEs only
+ * (Samba stamps the write time at the CLOSE of a handle that wrote, which
+ * must not come after a set), and so does smb1_tree_free (ops_tree_free
+ * lets the queue drain before the tree goes). A request through the
+ * handle itself (read, fstat, ftruncate, lock, FLUSH) pushes its own held
+ * writes (wb_push).
+ *
+ * Locks: wb_lock is taken with no other lock held; the ops_tree lock and
+ * f->lock nest inside it. A settle holds a reference (refs) instead of
+ * the tree's lock across its round trips; a release waits for those.
+ */
+#include "ops/op_wb.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/op_hide.h"
+#include "ops/op_wclose.h"
+#include "ops/tree_state.h"
+
+/* CLOSEs queued for the background at most; beyond, the caller sends. */
+#define CLOSE_QUEUE_MAX 64
+
+static void log_file(struct smb1_file *f, const char *what, int err)
+{
+    char path[512];
+    file_path_copy(f, path, sizeof(path));
+    log_warn(conn_log(f->t->conn), "%s of %s failed: %s", what, path[0] ? path : "/",
+             strerror(-err));
+}
+
+/* Marks f as holding data or not, for the settles. */
+static void set_held(struct smb1_file *f, bool held)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    if (f->held != held) {
+        f->held = held;
+        if (held) {
+            atomic_fetch_add(&ot->busy, 1);
+        } else {
+            atomic_fetch_sub(&ot->busy, 1);
+            pthread_cond_broadcast(&ot->cond);
+        }
+    }
+    pthread_mutex_unlock(&ot->lock);
+}
+
+/* Writes out what f holds; wb_lock held. Returns 0 or the failure, which
+ * also stays in wb_err for the next write, flush or close. */
+static int push_locked(struct smb1_file *f)
+{
+    size_t done = 0;
+    int r = 0;
+    /* After the writes on their way, which were written before. */
+    if (f->wb_len && atomic_load(&f->behind))
+        (void)file_wb_drain(f, false);
+    while (done < f->wb_len) {
+        ssize_t n = io_write(f, f->wb + done, f->wb_len - done, f->wb_off + done);
+        if (n <= 0) {
+            r = n < 0 ? (int)n : -EIO;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (r) {
+        log_file(f, "write of the data held", r);
+        if (!f->wb_err)
+            f->wb_err = r;
+    }
+    f->wb_len = 0;
+    return r;
+}
+
+int wb_push(struct smb1_file *f)
+{
+    /* Writes on their way go first: they were sent before anything held
+     * now (smb1_write pushes what is held before it queues). */
+    int rb = atomic_load(&f->behind) ? file_wb_drain(f, false) : 0;
+    if (!atomic_load(&f->hold))
+        return rb;
+    pthread_mutex_lock(&f->wb_lock);
+    int r = push_locked(f);
+    pthread_mutex_unlock(&f->wb_lock);
+    set_held(f, false);
+    return r ? r : rb;
+}
+
+void wb_behind_busy(struct smb1_file *f, bool busy)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    if (f->behind_busy != busy) {
+        f->behind_busy = busy;
+        if (busy) {
+            atomic_fetch_add(&ot->busy, 1);
+        } else {
+            atomic_fetch_sub(&ot->busy, 1);
+            pthread_cond_broadcast(&ot->cond);
+        }
+    }
+    pthread_mutex_unlock(&ot->lock);
+}
+
+static void settle(struct smb1_tree *t, const char *path, unsigned how);
+
+bool smb1_hold_writes(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot || !f->created || !f->writable)
+        return false;
+    pthread_mutex_lock(&ot->lock);
+    ot->settle = settle;
+    pthread_mutex_unlock(&ot->lock);
+    atomic_store(&f->hold, true);
+    return true;
+}
+
+bool smb1_write_behind_on(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot || !f->writable)
+        return false;
+    pthread_mutex_lock(&ot->lock);
+    ot->settle = settle;
+    pthread_mutex_unlock(&ot->lock);
+    atomic_store(&f->behind, true);
+    return true;
+}
+
+/* A write of ours went through (or is held): the own attributes follow. */
+static void own_wrote(struct smb1_file *f, uint64_t end)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    f->wrote = true;
+    /* A write after a set of the mtime moves it on, as on a local disk. */
+    f->mtime_pending = false;
+    if (f->own_st.size < end)
+        f->own_st.size = end;
+    f->own_exact = false;
+    pthread_mutex_unlock(&ot->lock);
+}
+
+ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+{
+    if (atomic_load(&f->hold)) {
+        size_t max = smb1_write_close_max(f);
+        pthread_mutex_lock(&f->wb_lock);
+        if (f->wb_err) {
+            int r = f->wb_err;
+            f->wb_err = 0;
+            pthread_mutex_unlock(&f->wb_lock);
+            return r;
+        }
+        if (max && len <= max && f->wb_len + len <= max &&
+            (f->wb_len == 0 || off == f->wb_off + f->wb_len) && (f->wb || (f->wb = malloc(max)))) {
+            if (f->wb_len == 0)
+                f->wb_off = off;
+            memcpy(f->wb + f->wb_len, buf, len);
+            f->wb_len += len;
+            pthread_mutex_unlock(&f->wb_lock);
+            set_held(f, true);
+            own_wrote(f, off + len);
+            return (ssize_t)len;
+        }
+        int r = push_locked(f);
+        if (r)
+            f->wb_err = 0; /* reported now */
+        pthread_mutex_unlock(&f->wb_lock);
+        set_held(f, false);
+        if (r)
+            return r;
+    }
+    ssize_t n = atomic_load(&f->behind) ? wbehind_write(f, buf, len, off)
+                                        : io_write(f, buf, len, off);
+    if (n > 0)
+        own_wrote(f, off + (uint64_t)n);
+    return n;
+}
+
+ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
+{
+    int r = wb_push(f);
+    return r ? r : io_read(f, buf, len, off);
+}
+
+int smb1_flush(struct smb1_file *f)
+{
+    int r = wb_push(f);
+    return r ? r : io_flush(f);
+}
+
+/* f is the one handle of the program's on its path, and created the
+ * file; ops_tree lock held. */
+static bool sole_created_locked(struct ops_tree *ot, struct smb1_file *f)
+{
+    if (!f->created || f->released)
+        return false;
+    char path[1024];
+    file_path_copy(f, path, sizeof(path));
+    for (struct smb1_file *o = ot->files; o; o = o->next) {
+        if (o != f && !o->released && file_path_matches(o, path, false))
+            return false;
+    }
+    return true;
+}
+
+int smb1_flush_held(struct smb1_file *f)
+{
+    /* close(2): the writes on their way are answered first, and their
+     * failure is its. */
+    int rb = atomic_load(&f->behind) ? file_wb_drain(f, true) : 0;
+    if (rb || !atomic_load(&f->hold))
+        return rb;
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot)
+        return -ENOMEM;
+    /* The chain closes the server's handle: only for the one handle on a
+     * file of ours (a later use opens it again). */
+    pthread_mutex_lock(&ot->lock);
+    bool chain = sole_created_locked(ot, f);
+    bool has_mt = f->mtime_pending;
+    struct timespec mt = f->close_mtime;
+    pthread_mutex_unlock(&ot->lock);
+    pthread_mutex_lock(&f->wb_lock);
+    int r = f->wb_err;
+    f->wb_err = 0;
+    if (f->wb_len && !r && chain) {
+        int rc = smb1_write_close(f, f->wb, f->wb_len, f->wb_off, has_mt ? &mt : NULL);
+        if (rc != -EINVAL) {
+            if (rc)
+                log_file(f, "write and close", rc);
+            f->wb_len = 0;
+            r = rc;
+            if (rc == 0 && has_mt) {
+                pthread_mutex_lock(&ot->lock);
+                f->mtime_pending = false;
+                pthread_mutex_unlock(&ot->lock);
+            }
+        }
+    }
+    if (f->wb_len) {
+        int rp = push_locked(f);
+        f->wb_err = 0;
+        if (!r)
+            r = rp;
+    }
+    pthread_mutex_unlock(&f->wb_lock);
+    set_held(f, false);
+    return r;
+}
+
+/* ---- settles ---- */
+
+static void settle(struct smb1_tree *t, const char *path, unsigned how)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!ot)
+        return;
+    bool below = how & OPS_SETTLE_BELOW;
+    pthread_mutex_lock(&ot->lock);
+    for (;;) {
+        struct smb1_file *push = NULL;
+        bool wait = false;
+        for (struct smb1_file *f = ot->files; f && !push; f = f->next) {
+            if (!f->closing && !((how & OPS_SETTLE_WRITES) && (f->held || f->behind_busy)))
+                continue;
+            if (!file_path_matches(f, path, below))
+                continue;
+            /* A released file's own close is pushing it. */
+            if (f->closing || f->released)
+                wait = true;
+            else
+                push = f;
+        }
+        if (push) {
+            push->refs++;
+            pthread_mutex_unlock(&ot->lock);
+            (void)wb_push(push);
+            pthread_mutex_lock(&ot->lock);
+            push->refs--;
+            pthread_cond_broadcast(&ot->cond);
+        } else if (wait) {
+            pthread_cond_wait(&ot->cond, &ot->lock);
+        } else {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ot->lock);
+}
+
+/* ---- release ---- */
+
+static void *closer_main(void *arg)
+{
+    struct ops_tree *ot = arg;
+    pthread_mutex_lock(&ot->lock);
+    for (;;) {
+        struct smb1_file *f = ot->close_head;
+        if (!f) {
+            if (ot->closer_stop)
+                break;
+            pthread_cond_wait(&ot->close_cond, &ot->lock);
+            continue;
+        }
+        ot->close_head = f->close_next;
+        if (!ot->close_head)
+            ot->close_tail = NULL;
+        ot->close_n--;
+        pthread_mutex_unlock(&ot->lock);
+        int r = file_close_send(f, NULL);
+        if (r)
+            log_file(f, "close (in the background)", r);
+        pthread_mutex_lock(&ot->lock);
+        file_unlist_locked(ot, f);
+        atomic_fetch_sub(&ot->busy, 1);
+        pthread_cond_broadcast(&ot->cond);
+        pthread_mutex_unlock(&ot->lock);
+        file_destroy(f);
+        pthread_mutex_lock(&ot->lock);
+    }
+    pthread_mutex_unlock(&ot->lock);
+    return NULL;
+}
+
+/* Queues f's CLOSE when nothing depends on its answer; ops_tree lock not
+ * held. true: queued, f belongs to the closer now. */
+static bool close_queue(struct ops_tree *ot, struct smb1_file *f)
+{
+    pthread_mutex_lock(&f->lock);
+    bool ok = !f->locks && !f->locks_lost && !f->no_reopen;
+    pthread_mutex_unlock(&f->lock);
+    if (!ok)
+        return false;
+    pthread_mutex_lock(&ot->lock);
+    /* A hidden file's last CLOSE deletes it, in order. */
+    ok = !f->mtime_pending && !f->hidden && ot->close_n < CLOSE_QUEUE_MAX &&
+         ops_closer_start(ot, closer_main) == 0;
+    if (ok) {
+        ot->settle = settle;
+        f->closing = true;
+        atomic_fetch_add(&ot->busy, 1);
+        f->close_next = NULL;
+        if (ot->close_tail)
+            ot->close_tail->close_next = f;
+        else
+            ot->close_head = f;
+        ot->close_tail = f;
+        ot->close_n++;
+        pthread_cond_signal(&ot->close_cond);
+    }
+    pthread_mutex_unlock(&ot->lock);
+    return ok;
+}
+
+/* Closes f: what it holds goes out, then its CLOSE (with mtime, else the
+ * one the program set to ride on it), in the background when bg allows. */
+static int close_common(struct smb1_file *f, const struct timespec *mtime, bool bg)
+{
+    if (!f)
+        return 0;
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (ot) {
+        /* No longer open: no settle picks f any more; wait for those
+         * that did. */
+        pthread_mutex_lock(&ot->lock);
+        f->released = true;
+        while (f->refs)
+            pthread_cond_wait(&ot->cond, &ot->lock);
+        pthread_mutex_unlock(&ot->lock);
+    }
+    int r = atomic_load(&f->behind) ? file_wb_drain(f, true) : 0;
+    if (atomic_load(&f->hold)) {
+        pthread_mutex_lock(&f->wb_lock);
+        int rh = f->wb_len ? push_locked(f) : 0;
+        if (!rh)
+            rh = f->wb_err;
+        if (!r)
+            r = rh;
+        f->wb_err = 0;
+        pthread_mutex_unlock(&f->wb_lock);
+        set_held(f, false);
+    }
+    struct timespec mt;
+    bool hidden = false;
+    if (ot) {
+        pthread_mutex_lock(&ot->lock);
+        if (!mtime && f->mtime_pending) {
+            mt = f->close_mtime;
+            mtime = &mt;
+        }
+        hidden = f->hidden;
+        pthread_mutex_unlock(&ot->lock);
+    }
+    plock_file_closing(f);
+    if (bg && !r && !mtime && ot && close_queue(ot, f))
+        return 0;
+    file_unlist(f);
+    int rc = file_close_send(f, mtime);
+    if (hidden) {
+        pthread_mutex_lock(&f->lock);
+        char *path = strdup(f->path);
+        pthread_mutex_unlock(&f->lock);
+        if (path)
+            hide_closed(f->t, path);
+        free(path);
+    }
+    file_destroy(f);
+    return r ? r : rc;
+}
+
+int smb1_close(struct smb1_file *f)
+{
+    return close_common(f, NULL, false);
+}
+
+int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
+{
+    return close_common(f, mtime, false);
+}
+
+int smb1_close_background(struct smb1_file *f)
+{
+    return close_common(f, NULL, true);
+}
+
+bool smb1_file_wrote(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot)
+        return false;
+    pthread_mutex_lock(&ot->lock);
+    bool w = f->wrote;
+    pthread_mutex_unlock(&ot->lock);
+    return w;
+}
+
+void smb1_close_all(struct smb1_tree *t)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    for (;;) {
+        struct smb1_file *f = ot->files;
+        while (f && f->released)
+            f = f->next;
+        if (f) {
+            pthread_mutex_unlock(&ot->lock);
+            (void)smb1_close(f);
+            pthread_mutex_lock(&ot->lock);
+        } else if (ot->files) {
+            /* Background CLOSEs (or a release under way). */
+            pthread_cond_wait(&ot->cond, &ot->lock);
+        } else {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ot->lock);
+}
