@@ -414,7 +414,22 @@ void smb1_own_forget(struct smb1_tree *t, const char *path);
 /* Reads len bytes at off; fewer only at the end of the file. A failure
  * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
+/* Writes len bytes at off: held (smb1_hold_writes), on its way
+ * (smb1_write_behind_on), or answered by the server when it returns. */
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+/* Write-behind (ops/op_wbehind.c): from now on f's writes return once
+ * they are on their way (the data copied into their requests), a few MiB
+ * per handle at most; a write onto bytes still on their way waits for
+ * them. Every request that could observe them goes after them, as after
+ * held writes (above): a read, fstat, ftruncate, lock or flush through f,
+ * and a stat, open, listing, truncate, unlink, link or rename of its
+ * path. A write that failed on its way is logged and returned once by
+ * the next smb1_write, smb1_flush_held or smb1_close of f (and by a
+ * flush, fsync or read through f meanwhile). Not for O_SYNC/O_DSYNC.
+ * False (and nothing changes) for a file not open for writing. */
+bool smb1_write_behind_on(struct smb1_file *f);
+/* Answers what is held and on its way (above), then asks the server to
+ * flush the file to its disk (FLUSH). */
 int smb1_flush(struct smb1_file *f);
 int smb1_fstat(struct smb1_file *f, struct smb1_stat *st);
 int smb1_ftruncate(struct smb1_file *f, uint64_t size);

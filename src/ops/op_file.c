@@ -377,6 +377,7 @@ void file_renamed(struct smb1_tree *t, const char *from, const char *to)
 
 static void file_free(struct smb1_file *f)
 {
+    file_wb_free(f);
     while (f->locks) {
         struct file_lock_rec *l = f->locks;
         f->locks = l->next;

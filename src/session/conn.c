@@ -632,6 +632,52 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
     }
 }
 
+int conn_start(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n, bool wait,
+               unsigned flags, struct conn_ticket *tk)
+{
+    struct conn_live lv;
+    if (t && t->conn != c)
+        return -EINVAL;
+    int64_t deadline = c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1;
+    int r = conn_get_live(c, t, flags | (wait ? 0 : CONN_NO_RECONNECT), &lv, deadline);
+    if (r)
+        return r;
+    /* As in call_common: a handle never reaches a newer connection. */
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (reqs[i].want_epoch && reqs[i].want_epoch != lv.epoch)
+            r = -ECONNRESET;
+    struct mux_ticket mt[32];
+    if (r == 0) {
+        for (size_t i = 0; i < n && i < 32; i++)
+            conn_fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
+        r = mux_start(lv.mux, reqs, n, wait, timeout_ms(c), mt);
+    }
+    for (int i = 0; i < r; i++) {
+        mux_get(lv.mux);
+        tk[i] = (struct conn_ticket){.mux = lv.mux, .epoch = lv.epoch, .mt = mt[i]};
+    }
+    mux_put(lv.mux);
+    return r == -EPROTO ? -EIO : r;
+}
+
+bool conn_ticket_ready(const struct conn_ticket *tk)
+{
+    return mux_ticket_ready(tk->mux, &tk->mt);
+}
+
+int conn_finish(struct smb1_conn *c, struct conn_ticket *tk, struct msg_out *req,
+                struct msg_in *resp)
+{
+    int r = mux_finish(tk->mux, &tk->mt, req, timeout_ms(c), resp);
+    if (r == 0) {
+        resp->epoch = tk->epoch;
+        epoch_answered(c, tk->epoch);
+    }
+    mux_put(tk->mux);
+    tk->mux = NULL;
+    return r == -EPROTO ? -EIO : r;
+}
+
 int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,
                     void *arg, uint32_t *status, unsigned flags)
 {
