@@ -34,7 +34,13 @@ static void *pt_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     cfg->entry_timeout = cfg->attr_timeout = cfg->negative_timeout = 1.0;
     conn->max_write = 1u << 20;
-    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    /* PT_WRITEBACK=1: with the kernel's writeback cache, for the figures
+     * of src/README.md (bench/bigio.sh). */
+    const char *wb = getenv("PT_WRITEBACK");
+    if (wb && *wb == '1' && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+        conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+    else
+        conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     return NULL;
 }
 

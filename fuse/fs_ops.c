@@ -108,6 +108,12 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
         conn->want |= FUSE_CAP_ASYNC_READ;
     if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
         conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+    /* Lookups and listings of one directory side by side (libfuse's
+     * default, said here so that it stays): the core keeps no
+     * per-directory state, and a lookup stuck on the server must not hold
+     * the other names of its directory. */
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+        conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     /* The server is the only writer we can trust: no writeback caching. */
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     return fs;
@@ -260,10 +266,14 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
     } else {
         (void)cache_put_attr(fs->cache, path, &s, g);
     }
-    /* A small file we create keeps its writes for its close (smb1.h);
-     * O_SYNC and O_DSYNC promise the data at write(2): nothing is kept. */
-    if (!(fi->flags & (O_SYNC | O_DSYNC)))
+    /* A small file we create keeps its writes for its close, and writes
+     * return once on their way (smb1.h); O_SYNC and O_DSYNC promise the
+     * data at write(2), cache=none no caching of any kind. */
+    if (!(fi->flags & (O_SYNC | O_DSYNC))) {
         (void)smb1_hold_writes(f);
+        if (fs->opts->cache != SFS_CACHE_NONE)
+            (void)smb1_write_behind_on(f);
+    }
     set_open_flags(fs, path, &s, flags, fi);
     fi->fh = (uint64_t)(uintptr_t)f;
     return 0;

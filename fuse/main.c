@@ -31,6 +31,7 @@
 
 #include "cli.h"
 #include "fs_explain.h"
+#include "fs_mountinfo.h"
 #include "fs_net.h"
 #include "fs_ops.h"
 #include "fs_print.h"
@@ -169,7 +170,9 @@ static void tune_readahead(const char *mountpoint, struct smb1_log *lg)
 }
 
 /* Stopping within a bound. A stop is a signal (SIGTERM, SIGINT, SIGHUP)
- * or an unmount from outside (the FUSE device then reports an error).
+ * or an unmount from outside: the FUSE device then reports an error, or,
+ * for a lazy unmount (umount -l, fusermount3 -uz) that the kernel keeps
+ * alive for a process still inside, the mount leaves /proc/self/mountinfo.
  * FUSE's loop returns only once every worker has answered, and a worker
  * may be waiting for a server that is gone: so SFS_STOP_GRACE_MS after the
  * stop the connection is aborted (every waiting call fails at once), and
@@ -185,6 +188,9 @@ static int stop_pipe_w = -1;
 /* Set by main once it no longer uses the session: the watcher then only
  * exits, it unmounts nothing. */
 static atomic_bool stop_unmounted;
+/* Set by the watcher when the mount was detached: nobody may unmount by
+ * the path any more, which may hold another mount by now. */
+static atomic_bool stop_detached;
 /* stop_lock protects stop_done: main sets it before it frees the
  * connection and the log, which the watcher uses only under the lock. */
 static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -204,8 +210,11 @@ static void on_stop_signal(int sig)
 
 struct stopper {
     pthread_t thread;
+    pthread_t main_thread; /* runs the FUSE loop */
     int pipe_r;
-    int fuse_fd; /* a duplicate of the session's */
+    int fuse_fd;      /* a duplicate of the session's */
+    int mountinfo_fd; /* /proc/self/mountinfo, -1 if our mount is not in it */
+    dev_t dev;        /* our mount's device, found there */
     struct fuse_session *se;
     struct smb1_conn *conn;
     struct smb1_log *log;
@@ -228,14 +237,62 @@ static void stop_sleep_until(int64_t t)
     }
 }
 
+/* Whether our mount (device dev) is still in this namespace's table; yes
+ * when the table cannot be read. */
+static bool still_mounted(dev_t dev)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return true;
+    bool r = sfs_mountinfo_has(f, dev);
+    fclose(f);
+    return r;
+}
+
+/* The watcher's view of our mount: mountinfo_fd and dev, or -1 when the
+ * table does not show it (the watcher then relies on the device alone). */
+static void stop_find_mount(struct stopper *sp, const char *mountpoint)
+{
+    sp->mountinfo_fd = -1;
+    char *abs = realpath(mountpoint, NULL);
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (abs && f && sfs_mountinfo_find(f, abs, &sp->dev) == 0)
+        sp->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    else
+        log_debug(sp->log, "%s is not in /proc/self/mountinfo: a lazy unmount goes unseen",
+                  mountpoint);
+    if (f)
+        fclose(f);
+    free(abs);
+}
+
+/* After a lazy unmount the session still holds the device of a live
+ * connection, and libfuse's unmount would unmount by the path, which may
+ * hold another mount by now: it unmounts nothing when the device reports
+ * an error, which a pipe without a reader does. The device itself stays
+ * open in the watcher until the process ends, which aborts the connection
+ * for whoever still uses the detached mount. */
+static void stop_forget_mount(struct fuse_session *se)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return;
+    close(p[0]);
+    if (dup3(p[1], fuse_session_fd(se), O_CLOEXEC) < 0)
+        log_debug(prog_log, "cannot forget the detached mount: %s", strerror(errno));
+    close(p[1]);
+}
+
 static void *stopper_main(void *arg)
 {
     struct stopper *sp = arg;
     /* A duplicate: main closes the session's descriptor when it unmounts,
      * and its number must not come back as another file meanwhile. */
-    struct pollfd p[2] = {{.fd = sp->pipe_r, .events = POLLIN}, {.fd = sp->fuse_fd, .events = 0}};
+    struct pollfd p[3] = {{.fd = sp->pipe_r, .events = POLLIN},
+                          {.fd = sp->fuse_fd, .events = 0},
+                          {.fd = sp->mountinfo_fd, .events = POLLPRI}};
     for (;;) {
-        int n = poll(p, 2, -1);
+        int n = poll(p, 3, -1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -250,6 +307,23 @@ static void *stopper_main(void *arg)
         }
         if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
             log_info(sp->log, "%s was unmounted: stopping", sp->mountpoint);
+            break;
+        }
+        /* The mount table changed (poll reports each change once). */
+        if ((p[2].revents & (POLLPRI | POLLERR)) && !still_mounted(sp->dev)) {
+            /* A plain unmount ends the connection right after: say which. */
+            struct pollfd d = {.fd = sp->fuse_fd, .events = 0};
+            if (poll(&d, 1, 100) == 1 && (d.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+                log_info(sp->log, "%s was unmounted: stopping", sp->mountpoint);
+                break;
+            }
+            log_info(sp->log, "%s was detached: stopping (whoever still uses it gets an error)",
+                     sp->mountpoint);
+            atomic_store(&stop_detached, true);
+            /* Ends the loop as a stop signal does: its thread may wait in
+             * a read of the device that no new request will end. */
+            fuse_session_exit(sp->se);
+            pthread_kill(sp->main_thread, SIGTERM);
             break;
         }
     }
@@ -271,7 +345,7 @@ static void *stopper_main(void *arg)
         return NULL;
     }
     log_err(sp->log, "not stopped after %d ms: unmounting and exiting now", SFS_STOP_LIMIT_MS);
-    if (!atomic_load(&stop_unmounted))
+    if (!atomic_load(&stop_unmounted) && !atomic_load(&stop_detached))
         fuse_session_unmount(sp->se);
     _exit(0);
 }
@@ -460,7 +534,12 @@ mount:
     }
     /* Our own handler for the stop signals (libfuse's only ends the loop,
      * which waits for every worker), and the watcher that bounds the stop. */
-    struct stopper stp = {.se = se, .conn = conn, .log = &lg, .mountpoint = o.mountpoint};
+    struct stopper stp = {.se = se,
+                          .conn = conn,
+                          .log = &lg,
+                          .mountpoint = o.mountpoint,
+                          .main_thread = pthread_self()};
+    stop_find_mount(&stp, o.mountpoint);
     int stop_pipe[2];
     if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         log_err(&lg, "cannot create a pipe: %s", strerror(errno));
@@ -535,6 +614,8 @@ mount:
     signal(SIGHUP, SIG_IGN);
     /* Unmount first: a stat the stats thread may still be blocked in then
      * fails instead of waiting for a loop that no longer runs. */
+    if (atomic_load(&stop_detached))
+        stop_forget_mount(se);
     fuse_unmount(f);
     if (stats_running) {
         atomic_store(&sw.stop, true);

@@ -414,7 +414,22 @@ void smb1_own_forget(struct smb1_tree *t, const char *path);
 /* Reads len bytes at off; fewer only at the end of the file. A failure
  * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
+/* Writes len bytes at off: held (smb1_hold_writes), on its way
+ * (smb1_write_behind_on), or answered by the server when it returns. */
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+/* Write-behind (ops/op_wbehind.c): from now on f's writes return once
+ * they are on their way (the data copied into their requests), a few MiB
+ * per handle at most; a write onto bytes still on their way waits for
+ * them. Every request that could observe them goes after them, as after
+ * held writes (above): a read, fstat, ftruncate, lock or flush through f,
+ * and a stat, open, listing, truncate, unlink, link or rename of its
+ * path. A write that failed on its way is logged and returned once by
+ * the next smb1_write, smb1_flush_held or smb1_close of f (and by a
+ * flush, fsync or read through f meanwhile). Not for O_SYNC/O_DSYNC.
+ * False (and nothing changes) for a file not open for writing. */
+bool smb1_write_behind_on(struct smb1_file *f);
+/* Answers what is held and on its way (above), then asks the server to
+ * flush the file to its disk (FLUSH). */
 int smb1_flush(struct smb1_file *f);
 int smb1_fstat(struct smb1_file *f, struct smb1_stat *st);
 int smb1_ftruncate(struct smb1_file *f, uint64_t size);
@@ -460,13 +475,12 @@ int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf);
 
 /* Byte-range lock on an open file. type: F_RDLCK (shared), F_WRLCK
  * (exclusive) or F_UNLCK; len 0 means to the end of any file. wait: retry
- * until granted (never a request the server holds), -EDEADLK after
- * SMB1_LOCK_WAIT_MAX_S. -EAGAIN when another handle holds a conflicting
- * lock.
+ * until granted (never a request the server holds), -EDEADLK after the
+ * request timeout (smb1_config.request_timeout_ms). -EAGAIN when another
+ * handle holds a conflicting lock.
  * These are Windows byte-range locks: they do not merge or split like
  * POSIX locks, and an unlock must name a range that was locked (else it is
  * ignored). Locks do not survive a reconnection. */
-#define SMB1_LOCK_WAIT_MAX_S 30
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait);
 
 /* POSIX locks (fcntl F_SETLK / F_SETLKW, flock) on an open file, kept as
@@ -476,8 +490,9 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
  * UINT64_MAX for "to the end". type F_RDLCK, F_WRLCK or F_UNLCK. -EAGAIN:
  * another handle or client holds a conflicting lock. wait (F_SETLKW)
  * retries until granted; interrupted (may be NULL) is polled meanwhile and
- * ends the wait with -EINTR; a wait ends with -EDEADLK after 30 s, and
- * -ENOLCK when 4 others of the share wait already. */
+ * ends the wait with -EINTR; a wait ends with -EDEADLK after the request
+ * timeout (30 s by default), and -ENOLCK when 4 others of the share wait
+ * already. */
 int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t start, uint64_t end,
                     int type, bool wait, int (*interrupted)(void));
 /* F_GETLK for the parts of [start, end) no owner of f holds: *type (F_RDLCK

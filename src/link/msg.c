@@ -13,13 +13,29 @@ static const uint8_t smb_magic[4] = {0xFF, 'S', 'M', 'B'};
 
 int msg_out_init(struct msg_out *m, uint8_t cmd, size_t cap)
 {
+    return msg_out_init_buf(m, cmd, cap, NULL, 0);
+}
+
+int msg_out_init_buf(struct msg_out *m, uint8_t cmd, size_t cap, uint8_t *buf, size_t bufcap)
+{
     memset(m, 0, sizeof(*m));
-    if (cap < SMB1_HDR_LEN || cap > SIZE_MAX - MSG_XPORT_HDR)
+    if (cap < SMB1_HDR_LEN || cap > SIZE_MAX - MSG_XPORT_HDR) {
+        free(buf);
         return -EINVAL;
-    m->buf = calloc(1, MSG_XPORT_HDR + cap);
+    }
+    if (buf && bufcap < MSG_XPORT_HDR + cap) {
+        free(buf);
+        buf = NULL;
+    }
+    /* Every byte sent is written first (the header below, then words and
+     * bytes in order): a large request (a WRITE_ANDX) is not zeroed first. */
+    if (buf)
+        m->buf = buf;
+    else
+        m->buf = cap > 4096 ? malloc(MSG_XPORT_HDR + cap) : calloc(1, MSG_XPORT_HDR + cap);
     if (!m->buf)
         return -ENOMEM;
-    m->cap = MSG_XPORT_HDR + cap;
+    m->cap = buf ? bufcap : MSG_XPORT_HDR + cap;
     m->cmd = cmd;
     wire_writer_init(&m->w, m->buf, m->cap);
     wire_put_zeros(&m->w, MSG_XPORT_HDR);

@@ -40,6 +40,10 @@ struct msg_out {
  * included). Flags2 is left 0: the connection fills it when sending.
  * Returns 0 or -ENOMEM. */
 int msg_out_init(struct msg_out *m, uint8_t cmd, size_t cap);
+/* msg_out_init into buf, a malloc'd buffer of bufcap bytes used again
+ * (owned from now on: freed when too small, or on failure); NULL: a new
+ * one. */
+int msg_out_init_buf(struct msg_out *m, uint8_t cmd, size_t cap, uint8_t *buf, size_t bufcap);
 void msg_out_free(struct msg_out *m);
 void msg_set_tid(struct msg_out *m, uint16_t tid);
 void msg_set_pid(struct msg_out *m, uint32_t pid);

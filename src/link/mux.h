@@ -110,6 +110,31 @@ enum mux_call_flags {
 void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window, int timeout_ms,
                    struct msg_in *resps, int *res);
 
+/* A request sent by mux_start whose reply mux_finish collects. */
+struct mux_ticket {
+    struct mux_req *rq; /* NULL once finished */
+    uint32_t seq;       /* the number it went out with */
+    bool sgn;           /* it was signed: its reply must be */
+};
+
+/* Sends single-reply requests from reqs[0..n) (at most 32; not consumed)
+ * back to back without waiting for their replies: write-behind. Takes a
+ * slot for the first (waiting up to timeout_ms for one when wait, else
+ * -EAGAIN at once) and for the others while slots are free; several are
+ * signed in one md5_multi pass. Returns how many went out (g >= 1, in
+ * order; tk[0..g) are theirs), or -errno with nothing sent. Every ticket
+ * must be collected with mux_finish, which frees its slot: a caller that
+ * holds tickets must not wait for a slot (it may hold them all). */
+int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int timeout_ms,
+              struct mux_ticket *tk);
+/* True when mux_finish(tk) would not wait: its reply or an error is in. */
+bool mux_ticket_ready(struct mux *m, const struct mux_ticket *tk);
+/* Waits (up to timeout_ms) for tk's reply and verifies it as mux_call
+ * does: 0 with *resp (the caller's), or -errno. tk is done either way.
+ * req is the request tk went out as (an interrupt cancels it). */
+int mux_finish(struct mux *m, struct mux_ticket *tk, struct msg_out *req, int timeout_ms,
+               struct msg_in *resp);
+
 /* Sends req (whose header fields other than MID and the signature are
  * already filled) and waits for the reply. The MID is chosen here. req is
  * not consumed (the caller may resend it). For a single-frame reply, *resp

@@ -264,7 +264,8 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
             struct timespec dl;
             deadline_after(&dl, timeout_ms);
             bool sg = false;
-            int g = begin_many(m, rq + sent, reqs + sent, k, true, 0, sent == done ? &dl : NULL,
+            int g = begin_many(m, rq + sent, reqs + sent, k, true, 0, false,
+                               sent == done ? &dl : NULL,
                                seq + sent, &sg);
             for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++) {
                 req_free(rq[sent + j]);
@@ -310,6 +311,75 @@ out:
     free(sgn);
 }
 
+int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int timeout_ms,
+              struct mux_ticket *tk)
+{
+    enum { MAX_RUN = 32 };
+    struct mux_req *rq[MAX_RUN];
+    uint32_t seq[MAX_RUN];
+    if (n == 0)
+        return -EINVAL;
+    if (n > MAX_RUN)
+        n = MAX_RUN;
+    if (timeout_ms <= 0)
+        timeout_ms = 60000;
+    int r = 0;
+    size_t k = 0;
+    for (; k < n; k++) {
+        r = msg_out_error(&reqs[k]);
+        if (!r && m->o.max_frame && msg_smb_len(&reqs[k]) > m->o.max_frame)
+            r = -EMSGSIZE;
+        if (!r && !(rq[k] = calloc(1, sizeof(**rq))))
+            r = -ENOMEM;
+        if (r)
+            break;
+        cond_init_mono(&rq[k]->cond);
+    }
+    int g = k ? 0 : r;
+    if (k) {
+        struct timespec dl;
+        deadline_after(&dl, timeout_ms);
+        bool sg = false;
+        g = begin_many(m, rq, reqs, k, true, 0, true, wait ? &dl : NULL, seq, &sg);
+        for (size_t j = 0; j < (size_t)(g > 0 ? g : 0); j++)
+            tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg};
+        for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++)
+            req_free(rq[j]);
+    }
+    return g;
+}
+
+bool mux_ticket_ready(struct mux *m, const struct mux_ticket *tk)
+{
+    pthread_mutex_lock(&m->lock);
+    bool ready = tk->rq->head || tk->rq->err;
+    pthread_mutex_unlock(&m->lock);
+    return ready;
+}
+
+int mux_finish(struct mux *m, struct mux_ticket *tk, struct msg_out *req, int timeout_ms,
+               struct msg_in *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    if (timeout_ms <= 0)
+        timeout_ms = 60000;
+    struct mux_frame *f = NULL;
+    struct timespec dl;
+    deadline_after(&dl, timeout_ms);
+    int r = next_frame(m, tk->rq, req, 0, &dl, timeout_ms, tk->sgn, tk->seq, NULL, 0, &f);
+    if (r == -ETIMEDOUT || r == -EINTR) {
+        tk->rq = NULL; /* now the mux's */
+        return r;
+    }
+    if (r == 0) {
+        *resp = f->in;
+        free(f);
+    }
+    end_req(m, tk->rq);
+    tk->rq = NULL;
+    return r;
+}
+
 int mux_call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts, size_t nparts,
                    unsigned flags, int timeout_ms, mux_frame_fn fn, void *arg)
 {
@@ -353,7 +423,7 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     deadline_after(&dl, timeout_ms);
     uint32_t seq;
     bool signed_req;
-    r = begin_many(m, &rq, req, 1, nparts == 0, (flags & MUX_PROBE) ? 1 : 0, &dl, &seq,
+    r = begin_many(m, &rq, req, 1, nparts == 0, (flags & MUX_PROBE) ? 1 : 0, false, &dl, &seq,
                    &signed_req);
     if (r < 0) {
         req_free(rq);

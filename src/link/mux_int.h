@@ -148,6 +148,7 @@ int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq
 int send_parts(struct mux *m, uint16_t mid, struct msg_out *parts, size_t nparts, uint32_t *sec);
 int write_frames(struct mux *m, struct msg_out *reqs, size_t n);
 int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t k, bool single,
-               unsigned extra, const struct timespec *dl, uint32_t *seq, bool *signed_req);
+               unsigned extra, bool sign_all, const struct timespec *dl, uint32_t *seq,
+               bool *signed_req);
 
 #endif

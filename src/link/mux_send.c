@@ -149,11 +149,13 @@ int write_frames(struct mux *m, struct msg_out *reqs, size_t n)
  * Puts rq[0..g) in the list and sends reqs[0..g) back to back under one
  * hold of send_lock, numbered in order and, when several, signed in one
  * sign_apply_many pass. single: every request has one reply and no
- * secondaries, so the reader may check their MACs in a batch. Returns
- * g >= 1, or -errno with nothing in the list (the caller frees the rq); a
- * failed send kills the mux and gives -ECONNRESET. */
+ * secondaries, so the reader may check their MACs in a batch. sign_all:
+ * several are signed in one pass whatever their size. Returns g >= 1, or
+ * -errno with nothing in the list (the caller frees the rq); a failed
+ * send kills the mux and gives -ECONNRESET. */
 int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t k, bool single,
-               unsigned extra, const struct timespec *dl, uint32_t *seq, bool *signed_req)
+               unsigned extra, bool sign_all, const struct timespec *dl, uint32_t *seq,
+               bool *signed_req)
 {
     int r;
     size_t g = 0;
@@ -210,11 +212,12 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
      * writev. Large ones (writes) are signed and sent one by one: the
      * server starts on the first while the next is signed, where one pass
      * over eight would hold all of them back until the slowest lane is
-     * done. */
+     * done; unless sign_all says the server has earlier ones to work on
+     * meanwhile (write-behind), when one pass costs a third of the CPU. */
     size_t bytes = 0;
     for (size_t i = 0; i < g; i++)
         bytes += msg_smb_len(&reqs[i]);
-    if (g > 1 && sgn && m->batch_macs && bytes <= MUX_BATCH_SIGN_BYTES) {
+    if (g > 1 && sgn && m->batch_macs && (sign_all || bytes <= MUX_BATCH_SIGN_BYTES)) {
         struct sign_check c[MUX_BATCH_MAX];
         for (size_t i = 0; i < g; i += MUX_BATCH_MAX) {
             size_t n = g - i < MUX_BATCH_MAX ? g - i : MUX_BATCH_MAX;

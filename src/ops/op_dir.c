@@ -259,7 +259,9 @@ static int on_entry(void *arg, const struct dir_entry *e)
  * another thread's search). */
 static int find_close(struct smb1_tree *t, uint16_t sid, uint64_t epoch)
 {
-    return file_fid_cmd_at(t, SMB1_COM_FIND_CLOSE2, sid, epoch);
+    /* Only ever after the listing failed or stopped: its error must not
+     * wait a whole bound more for a server that does not answer this. */
+    return file_fid_cmd_brief(t, SMB1_COM_FIND_CLOSE2, sid, epoch);
 }
 
 /* The errno of a FIND_FIRST2 failure on dir. */

@@ -142,7 +142,7 @@ out_free_name:
  * CLOSE with its time word (MS-CIFS 2.2.4.5.1: a UTIME, 0xFFFFFFFF
  * leaves the time as it is). */
 static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, uint32_t utime,
-                   uint64_t epoch)
+                   uint64_t epoch, unsigned flags)
 {
     struct msg_out m;
     struct msg_in resp;
@@ -157,7 +157,7 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, u
     msg_bytes_begin(&m);
     msg_bytes_end(&m);
     m.want_epoch = epoch;
-    r = conn_call(t->conn, t, &m, &resp, CONN_FID);
+    r = conn_call(t->conn, t, &m, &resp, CONN_FID | flags);
     if (r)
         return r;
     r = ntstatus_to_errno(resp.status);
@@ -167,12 +167,17 @@ static int fid_cmd(struct smb1_tree *t, uint8_t cmd, uint16_t fid, bool close, u
 
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch)
 {
-    return fid_cmd(t, cmd, fid, false, 0, epoch);
+    return fid_cmd(t, cmd, fid, false, 0, epoch, 0);
+}
+
+int file_fid_cmd_brief(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch)
+{
+    return fid_cmd(t, cmd, fid, false, 0, epoch, CONN_BRIEF);
 }
 
 int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch)
 {
-    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, epoch);
+    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, epoch, 0);
 }
 
 int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
@@ -372,6 +377,7 @@ void file_renamed(struct smb1_tree *t, const char *from, const char *to)
 
 static void file_free(struct smb1_file *f)
 {
+    file_wb_free(f);
     while (f->locks) {
         struct file_lock_rec *l = f->locks;
         f->locks = l->next;
@@ -578,7 +584,7 @@ int file_close_send(struct smb1_file *f, const struct timespec *mtime)
     uint16_t fid = f->fid;
     pthread_mutex_unlock(&f->lock);
     /* A FID of an earlier connection died with it. */
-    int rc = live ? fid_cmd(f->t, SMB1_COM_CLOSE, fid, true, utime ? utime : 0xFFFFFFFF, epoch)
+    int rc = live ? fid_cmd(f->t, SMB1_COM_CLOSE, fid, true, utime ? utime : 0xFFFFFFFF, epoch, 0)
                   : -ECONNRESET;
     if (rc == -ECONNRESET) {
         rc = 0;

@@ -111,6 +111,14 @@ struct smb1_file {
      * __atomic builtins; file_size_note). A read answered short before it
      * is not taken for the end of the file unchecked (op_io.c). */
     uint64_t known_size;
+
+    /* Write-behind (op_wbehind.c): asked for once, before the first
+     * write (smb1_write_behind_on); wbh is set once under lock, its
+     * contents under its own lock. behind_busy (ops_tree lock): pieces
+     * are queued or in flight, what a settle waits for, as for held. */
+    _Atomic bool behind;
+    struct file_wbehind *wbh;
+    bool behind_busy;
 };
 
 /* Notes a size of f: exact (the server's word, which may also shrink it)
@@ -153,6 +161,9 @@ ssize_t file_call(struct smb1_file *f, file_op_fn op, void *arg);
 /* The UTIME word of a CLOSE that sets mtime, or 0 when it cannot. */
 uint32_t file_close_utime(struct smb1_tree *t, const struct timespec *mtime);
 int file_fid_cmd_at(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
+/* file_fid_cmd_at for a clean-up after a failure (CONN_BRIEF): it waits a
+ * probe interval for the reply, not a whole request bound. */
+int file_fid_cmd_brief(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t epoch);
 /* The data of a READ_ANDX reply (MS-CIFS 2.2.4.42.2, MS-SMB 2.2.4.2.2) of
  * at most max bytes: *data points into resp's frame, after its parameter
  * words; *len 0 at the end of the file. Returns 0, the status as -errno,
@@ -220,6 +231,14 @@ bool file_path_matches(struct smb1_file *f, const char *path, bool below);
 ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
 ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 int io_flush(struct smb1_file *f);
+
+/* op_wbehind.c: waits for f's writes on their way (smb1_write_behind_on).
+ * Returns the first failure not reported yet, else 0; report: it is
+ * reported now (forgotten). file_wb_free, at the end of f: waits, and
+ * frees what they need. wbehind_write: a write of f through the queue. */
+int file_wb_drain(struct smb1_file *f, bool report);
+void file_wb_free(struct smb1_file *f);
+ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 
 /* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
  * held. */

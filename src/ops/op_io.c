@@ -2,6 +2,7 @@
  * a large one in pieces (a pipeline of reads, writes on the I/O pool),
  * and FLUSH. */
 #include "ops/op_file.h"
+#include "ops/op_io_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,7 @@
 
 /* ---- READ_ANDX / WRITE_ANDX ---- */
 
-static uint32_t chunk_size(const struct conn_params *p, bool write)
+uint32_t chunk_size(const struct conn_params *p, bool write)
 {
     if (!write && p->big_read && (p->unix_caps & UNIX_CAP_LARGE_READ))
         return p->big_read;
@@ -41,14 +42,6 @@ static uint32_t chunk_size(const struct conn_params *p, bool write)
     }
     return v;
 }
-
-struct io_req {
-    uint8_t *rbuf;
-    const uint8_t *wbuf;
-    uint32_t len;
-    uint64_t off;
-    bool large; /* CAP_LARGE_FILES: the OffsetHigh word forms */
-};
 
 /* The most a READ_ANDX may ask for when the server may ignore MaxCountHigh:
  * MaxCount alone says it all. */
@@ -152,9 +145,16 @@ static ssize_t read_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *
 }
 
 /* A WRITE_ANDX of io (MS-CIFS 2.2.4.43.1) on fid. */
-static int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io)
+int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io)
 {
-    int r = msg_out_init(m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + io->len + 8);
+    return write_build_buf(m, fid, epoch, io, NULL, 0);
+}
+
+int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
+                    uint8_t *buf, size_t bufcap)
+{
+    int r = msg_out_init_buf(m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + io->len + 8,
+                             buf, bufcap);
     if (r)
         return r;
     struct wire_writer *w = &m->w;
@@ -209,7 +209,7 @@ ssize_t file_write_decode(const struct msg_in *resp, uint32_t len)
     return !wire_ok(&wr) || cnt > len ? -EIO : (ssize_t)cnt;
 }
 
-static ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
+ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
     const struct io_req *io = arg;
     struct msg_out m;

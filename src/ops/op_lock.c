@@ -171,13 +171,16 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
      * interruption, for POSIX locks). */
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
+    int64_t bound_ms = conn_request_ms(f->t->conn);
     for (unsigned ms = 5;; ms = ms < 320 ? ms * 2 : 500) {
         struct timespec ts = {0, (long)ms * 1000000L};
         nanosleep(&ts, NULL);
         if ((r = lock_once(f, off, len, type)) != -EAGAIN)
             return r;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - start.tv_sec >= SMB1_LOCK_WAIT_MAX_S)
+        int64_t waited =
+            (int64_t)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (waited >= bound_ms)
             return -EDEADLK;
     }
 }

@@ -17,9 +17,8 @@
 #define PLOCK_STALE_MAX 64
 /* F_SETLKW and blocking flock: at most this many wait at once per tree
  * (each keeps a FUSE worker; libfuse has 10 by default), the others get
- * -ENOLCK; and none waits longer than PLOCK_WAIT_MAX_S (then -EDEADLK). */
+ * -ENOLCK; and none waits longer than the request timeout (then -EDEADLK). */
 #define PLOCK_WAITERS_MAX 4
-#define PLOCK_WAIT_MAX_S  SMB1_LOCK_WAIT_MAX_S
 
 /* The open files of the tree with f's path (f first), not closing; with
  * plock_lock held none of them can be freed. NULL when out of memory. */
@@ -283,11 +282,11 @@ static int try_change(struct ops_tree *ot, struct smb1_file *f, uint64_t owner, 
 }
 
 /* Seconds on the monotonic clock. */
-static time_t mono_s(void)
+static int64_t mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t start, uint64_t end,
@@ -318,17 +317,19 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
                  PLOCK_WAITERS_MAX);
         return -ENOLCK;
     }
-    time_t deadline = mono_s() + PLOCK_WAIT_MAX_S;
+    /* The mount's request timeout bounds a wait as it bounds any call. */
+    int bound_ms = conn_request_ms(f->t->conn);
+    int64_t deadline = mono_ms() + bound_ms;
     for (unsigned ms = 5;; ms = ms < 320 ? ms * 2 : 500) {
         if (interrupted && interrupted()) {
             r = -EINTR;
             break;
         }
-        if (mono_s() >= deadline) {
+        if (mono_ms() >= deadline) {
             char path[512];
             file_path_copy(f, path, sizeof(path));
-            log_warn(conn_log(f->t->conn), "gave up waiting for a lock on %s after %d s", path,
-                     PLOCK_WAIT_MAX_S);
+            log_warn(conn_log(f->t->conn), "gave up waiting for a lock on %s after %d ms", path,
+                     bound_ms);
             r = -EDEADLK;
             break;
         }

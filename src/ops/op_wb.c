@@ -86,6 +86,9 @@ static int push_locked(struct smb1_file *f)
 {
     size_t done = 0;
     int r = 0;
+    /* After the writes on their way, which were written before. */
+    if (f->wb_len && atomic_load(&f->behind))
+        (void)file_wb_drain(f, false);
     while (done < f->wb_len) {
         ssize_t n = io_write(f, f->wb + done, f->wb_len - done, f->wb_off + done);
         if (n <= 0) {
@@ -105,13 +108,34 @@ static int push_locked(struct smb1_file *f)
 
 int wb_push(struct smb1_file *f)
 {
+    /* Writes on their way go first: they were sent before anything held
+     * now (smb1_write pushes what is held before it queues). */
+    int rb = atomic_load(&f->behind) ? file_wb_drain(f, false) : 0;
     if (!atomic_load(&f->hold))
-        return 0;
+        return rb;
     pthread_mutex_lock(&f->wb_lock);
     int r = push_locked(f);
     pthread_mutex_unlock(&f->wb_lock);
     set_held(f, false);
-    return r;
+    return r ? r : rb;
+}
+
+void wb_behind_busy(struct smb1_file *f, bool busy)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    if (f->behind_busy != busy) {
+        f->behind_busy = busy;
+        if (busy) {
+            atomic_fetch_add(&ot->busy, 1);
+        } else {
+            atomic_fetch_sub(&ot->busy, 1);
+            pthread_cond_broadcast(&ot->cond);
+        }
+    }
+    pthread_mutex_unlock(&ot->lock);
 }
 
 static void settle(struct smb1_tree *t, const char *path, unsigned how);
@@ -125,6 +149,18 @@ bool smb1_hold_writes(struct smb1_file *f)
     ot->settle = settle;
     pthread_mutex_unlock(&ot->lock);
     atomic_store(&f->hold, true);
+    return true;
+}
+
+bool smb1_write_behind_on(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot || !f->writable)
+        return false;
+    pthread_mutex_lock(&ot->lock);
+    ot->settle = settle;
+    pthread_mutex_unlock(&ot->lock);
+    atomic_store(&f->behind, true);
     return true;
 }
 
@@ -174,7 +210,8 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
         if (r)
             return r;
     }
-    ssize_t n = io_write(f, buf, len, off);
+    ssize_t n = atomic_load(&f->behind) ? wbehind_write(f, buf, len, off)
+                                        : io_write(f, buf, len, off);
     if (n > 0)
         own_wrote(f, off + (uint64_t)n);
     return n;
@@ -209,8 +246,11 @@ static bool sole_created_locked(struct ops_tree *ot, struct smb1_file *f)
 
 int smb1_flush_held(struct smb1_file *f)
 {
-    if (!atomic_load(&f->hold))
-        return 0;
+    /* close(2): the writes on their way are answered first, and their
+     * failure is its. */
+    int rb = atomic_load(&f->behind) ? file_wb_drain(f, true) : 0;
+    if (rb || !atomic_load(&f->hold))
+        return rb;
     struct ops_tree *ot = ops_tree_get(f->t);
     if (!ot)
         return -ENOMEM;
@@ -262,7 +302,7 @@ static void settle(struct smb1_tree *t, const char *path, unsigned how)
         struct smb1_file *push = NULL;
         bool wait = false;
         for (struct smb1_file *f = ot->files; f && !push; f = f->next) {
-            if (!f->closing && !((how & OPS_SETTLE_WRITES) && f->held))
+            if (!f->closing && !((how & OPS_SETTLE_WRITES) && (f->held || f->behind_busy)))
                 continue;
             if (!file_path_matches(f, path, below))
                 continue;
@@ -368,12 +408,14 @@ static int close_common(struct smb1_file *f, const struct timespec *mtime, bool 
             pthread_cond_wait(&ot->cond, &ot->lock);
         pthread_mutex_unlock(&ot->lock);
     }
-    int r = 0;
+    int r = atomic_load(&f->behind) ? file_wb_drain(f, true) : 0;
     if (atomic_load(&f->hold)) {
         pthread_mutex_lock(&f->wb_lock);
-        r = f->wb_len ? push_locked(f) : 0;
+        int rh = f->wb_len ? push_locked(f) : 0;
+        if (!rh)
+            rh = f->wb_err;
         if (!r)
-            r = f->wb_err;
+            r = rh;
         f->wb_err = 0;
         pthread_mutex_unlock(&f->wb_lock);
         set_held(f, false);

@@ -10,5 +10,8 @@
  * observe it: read, fstat, truncate, lock, FLUSH). 0 or the failure,
  * which f also reports at its next write, flush or close. */
 int wb_push(struct smb1_file *f);
+/* Marks f as having writes on their way (op_wbehind.c) or not, for the
+ * settles. */
+void wb_behind_busy(struct smb1_file *f, bool busy);
 
 #endif

@@ -182,7 +182,7 @@ void conn_publish(struct smb1_conn *c, struct conn_session *s)
 
 static bool permanent(int err)
 {
-    return err == -EACCES || err == -EPERM || err == -EPROTONOSUPPORT;
+    return err == -EACCES || err == -EPERM || err == -EPROTONOSUPPORT || err == -CONN_EINTEGRITY;
 }
 
 /* Re-establishes the connection. The caller set the state to
@@ -326,7 +326,7 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
                                                        : 0;
             if (e) {
                 pthread_mutex_unlock(&c->lock);
-                return e;
+                return conn_public_err(e);
             }
         }
         /* soft, and the server has been away for half a bound: it is
@@ -353,7 +353,7 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
         pthread_mutex_unlock(&c->lock);
         int r = do_reconnect(c);
         if (r && permanent(r))
-            return r;
+            return conn_public_err(r);
     }
     lv->tid = 0xFFFF;
     if (t && !(flags & CONN_NO_TREE)) {
@@ -467,7 +467,12 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
     bool tree_retried = false, session_retried = false, proto_retried = false;
     if (t && t->conn != c)
         return -EINVAL;
-    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + timeout_ms(c);
+    int bound = (flags & CONN_BRIEF) ? conn_probe_ms(c) : timeout_ms(c);
+    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + bound;
+    if (deadline >= 0 && (r = conn_stall_check(c, req->cmd)) != 0) {
+        conn_status_note(c, req->cmd, r);
+        return r;
+    }
     for (;;) {
         struct conn_live lv;
         r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? deadline : -1);
@@ -489,7 +494,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         }
         /* soft: what is left of the bound; hard: a whole one for the reply
          * of a server that is there (the wait for one that is not is above). */
-        int tmo = timeout_ms(c);
+        int tmo = bound;
         if (c->cfg.soft && deadline >= 0) {
             int64_t left = deadline - conn_mono_ms();
             if (left <= 0) {
@@ -504,6 +509,7 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
             conn_fill_header(&parts[i], lv.uid, lv.tid, lv.flags2);
         unsigned mflags = (flags & CONN_NO_TIMEOUT) ? MUX_NO_TIMEOUT : 0;
         uint32_t st = 0;
+        int64_t sent = conn_mono_ms();
         if (mc) {
             mc->first = true;
             mc->retry_status = false;
@@ -520,6 +526,9 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 resp->epoch = lv.epoch;
             }
         }
+        /* A brief call going its short bound is no verdict on the server. */
+        if (deadline >= 0 && !(r == -ETIMEDOUT && (flags & CONN_BRIEF)))
+            conn_stall_note(c, req->cmd, sent, r);
         bool tree_stale = st == NT_STATUS_NETWORK_NAME_DELETED && t && !tree_retried;
         bool session_gone =
             st == NT_STATUS_USER_SESSION_DELETED || st == NT_STATUS_NETWORK_SESSION_EXPIRED;
@@ -591,9 +600,9 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
                     size_t window, struct msg_in *resps, int *res, unsigned flags)
 {
     struct conn_live lv;
-    int r = t && t->conn != c ? -EINVAL
-                              : conn_get_live(c, t, flags, &lv,
-                                              c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
+    int r = t && t->conn != c ? -EINVAL : n ? conn_stall_check(c, reqs[0].cmd) : 0;
+    if (r == 0)
+        r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
     if (r == 0) {
         /* As in call_common: a handle never reaches a newer connection. */
         for (size_t i = 0; i < n && r == 0; i++)
@@ -602,7 +611,10 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
         if (r == 0) {
             for (size_t i = 0; i < n; i++)
                 conn_fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
+            int64_t sent = conn_mono_ms();
             mux_call_many(lv.mux, reqs, n, window, timeout_ms(c), resps, res);
+            for (size_t i = 0; i < n; i++)
+                conn_stall_note(c, reqs[i].cmd, sent, res[i]);
             for (size_t i = 0; i < n; i++)
                 if (res[i] == -EPROTO)
                     res[i] = -EIO;
@@ -618,6 +630,52 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
         }
         msg_out_free(&reqs[i]);
     }
+}
+
+int conn_start(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n, bool wait,
+               unsigned flags, struct conn_ticket *tk)
+{
+    struct conn_live lv;
+    if (t && t->conn != c)
+        return -EINVAL;
+    int64_t deadline = c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1;
+    int r = conn_get_live(c, t, flags | (wait ? 0 : CONN_NO_RECONNECT), &lv, deadline);
+    if (r)
+        return r;
+    /* As in call_common: a handle never reaches a newer connection. */
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (reqs[i].want_epoch && reqs[i].want_epoch != lv.epoch)
+            r = -ECONNRESET;
+    struct mux_ticket mt[32];
+    if (r == 0) {
+        for (size_t i = 0; i < n && i < 32; i++)
+            conn_fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
+        r = mux_start(lv.mux, reqs, n, wait, timeout_ms(c), mt);
+    }
+    for (int i = 0; i < r; i++) {
+        mux_get(lv.mux);
+        tk[i] = (struct conn_ticket){.mux = lv.mux, .epoch = lv.epoch, .mt = mt[i]};
+    }
+    mux_put(lv.mux);
+    return r == -EPROTO ? -EIO : r;
+}
+
+bool conn_ticket_ready(const struct conn_ticket *tk)
+{
+    return mux_ticket_ready(tk->mux, &tk->mt);
+}
+
+int conn_finish(struct smb1_conn *c, struct conn_ticket *tk, struct msg_out *req,
+                struct msg_in *resp)
+{
+    int r = mux_finish(tk->mux, &tk->mt, req, timeout_ms(c), resp);
+    if (r == 0) {
+        resp->epoch = tk->epoch;
+        epoch_answered(c, tk->epoch);
+    }
+    mux_put(tk->mux);
+    tk->mux = NULL;
+    return r == -EPROTO ? -EIO : r;
 }
 
 int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "link/msg.h"
+#include "link/mux.h"
 #include "smb1.h"
 
 /* Negotiated parameters of the current connection; copied out under the
@@ -63,6 +64,10 @@ enum conn_call_flags {
     CONN_NO_TREE = 1 << 1,      /* TID 0 / 0xFFFF: not tied to a tree */
     CONN_NO_TIMEOUT = 1 << 2,   /* e.g. blocking locks, change notify */
     CONN_NO_RECONNECT = 1 << 3, /* fail with -ECONNRESET rather than reconnect (teardown) */
+    /* A best-effort clean-up after a failure (FIND_CLOSE2 of an abandoned
+     * listing): bound by a probe interval (a quarter of the request
+     * timeout, 250 ms to 10 s), not a whole request timeout. */
+    CONN_BRIEF = 1 << 4,
 };
 
 /* conn_call flags for a request that names a FID or a search ID: the
@@ -92,6 +97,28 @@ int conn_call(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, str
  * usual way. Every request is consumed. */
 void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n,
                     size_t window, struct msg_in *resps, int *res, unsigned flags);
+/* A request on its way (conn_start) whose reply conn_finish collects. */
+struct conn_ticket {
+    struct mux *mux; /* one reference, until conn_finish */
+    uint64_t epoch;
+    struct mux_ticket mt;
+};
+/* Sends single-reply requests of reqs[0..n) back to back without waiting
+ * for their replies (write-behind), on the live connection as
+ * conn_call_many does: nothing is retried, and a request whose want_epoch
+ * is not the live one's is -ECONNRESET. wait: the call may wait for a
+ * reconnect or a free slot, which a caller that holds tickets must not
+ * (-EAGAIN: none free; collect one first). Returns how many went out, in
+ * order (tk[0..g) are theirs), or -errno. The requests stay the caller's,
+ * for conn_finish and to send again. */
+int conn_start(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n, bool wait,
+               unsigned flags, struct conn_ticket *tk);
+/* True when conn_finish(tk) would not wait. */
+bool conn_ticket_ready(const struct conn_ticket *tk);
+/* Waits for the reply of tk (sent as req) and verifies it: 0 with *resp
+ * set as by conn_call, or -errno. tk is done either way. */
+int conn_finish(struct smb1_conn *c, struct conn_ticket *tk, struct msg_out *req,
+                struct msg_in *resp);
 /* Like conn_call, for multi-frame replies: each frame goes to fn in order.
  * *status receives the status of the last frame. */
 int conn_call_multi(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *req, conn_frame_fn fn,

@@ -26,6 +26,7 @@
 #ifndef SMBFUSE_CONN_INT_H
 #define SMBFUSE_CONN_INT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -95,6 +96,11 @@ struct smb1_conn {
     unsigned dead_logons;
     bool dead_logons_said;
     bool epoch_answered; /* a request of this epoch got an answer */
+    /* The stall verdict (conn_stall.c), monotonic ms: when a request last
+     * got an answer, and when one last went its whole bound while nothing
+     * was answered (0: no verdict in force). */
+    int64_t answered_ms;
+    int64_t stalled_ms;
     uint64_t epoch;
     struct mux *mux; /* NULL unless CONNECTED */
     uint16_t uid;
@@ -132,6 +138,20 @@ struct smb1_conn {
     bool svc_stop;
     struct conn_brk *brk_head, *brk_tail;
 };
+
+/* A signing integrity failure while a session is set up: its reply failed
+ * the MAC, or, on a mount that has signed before (signed_once), it came
+ * unsigned or signing did not start (a man in the middle stripping it).
+ * Internal: like a refusal it is permanent for the back-off (callers fail
+ * at once instead of waiting for the next attempt), and it leaves the core
+ * as -EIO (conn_public_err), as a bad MAC on any reply does: the mount fails
+ * closed, and EPERM or EACCES would speak of permissions. */
+#define CONN_EINTEGRITY EBADMSG
+
+static inline int conn_public_err(int r)
+{
+    return r == -CONN_EINTEGRITY ? -EIO : r;
+}
 
 /* What a successful connect + negotiate + session setup produced. */
 struct conn_session {
@@ -184,6 +204,13 @@ bool conn_pending(struct smb1_conn *c, struct mux *mux);
 void conn_mux_opts(struct smb1_conn *c, struct mux_opts *o);
 /* conn.c: the state's name for logs and smb1_conn_get_status. */
 const char *conn_state_name(enum conn_state s);
+/* conn_stall.c: -ETIMEDOUT while a stall verdict is in force (a call of
+ * command cmd then fails at once), else 0. */
+int conn_stall_check(struct smb1_conn *c, uint8_t cmd);
+/* conn_stall.c: a round trip of cmd sent at sent_ms (monotonic) ended with
+ * r: an answer (0) lifts the verdict, a timeout with nothing answered since
+ * sent_ms gives it. */
+void conn_stall_note(struct smb1_conn *c, uint8_t cmd, int64_t sent_ms, int r);
 /* conn_status.c: a request failed with err (-errno). */
 void conn_status_note(struct smb1_conn *c, uint8_t cmd, int err);
 /* conn_obs.c: the connection's observer (smb1.h, struct smb1_observer)

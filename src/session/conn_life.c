@@ -124,7 +124,7 @@ int smb1_conn_new(const struct smb1_config *cfg, struct smb1_conn **out, char *w
     if (r) {
         log_err(c->log, "connecting to %s failed: %s", c->host, why && why[0] ? why : strerror(-r));
         conn_destroy(c);
-        return r;
+        return conn_public_err(r);
     }
     if (cfg->unix_ext == 1 && !(s.params.caps & SMB1_CAP_UNIX)) {
         conn_why(why, why_len, "the server does not offer CIFS UNIX extensions (unix=1 asked)");

@@ -209,7 +209,7 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, struct nego *n
             conn_why(why, why_len,
                      "signing is required but the server did not start it for "
                      "this logon (try sec=ntlmv2 or sec=ntlmssp)");
-            return -EPERM;
+            return ng->sign_sticky ? -CONN_EINTEGRITY : -EPERM;
         }
         log_warn(c->log, "server %s did not start signing: continuing unsigned", c->host);
         return 0;
@@ -221,7 +221,7 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, struct nego *n
         conn_why(why, why_len,
                  "the server signed before on this mount but now does not sign its replies: "
                  "refused (a man in the middle may be removing signing)");
-        return -EPERM;
+        return -CONN_EINTEGRITY;
     }
     if (unsigned_reply && ng->sign_required &&
         !(ng->secmode & (SMB1_SECMODE_SIGNATURES_ENABLED | SMB1_SECMODE_SIGNATURES_REQUIRED))) {
@@ -235,7 +235,7 @@ static int activate_signing(struct smb1_conn *c, struct mux *mux, struct nego *n
         log_err(c->log, "SESSION_SETUP reply MID %u from %s is %s", in->mid, c->host,
                 (in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE) ? "badly signed" : "not signed");
         conn_why(why, why_len, "the server's session setup reply failed signature verification");
-        return -EIO;
+        return -CONN_EINTEGRITY;
     }
     mux_sign_activate(mux, k, 2);
     return 0;
@@ -625,7 +625,7 @@ int session_establish(struct smb1_conn *c, struct conn_session *out, char *why, 
     if (ng.sign_required && !out->peer.signing_active && !anon && !out->peer.guest) {
         /* Whatever path left it off (no session key, a declined start),
          * a connection that must sign never goes on unsigned. */
-        r = -EPERM;
+        r = ng.sign_sticky ? -CONN_EINTEGRITY : -EPERM;
         conn_why(why, why_len, "signing is required%s but this session did not start it",
                  ng.sign_sticky ? " (the server signed before on this mount)" : "");
         session_logoff(c, mux, out->uid);

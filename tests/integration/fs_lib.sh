@@ -210,6 +210,24 @@ fs_setup() {
     fs_log "mounted //127.0.0.1/$SHARE_NAME (profile $1, port $PORT) on $MNT"
 }
 
+# fs_setup_on_tmpfs PROFILE SIZE: fs_setup (foreground) with the share on
+# a tmpfs of SIZE of its own, so that a test can fill it; SHARE_DIR is
+# that tmpfs, unmounted and removed at exit.
+fs_setup_on_tmpfs() {
+    FS_XDIR=$(mktemp -d /tmp/smbfuse-small.XXXXXX)
+    mount -t tmpfs -o "size=$2,mode=1777" tmpfs "$FS_XDIR" || fail "tmpfs"
+    trap 'rc=$?; fs_cleanup_quiet; umount "$FS_XDIR"; rmdir "$FS_XDIR"; (exit $rc); fs_cleanup' EXIT
+    export SMBD_EXTRA_SHARE="path = $FS_XDIR"
+    FS_FOREGROUND=1 fs_setup "$1"
+    SHARE_DIR=$FS_XDIR
+}
+fs_cleanup_quiet() {
+    set +e
+    cd /
+    fs_unmount
+    fs_stop_server
+}
+
 # Runs a named check and reports it; a failing check fails the test.
 check() {
     local name=$1

@@ -25,6 +25,7 @@ be driven through several behaviours:
                answered here with a page of 4 names never sent before
                (made from an entry of the directory named g0000001)
     findclosefail  findloop, and every FIND_CLOSE2 is refused here
+    findclosesilent  findloop, and no FIND_CLOSE2 is ever answered
     finddrop   (once, then normal) FIND_FIRST2 does not end the search and
                the connection is dropped right after its reply: a
                FIND_NEXT2 may only come on that connection
@@ -53,7 +54,8 @@ NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
 LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE = 0x74, 0x71, 0x32, 0x04
 FIND_CLOSE2, READ_ANDX = 0x34, 0x2E
 STATUS_INVALID_HANDLE = 0xC0000008
-FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "finddrop")
+FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "findclosesilent",
+              "finddrop")
 FIND_FIRST2, FIND_NEXT2 = 0x01, 0x02
 SETUP_CMDS = (NEGOTIATE, SESSION_SETUP, TREE_CONNECT)
 USER_SESSION_DELETED = 0xC0000203
@@ -226,6 +228,8 @@ class Conn:
                         self.check_sid(sid, "FIND_CLOSE2")
                         if m == "findclosefail":
                             self.to_client(frame(self.error_reply(body, STATUS_INVALID_HANDLE)))
+                            continue
+                        if m == "findclosesilent":
                             continue
                     if (m in FIND_MODES and sub == FIND_NEXT2 and self.pages and
                             (m != "findgrow" or self.grow)):

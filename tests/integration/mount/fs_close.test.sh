@@ -25,13 +25,7 @@ PROFILE=$1
 . "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 # The share on a small tmpfs, so that it can be filled.
-XDIR=$(mktemp -d /tmp/smbfuse-close.XXXXXX)
-mount -t tmpfs -o size=2m,mode=1777 tmpfs "$XDIR" || fail "tmpfs"
-trap 'rc=$?; fs_cleanup_quiet; umount "$XDIR"; rmdir "$XDIR"; (exit $rc); fs_cleanup' EXIT
-fs_cleanup_quiet() { set +e; cd /; fs_unmount; fs_stop_server; }
-export SMBD_EXTRA_SHARE="path = $XDIR"
-FS_FOREGROUND=1 fs_setup "$PROFILE"
-SHARE_DIR=$XDIR
+fs_setup_on_tmpfs "$PROFILE" 2m
 mkdir "$MNT/d"
 
 python3 - "$MNT/d" "$SHARE_DIR/d" <<'PY' || fail "close semantics"

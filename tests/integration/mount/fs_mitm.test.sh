@@ -9,6 +9,9 @@
 #     once the proxy stops.
 #  2. the same with only the NEGOTIATE reply altered (the server signs when
 #     asked): every altered read is caught.
+# Whatever caught it (a bad MAC, a reconnect refused because its replies
+# come unsigned), the program sees EIO, as for any integrity failure:
+# never EPERM or EACCES, which speak of permissions.
 # (Forged oplock breaks: fs_forged_break.test.sh.)
 . "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
@@ -44,6 +47,10 @@ read_never_altered() {
     got=$(stat -c %s "$FS_TMP/got.$1")
     cmp -n "$got" "$FS_TMP/got.$1" "$SHARE_DIR/$1" >/dev/null ||
         fail "altered bytes of $1 reached the reader ($(cat "$FS_TMP/dd.$1"))"
+    if [ "$rc" -ne 0 ]; then
+        grep -q "Input/output error" "$FS_TMP/dd.$1" ||
+            fail "reading $1 through a man in the middle: not EIO: $(tr '\n' ' ' <"$FS_TMP/dd.$1")"
+    fi
     echo "$rc"
 }
 

@@ -1,0 +1,33 @@
+/* What the reads and writes of op_io.c share with the write-behind of
+ * op_wbehind.c. */
+#ifndef SMBFUSE_OP_IO_INT_H
+#define SMBFUSE_OP_IO_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "session/conn.h"
+#include "smb1.h"
+
+/* One READ_ANDX or WRITE_ANDX. */
+struct io_req {
+    uint8_t *rbuf;
+    const uint8_t *wbuf;
+    uint32_t len;
+    uint64_t off;
+    bool large; /* CAP_LARGE_FILES: the OffsetHigh word forms */
+};
+
+/* The most one READ_ANDX (write false) or WRITE_ANDX carries. */
+uint32_t chunk_size(const struct conn_params *p, bool write);
+/* A WRITE_ANDX of io on fid of connection epoch (pinned to it); its data
+ * is the last io->len bytes written into m. */
+int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io);
+/* write_build into buf (msg_out_init_buf). */
+int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
+                    uint8_t *buf, size_t bufcap);
+/* A file_op_fn: one WRITE_ANDX of the io_req arg, and its reply. */
+ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg);
+
+#endif

@@ -1,0 +1,367 @@
+/* Write-behind of an open file (smb1_write_behind).
+ *
+ * Why. A program writing sequentially through FUSE without a writeback
+ * cache waits for each write(2): the kernel sends one 1 MiB request and
+ * the next only after our answer. Answering after the server's replies
+ * drained the pipeline at every MiB; answering after the send still put
+ * the socket write (and the MACs) on that serial path. So a write here
+ * is cut into WRITE_ANDX as smb1_write cuts it, built (the one copy of
+ * the data, into the requests) and queued, and the call returns. A pump
+ * thread per handle sends the queued pieces (several at once, signed in
+ * one md5_multi pass) and collects their replies, oldest first; it waits
+ * a while for more and ends when there is nothing to do.
+ *
+ * Errors. A piece that failed for the connection's sake (a reconnect, a
+ * tree or session the server dropped) is written again the ordinary way
+ * (file_call: reopen and retry), as smb1_write would; a failure that
+ * stays is logged and kept, and the next smb1_write_behind, smb1_write,
+ * smb1_write_wait, smb1_flush, smb1_ftruncate, smb1_write_close or
+ * smb1_close of the handle returns it, once.
+ *
+ * Order. Pieces go out in the order written. The server may run the
+ * requests of a connection in parallel (Samba's aio), so pieces in flight
+ * together never share a byte: a write onto bytes still queued or in
+ * flight waits for them first. Everything that reads or changes the file
+ * through this handle waits for the queue (file_wb_drain); other handles
+ * and paths are the caller's to settle (fuse/fs_wb.c).
+ *
+ * Locks: w->lock protects the queue's indices, the pump's state and err;
+ * it is never held across a round trip. The pump owns the pieces it is
+ * sending or collecting; the writer only appends behind them.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ops/op_file.h"
+#include "ops/op_io_int.h"
+#include "ops/op_wb.h"
+#include "wire/ntstatus.h"
+
+/* Pieces queued or in flight per handle (at most half the server's
+ * slots): 24 x ~120 KiB. */
+#define WB_MAX_PIECES 24
+#define WB_RING       32 /* > WB_MAX_PIECES */
+/* How long an idle pump waits for more before it ends. */
+#define WB_PUMP_IDLE_MS 50
+
+struct file_wbehind {
+    struct smb1_file *f;
+    pthread_mutex_t lock; /* see the top */
+    pthread_cond_t cond;  /* queue changed: room, work, or the pump ended */
+    /* The ring: [head, head + nsent) in flight (tk valid), then up to
+     * head + total queued, not sent yet. */
+    size_t head, nsent, total;
+    struct msg_out req[WB_RING];
+    struct conn_ticket tk[WB_RING];
+    struct io_req io[WB_RING]; /* wbuf points into req's data */
+    uint64_t epoch[WB_RING];
+    bool pump_on;   /* a pump runs (or is starting) */
+    bool pump_join; /* a pump thread ended and is not joined yet */
+    bool stop;      /* the handle is closing: an idle pump ends at once */
+    pthread_t pump;
+    int err; /* the first failure not reported yet */
+    /* Buffers of sent pieces, used again: fresh pages for every MiB cost
+     * as much as the copy into them. */
+    uint8_t *spare[WB_RING];
+    size_t spare_cap[WB_RING], nspare;
+};
+
+static void deadline_ms(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_nsec += (long)ms * 1000000L;
+    ts->tv_sec += ts->tv_nsec / 1000000000L;
+    ts->tv_nsec %= 1000000000L;
+}
+
+/* The outcome of piece i, which went out (sent) or could not go (!sent):
+ * its reply, or an ordinary write of it when the connection let it down.
+ * No lock held: the pump owns the piece. Returns 0 or -errno. */
+static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err)
+{
+    struct smb1_file *f = w->f;
+    struct io_req *io = &w->io[i];
+    ssize_t got = send_err;
+    bool again = !sent;
+    if (sent) {
+        struct msg_in resp;
+        int r = conn_finish(f->t->conn, &w->tk[i], &w->req[i], &resp);
+        got = r ? r : file_write_decode(&resp, io->len);
+        if (r == 0) {
+            /* The tree or the session went away under the handle:
+             * conn_call sets the connection up again for these. */
+            again = resp.status == NT_STATUS_NETWORK_NAME_DELETED ||
+                    resp.status == NT_STATUS_USER_SESSION_DELETED ||
+                    resp.status == NT_STATUS_NETWORK_SESSION_EXPIRED;
+            msg_in_free(&resp);
+        }
+    }
+    if (got < 0 && (again || file_should_retry(f, w->epoch[i], (int)got)))
+        got = file_call(f, write_op, io);
+    /* A short write: the rest the ordinary way. */
+    size_t done = got > 0 ? (size_t)got : 0;
+    while (got >= 0 && done < io->len) {
+        struct io_req rest = {NULL, io->wbuf + done, io->len - (uint32_t)done, io->off + done,
+                              io->large};
+        got = file_call(f, write_op, &rest);
+        if (got == 0)
+            got = -EIO;
+        if (got > 0)
+            done += (size_t)got;
+    }
+    if (got >= 0)
+        return 0;
+    char path[256];
+    file_path_copy(f, path, sizeof(path));
+    log_warn(conn_log(f->t->conn), "write-behind of %u bytes at %llu of %s failed: %s", io->len,
+             (unsigned long long)io->off, path, strerror((int)-got));
+    return (int)got;
+}
+
+/* Done with the oldest piece, whose outcome was r; w->lock held. */
+static void wb_retire(struct file_wbehind *w, int r)
+{
+    struct msg_out *m = &w->req[w->head];
+    if (w->nspare < WB_RING && m->buf) {
+        w->spare[w->nspare] = m->buf;
+        w->spare_cap[w->nspare++] = m->cap;
+        m->buf = NULL;
+    }
+    msg_out_free(m);
+    w->head = (w->head + 1) % WB_RING;
+    w->total--;
+    if (w->nsent)
+        w->nsent--;
+    if (r && !w->err)
+        w->err = r;
+    if (w->total == 0)
+        wb_behind_busy(w->f, false);
+    pthread_cond_broadcast(&w->cond);
+}
+
+static void *wb_pump(void *arg)
+{
+    struct file_wbehind *w = arg;
+    struct smb1_file *f = w->f;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        if (w->total > w->nsent) {
+            /* Send what is queued: one run up to the ring's end. */
+            size_t i = (w->head + w->nsent) % WB_RING;
+            size_t k = w->total - w->nsent;
+            if (k > WB_RING - i)
+                k = WB_RING - i;
+            bool wait = w->nsent == 0;
+            pthread_mutex_unlock(&w->lock);
+            int g = conn_start(f->t->conn, f->t, &w->req[i], k, wait, CONN_FID, &w->tk[i]);
+            pthread_mutex_lock(&w->lock);
+            if (g > 0) {
+                w->nsent += (size_t)g;
+                continue;
+            }
+            if (g != -EAGAIN || wait) {
+                /* It cannot go out (the connection is going): the pieces
+                 * before it first, then it the ordinary way. */
+                while (w->nsent) {
+                    pthread_mutex_unlock(&w->lock);
+                    int r = wb_outcome(w, w->head, true, 0);
+                    pthread_mutex_lock(&w->lock);
+                    wb_retire(w, r);
+                }
+                pthread_mutex_unlock(&w->lock);
+                int r = wb_outcome(w, w->head, false, g);
+                pthread_mutex_lock(&w->lock);
+                wb_retire(w, r);
+                continue;
+            }
+            /* No slot free while ours are in flight: collect one. */
+        }
+        if (w->nsent) {
+            pthread_mutex_unlock(&w->lock);
+            int r = wb_outcome(w, w->head, true, 0);
+            pthread_mutex_lock(&w->lock);
+            wb_retire(w, r);
+            continue;
+        }
+        if (w->stop)
+            break;
+        struct timespec dl;
+        deadline_ms(&dl, WB_PUMP_IDLE_MS);
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &dl) == ETIMEDOUT && w->total == 0)
+            break;
+    }
+    w->pump_on = false;
+    w->pump_join = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static struct file_wbehind *wb_get(struct smb1_file *f, bool create)
+{
+    pthread_mutex_lock(&f->lock);
+    struct file_wbehind *w = f->wbh;
+    if (!w && create && (w = calloc(1, sizeof(*w)))) {
+        w->f = f;
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_condattr_t a;
+        pthread_condattr_init(&a);
+        pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->cond, &a);
+        pthread_condattr_destroy(&a);
+        f->wbh = w;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return w;
+}
+
+/* Joins a pump that ended; w->lock held. */
+static void wb_join_locked(struct file_wbehind *w)
+{
+    if (w->pump_join) {
+        w->pump_join = false;
+        pthread_join(w->pump, NULL); /* it has left the lock for good */
+    }
+}
+
+int file_wb_drain(struct smb1_file *f, bool report)
+{
+    struct file_wbehind *w = wb_get(f, false);
+    if (!w)
+        return 0;
+    pthread_mutex_lock(&w->lock);
+    while (w->total)
+        pthread_cond_wait(&w->cond, &w->lock);
+    int r = w->err;
+    if (report)
+        w->err = 0;
+    pthread_mutex_unlock(&w->lock);
+    return r;
+}
+
+void file_wb_free(struct smb1_file *f)
+{
+    struct file_wbehind *w = f->wbh;
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    pthread_cond_broadcast(&w->cond);
+    while (w->total || w->pump_on)
+        pthread_cond_wait(&w->cond, &w->lock);
+    wb_join_locked(w);
+    pthread_mutex_unlock(&w->lock);
+    while (w->nspare)
+        free(w->spare[--w->nspare]);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+    f->wbh = NULL;
+}
+
+static bool wb_overlaps(const struct file_wbehind *w, uint64_t off, size_t len)
+{
+    for (size_t k = 0; k < w->total; k++) {
+        const struct io_req *io = &w->io[(w->head + k) % WB_RING];
+        if (io->off < off + len && off < io->off + io->len)
+            return true;
+    }
+    return false;
+}
+
+ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+{
+    struct conn_params p;
+    conn_get_params(f->t->conn, &p);
+    size_t window = p.max_mpx / 2 < WB_MAX_PIECES ? p.max_mpx / 2 : WB_MAX_PIECES;
+    uint32_t chunk = chunk_size(&p, true);
+    size_t pieces = len ? (len + chunk - 1) / chunk : 0;
+    struct file_wbehind *w = window >= 2 && pieces && pieces <= window ? wb_get(f, true) : NULL;
+    if (!w || off > (uint64_t)INT64_MAX - len || (!p.large_files && off + len > 0xFFFFFFFFu)) {
+        int rw = file_wb_drain(f, true);
+        return rw ? rw : io_write(f, buf, len, off);
+    }
+    /* Room, and nothing queued on the same bytes. */
+    pthread_mutex_lock(&w->lock);
+    while (!w->err && (w->total + pieces > window || wb_overlaps(w, off, len)))
+        pthread_cond_wait(&w->cond, &w->lock);
+    int r = w->err;
+    w->err = 0;
+    uint8_t *spare[WB_MAX_PIECES];
+    size_t spare_cap[WB_MAX_PIECES];
+    for (size_t i = 0; i < pieces; i++) {
+        spare[i] = w->nspare ? w->spare[--w->nspare] : NULL;
+        spare_cap[i] = spare[i] ? w->spare_cap[w->nspare] : 0;
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (r) {
+        for (size_t i = 0; i < pieces; i++)
+            free(spare[i]);
+        return r;
+    }
+    uint16_t fid;
+    uint64_t ep;
+    if ((r = file_get_fid(f, &fid, &ep))) {
+        for (size_t i = 0; i < pieces; i++)
+            free(spare[i]);
+        return r;
+    }
+    /* Even, page-aligned pieces, as smb1_write cuts them. */
+    size_t even = ((len + pieces - 1) / pieces + 4095) & ~(size_t)4095;
+    if (even < chunk)
+        chunk = (uint32_t)even;
+    struct msg_out req[WB_MAX_PIECES];
+    struct io_req io[WB_MAX_PIECES];
+    size_t k = 0;
+    for (size_t done = 0; done < len; done += chunk, k++) {
+        uint32_t n = len - done < chunk ? (uint32_t)(len - done) : chunk;
+        io[k] = (struct io_req){NULL, (const uint8_t *)buf + done, n, off + done, p.large_files};
+        r = write_build_buf(&req[k], fid, ep, &io[k], spare[k], spare_cap[k]);
+        spare[k] = NULL; /* the request's now, or freed */
+        if (r) {
+            for (size_t i = k + 1; i < pieces; i++)
+                free(spare[i]);
+            while (k)
+                msg_out_free(&req[--k]);
+            return r;
+        }
+        /* From here on the data is the request's own copy. */
+        io[k].wbuf = req[k].w.buf + req[k].w.pos - n;
+    }
+    for (size_t i = k; i < pieces; i++)
+        free(spare[i]);
+    pthread_mutex_lock(&w->lock);
+    /* Another thread's write may have come meanwhile. */
+    while (w->total + k > window || wb_overlaps(w, off, len))
+        pthread_cond_wait(&w->cond, &w->lock);
+    for (size_t i = 0; i < k; i++) {
+        size_t at = (w->head + w->total + i) % WB_RING;
+        w->req[at] = req[i];
+        w->io[at] = io[i];
+        w->epoch[at] = ep;
+    }
+    if (w->total == 0)
+        wb_behind_busy(f, true);
+    w->total += k;
+    file_size_note(f, off + len, false);
+    if (w->pump_on) {
+        pthread_cond_broadcast(&w->cond);
+    } else {
+        wb_join_locked(w);
+        w->pump_on = true;
+        if (pthread_create(&w->pump, NULL, wb_pump, w) != 0) {
+            /* No thread: this one does the pump's work, now. */
+            w->stop = true;
+            pthread_mutex_unlock(&w->lock);
+            (void)wb_pump(w);
+            pthread_mutex_lock(&w->lock);
+            w->stop = false;
+            w->pump_join = false; /* there is no thread to join */
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return (ssize_t)len;
+}

@@ -1,0 +1,178 @@
+#!/bin/bash
+# A request stuck on a server that does not answer holds no one else past
+# the bound, and no unmount waits for it: through a real mount in front of
+# a hostile server (tests/integration/hostile_proxy.py), timeout=2.
+#
+#   lazy    fusermount3 -uz while a stat is stuck on a silent server
+#           (hard: it would wait for ever) and another process has its
+#           working directory in the mount: the daemon is gone within
+#           5 s and the stat has failed.
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
+
+TIMEOUT=2
+BOUND_MS=$((TIMEOUT * 1000 + 1500)) # the bound, with room for a busy machine
+STOP_MS=5000
+
+fs_start_server plain
+CTL=$FS_TMP/ctl
+mkdir -p "$CTL"
+echo normal >"$CTL/mode"
+PROXY_PORT=$(fs_free_port)
+python3 "$FS_SRC/tests/integration/hostile_proxy.py" "$PROXY_PORT" "$PORT" "$CTL" \
+    2>"$FS_TMP/proxy.log" &
+FS_EXTRA_PIDS+=($!)
+for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
+PORT=$PROXY_PORT
+mkdir -p "$SHARE_DIR/d"
+chmod 0777 "$SHARE_DIR/d"
+echo x >"$SHARE_DIR/d/same"
+echo ok >"$SHARE_DIR/healthy"
+
+WAITERS=()
+stuck_cleanup() {
+    echo normal >"$CTL/mode" 2>/dev/null
+    local p
+    for p in "${WAITERS[@]}"; do kill "$p" 2>/dev/null; done
+    true
+}
+trap 'r=$?; set +e; stuck_cleanup; (exit $r); fs_cleanup' EXIT
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# Whether a process runs (an exited child not yet reaped is a zombie: gone).
+alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# --- lazy: a lazy unmount ends the daemon, and with it what is stuck ---
+FS_FOREGROUND=1 FS_ACTIMEO=0 fs_mount "hard,timeout=$TIMEOUT"
+cat "$MNT/healthy" >/dev/null || fail "first read"
+# Meanwhile: the daemon's secrets (NT hash, signing key) live in pages
+# locked in RAM and left out of core dumps (support/secmem.c). AddressSanitizer
+# makes mlock a no-op: there only the latter.
+locked='lo .*'
+grep -q __asan_init "$SMBFUSE" && locked=
+grep -Eq "^VmFlags:.* ${locked}dd( |\$)" "/proc/$FS_PID/smaps" ||
+    fail "the daemon has no locked, undumped pages for its secrets"
+(cd "$MNT/d" && exec sleep 60) &
+sleeper=$!
+WAITERS+=($sleeper)
+for i in $(seq 50); do [ "$(readlink "/proc/$sleeper/cwd")" = "$MNT/d" ] && break; sleep 0.1; done
+[ "$(readlink "/proc/$sleeper/cwd")" = "$MNT/d" ] || fail "lazy: cd into the mount"
+echo silence >"$CTL/mode"
+stat "$MNT/d/same" >/dev/null 2>"$FS_TMP/stuck.err" &
+sp=$!
+WAITERS+=($sp)
+sleep 1
+alive $sp || fail "lazy: the stat did not wait for the silent server (hard)"
+s=$(now_ms)
+fusermount3 -uz "$MNT" || fail "fusermount3 -uz"
+FS_MOUNTED=0
+for i in $(seq 100); do alive "$FS_PID" || break; sleep 0.05; done
+e=$(now_ms)
+alive "$FS_PID" && fail "lazy: the daemon still runs $((e - s)) ms after fusermount3 -uz"
+wait "$FS_PID" 2>/dev/null || true
+FS_PID=
+[ $((e - s)) -le "$STOP_MS" ] || fail "lazy: the daemon took $((e - s)) ms to stop"
+for i in $(seq 20); do alive $sp || break; sleep 0.05; done
+alive $sp && fail "lazy: the stuck stat outlives the daemon"
+rc=0
+wait $sp || rc=$?
+[ $rc -ne 0 ] || fail "lazy: the stuck stat succeeded"
+fs_log "ok   lazy: fusermount3 -uz with a stuck stat: the daemon is gone after $((e - s)) ms," \
+    "the stat failed: $(head -c 120 "$FS_TMP/stuck.err")"
+kill $sleeper 2>/dev/null
+wait $sleeper 2>/dev/null || true
+echo normal >"$CTL/mode"
+grep -q "was detached" "$FS_TMP/smbfuse.log" || fail "lazy: the log does not say the mount was detached"
+
+# --- queue: what waits behind a stuck request shares its bound ---
+FS_FOREGROUND=1 FS_ACTIMEO=0 fs_mount "soft,timeout=$TIMEOUT"
+ls "$MNT/d" >/dev/null || fail "listing"
+echo stall >"$CTL/mode"
+pids=()
+for i in 1 2 3 4 5 6; do
+    (
+        a=$(now_ms)
+        rc=0
+        stat "$MNT/d/same" >/dev/null 2>&1 || rc=$?
+        echo "stat#$i rc=$rc ms=$(($(now_ms) - a))"
+    ) >"$FS_TMP/q.stat$i" &
+    pids+=($!)
+done
+for i in 1 2 3 4; do
+    (
+        a=$(now_ms)
+        rc=0
+        touch "$MNT/d/new$i" 2>/dev/null || rc=$?
+        echo "create#$i rc=$rc ms=$(($(now_ms) - a))"
+    ) >"$FS_TMP/q.create$i" &
+    pids+=($!)
+done
+# More programs than libfuse has workers (32): the last wait for a worker.
+for i in $(seq 32); do
+    (
+        a=$(now_ms)
+        rc=0
+        stat "$MNT/m$i" >/dev/null 2>&1 || rc=$?
+        echo "worker#$i rc=$rc ms=$(($(now_ms) - a))"
+    ) >"$FS_TMP/q.worker$i" &
+    pids+=($!)
+done
+WAITERS+=("${pids[@]}")
+wait "${pids[@]}" || true
+worst=0
+for f in "$FS_TMP"/q.*; do
+    r=$(cat "$f")
+    fs_log "     queue: $r"
+    ms=${r#* ms=}
+    [ "$ms" -le "$BOUND_MS" ] || fail "queue: $r (bound $BOUND_MS ms)"
+    [ "$ms" -gt "$worst" ] && worst=$ms
+    case $r in *" rc=0 "*) fail "queue: succeeded against a stalled server: $r" ;; esac
+done
+fs_log "ok   queue: 6 stats of one name, 4 creates in one directory and 32 stats in the root," \
+    "the longest $worst ms"
+echo normal >"$CTL/mode"
+s=$(now_ms)
+until cat "$MNT/healthy" >/dev/null 2>&1; do
+    [ $(($(now_ms) - s)) -le 3000 ] || fail "queue: the mount does not recover"
+    sleep 0.1
+done
+fs_log "ok   queue: the mount works again after $(($(now_ms) - s)) ms"
+
+# --- lockwait: a lock wait has the same bound (EDEADLK after timeout=),
+# and the log names the file.
+lockwait() {
+    /usr/bin/python3 - "$MNT/d" "$TIMEOUT" <<'PY'
+import errno, fcntl, os, sys, time
+os.chdir(sys.argv[1])
+bound = int(sys.argv[2]) * 1000
+open("lk", "w").write("x")
+fd = os.open("lk", os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    fd2 = os.open("lk", os.O_RDWR)
+    os.write(w, b"1")
+    t = time.monotonic()
+    try:
+        fcntl.lockf(fd2, fcntl.LOCK_EX)
+        os._exit(3)
+    except OSError as e:
+        ms = (time.monotonic() - t) * 1000
+        print(f"  the wait ended after {ms:.0f} ms: {e}", file=sys.stderr)
+        os._exit(0 if e.errno == errno.EDEADLK and bound - 300 <= ms <= bound + 1500 else 4)
+os.read(r, 1)
+_, st = os.waitpid(pid, 0)
+assert os.WEXITSTATUS(st) == 0, f"waiter exit {os.WEXITSTATUS(st)}"
+os.close(fd)
+os.unlink("lk")
+PY
+}
+check "lockwait: a lock wait ends with EDEADLK after timeout=$TIMEOUT" lockwait
+grep -q "gave up waiting for a lock on d/lk after" "$FS_TMP/smbfuse.log" ||
+    fail "lockwait: the log does not name the file: $(grep 'gave up' "$FS_TMP/smbfuse.log")"
+fs_log "PASS"
