@@ -108,6 +108,12 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
         conn->want |= FUSE_CAP_ASYNC_READ;
     if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
         conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+    /* Lookups and listings of one directory side by side (libfuse's
+     * default, said here so that it stays): the core keeps no
+     * per-directory state, and a lookup stuck on the server must not hold
+     * the other names of its directory. */
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+        conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     /* The server is the only writer we can trust: no writeback caching. */
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     return fs;

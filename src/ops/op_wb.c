@@ -98,7 +98,7 @@ static int push_locked(struct smb1_file *f)
         done += (size_t)n;
     }
     if (r) {
-        log_file(f, "write of the data held", r);
+        log_file(f, "held write", r);
         if (!f->wb_err)
             f->wb_err = r;
     }

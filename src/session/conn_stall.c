@@ -35,17 +35,18 @@ void conn_stall_note(struct smb1_conn *c, uint8_t cmd, int64_t sent_ms, int r)
     if (cmd == SMB1_COM_ECHO || (r != 0 && r != -ETIMEDOUT))
         return;
     int64_t now = conn_mono_ms();
-    bool already = false;
+    bool given = false;
     pthread_mutex_lock(&c->lock);
     if (r == 0) {
         c->answered_ms = now;
         c->stalled_ms = 0;
-    } else if (c->answered_ms < sent_ms) {
-        already = c->stalled_ms != 0;
+    } else if (c->answered_ms <= sent_ms) {
+        /* (An answer in the millisecond of the send counts as before it.) */
+        given = c->stalled_ms == 0;
         c->stalled_ms = now;
     }
     pthread_mutex_unlock(&c->lock);
-    if (r && !already)
+    if (given)
         log_warn(c->log,
                  "%s answered nothing for %lld ms (%s): calls fail at once for the next %d ms",
                  c->host, (long long)(now - sent_ms), msg_cmd_name(cmd), conn_probe_ms(c));

@@ -133,6 +133,8 @@ static enum fake_fault take_fault(struct fake_server *fs, int *delay)
 static int r_send(struct fake_server *fs, int fd, struct reply *rp, uint32_t seq,
                   enum fake_fault fault, int delay)
 {
+    if (fault == FAKE_DROP)
+        return 0;
     size_t smb_len = rp->w.pos - 4;
     uint8_t *smb = rp->buf + 4;
     if (fault == FAKE_TRUNCATED) {

@@ -40,6 +40,7 @@ enum fake_fault {
     FAKE_OPLOCK_BREAK,    /* an unsolicited oplock break before the reply */
     FAKE_NETNAME_DELETED, /* NETWORK_NAME_DELETED instead of the reply (tree gone) */
     FAKE_SESSION_DELETED, /* USER_SESSION_DELETED instead of the reply (logged off) */
+    FAKE_DROP,            /* no reply at all; later requests are answered (hung on one) */
 };
 
 struct fake_opts {

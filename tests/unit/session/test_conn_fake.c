@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "session/conn.h"
 #include "fake_smb.h"
@@ -321,6 +322,44 @@ Test(conn_fake, late_reply_times_out, .init = init_signed, .fini = fini)
     smb1_conn_get_stats(conn, &st);
     cr_assert_eq(st.bad_signatures, 0);
     cr_assert_leq(st.reconnects, 1);
+    smb1_conn_free(conn);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A server that answers ECHO but not one request (alive but hung): the
+ * request fails at its bound, and a call that starts right after fails at
+ * once (the stall verdict, session/conn_stall.c) instead of waiting a
+ * bound of its own; ECHO still goes through, and a probe interval later
+ * calls are sent again. */
+Test(conn_fake, stall_verdict, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.request_timeout_ms = 1000; /* probe interval 250 ms */
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
+    fake_inject(fs, FAKE_DROP, 0);
+    double t0 = mono_s();
+    cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), -ETIMEDOUT);
+    double t1 = mono_s();
+    cr_assert(t1 - t0 > 0.9 && t1 - t0 < 2.0, "the dropped request took %.2f s", t1 - t0);
+    cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), -ETIMEDOUT);
+    double t2 = mono_s();
+    cr_assert(t2 - t1 < 0.2, "the call behind it waited %.2f s", t2 - t1);
+    cr_assert_eq(smb1_echo(conn), 0);
+    struct timespec pause = {0, 300 * 1000000L};
+    nanosleep(&pause, NULL);
+    cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
+    /* The answer lifted the verdict: the next call goes out too. */
+    cr_assert_eq(do_read(conn, t, 100, 100, CONN_IDEMPOTENT), 100);
+    smb1_tree_free(t);
     smb1_conn_free(conn);
 }
 
