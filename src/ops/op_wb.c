@@ -234,8 +234,8 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
         if (r)
             return r;
     }
-    ssize_t n = atomic_load(&f->behind) ? wbehind_write(f, buf, len, off)
-                                        : io_write(f, buf, len, off);
+    ssize_t n =
+        atomic_load(&f->behind) ? wbehind_write(f, buf, len, off) : io_write(f, buf, len, off);
     if (n > 0)
         own_wrote(f, off + (uint64_t)n);
     return n;
