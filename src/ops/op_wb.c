@@ -163,6 +163,7 @@ void wb_behind_busy(struct smb1_file *f, bool busy)
 }
 
 static void settle(struct smb1_tree *t, const char *path, unsigned how);
+static void settle_others(struct smb1_file *f);
 
 bool smb1_hold_writes(struct smb1_file *f)
 {
@@ -206,6 +207,7 @@ static void own_wrote(struct smb1_file *f, uint64_t end)
 
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
+    settle_others(f);
     if (atomic_load(&f->hold)) {
         size_t max = smb1_write_close_max(f);
         pthread_mutex_lock(&f->wb_lock);
@@ -244,7 +246,17 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 {
     int r = wb_push(f);
-    return r ? r : io_read(f, buf, len, off);
+    if (r)
+        return r;
+    /* Another handle's writes of the file, held or on their way: a read
+     * after a write(2) returned sees it, whichever descriptor wrote. */
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (ot && atomic_load(&ot->busy)) {
+        char path[1024];
+        file_path_copy(f, path, sizeof(path));
+        ops_settle(f->t, path, OPS_SETTLE_WRITES);
+    }
+    return io_read(f, buf, len, off);
 }
 
 int smb1_flush(struct smb1_file *f)
@@ -318,7 +330,35 @@ int smb1_flush_held(struct smb1_file *f)
 
 /* ---- settles ---- */
 
+static void settle_but(struct smb1_tree *t, const char *path, unsigned how, struct smb1_file *skip);
+
 static void settle(struct smb1_tree *t, const char *path, unsigned how)
+{
+    settle_but(t, path, how, NULL);
+}
+
+/* Writes through another handle of f's file, held or on their way, land
+ * before f's next write (which may overlap them: the server may run the
+ * two in either order). Costs nothing with no other busy handle. */
+static void settle_others(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot)
+        return;
+    unsigned busy = atomic_load(&ot->busy);
+    if (busy == 0)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    bool mine = f->held || f->behind_busy;
+    pthread_mutex_unlock(&ot->lock);
+    if (busy == 1 && mine)
+        return;
+    char path[1024];
+    file_path_copy(f, path, sizeof(path));
+    settle_but(f->t, path, OPS_SETTLE_WRITES, f);
+}
+
+static void settle_but(struct smb1_tree *t, const char *path, unsigned how, struct smb1_file *skip)
 {
     struct ops_tree *ot = ops_tree_get(t);
     if (!ot)
@@ -329,6 +369,8 @@ static void settle(struct smb1_tree *t, const char *path, unsigned how)
         struct smb1_file *push = NULL;
         bool wait = false;
         for (struct smb1_file *f = ot->files; f && !push; f = f->next) {
+            if (f == skip)
+                continue;
             if (!f->closing && !((how & OPS_SETTLE_WRITES) && (f->held || f->behind_busy)))
                 continue;
             if (!file_path_matches(f, path, below))
