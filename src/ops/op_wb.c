@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "ops/op_hide.h"
+#include "ops/op_setown.h"
 #include "ops/op_wclose.h"
 #include "ops/tree_state.h"
 
@@ -81,9 +82,13 @@ static void set_held(struct smb1_file *f, bool held)
 }
 
 /* Writes out what f holds; wb_lock held. Returns 0 or the failure, which
- * also stays in wb_err for the next write, flush or close. */
+ * also stays in wb_err for the next write, flush or close. An owner
+ * change held (op_setown.c) goes first; its failure only into wb_err. */
 static int push_locked(struct smb1_file *f)
 {
+    int ro = setown_push_locked(f);
+    if (ro && !f->wb_err)
+        f->wb_err = ro;
     size_t done = 0;
     int r = 0;
     /* After the writes on their way, which were written before. */
@@ -104,6 +109,25 @@ static int push_locked(struct smb1_file *f)
     }
     f->wb_len = 0;
     return r;
+}
+
+void wb_hold_owner(struct smb1_file *f, uint64_t uid, uint64_t gid)
+{
+    pthread_mutex_lock(&f->wb_lock);
+    f->chown_held = true;
+    f->chown_uid = uid;
+    f->chown_gid = gid;
+    pthread_mutex_unlock(&f->wb_lock);
+    set_held(f, true);
+}
+
+void wb_push_owner(struct smb1_file *f)
+{
+    pthread_mutex_lock(&f->wb_lock);
+    int r = setown_push_locked(f);
+    if (r && !f->wb_err)
+        f->wb_err = r;
+    pthread_mutex_unlock(&f->wb_lock);
 }
 
 int wb_push(struct smb1_file *f)
@@ -274,7 +298,10 @@ int smb1_flush_held(struct smb1_file *f)
     struct timespec mt = f->close_mtime;
     pthread_mutex_unlock(&ot->lock);
     pthread_mutex_lock(&f->wb_lock);
-    int r = f->wb_err;
+    /* An owner change held for a chmod that did not come goes first. */
+    int r = setown_push_locked(f);
+    if (!r)
+        r = f->wb_err;
     f->wb_err = 0;
     if (f->wb_len && !r && chain) {
         int rc = smb1_write_close(f, f->wb, f->wb_len, f->wb_off, has_mt ? &mt : NULL);
@@ -453,7 +480,7 @@ static int close_common(struct smb1_file *f, const struct timespec *mtime, bool 
     int r = atomic_load(&f->behind) ? file_wb_drain(f, true) : 0;
     if (atomic_load(&f->hold)) {
         pthread_mutex_lock(&f->wb_lock);
-        int rh = f->wb_len ? push_locked(f) : 0;
+        int rh = push_locked(f);
         if (!rh)
             rh = f->wb_err;
         if (!r)
