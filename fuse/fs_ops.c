@@ -473,13 +473,18 @@ static int sfs_mkdir(const char *path, mode_t mode)
 {
     struct sfs_fs *fs = get_fs();
     SPATH(sp, path);
-    int r = smb1_mkdir(fs->tree, sp, mode);
+    struct smb1_stat s;
+    int r = smb1_mkdir_stat(fs->tree, sp, mode, &s);
     /* A directory we made is empty: the lookups of what untar and cp -r
-     * create in it next are answered without the server. */
-    if (r == 0)
+     * create in it next are answered without the server; and the stat
+     * that follows a mkdir, from its reply where it has one. */
+    if (r == 0) {
         cache_dir_made(fs->cache, path);
-    else
+        if (s.has_unix)
+            (void)cache_put_attr(fs->cache, path, &s, cache_gen(fs->cache));
+    } else {
         cache_changed(fs->cache, path);
+    }
     return r;
 }
 

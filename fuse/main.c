@@ -146,8 +146,10 @@ struct stats_waiter {
  * FUSE INIT and caps the device to what the reply accepts, so a bigger
  * window can only be set once INIT is done: a stat through the mount
  * proves that. Sequential reads then keep several large READ_ANDX in
- * flight instead of one 128 KiB request at a time. Root only (sysfs). */
-#define SFS_READAHEAD_KB 1024
+ * flight instead of one 128 KiB request at a time. Root only (sysfs).
+ * 4 MiB rather than 1: signed 512 MiB reads went from 259-301 to 317-345
+ * MB/s (dd bs=1M; cat alike), with a third less CPU at 128 KiB. */
+#define SFS_READAHEAD_KB 4096
 
 static void tune_readahead(const char *mountpoint, struct smb1_log *lg)
 {

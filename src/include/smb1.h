@@ -455,6 +455,9 @@ int smb1_unlink_nondir(struct smb1_tree *t, const char *path);
 /* flags: 0 replaces an existing target; RENAME_NOREPLACE fails with -EEXIST. */
 int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned flags);
 int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode);
+/* smb1_mkdir, and the new directory's attributes in *st when the reply
+ * gave them (CIFS UNIX extensions: st->has_unix; else st is zeroed). */
+int smb1_mkdir_stat(struct smb1_tree *t, const char *path, mode_t mode, struct smb1_stat *st);
 int smb1_rmdir(struct smb1_tree *t, const char *path);
 /* A NULL time leaves it unchanged. */
 int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,

@@ -265,8 +265,7 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
             deadline_after(&dl, timeout_ms);
             bool sg = false;
             int g = begin_many(m, rq + sent, reqs + sent, k, true, 0, false,
-                               sent == done ? &dl : NULL,
-                               seq + sent, &sg);
+                               sent == done ? &dl : NULL, seq + sent, &sg);
             for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++) {
                 req_free(rq[sent + j]);
                 rq[sent + j] = NULL;

@@ -235,6 +235,17 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
         for (size_t i = 0; m->o.obs && i < g; i++)
             obs_sent(m->o.obs, msg_smb(&reqs[i]), msg_smb_len(&reqs[i]), true, seq[i], 2);
         r = write_frames(m, reqs, g);
+    } else if (g > 1 && !sgn && sign_all) {
+        /* A run of write-behind unsigned: one writev for all of it. */
+        for (size_t i = 0; i < g; i++) {
+            uint8_t *smb = msg_smb(&reqs[i]);
+            wire_st16(smb + SMB1_HDR_MID, rq[i]->mid);
+            memset(smb + SMB1_HDR_SIGNATURE, 0, SMB1_SIG_LEN);
+            seq[i] = 0;
+            nbt_put_header(reqs[i].buf, msg_smb_len(&reqs[i]));
+            obs_sent(m->o.obs, smb, msg_smb_len(&reqs[i]), false, 0, 2);
+        }
+        r = write_frames(m, reqs, g);
     } else {
         r = 0;
         for (size_t i = 0; i < g && r == 0; i++) {

@@ -8,6 +8,8 @@
 
 #include "ops/op_file.h"
 #include "ops/op_info.h"
+#include "ops/op_own.h"
+#include "ops/op_setown.h"
 #include "ops/op_wb.h"
 #include "ops/path.h"
 #include "ops/tree_state.h"
@@ -174,24 +176,103 @@ static int unix_set_errno(struct smb1_tree *t, const char *path, uint32_t status
     return r;
 }
 
+/* A file we created and hold open on path whose writes are held (so its
+ * owner change can be: op_setown.c), with a reference a release waits
+ * for, and what we know of it in *st; NULL if none. own_put drops it. */
+static struct smb1_file *own_get(struct smb1_tree *t, const char *path, struct smb1_stat *st)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!ot)
+        return NULL;
+    pthread_mutex_lock(&ot->lock);
+    struct smb1_file *f = own_locked(ot, path);
+    if (f && (!atomic_load(&f->hold) || !f->own_st.has_unix))
+        f = NULL;
+    if (f) {
+        f->refs++;
+        *st = f->own_st;
+    }
+    pthread_mutex_unlock(&ot->lock);
+    return f;
+}
+
+static void own_put(struct smb1_tree *t, struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!f || !ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    f->refs--;
+    pthread_cond_broadcast(&ot->cond);
+    pthread_mutex_unlock(&ot->lock);
+}
+
+/* One SET_FILE_UNIX_BASIC of path (-1: unchanged), errno as a set. */
+static int set_unix(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid, int mode)
+{
+    uint32_t status;
+    int r = setown_send(t, path, uid, gid, mode, &status);
+    return r && status ? unix_set_errno(t, path, status) : r;
+}
+
+/* chmod with the UNIX extensions: with the owner change held for it
+ * (op_setown.c) when there is one. */
+static int chmod_unix(struct smb1_tree *t, const char *path, mode_t mode)
+{
+    struct smb1_stat st = {0};
+    struct smb1_file *f = own_get(t, path, &st);
+    bool held = false, first = false;
+    uint64_t uid = 0, gid = 0;
+    if (f) {
+        pthread_mutex_lock(&f->wb_lock);
+        first = f->chown_held;
+        /* Samba sets the mode before the owner, and a chown may clear
+         * set-id bits: such a mode goes after the owner, on its own. */
+        if (f->chown_held && !(mode & (S_ISUID | S_ISGID))) {
+            held = true;
+            f->chown_held = false;
+            uid = f->chown_uid;
+            gid = f->chown_gid;
+        }
+        pthread_mutex_unlock(&f->wb_lock);
+        if (first && !held)
+            wb_push_owner(f);
+    }
+    if (!held) {
+        own_put(t, f);
+        return set_unix(t, path, -1, -1, (int)(mode & 07777));
+    }
+    int r = set_unix(t, path, (int64_t)uid, (int64_t)gid, (int)(mode & 07777));
+    if (r) {
+        /* Which part failed: each again on its own. The mode's result is
+         * the chmod's; the owner's is the file's, as for a held write. */
+        r = set_unix(t, path, -1, -1, (int)(mode & 07777));
+        int ro = set_unix(t, path, (int64_t)uid, (int64_t)gid, -1);
+        if (ro) {
+            log_warn(conn_log(t->conn), "change of the owner of %s (held for its chmod) failed: %s",
+                     path, strerror(-ro));
+            pthread_mutex_lock(&f->wb_lock);
+            if (!f->wb_err)
+                f->wb_err = ro;
+            pthread_mutex_unlock(&f->wb_lock);
+        }
+        setown_learn(t, st.uid, st.gid, uid, gid, ro);
+    }
+    own_put(t, f);
+    return r;
+}
+
 int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
 {
     ops_settle(t, path, 0);
     struct conn_params p;
     conn_get_params(t->conn, &p);
-    uint32_t status = 0;
-    int r;
-    if (p.unix_caps) {
-        uint8_t rec[UNIX_BASIC_LEN];
-        unix_basic_encode_set(rec, UNIX_NO_CHANGE64, NULL, NULL, UNIX_NO_CHANGE64, UNIX_NO_CHANGE64,
-                              mode & 07777);
-        r = info_set_path(t, path, SMB_SET_FILE_UNIX_BASIC, rec, sizeof(rec), &status, NULL);
-        return r && status ? unix_set_errno(t, path, status) : r;
-    }
+    if (p.unix_caps)
+        return chmod_unix(t, path, mode);
     /* Without UNIX extensions the owner write bit is the READONLY
      * attribute; the other bits have no place on the server. */
     struct smb1_stat st;
-    r = smb1_stat(t, path, &st);
+    int r = smb1_stat(t, path, &st);
     if (r)
         return r;
     if (st.is_dir)
@@ -216,11 +297,29 @@ int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid)
     if (!p.unix_caps)
         return -EPERM;
     ops_settle(t, path, 0);
-    uint8_t rec[UNIX_BASIC_LEN];
-    unix_basic_encode_set(rec, UNIX_NO_CHANGE64, NULL, NULL,
-                          uid < 0 ? UNIX_NO_CHANGE64 : (uint64_t)uid,
-                          gid < 0 ? UNIX_NO_CHANGE64 : (uint64_t)gid, UNIX_NO_CHANGE64);
+    /* A file we created and hold: a change whose outcome is known is held
+     * for the chmod that follows, or refused as before (op_setown.c). */
+    struct smb1_stat st = {0};
+    struct smb1_file *f = own_get(t, path, &st);
+    uint64_t to_uid = uid < 0 ? st.uid : (uint64_t)uid;
+    uint64_t to_gid = gid < 0 ? st.gid : (uint64_t)gid;
+    int r;
+    if (f && setown_known(t, st.uid, st.gid, to_uid, to_gid, &r)) {
+        if (r == 0)
+            wb_hold_owner(f, to_uid, to_gid);
+        own_put(t, f);
+        return r;
+    }
+    if (f)
+        wb_push_owner(f); /* an owner change held before goes first */
     uint32_t status = 0;
-    int r = info_set_path(t, path, SMB_SET_FILE_UNIX_BASIC, rec, sizeof(rec), &status, NULL);
-    return r && status ? unix_set_errno(t, path, status) : r;
+    r = setown_send(t, path, uid, gid, -1, &status);
+    if (r && status)
+        r = unix_set_errno(t, path, status);
+    if (f) {
+        if (r == 0 || r == -EPERM || r == -EACCES)
+            setown_learn(t, st.uid, st.gid, to_uid, to_gid, r);
+        own_put(t, f);
+    }
+    return r;
 }

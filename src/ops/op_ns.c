@@ -262,11 +262,22 @@ int smb1_rmdir(struct smb1_tree *t, const char *path)
 
 int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode)
 {
+    return smb1_mkdir_stat(t, path, mode, NULL);
+}
+
+int smb1_mkdir_stat(struct smb1_tree *t, const char *path, mode_t mode, struct smb1_stat *st)
+{
+    if (st)
+        memset(st, 0, sizeof(*st));
     if (posix_ops(t)) {
         uint16_t fid;
-        /* Samba creates the directory and keeps no handle (no FID). */
+        struct smb1_stat s;
+        /* Samba creates the directory and keeps no handle (no FID); the
+         * reply describes it (UNIX_BASIC, as for a POSIX open). */
         int r = unix_posix_open(t, path, O_CREAT | O_EXCL | O_DIRECTORY | O_RDONLY, mode, &fid,
-                                NULL, NULL);
+                                NULL, &s);
+        if (r == 0 && st && s.has_unix && s.is_dir)
+            *st = s;
         if (r != -EOPNOTSUPP && r != -ENOSYS)
             return r;
     }

@@ -11,14 +11,11 @@
  * then. The handles are the registry's (op_file.c); these only read and
  * follow the fields op_file.h gives them, under the ops_tree lock.
  */
+#include "ops/op_own.h"
+
 #include <string.h>
 
-#include "ops/op_file.h"
-#include "ops/tree_state.h"
-
-/* The one handle open on path when it created the file, while its
- * attributes are to be trusted; ops_tree lock held. */
-static struct smb1_file *own_locked(struct ops_tree *ot, const char *path)
+struct smb1_file *own_locked(struct ops_tree *ot, const char *path)
 {
     struct smb1_file *found = NULL;
     for (struct smb1_file *f = ot->files; f; f = f->next) {

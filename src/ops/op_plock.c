@@ -267,11 +267,35 @@ static int ranges_change(struct smb1_file **files, size_t nf, uint64_t owner, bo
     return r;
 }
 
+/* Takes plock_lock, waiting at most one request timeout for it: its holder
+ * may wait for a reply the server never sends while it answers everything
+ * else (so no stall verdict ends that at once), and lock changes queued
+ * behind it must not wait one timeout after another. -ETIMEDOUT then. */
+static int plock_take(struct ops_tree *ot, struct smb1_file *f)
+{
+    int ms = conn_request_ms(f->t->conn);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl); /* the clock of pthread_mutex_timedlock */
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    int e = pthread_mutex_timedlock(&ot->plock_lock, &dl);
+    if (e == ETIMEDOUT)
+        log_warn(conn_log(f->t->conn),
+                 "a lock change waited %d ms for another one that the server does not answer", ms);
+    return -e;
+}
+
 /* One attempt, under plock_lock. */
 static int try_change(struct ops_tree *ot, struct smb1_file *f, uint64_t owner, bool flock,
                       uint64_t start, uint64_t end, int type)
 {
-    pthread_mutex_lock(&ot->plock_lock);
+    int e = plock_take(ot, f);
+    if (e)
+        return e;
     size_t n = 0;
     struct smb1_file **files = f->plock_closed ? NULL : same_files(ot, f, &n);
     int r = files ? ranges_change(files, n, owner, flock, start, end, type)
@@ -356,7 +380,9 @@ int smb1_posix_getlk(struct smb1_file *f, uint64_t start, uint64_t end, int *typ
     /* Only the parts no owner of this handle holds are probed (with a lock
      * taken and released at once): the caller has checked its own other
      * owners, and a probe there would conflict with our own locks. */
-    pthread_mutex_lock(&ot->plock_lock);
+    int e = plock_take(ot, f);
+    if (e)
+        return e;
     size_t n = 0;
     struct smb1_file **files = f->plock_closed ? NULL : same_files(ot, f, &n);
     int r = files ? 0 : -ENOLCK;

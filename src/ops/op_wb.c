@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "ops/op_hide.h"
+#include "ops/op_setown.h"
 #include "ops/op_wclose.h"
 #include "ops/tree_state.h"
 
@@ -81,9 +82,13 @@ static void set_held(struct smb1_file *f, bool held)
 }
 
 /* Writes out what f holds; wb_lock held. Returns 0 or the failure, which
- * also stays in wb_err for the next write, flush or close. */
+ * also stays in wb_err for the next write, flush or close. An owner
+ * change held (op_setown.c) goes first; its failure only into wb_err. */
 static int push_locked(struct smb1_file *f)
 {
+    int ro = setown_push_locked(f);
+    if (ro && !f->wb_err)
+        f->wb_err = ro;
     size_t done = 0;
     int r = 0;
     /* After the writes on their way, which were written before. */
@@ -104,6 +109,25 @@ static int push_locked(struct smb1_file *f)
     }
     f->wb_len = 0;
     return r;
+}
+
+void wb_hold_owner(struct smb1_file *f, uint64_t uid, uint64_t gid)
+{
+    pthread_mutex_lock(&f->wb_lock);
+    f->chown_held = true;
+    f->chown_uid = uid;
+    f->chown_gid = gid;
+    pthread_mutex_unlock(&f->wb_lock);
+    set_held(f, true);
+}
+
+void wb_push_owner(struct smb1_file *f)
+{
+    pthread_mutex_lock(&f->wb_lock);
+    int r = setown_push_locked(f);
+    if (r && !f->wb_err)
+        f->wb_err = r;
+    pthread_mutex_unlock(&f->wb_lock);
 }
 
 int wb_push(struct smb1_file *f)
@@ -139,6 +163,7 @@ void wb_behind_busy(struct smb1_file *f, bool busy)
 }
 
 static void settle(struct smb1_tree *t, const char *path, unsigned how);
+static void settle_others(struct smb1_file *f);
 
 bool smb1_hold_writes(struct smb1_file *f)
 {
@@ -182,6 +207,7 @@ static void own_wrote(struct smb1_file *f, uint64_t end)
 
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
+    settle_others(f);
     if (atomic_load(&f->hold)) {
         size_t max = smb1_write_close_max(f);
         pthread_mutex_lock(&f->wb_lock);
@@ -210,8 +236,8 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
         if (r)
             return r;
     }
-    ssize_t n = atomic_load(&f->behind) ? wbehind_write(f, buf, len, off)
-                                        : io_write(f, buf, len, off);
+    ssize_t n =
+        atomic_load(&f->behind) ? wbehind_write(f, buf, len, off) : io_write(f, buf, len, off);
     if (n > 0)
         own_wrote(f, off + (uint64_t)n);
     return n;
@@ -220,7 +246,17 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 {
     int r = wb_push(f);
-    return r ? r : io_read(f, buf, len, off);
+    if (r)
+        return r;
+    /* Another handle's writes of the file, held or on their way: a read
+     * after a write(2) returned sees it, whichever descriptor wrote. */
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (ot && atomic_load(&ot->busy)) {
+        char path[1024];
+        file_path_copy(f, path, sizeof(path));
+        ops_settle(f->t, path, OPS_SETTLE_WRITES);
+    }
+    return io_read(f, buf, len, off);
 }
 
 int smb1_flush(struct smb1_file *f)
@@ -262,7 +298,10 @@ int smb1_flush_held(struct smb1_file *f)
     struct timespec mt = f->close_mtime;
     pthread_mutex_unlock(&ot->lock);
     pthread_mutex_lock(&f->wb_lock);
-    int r = f->wb_err;
+    /* An owner change held for a chmod that did not come goes first. */
+    int r = setown_push_locked(f);
+    if (!r)
+        r = f->wb_err;
     f->wb_err = 0;
     if (f->wb_len && !r && chain) {
         int rc = smb1_write_close(f, f->wb, f->wb_len, f->wb_off, has_mt ? &mt : NULL);
@@ -291,7 +330,35 @@ int smb1_flush_held(struct smb1_file *f)
 
 /* ---- settles ---- */
 
+static void settle_but(struct smb1_tree *t, const char *path, unsigned how, struct smb1_file *skip);
+
 static void settle(struct smb1_tree *t, const char *path, unsigned how)
+{
+    settle_but(t, path, how, NULL);
+}
+
+/* Writes through another handle of f's file, held or on their way, land
+ * before f's next write (which may overlap them: the server may run the
+ * two in either order). Costs nothing with no other busy handle. */
+static void settle_others(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot)
+        return;
+    unsigned busy = atomic_load(&ot->busy);
+    if (busy == 0)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    bool mine = f->held || f->behind_busy;
+    pthread_mutex_unlock(&ot->lock);
+    if (busy == 1 && mine)
+        return;
+    char path[1024];
+    file_path_copy(f, path, sizeof(path));
+    settle_but(f->t, path, OPS_SETTLE_WRITES, f);
+}
+
+static void settle_but(struct smb1_tree *t, const char *path, unsigned how, struct smb1_file *skip)
 {
     struct ops_tree *ot = ops_tree_get(t);
     if (!ot)
@@ -302,6 +369,8 @@ static void settle(struct smb1_tree *t, const char *path, unsigned how)
         struct smb1_file *push = NULL;
         bool wait = false;
         for (struct smb1_file *f = ot->files; f && !push; f = f->next) {
+            if (f == skip)
+                continue;
             if (!f->closing && !((how & OPS_SETTLE_WRITES) && (f->held || f->behind_busy)))
                 continue;
             if (!file_path_matches(f, path, below))
@@ -411,7 +480,7 @@ static int close_common(struct smb1_file *f, const struct timespec *mtime, bool 
     int r = atomic_load(&f->behind) ? file_wb_drain(f, true) : 0;
     if (atomic_load(&f->hold)) {
         pthread_mutex_lock(&f->wb_lock);
-        int rh = f->wb_len ? push_locked(f) : 0;
+        int rh = push_locked(f);
         if (!rh)
             rh = f->wb_err;
         if (!r)

@@ -13,5 +13,11 @@ int wb_push(struct smb1_file *f);
 /* Marks f as having writes on their way (op_wbehind.c) or not, for the
  * settles. */
 void wb_behind_busy(struct smb1_file *f, bool busy);
+/* Holds a change of f's owner to (uid, gid) until the chmod that takes
+ * it (op_attr.c) or a push; f holds its writes (smb1_hold_writes). */
+void wb_hold_owner(struct smb1_file *f, uint64_t uid, uint64_t gid);
+/* Sends f's held owner change now (its failure goes where a held write's
+ * would), before another change of the owner or a set-id mode. */
+void wb_push_owner(struct smb1_file *f);
 
 #endif

@@ -19,6 +19,14 @@
 typedef void (*ops_settle_fn)(struct smb1_tree *t, const char *path, unsigned how);
 typedef void *(*ops_closer_fn)(void *ot);
 
+/* The outcome of changing the owner of a file we created (op_setown.c). */
+struct ops_chown_seen {
+    uint64_t fuid, fgid, uid, gid; /* from, to */
+    int r;
+    uint64_t at_ns; /* 0: unused */
+};
+#define OPS_CHOWN_SEEN 4
+
 /* Made on first use. */
 struct ops_tree {
     /* Serialises the POSIX lock changes of every open file of the tree
@@ -54,6 +62,10 @@ struct ops_tree {
     pthread_t closer;
     /* How long what a create told us is trusted (op_own.c); under lock. */
     uint64_t own_ttl_ns;
+    /* Owner changes of files we created answered within own_ttl_ns
+     * (op_setown.c); under lock. */
+    struct ops_chown_seen chown_seen[OPS_CHOWN_SEEN];
+    unsigned chown_seen_next;
     unsigned hide_seq; /* under lock: makes hidden names unique (op_hide.c) */
 };
 /* NULL only when out of memory. */

@@ -6,7 +6,8 @@
  *   ops_tree->plock_lock     serialises the POSIX lock changes of a tree's
  *                            open files (ops/op_plock.c); held across their
  *                            non-blocking LOCKING_ANDX round trips, which
- *                            may reconnect
+ *                            may reconnect; waited for at most one request
+ *                            timeout
  *   conn->reconnect_lock     serialises (re)connects and tree reconnects; the
  *                            other lock held across round trips (a reconnect
  *                            is one thread's job while the others wait)

@@ -176,6 +176,51 @@ os.unlink("lk")
 PY
 }
 check "lockwait: a lock wait ends with EDEADLK after timeout=$TIMEOUT" lockwait
+
+# --- lockqueue: lock changes of one share go one at a time (op_plock.c);
+# behind one the server never answers, while it answers everything else
+# (no stall verdict), each waits at most one timeout for its turn.
+lockqueue() {
+    /usr/bin/python3 - "$MNT/d" "$TIMEOUT" "$CTL/mode" <<'PY'
+import fcntl, os, sys, threading, time
+os.chdir(sys.argv[1])
+bound, mode = int(sys.argv[2]) * 1000, sys.argv[3]
+for i in range(6):
+    open(f"q{i}", "w").write("x")
+fds = [os.open(f"q{i}", os.O_RDWR) for i in range(6)]
+open(mode, "w").write("nolock\n")
+stop = False
+def traffic():  # answered requests all along
+    while not stop:
+        open("q0").read()
+        time.sleep(0.05)
+th = threading.Thread(target=traffic)
+th.start()
+res = {}
+def lock(i):
+    t = time.monotonic()
+    try:
+        fcntl.lockf(fds[i], fcntl.LOCK_EX | fcntl.LOCK_NB)
+        res[i] = ("granted", (time.monotonic() - t) * 1000)
+    except OSError as e:
+        res[i] = (os.strerror(e.errno), (time.monotonic() - t) * 1000)
+ts = [threading.Thread(target=lock, args=(i,)) for i in (1, 2, 3, 4, 5)]
+for t in ts:
+    t.start()
+    time.sleep(0.05)
+for t in ts:
+    t.join()
+stop = True
+th.join()
+open(mode, "w").write("normal\n")
+for i in sorted(res):
+    print(f"  lock q{i}: {res[i][0]} after {res[i][1]:.0f} ms", file=sys.stderr)
+worst = max(ms for _, ms in res.values())
+assert worst <= 2 * bound + 1500, f"a lock change waited {worst:.0f} ms (bound {bound} ms)"
+assert all(r != "granted" for r, _ in res.values()), res
+PY
+}
+check "lockqueue: lock changes queued behind one the server never answers end within two timeouts" lockqueue
 grep -q "gave up waiting for a lock on d/lk after" "$FS_TMP/smbfuse.log" ||
     fail "lockwait: the log does not name the file: $(grep 'gave up' "$FS_TMP/smbfuse.log")"
 fs_log "PASS"

@@ -1,0 +1,111 @@
+/* Owner changes of a file we created, held for the mode that follows.
+ *
+ * tar run as root extracts a file by creating it (without its group and
+ * other bits), writing it, then setting its times, its owner and last its
+ * mode (a chown may clear set-id bits). With the CIFS UNIX extensions one
+ * SET_FILE_UNIX_BASIC carries owner, group and mode together, and Samba
+ * applies them in that record's order of effect: the mode, then the owner,
+ * then the group (smb_set_file_unix_basic); for a mode without set-id bits
+ * that ends where chown-then-chmod ends. So op_attr.c holds a chown of a
+ * file we created and hold open (op_own.c) on its handle, when its
+ * outcome is known, and sends it with the chmod that follows; when none
+ * follows it goes out before anything that could observe it, with the
+ * held writes (op_wb.c's push: a stat, listing, open, rename, unlink or
+ * close(2) of the file), at the latest at close(2).
+ *
+ * The outcome is known when the same change (from the same owner and
+ * group to the same ones) of another file we created was answered within
+ * the tree's own TTL: whether a POSIX chown is allowed depends on who asks
+ * and on the ids, not on the file. A change known to be refused is
+ * answered with the same error and no request (tar's chown of every file
+ * as a user who may not give files away); one known to succeed is held.
+ * A held change that fails after all is what the next write, flush or
+ * close(2) of the file returns, and is logged, as for a held write.
+ */
+#include "ops/op_setown.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/op_info.h"
+#include "ops/tree_state.h"
+#include "wire/smb1_proto.h"
+#include "wire/unix_rec.h"
+
+int setown_send(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid, int mode,
+                uint32_t *status)
+{
+    uint8_t rec[UNIX_BASIC_LEN];
+    unix_basic_encode_set(rec, UNIX_NO_CHANGE64, NULL, NULL,
+                          uid < 0 ? UNIX_NO_CHANGE64 : (uint64_t)uid,
+                          gid < 0 ? UNIX_NO_CHANGE64 : (uint64_t)gid,
+                          mode < 0 ? UNIX_NO_CHANGE64 : (uint64_t)mode & 07777);
+    *status = 0;
+    return info_set_path(t, path, SMB_SET_FILE_UNIX_BASIC, rec, sizeof(rec), status, NULL);
+}
+
+/* The record of that change while fresh; ot->lock held. */
+static struct ops_chown_seen *seen_locked(struct ops_tree *ot, uint64_t fuid, uint64_t fgid,
+                                          uint64_t uid, uint64_t gid)
+{
+    uint64_t now = ops_now_ns();
+    for (unsigned i = 0; i < OPS_CHOWN_SEEN; i++) {
+        struct ops_chown_seen *s = &ot->chown_seen[i];
+        if (s->at_ns && now - s->at_ns < ot->own_ttl_ns && s->fuid == fuid && s->fgid == fgid &&
+            s->uid == uid && s->gid == gid)
+            return s;
+    }
+    return NULL;
+}
+
+bool setown_known(struct smb1_tree *t, uint64_t fuid, uint64_t fgid, uint64_t uid, uint64_t gid,
+                  int *r)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!ot)
+        return false;
+    pthread_mutex_lock(&ot->lock);
+    struct ops_chown_seen *s = seen_locked(ot, fuid, fgid, uid, gid);
+    if (s)
+        *r = s->r;
+    pthread_mutex_unlock(&ot->lock);
+    return s != NULL;
+}
+
+void setown_learn(struct smb1_tree *t, uint64_t fuid, uint64_t fgid, uint64_t uid, uint64_t gid,
+                  int r)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    struct ops_chown_seen *s = seen_locked(ot, fuid, fgid, uid, gid);
+    if (!s) {
+        s = &ot->chown_seen[ot->chown_seen_next];
+        ot->chown_seen_next = (ot->chown_seen_next + 1) % OPS_CHOWN_SEEN;
+    }
+    *s = (struct ops_chown_seen){fuid, fgid, uid, gid, r, ops_now_ns()};
+    pthread_mutex_unlock(&ot->lock);
+}
+
+int setown_push_locked(struct smb1_file *f)
+{
+    if (!f->chown_held)
+        return 0;
+    f->chown_held = false;
+    pthread_mutex_lock(&f->lock);
+    char *path = strdup(f->path);
+    pthread_mutex_unlock(&f->lock);
+    if (!path)
+        return -ENOMEM;
+    uint32_t status;
+    int r = setown_send(f->t, path, (int64_t)f->chown_uid, (int64_t)f->chown_gid, -1, &status);
+    if (r && status)
+        r = info_path_errno(f->t, path, status);
+    if (r)
+        log_warn(conn_log(f->t->conn), "change of the owner of %s (held for its chmod) failed: %s",
+                 path, strerror(-r));
+    free(path);
+    return r;
+}
