@@ -6,7 +6,8 @@
  * operation makes several calls; our own per-file locks) would each wait
  * one bound after another. So once a request has gone its whole bound
  * while nothing else was answered either, the server is taken as stalled:
- * calls that start within a probe interval (a quarter of the bound) fail
+ * calls that start within a probe interval (a quarter of the bound, here
+ * at least 1 s) fail
  * at once with ETIMEDOUT, as the one they queued behind did. An answer to
  * anything lifts the verdict at once; after the interval calls go out
  * again, each with its own bound (a server that is still stalled then
@@ -19,13 +20,22 @@
 
 #include "wire/smb1_proto.h"
 
+/* How long a verdict holds: a probe interval, at least 1 s (with a short
+ * timeout the programs queued behind still reach us well within it on a
+ * busy machine). */
+static int window_ms(const struct smb1_conn *c)
+{
+    int p = conn_probe_ms(c);
+    return p < 1000 ? 1000 : p;
+}
+
 int conn_stall_check(struct smb1_conn *c, uint8_t cmd)
 {
     if (cmd == SMB1_COM_ECHO)
         return 0;
     int64_t now = conn_mono_ms();
     pthread_mutex_lock(&c->lock);
-    bool stalled = c->stalled_ms && now - c->stalled_ms < conn_probe_ms(c);
+    bool stalled = c->stalled_ms && now - c->stalled_ms < window_ms(c);
     pthread_mutex_unlock(&c->lock);
     return stalled ? -ETIMEDOUT : 0;
 }
@@ -49,5 +59,5 @@ void conn_stall_note(struct smb1_conn *c, uint8_t cmd, int64_t sent_ms, int r)
     if (given)
         log_warn(c->log,
                  "%s answered nothing for %lld ms (%s): calls fail at once for the next %d ms",
-                 c->host, (long long)(now - sent_ms), msg_cmd_name(cmd), conn_probe_ms(c));
+                 c->host, (long long)(now - sent_ms), msg_cmd_name(cmd), window_ms(c));
 }

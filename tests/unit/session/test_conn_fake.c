@@ -335,12 +335,12 @@ static double mono_s(void)
 /* A server that answers ECHO but not one request (alive but hung): the
  * request fails at its bound, and a call that starts right after fails at
  * once (the stall verdict, session/conn_stall.c) instead of waiting a
- * bound of its own; ECHO still goes through, and a probe interval later
- * calls are sent again. */
+ * bound of its own; ECHO still goes through, and once the verdict has run
+ * out calls are sent again. */
 Test(conn_fake, stall_verdict, .init = init_signed, .fini = fini)
 {
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
-    c.request_timeout_ms = 1000; /* probe interval 250 ms */
+    c.request_timeout_ms = 1000;
     struct smb1_conn *conn = connect_ok(&c);
     struct smb1_tree *t = NULL;
     cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
@@ -354,7 +354,7 @@ Test(conn_fake, stall_verdict, .init = init_signed, .fini = fini)
     double t2 = mono_s();
     cr_assert(t2 - t1 < 0.2, "the call behind it waited %.2f s", t2 - t1);
     cr_assert_eq(smb1_echo(conn), 0);
-    struct timespec pause = {0, 300 * 1000000L};
+    struct timespec pause = {1, 100 * 1000000L}; /* the verdict holds 1 s */
     nanosleep(&pause, NULL);
     cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
     /* The answer lifted the verdict: the next call goes out too. */
