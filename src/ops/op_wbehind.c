@@ -23,7 +23,7 @@
  * together never share a byte: a write onto bytes still queued or in
  * flight waits for them first. Everything that reads or changes the file
  * through this handle waits for the queue (file_wb_drain); other handles
- * and paths are the caller's to settle (fuse/fs_wb.c).
+ * and paths are settled by the core's ordering rule (op_wb.c, ops_settle).
  *
  * Locks: w->lock protects the queue's indices, the pump's state and err;
  * it is never held across a round trip. The pump owns the pieces it is

@@ -33,6 +33,9 @@ be driven through several behaviours:
     zeroonce   (once, then normal) the same for one READ_ANDX reply
     failclose  a CLOSE goes to smbd (which closes the file), but its reply
                says STATUS_IO_DEVICE_ERROR (a CLOSE that fails)
+    slowclose  (once, then normal) the next CLOSE reply is held back
+               400 ms, the others flow meanwhile; events gets "closereply"
+               when it goes out (and "rename" for every RENAME request)
     nolock     LOCKING_ANDX replies are dropped, everything else answered
                (a server hung on one kind of request)
 
@@ -53,7 +56,7 @@ import threading
 import time
 
 NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
-LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE = 0x74, 0x71, 0x32, 0x04
+LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE, RENAME = 0x74, 0x71, 0x32, 0x04, 0x07
 FIND_CLOSE2, READ_ANDX, LOCKING_ANDX = 0x34, 0x2E, 0x24
 STATUS_INVALID_HANDLE = 0xC0000008
 FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "findclosesilent",
@@ -161,6 +164,13 @@ class Conn:
                 self.c.sendall(data[i:i + 1])
                 time.sleep(0.05)
 
+    def late_reply(self, data):
+        try:
+            self.to_client(data)
+        except OSError:
+            pass
+        event("closereply")
+
     def close(self):
         for x in (self.c, self.s):
             try:
@@ -218,6 +228,8 @@ class Conn:
                 if len(body) >= 32 and body[:4] == b"\xffSMB":
                     if body[4] == SESSION_SETUP:
                         event("logon")
+                    if body[4] == RENAME:
+                        event("rename")
                     sub = trans2_sub(body)
                     mid = u16(body, 30)
                     if sub is not None:
@@ -333,6 +345,10 @@ class Conn:
                 if len(body) >= 33 and body[:4] == b"\xffSMB":
                     out = self.alter(body, m)
                     if out is None:
+                        continue
+                    if m == "slowclose" and body[4] == CLOSE:
+                        set_mode("normal")
+                        threading.Timer(0.4, self.late_reply, (frame(out),)).start()
                         continue
                     self.to_client(frame(out), trickle=(m == "trickle"))
                     if self.drop_after:

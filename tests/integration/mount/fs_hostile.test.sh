@@ -15,6 +15,8 @@
 #   failclose a CLOSE that fails after close(2) returned (the release in
 #             the background): logged, and no data close(2) reported
 #             written is lost
+#   slowclose a CLOSE answered late: a rename of the name right after
+#             the release goes out after that answer
 #   sessdel   every session ended after the tree connect: the mount
 #             command fails at once saying why; a mounted share fails
 #             with EIO, with few logons
@@ -144,6 +146,20 @@ echo normal >"$CTL/mode"
 mv "$MNT/bg_fail" "$MNT/bg_moved" && cmp "$FS_TMP/bgsrc" "$MNT/bg_moved" || fail "failclose: after"
 rm "$MNT/bg_moved"
 fs_log "ok   failclose: a CLOSE failing in the background is logged; no data lost"
+
+# A rename right after the release waits for the CLOSE still on its way
+# (its reply held back 400 ms here, the rest flowing): on the wire it
+# comes after.
+echo slowclose >"$CTL/mode"
+: >"$CTL/events"
+cp "$FS_TMP/bgsrc" "$MNT/bg_slow" || fail "slowclose: cp"
+mv "$MNT/bg_slow" "$MNT/bg_slow2" || fail "slowclose: mv"
+echo normal >"$CTL/mode"
+order=$(grep -E '^(closereply|rename)$' "$CTL/events" | tr '\n' ' ')
+case $order in closereply*rename*) ;; *) fail "slowclose: the rename overtook the CLOSE: $order" ;; esac
+cmp "$FS_TMP/bgsrc" "$MNT/bg_slow2" || fail "slowclose: data"
+rm "$MNT/bg_slow2"
+fs_log "ok   slowclose: a rename right after the release goes after its CLOSE ($order)"
 
 # Every session ended at once, on a mounted share: EIO quickly, said once,
 # and the logons stay few however often it is tried.
