@@ -221,6 +221,12 @@ static void set_open_flags(struct sfs_fs *fs, const char *path, const struct smb
         fi->keep_cache = keep_check(fs, path, s) && !(flags & O_TRUNC);
         break;
     }
+    /* A descriptor that cannot read (nor be mapped) gains nothing from
+     * the page cache: its writes come straight from the program's buffer
+     * (one copy less; the kernel keeps other descriptors' cached pages
+     * true). dd of 512 MiB: 0.09 s of dd's system time instead of 0.22. */
+    if ((flags & O_ACCMODE) == O_WRONLY)
+        fi->direct_io = 1;
 }
 
 /* Stores what own_* knows of path (ok: all of it) for the stat libfuse

@@ -10,7 +10,8 @@
 #   way, land after the earlier ones (the server may run a connection's
 #   requests in parallel): after hundreds of overlapping pwrite()s the file
 #   is what a local model says, read back through the same descriptor,
-#   through a second one and on the server;
+#   through a second one and on the server; a reader with the file cached
+#   sees the writes of a write-only descriptor (direct I/O) at once;
 # - the data is complete for another client (smbclient) once close()
 #   returns.
 # Signed (UNIX extensions) and nosign (NT_CREATE_ANDX) each in a process.
@@ -61,6 +62,25 @@ os.close(fd)
 with open(f"{srv}/order", "rb") as f:
     assert f.read() == model, "the server's file is not the model"
 print("  ok 300 overlapping writes land in order (fsync, same and other descriptors)", file=sys.stderr)
+
+# A write-only descriptor writes around the page cache (direct I/O): a
+# reader that has the file cached sees its writes at once.
+p = f"{mnt}/coherent"
+with open(p, "wb") as f:
+    f.write(b"A" * 300000)
+r = os.open(p, os.O_RDONLY)
+assert os.pread(r, 300000, 0) == b"A" * 300000
+w = os.open(p, os.O_WRONLY)
+os.pwrite(w, b"B" * 150000, 10000)
+want = b"A" * 10000 + b"B" * 150000 + b"A" * 140000
+assert os.pread(r, 300000, 0) == want, "a cached reader missed a write-only descriptor's write"
+os.close(w)
+w = os.open(p, os.O_WRONLY | os.O_APPEND)
+os.write(w, b"C" * 5000)
+os.close(w)
+assert os.pread(r, 400000, 0) == want + b"C" * 5000, "a cached reader missed an append"
+os.close(r)
+print("  ok a cached reader sees a write-only descriptor's writes at once", file=sys.stderr)
 PY
 fs_log "ok   order of writes on their way"
 
