@@ -638,9 +638,14 @@ Test(conn_fake, idle_keepalive_echo, .init = init_signed, .fini = fini, .timeout
     struct smb1_conn *conn = connect_ok(&c);
     struct fake_stats before, after;
     fake_get_stats(fs, &before);
-    struct timespec ts = {3, 0};
-    nanosleep(&ts, NULL);
-    fake_get_stats(fs, &after);
+    /* Polled: done at the first keep-alive, failed after 3 s without. */
+    struct timespec ts = {0, 50 * 1000000L};
+    for (int i = 0; i < 60; i++) {
+        nanosleep(&ts, NULL);
+        fake_get_stats(fs, &after);
+        if (after.requests - before.requests >= 1)
+            break;
+    }
     cr_assert_geq(after.requests - before.requests, 1, "no keep-alive in 3 s");
     cr_assert_eq(after.bad_request_signatures, 0);
     smb1_conn_free(conn);
