@@ -96,19 +96,21 @@ static inline void core_server_stop(struct core_server *s)
 }
 
 /* Kills smbd (the whole process group) but keeps its directory, then
- * starts it again with the same configuration and port. */
+ * starts it again with the same configuration and port. A killed member
+ * left a zombie (not reaped yet) holds nothing: not waited for. */
 static inline void core_server_restart(struct core_server *s)
 {
     char cmd[8192];
     snprintf(cmd, sizeof(cmd),
-             "bash -c 'pid=$(cat \"%s/harness.pid\"); kill -KILL -- -$pid; "
-             "while kill -0 -- -$pid 2>/dev/null; do sleep 0.1; done; "
+             "bash -c '. \"%s/tests/integration/harness/smbd.sh\"; "
+             "pid=$(cat \"%s/harness.pid\"); kill -KILL -- -$pid; "
+             "while _h_group_runs $pid; do sleep 0.05; done; "
              "/usr/sbin/smbd --foreground --debug-stdout -s \"%s\" </dev/null >>\"%s/log/stdout\" "
              "2>&1 & "
              "echo $! >\"%s/harness.pid\"; "
              "for i in $(seq 100); do (exec 3<>/dev/tcp/%s/%u) 2>/dev/null && exit 0; sleep 0.1; "
              "done; exit 1'",
-             s->dir, s->conf, s->dir, s->dir, s->addr, s->port);
+             core_src_dir(), s->dir, s->conf, s->dir, s->dir, s->addr, s->port);
     CORE_ASSERT(system(cmd) == 0, "%s", "smbd did not come back");
 }
 
