@@ -66,13 +66,19 @@ smb() {
 
 # Nothing that names directory $1 runs any more, and $1 is gone.
 server_gone() {
-    local d=$1 f
+    local d=$1 f p files
     [ ! -e "$d" ] || { echo "$d still exists"; return 1; }
-    for f in /proc/[0-9]*/cmdline; do
-        if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qF -- "$d/"; then
-            echo "still running: $(tr '\0' ' ' <"$f" 2>/dev/null)"
-            return 1
-        fi
+    # One grep over every command line (the string in a file, so that the
+    # grep's own does not match); not harness_pids_naming, which is what
+    # the stop itself uses.
+    printf '%s\n' "$d/" >"$T_TMP/gone.pat"
+    files=$(grep -lsFf "$T_TMP/gone.pat" /proc/[0-9]*/cmdline) || true
+    for f in $files; do
+        p=${f#/proc/}
+        p=${p%/cmdline}
+        [ "$p" = "$$" ] && continue
+        echo "still running: $(tr '\0' ' ' <"$f" 2>/dev/null)"
+        return 1
     done
 }
 

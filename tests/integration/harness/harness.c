@@ -340,9 +340,50 @@ static int cmdline_mentions(const char *dir)
     return found;
 }
 
+/* Whether a member of process group PGID runs. One that exited but is
+ * not reaped yet (a zombie: smbd's children, handed to init when smbd
+ * exits) holds nothing and does not count, as in smbd.sh's stop. */
+static int group_runs(pid_t pgid)
+{
+    DIR *proc;
+    struct dirent *de;
+    int found = 0;
+
+    if (kill(-pgid, 0) != 0 && errno == ESRCH)
+        return 0;
+    proc = opendir("/proc");
+    if (!proc)
+        return 1;
+    while (!found && (de = readdir(proc))) {
+        char path[300], buf[1024], state;
+        const char *close_paren;
+        long pgrp;
+        ssize_t n;
+        int fd;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        /* "pid (comm) state ppid pgrp ...": comm may hold anything */
+        close_paren = strrchr(buf, ')');
+        if (close_paren && sscanf(close_paren + 1, " %c %*d %ld", &state, &pgrp) == 2 &&
+            pgrp == (long)pgid && state != 'Z')
+            found = 1;
+    }
+    closedir(proc);
+    return found;
+}
+
 int harness_server_gone(const struct harness_server *s)
 {
-    if (s->pid > 0 && (kill(-s->pid, 0) == 0 || errno != ESRCH))
+    if (s->pid > 0 && group_runs(s->pid))
         return 0;
     if (s->dir[0] && cmdline_mentions(s->dir))
         return 0;

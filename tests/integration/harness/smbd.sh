@@ -88,44 +88,76 @@ _h_ensure_user() {
     id "$u" >/dev/null 2>&1 || { _h_log "cannot create unix user $u (are we root?)"; return 1; }
 }
 
+# True while a member of process group $1 runs. A member that exited but
+# is not reaped yet (a zombie: smbd's children, handed to init when smbd
+# exits, stay so for up to a second here) holds no port, file or lock:
+# it does not count.
+_h_group_runs() {
+    kill -0 -- "-$1" 2>/dev/null || return 1
+    ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'
+}
+
+# True while process $1 runs (not gone, not a zombie), without a fork.
+_h_pid_runs() {
+    local st
+    read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+    st=${st##*) }
+    [ "${st%% *}" != Z ]
+}
+
 # Kills a process group and waits until none of it is left.
 _h_kill_group() {
     local pgid=$1 i
     [ -n "$pgid" ] || return 0
     kill -TERM -- "-$pgid" 2>/dev/null || return 0
-    for i in $(seq 50); do
-        kill -0 -- "-$pgid" 2>/dev/null || return 0
-        sleep 0.1
+    for i in $(seq 100); do
+        _h_group_runs "$pgid" || return 0
+        sleep 0.05
     done
     kill -KILL -- "-$pgid" 2>/dev/null || true
-    for i in $(seq 50); do
-        kill -0 -- "-$pgid" 2>/dev/null || return 0
-        sleep 0.1
+    for i in $(seq 100); do
+        _h_group_runs "$pgid" || return 0
+        sleep 0.05
     done
     _h_log "process group $pgid survived SIGKILL"
     return 1
 }
 
+# Sets HARNESS_PIDS to the pids (space-separated) whose command line
+# contains the fixed string $1, this shell (and its subshell, when called
+# in one) left out. One grep over every /proc/PID/cmdline: a tr and a grep
+# per process cost a second on a busy machine, at every server stop. The
+# string goes in a file, so that the grep does not carry it on its own
+# command line.
+harness_pids_naming() {
+    local pat f files self=$BASHPID
+    HARNESS_PIDS=
+    pat=$(mktemp "$HARNESS_TMP_PREFIX-pat.XXXXXX") || return 1
+    printf '%s\n' "$1" >"$pat"
+    files=$(grep -lsFf "$pat" /proc/[0-9]*/cmdline) || true
+    rm -f "$pat"
+    for f in $files; do
+        f=${f#/proc/}
+        f=${f%/cmdline}
+        [ "$f" = "$$" ] || [ "$f" = "$self" ] || HARNESS_PIDS="$HARNESS_PIDS $f"
+    done
+    HARNESS_PIDS=${HARNESS_PIDS# }
+}
+
 # Kills the processes (outside the group too: samba-dcerpcd and its rpcd_*
 # helpers start in sessions of their own) whose command line names $1.
 _h_kill_by_dir() {
-    local dir=$1 f pid pids= i
-    for f in /proc/[0-9]*/cmdline; do
-        pid=${f#/proc/}
-        pid=${pid%/cmdline}
-        [ "$pid" = "$$" ] && continue
-        if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qF -- "$dir/"; then
-            pids="$pids $pid"
-        fi
-    done
+    local dir=$1 pid pids= i
+    harness_pids_naming "$dir/"
+    pids=$HARNESS_PIDS
     [ -n "$pids" ] || return 0
     # shellcheck disable=SC2086
     kill -TERM $pids 2>/dev/null || true
-    for i in $(seq 30); do
+    for i in $(seq 60); do
         local alive=
-        for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
+        for pid in $pids; do _h_pid_runs "$pid" && alive="$alive $pid"; done
         [ -z "$alive" ] && return 0
-        sleep 0.1
+        sleep 0.05
     done
     # shellcheck disable=SC2086
     kill -KILL $alive 2>/dev/null || true

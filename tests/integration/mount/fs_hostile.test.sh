@@ -2,7 +2,8 @@
 # Never hang: through a real mount in front of a hostile server (a proxy
 # before smbd, tests/integration/hostile_proxy.py), every operation ends in
 # a clean error within its bound, and the next one on a healthy server
-# works. Bounds are short here (timeout=4); the man page has the defaults.
+# works. Bounds are short here (timeout=2, as in fs_stuck: each mode waits
+# out about one bound); the man page has the defaults.
 #
 #   silence   a server that stops answering       stat/ls/cat/stat -f
 #   stall     one that answers ECHO, nothing else  (alive but hung)
@@ -23,7 +24,7 @@
 #             wait, and SIGTERM and fusermount3 -u end the daemon in 5 s
 . "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
-TIMEOUT=4
+TIMEOUT=2
 BOUND_MS=$(((TIMEOUT + 2) * 1000)) # the bound, with room for a busy machine
 STOP_MS=5000
 
