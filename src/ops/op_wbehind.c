@@ -63,8 +63,8 @@ struct file_wbehind {
     bool stop;      /* the handle is closing: an idle pump ends at once */
     pthread_t pump;
     int err; /* the first failure not reported yet */
-    /* Buffers of sent pieces, used again: fresh pages for every MiB cost
-     * as much as the copy into them. */
+    /* Buffers of sent pieces, used again while the pump runs: fresh
+     * pages for every MiB cost as much as the copy into them. */
     uint8_t *spare[WB_RING];
     size_t spare_cap[WB_RING], nspare;
 };
@@ -193,6 +193,9 @@ static void *wb_pump(void *arg)
         if (pthread_cond_timedwait(&w->cond, &w->lock, &dl) == ETIMEDOUT && w->total == 0)
             break;
     }
+    /* Idle: the buffers go back (a handle left open keeps no MiBs). */
+    while (w->nspare)
+        free(w->spare[--w->nspare]);
     w->pump_on = false;
     w->pump_join = true;
     pthread_cond_broadcast(&w->cond);
