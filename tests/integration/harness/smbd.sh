@@ -179,18 +179,19 @@ _h_listener_ours() {
     return 1
 }
 
-# _h_wait_up PID ADDR PORT: waits (at most 15 s) until PID listens on
-# ADDR:PORT; fails at once when PID dies or another process holds the port.
+# _h_wait_up PID ADDR PORT: waits (at most 15 s, polling every 50 ms)
+# until PID listens on ADDR:PORT; fails at once when PID dies or another
+# process holds the port.
 _h_wait_up() {
     local pid=$1 addr=$2 port=$3 i
-    for i in $(seq 150); do
+    for i in $(seq 300); do
         kill -0 "$pid" 2>/dev/null || return 1
         if harness_port_open "$addr" "$port"; then
             _h_listener_ours "$pid" "$port" && return 0
             _h_log "port $port is held by another process"
             return 1
         fi
-        sleep 0.1
+        sleep 0.05
     done
     return 1
 }
