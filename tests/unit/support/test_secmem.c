@@ -26,7 +26,10 @@ static void vmflags_of(const void *p, char *out, size_t size)
             continue;
         }
         if (ours && !strncmp(line, "VmFlags:", 8)) {
-            snprintf(out, size, "%s", line + 8);
+            /* A VmFlags line is short; a longer one is cut, not overrun. */
+            size_t n = strnlen(line + 8, size - 1);
+            memcpy(out, line + 8, n);
+            out[n] = '\0';
             break;
         }
     }
