@@ -287,9 +287,21 @@ static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mo
 
 #define SFS_OPEN_FLAGS (O_ACCMODE | O_APPEND | O_TRUNC)
 
+/* The kernel sends OPEN for a name it believes exists (a dentry within
+ * its timeout) and strips O_CREAT from it. When another client deleted
+ * the file meanwhile, ENOENT would fail an open(O_CREAT) that a local
+ * disk honours; ESTALE makes the kernel walk the path once more with
+ * LOOKUP_REVAL, whose lookup comes to us (our cached entry dropped), and
+ * the open becomes a CREATE, or an ENOENT without O_CREAT. */
 static int sfs_open(const char *path, struct fuse_file_info *fi)
 {
-    return open_common(get_fs(), path, fi->flags & SFS_OPEN_FLAGS, 0, fi);
+    struct sfs_fs *fs = get_fs();
+    int r = open_common(fs, path, fi->flags & SFS_OPEN_FLAGS, 0, fi);
+    if (r == -ENOENT) {
+        cache_changed(fs->cache, path);
+        r = -ESTALE;
+    }
+    return r;
 }
 
 static int sfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)

@@ -19,6 +19,25 @@ n=$(ls -l "$MNT/many" | grep -c '^-') || true
 diff <(ls "$SHARE_DIR/many") <(ls "$MNT/many") || fail "listing differs from the server's"
 fs_log "ok   5000-entry directory lists completely"
 
+# Another client deletes a file the kernel still knows (a cached dentry):
+# open(O_CREAT) makes it anew, as on a local disk, and an open without
+# O_CREAT says ENOENT. The server's "not found" for a name the kernel
+# believed is ESTALE, on which the kernel looks the name up again once.
+for round in 1 2; do
+    echo old >"$MNT/gone-under-us"
+    stat "$MNT/gone-under-us" >/dev/null
+    rm "$SHARE_DIR/gone-under-us"
+    echo new >"$MNT/gone-under-us" || fail "open(O_CREAT) of a file deleted by another client (round $round)"
+    [ "$(cat "$SHARE_DIR/gone-under-us")" = new ] || fail "the file made anew holds the wrong data"
+done
+stat "$MNT/gone-under-us" >/dev/null
+rm "$SHARE_DIR/gone-under-us"
+set +e
+err=$(cat "$MNT/gone-under-us" 2>&1)
+set -e
+[[ $err == *"No such file"* ]] || fail "open of a file deleted by another client: '$err'"
+fs_log "ok   a file deleted by another client: O_CREAT makes it anew, a plain open is ENOENT"
+
 # df shows the share's real size.
 python3 - "$MNT" "$SHARE_DIR" <<'PY' || fail "df"
 import os, sys
