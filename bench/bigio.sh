@@ -68,20 +68,20 @@ for ((run = 1; run <= RUNS; run++)); do
         for ((i = 0; i < REPS; i++)); do
             rm -f "$SHARE_DIR/big"
             t=$(now)
-            dd if="$SRCFILE" of="$MNT/big" bs=1M conv=fsync status=none || fs_log "dd write failed"
+            dd if="$SRCFILE" of="$MNT/big" bs=1M conv=fsync status=none || fail "dd write failed: no figure for this round"
             w+=("$(rate_since "$t")")
-            [ "$(md5sum <"$SHARE_DIR/big")" = "$sum" ] || fs_log "WRONG DATA written through the mount"
+            [ "$(md5sum <"$SHARE_DIR/big")" = "$sum" ] || fail "WRONG DATA written through the mount"
             rm -f "$SHARE_DIR/big"
             t=$(now)
-            smbc "put $SRCFILE big" || fs_log "smbclient put failed"
+            smbc "put $SRCFILE big" || fail "smbclient put failed: no figure for this round"
             cw+=("$(rate_since "$t")")
             cat "$SHARE_DIR/big" >/dev/null # the server's copy in memory
             drop_client "$MNT/big"
             t=$(now)
-            dd if="$MNT/big" of=/dev/null bs=1M status=none || fs_log "dd read failed"
+            dd if="$MNT/big" of=/dev/null bs=1M status=none || fail "dd read failed: no figure for this round"
             r+=("$(rate_since "$t")")
             t=$(now)
-            smbc "get big /dev/null" || fs_log "smbclient get failed"
+            smbc "get big /dev/null" || fail "smbclient get failed: no figure for this round"
             cr+=("$(rate_since "$t")")
         done
         name=$profile

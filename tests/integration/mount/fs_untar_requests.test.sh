@@ -33,9 +33,11 @@ fi
 PROFILE=$1
 case $PROFILE in
     # chown succeeds on signed (the user is a Samba admin user), and is
-    # refused on plain: a refused set must not cost a stat.
+    # refused on plain: a refused set must not cost a stat. plain needs
+    # 2.95 per file on a quiet box and 3.05 on a loaded one (cached
+    # answers expire during the untar); losing one saving costs 1 per file.
     signed) CEILING=3.4 RM_CEILING=1.2 ;;
-    plain) CEILING=3.05 RM_CEILING=1.2 ;;
+    plain) CEILING=3.15 RM_CEILING=1.2 ;;
     # without UNIX extensions a read-only file (one in six here) costs
     # three: the DELETE the server refuses, clearing the attribute, DELETE
     nosign) CEILING=4.2 RM_CEILING=1.7 ;;
