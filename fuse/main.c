@@ -57,7 +57,9 @@ static void log_sink(void *ctx, int level, const char *line)
         fprintf(stderr, "smbfuse: %s\n", line);
 }
 
-static void fuse_log_hook(enum fuse_log_level level, const char *fmt, va_list ap)
+/* libfuse's own messages: fmt is libfuse's, passed on as its printf. */
+__attribute__((format(printf, 2, 0))) static void fuse_log_hook(enum fuse_log_level level,
+                                                                const char *fmt, va_list ap)
 {
     char buf[1024];
     vsnprintf(buf, sizeof(buf), fmt, ap);
