@@ -62,16 +62,17 @@ static void log_file(struct smb1_file *f, const char *what, int err)
              strerror(-err));
 }
 
-/* Marks f as holding data or not, for the settles. */
-static void set_held(struct smb1_file *f, bool held)
+/* Sets one of f's busy flags (*flag, under the tree's lock) and keeps
+ * the tree's count of busy files that the settles wait on. */
+static void mark_busy(struct smb1_file *f, bool *flag, bool busy)
 {
     struct ops_tree *ot = ops_tree_get(f->t);
     if (!ot)
         return;
     pthread_mutex_lock(&ot->lock);
-    if (f->held != held) {
-        f->held = held;
-        if (held) {
+    if (*flag != busy) {
+        *flag = busy;
+        if (busy) {
             atomic_fetch_add(&ot->busy, 1);
         } else {
             atomic_fetch_sub(&ot->busy, 1);
@@ -79,6 +80,12 @@ static void set_held(struct smb1_file *f, bool held)
         }
     }
     pthread_mutex_unlock(&ot->lock);
+}
+
+/* Marks f as holding data or not, for the settles. */
+static void set_held(struct smb1_file *f, bool held)
+{
+    mark_busy(f, &f->held, held);
 }
 
 /* Writes out what f holds; wb_lock held. Returns 0 or the failure, which
@@ -146,20 +153,7 @@ int wb_push(struct smb1_file *f)
 
 void wb_behind_busy(struct smb1_file *f, bool busy)
 {
-    struct ops_tree *ot = ops_tree_get(f->t);
-    if (!ot)
-        return;
-    pthread_mutex_lock(&ot->lock);
-    if (f->behind_busy != busy) {
-        f->behind_busy = busy;
-        if (busy) {
-            atomic_fetch_add(&ot->busy, 1);
-        } else {
-            atomic_fetch_sub(&ot->busy, 1);
-            pthread_cond_broadcast(&ot->cond);
-        }
-    }
-    pthread_mutex_unlock(&ot->lock);
+    mark_busy(f, &f->behind_busy, busy);
 }
 
 static void settle(struct smb1_tree *t, const char *path, unsigned how);
