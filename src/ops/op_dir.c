@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "wire/nttime.h"
 #include "wire/ntstatus.h"
@@ -278,13 +277,6 @@ static int find_errno(struct smb1_tree *t, const char *path, uint32_t status)
     return ntstatus_to_errno(status);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One FIND_FIRST2 / FIND_NEXT2 sequence. */
 static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ctx *rc)
 {
@@ -346,7 +338,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
      * below for hours. (A pass ends with its connection, so this is time
      * the server spent answering, never a wait for a reconnect.) */
     int bound_ms = conn_request_ms(t->conn);
-    int64_t pass_end = mono_ms() + bound_ms;
+    int64_t pass_end = mux_now_ms() + bound_ms;
     for (;;) {
         rc->fresh = 0;
         r = dir_parse(level, rc->pc.unicode, rs.data, rs.data_len, count, on_entry, rc);
@@ -387,7 +379,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
         } else {
             stalls = 0;
         }
-        if (mono_ms() > pass_end) {
+        if (mux_now_ms() > pass_end) {
             log_warn(rc->log,
                      "listing of %s did not end within %d ms (%llu entries, %llu round trips): "
                      "giving up",

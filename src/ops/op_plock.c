@@ -306,13 +306,6 @@ static int try_change(struct ops_tree *ot, struct smb1_file *f, uint64_t owner, 
 }
 
 /* Seconds on the monotonic clock. */
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t start, uint64_t end,
                     int type, bool wait, int (*interrupted)(void))
 {
@@ -343,13 +336,13 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
     }
     /* The mount's request timeout bounds a wait as it bounds any call. */
     int bound_ms = conn_request_ms(f->t->conn);
-    int64_t deadline = mono_ms() + bound_ms;
+    int64_t deadline = mux_now_ms() + bound_ms;
     for (unsigned ms = 5;; ms = ms < 320 ? ms * 2 : 500) {
         if (interrupted && interrupted()) {
             r = -EINTR;
             break;
         }
-        if (mono_ms() >= deadline) {
+        if (mux_now_ms() >= deadline) {
             char path[512];
             file_path_copy(f, path, sizeof(path));
             log_warn(conn_log(f->t->conn), "gave up waiting for a lock on %s after %d ms", path,
