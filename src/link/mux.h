@@ -107,9 +107,11 @@ enum mux_call_flags {
  * collects their replies: res[i] is 0 with resps[i] holding the verified
  * reply (free it with msg_in_free), or -errno as mux_call would give it.
  * A pipeline for the pieces of a large read or write, without a thread
- * per piece; the requests stay the caller's. */
+ * per piece; the requests stay the caller's. Each reply waits timeout_ms
+ * from when its wait begins, and none past end_ms (monotonic ms, as
+ * mux_now_ms; -1: no end), the deadline of the whole call. */
 void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window, int timeout_ms,
-                   struct msg_in *resps, int *res);
+                   int64_t end_ms, struct msg_in *resps, int *res);
 
 /* A request sent by mux_start whose reply mux_finish collects. */
 struct mux_ticket {

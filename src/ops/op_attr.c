@@ -33,6 +33,7 @@ static ssize_t fstat_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void 
 
 int smb1_fstat(struct smb1_file *f, struct smb1_stat *st)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     int r = wb_push(f);
     if (r)
         return r;
@@ -58,6 +59,7 @@ static ssize_t eof_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *a
 
 int smb1_ftruncate(struct smb1_file *f, uint64_t size)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     if (size > INT64_MAX)
         return -EFBIG;
     int r = wb_push(f);
@@ -71,6 +73,7 @@ int smb1_ftruncate(struct smb1_file *f, uint64_t size)
 
 int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES);
     uint16_t fid;
     uint64_t ep;
@@ -128,6 +131,7 @@ static void set_times_on(struct smb1_file *f, void *arg)
 int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
                  const struct timespec *atime, const struct timespec *mtime)
 {
+    CONN_OP(t ? t->conn : f ? f->t->conn : NULL);
     struct timespec ab, mb;
     atime = resolve_time(atime, &ab);
     mtime = resolve_time(mtime, &mb);
@@ -272,6 +276,7 @@ static int chmod_unix(struct smb1_tree *t, const char *path, mode_t mode)
 
 int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, 0);
     struct conn_params p;
     conn_get_params(t->conn, &p);
@@ -297,6 +302,7 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
 
 int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid)
 {
+    CONN_OP(t ? t->conn : NULL);
     struct conn_params p;
     conn_get_params(t->conn, &p);
     if (uid < 0 && gid < 0)

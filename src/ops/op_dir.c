@@ -482,6 +482,7 @@ static int readdir_plain(struct smb1_tree *t, const char *path, smb1_dir_cb cb, 
 
 int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
     if (!mfsym_active(t))
         return readdir_plain(t, path, cb, ctx);

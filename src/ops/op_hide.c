@@ -20,6 +20,7 @@
 
 int smb1_hide_open(struct smb1_tree *t, const char *path, char *out, size_t cap)
 {
+    CONN_OP(t ? t->conn : NULL);
     struct ops_tree *ot = ops_tree_get(t);
     if (!ot)
         return -ENOMEM;

@@ -158,29 +158,33 @@ static int lock_once(struct smb1_file *f, uint64_t off, uint64_t len, int type)
 
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     if (type != F_RDLCK && type != F_WRLCK && type != F_UNLCK)
         return -EINVAL;
     int r = wb_push(f);
     if (r)
         return r;
+    int64_t t0 = mux_now_ms();
     r = lock_once(f, off, len, type);
     if (r != -EAGAIN || !wait)
         return r;
     /* A wait is retried from here, never held by the server: it keeps no
      * multiplex slot and has a bound (op_plock.c does the same, with
-     * interruption, for POSIX locks). */
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    int64_t bound_ms = conn_request_ms(f->t->conn);
+     * interruption, for POSIX locks): the operation's, so the last try
+     * starts when the slowest one yet still fits (Samba makes a repeated
+     * refusal wait a while). */
+    int64_t end = conn_wait_end(f->t->conn);
+    int64_t slowest = mux_now_ms() - t0;
     for (unsigned ms = 5;; ms = ms < 320 ? ms * 2 : 500) {
-        struct timespec ts = {0, (long)ms * 1000000L};
+        int64_t left = end - slowest - mux_now_ms();
+        if (left <= 0)
+            return -EDEADLK;
+        struct timespec ts = {0, (long)(left < ms ? left : ms) * 1000000L};
         nanosleep(&ts, NULL);
+        t0 = mux_now_ms();
         if ((r = lock_once(f, off, len, type)) != -EAGAIN)
             return r;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int64_t waited =
-            (int64_t)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (waited >= bound_ms)
-            return -EDEADLK;
+        if (mux_now_ms() - t0 > slowest)
+            slowest = mux_now_ms() - t0;
     }
 }

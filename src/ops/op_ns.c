@@ -238,18 +238,21 @@ static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondi
 
 int smb1_unlink(struct smb1_tree *t, const char *path)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES);
     return unlink_common(t, path, false);
 }
 
 int smb1_unlink_nondir(struct smb1_tree *t, const char *path)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES);
     return unlink_common(t, path, true);
 }
 
 int smb1_rmdir(struct smb1_tree *t, const char *path)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
     if (posix_ops(t))
         return unix_posix_unlink(t, path, true);
@@ -262,11 +265,13 @@ int smb1_rmdir(struct smb1_tree *t, const char *path)
 
 int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode)
 {
+    CONN_OP(t ? t->conn : NULL);
     return smb1_mkdir_stat(t, path, mode, NULL);
 }
 
 int smb1_mkdir_stat(struct smb1_tree *t, const char *path, mode_t mode, struct smb1_stat *st)
 {
+    CONN_OP(t ? t->conn : NULL);
     if (st)
         memset(st, 0, sizeof(*st));
     if (posix_ops(t)) {
@@ -446,6 +451,7 @@ static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
 
 int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned flags)
 {
+    CONN_OP(t ? t->conn : NULL);
     uint32_t status = 0;
     if (strcmp(from, to) == 0)
         return 0;
@@ -463,6 +469,7 @@ int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned 
 
 int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev)
 {
+    CONN_OP(t ? t->conn : NULL);
     enum unix_type type;
     switch (mode & S_IFMT) {
     case S_IFIFO:
@@ -504,6 +511,7 @@ int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev)
 
 int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, from, OPS_SETTLE_WRITES);
     struct conn_params p;
     conn_get_params(t->conn, &p);
@@ -519,6 +527,7 @@ int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 
 int smb1_symlink(struct smb1_tree *t, const char *target, const char *path)
 {
+    CONN_OP(t ? t->conn : NULL);
     if (mfsym_active(t))
         return mfsym_create(t, target, path);
     return unix_symlink(t, target, path);
@@ -526,6 +535,7 @@ int smb1_symlink(struct smb1_tree *t, const char *target, const char *path)
 
 ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size)
 {
+    CONN_OP(t ? t->conn : NULL);
     if (mfsym_active(t))
         return mfsym_readlink(t, path, buf, size);
     return unix_readlink(t, path, buf, size);

@@ -24,6 +24,13 @@ FS_MOUNTED=0
 
 fs_log() { echo "[$(date +%T)] $*" >&2; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+fs_now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# Whether a process runs (an exited child not yet reaped is a zombie: gone).
+fs_alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
 
 fs_unmount() {
     if [ "$FS_MOUNTED" = 1 ]; then

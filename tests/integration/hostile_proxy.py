@@ -39,6 +39,10 @@ be driven through several behaviours:
     nolock     LOCKING_ANDX replies are dropped, everything else answered
                (a server hung on one kind of request)
     nowrite    the same for WRITE_ANDX (smbd writes, nothing says so)
+    late       every reply but those of NEGOTIATE, SESSION_SETUP,
+               TREE_CONNECT and ECHO leaves CTL_DIR/late_ms (default 2400)
+               after its request came: a server that answers each request
+               just before the client's timeout (and a probe at once)
 
 CTL_DIR/maxmpx, when present, holds the MaxMpxCount written into NEGOTIATE
 replies (for connections negotiated while it is there).
@@ -49,6 +53,7 @@ N, and "foreignsid N CMD" for a FIND_NEXT2 or FIND_CLOSE2 naming a search
 ID that no FIND_FIRST2 reply on its connection gave (an ID sent on a
 connection it does not belong to). Test code: it trusts its peers.
 """
+import heapq
 import os
 import socket
 import struct
@@ -91,6 +96,14 @@ def max_mpx():
             return int(f.read().strip())
     except (OSError, ValueError):
         return None
+
+
+def late_ms():
+    try:
+        with open(os.path.join(ctl, "late_ms")) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 2400
 
 
 def event(what):
@@ -155,6 +168,11 @@ class Conn:
         self.grow = None  # findgrow: (flags2, template entry, name offset, encoding)
         self.grown = 0
         self.drop_after = False
+        self.arrived = {}  # MID -> when its request came (late)
+        self.due = []  # late: heap of (when, n, frame) to send
+        self.due_n = 0
+        self.due_cv = threading.Condition()
+        self.sender = None
 
     def to_client(self, data, trickle=False):
         with self.send_lock:
@@ -164,6 +182,28 @@ class Conn:
             for i in range(len(data)):
                 self.c.sendall(data[i:i + 1])
                 time.sleep(0.05)
+
+    def send_at(self, when, data):
+        """late: data leaves at when (monotonic), in order of when, from a
+        thread of its own, so replies due sooner (ECHO) are not held up."""
+        with self.due_cv:
+            heapq.heappush(self.due, (when, self.due_n, data))
+            self.due_n += 1
+            self.due_cv.notify()
+            if self.sender is None:
+                self.sender = threading.Thread(target=self.send_due, daemon=True)
+                self.sender.start()
+
+    def send_due(self):
+        while True:
+            with self.due_cv:
+                while not self.due or self.due[0][0] > time.monotonic():
+                    self.due_cv.wait(self.due[0][0] - time.monotonic() if self.due else None)
+                _, _, data = heapq.heappop(self.due)
+            try:
+                self.to_client(data)
+            except OSError:
+                return
 
     def late_reply(self, data):
         try:
@@ -233,6 +273,7 @@ class Conn:
                         event("rename")
                     sub = trans2_sub(body)
                     mid = u16(body, 30)
+                    self.arrived[mid] = time.monotonic()
                     if sub is not None:
                         self.subs[mid] = sub
                     if sub == FIND_NEXT2:
@@ -348,6 +389,10 @@ class Conn:
                 if len(body) >= 33 and body[:4] == b"\xffSMB":
                     out = self.alter(body, m)
                     if out is None:
+                        continue
+                    if m == "late" and body[4] not in SETUP_CMDS + (ECHO,):
+                        came = self.arrived.get(u16(body, 30), time.monotonic())
+                        self.send_at(came + late_ms() / 1000.0, frame(out))
                         continue
                     if m == "slowclose" and body[4] == CLOSE:
                         set_mode("normal")

@@ -393,7 +393,7 @@ static void many_run(struct mux *m, size_t n, size_t len, size_t window, const c
     struct msg_in *resps = calloc(n, sizeof(*resps));
     cr_assert(reqs && resps);
     many_build(reqs, n, len, bad, bad_at);
-    mux_call_many(m, reqs, n, window, 5000, resps, res);
+    mux_call_many(m, reqs, n, window, 5000, -1, resps, res);
     for (size_t i = 0; i < n; i++) {
         ok[i] = res[i] == 0 && many_reply_ok(&resps[i], i, len);
         if (res[i] == 0)
