@@ -603,10 +603,15 @@ ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
     if (len && io_wstall_on(f))
         return -ETIMEDOUT;
+    int64_t began = mux_now_ms();
     ssize_t r = io_run(f, NULL, buf, len, off);
     if (r > 0)
         file_size_note(f, off + (uint64_t)r, false);
-    if (len)
+    /* A timeout cut short by the operation's deadline is no verdict on
+     * the server: only a wait of at least three quarters of a bound is
+     * (as for the stall verdict). */
+    if (r > 0 ||
+        (r == -ETIMEDOUT && (mux_now_ms() - began) * 4 >= (int64_t)conn_request_ms(f->t->conn) * 3))
         io_wstall_note(f, r > 0 ? 0 : (int)r);
     return r;
 }

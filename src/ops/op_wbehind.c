@@ -74,9 +74,10 @@ struct file_wbehind {
     struct conn_ticket tk[WB_RING];
     struct io_req io[WB_RING]; /* wbuf points into req's data */
     uint64_t epoch[WB_RING];
-    bool pump_on;   /* a pump runs (or is starting) */
-    bool pump_join; /* a pump thread ended and is not joined yet */
-    bool stop;      /* the handle is closing: an idle pump ends at once */
+    int64_t sent_ms[WB_RING]; /* when each piece in flight went out (mux_now_ms) */
+    bool pump_on;             /* a pump runs (or is starting) */
+    bool pump_join;           /* a pump thread ended and is not joined yet */
+    bool stop;                /* the handle is closing: an idle pump ends at once */
     pthread_t pump;
     int err;  /* the first failure not reported yet */
     int qerr; /* the queue failed (a piece timed out); 0 again once empty */
@@ -188,6 +189,9 @@ static void *wb_pump(void *arg)
             int g = conn_start(f->t->conn, f->t, &w->req[i], k, wait, CONN_FID, &w->tk[i]);
             pthread_mutex_lock(&w->lock);
             if (g > 0) {
+                int64_t now = mux_now_ms();
+                for (size_t j = 0; j < (size_t)g; j++)
+                    w->sent_ms[(i + j) % WB_RING] = now;
                 w->nsent += (size_t)g;
                 continue;
             }
@@ -280,7 +284,7 @@ int file_wb_drain(struct smb1_file *f, bool report)
     if (!w)
         return 0;
     struct timespec dl;
-    deadline_ms(&dl, conn_request_ms(f->t->conn));
+    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
     while (w->total) {
         if (!wb_wait(w, report ? NULL : &dl) && w->total) {
@@ -339,9 +343,12 @@ ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t
     }
     /* Room, and nothing queued on the same bytes: for one bound at most. */
     struct timespec dl;
-    deadline_ms(&dl, conn_request_ms(f->t->conn));
+    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
-    bool stalled = io_wstall_on(f);
+    /* The write verdict, or about to be given: the oldest piece in
+     * flight is a bound old (the pump has not seen it time out yet). */
+    bool stalled = io_wstall_on(f) ||
+                   (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn));
     while (!w->err && !stalled && (w->total + pieces > window || wb_overlaps(w, off, len)) &&
            wb_wait(w, &dl))
         ;
