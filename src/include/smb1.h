@@ -450,8 +450,12 @@ int smb1_deleted_name(char *out, size_t cap, const char *dir, unsigned n);
 int smb1_hide_open(struct smb1_tree *t, const char *path, char *out, size_t cap);
 /* For a caller that already knows path is no directory, as the kernel's
  * VFS does before it calls FUSE's unlink: with POSIX path operations this
- * saves the stat that smb1_unlink makes first. */
-int smb1_unlink_nondir(struct smb1_tree *t, const char *path);
+ * saves the stat that smb1_unlink makes first. attrs: the file's DOS
+ * attributes as the caller knows them (a listing's; 0: not known). A file
+ * known to be read-only loses the attribute before the delete (one
+ * request) instead of after the server refused it (three: the refused
+ * delete and a query first); should the delete fail, it is put back. */
+int smb1_unlink_nondir(struct smb1_tree *t, const char *path, uint32_t attrs);
 /* flags: 0 replaces an existing target; RENAME_NOREPLACE fails with -EEXIST. */
 int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned flags);
 int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode);
