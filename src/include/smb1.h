@@ -468,6 +468,15 @@ int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
                  const struct timespec *atime, const struct timespec *mtime);
 int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode);
 int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid);
+/* smb1_chown of a path the caller knows to exist, owned by known->uid and
+ * known->gid (a stat's, UNIX extensions): a change of owner known to be
+ * refused (the same change, from the same owner to the same one, was
+ * refused within the tree's own TTL: a POSIX chown is allowed or not by
+ * who asks and the ids) is refused again without a request, with the
+ * same errno, and a refusal needs no stat to tell it from a missing path.
+ * tar as a user who may not give files away chowns each directory. */
+int smb1_chown_known(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid,
+                     const struct smb1_stat *known);
 int smb1_symlink(struct smb1_tree *t, const char *target, const char *path);
 /* Returns the target length or -errno; buf is NUL-terminated. */
 ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size);
