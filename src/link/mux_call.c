@@ -352,8 +352,10 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
         deadline_after(&dl, timeout_ms);
         bool sg = false;
         g = begin_many(m, rq, reqs, k, true, 0, true, wait ? &dl : NULL, seq, &sg);
+        struct timespec due;
+        deadline_after(&due, timeout_ms);
         for (size_t j = 0; j < (size_t)(g > 0 ? g : 0); j++)
-            tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg};
+            tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg, .due = due};
         for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++)
             req_free(rq[j]);
     }
@@ -377,6 +379,8 @@ int mux_finish(struct mux *m, struct mux_ticket *tk, struct msg_out *req, int ti
     struct mux_frame *f = NULL;
     struct timespec dl;
     deadline_after(&dl, timeout_ms);
+    if (tk->due.tv_sec && ts_before(&tk->due, &dl))
+        dl = tk->due;
     int r = next_frame(m, tk->rq, req, 0, &dl, timeout_ms, tk->sgn, tk->seq, NULL, 0, &f);
     if (r == -ETIMEDOUT || r == -EINTR) {
         tk->rq = NULL; /* now the mux's */

@@ -383,6 +383,11 @@ static void file_free(struct smb1_file *f)
         f->locks = l->next;
         free(l);
     }
+    while (f->lock_owed) {
+        struct file_lock_owed *o = f->lock_owed;
+        f->lock_owed = o->next;
+        free(o);
+    }
     pthread_mutex_destroy(&f->lock);
     pthread_mutex_destroy(&f->wb_lock);
     free(f->wb);

@@ -38,6 +38,7 @@ be driven through several behaviours:
                when it goes out (and "rename" for every RENAME request)
     nolock     LOCKING_ANDX replies are dropped, everything else answered
                (a server hung on one kind of request)
+    nowrite    the same for WRITE_ANDX (smbd writes, nothing says so)
     late       every reply but those of NEGOTIATE, SESSION_SETUP,
                TREE_CONNECT and ECHO leaves CTL_DIR/late_ms (default 2400)
                after its request came: a server that answers each request
@@ -67,7 +68,7 @@ import time
 
 NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
 LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE, RENAME = 0x74, 0x71, 0x32, 0x04, 0x07
-FIND_CLOSE2, READ_ANDX, LOCKING_ANDX = 0x34, 0x2E, 0x24
+FIND_CLOSE2, READ_ANDX, LOCKING_ANDX, WRITE_ANDX = 0x34, 0x2E, 0x24, 0x2F
 STATUS_INVALID_HANDLE = 0xC0000008
 FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "findclosesilent",
               "finddrop")
@@ -352,6 +353,8 @@ class Conn:
         if m == "stall" and cmd not in SETUP_CMDS + (ECHO,):
             return None
         if m == "nolock" and cmd == LOCKING_ANDX:
+            return None
+        if m == "nowrite" and cmd == WRITE_ANDX:
             return None
         if m == "wrongmid" and cmd not in SETUP_CMDS and mid != 0xFFFF:
             nm = (mid + 0x8000) & 0xFFFF
