@@ -242,8 +242,9 @@ grep -q "gave up waiting for a lock on d/lk after" "$FS_TMP/smbfuse.log" ||
 # an open(O_CREAT) of a new file (the proxy hides POSIX open: create, stat
 # for the UNIX mode, chmod), a rename over an existing file (6 requests),
 # and a listing of several FIND_NEXT2 (a 16 KiB MaxBufferSize: some 130
-# names a page), at once. Each returns, with data or an error, within the
-# bound and 1.5 s (before: 4.8, 9.6 and 4.8 s); the mount works afterwards.
+# names a page), the last two at once. Each returns, with data or an error,
+# within the bound and 1.5 s (before: 4.8, 14.4 and 4.8 s); the mount works
+# afterwards.
 LATE_T=$TIMEOUT
 fs_unmount
 touch "$CTL/noposix"
@@ -285,9 +286,13 @@ def timed(name, fn):
     res.append((name, r, ms))
     print(f"  {name}: {r} after {ms:.0f} ms", file=sys.stderr)
 fd = []
+# The open alone: libfuse follows a create with a getattr, which the
+# stat of the create answers from the cache unless another change (the
+# rename's) made the cache refuse it; then it is a request (and a bound)
+# of its own.
+timed("open(O_CREAT) of a new file",
+      lambda: fd.append(os.open("new", os.O_CREAT | os.O_WRONLY, 0o644)))
 ts = [threading.Thread(target=timed, args=a) for a in (
-    ("open(O_CREAT) of a new file",
-     lambda: fd.append(os.open("new", os.O_CREAT | os.O_WRONLY, 0o644))),
     ("rename over an existing file", lambda: os.rename("r/src", "r/old")),
     ("listing of several pages", lambda: os.listdir("big")))]
 for t in ts:
