@@ -240,8 +240,10 @@ int sfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
     struct smb1_stat dir;
     uint64_t gd;
     bool known = !own && known_dir(fs, path, &dir, &gd);
-    int r = smb1_chown(fs->tree, sp, uid == (uid_t)-1 ? -1 : (int64_t)uid,
-                       gid == (gid_t)-1 ? -1 : (int64_t)gid);
+    int64_t u = uid == (uid_t)-1 ? -1 : (int64_t)uid;
+    int64_t gr = gid == (gid_t)-1 ? -1 : (int64_t)gid;
+    int r = known && dir.has_unix ? smb1_chown_known(fs->tree, sp, u, gr, &dir)
+                                  : smb1_chown(fs->tree, sp, u, gr);
     if (set_refused(r))
         return r;
     /* A directory keeps its set-id bits through a chown (Linux clears

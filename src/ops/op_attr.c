@@ -302,9 +302,10 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
     return info_set_attrs(t, path, attrs);
 }
 
-int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid)
+/* smb1_chown, and smb1_chown_known with known (NULL: nothing known). */
+static int chown_common(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid,
+                        const struct smb1_stat *known)
 {
-    CONN_OP(t ? t->conn : NULL);
     struct conn_params p;
     conn_get_params(t->conn, &p);
     if (uid < 0 && gid < 0)
@@ -317,25 +318,42 @@ int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid)
      * for the chmod that follows, or refused as before (op_setown.c). */
     struct smb1_stat st = {0};
     struct smb1_file *f = own_get(t, path, &st);
+    if (!f && known)
+        st = *known;
     uint64_t to_uid = uid < 0 ? st.uid : (uint64_t)uid;
     uint64_t to_gid = gid < 0 ? st.gid : (uint64_t)gid;
     int r;
-    if (f && setown_known(t, st.uid, st.gid, to_uid, to_gid, &r)) {
-        if (r == 0)
+    if ((f || known) && setown_known(t, st.uid, st.gid, to_uid, to_gid, &r)) {
+        /* Held for a file of ours; refused again for anything. */
+        if (f && r == 0)
             wb_hold_owner(f, to_uid, to_gid);
-        own_put(t, f);
-        return r;
+        if (f || r) {
+            own_put(t, f);
+            return r;
+        }
     }
     if (f)
         wb_push_owner(f); /* an owner change held before goes first */
     uint32_t status = 0;
     r = setown_send(t, path, uid, gid, -1, &status);
+    /* A path the caller knows to be there was refused, not missing. */
     if (r && status)
-        r = unix_set_errno(t, path, status);
-    if (f) {
-        if (r == 0 || r == -EPERM || r == -EACCES)
-            setown_learn(t, st.uid, st.gid, to_uid, to_gid, r);
-        own_put(t, f);
-    }
+        r = known ? info_path_errno(t, path, status) : unix_set_errno(t, path, status);
+    if ((f || known) && (r == 0 || r == -EPERM || r == -EACCES))
+        setown_learn(t, st.uid, st.gid, to_uid, to_gid, r);
+    own_put(t, f);
     return r;
+}
+
+int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid)
+{
+    CONN_OP(t ? t->conn : NULL);
+    return chown_common(t, path, uid, gid, NULL);
+}
+
+int smb1_chown_known(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid,
+                     const struct smb1_stat *known)
+{
+    CONN_OP(t ? t->conn : NULL);
+    return chown_common(t, path, uid, gid, known);
 }
