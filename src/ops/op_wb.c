@@ -369,7 +369,8 @@ static void settle_but(struct smb1_tree *t, const char *path, unsigned how, stru
         for (struct smb1_file *f = ot->files; f && !push; f = f->next) {
             if (f == skip)
                 continue;
-            if (!f->closing && !((how & OPS_SETTLE_WRITES) && (f->held || f->behind_busy)))
+            if (!f->closing && !((how & OPS_SETTLE_WRITES) && (f->held || f->behind_busy)) &&
+                !((how & OPS_SETTLE_BEHIND) && f->behind_busy))
                 continue;
             if (!file_path_matches(f, path, below))
                 continue;

@@ -16,6 +16,7 @@
 /* What a settle waits for (ops_settle). */
 #define OPS_SETTLE_BELOW  1u /* files below path too (a directory) */
 #define OPS_SETTLE_WRITES 2u /* push held writes; without: wait for CLOSEs only */
+#define OPS_SETTLE_BEHIND 4u /* writes on their way only (write-behind), not held ones */
 typedef void (*ops_settle_fn)(struct smb1_tree *t, const char *path, unsigned how);
 typedef void *(*ops_closer_fn)(void *ot);
 

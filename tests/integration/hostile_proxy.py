@@ -49,6 +49,11 @@ be driven through several behaviours:
                after its request came: a server that answers each request
                just before the client's timeout (and a probe at once)
 
+CTL_DIR/noposix, when present, clears CIFS_UNIX_POSIX_PATH_OPERATIONS_CAP
+in the CIFS UNIX capabilities (QUERY_FS_INFO 0x200) of connections made
+while it is there: a server with UNIX extensions but no POSIX open, where
+a create takes several requests.
+
 CTL_DIR/maxmpx, when present, holds the MaxMpxCount written into NEGOTIATE
 replies (for connections negotiated while it is there).
 
@@ -76,7 +81,8 @@ FIND_CLOSE2, READ_ANDX, LOCKING_ANDX, WRITE_ANDX = 0x34, 0x2E, 0x24, 0x2F
 STATUS_INVALID_HANDLE = 0xC0000008
 FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "findclosesilent",
               "finddrop", "findreuse")
-FIND_FIRST2, FIND_NEXT2 = 0x01, 0x02
+FIND_FIRST2, FIND_NEXT2, QUERY_FS_INFO = 0x01, 0x02, 0x03
+POSIX_PATH_OPERATIONS_CAP = 0x20
 SETUP_CMDS = (NEGOTIATE, SESSION_SETUP, TREE_CONNECT)
 USER_SESSION_DELETED = 0xC0000203
 IO_DEVICE_ERROR = 0xC0000185
@@ -452,6 +458,11 @@ class Conn:
                 struct.pack_into("<H", body, 35, u16(body, 35) + 8)
             if sub == FIND_FIRST2:
                 self.find_first(body, m)
+            if sub == QUERY_FS_INFO and os.path.exists(os.path.join(ctl, "noposix")):
+                doff, dcnt = u16(body, 47), u16(body, 45)
+                if dcnt == 12 and doff + 12 <= len(body):  # the UNIX info: versions, caps
+                    caps = struct.unpack_from("<Q", body, doff + 4)[0]
+                    struct.pack_into("<Q", body, doff + 4, caps & ~POSIX_PATH_OPERATIONS_CAP)
         return body
 
     def server_to_client(self):
