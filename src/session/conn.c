@@ -359,24 +359,21 @@ static int poll_step(struct smb1_conn *c, int64_t first, int64_t deadline)
  * on). 0, or -ETIMEDOUT at deadline, -EINTR, -ENOTCONN. */
 static int ready_wait(struct smb1_conn *c, struct smb1_tree *t, int64_t deadline)
 {
-    int r = 0;
     pthread_mutex_lock(&c->lock);
     while (t->ready_running && !pthread_equal(t->ready_thread, pthread_self())) {
-        int64_t now = conn_mono_ms();
-        if (c->aborted) {
-            r = -ENOTCONN;
-            break;
-        }
-        if (deadline >= 0 && now >= deadline) {
-            r = -ETIMEDOUT;
-            break;
+        int r = c->aborted                                    ? -ENOTCONN
+                : deadline >= 0 && conn_mono_ms() >= deadline ? -ETIMEDOUT
+                                                              : 0;
+        if (r) {
+            pthread_mutex_unlock(&c->lock);
+            return r;
         }
         if (poll_step(c, -1, deadline))
             return -EINTR;
         pthread_mutex_lock(&c->lock);
     }
     pthread_mutex_unlock(&c->lock);
-    return r;
+    return 0;
 }
 
 /* Gets the live mux (reconnecting when needed) and t's current TID.
