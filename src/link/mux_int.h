@@ -43,6 +43,12 @@ struct mux_req {
     uint16_t mid;
     bool multi;
     bool abandoned; /* waiter gone; the reader or teardown frees it */
+    /* Abandoned, and its late reply has begun: a reply in several frames
+     * goes on (its frames come back to back), so the request keeps its MID
+     * until a frame of another request comes; the rest is dropped as late,
+     * neither taken for frames with unknown MIDs nor handed to a request
+     * that took the MID again. */
+    bool draining;
     bool got_frame;
     /* Set before the request is sent: a single-reply signed request whose
      * reply must carry expect, which the reader may then check in a batch;
@@ -66,10 +72,11 @@ struct mux {
     atomic_int refs;
     atomic_llong last_activity;
 
-    pthread_mutex_t lock;     /* protects reqs, inflight, nabandoned, dead */
+    pthread_mutex_t lock;     /* protects reqs, inflight, nabandoned, ndraining, dead */
     pthread_cond_t slot_cond; /* a slot freed or the mux died */
     struct mux_req *reqs;
     unsigned inflight, cap, nabandoned;
+    unsigned ndraining; /* abandoned requests whose late reply has begun */
     int dead;
     int64_t last_stray_ms;   /* when a frame with an unknown MID came (0: never) */
     atomic_llong last_rx_ms; /* when the last whole frame came */
