@@ -257,6 +257,7 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
 
 ssize_t smb1_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool pages_private)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     settle_others(f);
     if (atomic_load(&f->hold)) {
         int r = hold_write(f, NULL, fd, len, off);
