@@ -53,6 +53,13 @@ struct smb1_tree {
      * connection epoch, with no lock held (CIFS UNIX setup). The
      * connection layer calls up only through this hook. */
     void (*ready)(struct smb1_tree *t);
+    /* ready runs for t's current epoch, in ready_thread: other requests
+     * on t wait until it is done (conn_get_live), since it decides what
+     * the new connection takes (Samba refuses the UNIX info levels before
+     * the UNIX setup: a listing started again after a reconnect failed
+     * with INVALID_LEVEL). Under the connection's lock. */
+    bool ready_running;
+    pthread_t ready_thread;
 };
 
 /* The PID every request carries. Byte-range locks belong to the (PID, FID)
