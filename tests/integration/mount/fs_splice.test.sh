@@ -92,7 +92,8 @@ same_for_smbclient rw "$FS_TMP/rw.model"
 same_for_smbclient small "$FS_TMP/small.model"
 fs_log "ok   odd, overlapping, read-write and held writes are whole for smbclient"
 
-# The connection dies under a stream of writes (its smbd is killed): the
+# The connection dies under a stream of writes (its smbd is stopped, then
+# killed once pieces wait for their replies): the
 # pieces lost on the way are written again, from their kept copy when
 # they were spliced, and dd goes on after the reconnect.
 smbd_child() {
@@ -125,6 +126,13 @@ PY
 writer=$!
 for i in $(seq 300); do [ -e "$FS_TMP/go" ] && break; sleep 0.02; done
 [ -e "$FS_TMP/go" ] || fail "the writer did not start"
+# Stopped first, so that pieces pile up unanswered: then they are lost.
+kill -STOP "$child" || fail "smbd $child could not be stopped"
+for i in $(seq 250); do
+    python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.smbfuse.status").decode())' \
+        "$MNT" | grep -qE '^in_flight: ([4-9]|[1-9][0-9])' && break
+    sleep 0.02
+done
 kill -9 "$child" 2>/dev/null || fail "smbd $child could not be killed"
 touch "$FS_TMP/killed"
 wait "$writer" || fail "writes across the lost connection failed"
