@@ -99,10 +99,11 @@ struct smb1_file {
     size_t wb_len;
     uint64_t wb_off;
     int wb_err;
-    /* An owner change held for the chmod that follows (op_setown.c): to
-     * chown_uid, chown_gid; under wb_lock. */
+    /* An owner change held for the chmod that follows (op_setown.c): from
+     * chown_fuid, chown_fgid (the owner before it: its outcome is learnt
+     * under those) to chown_uid, chown_gid; under wb_lock. */
     bool chown_held;
-    uint64_t chown_uid, chown_gid;
+    uint64_t chown_uid, chown_gid, chown_fuid, chown_fgid;
     /* Protected by the tree's ops_tree lock: held data is waiting (what
      * a settle looks for), settles using f (a release waits for them),
      * released by the program (no longer open: what the registry's

@@ -118,12 +118,14 @@ static int push_locked(struct smb1_file *f)
     return r;
 }
 
-void wb_hold_owner(struct smb1_file *f, uint64_t uid, uint64_t gid)
+void wb_hold_owner(struct smb1_file *f, uint64_t fuid, uint64_t fgid, uint64_t uid, uint64_t gid)
 {
     pthread_mutex_lock(&f->wb_lock);
     f->chown_held = true;
     f->chown_uid = uid;
     f->chown_gid = gid;
+    f->chown_fuid = fuid;
+    f->chown_fgid = fgid;
     pthread_mutex_unlock(&f->wb_lock);
     set_held(f, true);
 }
@@ -299,6 +301,14 @@ int smb1_flush(struct smb1_file *f)
 {
     CONN_OP(f ? f->t->conn : NULL);
     int r = wb_push(f);
+    if (r == 0 && atomic_load(&f->hold)) {
+        /* A held owner change that failed (the push above, or before):
+         * fsync is the next call that can say so, and says it once. */
+        pthread_mutex_lock(&f->wb_lock);
+        r = f->wb_err;
+        f->wb_err = 0;
+        pthread_mutex_unlock(&f->wb_lock);
+    }
     return r ? r : io_flush(f);
 }
 
