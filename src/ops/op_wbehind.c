@@ -54,6 +54,7 @@
 #include "ops/op_file.h"
 #include "ops/op_io_int.h"
 #include "ops/op_wb.h"
+#include "support/clock.h"
 #include "wire/ntstatus.h"
 
 /* Pieces queued or in flight per handle (at most half the server's
@@ -86,14 +87,6 @@ struct file_wbehind {
     uint8_t *spare[WB_RING];
     size_t spare_cap[WB_RING], nspare;
 };
-
-static void deadline_ms(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_nsec += (long)ms * 1000000L;
-    ts->tv_sec += ts->tv_nsec / 1000000000L;
-    ts->tv_nsec %= 1000000000L;
-}
 
 /* The outcome of piece i, which went out (sent) or could not go (!sent):
  * its reply, or an ordinary write of it when the connection let it down.
@@ -226,7 +219,7 @@ static void *wb_pump(void *arg)
         if (w->stop)
             break;
         struct timespec dl;
-        deadline_ms(&dl, WB_PUMP_IDLE_MS);
+        clock_mono_after(&dl, WB_PUMP_IDLE_MS);
         if (pthread_cond_timedwait(&w->cond, &w->lock, &dl) == ETIMEDOUT && w->total == 0)
             break;
     }
@@ -284,7 +277,7 @@ int file_wb_drain(struct smb1_file *f, bool report)
     if (!w)
         return 0;
     struct timespec dl;
-    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
+    clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
     while (w->total) {
         if (!wb_wait(w, report ? NULL : &dl) && w->total) {
@@ -343,7 +336,7 @@ ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t
     }
     /* Room, and nothing queued on the same bytes: for one bound at most. */
     struct timespec dl;
-    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
+    clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
     /* The write verdict, or about to be given: the oldest piece in
      * flight is a bound old (the pump has not seen it time out yet). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "support/secmem.h"
+#include "support/clock.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -162,9 +163,7 @@ int conn_handshake_ms(const struct smb1_conn *c)
 
 int64_t conn_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_ms();
 }
 
 int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uint16_t uid,
