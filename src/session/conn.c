@@ -846,6 +846,19 @@ void conn_get_params(struct smb1_conn *c, struct conn_params *p)
     pthread_mutex_unlock(&c->lock);
 }
 
+bool conn_splice_ok(struct smb1_conn *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool ok = !c->peer.signing_active && !c->signed_once && !c->mux_obs;
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+bool smb1_conn_splice_ok(struct smb1_conn *c)
+{
+    return conn_splice_ok(c);
+}
+
 void conn_refuse_big_reads(struct smb1_conn *c, uint64_t epoch)
 {
     bool lowered = false;

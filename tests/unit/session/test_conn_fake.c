@@ -963,6 +963,35 @@ Test(conn_fake, operation_deadline, .init = init_signed, .fini = fini, .timeout 
     smb1_conn_free(conn);
 }
 
+/* A reconnect made inside an operation ends within its deadline too: the
+ * hand-shake round trips wait only what is left of it (here 0.3 s of a
+ * 2 s bound), not a hand-shake timeout (1 s) of their own. */
+Test(conn_fake, reconnect_within_the_operation, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.request_timeout_ms = 2000;
+    c.soft = true;
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    {
+        CONN_OP(conn);
+        fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+        cr_assert_eq(do_read(conn, t, 0, 100, 0), -ECONNRESET);
+        sleep_ms(1700);
+        fake_inject(fs, FAKE_LATE_NEGOTIATE, 1200);
+        double t0 = mono_s();
+        int r = do_read(conn, t, 0, 100, CONN_IDEMPOTENT);
+        double s = mono_s() - t0;
+        cr_assert_eq(r, -ETIMEDOUT, "the call gave %d after %.2f s", r, s);
+        cr_assert(s < 0.7, "the reconnect took %.2f s with 0.3 s of its operation left", s);
+    }
+    sleep_ms(1200);
+    cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
 /* A tree's ready hook (the CIFS UNIX setup after a reconnect) runs before
  * any other request on the tree goes out on the new connection: Samba
  * refuses the UNIX info levels before the setup, and a listing started
