@@ -890,21 +890,3 @@ void conn_set_break_handler(struct smb1_conn *c, conn_break_fn fn, void *arg)
     c->break_arg = arg;
     pthread_mutex_unlock(&c->lock);
 }
-
-void conn_set_unix_caps(struct smb1_conn *c, uint64_t epoch, uint64_t caps)
-{
-    pthread_mutex_lock(&c->lock);
-    c->unix_epoch = epoch;
-    c->params.unix_caps = caps;
-    pthread_mutex_unlock(&c->lock);
-}
-
-bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch)
-{
-    pthread_mutex_lock(&c->lock);
-    bool pending = c->unix_epoch != epoch && epoch == c->epoch;
-    if (pending)
-        c->unix_epoch = epoch;
-    pthread_mutex_unlock(&c->lock);
-    return pending;
-}
