@@ -56,7 +56,7 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const 
             until = *dl;
         if (m->o.interrupted) {
             struct timespec slice;
-            deadline_after(&slice, MUX_POLL_MS);
+            clock_mono_after(&slice, MUX_POLL_MS);
             if (!bounded || ts_before(&slice, &until))
                 until = slice;
             bounded = true;
@@ -272,7 +272,7 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
                 continue;
             }
             struct timespec dl;
-            deadline_after(&dl, timeout_ms);
+            clock_mono_after(&dl, timeout_ms);
             cap_deadline(&dl, end_ms);
             bool sg = false;
             int g = begin_many(m, rq + sent, reqs + sent, k, true, 0, false,
@@ -300,7 +300,7 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
             continue; /* res[i] holds why it was not sent */
         struct mux_frame *f = NULL;
         struct timespec wdl;
-        deadline_after(&wdl, timeout_ms);
+        clock_mono_after(&wdl, timeout_ms);
         cap_deadline(&wdl, end_ms);
         int r = next_frame(m, rq[i], &reqs[i], 0, &wdl, timeout_ms, sgn[i], seq[i], NULL, 0, &f);
         if (r == -ETIMEDOUT || r == -EINTR) {
@@ -334,11 +334,17 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
         n = MAX_RUN;
     if (timeout_ms <= 0)
         timeout_ms = 60000;
+    /* A frame with its data in a pipe goes alone, and only where nothing
+     * needs its bytes: no MAC to compute, no observer to show them. */
+    if (reqs[0].tail_len && (n != 1 || atomic_load(&m->signing) || m->o.obs))
+        return -EOPNOTSUPP;
     int r = 0;
     size_t k = 0;
     for (; k < n; k++) {
         r = msg_out_error(&reqs[k]);
-        if (!r && m->o.max_frame && msg_smb_len(&reqs[k]) > m->o.max_frame)
+        if (!r && reqs[k].tail_len && k)
+            r = -EOPNOTSUPP;
+        if (!r && m->o.max_frame && msg_smb_len(&reqs[k]) + reqs[k].tail_len > m->o.max_frame)
             r = -EMSGSIZE;
         if (!r && !(rq[k] = calloc(1, sizeof(**rq))))
             r = -ENOMEM;
@@ -349,11 +355,11 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
     int g = k ? 0 : r;
     if (k) {
         struct timespec dl;
-        deadline_after(&dl, timeout_ms);
+        clock_mono_after(&dl, timeout_ms);
         bool sg = false;
         g = begin_many(m, rq, reqs, k, true, 0, true, wait ? &dl : NULL, seq, &sg);
         struct timespec due;
-        deadline_after(&due, timeout_ms);
+        clock_mono_after(&due, timeout_ms);
         for (size_t j = 0; j < (size_t)(g > 0 ? g : 0); j++)
             tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg, .due = due};
         for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++)
@@ -378,7 +384,7 @@ int mux_finish(struct mux *m, struct mux_ticket *tk, struct msg_out *req, int ti
         timeout_ms = 60000;
     struct mux_frame *f = NULL;
     struct timespec dl;
-    deadline_after(&dl, timeout_ms);
+    clock_mono_after(&dl, timeout_ms);
     if (tk->due.tv_sec && ts_before(&tk->due, &dl))
         dl = tk->due;
     int r = next_frame(m, tk->rq, req, 0, &dl, timeout_ms, tk->sgn, tk->seq, NULL, 0, &f);
@@ -435,7 +441,7 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     cond_init_mono(&rq->cond);
     int64_t t0 = now_us();
     struct timespec dl;
-    deadline_after(&dl, timeout_ms);
+    clock_mono_after(&dl, timeout_ms);
     uint32_t seq;
     bool signed_req;
     r = begin_many(m, &rq, req, 1, nparts == 0, (flags & MUX_PROBE) ? 1 : 0, false, &dl, &seq,

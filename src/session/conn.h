@@ -127,6 +127,10 @@ struct conn_ticket {
  * for conn_finish and to send again. */
 int conn_start(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n, bool wait,
                unsigned flags, struct conn_ticket *tk);
+/* True when a request's data may go from a pipe to the socket
+ * (msg_out.tail_len): the connection does not sign (nor has this mount
+ * signed) and nobody observes its frames. mux_start has the last word. */
+bool conn_splice_ok(struct smb1_conn *c);
 /* True when conn_finish(tk) would not wait. */
 bool conn_ticket_ready(const struct conn_ticket *tk);
 /* Waits for the reply of tk (sent as req) and verifies it: 0 with *resp

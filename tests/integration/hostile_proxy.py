@@ -41,6 +41,10 @@ be driven through several behaviours:
     slowclose  (once, then normal) the next CLOSE reply is held back
                400 ms, the others flow meanwhile; events gets "closereply"
                when it goes out (and "rename" for every RENAME request)
+    failowner  a SET_PATH_INFO or SET_FILE_INFO of FILE_UNIX_BASIC that
+               changes the owner or the group is refused here with
+               STATUS_ACCESS_DENIED, never reaching smbd (a server whose
+               rights changed); events gets "failowner" for each
     nolock     LOCKING_ANDX replies are dropped, everything else answered
                (a server hung on one kind of request)
     nowrite    the same for WRITE_ANDX (smbd writes, nothing says so)
@@ -79,6 +83,8 @@ NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
 LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE, RENAME = 0x74, 0x71, 0x32, 0x04, 0x07
 FIND_CLOSE2, READ_ANDX, LOCKING_ANDX, WRITE_ANDX = 0x34, 0x2E, 0x24, 0x2F
 STATUS_INVALID_HANDLE = 0xC0000008
+STATUS_ACCESS_DENIED = 0xC0000022
+SET_PATH_INFO, SET_FILE_INFO, UNIX_BASIC = 0x06, 0x08, 0x200
 FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "findclosesilent",
               "finddrop", "findreuse")
 FIND_FIRST2, FIND_NEXT2, QUERY_FS_INFO = 0x01, 0x02, 0x03
@@ -168,6 +174,17 @@ def trans2_sub(body):
     if len(body) < 63 or body[4] != TRANS2 or body[32] < 15:
         return None
     return u16(body, 33 + 28)
+
+
+def owner_change(body):
+    """Whether a TRANS2 SET_PATH_INFO/SET_FILE_INFO request sets the owner
+    or the group (FILE_UNIX_BASIC's Uid, Gid other than NO_CHANGE)."""
+    poff, dcnt, doff = u16(body, 53), u16(body, 55), u16(body, 57)
+    if poff + 2 > len(body) or u16(body, poff) != UNIX_BASIC or dcnt < 56 or \
+            doff + 56 > len(body):
+        return False
+    uid, gid = struct.unpack_from("<QQ", body, doff + 40)
+    return uid != 0xFFFFFFFFFFFFFFFF or gid != 0xFFFFFFFFFFFFFFFF
 
 
 def entries(data):
@@ -331,6 +348,11 @@ class Conn:
                             continue
                         if m == "findclosesilent":
                             continue
+                    if m == "failowner" and sub in (SET_PATH_INFO, SET_FILE_INFO) and \
+                            owner_change(body):
+                        event("failowner")
+                        self.to_client(frame(self.error_reply(body, STATUS_ACCESS_DENIED)))
+                        continue
                     if (m in FIND_MODES and sub == FIND_NEXT2 and self.pages and
                             (m != "findgrow" or self.grow)):
                         out = self.next_page_reply(body, m)
