@@ -7,6 +7,8 @@
  * usage: PASSWD=... smblat HOST PORT USER SHARE DIR N [OP...]
  * (OP: echo, create, stat, unlink; default all, in this order)
  * prints one line per operation: <name> <microseconds per operation>
+ * <CPU microseconds of this process per operation> <context switches per
+ * operation> (the last two count every thread of ours, the reader's too)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "smb1.h"
@@ -90,13 +93,23 @@ int main(int argc, char **argv)
             want = want || !strcmp(argv[a], names[op]);
         if (!want)
             continue;
+        struct rusage u0, u1;
+        getrusage(RUSAGE_SELF, &u0);
         double t0 = now_s();
         for (unsigned i = 0; i < n && !err; i++)
             if ((r = run((enum op)op, conn, tree, argv[5], i)))
                 err = r;
         double t1 = now_s();
+        getrusage(RUSAGE_SELF, &u1);
+        double per = n ? n : 1;
+        double cpu = (double)(u1.ru_utime.tv_sec - u0.ru_utime.tv_sec + u1.ru_stime.tv_sec -
+                              u0.ru_stime.tv_sec) *
+                         1e6 +
+                     (double)(u1.ru_utime.tv_usec - u0.ru_utime.tv_usec + u1.ru_stime.tv_usec -
+                              u0.ru_stime.tv_usec);
+        double csw = (double)(u1.ru_nvcsw - u0.ru_nvcsw + u1.ru_nivcsw - u0.ru_nivcsw);
         if (!err)
-            printf("%s %.1f\n", names[op], (t1 - t0) * 1e6 / (n ? n : 1));
+            printf("%s %.1f %.1f %.2f\n", names[op], (t1 - t0) * 1e6 / per, cpu / per, csw / per);
         else
             fprintf(stderr, "smblat: %s: %s\n", names[op], strerror(-err));
     }
