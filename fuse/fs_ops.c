@@ -28,14 +28,14 @@
 
 #include "smb1_cache.h"
 
-static uid_t shown_uid(const struct sfs_fs *fs, const struct smb1_stat *s)
+uid_t shown_uid(const struct sfs_fs *fs, const struct smb1_stat *s)
 {
     if (s->has_unix && !fs->opts->forceuid)
         return (uid_t)s->uid;
     return fs->opts->uid;
 }
 
-static gid_t shown_gid(const struct sfs_fs *fs, const struct smb1_stat *s)
+gid_t shown_gid(const struct sfs_fs *fs, const struct smb1_stat *s)
 {
     if (s->has_unix && !fs->opts->forcegid)
         return (gid_t)s->gid;
@@ -120,7 +120,7 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 /* Attributes of path (or of the open file h), from the cache when fresh. */
-static int get_attr(struct sfs_fs *fs, const char *path, struct smb1_file *h, struct smb1_stat *s)
+int get_attr(struct sfs_fs *fs, const char *path, struct smb1_file *h, struct smb1_stat *s)
 {
     /* First: a name too long is that, even where the cache knows a
      * directory to be empty. */
@@ -202,7 +202,7 @@ static int sfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
 /* A set that the server refused changed nothing there: what the cache
  * holds for the path is as true as before. Any other failure (a lost
  * reply, a reconnect) may have come after the change was made. */
-static bool set_refused(int r)
+bool set_refused(int r)
 {
     return r == -EPERM || r == -EACCES || r == -ENOTSUP || r == -EROFS;
 }
@@ -227,23 +227,6 @@ static void set_open_flags(struct sfs_fs *fs, const char *path, const struct smb
      * true). dd of 512 MiB: 0.09 s of dd's system time instead of 0.22. */
     if ((flags & O_ACCMODE) == O_WRONLY)
         fi->direct_io = 1;
-}
-
-/* Stores what own_* knows of path (ok: all of it) for the stat libfuse
- * makes after a set; g read before. */
-static void own_to_cache(struct sfs_fs *fs, const char *path, bool ok, const struct smb1_stat *s,
-                         uint64_t g)
-{
-    if (ok)
-        (void)cache_put_attr(fs->cache, path, s, g);
-}
-
-/* A set that changes nothing was skipped. */
-static int own_noop(struct sfs_fs *fs, const char *path, const struct smb1_stat *s, bool exact,
-                    uint64_t g)
-{
-    own_to_cache(fs, path, exact, s, g);
-    return 0;
 }
 
 static int open_common(struct sfs_fs *fs, const char *path, int flags, mode_t mode,
@@ -416,7 +399,11 @@ static int sfs_unlink(const char *path)
     SPATH(sp, path);
     /* The kernel checked that path is no directory (unlink(2) gives
      * EISDIR itself), so the core need not ask the server again. */
-    int r = smb1_unlink_nondir(fs->tree, sp);
+    /* What the listing said of it (rm -rf lists first): without the UNIX
+     * extensions a read-only file then costs two requests, not four. */
+    struct smb1_stat s;
+    uint32_t attrs = cache_get_attr(fs->cache, path, &s) == CACHE_HIT ? s.attrs : 0;
+    int r = smb1_unlink_nondir(fs->tree, sp, attrs);
     cache_changed(fs->cache, path);
     keep_forget(fs, path);
     /* The other names lose a link. */
@@ -558,177 +545,6 @@ static int sfs_link(const char *from, const char *to)
         (void)fuse_invalidate_path(fuse_get_context()->fuse, from);
         links_linked(fs, from, to);
         links_changed(fs, to);
-    }
-    return r;
-}
-
-static void resolve_time(const struct timespec *in, struct timespec *out, bool *set)
-{
-    *set = in->tv_nsec != UTIME_OMIT;
-    if (in->tv_nsec == UTIME_NOW)
-        clock_gettime(CLOCK_REALTIME, out);
-    else
-        *out = *in;
-}
-
-static int sfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-    struct sfs_fs *fs = get_fs();
-    struct timespec at, mt;
-    bool has_at, has_mt;
-    if (tv) {
-        resolve_time(&tv[0], &at, &has_at);
-        resolve_time(&tv[1], &mt, &has_mt);
-    } else {
-        clock_gettime(CLOCK_REALTIME, &at);
-        mt = at;
-        has_at = has_mt = true;
-    }
-    if (!has_at && !has_mt)
-        return 0;
-    struct smb1_file *h = get_handle(fi);
-    if (!path) {
-        if (!h)
-            return -ENOENT;
-        return smb1_utimens(fs->tree, NULL, h, has_at ? &at : NULL, has_mt ? &mt : NULL);
-    }
-    SPATH(sp, path);
-    /* SMB1 sets times through a symlink, on its target: for lutimes (tar,
-     * rsync) that would touch the wrong file, or fail on a dangling link.
-     * ENOSYS is how tar and rsync learn that a symlink's own times cannot
-     * be set (and then stop comparing them). A path with an open handle is
-     * no symlink, which spares the check tar's close-then-utimes. */
-    if (!h && !path_is_open(fs, path, false)) {
-        struct smb1_stat s;
-        if (get_attr(fs, path, NULL, &s) == 0 && s.has_unix && S_ISLNK(s.mode))
-            return -ENOSYS;
-    }
-    /* tar sets the mtime (whole seconds from an ustar header) of each
-     * file it extracts, and nothing else, while the file it created is
-     * still open: the CLOSE carries it then. The stat libfuse makes next
-     * is answered from the create's attributes with the new mtime. */
-    if (has_mt && !has_at && mt.tv_nsec == 0) {
-        struct smb1_stat s;
-        uint64_t g = cache_gen(fs->cache);
-        if (own_defer_mtime(fs, path, &mt, &s)) {
-            own_to_cache(fs, path, true, &s, g);
-            keep_forget(fs, path);
-            return 0;
-        }
-    }
-    struct smb1_stat own;
-    bool exact;
-    bool is_own = own_attr(fs, path, &own, &exact);
-    /* The core also stamps the times on our open write handles of the
-     * file, so a later CLOSE of one does not overwrite them. */
-    int r = smb1_utimens(fs->tree, sp, h, has_at ? &at : NULL, has_mt ? &mt : NULL);
-    if (set_refused(r))
-        return r;
-    /* The new ctime is the server's to choose, so the cache cannot be
-     * given the result: the stat libfuse makes next asks the server,
-     * unless the file is one we created and hold (src/ops/op_own.c). */
-    cache_changed(fs->cache, path);
-    keep_forget(fs, path);
-    if (r == 0 && is_own) {
-        uint64_t g = cache_gen(fs->cache);
-        bool ok = own_times(fs, path, has_at ? &at : NULL, has_mt ? &mt : NULL, &own);
-        own_to_cache(fs, path, ok, &own, g);
-    } else {
-        own_forget(fs, path);
-    }
-    return r;
-}
-
-static int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-    struct sfs_fs *fs = get_fs();
-    if (!path)
-        return -ENOENT;
-    SPATH(sp, path);
-    struct smb1_stat own;
-    bool exact = false;
-    uint64_t g0 = cache_gen(fs->cache);
-    if (own_attr(fs, path, &own, &exact)) {
-        if (fs->unix_ext && own.has_unix && (own.mode & 07777) == (mode & 07777))
-            return own_noop(fs, path, &own, exact, g0);
-        if (!fs->unix_ext && ((own.attrs & SMB1_ATTR_READONLY) != 0) == !(mode & S_IWUSR))
-            return own_noop(fs, path, &own, exact, g0);
-    }
-    if (!fs->unix_ext) {
-        /* Only the owner write bit reaches the server (as the DOS
-         * read-only attribute), and not at all for a directory: a chmod
-         * that leaves it as it is (tar's of every file it extracts)
-         * changes nothing, so the attributes it is decided on are cached
-         * and the stat that follows is answered locally. They are asked
-         * of the server, not taken from the cache: a stale entry would
-         * make a chmod that was needed a silent no-op. */
-        struct smb1_stat s;
-        uint64_t g = cache_gen(fs->cache);
-        int r = smb1_stat(fs->tree, sp, &s);
-        if (r)
-            return r;
-        (void)cache_put_attr(fs->cache, path, &s, g);
-        bool ro = (s.attrs & SMB1_ATTR_READONLY) != 0;
-        if (s.is_dir || ro == !(mode & S_IWUSR))
-            return 0;
-    }
-    int r = smb1_chmod(fs->tree, sp, mode);
-    if (set_refused(r))
-        return r;
-    cache_changed(fs->cache, path);
-    /* With the UNIX extensions Samba sets an existing file's mode as
-     * asked (its create mask applies to new files only); set-id bits the
-     * server's kernel may still drop. */
-    if (r == 0 && fs->unix_ext && !(mode & (S_ISUID | S_ISGID))) {
-        uint64_t g = cache_gen(fs->cache);
-        bool ok = own_changed(fs, path, -1, -1, (int)(mode & 07777), &own);
-        own_to_cache(fs, path, ok, &own, g);
-    } else {
-        own_forget(fs, path);
-    }
-    return r;
-}
-
-static int sfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
-{
-    struct sfs_fs *fs = get_fs();
-    struct smb1_stat s;
-    if (!path)
-        return -ENOENT;
-    if (!fs->unix_ext || (fs->opts->forceuid && fs->opts->forcegid)) {
-        /* Ownership is not the server's to change here: only a no-op
-         * succeeds (cp -p and tar try it). */
-        int r = get_attr(fs, path, get_handle(fi), &s);
-        if (r)
-            return r;
-        if ((uid == (uid_t)-1 || uid == shown_uid(fs, &s)) &&
-            (gid == (gid_t)-1 || gid == shown_gid(fs, &s)))
-            return 0;
-        return -EPERM;
-    }
-    if (uid == (uid_t)-1 && gid == (gid_t)-1)
-        return 0;
-    bool exact = false;
-    uint64_t g0 = cache_gen(fs->cache);
-    bool own = own_attr(fs, path, &s, &exact) && s.has_unix;
-    if (own && (uid == (uid_t)-1 || uid == s.uid) && (gid == (gid_t)-1 || gid == s.gid))
-        return own_noop(fs, path, &s, exact, g0);
-    SPATH(sp, path);
-    int r = smb1_chown(fs->tree, sp, uid == (uid_t)-1 ? -1 : (int64_t)uid,
-                       gid == (gid_t)-1 ? -1 : (int64_t)gid);
-    if (set_refused(r))
-        return r;
-    cache_changed(fs->cache, path);
-    /* A chown of a file we just created changes its owner and nothing
-     * else we show, unless it had set-id bits (the server's kernel may
-     * clear them). */
-    if (r == 0 && own && !(s.mode & (S_ISUID | S_ISGID))) {
-        uint64_t g = cache_gen(fs->cache);
-        bool ok = own_changed(fs, path, uid == (uid_t)-1 ? -1 : (int64_t)uid,
-                              gid == (gid_t)-1 ? -1 : (int64_t)gid, -1, &s);
-        own_to_cache(fs, path, ok, &s, g);
-    } else {
-        own_forget(fs, path);
     }
     return r;
 }

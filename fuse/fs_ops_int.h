@@ -1,6 +1,7 @@
 /* The state the files of the FUSE layer share: the per-mount struct
  * sfs_fs, the FUSE handle and libfuse's names of unlinked open files.
- * fs_ops.c has the callbacks, fs_paths.c the server paths, those names
+ * fs_ops.c has the callbacks (fs_setattr.c those of times, mode and
+ * owner), fs_paths.c the server paths, those names
  * and the keep_cache record, fs_locks.c the lock callbacks. The open
  * files themselves (held writes, what a create told us, background
  * CLOSEs) and the POSIX lock algebra are the core's: src/ops/op_file.c,
@@ -126,6 +127,18 @@ bool own_defer_mtime(struct sfs_fs *fs, const char *path, const struct timespec 
                      struct smb1_stat *s);
 /* A change of ours whose result the handle does not know. */
 void own_forget(struct sfs_fs *fs, const char *path);
+
+/* fs_ops.c: attributes of path (or of the open file h), from the cache
+ * when fresh; the owner shown; whether a failed set changed nothing. */
+int get_attr(struct sfs_fs *fs, const char *path, struct smb1_file *h, struct smb1_stat *s);
+uid_t shown_uid(const struct sfs_fs *fs, const struct smb1_stat *s);
+gid_t shown_gid(const struct sfs_fs *fs, const struct smb1_stat *s);
+bool set_refused(int r);
+
+/* fs_setattr.c: times, mode, owner. */
+int sfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi);
+int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
+int sfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi);
 
 /* fs_xattr.c: statfs and extended attributes. */
 int sfs_statfs(const char *path, struct statvfs *sv);

@@ -450,8 +450,12 @@ int smb1_deleted_name(char *out, size_t cap, const char *dir, unsigned n);
 int smb1_hide_open(struct smb1_tree *t, const char *path, char *out, size_t cap);
 /* For a caller that already knows path is no directory, as the kernel's
  * VFS does before it calls FUSE's unlink: with POSIX path operations this
- * saves the stat that smb1_unlink makes first. */
-int smb1_unlink_nondir(struct smb1_tree *t, const char *path);
+ * saves the stat that smb1_unlink makes first. attrs: the file's DOS
+ * attributes as the caller knows them (a listing's; 0: not known). A file
+ * known to be read-only loses the attribute before the delete (one
+ * request) instead of after the server refused it (three: the refused
+ * delete and a query first); should the delete fail, it is put back. */
+int smb1_unlink_nondir(struct smb1_tree *t, const char *path, uint32_t attrs);
 /* flags: 0 replaces an existing target; RENAME_NOREPLACE fails with -EEXIST. */
 int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned flags);
 int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode);
@@ -464,6 +468,15 @@ int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
                  const struct timespec *atime, const struct timespec *mtime);
 int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode);
 int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid);
+/* smb1_chown of a path the caller knows to exist, owned by known->uid and
+ * known->gid (a stat's, UNIX extensions): a change of owner known to be
+ * refused (the same change, from the same owner to the same one, was
+ * refused within the tree's own TTL: a POSIX chown is allowed or not by
+ * who asks and the ids) is refused again without a request, with the
+ * same errno, and a refusal needs no stat to tell it from a missing path.
+ * tar as a user who may not give files away chowns each directory. */
+int smb1_chown_known(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid,
+                     const struct smb1_stat *known);
 int smb1_symlink(struct smb1_tree *t, const char *target, const char *path);
 /* Returns the target length or -errno; buf is NUL-terminated. */
 ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size);

@@ -88,6 +88,15 @@ void cache_changed(struct cache *c, const char *path);
  * another change to path was recorded since gen, read before the request
  * was sent. Returns as cache_put_attr. */
 int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st, uint64_t gen);
+/* cache_changed for our own set of path's mode, owner or times, which
+ * the server accepted: st is the attributes cached at generation gen (read
+ * before the set was sent) with the set applied. When the entry is still
+ * the one read then (fresh, neither refilled nor changed since), st takes
+ * its place with the expiry it had: the stat that follows a set needs no
+ * request, and nothing is kept longer than it would have been. Else the
+ * path is only invalidated. Returns 0 when kept, -ESTALE, -ENOMEM. */
+int cache_changed_known(struct cache *c, const char *path, const struct smb1_stat *st,
+                        uint64_t gen);
 /* cache_changed for our mkdir of path that succeeded: for the TTL, path
  * is known empty but for the names we change in it ourselves (their
  * lookups go to the server), so the lookups of untar and cp -r into it

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "log.h"
 #include "smb1.h"
@@ -110,15 +111,21 @@ enum mux_call_flags {
  * collects their replies: res[i] is 0 with resps[i] holding the verified
  * reply (free it with msg_in_free), or -errno as mux_call would give it.
  * A pipeline for the pieces of a large read or write, without a thread
- * per piece; the requests stay the caller's. */
+ * per piece; the requests stay the caller's. Each reply waits timeout_ms
+ * from when its wait begins, and none past end_ms (monotonic ms, as
+ * mux_now_ms; -1: no end), the deadline of the whole call. */
 void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window, int timeout_ms,
-                   struct msg_in *resps, int *res);
+                   int64_t end_ms, struct msg_in *resps, int *res);
 
 /* A request sent by mux_start whose reply mux_finish collects. */
 struct mux_ticket {
     struct mux_req *rq; /* NULL once finished */
     uint32_t seq;       /* the number it went out with */
     bool sgn;           /* it was signed: its reply must be */
+    /* When it went out plus the timeout of mux_start: mux_finish waits no
+     * longer (a reply is late by its own send, not by when it is collected:
+     * pieces collected one after another must not each wait a timeout). */
+    struct timespec due;
 };
 
 /* Sends single-reply requests from reqs[0..n) (at most 32; not consumed)
@@ -133,8 +140,8 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
               struct mux_ticket *tk);
 /* True when mux_finish(tk) would not wait: its reply or an error is in. */
 bool mux_ticket_ready(struct mux *m, const struct mux_ticket *tk);
-/* Waits (up to timeout_ms) for tk's reply and verifies it as mux_call
- * does: 0 with *resp (the caller's), or -errno. tk is done either way.
+/* Waits (up to timeout_ms, and not past tk->due) for tk's reply and
+ * verifies it as mux_call does: 0 with *resp (the caller's), or -errno. tk is done either way.
  * req is the request tk went out as (an interrupt cancels it). */
 int mux_finish(struct mux *m, struct mux_ticket *tk, struct msg_out *req, int timeout_ms,
                struct msg_in *resp);

@@ -272,8 +272,18 @@ int mux_call(struct mux *m, struct msg_out *req, unsigned flags, int timeout_ms,
     return call_parts(m, req, NULL, 0, flags, timeout_ms, resp, fn, arg);
 }
 
+/* dl, or end when that comes sooner (end_ms < 0: no end). */
+static void cap_deadline(struct timespec *dl, int64_t end_ms)
+{
+    if (end_ms < 0)
+        return;
+    struct timespec e = {(time_t)(end_ms / 1000), (long)(end_ms % 1000) * 1000000L};
+    if (ts_before(&e, dl))
+        *dl = e;
+}
+
 void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window, int timeout_ms,
-                   struct msg_in *resps, int *res)
+                   int64_t end_ms, struct msg_in *resps, int *res)
 {
     struct mux_req **rq = calloc(n ? n : 1, sizeof(*rq));
     uint32_t *seq = calloc(n ? n : 1, sizeof(*seq));
@@ -316,6 +326,7 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
             }
             struct timespec dl;
             deadline_after(&dl, timeout_ms);
+            cap_deadline(&dl, end_ms);
             bool sg = false;
             int g = begin_many(m, rq + sent, reqs + sent, k, true, 0, false,
                                sent == done ? &dl : NULL, seq + sent, &sg);
@@ -343,6 +354,7 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
         struct mux_frame *f = NULL;
         struct timespec wdl;
         deadline_after(&wdl, timeout_ms);
+        cap_deadline(&wdl, end_ms);
         int r = next_frame(m, rq[i], &reqs[i], 0, &wdl, timeout_ms, sgn[i], seq[i], NULL, 0, &f);
         if (r == -ETIMEDOUT || r == -EINTR) {
             res[i] = r;
@@ -393,8 +405,10 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
         deadline_after(&dl, timeout_ms);
         bool sg = false;
         g = begin_many(m, rq, reqs, k, true, 0, true, wait ? &dl : NULL, seq, &sg);
+        struct timespec due;
+        deadline_after(&due, timeout_ms);
         for (size_t j = 0; j < (size_t)(g > 0 ? g : 0); j++)
-            tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg};
+            tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg, .due = due};
         for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++)
             req_free(rq[j]);
         if (g > 0) {
@@ -426,6 +440,8 @@ int mux_finish(struct mux *m, struct mux_ticket *tk, struct msg_out *req, int ti
     struct mux_frame *f = NULL;
     struct timespec dl;
     deadline_after(&dl, timeout_ms);
+    if (tk->due.tv_sec && ts_before(&tk->due, &dl))
+        dl = tk->due;
     int r = next_frame(m, tk->rq, req, 0, &dl, timeout_ms, tk->sgn, tk->seq, NULL, 0, &f);
     if (r == -ETIMEDOUT || r == -EINTR) {
         tk->rq = NULL; /* now the mux's */

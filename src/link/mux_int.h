@@ -53,6 +53,12 @@ struct mux_req {
     bool multi;
     bool abandoned; /* waiter gone; the reader or teardown frees it */
     bool waiting;   /* its caller is in wait_frame (mux->lock) */
+    /* Abandoned, and its late reply has begun: a reply in several frames
+     * goes on (its frames come back to back), so the request keeps its MID
+     * until a frame of another request comes; the rest is dropped as late,
+     * neither taken for frames with unknown MIDs nor handed to a request
+     * that took the MID again. */
+    bool draining;
     bool got_frame;
     /* Set before the request is sent: a single-reply signed request whose
      * reply must carry expect, which the reader may then check in a batch;
@@ -76,7 +82,8 @@ struct mux {
     atomic_int refs;
     atomic_llong last_activity;
 
-    pthread_mutex_t lock;     /* protects reqs, inflight, nabandoned, dead, rd, rd_free_ms */
+    /* protects reqs, inflight, nabandoned, ndraining, dead, rd, rd_free_ms */
+    pthread_mutex_t lock;
     pthread_cond_t slot_cond; /* a slot freed or the mux died */
     enum mux_rd rd;           /* who reads the socket now */
     int64_t rd_free_ms;       /* when rd last became RD_NONE */
@@ -84,6 +91,7 @@ struct mux {
     pthread_cond_t rd_cond;   /* the reader thread waits here while it does not read */
     struct mux_req *reqs;
     unsigned inflight, cap, nabandoned;
+    unsigned ndraining; /* abandoned requests whose late reply has begun */
     int dead;
     int64_t last_stray_ms;   /* when a frame with an unknown MID came (0: never) */
     atomic_llong last_rx_ms; /* when the last whole frame came */

@@ -19,10 +19,41 @@
 #include "wire/smb1_proto.h"
 #include "link/mux_int.h"
 
+/* Caller holds m->lock: a frame with MID mid came, so the late replies of
+ * other requests are over (see mux_req.draining). Returns them, unlinked,
+ * for req_free after the lock is dropped. */
+static struct mux_req *drained(struct mux *m, uint16_t mid)
+{
+    struct mux_req *done = NULL;
+    for (struct mux_req **pp = &m->reqs; *pp && m->ndraining;) {
+        struct mux_req *r = *pp;
+        if (r->draining && r->mid != mid) {
+            *pp = r->next;
+            m->ndraining--;
+            m->nabandoned--;
+            r->next = done;
+            done = r;
+        } else {
+            pp = &r->next;
+        }
+    }
+    return done;
+}
+
 static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
 {
     struct mux_frame *f = NULL;
     pthread_mutex_lock(&m->lock);
+    struct mux_req *done = m->ndraining ? drained(m, in->mid) : NULL;
+    if (done) {
+        pthread_mutex_unlock(&m->lock);
+        while (done) {
+            struct mux_req *n = done->next;
+            req_free(done);
+            done = n;
+        }
+        pthread_mutex_lock(&m->lock);
+    }
     struct mux_req *req = find_req(m, in->mid);
     if (!req || (req->got_frame && !req->multi)) {
         stat_add(&m->o.stats->unknown_mids);
@@ -30,6 +61,21 @@ static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
         pthread_mutex_unlock(&m->lock);
         log_warn(m->o.log, "dropped a %s reply with %s MID %u", msg_cmd_name(in->cmd),
                  req ? "a duplicate" : "an unknown", in->mid);
+        msg_in_free(in);
+        return;
+    }
+    if (req->abandoned && req->multi) {
+        /* Its other frames may follow: the MID stays taken until then. */
+        bool first = !req->draining;
+        if (first) {
+            req->draining = true;
+            m->ndraining++;
+            stat_add(&m->o.stats->late_replies);
+        }
+        pthread_mutex_unlock(&m->lock);
+        if (first)
+            log_info(m->o.log, "late %s reply for timed-out MID %u dropped", msg_cmd_name(in->cmd),
+                     in->mid);
         msg_in_free(in);
         return;
     }

@@ -196,6 +196,7 @@ static int get_cb(void *arg, const struct ea_entry *e)
 ssize_t smb1_getxattr(struct smb1_tree *t, const char *path, const char *xname, void *value,
                       size_t size)
 {
+    CONN_OP(t ? t->conn : NULL);
     const char *name;
     int r = ea_name(xname, &name);
     if (r)
@@ -260,6 +261,7 @@ static int list_cb(void *arg, const struct ea_entry *e)
 
 ssize_t smb1_listxattr(struct smb1_tree *t, const char *path, char *list, size_t size)
 {
+    CONN_OP(t ? t->conn : NULL);
     struct trans_resp rs;
     int r = query_all(t, path, &rs);
     if (r)
@@ -294,6 +296,7 @@ static int set_one(struct smb1_tree *t, const char *path, const char *name, cons
 int smb1_setxattr(struct smb1_tree *t, const char *path, const char *xname, const void *value,
                   size_t size, int flags)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, 0);
     const char *name;
     int r = ea_name(xname, &name);
@@ -318,6 +321,7 @@ int smb1_setxattr(struct smb1_tree *t, const char *path, const char *xname, cons
 
 int smb1_removexattr(struct smb1_tree *t, const char *path, const char *xname)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, 0);
     const char *name;
     int r = ea_name(xname, &name);

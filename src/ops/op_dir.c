@@ -337,8 +337,11 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
      * that sends new names for ever, a few at a time, reaches neither cap
      * below for hours. (A pass ends with its connection, so this is time
      * the server spent answering, never a wait for a reconnect.) */
-    int bound_ms = conn_request_ms(t->conn);
-    int64_t pass_end = mux_now_ms() + bound_ms;
+    /* Within the operation's deadline too (conn_wait_end: a little before
+     * it), so that a server sending pages for ever is told apart (EIO) from
+     * one too slow to answer the last page in time (ETIMEDOUT). */
+    int64_t pass_start = mux_now_ms();
+    int64_t pass_end = conn_wait_end(t->conn);
     for (;;) {
         rc->fresh = 0;
         r = dir_parse(level, rc->pc.unicode, rs.data, rs.data_len, count, on_entry, rc);
@@ -383,7 +386,7 @@ static int readdir_pass(struct smb1_tree *t, const char *path, struct readdir_ct
             log_warn(rc->log,
                      "listing of %s did not end within %d ms (%llu entries, %llu round trips): "
                      "giving up",
-                     path, bound_ms, (unsigned long long)rc->entries,
+                     path, (int)(mux_now_ms() - pass_start), (unsigned long long)rc->entries,
                      (unsigned long long)rc->rounds);
             (void)find_close(t, sid, sid_epoch);
             r = -EIO;
@@ -482,6 +485,7 @@ static int readdir_plain(struct smb1_tree *t, const char *path, smb1_dir_cb cb, 
 
 int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
     if (!mfsym_active(t))
         return readdir_plain(t, path, cb, ctx);

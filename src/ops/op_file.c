@@ -177,7 +177,7 @@ int file_fid_cmd_brief(struct smb1_tree *t, uint8_t cmd, uint16_t fid, uint64_t 
 
 int file_close_fid_at(struct smb1_tree *t, uint16_t fid, uint64_t epoch)
 {
-    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, epoch, 0);
+    return fid_cmd(t, SMB1_COM_CLOSE, fid, true, 0xFFFFFFFF, epoch, CONN_CLEANUP);
 }
 
 int file_open_temp(struct smb1_tree *t, const char *path, uint32_t access, bool dir_ok,
@@ -383,6 +383,11 @@ static void file_free(struct smb1_file *f)
         f->locks = l->next;
         free(l);
     }
+    while (f->lock_owed) {
+        struct file_lock_owed *o = f->lock_owed;
+        f->lock_owed = o->next;
+        free(o);
+    }
     pthread_mutex_destroy(&f->lock);
     pthread_mutex_destroy(&f->wb_lock);
     free(f->wb);
@@ -435,6 +440,7 @@ void file_unlist(struct smb1_file *f)
 int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, struct smb1_file **out,
               struct smb1_stat *st)
 {
+    CONN_OP(t ? t->conn : NULL);
     struct conn_params p;
     struct smb1_stat s;
     int r;

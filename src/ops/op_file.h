@@ -40,10 +40,20 @@ struct file_lock_rec {
     bool shared;
 };
 
+/* An unlock owed to the server (op_lock.c): a lock request of the handle
+ * on fid in epoch whose outcome is unknown. */
+struct file_lock_owed {
+    struct file_lock_owed *next;
+    uint64_t off, len;
+    uint64_t epoch;
+    uint16_t fid;
+    bool large;
+};
+
 struct smb1_file {
     struct smb1_tree *t;
     struct smb1_file *prev, *next; /* protected by the tree's ops_tree lock */
-    pthread_mutex_t lock;          /* protects path, fid, epoch, locks, locks_lost */
+    pthread_mutex_t lock;          /* protects path, fid, epoch, locks, locks_lost, lock_owed */
     char *path;                    /* '/' path; moved by rename */
     uint32_t access, share, create_options;
     bool posix;      /* opened with SMB_POSIX_PATH_OPEN */
@@ -57,6 +67,13 @@ struct smb1_file {
     /* One could not be taken again (someone else has the range now): I/O
      * through this handle fails with EIO rather than go on unprotected. */
     bool locks_lost;
+    /* Ranges a LOCKING_ANDX of this handle may have locked on the server
+     * although the program was told it failed (it timed out or was
+     * interrupted: the server may have granted it, or may yet). Each is
+     * unlocked, on its epoch, before the next lock request of the handle
+     * goes out (op_lock.c), oldest first; a new epoch drops them (the
+     * server dropped the handle's locks with the connection). */
+    struct file_lock_owed *lock_owed;
     /* Never reopened after a reconnect: a print job's spool file (opening
      * the name again would start another job). The handle fails instead. */
     bool no_reopen;

@@ -20,6 +20,7 @@
 
 int smb1_hide_open(struct smb1_tree *t, const char *path, char *out, size_t cap)
 {
+    CONN_OP(t ? t->conn : NULL);
     struct ops_tree *ot = ops_tree_get(t);
     if (!ot)
         return -ENOMEM;
@@ -44,5 +45,5 @@ int smb1_hide_open(struct smb1_tree *t, const char *path, char *out, size_t cap)
 void hide_closed(struct smb1_tree *t, const char *path)
 {
     if (!file_is_open(t, path, false))
-        (void)smb1_unlink_nondir(t, path);
+        (void)smb1_unlink_nondir(t, path, 0);
 }

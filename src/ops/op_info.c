@@ -329,6 +329,7 @@ int info_path_errno(struct smb1_tree *t, const char *path, uint32_t status)
 
 int smb1_stat(struct smb1_tree *t, const char *path, struct smb1_stat *st)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES);
     uint32_t status = 0;
     int r = stat_query(t, path, st, &status);
@@ -387,6 +388,7 @@ static bool conn_failed(int r)
 
 int smb1_statfs(struct smb1_tree *t, struct smb1_statfs *sf)
 {
+    CONN_OP(t ? t->conn : NULL);
     struct conn_params p;
     struct trans_resp rs;
     int r = -EOPNOTSUPP;

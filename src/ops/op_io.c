@@ -563,11 +563,56 @@ ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
     return (ssize_t)done;
 }
 
+/* How long the write verdict holds: a probe interval (a quarter of the
+ * bound, 1 to 10 s). */
+static int wstall_window_ms(struct smb1_file *f)
+{
+    int p = conn_request_ms(f->t->conn) / 4;
+    return p < 1000 ? 1000 : p > 10000 ? 10000 : p;
+}
+
+/* Whether writes on f's tree fail at once (the write verdict). */
+bool io_wstall_on(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    int64_t at = ot ? atomic_load(&ot->wstall_ms) : 0;
+    return at && mux_now_ms() - at < wstall_window_ms(f);
+}
+
+/* A piece of f ended with r: a timeout gives the verdict, an answer
+ * lifts it. */
+void io_wstall_note(struct smb1_file *f, int r)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot || (r && r != -ETIMEDOUT))
+        return;
+    if (r == 0) {
+        atomic_store(&ot->wstall_ms, 0);
+        return;
+    }
+    if (atomic_exchange(&ot->wstall_ms, mux_now_ms()) == 0) {
+        char path[256];
+        file_path_copy(f, path, sizeof(path));
+        log_warn(conn_log(f->t->conn),
+                 "a write to %s went unanswered for %d ms: writes fail at once for the next %d ms",
+                 path, conn_request_ms(f->t->conn), wstall_window_ms(f));
+    }
+}
+
 ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
+    if (len && io_wstall_on(f))
+        return -ETIMEDOUT;
+    int64_t began = mux_now_ms();
     ssize_t r = io_run(f, NULL, buf, len, off);
     if (r > 0)
         file_size_note(f, off + (uint64_t)r, false);
+    /* A timeout cut short by the operation's deadline is no verdict on
+     * the server: only a wait of at least three quarters of a bound is
+     * (as for the stall verdict). */
+    if (r > 0 ||
+        (r == -ETIMEDOUT && (mux_now_ms() - began) * 4 >= (int64_t)conn_request_ms(f->t->conn) * 3))
+        io_wstall_note(f, r > 0 ? 0 : (int)r);
     return r;
 }
 

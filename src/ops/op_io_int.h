@@ -27,6 +27,19 @@ int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io
 /* write_build into buf (msg_out_init_buf). */
 int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
                     uint8_t *buf, size_t bufcap);
+/* The write verdict. A server that answers everything but writes (a
+ * smbd stuck on its disk for writes) costs a write its whole bound, and
+ * the kernel sends one write or fsync of a file at a time: programs
+ * queued behind it would each wait a bound after another. So once a write
+ * went its whole bound unanswered (a WRITE_ANDX of io_write or of
+ * write-behind: io_wstall_note with -ETIMEDOUT), writes on the tree that
+ * start within a probe interval (a quarter of the bound, 1 to 10 s) fail
+ * at once with ETIMEDOUT (io_wstall_on), as the connection's stall
+ * verdict (session/conn_stall.c) does for every request when nothing at
+ * all is answered; a write answered (io_wstall_note with 0) lifts it.
+ * Kept in the tree's ops_tree.wstall_ms. */
+bool io_wstall_on(struct smb1_file *f);
+void io_wstall_note(struct smb1_file *f, int r);
 /* A file_op_fn: one WRITE_ANDX of the io_req arg, and its reply. */
 ssize_t write_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg);
 

@@ -164,30 +164,58 @@ static int unlink_busy(struct smb1_tree *t, const char *path)
     return r;
 }
 
-/* DELETE of the file path. One that the server keeps for its read-only
- * attribute loses the attribute first, as cifs.ko does: on Linux only the
- * directory decides an unlink. Should the delete still fail, the
- * attribute is put back. *status: the last DELETE's. */
-static int delete_file(struct smb1_tree *t, const char *path, uint32_t *status)
+/* Removes the file path by del (DELETE or the POSIX unlink). One that the
+ * server keeps for its read-only attribute loses the attribute first, as
+ * cifs.ko does: on Linux only the directory decides an unlink. Known
+ * read-only (attrs, a listing's), before the first try; else once the
+ * server refused it. Should the removal still fail, the attribute is put
+ * back. *status: the last DELETE's. */
+typedef int (*unlink_fn)(struct smb1_tree *t, const char *path, uint32_t *status);
+static int del_posix(struct smb1_tree *t, const char *path, uint32_t *status);
+
+static int remove_readonly(struct smb1_tree *t, const char *path, uint32_t attrs, unlink_fn del,
+                           uint32_t *status)
+{
+    *status = 0;
+    bool known = (attrs & SMB1_ATTR_READONLY) && !(attrs & SMB1_ATTR_DIRECTORY);
+    int r;
+    if (known && info_set_attrs(t, path, attrs & ~(uint32_t)SMB1_ATTR_READONLY) != 0)
+        known = false; /* the server will say why */
+    if (!known) {
+        r = del(t, path, status);
+        if (r != -EACCES || info_clear_readonly(t, path, &attrs) != 0)
+            return r;
+    }
+    uint32_t again = 0;
+    r = del(t, path, &again);
+    /* Not after a DELETE whose answer was lost: it may have gone through. */
+    if (r && (again || del == del_posix))
+        (void)info_set_attrs(t, path, attrs);
+    *status = again;
+    return r;
+}
+
+/* DELETE, refused as EACCES: a file the server keeps for its read-only
+ * attribute (CANNOT_DELETE, or ACCESS_DENIED). */
+static int del_file(struct smb1_tree *t, const char *path, uint32_t *status)
 {
     uint16_t w = SMB1_ATTR_HIDDEN | SMB1_ATTR_SYSTEM;
     *status = 0;
     int r = path_cmd(t, SMB1_COM_DELETE, &w, 1, path, NULL, status);
-    if (!r || (*status != NT_STATUS_CANNOT_DELETE && *status != NT_STATUS_ACCESS_DENIED))
-        return r;
-    uint32_t attrs;
-    if (info_clear_readonly(t, path, &attrs) != 0)
-        return r;
-    uint32_t again = 0;
-    int r2 = path_cmd(t, SMB1_COM_DELETE, &w, 1, path, NULL, &again);
-    if (r2 && again)
-        (void)info_set_attrs(t, path, attrs);
-    *status = again;
-    return r2;
+    if (r && (*status == NT_STATUS_CANNOT_DELETE || *status == NT_STATUS_ACCESS_DENIED))
+        return -EACCES;
+    return r;
 }
 
-static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondir)
+static int del_posix(struct smb1_tree *t, const char *path, uint32_t *status)
 {
+    *status = 0;
+    return unix_posix_unlink(t, path, false);
+}
+
+static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondir, uint32_t attrs)
+{
+    uint32_t status;
     if (posix_ops(t)) {
         /* The POSIX unlink removes an (empty) directory as well: unlink(2)
          * must not, so the type is checked first unless the caller did. */
@@ -202,23 +230,14 @@ static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondi
         /* The POSIX unlink, as cifs.ko: the name goes at once even while
          * other clients have the file open. (DELETE costs smbd less, but
          * it shares nothing: such a file waits out Samba's second for a
-         * sharing violation first.) A file the server keeps for its DOS
-         * read-only attribute loses the attribute first (delete_file). */
-        int r = unix_posix_unlink(t, path, false);
-        uint32_t attrs;
-        if (r != -EACCES || info_clear_readonly(t, path, &attrs) != 0)
-            return r;
-        r = unix_posix_unlink(t, path, false);
-        if (r)
-            (void)info_set_attrs(t, path, attrs);
-        return r;
+         * sharing violation first.) */
+        return remove_readonly(t, path, attrs, del_posix, &status);
     }
     /* An open file: DELETE would wait (a second, in Samba) for a sharing
      * violation. */
     if (file_is_open(t, path, false))
         return unlink_busy(t, path);
-    uint32_t status;
-    int r = delete_file(t, path, &status);
+    int r = remove_readonly(t, path, attrs, del_file, &status);
     if (r && status == NT_STATUS_SHARING_VIOLATION)
         return unlink_busy(t, path);
     if (r && status)
@@ -238,18 +257,21 @@ static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondi
 
 int smb1_unlink(struct smb1_tree *t, const char *path)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES);
-    return unlink_common(t, path, false);
+    return unlink_common(t, path, false, 0);
 }
 
-int smb1_unlink_nondir(struct smb1_tree *t, const char *path)
+int smb1_unlink_nondir(struct smb1_tree *t, const char *path, uint32_t attrs)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES);
-    return unlink_common(t, path, true);
+    return unlink_common(t, path, true, attrs);
 }
 
 int smb1_rmdir(struct smb1_tree *t, const char *path)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
     if (posix_ops(t))
         return unix_posix_unlink(t, path, true);
@@ -262,11 +284,13 @@ int smb1_rmdir(struct smb1_tree *t, const char *path)
 
 int smb1_mkdir(struct smb1_tree *t, const char *path, mode_t mode)
 {
+    CONN_OP(t ? t->conn : NULL);
     return smb1_mkdir_stat(t, path, mode, NULL);
 }
 
 int smb1_mkdir_stat(struct smb1_tree *t, const char *path, mode_t mode, struct smb1_stat *st)
 {
+    CONN_OP(t ? t->conn : NULL);
     if (st)
         memset(st, 0, sizeof(*st));
     if (posix_ops(t)) {
@@ -446,6 +470,7 @@ static int replace_rename(struct smb1_tree *t, const char *from, const char *to)
 
 int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned flags)
 {
+    CONN_OP(t ? t->conn : NULL);
     uint32_t status = 0;
     if (strcmp(from, to) == 0)
         return 0;
@@ -463,6 +488,7 @@ int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned 
 
 int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev)
 {
+    CONN_OP(t ? t->conn : NULL);
     enum unix_type type;
     switch (mode & S_IFMT) {
     case S_IFIFO:
@@ -504,6 +530,7 @@ int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev)
 
 int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 {
+    CONN_OP(t ? t->conn : NULL);
     ops_settle(t, from, OPS_SETTLE_WRITES);
     struct conn_params p;
     conn_get_params(t->conn, &p);
@@ -519,6 +546,7 @@ int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 
 int smb1_symlink(struct smb1_tree *t, const char *target, const char *path)
 {
+    CONN_OP(t ? t->conn : NULL);
     if (mfsym_active(t))
         return mfsym_create(t, target, path);
     return unix_symlink(t, target, path);
@@ -526,6 +554,7 @@ int smb1_symlink(struct smb1_tree *t, const char *target, const char *path)
 
 ssize_t smb1_readlink(struct smb1_tree *t, const char *path, char *buf, size_t size)
 {
+    CONN_OP(t ? t->conn : NULL);
     if (mfsym_active(t))
         return mfsym_readlink(t, path, buf, size);
     return unix_readlink(t, path, buf, size);

@@ -273,7 +273,10 @@ static int ranges_change(struct smb1_file **files, size_t nf, uint64_t owner, bo
  * behind it must not wait one timeout after another. -ETIMEDOUT then. */
 static int plock_take(struct ops_tree *ot, struct smb1_file *f)
 {
-    int ms = conn_request_ms(f->t->conn);
+    /* Within the operation's deadline too (as every round trip of it). */
+    int ms = conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn));
+    if (ms == 0)
+        return -ETIMEDOUT;
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl); /* the clock of pthread_mutex_timedlock */
     dl.tv_sec += ms / 1000;
@@ -309,6 +312,7 @@ static int try_change(struct ops_tree *ot, struct smb1_file *f, uint64_t owner, 
 int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t start, uint64_t end,
                     int type, bool wait, int (*interrupted)(void))
 {
+    CONN_OP(f ? f->t->conn : NULL);
     if (type != F_RDLCK && type != F_WRLCK && type != F_UNLCK)
         return -EINVAL;
     int rw = wb_push(f);
@@ -319,9 +323,13 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
     struct ops_tree *ot = ops_tree_get(f->t);
     if (!ot)
         return -ENOLCK;
+    int64_t t0 = mux_now_ms();
     int r = try_change(ot, f, owner, flock, start, end, type);
     if (r != -EAGAIN || !wait)
         return r;
+    /* The last try starts when the slowest one yet still fits in the
+     * operation's deadline (Samba makes a repeated refusal wait a while). */
+    int64_t slowest = mux_now_ms() - t0;
     /* A wait is a retry with backoff from here, never a request the server
      * holds: it keeps no multiplex slot (cifs.ko does not count blocking
      * locks against MaxMpx either; with MaxMpxCount 1 a held request would
@@ -335,26 +343,30 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
         return -ENOLCK;
     }
     /* The mount's request timeout bounds a wait as it bounds any call. */
-    int bound_ms = conn_request_ms(f->t->conn);
-    int64_t deadline = mux_now_ms() + bound_ms;
+    int64_t began = mux_now_ms();
+    int64_t deadline = conn_wait_end(f->t->conn);
     for (unsigned ms = 5;; ms = ms < 320 ? ms * 2 : 500) {
         if (interrupted && interrupted()) {
             r = -EINTR;
             break;
         }
-        if (mux_now_ms() >= deadline) {
+        if (mux_now_ms() + slowest >= deadline) {
             char path[512];
             file_path_copy(f, path, sizeof(path));
-            log_warn(conn_log(f->t->conn), "gave up waiting for a lock on %s after %d ms", path,
-                     bound_ms);
+            log_warn(conn_log(f->t->conn), "gave up waiting for a lock on %s after %lld ms", path,
+                     (long long)(mux_now_ms() - began));
             r = -EDEADLK;
             break;
         }
-        struct timespec ts = {0, (long)ms * 1000000L};
+        int64_t left = deadline - slowest - mux_now_ms();
+        struct timespec ts = {0, (long)(left > 0 && left < ms ? left : ms) * 1000000L};
         nanosleep(&ts, NULL);
+        t0 = mux_now_ms();
         r = try_change(ot, f, owner, flock, start, end, type);
         if (r != -EAGAIN)
             break;
+        if (mux_now_ms() - t0 > slowest)
+            slowest = mux_now_ms() - t0;
     }
     atomic_fetch_sub(&ot->plock_waiters, 1);
     return r;
@@ -362,6 +374,7 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
 
 int smb1_posix_getlk(struct smb1_file *f, uint64_t start, uint64_t end, int *type)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     if (*type == F_UNLCK || start >= end)
         return 0;
     int rw = wb_push(f);

@@ -44,5 +44,6 @@ static void tree_unix_setup(struct smb1_tree *t)
 
 int smb1_tree_connect(struct smb1_conn *c, const char *share, struct smb1_tree **out)
 {
+    CONN_OP(c);
     return tree_open(c, share, tree_unix_setup, out);
 }

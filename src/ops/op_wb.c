@@ -201,6 +201,7 @@ static void own_wrote(struct smb1_file *f, uint64_t end)
 
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     settle_others(f);
     if (atomic_load(&f->hold)) {
         size_t max = smb1_write_close_max(f);
@@ -239,6 +240,7 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
 
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     int r = wb_push(f);
     if (r)
         return r;
@@ -255,6 +257,7 @@ ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 
 int smb1_flush(struct smb1_file *f)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     int r = wb_push(f);
     return r ? r : io_flush(f);
 }
@@ -276,6 +279,7 @@ static bool sole_created_locked(struct ops_tree *ot, struct smb1_file *f)
 
 int smb1_flush_held(struct smb1_file *f)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     /* close(2): the writes on their way are answered first, and their
      * failure is its. */
     int rb = atomic_load(&f->behind) ? file_wb_drain(f, true) : 0;
@@ -365,7 +369,8 @@ static void settle_but(struct smb1_tree *t, const char *path, unsigned how, stru
         for (struct smb1_file *f = ot->files; f && !push; f = f->next) {
             if (f == skip)
                 continue;
-            if (!f->closing && !((how & OPS_SETTLE_WRITES) && (f->held || f->behind_busy)))
+            if (!f->closing && !((how & OPS_SETTLE_WRITES) && (f->held || f->behind_busy)) &&
+                !((how & OPS_SETTLE_BEHIND) && f->behind_busy))
                 continue;
             if (!file_path_matches(f, path, below))
                 continue;
@@ -513,16 +518,19 @@ static int close_common(struct smb1_file *f, const struct timespec *mtime, bool 
 
 int smb1_close(struct smb1_file *f)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     return close_common(f, NULL, false);
 }
 
 int smb1_close_mtime(struct smb1_file *f, const struct timespec *mtime)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     return close_common(f, mtime, false);
 }
 
 int smb1_close_background(struct smb1_file *f)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     return close_common(f, NULL, true);
 }
 

@@ -18,6 +18,22 @@
  * smb1_write_wait, smb1_flush, smb1_ftruncate, smb1_write_close or
  * smb1_close of the handle returns it, once.
  *
+ * Bounds. A piece's reply is late one request timeout after it went out
+ * (conn_finish: not after the pump began to wait for it), and the first
+ * piece that times out fails the queue (qerr): the server is not
+ * answering writes, so the pieces not sent yet fail at once with it and
+ * nothing is written again the ordinary way (each retry would wait a
+ * timeout more). A writer waiting for room and a drain that reports
+ * nothing (fsync, a read through the handle, a settle) give up one
+ * request timeout after they began (-ETIMEDOUT): whoever queues on the
+ * file waits one bound of its own, not one per piece or per waiter ahead.
+ * close(2) and the CLOSE wait for every piece (each bounded as above).
+ * The kernel sends one write or fsync of a file at a time, so programs
+ * queued there would still wait a bound each behind one another: once a
+ * piece went its whole bound unanswered, writes on the tree that start
+ * within a probe interval (at least 1 s) fail at once with ETIMEDOUT (the
+ * write verdict, op_io.c).
+ *
  * Order. Pieces go out in the order written. The server may run the
  * requests of a connection in parallel (Samba's aio), so pieces in flight
  * together never share a byte: a write onto bytes still queued or in
@@ -58,11 +74,13 @@ struct file_wbehind {
     struct conn_ticket tk[WB_RING];
     struct io_req io[WB_RING]; /* wbuf points into req's data */
     uint64_t epoch[WB_RING];
-    bool pump_on;   /* a pump runs (or is starting) */
-    bool pump_join; /* a pump thread ended and is not joined yet */
-    bool stop;      /* the handle is closing: an idle pump ends at once */
+    int64_t sent_ms[WB_RING]; /* when each piece in flight went out (mux_now_ms) */
+    bool pump_on;             /* a pump runs (or is starting) */
+    bool pump_join;           /* a pump thread ended and is not joined yet */
+    bool stop;                /* the handle is closing: an idle pump ends at once */
     pthread_t pump;
-    int err; /* the first failure not reported yet */
+    int err;  /* the first failure not reported yet */
+    int qerr; /* the queue failed (a piece timed out); 0 again once empty */
     /* Buffers of sent pieces, used again while the pump runs: fresh
      * pages for every MiB cost as much as the copy into them. */
     uint8_t *spare[WB_RING];
@@ -80,7 +98,7 @@ static void deadline_ms(struct timespec *ts, int ms)
 /* The outcome of piece i, which went out (sent) or could not go (!sent):
  * its reply, or an ordinary write of it when the connection let it down.
  * No lock held: the pump owns the piece. Returns 0 or -errno. */
-static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err)
+static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err, bool retry)
 {
     struct smb1_file *f = w->f;
     struct io_req *io = &w->io[i];
@@ -99,11 +117,11 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err)
             msg_in_free(&resp);
         }
     }
-    if (got < 0 && (again || file_should_retry(f, w->epoch[i], (int)got)))
+    if (got < 0 && retry && (again || file_should_retry(f, w->epoch[i], (int)got)))
         got = file_call(f, write_op, io);
     /* A short write: the rest the ordinary way. */
     size_t done = got > 0 ? (size_t)got : 0;
-    while (got >= 0 && done < io->len) {
+    while (got >= 0 && done < io->len && retry) {
         struct io_req rest = {NULL, io->wbuf + done, io->len - (uint32_t)done, io->off + done,
                               io->large};
         got = file_call(f, write_op, &rest);
@@ -112,6 +130,9 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err)
         if (got > 0)
             done += (size_t)got;
     }
+    if (got >= 0 && done < io->len)
+        got = -EIO;
+    io_wstall_note(f, got >= 0 ? 0 : (int)got);
     if (got >= 0)
         return 0;
     char path[256];
@@ -137,8 +158,12 @@ static void wb_retire(struct file_wbehind *w, int r)
         w->nsent--;
     if (r && !w->err)
         w->err = r;
-    if (w->total == 0)
+    if (r == -ETIMEDOUT && !w->qerr)
+        w->qerr = r;
+    if (w->total == 0) {
+        w->qerr = 0;
         wb_behind_busy(w->f, false);
+    }
     pthread_cond_broadcast(&w->cond);
 }
 
@@ -148,7 +173,12 @@ static void *wb_pump(void *arg)
     struct smb1_file *f = w->f;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        if (w->total > w->nsent) {
+        if (w->qerr && w->total > w->nsent && w->nsent == 0) {
+            /* The queue failed: what was not sent fails with it. */
+            wb_retire(w, w->qerr);
+            continue;
+        }
+        if (w->total > w->nsent && !w->qerr) {
             /* Send what is queued: one run up to the ring's end. */
             size_t i = (w->head + w->nsent) % WB_RING;
             size_t k = w->total - w->nsent;
@@ -159,6 +189,9 @@ static void *wb_pump(void *arg)
             int g = conn_start(f->t->conn, f->t, &w->req[i], k, wait, CONN_FID, &w->tk[i]);
             pthread_mutex_lock(&w->lock);
             if (g > 0) {
+                int64_t now = mux_now_ms();
+                for (size_t j = 0; j < (size_t)g; j++)
+                    w->sent_ms[(i + j) % WB_RING] = now;
                 w->nsent += (size_t)g;
                 continue;
             }
@@ -166,13 +199,16 @@ static void *wb_pump(void *arg)
                 /* It cannot go out (the connection is going): the pieces
                  * before it first, then it the ordinary way. */
                 while (w->nsent) {
+                    bool retry = !w->qerr;
                     pthread_mutex_unlock(&w->lock);
-                    int r = wb_outcome(w, w->head, true, 0);
+                    int r = wb_outcome(w, w->head, true, 0, retry);
                     pthread_mutex_lock(&w->lock);
                     wb_retire(w, r);
                 }
+                if (w->qerr)
+                    continue;
                 pthread_mutex_unlock(&w->lock);
-                int r = wb_outcome(w, w->head, false, g);
+                int r = wb_outcome(w, w->head, false, g, true);
                 pthread_mutex_lock(&w->lock);
                 wb_retire(w, r);
                 continue;
@@ -180,8 +216,9 @@ static void *wb_pump(void *arg)
             /* No slot free while ours are in flight: collect one. */
         }
         if (w->nsent) {
+            bool retry = !w->qerr;
             pthread_mutex_unlock(&w->lock);
-            int r = wb_outcome(w, w->head, true, 0);
+            int r = wb_outcome(w, w->head, true, 0, retry);
             pthread_mutex_lock(&w->lock);
             wb_retire(w, r);
             continue;
@@ -230,14 +267,31 @@ static void wb_join_locked(struct file_wbehind *w)
     }
 }
 
+/* Waits on w->cond until dl (NULL: for ever); w->lock held. false when
+ * dl has passed. */
+static bool wb_wait(struct file_wbehind *w, const struct timespec *dl)
+{
+    if (!dl) {
+        pthread_cond_wait(&w->cond, &w->lock);
+        return true;
+    }
+    return pthread_cond_timedwait(&w->cond, &w->lock, dl) != ETIMEDOUT;
+}
+
 int file_wb_drain(struct smb1_file *f, bool report)
 {
     struct file_wbehind *w = wb_get(f, false);
     if (!w)
         return 0;
+    struct timespec dl;
+    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
-    while (w->total)
-        pthread_cond_wait(&w->cond, &w->lock);
+    while (w->total) {
+        if (!wb_wait(w, report ? NULL : &dl) && w->total) {
+            pthread_mutex_unlock(&w->lock);
+            return -ETIMEDOUT;
+        }
+    }
     int r = w->err;
     if (report)
         w->err = 0;
@@ -287,12 +341,23 @@ ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t
         int rw = file_wb_drain(f, true);
         return rw ? rw : io_write(f, buf, len, off);
     }
-    /* Room, and nothing queued on the same bytes. */
+    /* Room, and nothing queued on the same bytes: for one bound at most. */
+    struct timespec dl;
+    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
-    while (!w->err && (w->total + pieces > window || wb_overlaps(w, off, len)))
-        pthread_cond_wait(&w->cond, &w->lock);
+    /* The write verdict, or about to be given: the oldest piece in
+     * flight is a bound old (the pump has not seen it time out yet). */
+    bool stalled = io_wstall_on(f) ||
+                   (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn));
+    while (!w->err && !stalled && (w->total + pieces > window || wb_overlaps(w, off, len)) &&
+           wb_wait(w, &dl))
+        ;
     int r = w->err;
     w->err = 0;
+    if (!r && stalled)
+        r = -ETIMEDOUT;
+    if (!r && (w->total + pieces > window || wb_overlaps(w, off, len)))
+        r = -ETIMEDOUT;
     uint8_t *spare[WB_MAX_PIECES];
     size_t spare_cap[WB_MAX_PIECES];
     for (size_t i = 0; i < pieces; i++) {
@@ -338,8 +403,14 @@ ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t
         free(spare[i]);
     pthread_mutex_lock(&w->lock);
     /* Another thread's write may have come meanwhile. */
-    while (w->total + k > window || wb_overlaps(w, off, len))
-        pthread_cond_wait(&w->cond, &w->lock);
+    while (w->total + k > window || wb_overlaps(w, off, len)) {
+        if (!wb_wait(w, &dl) && (w->total + k > window || wb_overlaps(w, off, len))) {
+            pthread_mutex_unlock(&w->lock);
+            for (size_t i = 0; i < k; i++)
+                msg_out_free(&req[i]);
+            return -ETIMEDOUT;
+        }
+    }
     for (size_t i = 0; i < k; i++) {
         size_t at = (w->head + w->total + i) % WB_RING;
         w->req[at] = req[i];

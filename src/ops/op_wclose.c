@@ -113,6 +113,7 @@ size_t smb1_write_close_max(struct smb1_file *f)
 int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
                      const struct timespec *mtime)
 {
+    CONN_OP(f ? f->t->conn : NULL);
     if (len == 0 || len > smb1_write_close_max(f))
         return -EINVAL;
     struct wclose_req q = {buf, (uint32_t)len, off, 0, 0, 0, 0};

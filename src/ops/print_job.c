@@ -129,6 +129,7 @@ static bool nt_create_unsupported(int r, uint32_t status)
 int smb1_print_open(struct smb1_tree *t, const char *name, unsigned flags,
                     struct smb1_print_job **out)
 {
+    CONN_OP(t ? t->conn : NULL);
     *out = NULL;
     if (t->type != SMB1_TREE_PRINTER)
         return -ENOTSUP;
@@ -180,6 +181,7 @@ int smb1_print_open(struct smb1_tree *t, const char *name, unsigned flags,
 
 ssize_t smb1_print_write(struct smb1_print_job *j, const void *buf, size_t len, uint64_t off)
 {
+    CONN_OP(j ? j->f->t->conn : NULL);
     if (atomic_load(&j->failed))
         return -EIO;
     ssize_t r = smb1_write(j->f, buf, len, off);

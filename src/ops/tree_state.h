@@ -16,6 +16,7 @@
 /* What a settle waits for (ops_settle). */
 #define OPS_SETTLE_BELOW  1u /* files below path too (a directory) */
 #define OPS_SETTLE_WRITES 2u /* push held writes; without: wait for CLOSEs only */
+#define OPS_SETTLE_BEHIND 4u /* writes on their way only (write-behind), not held ones */
 typedef void (*ops_settle_fn)(struct smb1_tree *t, const char *path, unsigned how);
 typedef void *(*ops_closer_fn)(void *ot);
 
@@ -67,6 +68,9 @@ struct ops_tree {
     struct ops_chown_seen chown_seen[OPS_CHOWN_SEEN];
     unsigned chown_seen_next;
     unsigned hide_seq; /* under lock: makes hidden names unique (op_hide.c) */
+    /* When a write on the tree last went its whole bound unanswered
+     * (mux_now_ms), 0 once a write was answered since (op_wbehind.c). */
+    _Atomic int64_t wstall_ms;
 };
 /* NULL only when out of memory. */
 struct ops_tree *ops_tree_get(struct smb1_tree *t);

@@ -67,6 +67,7 @@ int browse_decode(const uint8_t *param, size_t plen, const uint8_t *data, size_t
 int smb1_server_enum(struct smb1_conn *c, const char *workgroup, uint32_t types, smb1_server_cb cb,
                      void *ctx)
 {
+    CONN_OP(c);
     struct smb1_tree *t;
     int r = smb1_tree_connect(c, "IPC$", &t);
     if (r)

@@ -137,6 +137,7 @@ static int guard_cb(void *ctx, const struct smb1_print_job_info *ji)
 
 int smb1_print_queue(struct smb1_tree *t, smb1_job_cb cb, void *ctx)
 {
+    CONN_OP(t ? t->conn : NULL);
     struct smb1_tree *ipc;
     int r = ipc_open(t, &ipc);
     if (r)
@@ -199,6 +200,7 @@ static int match_job(void *ctx, const struct smb1_print_job_info *ji)
 
 int smb1_print_cancel(struct smb1_tree *t, const struct smb1_print_job_info *job)
 {
+    CONN_OP(t ? t->conn : NULL);
     if (job->id == 0)
         return -ENOENT;
     struct smb1_tree *ipc;
@@ -226,6 +228,7 @@ int smb1_print_cancel(struct smb1_tree *t, const struct smb1_print_job_info *job
 
 void smb1_print_abort(struct smb1_print_job *j)
 {
+    CONN_OP(j ? print_job_tree(j)->conn : NULL);
     if (!j)
         return;
     struct smb1_tree *t = print_job_tree(j);
@@ -243,6 +246,7 @@ void smb1_print_abort(struct smb1_print_job *j)
 
 int smb1_print_close(struct smb1_print_job *j)
 {
+    CONN_OP(j ? print_job_tree(j)->conn : NULL);
     if (!j)
         return 0;
     if (print_job_failed(j)) {

@@ -72,6 +72,7 @@ static int guard_cb(void *ctx, const char *name, uint32_t type, const char *rema
 
 int smb1_share_enum(struct smb1_conn *c, smb1_share_cb cb, void *ctx)
 {
+    CONN_OP(c);
     struct smb1_tree *t;
     int r = smb1_tree_connect(c, "IPC$", &t);
     if (r)

@@ -105,6 +105,50 @@ int conn_request_ms(struct smb1_conn *c)
     return timeout_ms(c);
 }
 
+int conn_op_bound(const struct smb1_conn *c)
+{
+    return c && c->cfg.soft ? timeout_ms(c) : -1;
+}
+
+int conn_op_wait_ms(const struct smb1_conn *c, int ms)
+{
+    int64_t until = c->cfg.soft ? conn_op_until() : -1;
+    if (until < 0)
+        return ms;
+    int64_t left = until - conn_mono_ms();
+    return left <= 0 ? 0 : left < ms ? (int)left : ms;
+}
+
+/* The deadline (monotonic ms) of a call with flags starting now: its own
+ * bound (*bound: a request timeout, a probe interval for CONN_BRIEF), or
+ * the operation's deadline when that is sooner; -1 with CONN_NO_TIMEOUT.
+ * A clean-up whose operation is out of time gets a millisecond: it is
+ * sent, and not waited for. */
+static int64_t call_deadline(const struct smb1_conn *c, unsigned flags, int *bound)
+{
+    *bound = (flags & CONN_BRIEF) ? conn_probe_ms(c) : timeout_ms(c);
+    if (flags & CONN_NO_TIMEOUT)
+        return -1;
+    int64_t now = conn_mono_ms();
+    int w = conn_op_wait_ms(c, *bound);
+    if (w == 0 && (flags & (CONN_BRIEF | CONN_CLEANUP)))
+        w = 1;
+    return now + w;
+}
+
+/* A wait's last round trip against a server that answers gets this much of
+ * the operation's bound. */
+#define CONN_WAIT_MARGIN_MS 100
+
+int64_t conn_wait_end(struct smb1_conn *c)
+{
+    int bound = timeout_ms(c);
+    int w = conn_op_wait_ms(c, bound);
+    if (w < bound)
+        w = w > CONN_WAIT_MARGIN_MS ? w - CONN_WAIT_MARGIN_MS : 0;
+    return conn_mono_ms() + w;
+}
+
 int conn_probe_ms(const struct smb1_conn *c)
 {
     int p = timeout_ms(c) / 4;
@@ -127,7 +171,13 @@ int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uin
                   uint16_t tid, uint16_t flags2, struct msg_in *resp)
 {
     conn_fill_header(req, uid, tid, flags2);
-    return mux_call(mux, req, 0, conn_handshake_ms(c), resp, NULL, NULL);
+    /* A reconnect made for an operation ends within its deadline too. */
+    int ms = conn_op_wait_ms(c, conn_handshake_ms(c));
+    if (ms == 0) {
+        memset(resp, 0, sizeof(*resp));
+        return -ETIMEDOUT;
+    }
+    return mux_call(mux, req, 0, ms, resp, NULL, NULL);
 }
 
 bool conn_pending(struct smb1_conn *c, struct mux *mux)
@@ -467,8 +517,8 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
     bool tree_retried = false, session_retried = false, proto_retried = false;
     if (t && t->conn != c)
         return -EINVAL;
-    int bound = (flags & CONN_BRIEF) ? conn_probe_ms(c) : timeout_ms(c);
-    int64_t deadline = (flags & CONN_NO_TIMEOUT) ? -1 : conn_mono_ms() + bound;
+    int bound;
+    int64_t deadline = call_deadline(c, flags, &bound);
     if (deadline >= 0 && (r = conn_stall_check(c, req->cmd)) != 0) {
         conn_status_note(c, req->cmd, r);
         return r;
@@ -497,6 +547,8 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
         int tmo = bound;
         if (c->cfg.soft && deadline >= 0) {
             int64_t left = deadline - conn_mono_ms();
+            if (left <= 0 && (flags & (CONN_BRIEF | CONN_CLEANUP)) && !attempts)
+                left = 1; /* sent, not waited for */
             if (left <= 0) {
                 mux_put(lv.mux);
                 r = -ETIMEDOUT;
@@ -526,8 +578,10 @@ static int call_common(struct smb1_conn *c, struct smb1_tree *t, struct msg_out 
                 resp->epoch = lv.epoch;
             }
         }
-        /* A brief call going its short bound is no verdict on the server. */
-        if (deadline >= 0 && !(r == -ETIMEDOUT && (flags & CONN_BRIEF)))
+        /* A wait cut short (a brief call, or the operation's deadline was
+         * near) going its short bound is no verdict on the server: only
+         * one of at least three quarters of a request bound is. */
+        if (deadline >= 0 && !(r == -ETIMEDOUT && (int64_t)tmo * 4 < (int64_t)timeout_ms(c) * 3))
             conn_stall_note(c, req->cmd, sent, r);
         bool tree_stale = st == NT_STATUS_NETWORK_NAME_DELETED && t && !tree_retried;
         bool session_gone =
@@ -601,8 +655,10 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
 {
     struct conn_live lv;
     int r = t && t->conn != c ? -EINVAL : n ? conn_stall_check(c, reqs[0].cmd) : 0;
+    int bound;
+    int64_t deadline = call_deadline(c, flags, &bound);
     if (r == 0)
-        r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
+        r = conn_get_live(c, t, flags, &lv, c->cfg.soft ? deadline : -1);
     if (r == 0) {
         /* As in call_common: a handle never reaches a newer connection. */
         for (size_t i = 0; i < n && r == 0; i++)
@@ -612,9 +668,15 @@ void conn_call_many(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *re
             for (size_t i = 0; i < n; i++)
                 conn_fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
             int64_t sent = conn_mono_ms();
-            mux_call_many(lv.mux, reqs, n, window, timeout_ms(c), resps, res);
+            /* soft: within the operation's deadline; hard: a bound a reply. */
+            int64_t end = c->cfg.soft ? deadline : -1;
+            int tmo = end >= 0 && end - sent < bound ? (int)(end - sent) : bound;
+            if (tmo <= 0)
+                tmo = 1;
+            mux_call_many(lv.mux, reqs, n, window, bound, end, resps, res);
             for (size_t i = 0; i < n; i++)
-                conn_stall_note(c, reqs[i].cmd, sent, res[i]);
+                if (!(res[i] == -ETIMEDOUT && (int64_t)tmo * 4 < (int64_t)bound * 3))
+                    conn_stall_note(c, reqs[i].cmd, sent, res[i]);
             for (size_t i = 0; i < n; i++)
                 if (res[i] == -EPROTO)
                     res[i] = -EIO;
@@ -638,8 +700,10 @@ int conn_start(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, s
     struct conn_live lv;
     if (t && t->conn != c)
         return -EINVAL;
-    int64_t deadline = c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1;
-    int r = conn_get_live(c, t, flags | (wait ? 0 : CONN_NO_RECONNECT), &lv, deadline);
+    int bound;
+    int64_t deadline = call_deadline(c, flags, &bound);
+    int r = conn_get_live(c, t, flags | (wait ? 0 : CONN_NO_RECONNECT), &lv,
+                          c->cfg.soft ? deadline : -1);
     if (r)
         return r;
     /* As in call_common: a handle never reaches a newer connection. */
@@ -650,7 +714,9 @@ int conn_start(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, s
     if (r == 0) {
         for (size_t i = 0; i < n && i < 32; i++)
             conn_fill_header(&reqs[i], lv.uid, lv.tid, lv.flags2);
-        r = mux_start(lv.mux, reqs, n, wait, timeout_ms(c), mt);
+        int64_t left = deadline - conn_mono_ms();
+        int tmo = c->cfg.soft && left < bound ? (int)left : bound;
+        r = tmo > 0 ? mux_start(lv.mux, reqs, n, wait, tmo, mt) : -ETIMEDOUT;
     }
     for (int i = 0; i < r; i++) {
         mux_get(lv.mux);
@@ -668,7 +734,9 @@ bool conn_ticket_ready(const struct conn_ticket *tk)
 int conn_finish(struct smb1_conn *c, struct conn_ticket *tk, struct msg_out *req,
                 struct msg_in *resp)
 {
-    int r = mux_finish(tk->mux, &tk->mt, req, timeout_ms(c), resp);
+    /* The ticket is collected either way: out of time, it is abandoned. */
+    int tmo = conn_op_wait_ms(c, timeout_ms(c));
+    int r = mux_finish(tk->mux, &tk->mt, req, tmo ? tmo : 1, resp);
     if (r == 0) {
         resp->epoch = tk->epoch;
         epoch_answered(c, tk->epoch);
@@ -717,8 +785,9 @@ int conn_send_noreply(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *
 int conn_ensure(struct smb1_conn *c, struct smb1_tree *t, uint64_t *epoch)
 {
     struct conn_live lv;
-    int r = conn_get_live(c, t, t ? 0 : CONN_NO_TREE, &lv,
-                          c->cfg.soft ? conn_mono_ms() + timeout_ms(c) : -1);
+    int bound;
+    int64_t deadline = call_deadline(c, 0, &bound);
+    int r = conn_get_live(c, t, t ? 0 : CONN_NO_TREE, &lv, c->cfg.soft ? deadline : -1);
     if (r)
         return r;
     if (epoch)

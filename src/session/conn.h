@@ -16,6 +16,7 @@
 
 #include "link/msg.h"
 #include "link/mux.h"
+#include "session/deadline.h"
 #include "smb1.h"
 
 /* Negotiated parameters of the current connection; copied out under the
@@ -66,8 +67,14 @@ enum conn_call_flags {
     CONN_NO_RECONNECT = 1 << 3, /* fail with -ECONNRESET rather than reconnect (teardown) */
     /* A best-effort clean-up after a failure (FIND_CLOSE2 of an abandoned
      * listing): bound by a probe interval (a quarter of the request
-     * timeout, 250 ms to 10 s), not a whole request timeout. */
+     * timeout, 250 ms to 10 s), not a whole request timeout, and sent as
+     * CONN_CLEANUP. */
     CONN_BRIEF = 1 << 4,
+    /* Frees something on the server (the CLOSE of a temporary handle):
+     * sent also when the operation's deadline (CONN_OP) is up, then
+     * without waiting for its reply (-ETIMEDOUT; a late reply is dropped),
+     * so a handle is not left open there for the rest of the connection. */
+    CONN_CLEANUP = 1 << 5,
 };
 
 /* conn_call flags for a request that names a FID or a search ID: the
@@ -141,6 +148,25 @@ void conn_get_params(struct smb1_conn *c, struct conn_params *p);
  * default), in ms: also the bound of an operation made of several round
  * trips that must not go on for ever (a listing). */
 int conn_request_ms(struct smb1_conn *c);
+/* The bound an operation on c opens its deadline with (CONN_OP): the
+ * request timeout under `soft`; -1 (none) under `hard` or without c. */
+int conn_op_bound(const struct smb1_conn *c);
+/* When a wait made of round trips (a lock wait) must give up, monotonic
+ * ms (mux_now_ms): a request bound from now, or a little before the
+ * deadline of the operation this thread runs when that is sooner (its
+ * last round trip must still fit). */
+int64_t conn_wait_end(struct smb1_conn *c);
+/* The wait a round trip (or a TCP connect, or a lock) of c may make now:
+ * ms, or less when the deadline of the operation this thread runs
+ * (CONN_OP) comes sooner; 0 when that deadline is up. Under `hard` there
+ * is no such deadline. */
+int conn_op_wait_ms(const struct smb1_conn *c, int ms);
+/* Opens the deadline of one public operation on connection c (may be
+ * NULL) for the enclosing block (session/deadline.h): every round trip of
+ * the block, whatever helper makes it, ends by then. */
+#define CONN_OP(c)                                                                                 \
+    struct conn_op conn_op_ __attribute__((cleanup(conn_op_end)));                                 \
+    conn_op_begin(&conn_op_, conn_op_bound(c))
 struct smb1_log *conn_log(struct smb1_conn *c);
 const struct smb1_config *conn_config(struct smb1_conn *c);
 /* Ensures the connection and t are live; returns the current epoch. */

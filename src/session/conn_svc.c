@@ -248,6 +248,7 @@ void *conn_svc_main(void *arg)
 
 int smb1_echo(struct smb1_conn *c)
 {
+    CONN_OP(c);
     struct msg_out m;
     int r = echo_build(&m);
     if (r)

@@ -123,7 +123,13 @@ int connect_transport(struct smb1_conn *c, int *fd_out, bool *nbt_out, char *why
     for (int i = 0; i < n; i++) {
         for (unsigned a = 0; a < res.count; a++) {
             const char *target = res.addr[a];
-            int fd = nbt_tcp_connect(target, ports[i], tmo);
+            /* A reconnect made for an operation ends within its deadline. */
+            int w = conn_op_wait_ms(c, tmo);
+            if (w == 0) {
+                conn_why(why, why_len, "no time left to connect to %s", target);
+                return -ETIMEDOUT;
+            }
+            int fd = nbt_tcp_connect(target, ports[i], w);
             if (fd < 0) {
                 r = fd;
                 conn_why(why, why_len, "cannot connect to %s port %u: %s", target, ports[i],
@@ -133,8 +139,8 @@ int connect_transport(struct smb1_conn *c, int *fd_out, bool *nbt_out, char *why
             if (nbt[i]) {
                 char called[32];
                 called_name(c, target, called, sizeof(called));
-                r = nbt_session_request(&fd, target, ports[i], tmo, called[0] ? called : NULL,
-                                        c->cli_nbname);
+                r = nbt_session_request(&fd, target, ports[i], conn_op_wait_ms(c, tmo) + 1,
+                                        called[0] ? called : NULL, c->cli_nbname);
                 if (r) {
                     conn_why(why, why_len, "NetBIOS session request to %s port %u refused: %s",
                              target, ports[i], strerror(-r));

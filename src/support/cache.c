@@ -644,28 +644,52 @@ void cache_changed(struct cache *c, const char *path)
     changed(c, path, false);
 }
 
+/* After changed_locked: path's attributes are st until expire, when ok
+ * (checked before the change, under the same lock hold). */
+static int store_changed_locked(struct cache *c, const char *path, const struct smb1_stat *st,
+                                bool ok, uint64_t expire)
+{
+    if (c->ttl_ns == 0)
+        return -ENOSYS;
+    if (!ok) {
+        c->stats.stale_puts++;
+        return -ESTALE;
+    }
+    struct centry *e = find(c, path, hash_path(path));
+    if (!e)
+        return -ENOMEM;
+    e->attr = ATTR_POSITIVE;
+    e->st = *st;
+    e->attr_gen = c->gen;
+    e->attr_expire = expire;
+    return 0;
+}
+
 int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st, uint64_t gen)
 {
-    int r = 0;
     pthread_mutex_lock(&c->lock);
     struct centry *e = find(c, path, hash_path(path));
     /* Checked before our own invalidation, under the same lock hold: any
      * stamp newer than gen is someone else's change. */
     bool ok = put_allowed(c, e, gen, 0);
     changed_locked(c, path, false);
-    if (c->ttl_ns == 0) {
-        r = -ENOSYS;
-    } else if (!ok) {
-        c->stats.stale_puts++;
-        r = -ESTALE;
-    } else if (!(e = find(c, path, hash_path(path)))) {
-        r = -ENOMEM;
-    } else {
-        e->attr = ATTR_POSITIVE;
-        e->st = *st;
-        e->attr_gen = c->gen;
-        e->attr_expire = c->now_ns(c->now_ctx) + c->ttl_ns;
-    }
+    int r = store_changed_locked(c, path, st, ok, c->now_ns(c->now_ctx) + c->ttl_ns);
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+int cache_changed_known(struct cache *c, const char *path, const struct smb1_stat *st, uint64_t gen)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t now = c->now_ns(c->now_ctx);
+    struct centry *e = find(c, path, hash_path(path));
+    /* What was known at gen is still what is cached: fresh, not refilled
+     * and not changed since (the same checks as a put of gen). */
+    bool ok = e && e->attr == ATTR_POSITIVE && now < e->attr_expire &&
+              put_allowed(c, e, gen, e->attr_gen);
+    uint64_t expire = ok ? e->attr_expire : 0;
+    changed_locked(c, path, false);
+    int r = store_changed_locked(c, path, st, ok, expire);
     pthread_mutex_unlock(&c->lock);
     return r;
 }

@@ -38,6 +38,16 @@ be driven through several behaviours:
                when it goes out (and "rename" for every RENAME request)
     nolock     LOCKING_ANDX replies are dropped, everything else answered
                (a server hung on one kind of request)
+    nowrite    the same for WRITE_ANDX (smbd writes, nothing says so)
+    late       every reply but those of NEGOTIATE, SESSION_SETUP,
+               TREE_CONNECT and ECHO leaves CTL_DIR/late_ms (default 2400)
+               after its request came: a server that answers each request
+               just before the client's timeout (and a probe at once)
+
+CTL_DIR/noposix, when present, clears CIFS_UNIX_POSIX_PATH_OPERATIONS_CAP
+in the CIFS UNIX capabilities (QUERY_FS_INFO 0x200) of connections made
+while it is there: a server with UNIX extensions but no POSIX open, where
+a create takes several requests.
 
 CTL_DIR/maxmpx, when present, holds the MaxMpxCount written into NEGOTIATE
 replies (for connections negotiated while it is there).
@@ -48,6 +58,7 @@ N, and "foreignsid N CMD" for a FIND_NEXT2 or FIND_CLOSE2 naming a search
 ID that no FIND_FIRST2 reply on its connection gave (an ID sent on a
 connection it does not belong to). Test code: it trusts its peers.
 """
+import heapq
 import os
 import socket
 import struct
@@ -57,11 +68,12 @@ import time
 
 NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
 LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE, RENAME = 0x74, 0x71, 0x32, 0x04, 0x07
-FIND_CLOSE2, READ_ANDX, LOCKING_ANDX = 0x34, 0x2E, 0x24
+FIND_CLOSE2, READ_ANDX, LOCKING_ANDX, WRITE_ANDX = 0x34, 0x2E, 0x24, 0x2F
 STATUS_INVALID_HANDLE = 0xC0000008
 FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "findclosesilent",
               "finddrop")
-FIND_FIRST2, FIND_NEXT2 = 0x01, 0x02
+FIND_FIRST2, FIND_NEXT2, QUERY_FS_INFO = 0x01, 0x02, 0x03
+POSIX_PATH_OPERATIONS_CAP = 0x20
 SETUP_CMDS = (NEGOTIATE, SESSION_SETUP, TREE_CONNECT)
 USER_SESSION_DELETED = 0xC0000203
 IO_DEVICE_ERROR = 0xC0000185
@@ -90,6 +102,14 @@ def max_mpx():
             return int(f.read().strip())
     except (OSError, ValueError):
         return None
+
+
+def late_ms():
+    try:
+        with open(os.path.join(ctl, "late_ms")) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 2400
 
 
 def event(what):
@@ -154,6 +174,11 @@ class Conn:
         self.grow = None  # findgrow: (flags2, template entry, name offset, encoding)
         self.grown = 0
         self.drop_after = False
+        self.arrived = {}  # MID -> when its request came (late)
+        self.due = []  # late: heap of (when, n, frame) to send
+        self.due_n = 0
+        self.due_cv = threading.Condition()
+        self.sender = None
 
     def to_client(self, data, trickle=False):
         with self.send_lock:
@@ -163,6 +188,28 @@ class Conn:
             for i in range(len(data)):
                 self.c.sendall(data[i:i + 1])
                 time.sleep(0.05)
+
+    def send_at(self, when, data):
+        """late: data leaves at when (monotonic), in order of when, from a
+        thread of its own, so replies due sooner (ECHO) are not held up."""
+        with self.due_cv:
+            heapq.heappush(self.due, (when, self.due_n, data))
+            self.due_n += 1
+            self.due_cv.notify()
+            if self.sender is None:
+                self.sender = threading.Thread(target=self.send_due, daemon=True)
+                self.sender.start()
+
+    def send_due(self):
+        while True:
+            with self.due_cv:
+                while not self.due or self.due[0][0] > time.monotonic():
+                    self.due_cv.wait(self.due[0][0] - time.monotonic() if self.due else None)
+                _, _, data = heapq.heappop(self.due)
+            try:
+                self.to_client(data)
+            except OSError:
+                return
 
     def late_reply(self, data):
         try:
@@ -232,6 +279,7 @@ class Conn:
                         event("rename")
                     sub = trans2_sub(body)
                     mid = u16(body, 30)
+                    self.arrived[mid] = time.monotonic()
                     if sub is not None:
                         self.subs[mid] = sub
                     if sub == FIND_NEXT2:
@@ -306,6 +354,8 @@ class Conn:
             return None
         if m == "nolock" and cmd == LOCKING_ANDX:
             return None
+        if m == "nowrite" and cmd == WRITE_ANDX:
+            return None
         if m == "wrongmid" and cmd not in SETUP_CMDS and mid != 0xFFFF:
             nm = (mid + 0x8000) & 0xFFFF
             struct.pack_into("<H", body, 30, 0x7FFF if nm == 0xFFFF else nm)
@@ -333,6 +383,11 @@ class Conn:
                 struct.pack_into("<H", body, 35, u16(body, 35) + 8)
             if sub == FIND_FIRST2:
                 self.find_first(body, m)
+            if sub == QUERY_FS_INFO and os.path.exists(os.path.join(ctl, "noposix")):
+                doff, dcnt = u16(body, 47), u16(body, 45)
+                if dcnt == 12 and doff + 12 <= len(body):  # the UNIX info: versions, caps
+                    caps = struct.unpack_from("<Q", body, doff + 4)[0]
+                    struct.pack_into("<Q", body, doff + 4, caps & ~POSIX_PATH_OPERATIONS_CAP)
         return body
 
     def server_to_client(self):
@@ -345,6 +400,10 @@ class Conn:
                 if len(body) >= 33 and body[:4] == b"\xffSMB":
                     out = self.alter(body, m)
                     if out is None:
+                        continue
+                    if m == "late" and body[4] not in SETUP_CMDS + (ECHO,):
+                        came = self.arrived.get(u16(body, 30), time.monotonic())
+                        self.send_at(came + late_ms() / 1000.0, frame(out))
                         continue
                     if m == "slowclose" and body[4] == CLOSE:
                         set_mode("normal")

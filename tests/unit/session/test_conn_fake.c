@@ -879,3 +879,85 @@ Test(conn_fake, handles_stay_on_their_connection, .init = init_signed, .fini = f
     smb1_tree_free(t);
     smb1_conn_free(conn);
 }
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One deadline per operation (session/deadline.h): under `soft`, every
+ * call made inside a CONN_OP scope waits only until the scope's deadline,
+ * not a fresh bound each; a call made once it is up is not sent (a
+ * clean-up is, and is not waited for); a nested scope keeps the outer
+ * deadline; outside a scope, and under `hard`, each call has its own
+ * bound as before. */
+Test(conn_fake, operation_deadline, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.request_timeout_ms = 1000;
+    c.soft = true;
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    struct smb1_stats st0, st1;
+    {
+        CONN_OP(conn);
+        cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
+        sleep_ms(700);
+        /* 300 ms left: a reply 600 ms away is not waited for. */
+        fake_inject(fs, FAKE_LATE, 600);
+        double t0 = mono_s();
+        int r = do_read(conn, t, 0, 100, 0);
+        double s = mono_s() - t0;
+        cr_assert_eq(r, -ETIMEDOUT, "the late call of the operation gave %d after %.2f s", r, s);
+        cr_assert(s < 0.45, "the call waited %.2f s with 0.3 s of its operation left", s);
+    }
+    /* The late reply comes and goes (the probe may have taken the fake,
+     * asleep, for gone: the call below connects again if need be). */
+    sleep_ms(400);
+    cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
+    {
+        CONN_OP(conn);
+        sleep_ms(1050);
+        cr_assert_eq(conn_op_wait_ms(conn, 5000), 0);
+        smb1_conn_get_stats(conn, &st0);
+        double t1 = mono_s();
+        cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), -ETIMEDOUT);
+        cr_assert(mono_s() - t1 < 0.1, "a call after the deadline waited");
+        smb1_conn_get_stats(conn, &st1);
+        cr_assert_eq(st1.requests, st0.requests, "a call after the deadline was sent");
+        /* A clean-up still goes out. */
+        (void)do_read(conn, t, 0, 100, CONN_CLEANUP);
+        smb1_conn_get_stats(conn, &st1);
+        cr_assert_eq(st1.requests, st0.requests + 1, "the clean-up was not sent");
+    }
+    /* Outside the scope: a bound of its own. */
+    cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
+    {
+        CONN_OP(conn);
+        sleep_ms(400);
+        struct conn_op inner; /* what a public call made inside another opens */
+        conn_op_begin(&inner, conn_op_bound(conn));
+        int w = conn_op_wait_ms(conn, 5000);
+        conn_op_end(&inner);
+        cr_assert(w > 0 && w <= 600, "a nested operation got %d ms of a 1000 ms bound", w);
+        cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
+    }
+    cr_assert_eq(conn_op_wait_ms(conn, 5000), 5000);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+
+    /* hard: no operation deadline. */
+    c.soft = false;
+    conn = connect_ok(&c);
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    {
+        CONN_OP(conn);
+        sleep_ms(1100);
+        cr_assert_eq(conn_op_wait_ms(conn, 5000), 5000);
+        cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
+    }
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}

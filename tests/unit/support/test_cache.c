@@ -321,6 +321,48 @@ Test(cache, changed_stat_stores_own_result)
     cache_free(c);
 }
 
+Test(cache, changed_known_keeps_what_was_known_until_its_expiry)
+{
+    struct cache *c = mk(SEC, 0);
+    struct smb1_stat st = st_size(7), set = st_size(7), out;
+    set.mode = 0755;
+    uint64_t g = cache_gen(c);
+    cr_assert_eq(cache_put_attr(c, "/d", &st, g), 0);
+    struct cache_dir *d = cache_dir_new();
+    cr_assert_eq(cache_dir_commit(c, "/", d, g), 0);
+    cache_dir_put(d);
+    fake_now += SEC / 2;
+    /* our chmod: read what is known, send, keep it with the new mode */
+    g = cache_gen(c);
+    cr_assert_eq(cache_get_attr(c, "/d", &out), CACHE_HIT);
+    cr_assert_eq(cache_changed_known(c, "/d", &set, g), 0);
+    cr_assert_eq(cache_get_attr(c, "/d", &out), CACHE_HIT);
+    cr_assert_eq(out.mode, 0755u);
+    cr_assert_null(cache_dir_get(c, "/"), "the parent's listing shows the old mode: it goes");
+    /* no younger than it was: gone at the first entry's expiry */
+    fake_now += SEC / 2;
+    cr_assert_eq(cache_get_attr(c, "/d", &out), CACHE_MISS);
+    /* nothing known (expired): only invalidated */
+    g = cache_gen(c);
+    cr_assert_eq(cache_changed_known(c, "/d", &set, g), -ESTALE);
+    cr_assert_eq(cache_get_attr(c, "/d", &out), CACHE_MISS);
+    /* another change since the attributes were read wins */
+    g = cache_gen(c);
+    cr_assert_eq(cache_put_attr(c, "/d", &st, g), 0);
+    g = cache_gen(c);
+    cache_changed(c, "/d/x"); /* the parent's attributes go with a child's change */
+    cr_assert_eq(cache_changed_known(c, "/d", &set, g), -ESTALE);
+    cr_assert_eq(cache_get_attr(c, "/d", &out), CACHE_MISS);
+    /* and so does a fresher reply stored since */
+    g = cache_gen(c);
+    cr_assert_eq(cache_put_attr(c, "/d", &st, g), 0);
+    uint64_t g2 = cache_gen(c);
+    cache_changed(c, "/e");
+    cr_assert_eq(cache_put_attr(c, "/d", &st, cache_gen(c)), 0);
+    cr_assert_eq(cache_changed_known(c, "/d", &set, g2), -ESTALE);
+    cache_free(c);
+}
+
 Test(cache, made_directory_answers_lookups_of_names_we_never_touched)
 {
     struct cache *c = mk(SEC, 0);
