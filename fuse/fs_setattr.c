@@ -121,7 +121,7 @@ int sfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_
     struct smb1_stat own, dir;
     bool exact;
     bool is_own = own_attr(fs, path, &own, &exact);
-    uint64_t gd;
+    uint64_t gd = 0;
     bool known = !h && !is_own && known_dir(fs, path, &dir, &gd);
     /* The core also stamps the times on our open write handles of the
      * file, so a later CLOSE of one does not overwrite them. */
@@ -166,7 +166,7 @@ int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
             return own_noop(fs, path, &own, exact, g0);
     }
     struct smb1_stat dir;
-    uint64_t gd;
+    uint64_t gd = 0;
     bool known = known_dir(fs, path, &dir, &gd);
     /* Without the UNIX extensions a directory has no mode on the server:
      * one known to be a directory needs no request. */
@@ -238,7 +238,7 @@ int sfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
         return own_noop(fs, path, &s, exact, g0);
     SPATH(sp, path);
     struct smb1_stat dir;
-    uint64_t gd;
+    uint64_t gd = 0;
     bool known = !own && known_dir(fs, path, &dir, &gd);
     int64_t u = uid == (uid_t)-1 ? -1 : (int64_t)uid;
     int64_t gr = gid == (gid_t)-1 ? -1 : (int64_t)gid;
