@@ -10,6 +10,10 @@
 #   unlink    unlink of a name just looked up (the stat loop's)
 #   echo      (smblat only) an ECHO: the bare round trip of our SMB path
 #
+# A second table gives the CPU time and context switches per operation of
+# smbfuse (all its threads) and of smblat: they move less with the load of
+# a shared machine than the times do.
+#
 # smbclient runs the same number of commands from one script (put of an
 # empty file, allinfo is not one request, so stat is left out there; del
 # of each name); its connection set-up is measured alone and taken off.
@@ -40,14 +44,31 @@ SL=$SMBFUSE_BINARY_DIR/bench/smbfuse-smblat
 [ -x "$PT" ] && [ -x "$SL" ] || fail "build $SMBFUSE_BINARY_DIR first (its bench/ tools are missing)"
 
 record() { printf '%-8s %-8s %10s %10s %10s %10s\n' "$@" >>"$RESULTS"; }
+RESULTS2=$FS_TMP/results2
+: >"$RESULTS2"
+record2() { printf '%-8s %-8s %10s %10s %10s %10s\n' "$@" >>"$RESULTS2"; }
 median() { [ $# -gt 0 ] && printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 
-# loop OP DIR: the operation on DIR/l00000.. one at a time; prints us/op.
+# loop OP DIR [PID]: the operation on DIR/l00000.. one at a time; prints
+# us/op, and with PID that process's CPU us/op and context switches/op
+# (every thread of it: less moved by the machine's load than the time).
 loop() {
-    python3 - "$1" "$2" "$N" <<'PY'
-import os, sys, time
-op, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    python3 - "$1" "$2" "$N" "${3:-}" <<'PY'
+import glob, os, sys, time
+op, d, n, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 names = [os.path.join(d, f"l{i:05d}") for i in range(n)]
+def usage():
+    cpu = ctx = 0
+    for t in glob.glob(f"/proc/{pid}/task/*"):
+        try:
+            cpu += int(open(t + "/schedstat").read().split()[0])
+            for line in open(t + "/status"):
+                if line.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")):
+                    ctx += int(line.split()[1])
+        except OSError:
+            pass
+    return cpu, ctx
+u0 = usage() if pid else None
 t = time.monotonic()
 if op == "create":
     for p in names:
@@ -58,7 +79,12 @@ elif op == "stat":
 elif op == "unlink":
     for p in names:
         os.unlink(p)
-print(f"{(time.monotonic() - t) * 1e6 / n:.1f}")
+us = (time.monotonic() - t) * 1e6 / n
+if pid:
+    u1 = usage()
+    print(f"{us:.1f} {(u1[0] - u0[0]) / 1e3 / n:.1f} {(u1[1] - u0[1]) / n:.2f}")
+else:
+    print(f"{us:.1f}")
 PY
 }
 # server-side files DIR/l00000.. (the share's directory, not through us)
@@ -110,11 +136,16 @@ for profile in ${BENCH_PROFILES:-signed nosign}; do
         d=lat$rep
         # smbfuse: create, then stat and unlink of server-side names
         mkdir -p -m 0777 "$SHARE_DIR/$d" "$SHARE_DIR/${d}s"
-        F[fuse_create]+=" $(loop create "$MNT/$d")"
         seed "$SHARE_DIR/${d}s"
         chmod 0666 "$SHARE_DIR/${d}s"/*
-        F[fuse_stat]+=" $(loop stat "$MNT/${d}s")"
-        F[fuse_unlink]+=" $(loop unlink "$MNT/${d}s")"
+        for op in create stat unlink; do
+            dir=$MNT/${d}s
+            [ $op = create ] && dir=$MNT/$d
+            read -r us cpu ctx < <(loop $op "$dir" "$FS_PID")
+            F[fuse_$op]+=" $us"
+            F[cpu_$op]+=" $cpu"
+            F[ctx_$op]+=" $ctx"
+        done
         # the passthrough, the same
         mkdir -p "$PTDIR/$d" "$PTDIR/${d}s"
         F[pt_create]+=" $(loop create "$PTMNT/$d")"
@@ -123,7 +154,11 @@ for profile in ${BENCH_PROFILES:-signed nosign}; do
         F[pt_unlink]+=" $(loop unlink "$PTMNT/${d}s")"
         # libsmb1core alone
         mkdir -p -m 0777 "$SHARE_DIR/${d}c"
-        while read -r op us _; do F[core_$op]+=" $us"; done < <(PASSWD=$SMBD_PASS "$SL" \
+        while read -r op us cpu ctx; do
+            F[core_$op]+=" $us"
+            F[ccpu_$op]+=" $cpu"
+            F[cctx_$op]+=" $ctx"
+        done < <(PASSWD=$SMBD_PASS "$SL" \
             127.0.0.1 "$PORT" "$SMBD_USER" "$SHARE_NAME" "${d}c" "$N")
         # smbclient
         mkdir -p -m 0777 "$SHARE_DIR/${d}k"
@@ -135,6 +170,8 @@ for profile in ${BENCH_PROFILES:-signed nosign}; do
     for op in echo create stat unlink; do
         record "$profile" "$op" "$(median ${F[fuse_$op]:-})" "$(median ${F[core_$op]:-})" \
             "$(median ${F[smbc_$op]:-})" "$(median ${F[pt_$op]:-})"
+        record2 "$profile" "$op" "$(median ${F[cpu_$op]:-})" "$(median ${F[ctx_$op]:-})" \
+            "$(median ${F[ccpu_$op]:-})" "$(median ${F[cctx_$op]:-})"
     done
     unset F
     fusermount3 -u "$PTMNT"
@@ -145,3 +182,6 @@ done
 printf '\nmicroseconds per operation, %s operations in a row, median of %s runs\n' "$N" "$REPS"
 printf '%-8s %-8s %10s %10s %10s %10s\n' profile op smbfuse smblat smbclient passthru
 cat "$RESULTS"
+printf '\nCPU microseconds and context switches per operation of the client process\n'
+printf '%-8s %-8s %10s %10s %10s %10s\n' profile op fuse-cpu fuse-csw smblat-cpu smblat-csw
+cat "$RESULTS2"
