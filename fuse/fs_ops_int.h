@@ -82,6 +82,12 @@ static inline struct smb1_file *get_handle(const struct fuse_file_info *fi)
     return fi ? (struct smb1_file *)(uintptr_t)fi->fh : NULL;
 }
 
+/* fs_write.c: the write callbacks, and whether an open with flags is a
+ * direct-I/O one (every open under cache=none, and a write-only one). */
+int sfs_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi);
+int sfs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct fuse_file_info *fi);
+bool sfs_direct_io(const struct sfs_fs *fs, int flags);
+
 /* fs_paths.c: server paths, the keep_cache record, unlinked open files. */
 int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen);
 /* A server path for path in var, or return its error. */

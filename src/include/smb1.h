@@ -264,10 +264,16 @@ struct smb1_conn_info {
     char server_name[64];
 };
 void smb1_conn_get_info(struct smb1_conn *c, struct smb1_conn_info *info);
+/* True when smb1_write_pipe may splice on this connection now: it does
+ * not sign (nor has it signed before), and nobody observes its frames. */
+bool smb1_conn_splice_ok(struct smb1_conn *c);
 
 struct smb1_stats {
     uint64_t requests, bad_signatures, unknown_mids, reconnects, timeouts, malformed;
     uint64_t batched_macs; /* signed replies verified several at once (mux.c) */
+    /* WRITE_ANDX whose data went from FUSE's pipe to the socket by
+     * splice(2), never copied in user space (smb1_write_pipe) */
+    uint64_t spliced_writes;
 };
 void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st);
 
@@ -417,6 +423,18 @@ ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
 /* Writes len bytes at off: held (smb1_hold_writes), on its way
  * (smb1_write_behind_on), or answered by the server when it returns. */
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+/* smb1_write of the next len bytes waiting in the pipe fd (FUSE's splice
+ * of a write; they must all be there: the pipe is never waited for).
+ * They are read from it into the requests (one copy) or, when
+ * pages_private says nobody changes the pipe's pages after this returns
+ * (a direct-I/O write: the kernel copied them) and the connection
+ * neither signs nor is observed, spliced from it to the socket behind
+ * their WRITE_ANDX header: no copy here at all (counted in
+ * smb1_stats.spliced_writes). A write held or on its way keeps a copy
+ * (held: the bytes; on its way: references to the pages, tee(2)) for
+ * when it must go again. Returns len or -errno; after a failure the
+ * pipe's content is undefined. */
+ssize_t smb1_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool pages_private);
 /* Write-behind (ops/op_wbehind.c): from now on f's writes return once
  * they are on their way (the data copied into their requests), a few MiB
  * per handle at most; a write onto bytes still on their way waits for

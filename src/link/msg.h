@@ -34,6 +34,13 @@ struct msg_out {
      * FID or search handle of that epoch). conn_call refuses to send it on
      * any other connection: -ECONNRESET, so the caller reopens first. */
     uint64_t want_epoch;
+    /* A frame whose last tail_len bytes are not in buf but wait in the
+     * pipe tail_fd (a WRITE_ANDX's data that FUSE spliced to us): the
+     * send splices them to the socket after buf, no copy in user space
+     * (mux_start; unsigned only). tail_sent: how many it took from the
+     * pipe, also when the send failed. tail_len 0: none. */
+    int tail_fd;
+    uint32_t tail_len, tail_sent;
 };
 
 /* Starts a request for cmd with room for cap bytes of SMB (header

@@ -17,8 +17,9 @@
  * and outlives its muxes). Updated with atomic adds; read without a lock. */
 struct mux_stats {
     uint64_t requests, bad_signatures, unknown_mids, timeouts, malformed, late_replies;
-    uint64_t batched_macs; /* replies whose MAC the reader checked in a batch */
-    uint64_t led;          /* frames read by a waiting caller, not the reader thread */
+    uint64_t batched_macs;   /* replies whose MAC the reader checked in a batch */
+    uint64_t spliced_writes; /* frames whose data went pipe -> socket (msg_out.tail_len) */
+    uint64_t led;            /* frames read by a waiting caller, not the reader thread */
 };
 
 /* Called in the reader thread with a server-initiated message (an oplock
@@ -135,7 +136,10 @@ struct mux_ticket {
  * signed in one md5_multi pass. Returns how many went out (g >= 1, in
  * order; tk[0..g) are theirs), or -errno with nothing sent. Every ticket
  * must be collected with mux_finish, which frees its slot: a caller that
- * holds tickets must not wait for a slot (it may hold them all). */
+ * holds tickets must not wait for a slot (it may hold them all). A request
+ * with a tail (msg_out.tail_len: data in a pipe) goes alone, unsigned and
+ * unobserved (else -EOPNOTSUPP, nothing taken from the pipe); when its
+ * send fails, tail_sent says how much the pipe lost. */
 int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int timeout_ms,
               struct mux_ticket *tk);
 /* True when mux_finish(tk) would not wait: its reply or an error is in. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,37 @@ uint16_t pick_mid(struct mux *m)
     }
 }
 
+/* Writes req's frame: buf, then tail_len bytes spliced from the pipe
+ * tail_fd (req->tail_sent counts them). The pipe is never waited for:
+ * the caller put the bytes there first (an empty pipe is -ETIMEDOUT, as
+ * a socket whose SO_SNDTIMEO expired; a half-written frame ends the mux
+ * either way). */
+static int write_tail_frame(struct mux *m, struct msg_out *req)
+{
+    const uint8_t *b = req->buf;
+    size_t n = msg_smb_len(req) + MSG_XPORT_HDR;
+    while (n) {
+        ssize_t w = send(m->fd, b, n, MSG_NOSIGNAL | MSG_MORE);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w == 0 ? -EIO : errno == EAGAIN ? -ETIMEDOUT : -errno;
+        b += w;
+        n -= (size_t)w;
+    }
+    while (req->tail_sent < req->tail_len) {
+        ssize_t w = splice(req->tail_fd, NULL, m->fd, NULL, req->tail_len - req->tail_sent,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w == 0 ? -EIO : errno == EAGAIN ? -ETIMEDOUT : -errno;
+        req->tail_sent += (uint32_t)w;
+    }
+    stat_add(&m->o.stats->spliced_writes);
+    return 0;
+}
+
 /* Caller holds send_lock. Signs (when active) and writes one frame;
  * returns the sequence number used through *seq. */
 int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq)
@@ -46,11 +78,12 @@ int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq
         memset(smb + SMB1_HDR_SIGNATURE, 0, SMB1_SIG_LEN);
         *seq = 0;
     }
-    nbt_put_header(req->buf, len);
+    nbt_put_header(req->buf, len + req->tail_len);
     /* Before the write: once written, the reply may be read (and reported)
      * before this thread runs again. */
     obs_sent(m->o.obs, smb, len, atomic_load(&m->signing), *seq, step);
-    int r = nbt_write_all(m->fd, req->buf, len + MSG_XPORT_HDR);
+    int r = req->tail_len ? write_tail_frame(m, req)
+                          : nbt_write_all(m->fd, req->buf, len + MSG_XPORT_HDR);
     if (r == 0)
         atomic_store(&m->last_activity, now_mono_s());
     return r;

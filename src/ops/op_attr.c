@@ -236,7 +236,7 @@ static int chmod_unix(struct smb1_tree *t, const char *path, mode_t mode)
     struct smb1_stat st = {0};
     struct smb1_file *f = own_get(t, path, &st);
     bool held = false, first = false;
-    uint64_t uid = 0, gid = 0;
+    uint64_t uid = 0, gid = 0, fuid = 0, fgid = 0;
     if (f) {
         pthread_mutex_lock(&f->wb_lock);
         first = f->chown_held;
@@ -247,6 +247,8 @@ static int chmod_unix(struct smb1_tree *t, const char *path, mode_t mode)
             f->chown_held = false;
             uid = f->chown_uid;
             gid = f->chown_gid;
+            fuid = f->chown_fuid;
+            fgid = f->chown_fgid;
         }
         pthread_mutex_unlock(&f->wb_lock);
         if (first && !held)
@@ -270,7 +272,10 @@ static int chmod_unix(struct smb1_tree *t, const char *path, mode_t mode)
                 f->wb_err = ro;
             pthread_mutex_unlock(&f->wb_lock);
         }
-        setown_learn(t, st.uid, st.gid, uid, gid, ro);
+        /* Learnt from the owner before the change: own_st shows the
+         * change since it was held. */
+        if (ro == 0 || ro == -EPERM || ro == -EACCES)
+            setown_learn(t, fuid, fgid, uid, gid, ro);
     }
     own_put(t, f);
     return r;
@@ -326,7 +331,7 @@ static int chown_common(struct smb1_tree *t, const char *path, int64_t uid, int6
     if ((f || known) && setown_known(t, st.uid, st.gid, to_uid, to_gid, &r)) {
         /* Held for a file of ours; refused again for anything. */
         if (f && r == 0)
-            wb_hold_owner(f, to_uid, to_gid);
+            wb_hold_owner(f, st.uid, st.gid, to_uid, to_gid);
         if (f || r) {
             own_put(t, f);
             return r;

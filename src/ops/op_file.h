@@ -99,10 +99,11 @@ struct smb1_file {
     size_t wb_len;
     uint64_t wb_off;
     int wb_err;
-    /* An owner change held for the chmod that follows (op_setown.c): to
-     * chown_uid, chown_gid; under wb_lock. */
+    /* An owner change held for the chmod that follows (op_setown.c): from
+     * chown_fuid, chown_fgid (the owner before it: its outcome is learnt
+     * under those) to chown_uid, chown_gid; under wb_lock. */
     bool chown_held;
-    uint64_t chown_uid, chown_gid;
+    uint64_t chown_uid, chown_gid, chown_fuid, chown_fgid;
     /* Protected by the tree's ops_tree lock: held data is waiting (what
      * a settle looks for), settles using f (a release waits for them),
      * released by the program (no longer open: what the registry's
@@ -256,10 +257,16 @@ int io_flush(struct smb1_file *f);
 /* op_wbehind.c: waits for f's writes on their way (smb1_write_behind_on).
  * Returns the first failure not reported yet, else 0; report: it is
  * reported now (forgotten). file_wb_free, at the end of f: waits, and
- * frees what they need. wbehind_write: a write of f through the queue. */
+ * frees what they need. wbehind_write: a write of f through the queue.
+ * wbehind_write_pipe: the same of the next len bytes in the pipe fd, read
+ * into the requests or, with splice (nobody changes the pipe's pages),
+ * spliced to the socket where the connection allows (op_wbehind.c). pipe_take:
+ * reads n bytes that are in the pipe fd into dst (0 or -EIO). */
 int file_wb_drain(struct smb1_file *f, bool report);
 void file_wb_free(struct smb1_file *f);
 ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+ssize_t wbehind_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool splice);
+int pipe_take(int fd, void *dst, size_t n);
 
 /* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
  * held. */

@@ -150,11 +150,14 @@ int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io
     return write_build_buf(m, fid, epoch, io, NULL, 0);
 }
 
-int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
-                    uint8_t *buf, size_t bufcap)
+/* A WRITE_ANDX of io: its data copied from io->wbuf, left for the caller
+ * to fill (wbuf NULL), or in the pipe tail_fd (>= 0: not in m at all). */
+static int write_build_any(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
+                           uint8_t *buf, size_t bufcap, int tail_fd)
 {
-    int r = msg_out_init_buf(m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + io->len + 8,
-                             buf, bufcap);
+    size_t data = tail_fd >= 0 ? 0 : io->len;
+    int r = msg_out_init_buf(m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + data + 8, buf,
+                             bufcap);
     if (r)
         return r;
     struct wire_writer *w = &m->w;
@@ -177,17 +180,36 @@ int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struc
     msg_bytes_begin(m);
     msg_align(m, 4);
     wire_patch_u16(w, at_doff, (uint16_t)msg_offset(m));
-    wire_put_bytes(w, io->wbuf, io->len);
+    if (tail_fd >= 0) {
+        m->tail_fd = tail_fd;
+        m->tail_len = io->len;
+    } else if (io->wbuf) {
+        wire_put_bytes(w, io->wbuf, io->len);
+    } else {
+        (void)wire_put_space(w, io->len);
+    }
     /* With CAP_LARGE_WRITEX the data may exceed what ByteCount can hold:
      * it carries the low 16 bits, as the Linux client sends and Samba
      * expects (the length is in DataLength/DataLengthHigh). */
-    wire_patch_u16(w, m->bc_pos, (uint16_t)(w->pos - m->bc_pos - 2));
+    wire_patch_u16(w, m->bc_pos, (uint16_t)(w->pos - m->bc_pos - 2 + m->tail_len));
     if ((r = msg_out_error(m))) {
         msg_out_free(m);
         return r;
     }
     m->want_epoch = epoch;
     return 0;
+}
+
+int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
+                    uint8_t *buf, size_t bufcap)
+{
+    return write_build_any(m, fid, epoch, io, buf, bufcap, -1);
+}
+
+int write_build_tail(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
+                     int fd)
+{
+    return fd < 0 ? -EINVAL : write_build_any(m, fid, epoch, io, NULL, 0, fd);
 }
 
 ssize_t file_write_decode(const struct msg_in *resp, uint32_t len)

@@ -24,9 +24,14 @@ uint32_t chunk_size(const struct conn_params *p, bool write);
 /* A WRITE_ANDX of io on fid of connection epoch (pinned to it); its data
  * is the last io->len bytes written into m. */
 int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io);
-/* write_build into buf (msg_out_init_buf). */
+/* write_build into buf (msg_out_init_buf); io->wbuf NULL: the data is
+ * left for the caller to fill in (the last io->len bytes of m). */
 int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
                     uint8_t *buf, size_t bufcap);
+/* write_build of a WRITE_ANDX whose io->len bytes of data wait in the pipe
+ * fd: only the header is in m (msg_out.tail_len, spliced by the send). */
+int write_build_tail(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
+                     int fd);
 /* The write verdict. A server that answers everything but writes (a
  * smbd stuck on its disk for writes) costs a write its whole bound, and
  * the kernel sends one write or fsync of a file at a time: programs

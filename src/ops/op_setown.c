@@ -106,6 +106,9 @@ int setown_push_locked(struct smb1_file *f)
     if (r)
         log_warn(conn_log(f->t->conn), "change of the owner of %s (held for its chmod) failed: %s",
                  path, strerror(-r));
+    /* The next such change is refused at once (or held again). */
+    if (r == 0 || r == -EPERM || r == -EACCES)
+        setown_learn(f->t, f->chown_fuid, f->chown_fgid, f->chown_uid, f->chown_gid, r);
     free(path);
     return r;
 }

@@ -118,12 +118,14 @@ static int push_locked(struct smb1_file *f)
     return r;
 }
 
-void wb_hold_owner(struct smb1_file *f, uint64_t uid, uint64_t gid)
+void wb_hold_owner(struct smb1_file *f, uint64_t fuid, uint64_t fgid, uint64_t uid, uint64_t gid)
 {
     pthread_mutex_lock(&f->wb_lock);
     f->chown_held = true;
     f->chown_uid = uid;
     f->chown_gid = gid;
+    f->chown_fuid = fuid;
+    f->chown_fgid = fgid;
     pthread_mutex_unlock(&f->wb_lock);
     set_held(f, true);
 }
@@ -199,40 +201,80 @@ static void own_wrote(struct smb1_file *f, uint64_t end)
     pthread_mutex_unlock(&ot->lock);
 }
 
+/* The held part of a write of buf or (buf NULL) of the next len bytes of
+ * the pipe fd: 1 when they joined what f holds, 0 when they go on (what
+ * was held went first), or -errno. */
+static int hold_write(struct smb1_file *f, const void *buf, int fd, size_t len, uint64_t off)
+{
+    size_t max = smb1_write_close_max(f);
+    pthread_mutex_lock(&f->wb_lock);
+    if (f->wb_err) {
+        int r = f->wb_err;
+        f->wb_err = 0;
+        pthread_mutex_unlock(&f->wb_lock);
+        return r;
+    }
+    if (max && len <= max && f->wb_len + len <= max &&
+        (f->wb_len == 0 || off == f->wb_off + f->wb_len) && (f->wb || (f->wb = malloc(max)))) {
+        int r = 0;
+        if (buf)
+            memcpy(f->wb + f->wb_len, buf, len);
+        else
+            r = pipe_take(fd, f->wb + f->wb_len, len);
+        if (r) {
+            pthread_mutex_unlock(&f->wb_lock);
+            return r;
+        }
+        if (f->wb_len == 0)
+            f->wb_off = off;
+        f->wb_len += len;
+        pthread_mutex_unlock(&f->wb_lock);
+        set_held(f, true);
+        own_wrote(f, off + len);
+        return 1;
+    }
+    int r = push_locked(f);
+    if (r)
+        f->wb_err = 0; /* reported now */
+    pthread_mutex_unlock(&f->wb_lock);
+    set_held(f, false);
+    return r;
+}
+
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
     CONN_OP(f ? f->t->conn : NULL);
     settle_others(f);
     if (atomic_load(&f->hold)) {
-        size_t max = smb1_write_close_max(f);
-        pthread_mutex_lock(&f->wb_lock);
-        if (f->wb_err) {
-            int r = f->wb_err;
-            f->wb_err = 0;
-            pthread_mutex_unlock(&f->wb_lock);
-            return r;
-        }
-        if (max && len <= max && f->wb_len + len <= max &&
-            (f->wb_len == 0 || off == f->wb_off + f->wb_len) && (f->wb || (f->wb = malloc(max)))) {
-            if (f->wb_len == 0)
-                f->wb_off = off;
-            memcpy(f->wb + f->wb_len, buf, len);
-            f->wb_len += len;
-            pthread_mutex_unlock(&f->wb_lock);
-            set_held(f, true);
-            own_wrote(f, off + len);
-            return (ssize_t)len;
-        }
-        int r = push_locked(f);
+        int r = hold_write(f, buf, -1, len, off);
         if (r)
-            f->wb_err = 0; /* reported now */
-        pthread_mutex_unlock(&f->wb_lock);
-        set_held(f, false);
-        if (r)
-            return r;
+            return r < 0 ? r : (ssize_t)len;
     }
     ssize_t n =
         atomic_load(&f->behind) ? wbehind_write(f, buf, len, off) : io_write(f, buf, len, off);
+    if (n > 0)
+        own_wrote(f, off + (uint64_t)n);
+    return n;
+}
+
+ssize_t smb1_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool pages_private)
+{
+    CONN_OP(f ? f->t->conn : NULL);
+    settle_others(f);
+    if (atomic_load(&f->hold)) {
+        int r = hold_write(f, NULL, fd, len, off);
+        if (r)
+            return r < 0 ? r : (ssize_t)len;
+    }
+    ssize_t n;
+    if (atomic_load(&f->behind)) {
+        n = wbehind_write_pipe(f, fd, len, off, pages_private);
+    } else {
+        uint8_t *b = malloc(len ? len : 1);
+        int r = b ? pipe_take(fd, b, len) : -ENOMEM;
+        n = r ? r : io_write(f, b, len, off);
+        free(b);
+    }
     if (n > 0)
         own_wrote(f, off + (uint64_t)n);
     return n;
@@ -259,6 +301,14 @@ int smb1_flush(struct smb1_file *f)
 {
     CONN_OP(f ? f->t->conn : NULL);
     int r = wb_push(f);
+    if (r == 0 && atomic_load(&f->hold)) {
+        /* A held owner change that failed (the push above, or before):
+         * fsync is the next call that can say so, and says it once. */
+        pthread_mutex_lock(&f->wb_lock);
+        r = f->wb_err;
+        f->wb_err = 0;
+        pthread_mutex_unlock(&f->wb_lock);
+    }
     return r ? r : io_flush(f);
 }
 

@@ -15,7 +15,7 @@ int wb_push(struct smb1_file *f);
 void wb_behind_busy(struct smb1_file *f, bool busy);
 /* Holds a change of f's owner to (uid, gid) until the chmod that takes
  * it (op_attr.c) or a push; f holds its writes (smb1_hold_writes). */
-void wb_hold_owner(struct smb1_file *f, uint64_t uid, uint64_t gid);
+void wb_hold_owner(struct smb1_file *f, uint64_t fuid, uint64_t fgid, uint64_t uid, uint64_t gid);
 /* Sends f's held owner change now (its failure goes where a held write's
  * would), before another change of the owner or a set-id mode. */
 void wb_push_owner(struct smb1_file *f);

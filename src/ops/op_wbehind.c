@@ -41,11 +41,27 @@
  * through this handle waits for the queue (file_wb_drain); other handles
  * and paths are settled by the core's ordering rule (op_wb.c, ops_settle).
  *
+ * Spliced pieces (wbehind_write_pipe). When FUSE hands a write over in
+ * a pipe, the connection does not sign and the pipe's pages are copies
+ * nobody changes (a direct-I/O write), a piece goes from that pipe to the
+ * socket by splice(2) after its header: no copy in user space. The writer
+ * sends it itself (FUSE takes the pipe back when the write returns) and
+ * the pump only collects its reply. Only such a piece, sent at once, is
+ * spliced: data that waits (held, or queued behind others) is copied.
+ * For a piece written again (a reconnect) or completed (a short write),
+ * tee(2) first puts a copy of its pages (references, not bytes) in the
+ * handle's keep pipe; the pump drops them from there once the piece is
+ * answered, oldest first, as the ring retires pieces (kept[i]).
+ *
  * Locks: w->lock protects the queue's indices, the pump's state and err;
  * it is never held across a round trip. The pump owns the pieces it is
- * sending or collecting; the writer only appends behind them.
+ * sending or collecting; the writer only appends behind them. One writer
+ * at a time sends a spliced piece (direct), and only when nothing queued
+ * waits to be sent: the ring stays in order. The keep pipe is written by
+ * that writer (under direct) and read by the pump, without w->lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +70,7 @@
 #include "ops/op_file.h"
 #include "ops/op_io_int.h"
 #include "ops/op_wb.h"
+#include "support/pipekeep.h"
 #include "wire/ntstatus.h"
 
 /* Pieces queued or in flight per handle (at most half the server's
@@ -62,6 +79,12 @@
 #define WB_RING       32 /* > WB_MAX_PIECES */
 /* How long an idle pump waits for more before it ends. */
 #define WB_PUMP_IDLE_MS 50
+
+/* What each keep pipe is asked to hold: the pages of every spliced
+ * piece in flight fit in one; without CAP_SYS_RESOURCE a pipe gets at
+ * most /proc/sys/fs/pipe-max-size (1 MiB by default), and a few of them
+ * (PK_PIPES) serve. */
+#define WB_KEEP_BYTES (8u << 20)
 
 struct file_wbehind {
     struct smb1_file *f;
@@ -85,7 +108,43 @@ struct file_wbehind {
      * pages for every MiB cost as much as the copy into them. */
     uint8_t *spare[WB_RING];
     size_t spare_cap[WB_RING], nspare;
+    /* Spliced pieces (see the top): keep holds a copy of each spliced
+     * piece's data in the ring: kept[i] bytes of piece i in keep's pipe
+     * kpipe[i] (kept 0: none; the room, of io[i].len, is given back when
+     * the piece retires, ksize[i]). send_err[i]: a spliced piece whose
+     * send failed (no ticket). direct: a writer is sending one. */
+    struct pipekeep keep;
+    bool direct;
+    uint32_t kept[WB_RING], ksize[WB_RING];
+    int kpipe[WB_RING];
+    int send_err[WB_RING];
 };
+
+int pipe_take(int fd, void *dst, size_t n)
+{
+    return pipe_read_n(fd, dst, n);
+}
+
+/* Piece i's copy in keep (i is the oldest), read into a new buffer; NULL
+ * when keep has lost track or no memory. */
+static uint8_t *keep_take(struct file_wbehind *w, size_t i)
+{
+    uint8_t *b = malloc(w->kept[i]);
+    if (b && pk_take(&w->keep, w->kpipe[i], b, w->kept[i])) {
+        free(b);
+        b = NULL;
+    }
+    w->kept[i] = 0;
+    return b;
+}
+
+/* Drops what keep holds of piece i, the oldest. */
+static void keep_drop(struct file_wbehind *w, size_t i)
+{
+    if (w->kept[i])
+        (void)pk_drop(&w->keep, w->kpipe[i], w->kept[i]);
+    w->kept[i] = 0;
+}
 
 static void deadline_ms(struct timespec *ts, int ms)
 {
@@ -102,6 +161,12 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err,
 {
     struct smb1_file *f = w->f;
     struct io_req *io = &w->io[i];
+    if (w->send_err[i]) {
+        /* A spliced piece the writer could not send: no ticket. */
+        sent = false;
+        send_err = w->send_err[i];
+        w->send_err[i] = 0;
+    }
     ssize_t got = send_err;
     bool again = !sent;
     if (sent) {
@@ -117,11 +182,27 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err,
             msg_in_free(&resp);
         }
     }
-    if (got < 0 && retry && (again || file_should_retry(f, w->epoch[i], (int)got)))
+    bool redo = got < 0 && retry && (again || file_should_retry(f, w->epoch[i], (int)got));
+    uint8_t *copy = NULL;
+    if (w->kept[i] && (redo || (retry && got >= 0 && (size_t)got < io->len))) {
+        /* A spliced piece: its data from keep, to send again. */
+        if (!(io->wbuf = copy = keep_take(w, i))) {
+            got = -EIO;
+            redo = false;
+        }
+    }
+    if (redo && copy) {
+        char path[256];
+        file_path_copy(f, path, sizeof(path));
+        log_warn(conn_log(f->t->conn),
+                 "write-behind of %u bytes at %llu of %s sent again from its kept copy", io->len,
+                 (unsigned long long)io->off, path);
+    }
+    if (redo)
         got = file_call(f, write_op, io);
     /* A short write: the rest the ordinary way. */
     size_t done = got > 0 ? (size_t)got : 0;
-    while (got >= 0 && done < io->len && retry) {
+    while (got >= 0 && done < io->len && retry && io->wbuf) {
         struct io_req rest = {NULL, io->wbuf + done, io->len - (uint32_t)done, io->off + done,
                               io->large};
         got = file_call(f, write_op, &rest);
@@ -131,7 +212,12 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err,
             done += (size_t)got;
     }
     if (got >= 0 && done < io->len)
-        got = -EIO;
+        got = -EIO; /* short, and nothing to complete it with */
+    keep_drop(w, i);
+    if (copy) {
+        free(copy);
+        io->wbuf = NULL;
+    }
     io_wstall_note(f, got >= 0 ? 0 : (int)got);
     if (got >= 0)
         return 0;
@@ -146,12 +232,15 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err,
 static void wb_retire(struct file_wbehind *w, int r)
 {
     struct msg_out *m = &w->req[w->head];
-    if (w->nspare < WB_RING && m->buf) {
+    if (w->nspare < WB_RING && m->buf && !m->tail_len) {
         w->spare[w->nspare] = m->buf;
         w->spare_cap[w->nspare++] = m->cap;
         m->buf = NULL;
     }
     msg_out_free(m);
+    if (w->ksize[w->head])
+        pk_release(&w->keep, w->kpipe[w->head], w->ksize[w->head]);
+    w->ksize[w->head] = 0;
     w->head = (w->head + 1) % WB_RING;
     w->total--;
     if (w->nsent)
@@ -230,9 +319,13 @@ static void *wb_pump(void *arg)
         if (pthread_cond_timedwait(&w->cond, &w->lock, &dl) == ETIMEDOUT && w->total == 0)
             break;
     }
-    /* Idle: the buffers go back (a handle left open keeps no MiBs). */
+    /* Idle: the buffers go back (a handle left open keeps no MiBs), and
+     * the keep's pipes (empty: every piece retired; a keep gone bad is
+     * good again). */
     while (w->nspare)
         free(w->spare[--w->nspare]);
+    if (!w->direct)
+        pk_close(&w->keep);
     w->pump_on = false;
     w->pump_join = true;
     pthread_cond_broadcast(&w->cond);
@@ -246,6 +339,7 @@ static struct file_wbehind *wb_get(struct smb1_file *f, bool create)
     struct file_wbehind *w = f->wbh;
     if (!w && create && (w = calloc(1, sizeof(*w)))) {
         w->f = f;
+        pk_init(&w->keep, WB_KEEP_BYTES);
         pthread_mutex_init(&w->lock, NULL);
         pthread_condattr_t a;
         pthread_condattr_init(&a);
@@ -313,10 +407,32 @@ void file_wb_free(struct smb1_file *f)
     pthread_mutex_unlock(&w->lock);
     while (w->nspare)
         free(w->spare[--w->nspare]);
+    pk_close(&w->keep);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     free(w);
     f->wbh = NULL;
+}
+
+/* Pieces were queued: the pump takes them (started when none runs);
+ * w->lock held. */
+static void wb_kick(struct file_wbehind *w)
+{
+    if (w->pump_on) {
+        pthread_cond_broadcast(&w->cond);
+        return;
+    }
+    wb_join_locked(w);
+    w->pump_on = true;
+    if (pthread_create(&w->pump, NULL, wb_pump, w) != 0) {
+        /* No thread: this one does the pump's work, now. */
+        w->stop = true;
+        pthread_mutex_unlock(&w->lock);
+        (void)wb_pump(w);
+        pthread_mutex_lock(&w->lock);
+        w->stop = false;
+        w->pump_join = false; /* there is no thread to join */
+    }
 }
 
 static bool wb_overlaps(const struct file_wbehind *w, uint64_t off, size_t len)
@@ -329,17 +445,40 @@ static bool wb_overlaps(const struct file_wbehind *w, uint64_t off, size_t len)
     return false;
 }
 
-ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+/* Pieces queued or in flight per handle: at most half the server's
+ * slots and WB_MAX_PIECES. */
+static size_t wb_window(const struct conn_params *p)
+{
+    return p->max_mpx / 2 < WB_MAX_PIECES ? p->max_mpx / 2 : WB_MAX_PIECES;
+}
+
+/* Reads the pipe fd's next len bytes into a buffer and writes them the
+ * ordinary way (the paths where the queue cannot take them). */
+static ssize_t write_pipe_copy(struct smb1_file *f, int fd, size_t len, uint64_t off)
+{
+    uint8_t *b = malloc(len ? len : 1);
+    if (!b)
+        return -ENOMEM;
+    int r = pipe_take(fd, b, len);
+    ssize_t n = r ? r : io_write(f, b, len, off);
+    free(b);
+    return n;
+}
+
+/* wbehind_write of buf, or (buf NULL) of the next len bytes of the pipe
+ * fd, read straight into the requests. */
+static ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t len,
+                                 uint64_t off)
 {
     struct conn_params p;
     conn_get_params(f->t->conn, &p);
-    size_t window = p.max_mpx / 2 < WB_MAX_PIECES ? p.max_mpx / 2 : WB_MAX_PIECES;
     uint32_t chunk = chunk_size(&p, true);
+    size_t window = wb_window(&p);
     size_t pieces = len ? (len + chunk - 1) / chunk : 0;
     struct file_wbehind *w = window >= 2 && pieces && pieces <= window ? wb_get(f, true) : NULL;
     if (!w || off > (uint64_t)INT64_MAX - len || (!p.large_files && off + len > 0xFFFFFFFFu)) {
         int rw = file_wb_drain(f, true);
-        return rw ? rw : io_write(f, buf, len, off);
+        return rw ? rw : buf ? io_write(f, buf, len, off) : write_pipe_copy(f, fd, len, off);
     }
     /* Room, and nothing queued on the same bytes: for one bound at most. */
     struct timespec dl;
@@ -349,14 +488,14 @@ ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t
      * flight is a bound old (the pump has not seen it time out yet). */
     bool stalled = io_wstall_on(f) ||
                    (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn));
-    while (!w->err && !stalled && (w->total + pieces > window || wb_overlaps(w, off, len)) &&
-           wb_wait(w, &dl))
+    while (!w->err && !stalled &&
+           (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)) && wb_wait(w, &dl))
         ;
     int r = w->err;
     w->err = 0;
     if (!r && stalled)
         r = -ETIMEDOUT;
-    if (!r && (w->total + pieces > window || wb_overlaps(w, off, len)))
+    if (!r && (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)))
         r = -ETIMEDOUT;
     uint8_t *spare[WB_MAX_PIECES];
     size_t spare_cap[WB_MAX_PIECES];
@@ -386,9 +525,12 @@ ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t
     size_t k = 0;
     for (size_t done = 0; done < len; done += chunk, k++) {
         uint32_t n = len - done < chunk ? (uint32_t)(len - done) : chunk;
-        io[k] = (struct io_req){NULL, (const uint8_t *)buf + done, n, off + done, p.large_files};
+        io[k] = (struct io_req){NULL, buf ? (const uint8_t *)buf + done : NULL, n, off + done,
+                                p.large_files};
         r = write_build_buf(&req[k], fid, ep, &io[k], spare[k], spare_cap[k]);
         spare[k] = NULL; /* the request's now, or freed */
+        if (r == 0 && !buf && (r = pipe_take(fd, req[k].w.buf + req[k].w.pos - n, n)))
+            msg_out_free(&req[k]);
         if (r) {
             for (size_t i = k + 1; i < pieces; i++)
                 free(spare[i]);
@@ -403,8 +545,8 @@ ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t
         free(spare[i]);
     pthread_mutex_lock(&w->lock);
     /* Another thread's write may have come meanwhile. */
-    while (w->total + k > window || wb_overlaps(w, off, len)) {
-        if (!wb_wait(w, &dl) && (w->total + k > window || wb_overlaps(w, off, len))) {
+    while (w->direct || w->total + k > window || wb_overlaps(w, off, len)) {
+        if (!wb_wait(w, &dl) && (w->direct || w->total + k > window || wb_overlaps(w, off, len))) {
             pthread_mutex_unlock(&w->lock);
             for (size_t i = 0; i < k; i++)
                 msg_out_free(&req[i]);
@@ -421,21 +563,139 @@ ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t
         wb_behind_busy(f, true);
     w->total += k;
     file_size_note(f, off + len, false);
-    if (w->pump_on) {
-        pthread_cond_broadcast(&w->cond);
-    } else {
-        wb_join_locked(w);
-        w->pump_on = true;
-        if (pthread_create(&w->pump, NULL, wb_pump, w) != 0) {
-            /* No thread: this one does the pump's work, now. */
-            w->stop = true;
-            pthread_mutex_unlock(&w->lock);
-            (void)wb_pump(w);
-            pthread_mutex_lock(&w->lock);
-            w->stop = false;
-            w->pump_join = false; /* there is no thread to join */
-        }
-    }
+    wb_kick(w);
     pthread_mutex_unlock(&w->lock);
     return (ssize_t)len;
+}
+
+ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+{
+    return wbehind_write_src(f, buf, -1, len, off);
+}
+
+/* One spliced piece io (fid of epoch ep) from the pipe fd: kept, sent by
+ * this thread, queued for the pump to collect. Returns 1 when it went, 2
+ * when its send failed (queued all the same: the pump writes it again
+ * from keep; splice no more), 0 when nothing was taken from fd (splice
+ * not possible: the caller copies), or -errno (a failure of an earlier
+ * write, reported by the first piece only; nothing taken). */
+static int wb_splice_piece(struct file_wbehind *w, int fd, const struct io_req *io, uint16_t fid,
+                           uint64_t ep, size_t window, bool first)
+{
+    struct smb1_file *f = w->f;
+    int kp;
+    /* Room: for one bound at most, as wbehind_write_src. */
+    struct timespec dl;
+    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
+    pthread_mutex_lock(&w->lock);
+    for (bool waited = true;; waited = wb_wait(w, &dl)) {
+        int r = first ? w->err : 0;
+        if (first && !r &&
+            (io_wstall_on(f) ||
+             (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn))))
+            r = -ETIMEDOUT; /* the write verdict, or about to be given */
+        if (!r && !w->direct && w->total + 1 <= window && w->total == w->nsent &&
+            !wb_overlaps(w, io->off, io->len)) {
+            if ((kp = pk_reserve(&w->keep, io->len)) >= 0)
+                break;
+            if (kp == -2) {
+                pthread_mutex_unlock(&w->lock);
+                return 0;
+            }
+        }
+        if (!r && !waited)
+            r = -ETIMEDOUT;
+        if (r) {
+            if (first)
+                w->err = 0;
+            pthread_mutex_unlock(&w->lock);
+            return r;
+        }
+    }
+    w->direct = true;
+    pthread_mutex_unlock(&w->lock);
+    struct msg_out req;
+    struct conn_ticket tk;
+    int g = 0, sent_err = 0;
+    bool ok = write_build_tail(&req, fid, ep, io, fd) == 0;
+    if (ok && pk_put(&w->keep, kp, fd, io->len)) {
+        ok = false;
+        msg_out_free(&req);
+    }
+    if (ok) {
+        g = conn_start(f->t->conn, f->t, &req, 1, true, CONN_FID, &tk);
+        if (g != 1) {
+            /* Not sent, or half (the mux died): keep's copy is the piece,
+             * written again by the pump the ordinary way; what is left
+             * of it in fd goes, and the rest of the write is copied. */
+            sent_err = g < 0 ? g : -EIO;
+            if (pipe_skip_n(fd, w->keep.null_fd, io->len - req.tail_sent))
+                g = -EPIPE; /* fd is out of step: the write fails */
+        }
+    }
+    pthread_mutex_lock(&w->lock);
+    if (ok) {
+        size_t at = (w->head + w->total) % WB_RING;
+        w->req[at] = req;
+        w->io[at] = *io;
+        w->io[at].wbuf = NULL;
+        w->epoch[at] = ep;
+        w->kept[at] = w->ksize[at] = io->len;
+        w->kpipe[at] = kp;
+        w->send_err[at] = g == 1 ? 0 : sent_err;
+        if (g == 1)
+            w->tk[at] = tk;
+        w->sent_ms[at] = mux_now_ms();
+        if (w->total == 0)
+            wb_behind_busy(f, true);
+        w->total++;
+        w->nsent++;
+        file_size_note(f, io->off + io->len, false);
+        wb_kick(w);
+    } else {
+        pk_release(&w->keep, kp, io->len);
+    }
+    w->direct = false;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return !ok ? 0 : g == 1 ? 1 : g == -EPIPE ? -EIO : 2;
+}
+
+ssize_t wbehind_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool splice)
+{
+    struct conn_params p;
+    conn_get_params(f->t->conn, &p);
+    uint32_t chunk = chunk_size(&p, true);
+    size_t window = wb_window(&p);
+    size_t pieces = len ? (len + chunk - 1) / chunk : 0;
+    struct file_wbehind *w = NULL;
+    if (splice && window >= 2 && pieces && off <= (uint64_t)INT64_MAX - len &&
+        (p.large_files || off + len <= 0xFFFFFFFFu) && conn_splice_ok(f->t->conn))
+        w = wb_get(f, true);
+    uint16_t fid;
+    uint64_t ep;
+    if (!w || file_get_fid(f, &fid, &ep))
+        return wbehind_write_src(f, NULL, fd, len, off);
+    /* Even, page-aligned pieces, as smb1_write cuts them. */
+    size_t even = ((len + pieces - 1) / pieces + 4095) & ~(size_t)4095;
+    if (even < chunk)
+        chunk = (uint32_t)even;
+    size_t done = 0;
+    while (done < len) {
+        uint32_t n = len - done < chunk ? (uint32_t)(len - done) : chunk;
+        struct io_req io = {NULL, NULL, n, off + done, p.large_files};
+        int r = wb_splice_piece(w, fd, &io, fid, ep, window, done == 0);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        done += n;
+        if (r == 2)
+            break;
+    }
+    if (done == len)
+        return (ssize_t)len;
+    /* The rest cannot be spliced: copied into requests. */
+    ssize_t r = wbehind_write_src(f, NULL, fd, len - done, off + done);
+    return r < 0 ? r : (ssize_t)(done + (size_t)r);
 }

@@ -420,7 +420,8 @@ int trans_reasm_add(struct trans_reasm *ra, const struct trans_frag *fr, const u
 
 struct trans_call_ctx {
     uint8_t cmd;
-    uint64_t epoch;
+    uint64_t epoch; /* of the frames so far (0: none yet) */
+    uint32_t max_param, max_data;
     struct trans_reasm ra;
     bool error_only; /* the reply was an error without blocks */
 };
@@ -428,6 +429,16 @@ struct trans_call_ctx {
 static int on_frame(void *arg, const struct msg_in *in)
 {
     struct trans_call_ctx *cx = arg;
+    if (cx->epoch && in->epoch != cx->epoch) {
+        /* The connection was lost in the middle of the reply, and
+         * conn_call sent the (idempotent) request again on the new one:
+         * its reply comes whole again, so the pieces of the first go (a
+         * large FIND_FIRST2 cut off after two fragments added to the new
+         * reply's made it -EIO). */
+        trans_reasm_free(&cx->ra);
+        trans_reasm_init(&cx->ra, cx->max_param, cx->max_data);
+        cx->error_only = false;
+    }
     cx->epoch = in->epoch;
     if (in->wct == 0) {
         /* An error reply carries no blocks. A success without words would
@@ -465,6 +476,8 @@ int trans_call(struct smb1_tree *t, const struct trans_req *rq, struct trans_res
     cx.cmd = rq->cmd;
     cx.epoch = 0;
     cx.error_only = false;
+    cx.max_param = rq->max_param;
+    cx.max_data = rq->max_data;
     trans_reasm_init(&cx.ra, rq->max_param, rq->max_data);
     uint32_t status = 0;
     r = conn_call_parts(t->conn, t, tm.m, tm.n, on_frame, &cx, &status, flags);

@@ -325,12 +325,55 @@ static int tree_refresh(struct smb1_conn *c, struct smb1_tree *t, struct conn_li
             pthread_mutex_unlock(&t->lock);
             *fresh = true;
             lv->tid = tid;
+            if (t->ready) {
+                /* Before another caller can see the tree connected. */
+                pthread_mutex_lock(&c->lock);
+                t->ready_running = true;
+                t->ready_thread = pthread_self();
+                pthread_mutex_unlock(&c->lock);
+            }
             log_info(c->log, "tree %s connected (TID %u, epoch %llu)", t->unc, tid,
                      (unsigned long long)lv->epoch);
         }
     }
     pthread_mutex_unlock(&c->reconnect_lock);
     return r;
+}
+
+/* Caller holds c->lock: waits one poll step (until first, when >= 0, and
+ * deadline, when >= 0, at the latest) and releases the lock. -EINTR when
+ * the caller was interrupted meanwhile. */
+static int poll_step(struct smb1_conn *c, int64_t first, int64_t deadline)
+{
+    int64_t until = conn_mono_ms() + CONN_POLL_MS;
+    if (first >= 0 && first < until)
+        until = first;
+    if (deadline >= 0 && deadline < until)
+        until = deadline;
+    wait_until(c, until);
+    pthread_mutex_unlock(&c->lock);
+    return is_interrupted(c) ? -EINTR : 0;
+}
+
+/* Waits while another thread runs t's ready hook (its own requests go
+ * on). 0, or -ETIMEDOUT at deadline, -EINTR, -ENOTCONN. */
+static int ready_wait(struct smb1_conn *c, struct smb1_tree *t, int64_t deadline)
+{
+    pthread_mutex_lock(&c->lock);
+    while (t->ready_running && !pthread_equal(t->ready_thread, pthread_self())) {
+        int r = c->aborted                                    ? -ENOTCONN
+                : deadline >= 0 && conn_mono_ms() >= deadline ? -ETIMEDOUT
+                                                              : 0;
+        if (r) {
+            pthread_mutex_unlock(&c->lock);
+            return r;
+        }
+        if (poll_step(c, -1, deadline))
+            return -EINTR;
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return 0;
 }
 
 /* Gets the live mux (reconnecting when needed) and t's current TID.
@@ -388,14 +431,7 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
                 pthread_mutex_unlock(&c->lock);
                 return -ETIMEDOUT;
             }
-            int64_t until = now + CONN_POLL_MS;
-            if (!busy && c->next_attempt_ms < until)
-                until = c->next_attempt_ms;
-            if (deadline >= 0 && deadline < until)
-                until = deadline;
-            wait_until(c, until);
-            pthread_mutex_unlock(&c->lock);
-            if (is_interrupted(c))
+            if (poll_step(c, busy ? -1 : c->next_attempt_ms, deadline))
                 return -EINTR;
             continue;
         }
@@ -413,8 +449,16 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
             mux_put(lv->mux);
             return r;
         }
-        if (fresh && t->ready)
+        if (fresh && t->ready) {
             t->ready(t);
+            pthread_mutex_lock(&c->lock);
+            t->ready_running = false;
+            pthread_cond_broadcast(&c->state_cond);
+            pthread_mutex_unlock(&c->lock);
+        } else if ((r = ready_wait(c, t, deadline))) {
+            mux_put(lv->mux);
+            return r;
+        }
     }
     return 0;
 }
@@ -801,6 +845,19 @@ void conn_get_params(struct smb1_conn *c, struct conn_params *p)
     pthread_mutex_lock(&c->lock);
     *p = c->params;
     pthread_mutex_unlock(&c->lock);
+}
+
+bool conn_splice_ok(struct smb1_conn *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool ok = !c->peer.signing_active && !c->signed_once && !c->mux_obs;
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+bool smb1_conn_splice_ok(struct smb1_conn *c)
+{
+    return conn_splice_ok(c);
 }
 
 void conn_refuse_big_reads(struct smb1_conn *c, uint64_t epoch)

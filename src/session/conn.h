@@ -53,6 +53,13 @@ struct smb1_tree {
      * connection epoch, with no lock held (CIFS UNIX setup). The
      * connection layer calls up only through this hook. */
     void (*ready)(struct smb1_tree *t);
+    /* ready runs for t's current epoch, in ready_thread: other requests
+     * on t wait until it is done (conn_get_live), since it decides what
+     * the new connection takes (Samba refuses the UNIX info levels before
+     * the UNIX setup: a listing started again after a reconnect failed
+     * with INVALID_LEVEL). Under the connection's lock. */
+    bool ready_running;
+    pthread_t ready_thread;
 };
 
 /* The PID every request carries. Byte-range locks belong to the (PID, FID)
@@ -120,6 +127,10 @@ struct conn_ticket {
  * for conn_finish and to send again. */
 int conn_start(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, size_t n, bool wait,
                unsigned flags, struct conn_ticket *tk);
+/* True when a request's data may go from a pipe to the socket
+ * (msg_out.tail_len): the connection does not sign (nor has this mount
+ * signed) and nobody observes its frames. mux_start has the last word. */
+bool conn_splice_ok(struct smb1_conn *c);
 /* True when conn_finish(tk) would not wait. */
 bool conn_ticket_ready(const struct conn_ticket *tk);
 /* Waits for the reply of tk (sent as req) and verifies it: 0 with *resp

@@ -49,6 +49,7 @@ void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st)
     st->malformed = ld(&c->stats.malformed);
     st->reconnects = ld(&c->reconnects);
     st->batched_macs = ld(&c->stats.batched_macs);
+    st->spliced_writes = ld(&c->stats.spliced_writes);
 }
 
 void conn_status_note(struct smb1_conn *c, uint8_t cmd, int err)

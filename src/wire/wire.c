@@ -180,6 +180,11 @@ void wire_put_bytes(struct wire_writer *w, const void *src, size_t n)
         memcpy(p, src, n);
 }
 
+uint8_t *wire_put_space(struct wire_writer *w, size_t n)
+{
+    return reserve(w, n);
+}
+
 void wire_put_zeros(struct wire_writer *w, size_t n)
 {
     uint8_t *p = reserve(w, n);

@@ -70,6 +70,9 @@ void wire_put_be16(struct wire_writer *w, uint16_t v);
 void wire_put_be32(struct wire_writer *w, uint32_t v);
 void wire_put_bytes(struct wire_writer *w, const void *p, size_t n);
 void wire_put_zeros(struct wire_writer *w, size_t n);
+/* Room for n bytes the caller fills (NULL, and the writer failed, when
+ * there is none). */
+uint8_t *wire_put_space(struct wire_writer *w, size_t n);
 /* Pads with zeros until (pos - base) is a multiple of align. */
 void wire_align(struct wire_writer *w, size_t base, size_t align);
 /* Overwrites an already written field at an absolute position. */

@@ -359,8 +359,15 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
     pthread_mutex_unlock(&fs->lock);
     if (drop)
         return -1;
-    if (cmd == SMB1_COM_NEGOTIATE)
+    if (cmd == SMB1_COM_NEGOTIATE) {
+        pthread_mutex_lock(&fs->lock);
+        bool late = fs->fault == FAKE_LATE_NEGOTIATE;
+        pthread_mutex_unlock(&fs->lock);
+        int delay = 0;
+        if (late && take_fault(fs, &delay) == FAKE_LATE_NEGOTIATE)
+            sleep_ms(delay);
         return do_negotiate(fs, fd, req, mid);
+    }
     if (cmd == SMB1_COM_SESSION_SETUP_ANDX)
         return do_session(fs, fd, req, len, mid);
 

@@ -41,6 +41,7 @@ enum fake_fault {
     FAKE_NETNAME_DELETED, /* NETWORK_NAME_DELETED instead of the reply (tree gone) */
     FAKE_SESSION_DELETED, /* USER_SESSION_DELETED instead of the reply (logged off) */
     FAKE_DROP,            /* no reply at all; later requests are answered (hung on one) */
+    FAKE_LATE_NEGOTIATE,  /* the next NEGOTIATE (a reconnect's) is answered after delay_ms */
 };
 
 struct fake_opts {

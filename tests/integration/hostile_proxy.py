@@ -29,6 +29,11 @@ be driven through several behaviours:
     finddrop   (once, then normal) FIND_FIRST2 does not end the search and
                the connection is dropped right after its reply: a
                FIND_NEXT2 may only come on that connection
+    findreuse  (once, then normal) FIND_FIRST2 does not end the search; the
+               connection is dropped when the next READ_ANDX comes (a
+               listing that reads a file between its pages: mfsymlinks),
+               and the READ_ANDX reply after that (on the new connection)
+               is held back 400 ms; events gets "slowread" then
     zeroread   READ_ANDX replies carry no data (DataLength 0, status OK)
     zeroonce   (once, then normal) the same for one READ_ANDX reply
     failclose  a CLOSE goes to smbd (which closes the file), but its reply
@@ -36,6 +41,10 @@ be driven through several behaviours:
     slowclose  (once, then normal) the next CLOSE reply is held back
                400 ms, the others flow meanwhile; events gets "closereply"
                when it goes out (and "rename" for every RENAME request)
+    failowner  a SET_PATH_INFO or SET_FILE_INFO of FILE_UNIX_BASIC that
+               changes the owner or the group is refused here with
+               STATUS_ACCESS_DENIED, never reaching smbd (a server whose
+               rights changed); events gets "failowner" for each
     nolock     LOCKING_ANDX replies are dropped, everything else answered
                (a server hung on one kind of request)
     nowrite    the same for WRITE_ANDX (smbd writes, nothing says so)
@@ -56,7 +65,11 @@ CTL_DIR/events gets a line per accepted connection ("conn") and per
 SESSION_SETUP request ("logon"); "findclose N" per FIND_CLOSE2 of search
 N, and "foreignsid N CMD" for a FIND_NEXT2 or FIND_CLOSE2 naming a search
 ID that no FIND_FIRST2 reply on its connection gave (an ID sent on a
-connection it does not belong to). Test code: it trusts its peers.
+connection it does not belong to), or a FIND_NEXT2 whose resume name is
+none that search gave (an ID of an old connection that the server gave
+again on this one: smbd numbers each connection's searches from 1);
+"sidreuse N" when a FIND_FIRST2 reply gives a search ID that an earlier
+connection's also gave. Test code: it trusts its peers.
 """
 import heapq
 import os
@@ -70,8 +83,10 @@ NEGOTIATE, SESSION_SETUP, TREE_CONNECT, ECHO = 0x72, 0x73, 0x75, 0x2B
 LOGOFF, TREE_DISCONNECT, TRANS2, CLOSE, RENAME = 0x74, 0x71, 0x32, 0x04, 0x07
 FIND_CLOSE2, READ_ANDX, LOCKING_ANDX, WRITE_ANDX = 0x34, 0x2E, 0x24, 0x2F
 STATUS_INVALID_HANDLE = 0xC0000008
+STATUS_ACCESS_DENIED = 0xC0000022
+SET_PATH_INFO, SET_FILE_INFO, UNIX_BASIC = 0x06, 0x08, 0x200
 FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "findclosesilent",
-              "finddrop")
+              "finddrop", "findreuse")
 FIND_FIRST2, FIND_NEXT2, QUERY_FS_INFO = 0x01, 0x02, 0x03
 POSIX_PATH_OPERATIONS_CAP = 0x20
 SETUP_CMDS = (NEGOTIATE, SESSION_SETUP, TREE_CONNECT)
@@ -80,6 +95,17 @@ IO_DEVICE_ERROR = 0xC0000185
 
 listen_port, target_port, ctl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 events_lock = threading.Lock()
+earlier_sids = []  # each connection's set of search IDs given (under events_lock)
+# findreuse (under events_lock): drop the connection at the next READ_ANDX
+# request, then hold back the next READ_ANDX reply.
+drop_read = [False]
+slow_read = [False]
+
+
+def take_flag(flag):
+    with events_lock:
+        was, flag[0] = flag[0], False
+    return was
 
 
 def mode():
@@ -150,6 +176,17 @@ def trans2_sub(body):
     return u16(body, 33 + 28)
 
 
+def owner_change(body):
+    """Whether a TRANS2 SET_PATH_INFO/SET_FILE_INFO request sets the owner
+    or the group (FILE_UNIX_BASIC's Uid, Gid other than NO_CHANGE)."""
+    poff, dcnt, doff = u16(body, 53), u16(body, 55), u16(body, 57)
+    if poff + 2 > len(body) or u16(body, poff) != UNIX_BASIC or dcnt < 56 or \
+            doff + 56 > len(body):
+        return False
+    uid, gid = struct.unpack_from("<QQ", body, doff + 40)
+    return uid != 0xFFFFFFFFFFFFFFFF or gid != 0xFFFFFFFFFFFFFFFF
+
+
 def entries(data):
     """Offsets of the entries of a FIND data block (NextEntryOffset chain)."""
     offs, off = [], 0
@@ -171,6 +208,8 @@ class Conn:
         self.turn = 0
         self.tree_connected = False
         self.sids = set()  # search IDs FIND_FIRST2 replies gave on this connection
+        self.given = {}  # search ID -> the entry data its replies gave
+        self.reply_sid = {}  # MID -> search ID of a FIND_FIRST2/NEXT2 reply under way
         self.grow = None  # findgrow: (flags2, template entry, name offset, encoding)
         self.grown = 0
         self.drop_after = False
@@ -210,6 +249,12 @@ class Conn:
                 self.to_client(data)
             except OSError:
                 return
+
+    def send_quietly(self, data):
+        try:
+            self.to_client(data)
+        except OSError:
+            pass
 
     def late_reply(self, data):
         try:
@@ -282,8 +327,16 @@ class Conn:
                     self.arrived[mid] = time.monotonic()
                     if sub is not None:
                         self.subs[mid] = sub
+                    if body[4] == READ_ANDX and take_flag(drop_read):
+                        with events_lock:
+                            slow_read[0] = True
+                        break
                     if sub == FIND_NEXT2:
-                        self.check_sid(u16(body, u16(body, 53)), "FIND_NEXT2")
+                        poff, pcnt = u16(body, 53), u16(body, 51)
+                        sid = u16(body, poff)
+                        self.reply_sid[mid] = sid
+                        self.check_sid(sid, "FIND_NEXT2")
+                        self.check_resume(sid, bytes(body[poff + 12:poff + pcnt]))
                     if body[4] == FIND_CLOSE2 and body[32] >= 1:
                         sid = u16(body, 33)
                         event("findclose %d" % sid)
@@ -293,9 +346,16 @@ class Conn:
                             continue
                         if m == "findclosesilent":
                             continue
+                    if m == "failowner" and sub in (SET_PATH_INFO, SET_FILE_INFO) and \
+                            owner_change(body):
+                        event("failowner")
+                        self.to_client(frame(self.error_reply(body, STATUS_ACCESS_DENIED)))
+                        continue
                     if (m in FIND_MODES and sub == FIND_NEXT2 and self.pages and
                             (m != "findgrow" or self.grow)):
-                        self.to_client(frame(self.next_page_reply(body, m)))
+                        out = self.next_page_reply(body, m)
+                        self.note_given(u16(body, u16(body, 53)), out[64:])
+                        self.to_client(frame(out))
                         continue
                 self.s.sendall(hdr + bytes(body))
         except (OSError, EOFError):
@@ -305,6 +365,15 @@ class Conn:
     def check_sid(self, sid, what):
         if sid not in self.sids:
             event("foreignsid %d %s" % (sid, what))
+
+    def check_resume(self, sid, name):
+        """A FIND_NEXT2 continues from a name its search gave."""
+        name = name.rstrip(b"\0")
+        if sid in self.sids and name and name not in self.given.get(sid, b""):
+            event("foreignsid %d FIND_NEXT2 (resume name not of this search)" % sid)
+
+    def note_given(self, sid, data):
+        self.given[sid] = self.given.get(sid, b"") + bytes(data)
 
     @staticmethod
     def error_reply(req, status):
@@ -317,7 +386,14 @@ class Conn:
         """A FIND_FIRST2 reply: remember its search ID; under the find
         modes, keep its entries as pages and clear EndOfSearch."""
         poff, doff, dcnt = u16(body, 41), u16(body, 47), u16(body, 45)
-        self.sids.add(u16(body, poff))
+        sid = u16(body, poff)
+        self.sids.add(sid)
+        with events_lock:
+            reused = any(sid in o for o in earlier_sids if o is not self.sids)
+            if not any(o is self.sids for o in earlier_sids):
+                earlier_sids.append(self.sids)
+        if reused:
+            event("sidreuse %d" % sid)
         if m not in FIND_MODES:
             return
         data = bytes(body[doff:doff + dcnt])
@@ -340,12 +416,33 @@ class Conn:
         if m == "finddrop":
             set_mode("normal")
             self.drop_after = True
+        if m == "findreuse":
+            set_mode("normal")
+            with events_lock:
+                drop_read[0] = True
 
     def alter(self, body, m):
         """The reply to send for body under mode m, or None to drop it."""
         cmd = body[4]
         mid = u16(body, 30)
-        sub = self.subs.pop(mid, None) if cmd == TRANS2 else None
+        sub = self.subs.get(mid) if cmd == TRANS2 else None
+        if sub is not None and body[32] == 10:
+            # The last fragment of the reply: its MID is done.
+            tp, td, pc, pd, dc, dd = (u16(body, 33), u16(body, 35), u16(body, 39), u16(body, 43),
+                                      u16(body, 45), u16(body, 49))
+            first = pd == 0 and dd == 0
+            if pd + pc >= tp and dd + dc >= td:
+                self.subs.pop(mid, None)
+            if sub == FIND_FIRST2 and pc >= 2 and first:
+                self.reply_sid[mid] = u16(body, u16(body, 41))
+            if sub in (FIND_FIRST2, FIND_NEXT2) and mid in self.reply_sid:
+                self.note_given(self.reply_sid[mid], body[u16(body, 47):u16(body, 47) + dc])
+                if mid not in self.subs:
+                    del self.reply_sid[mid]
+            if not first:
+                sub = None  # the rest of a reply already seen
+        elif cmd == TRANS2:
+            self.subs.pop(mid, None)
         if cmd == TREE_CONNECT:
             self.tree_connected = True
         if m == "silence":
@@ -404,6 +501,10 @@ class Conn:
                     if m == "late" and body[4] not in SETUP_CMDS + (ECHO,):
                         came = self.arrived.get(u16(body, 30), time.monotonic())
                         self.send_at(came + late_ms() / 1000.0, frame(out))
+                        continue
+                    if body[4] == READ_ANDX and take_flag(slow_read):
+                        event("slowread")
+                        threading.Timer(0.4, self.send_quietly, (frame(out),)).start()
                         continue
                     if m == "slowclose" and body[4] == CLOSE:
                         set_mode("normal")

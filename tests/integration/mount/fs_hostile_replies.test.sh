@@ -13,6 +13,9 @@
 #   findclosesilent  findloop, and the FIND_CLOSE2 never answered
 #   finddrop       the connection drops between FIND_FIRST2 and FIND_NEXT2:
 #                  the search ID is never used on the new connection
+#   findreuse      the same while another listing on the new connection got
+#                  the same search ID from smbd: no listing continues
+#                  another's search
 #   zeroread       READ_ANDX answers 0 bytes before the end of the file
 #   zeroonce       ... once: read again, the data is whole
 #   mpx1           MaxMpxCount 1 and a reply that stalls half-way (ls): the
@@ -34,11 +37,12 @@ done
 # Each file read once per case: the kernel keeps what it read.
 for f in zero zero_once; do head -c 5000 /dev/urandom >"$SHARE_DIR/$f"; done
 for f in zerobig zerobig_once; do head -c 70000 /dev/urandom >"$SHARE_DIR/$f"; done
-mkdir -p "$SHARE_DIR/mpx"
+mkdir -p "$SHARE_DIR/mpx" "$SHARE_DIR/reuse"
+(cd "$SHARE_DIR/reuse" && touch h{0001..1500})
 echo ok >"$SHARE_DIR/healthy"
 
 # HOSTILE_CASES picks some of the cases (find drop zero mpx1) when debugging.
-want() { case " ${HOSTILE_CASES:-find drop zero mpx1} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${HOSTILE_CASES:-find drop reuse zero mpx1} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -114,6 +118,52 @@ u=$(sort -u "$FS_TMP/out.ls" | wc -l)
 [ "$n" = 8 ] && [ "$u" = 8 ] || fail "finddrop: $n names ($u different) after the restart"
 no_foreign_sid finddrop
 fs_log "ok   finddrop: the listing restarted on the new connection, 8 names, no stale search ID"
+}
+
+# A listing whose search the server gives the same ID as one of the old
+# connection's. On a mount without UNIX extensions (mfsymlinks), listing
+# msym reads its 1067-byte file between FIND_FIRST2 and FIND_NEXT2: the
+# proxy drops the connection at that read (findreuse), which is made
+# again on a new connection, and holds its reply back 400 ms, while a
+# second listing (reuse, 1,500 names: several FIND_NEXT2) starts on the
+# new connection, where smbd gives search IDs the old connection gave too
+# (it numbers each connection's searches alike, "sidreuse"; a search it
+# already ended, as msym's, is 65535). msym's listing must start again
+# instead of sending
+# its FIND_NEXT2 with that ID: the proxy checks every FIND_NEXT2's resume
+# name against what that search gave on that connection ("foreignsid").
+want reuse && {
+MNT2=$FS_TMP/mnt2
+mkdir -p "$MNT2" "$SHARE_DIR/msym"
+for i in 1 2 3 4 5 6 7 8; do echo "$i" >"$SHARE_DIR/msym/g000000$i"; done
+head -c 1067 /dev/zero >"$SHARE_DIR/msym/g0000000"
+PASSWD="$SMBD_PASS" "$SMBFUSE" "//127.0.0.1/$SHARE_NAME" "$MNT2" -o \
+    "username=$SMBD_USER,port=$PORT,actimeo=0,soft,timeout=$TIMEOUT,nounix" 2>>"$FS_TMP/smbfuse2.log" ||
+    fail "findreuse: the second mount"
+trap 'r=$?; set +e; echo normal >"$CTL/mode"; mountpoint -q "$MNT2" && fusermount3 -u "$MNT2"; (exit $r); fs_cleanup' EXIT
+ls "$MNT2/reuse" >/dev/null
+mark_events
+echo findreuse >"$CTL/mode"
+ls "$MNT2/msym" >"$FS_TMP/out.ra" 2>&1 &
+pa=$!
+for i in $(seq 100); do grep -q '^slowread' "$CTL/events" && break; sleep 0.01; done
+ls "$MNT2/reuse" >"$FS_TMP/out.rb" 2>&1 &
+pb=$!
+ra=0 rb=0
+wait $pa || ra=$?
+wait $pb || rb=$?
+echo normal >"$CTL/mode"
+fusermount3 -u "$MNT2"
+fs_log "     findreuse: rc $ra $rb ($(events_since | grep -v '^findclose' | sort | uniq -c | tr '\n' ' '))"
+[ $ra = 0 ] && [ $rb = 0 ] || fail "findreuse: a listing failed: $(tail -c 300 "$FS_TMP/out.ra" "$FS_TMP/out.rb")"
+events_since | grep -q "^slowread" || fail "findreuse: the listing read no file between its pages"
+events_since | grep -q '^sidreuse' || fail "findreuse: no search ID was given again"
+[ "$(sort -u "$FS_TMP/out.ra" | wc -l)" = 9 ] && [ "$(wc -l <"$FS_TMP/out.ra")" = 9 ] ||
+    fail "findreuse: the first listing has $(wc -l <"$FS_TMP/out.ra") names"
+[ "$(sort -u "$FS_TMP/out.rb" | wc -l)" = 1500 ] && [ "$(wc -l <"$FS_TMP/out.rb")" = 1500 ] ||
+    fail "findreuse: the second listing has $(wc -l <"$FS_TMP/out.rb") names"
+no_foreign_sid findreuse
+fs_log "ok   findreuse: both listings whole across the reconnect, the search ID given again, never sent stale"
 }
 
 # A read answered with 0 bytes before the end of the file is not the end

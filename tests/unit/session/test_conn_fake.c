@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -960,4 +961,104 @@ Test(conn_fake, operation_deadline, .init = init_signed, .fini = fini, .timeout 
     }
     smb1_tree_free(t);
     smb1_conn_free(conn);
+}
+
+/* A reconnect made inside an operation ends within its deadline too: the
+ * hand-shake round trips wait only what is left of it (here 0.3 s of a
+ * 2 s bound), not a hand-shake timeout (1 s) of their own. */
+Test(conn_fake, reconnect_within_the_operation, .init = init_signed, .fini = fini, .timeout = 30)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.request_timeout_ms = 2000;
+    c.soft = true;
+    struct smb1_conn *conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(smb1_tree_connect(conn, "share", &t), 0);
+    {
+        CONN_OP(conn);
+        fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+        cr_assert_eq(do_read(conn, t, 0, 100, 0), -ECONNRESET);
+        sleep_ms(1700);
+        fake_inject(fs, FAKE_LATE_NEGOTIATE, 1200);
+        double t0 = mono_s();
+        int r = do_read(conn, t, 0, 100, CONN_IDEMPOTENT);
+        double s = mono_s() - t0;
+        cr_assert_eq(r, -ETIMEDOUT, "the call gave %d after %.2f s", r, s);
+        cr_assert(s < 0.7, "the reconnect took %.2f s with 0.3 s of its operation left", s);
+    }
+    sleep_ms(1200);
+    cr_assert_eq(do_read(conn, t, 0, 100, CONN_IDEMPOTENT), 100);
+    smb1_tree_free(t);
+    smb1_conn_free(conn);
+}
+
+/* A tree's ready hook (the CIFS UNIX setup after a reconnect) runs before
+ * any other request on the tree goes out on the new connection: Samba
+ * refuses the UNIX info levels before the setup, and a listing started
+ * again after a reconnect failed with EIO so (fs_hostile_replies.test.sh
+ * findreuse). Requests the hook itself makes go on. */
+static struct smb1_conn *hook_conn;
+static atomic_int hook_runs;
+static atomic_llong hook_done_ms;
+static atomic_int hook_own_read;
+static atomic_bool hook_armed;
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Once armed (after tree_open), the run after the reconnect takes 300 ms
+ * and makes a request of its own (which must not wait for itself). */
+static void slow_hook(struct smb1_tree *t)
+{
+    if (!atomic_load(&hook_armed))
+        return;
+    atomic_fetch_add(&hook_runs, 1);
+    nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL);
+    atomic_store(&hook_own_read, do_read(hook_conn, t, 7, 100, CONN_IDEMPOTENT));
+    atomic_store(&hook_done_ms, mono_ms());
+}
+
+static void *hook_reader(void *arg)
+{
+    long long *done = malloc(sizeof(*done));
+    int r = do_read(hook_conn, arg, 200, 100, CONN_IDEMPOTENT);
+    *done = r == 100 ? mono_ms() : -1;
+    return done;
+}
+
+Test(conn_fake, requests_wait_for_the_ready_hook, .init = init_signed, .fini = fini)
+{
+    struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
+    c.request_timeout_ms = 3000;
+    hook_conn = connect_ok(&c);
+    struct smb1_tree *t = NULL;
+    cr_assert_eq(tree_open(hook_conn, "share", slow_hook, &t), 0);
+    atomic_store(&hook_armed, true);
+    /* This read loses its connection; sent again, it connects the tree
+     * anew and runs the hook. */
+    fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, hook_reader, t), 0);
+    while (atomic_load(&hook_runs) < 1)
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    /* The hook runs now: a read of another thread waits for it. */
+    nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    cr_assert_eq(do_read(hook_conn, t, 300, 100, CONN_IDEMPOTENT), 100);
+    long long mine = mono_ms();
+    void *ret;
+    pthread_join(th, &ret);
+    long long other = *(long long *)ret;
+    free(ret);
+    cr_assert_eq(atomic_load(&hook_own_read), 100, "the hook's own request went through");
+    cr_assert_gt(other, 0);
+    long long done = atomic_load(&hook_done_ms);
+    cr_assert_geq(mine, done, "a read went out %lld ms before the hook was done", done - mine);
+    cr_assert_geq(other, done);
+    cr_assert_eq(atomic_load(&hook_runs), 1);
+    smb1_tree_free(t);
+    smb1_conn_free(hook_conn);
 }

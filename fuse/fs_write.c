@@ -1,0 +1,87 @@
+/* The write callbacks. libfuse hands a write over in memory (write) or,
+ * with FUSE_CAP_SPLICE_READ (asked for in sfs_init), still in the pipe it
+ * spliced the request into from /dev/fuse (write_buf): the core then
+ * takes the data from the pipe itself (smb1_write_pipe), read straight
+ * into its requests or, for a direct-I/O write on an unsigned
+ * connection, spliced on to the socket without a copy in user space.
+ *
+ * Whether the pipe's pages may be held after the write returns: the
+ * kernel copies a direct-I/O write's data into fresh pages for the pipe
+ * (it cannot control how long a pipe keeps user pages), while a write
+ * through the page cache puts references to the cached pages themselves
+ * in it, which the next write(2) may change while a spliced copy still
+ * waits in the socket. So only a direct-I/O open's writes (set_open_flags
+ * in fs_ops.c, sfs_direct_io below: the two cannot differ) are spliced,
+ * and never a write of mapped pages (writepage).
+ */
+#include "fs_ops_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+
+#include "smb1_cache.h"
+
+bool sfs_direct_io(const struct sfs_fs *fs, int flags)
+{
+    return fs->opts->cache == SFS_CACHE_NONE || (flags & O_ACCMODE) == O_WRONLY;
+}
+
+/* After a write of path (or a failed one): the attributes cached are
+ * stale, also those of its other names when it wrote. */
+static void wrote(struct sfs_fs *fs, const char *path, bool ok)
+{
+    if (!path)
+        return;
+    cache_changed(fs->cache, path);
+    if (ok)
+        links_changed(fs, path);
+}
+
+int sfs_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    struct sfs_fs *fs = get_fs();
+    struct smb1_file *h = get_handle(fi);
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = smb1_write(h, buf + done, size - done, (uint64_t)off + done);
+        if (n < 0) {
+            wrote(fs, path, false);
+            return (int)n;
+        }
+        if (n == 0)
+            return -EIO;
+        done += (size_t)n;
+    }
+    wrote(fs, path, true);
+    return (int)done;
+}
+
+int sfs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct fuse_file_info *fi)
+{
+    size_t size = fuse_buf_size(buf);
+    const struct fuse_buf *b = &buf->buf[buf->idx];
+    if (buf->count == 1 && buf->off == 0 && b->size == size && (b->flags & FUSE_BUF_IS_FD) &&
+        !(b->flags & FUSE_BUF_FD_SEEK)) {
+        struct sfs_fs *fs = get_fs();
+        bool priv = sfs_direct_io(fs, fi->flags) && !fi->writepage;
+        ssize_t n = smb1_write_pipe(get_handle(fi), b->fd, size, (uint64_t)off, priv);
+        wrote(fs, path, n >= 0);
+        if (n < 0)
+            return (int)n;     /* what is left in the pipe: libfuse empties it */
+        buf->idx = buf->count; /* all taken */
+        return (int)n;
+    }
+    if (buf->count == 1 && !(b->flags & FUSE_BUF_IS_FD))
+        return sfs_write(path, (const char *)b->mem + buf->off, size, off, fi);
+    /* Anything else (libfuse sends none): flattened first. */
+    char *mem = malloc(size ? size : 1);
+    if (!mem)
+        return -ENOMEM;
+    struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+    dst.buf[0].mem = mem;
+    ssize_t got = fuse_buf_copy(&dst, buf, 0);
+    int r = got < 0 ? (int)got : sfs_write(path, mem, (size_t)got, off, fi);
+    free(mem);
+    return r;
+}

@@ -1,0 +1,145 @@
+#!/bin/bash
+# Writes that FUSE hands over in a pipe (fuse/fs_write.c, smb1_write_pipe):
+# on an unsigned connection a direct-I/O write's data goes from the pipe to
+# the socket by splice(2), behind its WRITE_ANDX header, and a tee(2) copy
+# of its pages is kept until the server answered (src/ops/op_wbehind.c);
+# everywhere else the data is read out of the pipe into the requests.
+# Checked against smbclient's view of the files, signed (nothing spliced,
+# UNIX extensions) and plain (unsigned, UNIX extensions: spliced):
+# - dd bs=1M of 12 MiB through a write-only descriptor (write-behind);
+# - writes of odd sizes at odd offsets, onto bytes still on their way,
+#   through a write-only descriptor, and big writes through a read-write
+#   one (page cache: copied, never spliced);
+# - a small write to a new file (held for its close);
+# - the connection killed under a stream of spliced writes: the pieces
+#   lost on the way go again from the kept copy, and the file is whole.
+# The counter smb1_stats.spliced_writes (the status xattr) tells which
+# path was taken.
+if [ $# -eq 0 ]; then
+    for p in plain signed; do
+        bash "${BASH_SOURCE[0]}" "$p" || exit 1
+    done
+    exit 0
+fi
+PROFILE=$1
+. "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
+
+FS_FOREGROUND=1
+fs_setup "$PROFILE"
+SMBC=(smbclient -m NT1 --option='client min protocol=NT1' --option='client max protocol=NT1'
+    -p "$PORT" -U "$SMBD_USER%$SMBD_PASS" "//127.0.0.1/$SHARE_NAME")
+spliced() {
+    python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.smbfuse.status").decode())' \
+        "$MNT" | sed -n 's/^spliced_writes: //p'
+}
+# smbclient's copy of $1 must be $2.
+same_for_smbclient() {
+    rm -f "$FS_TMP/got"
+    "${SMBC[@]}" -c "get $1 $FS_TMP/got" >/dev/null 2>&1 || fail "smbclient get $1"
+    cmp -s "$2" "$FS_TMP/got" || fail "$1: smbclient reads other data than was written ($PROFILE)"
+}
+
+s0=$(spliced)
+head -c $((12 << 20)) /dev/urandom >"$FS_TMP/big"
+dd if="$FS_TMP/big" of="$MNT/big" bs=1M status=none || fail "dd"
+same_for_smbclient big "$FS_TMP/big"
+s1=$(spliced)
+if [ "$PROFILE" = signed ]; then
+    [ "$s1" = "$s0" ] || fail "a signed connection spliced ($s0 -> $s1)"
+else
+    [ "$s1" -ge $((s0 + 60)) ] || fail "12 MiB of direct-I/O writes were not spliced ($s0 -> $s1)"
+fi
+fs_log "ok   dd of 12 MiB is whole for smbclient (spliced writes $s0 -> $s1)"
+
+# Odd sizes and offsets, many onto bytes still on their way; then big
+# writes through a descriptor that reads too (its pages are the page
+# cache's: never spliced); then a small held write to a new file.
+python3 - "$MNT" "$FS_TMP" <<'PY' || fail "odd writes"
+import os, random, sys
+mnt, tmp = sys.argv[1], sys.argv[2]
+rnd = random.Random(15)
+size = 4 << 20
+model = bytearray(os.urandom(size))
+fd = os.open(f"{mnt}/odd", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+assert os.write(fd, model) == size
+for i in range(80):
+    n = rnd.choice([1, 4095, 4097, 65536, 123457, 1000003, (1 << 20) - 4095, 1 << 20])
+    off = rnd.randrange(0, size - n)
+    if rnd.random() < 0.5:
+        off = rnd.randrange(0, 1 << 20)
+    data = os.urandom(n)
+    assert os.pwrite(fd, data, off) == n
+    model[off : off + n] = data
+os.close(fd)
+open(f"{tmp}/odd.model", "wb").write(model)
+rw = bytearray(os.urandom(3 << 20))
+fd = os.open(f"{mnt}/rw", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+for off in range(0, len(rw), 1 << 20):
+    assert os.pwrite(fd, rw[off : off + (1 << 20)], off) == 1 << 20
+data = os.urandom(777777)
+os.pwrite(fd, data, 12345)
+rw[12345 : 12345 + len(data)] = data
+assert os.pread(fd, len(rw), 0) == rw, "read back through the read-write descriptor"
+os.close(fd)
+open(f"{tmp}/rw.model", "wb").write(rw)
+small = os.urandom(10000)
+with open(f"{mnt}/small", "wb") as f:
+    f.write(small)
+open(f"{tmp}/small.model", "wb").write(small)
+PY
+same_for_smbclient odd "$FS_TMP/odd.model"
+same_for_smbclient rw "$FS_TMP/rw.model"
+same_for_smbclient small "$FS_TMP/small.model"
+fs_log "ok   odd, overlapping, read-write and held writes are whole for smbclient"
+
+# The connection dies under a stream of writes (its smbd is stopped, then
+# killed once pieces wait for their replies): the
+# pieces lost on the way are written again, from their kept copy when
+# they were spliced, and dd goes on after the reconnect.
+smbd_child() {
+    ss -tnpH state established "( sport = :$PORT )" | grep -o 'smbd",pid=[0-9]*' |
+        head -n 1 | grep -o '[0-9]*$'
+}
+child=$(smbd_child)
+[ -n "$child" ] || fail "no smbd serves the mount"
+# A writer streams 1 MiB writes until the kill is done, then 8 MiB more.
+python3 - "$MNT" "$FS_TMP" <<'PY' &
+import os, sys, time
+mnt, tmp = sys.argv[1], sys.argv[2]
+fd = os.open(f"{mnt}/big2", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+model = open(f"{tmp}/big2", "wb")
+n, after = 0, None
+while after is None or n < after + 8:
+    b = os.urandom(1 << 20)
+    assert os.write(fd, b) == len(b)
+    model.write(b)
+    n += 1
+    if n == 8:
+        open(f"{tmp}/go", "w").close()
+    if after is None and os.path.exists(f"{tmp}/killed"):
+        after = n
+    assert n < 4096, "the kill never came"
+os.fsync(fd)
+os.close(fd)
+model.close()
+PY
+writer=$!
+for i in $(seq 300); do [ -e "$FS_TMP/go" ] && break; sleep 0.02; done
+[ -e "$FS_TMP/go" ] || fail "the writer did not start"
+# Stopped first, so that pieces pile up unanswered: then they are lost.
+kill -STOP "$child" || fail "smbd $child could not be stopped"
+for i in $(seq 250); do
+    python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.smbfuse.status").decode())' \
+        "$MNT" | grep -qE '^in_flight: ([4-9]|[1-9][0-9])' && break
+    sleep 0.02
+done
+kill -9 "$child" 2>/dev/null || fail "smbd $child could not be killed"
+touch "$FS_TMP/killed"
+wait "$writer" || fail "writes across the lost connection failed"
+same_for_smbclient big2 "$FS_TMP/big2"
+if [ "$PROFILE" != signed ]; then
+    grep -q 'sent again from its kept copy' "$FS_TMP/smbfuse.log" ||
+        fail "no spliced piece was sent again after the connection died"
+fi
+fs_log "ok   writes lost with the connection go again (kept copies: $(grep -c 'sent again from its kept copy' "$FS_TMP/smbfuse.log"))"
+fs_log "PASS ($PROFILE)"
