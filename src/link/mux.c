@@ -184,13 +184,13 @@ int mux_dead(struct mux *m)
 
 int64_t mux_now_ms(void)
 {
-    return now_ms();
+    return clock_mono_ms();
 }
 
 void mux_health(struct mux *m, struct mux_health *h)
 {
     memset(h, 0, sizeof(*h));
-    int64_t now = now_ms(), oldest = 0;
+    int64_t now = clock_mono_ms(), oldest = 0;
     pthread_mutex_lock(&m->lock);
     for (struct mux_req *r = m->reqs; r; r = r->next) {
         if (r->abandoned || r->patient || r->head)
@@ -262,7 +262,7 @@ struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
     m->next_mid = 1;
     atomic_init(&m->refs, 1);
     atomic_init(&m->last_activity, now_mono_s());
-    atomic_init(&m->last_rx_ms, now_ms());
+    atomic_init(&m->last_rx_ms, clock_mono_ms());
     atomic_init(&m->signing, false);
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->send_lock, NULL);

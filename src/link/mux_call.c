@@ -96,7 +96,7 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const 
             until = *dl;
         if (m->o.interrupted) {
             struct timespec slice;
-            deadline_after(&slice, MUX_POLL_MS);
+            clock_mono_after(&slice, MUX_POLL_MS);
             if (!bounded || ts_before(&slice, &until))
                 until = slice;
             bounded = true;
@@ -325,7 +325,7 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
                 continue;
             }
             struct timespec dl;
-            deadline_after(&dl, timeout_ms);
+            clock_mono_after(&dl, timeout_ms);
             cap_deadline(&dl, end_ms);
             bool sg = false;
             int g = begin_many(m, rq + sent, reqs + sent, k, true, 0, false,
@@ -353,7 +353,7 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
             continue; /* res[i] holds why it was not sent */
         struct mux_frame *f = NULL;
         struct timespec wdl;
-        deadline_after(&wdl, timeout_ms);
+        clock_mono_after(&wdl, timeout_ms);
         cap_deadline(&wdl, end_ms);
         int r = next_frame(m, rq[i], &reqs[i], 0, &wdl, timeout_ms, sgn[i], seq[i], NULL, 0, &f);
         if (r == -ETIMEDOUT || r == -EINTR) {
@@ -408,11 +408,11 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
     int g = k ? 0 : r;
     if (k) {
         struct timespec dl;
-        deadline_after(&dl, timeout_ms);
+        clock_mono_after(&dl, timeout_ms);
         bool sg = false;
         g = begin_many(m, rq, reqs, k, true, 0, true, wait ? &dl : NULL, seq, &sg);
         struct timespec due;
-        deadline_after(&due, timeout_ms);
+        clock_mono_after(&due, timeout_ms);
         for (size_t j = 0; j < (size_t)(g > 0 ? g : 0); j++)
             tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg, .due = due};
         for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++)
@@ -445,7 +445,7 @@ int mux_finish(struct mux *m, struct mux_ticket *tk, struct msg_out *req, int ti
         timeout_ms = 60000;
     struct mux_frame *f = NULL;
     struct timespec dl;
-    deadline_after(&dl, timeout_ms);
+    clock_mono_after(&dl, timeout_ms);
     if (tk->due.tv_sec && ts_before(&tk->due, &dl))
         dl = tk->due;
     int r = next_frame(m, tk->rq, req, 0, &dl, timeout_ms, tk->sgn, tk->seq, NULL, 0, &f);
@@ -502,7 +502,7 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     cond_init_mono(&rq->cond);
     int64_t t0 = now_us();
     struct timespec dl;
-    deadline_after(&dl, timeout_ms);
+    clock_mono_after(&dl, timeout_ms);
     uint32_t seq;
     bool signed_req;
     r = begin_many(m, &rq, req, 1, nparts == 0, (flags & MUX_PROBE) ? 1 : 0, false, &dl, &seq,

@@ -14,6 +14,7 @@
 #include "link/md5_multi.h"
 #include "link/mux.h"
 #include "link/rxpool.h"
+#include "support/clock.h"
 
 #define MUX_MAX_ABANDONED 16
 /* Idle large receive buffers kept: enough for the usual reads in flight,
@@ -108,34 +109,12 @@ struct mux {
 
 static inline int64_t now_mono_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (int64_t)(clock_mono_ns() / 1000000000u);
 }
 
 static inline int64_t now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static inline int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static inline void deadline_after(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    return (int64_t)(clock_mono_ns() / 1000u);
 }
 
 static inline void stat_add(uint64_t *p)

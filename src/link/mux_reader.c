@@ -57,7 +57,7 @@ static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
     struct mux_req *req = find_req(m, in->mid);
     if (!req || (req->got_frame && !req->multi)) {
         stat_add(&m->o.stats->unknown_mids);
-        m->last_stray_ms = now_ms();
+        m->last_stray_ms = clock_mono_ms();
         pthread_mutex_unlock(&m->lock);
         log_warn(m->o.log, "dropped a %s reply with %s MID %u", msg_cmd_name(in->cmd),
                  req ? "a duplicate" : "an unknown", in->mid);
@@ -100,7 +100,7 @@ static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
     f->in = *in;
     f->sig = sig;
     req->got_frame = true;
-    req->wait_since_ms = now_ms();
+    req->wait_since_ms = clock_mono_ms();
     if (req->tail)
         req->tail->next = f;
     else
@@ -139,7 +139,7 @@ static int read_frame(struct mux *m, struct msg_in *in)
         return r;
     }
     atomic_store(&m->last_activity, now_mono_s());
-    atomic_store(&m->last_rx_ms, now_ms());
+    atomic_store(&m->last_rx_ms, clock_mono_ms());
     obs_received(m->o.obs, buf, len);
     memset(in, 0, sizeof(*in));
     int kind = msg_in_parse(in, buf, len, &why);
@@ -285,7 +285,7 @@ bool req_due(const struct mux_req *r)
 void release_rd_locked(struct mux *m, const struct mux_req *self)
 {
     m->rd = RD_NONE;
-    m->rd_free_ms = now_ms();
+    m->rd_free_ms = clock_mono_ms();
     bool unwaited = false;
     for (struct mux_req *r = m->reqs; r; r = r->next) {
         if (r == self || !req_due(r) || r->head)
@@ -305,7 +305,7 @@ static bool thread_should_read(struct mux *m)
 {
     if (m->rd != RD_NONE)
         return false;
-    if (now_ms() - m->rd_free_ms >= m->lead_grace_ms)
+    if (clock_mono_ms() - m->rd_free_ms >= m->lead_grace_ms)
         return true;
     for (struct mux_req *r = m->reqs; r; r = r->next)
         if (req_due(r) && !r->waiting && !r->head)
@@ -329,7 +329,7 @@ void *reader_main(void *arg)
         pthread_mutex_lock(&m->lock);
         while (!m->dead && !thread_should_read(m)) {
             struct timespec until;
-            deadline_after(&until, m->lead_grace_ms);
+            clock_mono_after(&until, m->lead_grace_ms);
             pthread_cond_timedwait(&m->rd_cond, &m->lock, &until);
         }
         if (m->dead) {

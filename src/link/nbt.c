@@ -18,21 +18,15 @@
 
 #include "link/rxpool.h"
 #include "netbios/nbname.h"
+#include "support/clock.h"
 #include "wire/smb1_proto.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Milliseconds left until deadline for poll(): -1 for none, 0 when past. */
 static int left_ms(int64_t deadline)
 {
     if (deadline < 0)
         return -1;
-    int64_t d = deadline - now_ms();
+    int64_t d = deadline - clock_mono_ms();
     if (d <= 0)
         return 0;
     return d > 0x7FFFFFFF ? 0x7FFFFFFF : (int)d;
@@ -129,7 +123,7 @@ int nbt_tcp_connect(const char *host, uint16_t port, int timeout_ms)
             return -ENOENT;
         }
     }
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms > 0 ? clock_mono_ms() + timeout_ms : -1;
     int r = -EHOSTUNREACH;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         r = connect_one(ai, deadline);
@@ -299,7 +293,7 @@ int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, 
         int r = got < 0    ? (errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno)
                 : got == 0 ? -ECONNRESET
                            : 0;
-        int64_t t0 = now_ms();
+        int64_t t0 = clock_mono_ms();
         if (r == 0 && got < 4)
             r = read_deadline(fd, hdr + got, 4 - (size_t)got,
                               pace_deadline(t0, grace_ms, min_rate, 4));
@@ -379,7 +373,7 @@ static int session_exchange(int fd, const char *called, const char *calling, int
     int r = nbt_write_all(fd, pkt, sizeof(pkt));
     if (r)
         return r;
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms > 0 ? clock_mono_ms() + timeout_ms : -1;
     uint8_t hdr[4];
     r = read_deadline(fd, hdr, sizeof(hdr), deadline);
     if (r)

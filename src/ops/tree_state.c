@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "support/iopool.h"
+#include "support/clock.h"
 
 /* Helper threads for the pieces of large I/O, shared by the tree's open
  * files: three per large call in flight, for four such calls. */
@@ -87,7 +88,5 @@ int ops_closer_start(struct ops_tree *ot, ops_closer_fn fn)
 
 uint64_t ops_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return clock_mono_ns();
 }
