@@ -211,11 +211,21 @@ static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
 {
     if (deadline < 0)
         return nbt_read_all(fd, p, n);
+    bool sock = true;
     while (n) {
-        int r = wait_fd(fd, POLLIN, deadline);
-        if (r)
-            return r;
-        ssize_t k = read(fd, p, n);
+        /* What has come is taken at once: poll only when nothing has (the
+         * rest of a frame is usually there already, one system call). */
+        ssize_t k = sock ? recv(fd, p, n, MSG_DONTWAIT) : -1;
+        if (k < 0 && sock && errno == ENOTSOCK)
+            sock = false;
+        if (!sock || (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            int r = wait_fd(fd, POLLIN, deadline);
+            if (r)
+                return r;
+            if (sock)
+                continue;
+            k = read(fd, p, n);
+        }
         if (k < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
@@ -274,10 +284,19 @@ int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, 
         cap = NBT_MAX_DIRECT_FRAME;
     for (;;) {
         uint8_t hdr[4];
-        int r = nbt_read_all(fd, hdr, 1);
+        /* Blocks until a frame begins; takes as much of the header as has
+         * come (every frame has the 4 bytes: nothing of the next is read). */
+        ssize_t got;
+        do {
+            got = read(fd, hdr, sizeof(hdr));
+        } while (got < 0 && errno == EINTR);
+        int r = got < 0    ? (errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno)
+                : got == 0 ? -ECONNRESET
+                           : 0;
         int64_t t0 = clock_mono_ms();
-        if (r == 0)
-            r = read_deadline(fd, hdr + 1, 3, pace_deadline(t0, grace_ms, min_rate, 4));
+        if (r == 0 && got < 4)
+            r = read_deadline(fd, hdr + got, 4 - (size_t)got,
+                              pace_deadline(t0, grace_ms, min_rate, 4));
         if (r == -ETIMEDOUT && why)
             *why = "a frame header trickles in too slowly";
         if (r)
