@@ -15,6 +15,24 @@
  * and dropped; a second frame for a single-frame request is dropped the same way. A malformed frame
  * or a transport error kills the mux: every waiter fails and the connection layer reconnects.
  *
+ * Who reads. One thread at a time reads the socket (mux.rd, under lock):
+ * the reader thread, or a caller waiting for its reply (leader/follower).
+ * A sequential request costs a thread hand-off when the reader thread reads
+ * its reply and wakes its waiter (two wake-ups on the critical path, and on
+ * a loaded machine each may wait for a CPU); so when nobody reads, the
+ * waiting caller takes the socket itself (it polls with its own deadline,
+ * then reads whole frames and delivers each to its request, its own or
+ * another's, as the reader thread does) until its own reply is in, then
+ * hands the socket on: to another caller still waiting for its reply
+ * (woken on its cond), else to the reader thread when replies are due
+ * that nobody waits for (tickets, the rest of a pipeline), else to nobody.
+ * The reader thread keeps the socket while any reply is due (a busy,
+ * parallel mux works as before, batched MAC checks included), gives it up
+ * when none is, and takes it back once callers have left it alone for
+ * lead_grace_ms (it wakes that often while they do): so a frame nobody
+ * asked for (an oplock break) or the loss of an idle connection waits at
+ * most that long to be seen, and an idle mux costs no wake-ups.
+ *
  * Verification. The waiting thread checks its reply's MAC against its
  * own expected number, so lone MD5s run in parallel. But MD5 is the main
  * cost of a signed bulk read, and one MD5 cannot use more than a scalar
@@ -62,7 +80,7 @@
  * joins the reader and closes the socket.
  *
  * Lock order: send_lock, then lock. The reader takes only lock. No lock is
- * held while waiting for a reply.
+ * held while waiting for a reply or reading the socket.
  */
 #include "link/mux.h"
 
@@ -135,6 +153,7 @@ void kill_locked(struct mux *m, int err)
         }
     }
     pthread_cond_broadcast(&m->slot_cond);
+    pthread_cond_broadcast(&m->rd_cond);
     /* Wakes the reader out of read(2); the fd stays open until the last put
      * so that no other file can take its number while threads use it. */
     shutdown(m->fd, SHUT_RDWR);
@@ -165,13 +184,13 @@ int mux_dead(struct mux *m)
 
 int64_t mux_now_ms(void)
 {
-    return now_ms();
+    return clock_mono_ms();
 }
 
 void mux_health(struct mux *m, struct mux_health *h)
 {
     memset(h, 0, sizeof(*h));
-    int64_t now = now_ms(), oldest = 0;
+    int64_t now = clock_mono_ms(), oldest = 0;
     pthread_mutex_lock(&m->lock);
     for (struct mux_req *r = m->reqs; r; r = r->next) {
         if (r->abandoned || r->patient || r->head)
@@ -243,11 +262,15 @@ struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
     m->next_mid = 1;
     atomic_init(&m->refs, 1);
     atomic_init(&m->last_activity, now_mono_s());
-    atomic_init(&m->last_rx_ms, now_ms());
+    atomic_init(&m->last_rx_ms, clock_mono_ms());
     atomic_init(&m->signing, false);
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->send_lock, NULL);
     cond_init_mono(&m->slot_cond);
+    cond_init_mono(&m->rd_cond);
+    m->rd = RD_NONE;
+    m->rd_free_ms = 0; /* the reader thread reads from the start */
+    m->lead_grace_ms = o->lead_grace_ms > 0 ? o->lead_grace_ms : MUX_LEAD_GRACE_MS;
     m->rx = rxpool_new(MUX_RX_IDLE);
     m->batch_macs = md5_multi_fast();
     int r = pthread_create(&m->reader, NULL, reader_main, m);
@@ -256,6 +279,7 @@ struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
         pthread_mutex_destroy(&m->lock);
         pthread_mutex_destroy(&m->send_lock);
         pthread_cond_destroy(&m->slot_cond);
+        pthread_cond_destroy(&m->rd_cond);
         close(fd);
         secmem_free(m, sizeof(*m));
         *err = -r;
@@ -287,6 +311,7 @@ void mux_put(struct mux *m)
     pthread_mutex_destroy(&m->lock);
     pthread_mutex_destroy(&m->send_lock);
     pthread_cond_destroy(&m->slot_cond);
+    pthread_cond_destroy(&m->rd_cond);
     secmem_free(m, sizeof(*m));
 }
 

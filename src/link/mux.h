@@ -19,6 +19,7 @@ struct mux_stats {
     uint64_t requests, bad_signatures, unknown_mids, timeouts, malformed, late_replies;
     uint64_t batched_macs;   /* replies whose MAC the reader checked in a batch */
     uint64_t spliced_writes; /* frames whose data went pipe -> socket (msg_out.tail_len) */
+    uint64_t led;            /* frames read by a waiting caller, not the reader thread */
 };
 
 /* Called in the reader thread with a server-initiated message (an oplock
@@ -51,6 +52,9 @@ struct mux_opts {
      * request (NT_CANCEL) and the call fails with -EINTR. May be NULL. */
     int (*interrupted)(void *arg);
     void *interrupted_arg;
+    /* How long after callers last read the socket the reader thread takes
+     * it back (mux.c, "Who reads"); 0: MUX_LEAD_GRACE_MS. */
+    int lead_grace_ms;
 };
 
 #define MUX_MIN_RATE 16384 /* bytes per second */

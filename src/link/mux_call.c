@@ -40,15 +40,55 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* Waits for the next frame of req until *dl (ignored with MUX_NO_TIMEOUT).
- * Returns 0 with *f, or -errno. On -ETIMEDOUT, and on -EINTR when the
- * caller was interrupted (m->o.interrupted, polled every MUX_POLL_MS
- * without a lock), the request is abandoned (then owned by the mux). */
+/* The caller owns the socket (mux.c, "Who reads"): waits for a frame to
+ * begin until *until (NULL: no bound), then reads and delivers it (or a
+ * batch). 1: a frame was handled; 0: the time is up; <0: the mux died. */
+static int lead(struct mux *m, const struct timespec *until)
+{
+    struct pollfd p = {.fd = m->fd, .events = POLLIN};
+    for (;;) {
+        struct timespec left, *lp = NULL;
+        if (until) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (!ts_before(&now, until))
+                return 0;
+            left.tv_sec = until->tv_sec - now.tv_sec;
+            left.tv_nsec = until->tv_nsec - now.tv_nsec;
+            if (left.tv_nsec < 0) {
+                left.tv_sec--;
+                left.tv_nsec += 1000000000L;
+            }
+            lp = &left;
+        }
+        int r = ppoll(&p, 1, lp, NULL);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            return 0;
+        if (r < 0) {
+            mux_kill(m, -errno);
+            return -EIO;
+        }
+        __atomic_fetch_add(&m->o.stats->led, 1, __ATOMIC_RELAXED);
+        return mux_pump(m) < 0 ? -ECONNRESET : 1;
+    }
+}
+
+/* Waits for the next frame of req until *dl (ignored with MUX_NO_TIMEOUT):
+ * reads the socket itself when nobody does (lead), else waits to be
+ * woken by whoever reads. Returns 0 with *f, or -errno. On -ETIMEDOUT,
+ * and on -EINTR when the caller was interrupted (m->o.interrupted, polled
+ * every MUX_POLL_MS without a lock), the request is abandoned (then owned
+ * by the mux). */
 static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const struct timespec *dl,
                       struct mux_frame **f)
 {
     bool timed = !(flags & MUX_NO_TIMEOUT);
+    bool leading = false;
+    int err = 0;
     pthread_mutex_lock(&m->lock);
+    req->waiting = true;
     while (!req->head && !req->err) {
         struct timespec until;
         bool bounded = timed;
@@ -56,15 +96,26 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const 
             until = *dl;
         if (m->o.interrupted) {
             struct timespec slice;
-            deadline_after(&slice, MUX_POLL_MS);
+            clock_mono_after(&slice, MUX_POLL_MS);
             if (!bounded || ts_before(&slice, &until))
                 until = slice;
             bounded = true;
         }
-        if (bounded)
+        if (!leading && m->rd == RD_NONE && !m->dead) {
+            m->rd = RD_CALLER;
+            leading = true;
+        }
+        if (leading) {
+            pthread_mutex_unlock(&m->lock);
+            int got = lead(m, bounded ? &until : NULL);
+            pthread_mutex_lock(&m->lock);
+            if (got > 0)
+                continue; /* a frame went to someone: ours? */
+        } else if (bounded) {
             pthread_cond_timedwait(&req->cond, &m->lock, &until);
-        else
+        } else {
             pthread_cond_wait(&req->cond, &m->lock);
+        }
         if (req->head || req->err)
             break;
         if (m->o.interrupted) {
@@ -75,28 +126,30 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const 
                 break;
             if (intr) {
                 abandon_locked(m, req);
-                pthread_mutex_unlock(&m->lock);
-                return -EINTR;
+                err = -EINTR;
+                break;
             }
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (timed && !ts_before(&now, dl)) {
             abandon_locked(m, req);
-            pthread_mutex_unlock(&m->lock);
             stat_add(&m->o.stats->timeouts);
-            return -ETIMEDOUT;
+            err = -ETIMEDOUT;
+            break;
         }
     }
-    if (req->head) {
+    req->waiting = false;
+    if (leading)
+        release_rd_locked(m, req);
+    if (!err && req->head) {
         *f = req->head;
         req->head = (*f)->next;
         if (!req->head)
             req->tail = NULL;
-        pthread_mutex_unlock(&m->lock);
-        return 0;
+    } else if (!err) {
+        err = req->err;
     }
-    int err = req->err;
     pthread_mutex_unlock(&m->lock);
     return err;
 }
@@ -272,7 +325,7 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
                 continue;
             }
             struct timespec dl;
-            deadline_after(&dl, timeout_ms);
+            clock_mono_after(&dl, timeout_ms);
             cap_deadline(&dl, end_ms);
             bool sg = false;
             int g = begin_many(m, rq + sent, reqs + sent, k, true, 0, false,
@@ -300,7 +353,7 @@ void mux_call_many(struct mux *m, struct msg_out *reqs, size_t n, size_t window,
             continue; /* res[i] holds why it was not sent */
         struct mux_frame *f = NULL;
         struct timespec wdl;
-        deadline_after(&wdl, timeout_ms);
+        clock_mono_after(&wdl, timeout_ms);
         cap_deadline(&wdl, end_ms);
         int r = next_frame(m, rq[i], &reqs[i], 0, &wdl, timeout_ms, sgn[i], seq[i], NULL, 0, &f);
         if (r == -ETIMEDOUT || r == -EINTR) {
@@ -355,15 +408,23 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
     int g = k ? 0 : r;
     if (k) {
         struct timespec dl;
-        deadline_after(&dl, timeout_ms);
+        clock_mono_after(&dl, timeout_ms);
         bool sg = false;
         g = begin_many(m, rq, reqs, k, true, 0, true, wait ? &dl : NULL, seq, &sg);
         struct timespec due;
-        deadline_after(&due, timeout_ms);
+        clock_mono_after(&due, timeout_ms);
         for (size_t j = 0; j < (size_t)(g > 0 ? g : 0); j++)
             tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg, .due = due};
         for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++)
             req_free(rq[j]);
+        if (g > 0) {
+            /* Nobody waits for these replies yet: when nobody reads, the
+             * reader thread does now (mux.c, "Who reads"). */
+            pthread_mutex_lock(&m->lock);
+            if (m->rd == RD_NONE)
+                pthread_cond_signal(&m->rd_cond);
+            pthread_mutex_unlock(&m->lock);
+        }
     }
     return g;
 }
@@ -384,7 +445,7 @@ int mux_finish(struct mux *m, struct mux_ticket *tk, struct msg_out *req, int ti
         timeout_ms = 60000;
     struct mux_frame *f = NULL;
     struct timespec dl;
-    deadline_after(&dl, timeout_ms);
+    clock_mono_after(&dl, timeout_ms);
     if (tk->due.tv_sec && ts_before(&tk->due, &dl))
         dl = tk->due;
     int r = next_frame(m, tk->rq, req, 0, &dl, timeout_ms, tk->sgn, tk->seq, NULL, 0, &f);
@@ -441,7 +502,7 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     cond_init_mono(&rq->cond);
     int64_t t0 = now_us();
     struct timespec dl;
-    deadline_after(&dl, timeout_ms);
+    clock_mono_after(&dl, timeout_ms);
     uint32_t seq;
     bool signed_req;
     r = begin_many(m, &rq, req, 1, nparts == 0, (flags & MUX_PROBE) ? 1 : 0, false, &dl, &seq,

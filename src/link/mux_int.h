@@ -14,6 +14,7 @@
 #include "link/md5_multi.h"
 #include "link/mux.h"
 #include "link/rxpool.h"
+#include "support/clock.h"
 
 #define MUX_MAX_ABANDONED 16
 /* Idle large receive buffers kept: enough for the usual reads in flight,
@@ -29,6 +30,15 @@
 /* Runs of requests up to this many bytes in all are signed in one pass. */
 #define MUX_BATCH_SIGN_BYTES 16384
 
+/* How long the reader thread leaves the socket to callers after the last
+ * one stopped reading it (see "Who reads" in mux.c): a gap between two
+ * requests shorter than this costs no thread hand-off; a frame that
+ * nobody waits for (an oplock break) waits at most this long. */
+#define MUX_LEAD_GRACE_MS 10
+
+/* Who reads the socket (mux.rd). */
+enum mux_rd { RD_NONE, RD_THREAD, RD_CALLER };
+
 /* What the reader found of a frame's MAC before handing it over. */
 enum mux_sig { SIG_UNCHECKED, SIG_GOOD, SIG_BAD };
 
@@ -43,6 +53,7 @@ struct mux_req {
     uint16_t mid;
     bool multi;
     bool abandoned; /* waiter gone; the reader or teardown frees it */
+    bool waiting;   /* its caller is in wait_frame (mux->lock) */
     /* Abandoned, and its late reply has begun: a reply in several frames
      * goes on (its frames come back to back), so the request keeps its MID
      * until a frame of another request comes; the rest is dropped as late,
@@ -72,8 +83,13 @@ struct mux {
     atomic_int refs;
     atomic_llong last_activity;
 
-    pthread_mutex_t lock;     /* protects reqs, inflight, nabandoned, ndraining, dead */
+    /* protects reqs, inflight, nabandoned, ndraining, dead, rd, rd_free_ms */
+    pthread_mutex_t lock;
     pthread_cond_t slot_cond; /* a slot freed or the mux died */
+    enum mux_rd rd;           /* who reads the socket now */
+    int64_t rd_free_ms;       /* when rd last became RD_NONE */
+    int lead_grace_ms;        /* MUX_LEAD_GRACE_MS, or the options' */
+    pthread_cond_t rd_cond;   /* the reader thread waits here while it does not read */
     struct mux_req *reqs;
     unsigned inflight, cap, nabandoned;
     unsigned ndraining; /* abandoned requests whose late reply has begun */
@@ -93,34 +109,12 @@ struct mux {
 
 static inline int64_t now_mono_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (int64_t)(clock_mono_ns() / 1000000000u);
 }
 
 static inline int64_t now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static inline int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static inline void deadline_after(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    return (int64_t)(clock_mono_ns() / 1000u);
 }
 
 static inline void stat_add(uint64_t *p)
@@ -148,6 +142,15 @@ void end_req(struct mux *m, struct mux_req *rq);
 
 /* mux_reader.c */
 void *reader_main(void *arg);
+/* Reads the next frame (or a batch of them) and delivers it; the caller
+ * owns the socket (mux.rd). <0: the mux died. */
+int mux_pump(struct mux *m);
+/* Caller holds m->lock and owns the socket; gives it up and wakes who
+ * must read next: a caller waiting for its reply (other than self), else
+ * the reader thread when replies are due that nobody waits for. */
+void release_rd_locked(struct mux *m, const struct mux_req *self);
+/* Caller holds m->lock: a reply is still due for r. */
+bool req_due(const struct mux_req *r);
 
 /* mux_send.c */
 uint16_t pick_mid(struct mux *m);

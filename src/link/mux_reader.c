@@ -57,7 +57,7 @@ static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
     struct mux_req *req = find_req(m, in->mid);
     if (!req || (req->got_frame && !req->multi)) {
         stat_add(&m->o.stats->unknown_mids);
-        m->last_stray_ms = now_ms();
+        m->last_stray_ms = clock_mono_ms();
         pthread_mutex_unlock(&m->lock);
         log_warn(m->o.log, "dropped a %s reply with %s MID %u", msg_cmd_name(in->cmd),
                  req ? "a duplicate" : "an unknown", in->mid);
@@ -100,7 +100,7 @@ static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
     f->in = *in;
     f->sig = sig;
     req->got_frame = true;
-    req->wait_since_ms = now_ms();
+    req->wait_since_ms = clock_mono_ms();
     if (req->tail)
         req->tail->next = f;
     else
@@ -139,7 +139,7 @@ static int read_frame(struct mux *m, struct msg_in *in)
         return r;
     }
     atomic_store(&m->last_activity, now_mono_s());
-    atomic_store(&m->last_rx_ms, now_ms());
+    atomic_store(&m->last_rx_ms, clock_mono_ms());
     obs_received(m->o.obs, buf, len);
     memset(in, 0, sizeof(*in));
     int kind = msg_in_parse(in, buf, len, &why);
@@ -260,25 +260,99 @@ static int batch_verify(struct mux *m, struct msg_in *first, uint32_t first_expe
     return 0;
 }
 
+int mux_pump(struct mux *m)
+{
+    struct msg_in in;
+    int r = read_frame(m, &in);
+    if (r < 0)
+        return r;
+    if (r > 0)
+        return 0;
+    uint32_t expect;
+    size_t more = 0;
+    if (m->batch_macs && atomic_load(&m->signing) && batchable(m, &in, 0, &expect, &more) &&
+        more > 0)
+        return batch_verify(m, &in, expect, more) < 0 ? -ECONNRESET : 0;
+    deliver(m, &in, SIG_UNCHECKED);
+    return 0;
+}
+
+bool req_due(const struct mux_req *r)
+{
+    return !r->abandoned && !r->err && (r->multi || !r->got_frame);
+}
+
+void release_rd_locked(struct mux *m, const struct mux_req *self)
+{
+    m->rd = RD_NONE;
+    m->rd_free_ms = clock_mono_ms();
+    bool unwaited = false;
+    for (struct mux_req *r = m->reqs; r; r = r->next) {
+        if (r == self || !req_due(r) || r->head)
+            continue;
+        if (r->waiting) {
+            pthread_cond_signal(&r->cond); /* it takes the socket */
+            return;
+        }
+        unwaited = true;
+    }
+    if (unwaited)
+        pthread_cond_signal(&m->rd_cond);
+}
+
+/* Caller holds m->lock: the reader thread should take the socket now. */
+static bool thread_should_read(struct mux *m)
+{
+    if (m->rd != RD_NONE)
+        return false;
+    if (clock_mono_ms() - m->rd_free_ms >= m->lead_grace_ms)
+        return true;
+    for (struct mux_req *r = m->reqs; r; r = r->next)
+        if (req_due(r) && !r->waiting && !r->head)
+            return true;
+    return false;
+}
+
+/* Caller holds m->lock: a reply is due to anyone. */
+static bool any_due(struct mux *m)
+{
+    for (struct mux_req *r = m->reqs; r; r = r->next)
+        if (req_due(r))
+            return true;
+    return false;
+}
+
 void *reader_main(void *arg)
 {
     struct mux *m = arg;
     for (;;) {
-        struct msg_in in;
-        int r = read_frame(m, &in);
+        pthread_mutex_lock(&m->lock);
+        while (!m->dead && !thread_should_read(m)) {
+            struct timespec until;
+            clock_mono_after(&until, m->lead_grace_ms);
+            pthread_cond_timedwait(&m->rd_cond, &m->lock, &until);
+        }
+        if (m->dead) {
+            pthread_mutex_unlock(&m->lock);
+            break;
+        }
+        m->rd = RD_THREAD;
+        pthread_mutex_unlock(&m->lock);
+        int r = 0;
+        for (;;) {
+            if ((r = mux_pump(m)) < 0)
+                break;
+            /* Kept while replies are due: a busy mux works as before. */
+            pthread_mutex_lock(&m->lock);
+            bool keep = any_due(m) && !m->dead;
+            if (!keep)
+                release_rd_locked(m, NULL);
+            pthread_mutex_unlock(&m->lock);
+            if (!keep)
+                break;
+        }
         if (r < 0)
             break;
-        if (r > 0)
-            continue;
-        uint32_t expect;
-        size_t more = 0;
-        if (m->batch_macs && atomic_load(&m->signing) && batchable(m, &in, 0, &expect, &more) &&
-            more > 0) {
-            if (batch_verify(m, &in, expect, more) < 0)
-                break;
-            continue;
-        }
-        deliver(m, &in, SIG_UNCHECKED);
     }
     return NULL;
 }

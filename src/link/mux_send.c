@@ -237,7 +237,7 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
         rq[i]->bulk = reqs[i].cmd == SMB1_COM_READ_ANDX;
         rq[i]->expect = m->seq + 2 * (uint32_t)i + 1;
         rq[i]->next = m->reqs;
-        rq[i]->wait_since_ms = now_ms();
+        rq[i]->wait_since_ms = clock_mono_ms();
         m->reqs = rq[i];
     }
     pthread_mutex_unlock(&m->lock);

@@ -18,21 +18,15 @@
 
 #include "link/rxpool.h"
 #include "netbios/nbname.h"
+#include "support/clock.h"
 #include "wire/smb1_proto.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Milliseconds left until deadline for poll(): -1 for none, 0 when past. */
 static int left_ms(int64_t deadline)
 {
     if (deadline < 0)
         return -1;
-    int64_t d = deadline - now_ms();
+    int64_t d = deadline - clock_mono_ms();
     if (d <= 0)
         return 0;
     return d > 0x7FFFFFFF ? 0x7FFFFFFF : (int)d;
@@ -129,7 +123,7 @@ int nbt_tcp_connect(const char *host, uint16_t port, int timeout_ms)
             return -ENOENT;
         }
     }
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms > 0 ? clock_mono_ms() + timeout_ms : -1;
     int r = -EHOSTUNREACH;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         r = connect_one(ai, deadline);
@@ -217,11 +211,21 @@ static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
 {
     if (deadline < 0)
         return nbt_read_all(fd, p, n);
+    bool sock = true;
     while (n) {
-        int r = wait_fd(fd, POLLIN, deadline);
-        if (r)
-            return r;
-        ssize_t k = read(fd, p, n);
+        /* What has come is taken at once: poll only when nothing has (the
+         * rest of a frame is usually there already, one system call). */
+        ssize_t k = sock ? recv(fd, p, n, MSG_DONTWAIT) : -1;
+        if (k < 0 && sock && errno == ENOTSOCK)
+            sock = false;
+        if (!sock || (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            int r = wait_fd(fd, POLLIN, deadline);
+            if (r)
+                return r;
+            if (sock)
+                continue;
+            k = read(fd, p, n);
+        }
         if (k < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
@@ -280,10 +284,19 @@ int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, 
         cap = NBT_MAX_DIRECT_FRAME;
     for (;;) {
         uint8_t hdr[4];
-        int r = nbt_read_all(fd, hdr, 1);
-        int64_t t0 = now_ms();
-        if (r == 0)
-            r = read_deadline(fd, hdr + 1, 3, pace_deadline(t0, grace_ms, min_rate, 4));
+        /* Blocks until a frame begins; takes as much of the header as has
+         * come (every frame has the 4 bytes: nothing of the next is read). */
+        ssize_t got;
+        do {
+            got = read(fd, hdr, sizeof(hdr));
+        } while (got < 0 && errno == EINTR);
+        int r = got < 0    ? (errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno)
+                : got == 0 ? -ECONNRESET
+                           : 0;
+        int64_t t0 = clock_mono_ms();
+        if (r == 0 && got < 4)
+            r = read_deadline(fd, hdr + got, 4 - (size_t)got,
+                              pace_deadline(t0, grace_ms, min_rate, 4));
         if (r == -ETIMEDOUT && why)
             *why = "a frame header trickles in too slowly";
         if (r)
@@ -360,7 +373,7 @@ static int session_exchange(int fd, const char *called, const char *calling, int
     int r = nbt_write_all(fd, pkt, sizeof(pkt));
     if (r)
         return r;
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms > 0 ? clock_mono_ms() + timeout_ms : -1;
     uint8_t hdr[4];
     r = read_deadline(fd, hdr, sizeof(hdr), deadline);
     if (r)

@@ -11,12 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "support/clock.h"
 
 static uint16_t new_trn_id(void)
 {
@@ -52,7 +47,7 @@ static struct sockaddr_in dest_of(const struct nbq_opts *o, struct in_addr a)
 static ssize_t recv_until(int fd, uint8_t *buf, size_t cap, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_mono_ms();
         if (left <= 0)
             return 0;
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -112,7 +107,7 @@ static int ucast_exchange(const struct nbq_opts *o, struct in_addr server, const
             ret = -errno;
             goto out_close;
         }
-        int64_t deadline = now_ms() + timeout_ms;
+        int64_t deadline = clock_mono_ms() + timeout_ms;
         for (;;) {
             uint8_t buf[NBNS_MAX_PKT * 2];
             ssize_t n = recv_until(fd, buf, sizeof(buf), deadline);
@@ -133,7 +128,7 @@ static int ucast_exchange(const struct nbq_opts *o, struct in_addr server, const
             if (rep->kind == NBNS_WACK) {
                 /* RFC 1002 5.1.1.3: stop retransmitting and wait. */
                 log_debug(o->log, "NBNS: %s asks to wait %u s", ip_str(server, ips), rep->ttl);
-                deadline = now_ms() + (int64_t)(rep->ttl ? rep->ttl : 1) * 1000;
+                deadline = clock_mono_ms() + (int64_t)(rep->ttl ? rep->ttl : 1) * 1000;
                 attempt = retries;
                 continue;
             }
@@ -257,7 +252,7 @@ int nbq_broadcast(const struct nbq_opts *o, const char *name, uint8_t suffix,
             ret = send_err ? send_err : -ENETUNREACH;
             goto out_close;
         }
-        int64_t deadline = now_ms() + tmo;
+        int64_t deadline = clock_mono_ms() + tmo;
         for (;;) {
             uint8_t buf[NBNS_MAX_PKT * 2];
             ssize_t n = recv_until(fd, buf, sizeof(buf), deadline);

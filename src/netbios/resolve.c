@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "netbios/nbquery.h"
+#include "support/clock.h"
 
 enum method { M_HOST, M_WINS, M_BCAST };
 static const char *const method_names[] = {"host", "wins", "bcast"};
@@ -34,13 +35,6 @@ struct smb1_resolver {
     struct cache_ent *cache; /* most recently stored first */
     unsigned ncache;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void say(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *why, size_t n, const char *fmt, ...)
@@ -164,7 +158,7 @@ static bool cache_get(struct smb1_resolver *r, const uint8_t raw[16], bool stale
                       struct smb1_resolved *out)
 {
     bool hit = false;
-    int64_t now = now_ms();
+    int64_t now = clock_mono_ms();
     pthread_mutex_lock(&r->lock);
     for (struct cache_ent *e = r->cache; e; e = e->next) {
         if (memcmp(e->raw, raw, 16) == 0 && (stale || e->expires_ms > now)) {
@@ -188,7 +182,7 @@ static void cache_put(struct smb1_resolver *r, const uint8_t raw[16],
     if (!ne)
         return; /* a cache that cannot grow only costs a query */
     memcpy(ne->raw, raw, 16);
-    ne->expires_ms = now_ms() + (int64_t)ttl * 1000;
+    ne->expires_ms = clock_mono_ms() + (int64_t)ttl * 1000;
     ne->res = *res;
     pthread_mutex_lock(&r->lock);
     struct cache_ent **pp = &r->cache;

@@ -70,6 +70,7 @@
 #include "ops/op_file.h"
 #include "ops/op_io_int.h"
 #include "ops/op_wb.h"
+#include "support/clock.h"
 #include "support/pipekeep.h"
 #include "wire/ntstatus.h"
 
@@ -144,14 +145,6 @@ static void keep_drop(struct file_wbehind *w, size_t i)
     if (w->kept[i])
         (void)pk_drop(&w->keep, w->kpipe[i], w->kept[i]);
     w->kept[i] = 0;
-}
-
-static void deadline_ms(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_nsec += (long)ms * 1000000L;
-    ts->tv_sec += ts->tv_nsec / 1000000000L;
-    ts->tv_nsec %= 1000000000L;
 }
 
 /* The outcome of piece i, which went out (sent) or could not go (!sent):
@@ -315,7 +308,7 @@ static void *wb_pump(void *arg)
         if (w->stop)
             break;
         struct timespec dl;
-        deadline_ms(&dl, WB_PUMP_IDLE_MS);
+        clock_mono_after(&dl, WB_PUMP_IDLE_MS);
         if (pthread_cond_timedwait(&w->cond, &w->lock, &dl) == ETIMEDOUT && w->total == 0)
             break;
     }
@@ -378,7 +371,7 @@ int file_wb_drain(struct smb1_file *f, bool report)
     if (!w)
         return 0;
     struct timespec dl;
-    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
+    clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
     while (w->total) {
         if (!wb_wait(w, report ? NULL : &dl) && w->total) {
@@ -482,7 +475,7 @@ static ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, s
     }
     /* Room, and nothing queued on the same bytes: for one bound at most. */
     struct timespec dl;
-    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
+    clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
     /* The write verdict, or about to be given: the oldest piece in
      * flight is a bound old (the pump has not seen it time out yet). */
@@ -586,7 +579,7 @@ static int wb_splice_piece(struct file_wbehind *w, int fd, const struct io_req *
     int kp;
     /* Room: for one bound at most, as wbehind_write_src. */
     struct timespec dl;
-    deadline_ms(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
+    clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
     for (bool waited = true;; waited = wb_wait(w, &dl)) {
         int r = first ? w->err : 0;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "support/secmem.h"
+#include "support/clock.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -162,9 +163,7 @@ int conn_handshake_ms(const struct smb1_conn *c)
 
 int64_t conn_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_ms();
 }
 
 int conn_raw_call(struct smb1_conn *c, struct mux *mux, struct msg_out *req, uint16_t uid,
@@ -452,7 +451,9 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
         if (fresh && t->ready) {
             t->ready(t);
             pthread_mutex_lock(&c->lock);
-            t->ready_running = false;
+            /* (Not when another thread runs it for a newer epoch now.) */
+            if (pthread_equal(t->ready_thread, pthread_self()))
+                t->ready_running = false;
             pthread_cond_broadcast(&c->state_cond);
             pthread_mutex_unlock(&c->lock);
         } else if ((r = ready_wait(c, t, deadline))) {
@@ -890,22 +891,4 @@ void conn_set_break_handler(struct smb1_conn *c, conn_break_fn fn, void *arg)
     c->break_fn = fn;
     c->break_arg = arg;
     pthread_mutex_unlock(&c->lock);
-}
-
-void conn_set_unix_caps(struct smb1_conn *c, uint64_t epoch, uint64_t caps)
-{
-    pthread_mutex_lock(&c->lock);
-    c->unix_epoch = epoch;
-    c->params.unix_caps = caps;
-    pthread_mutex_unlock(&c->lock);
-}
-
-bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch)
-{
-    pthread_mutex_lock(&c->lock);
-    bool pending = c->unix_epoch != epoch && epoch == c->epoch;
-    if (pending)
-        c->unix_epoch = epoch;
-    pthread_mutex_unlock(&c->lock);
-    return pending;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "support/clock.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -190,13 +191,7 @@ void *conn_svc_main(void *arg)
     while (!c->svc_stop) {
         if (!c->brk_head) {
             struct timespec dl;
-            clock_gettime(CLOCK_MONOTONIC, &dl);
-            dl.tv_sec += tick_ms / 1000;
-            dl.tv_nsec += (long)(tick_ms % 1000) * 1000000L;
-            if (dl.tv_nsec >= 1000000000L) {
-                dl.tv_sec++;
-                dl.tv_nsec -= 1000000000L;
-            }
+            clock_mono_after(&dl, tick_ms);
             pthread_cond_timedwait(&c->svc_cond, &c->svc_lock, &dl);
         }
         if (c->svc_stop)
@@ -228,10 +223,9 @@ void *conn_svc_main(void *arg)
 
         struct conn_live lv;
         if (conn_get_live(c, NULL, CONN_NO_RECONNECT | CONN_NO_TREE, &lv, -1) == 0) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
+            int64_t now_s = (int64_t)(clock_mono_ns() / 1000000000u);
             probe(c, &lv);
-            if (!mux_dead(lv.mux) && now.tv_sec - mux_last_activity(lv.mux) >= interval) {
+            if (!mux_dead(lv.mux) && now_s - mux_last_activity(lv.mux) >= interval) {
                 int r = echo_on(c, lv.mux, lv.uid, lv.flags2);
                 if (r < 0) {
                     log_warn(c->log, "keep-alive ECHO to %s failed: %s", c->host, strerror(-r));

@@ -184,3 +184,21 @@ enum smb1_tree_type smb1_tree_type(const struct smb1_tree *t)
     pthread_mutex_unlock(&mt->lock);
     return type;
 }
+
+void conn_set_unix_caps(struct smb1_conn *c, uint64_t epoch, uint64_t caps)
+{
+    pthread_mutex_lock(&c->lock);
+    c->unix_epoch = epoch;
+    c->params.unix_caps = caps;
+    pthread_mutex_unlock(&c->lock);
+}
+
+bool conn_unix_claim(struct smb1_conn *c, uint64_t epoch)
+{
+    pthread_mutex_lock(&c->lock);
+    bool pending = c->unix_epoch != epoch && epoch == c->epoch;
+    if (pending)
+        c->unix_epoch = epoch;
+    pthread_mutex_unlock(&c->lock);
+    return pending;
+}

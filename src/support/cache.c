@@ -43,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/clock.h"
+
 enum attr_state { ATTR_NONE = 0, ATTR_POSITIVE, ATTR_NEGATIVE };
 
 struct centry {
@@ -84,10 +86,8 @@ struct cache {
 
 static uint64_t default_now(void *ctx)
 {
-    struct timespec ts;
     (void)ctx;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return clock_mono_ns();
 }
 
 static uint64_t hash_path(const char *p)

@@ -5,6 +5,7 @@
 # on the file (write-behind, held writes), and the mount works afterwards.
 # Through a real mount in front of tests/integration/hostile_proxy.py
 # (mode nowrite: smbd writes, its WRITE_ANDX replies are dropped), timeout=2.
+# And a lock request interrupted while its answer is held back (lockintr).
 . "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
 TIMEOUT=2
@@ -91,4 +92,50 @@ check "fds: 6 writes+fsyncs of 1 MiB through 6 descriptors end within the bound"
 recovered fds
 check "held: 6 small writes+fsyncs of a new file end within the bound" writers held
 recovered held
+
+# lockintr: a lock request the program interrupts (NT_CANCEL) while smbd
+# has granted it and the proxy holds the answer back (mode nolock) may be
+# granted on the server: it is unlocked (op_lock.c), so another handle gets
+# the range at once (without: EAGAIN until the first handle closes).
+lockintr() {
+    /usr/bin/python3 - "$MNT/d" "$TIMEOUT" "$CTL/mode" <<'PY'
+import fcntl, os, signal, sys, time
+os.chdir(sys.argv[1])
+bound, mode = int(sys.argv[2]) * 1000, sys.argv[3]
+open("li", "w").write("x")
+fd = os.open("li", os.O_RDWR)  # the handle stays open after the child
+open(mode, "w").write("nolock\n")
+class Intr(Exception):
+    pass
+def on_usr1(sig, frame):
+    raise Intr()
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGUSR1, on_usr1)
+    t = time.monotonic()
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os._exit(3)
+    except Intr:
+        ms = (time.monotonic() - t) * 1000
+        print(f"  the lock request was interrupted after {ms:.0f} ms", file=sys.stderr)
+        os._exit(0 if ms < bound else 4)
+    except OSError as e:
+        print(f"  the lock request failed: {e}", file=sys.stderr)
+        os._exit(5)
+time.sleep(0.5)
+os.kill(pid, signal.SIGUSR1)
+_, st = os.waitpid(pid, 0)
+open(mode, "w").write("normal\n")
+assert os.WEXITSTATUS(st) == 0, f"lock request: exit {os.WEXITSTATUS(st)}"
+fd2 = os.open("li", os.O_RDWR)
+try:
+    fcntl.lockf(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except OSError as e:
+    raise AssertionError(f"the range of the interrupted lock is still held: {e}")
+os.close(fd2)
+os.close(fd)
+PY
+}
+check "lockintr: an interrupted lock request leaves nothing locked on the server" lockintr
 fs_log "PASS"
