@@ -723,104 +723,104 @@ Test(mux, tail_spliced_from_a_pipe)
         stop(m, &p);
         cr_assert_eq(p.requests, signing ? 0u : 1u);
     }
+}
 
-    /* Leader/follower (mux.c, "Who reads"). With a grace far longer than the
-     * test, the reader thread reads only until the first reply is in: from
-     * then on a waiting caller reads the socket itself. */
-    Test(mux, sequential_callers_read_their_own_replies)
-    {
-        test_grace_ms = 60000;
-        struct peer p;
-        struct mux *m = start(&p, 4, true, 1);
-        for (int i = 0; i < 40; i++) {
-            char payload[16];
-            snprintf(payload, sizeof(payload), "seq%02d", i);
-            cr_assert_eq(echo(m, payload, 5000), 0);
-        }
-        stop(m, &p);
-        /* The first one or two may still go through the reader thread. */
-        cr_assert_geq(stats.led, 38, "callers read %llu of 40 replies",
-                      (unsigned long long)stats.led);
-        cr_assert_eq(p.bad_seq, 0);
-        cr_assert_eq(stats.bad_signatures, 0);
+/* Leader/follower (mux.c, "Who reads"). With a grace far longer than the
+ * test, the reader thread reads only until the first reply is in: from
+ * then on a waiting caller reads the socket itself. */
+Test(mux, sequential_callers_read_their_own_replies)
+{
+    test_grace_ms = 60000;
+    struct peer p;
+    struct mux *m = start(&p, 4, true, 1);
+    for (int i = 0; i < 40; i++) {
+        char payload[16];
+        snprintf(payload, sizeof(payload), "seq%02d", i);
+        cr_assert_eq(echo(m, payload, 5000), 0);
     }
+    stop(m, &p);
+    /* The first one or two may still go through the reader thread. */
+    cr_assert_geq(stats.led, 38, "callers read %llu of 40 replies", (unsigned long long)stats.led);
+    cr_assert_eq(p.bad_seq, 0);
+    cr_assert_eq(stats.bad_signatures, 0);
+}
 
-    struct one_echo {
-        struct mux *m;
-        const char *payload;
-        int r;
-    };
+struct one_echo {
+    struct mux *m;
+    const char *payload;
+    int r;
+};
 
-    static void *one_echo_main(void *arg)
-    {
-        struct one_echo *e = arg;
-        e->r = echo(e->m, e->payload, 5000);
-        return NULL;
+static void *one_echo_main(void *arg)
+{
+    struct one_echo *e = arg;
+    e->r = echo(e->m, e->payload, 5000);
+    return NULL;
+}
+
+/* Two callers, replies in reverse order: whoever reads the socket meets
+ * the other's reply first and must wake that waiter with it (echo checks
+ * each reply is its own), and the one left waiting reads on. */
+Test(mux, leader_hands_replies_and_socket_to_the_right_waiter)
+{
+    test_grace_ms = 60000;
+    struct peer p;
+    struct mux *m = start(&p, 4, true, 1);
+    cr_assert_eq(echo(m, "warm", 5000), 0);
+    p.batch = 2;      /* now both replies, in reverse, once both came */
+    p.hold_ms = 3000; /* however slow the second caller is to send */
+    for (int round = 0; round < 10; round++) {
+        char pa[16], pb[16];
+        snprintf(pa, sizeof(pa), "A%02d", round);
+        snprintf(pb, sizeof(pb), "B%02d", round);
+        struct one_echo a = {m, pa, -1}, b = {m, pb, -1};
+        pthread_t ta, tb;
+        unsigned before = __atomic_load_n(&p.requests, __ATOMIC_SEQ_CST);
+        pthread_create(&ta, NULL, one_echo_main, &a);
+        /* B is sent once A's request is out (A then reads, or soon will). */
+        while (__atomic_load_n(&p.requests, __ATOMIC_SEQ_CST) == before)
+            sleep_ms(1);
+        pthread_create(&tb, NULL, one_echo_main, &b);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        cr_assert_eq(a.r, 0, "round %d: A: %d", round, a.r);
+        cr_assert_eq(b.r, 0, "round %d: B: %d", round, b.r);
     }
+    stop(m, &p);
+    cr_assert_eq(p.max_held, 2);
+    cr_assert_eq(stats.unknown_mids, 0);
+    cr_assert_eq(stats.bad_signatures, 0);
+    cr_assert_geq(stats.led, 10, "callers read only %llu of 20 replies",
+                  (unsigned long long)stats.led);
+}
 
-    /* Two callers, replies in reverse order: whoever reads the socket meets
-     * the other's reply first and must wake that waiter with it (echo checks
-     * each reply is its own), and the one left waiting reads on. */
-    Test(mux, leader_hands_replies_and_socket_to_the_right_waiter)
-    {
-        test_grace_ms = 60000;
-        struct peer p;
-        struct mux *m = start(&p, 4, true, 1);
-        cr_assert_eq(echo(m, "warm", 5000), 0);
-        p.batch = 2;      /* now both replies, in reverse, once both came */
-        p.hold_ms = 3000; /* however slow the second caller is to send */
-        for (int round = 0; round < 10; round++) {
-            char pa[16], pb[16];
-            snprintf(pa, sizeof(pa), "A%02d", round);
-            snprintf(pb, sizeof(pb), "B%02d", round);
-            struct one_echo a = {m, pa, -1}, b = {m, pb, -1};
-            pthread_t ta, tb;
-            unsigned before = __atomic_load_n(&p.requests, __ATOMIC_SEQ_CST);
-            pthread_create(&ta, NULL, one_echo_main, &a);
-            /* B is sent once A's request is out (A then reads, or soon will). */
-            while (__atomic_load_n(&p.requests, __ATOMIC_SEQ_CST) == before)
-                sleep_ms(1);
-            pthread_create(&tb, NULL, one_echo_main, &b);
-            pthread_join(ta, NULL);
-            pthread_join(tb, NULL);
-            cr_assert_eq(a.r, 0, "round %d: A: %d", round, a.r);
-            cr_assert_eq(b.r, 0, "round %d: B: %d", round, b.r);
-        }
-        stop(m, &p);
-        cr_assert_eq(p.max_held, 2);
-        cr_assert_eq(stats.unknown_mids, 0);
-        cr_assert_eq(stats.bad_signatures, 0);
-        cr_assert_geq(stats.led, 10, "callers read only %llu of 20 replies",
-                      (unsigned long long)stats.led);
+/* A ticket's reply has no waiter: when nobody reads the socket, sending
+ * it calls the reader thread back at once instead of after the grace. */
+Test(mux, ticket_reply_read_while_nobody_waits)
+{
+    test_grace_ms = 60000;
+    struct peer p;
+    struct mux *m = start(&p, 4, true, 1);
+    cr_assert_eq(echo(m, "warm", 5000), 0);
+    struct msg_out req;
+    cr_assert_eq(msg_out_init(&req, SMB1_COM_ECHO, 128), 0);
+    msg_words_begin(&req);
+    wire_put_u16(&req.w, 1);
+    msg_words_end(&req);
+    msg_bytes_begin(&req);
+    wire_put_bytes(&req.w, "tk", 2);
+    msg_bytes_end(&req);
+    struct mux_ticket tk;
+    cr_assert_eq(mux_start(m, &req, 1, true, 5000, &tk), 1);
+    int waited = 0;
+    while (!mux_ticket_ready(m, &tk) && waited < 5000) {
+        sleep_ms(5);
+        waited += 5;
     }
-
-    /* A ticket's reply has no waiter: when nobody reads the socket, sending
-     * it calls the reader thread back at once instead of after the grace. */
-    Test(mux, ticket_reply_read_while_nobody_waits)
-    {
-        test_grace_ms = 60000;
-        struct peer p;
-        struct mux *m = start(&p, 4, true, 1);
-        cr_assert_eq(echo(m, "warm", 5000), 0);
-        struct msg_out req;
-        cr_assert_eq(msg_out_init(&req, SMB1_COM_ECHO, 128), 0);
-        msg_words_begin(&req);
-        wire_put_u16(&req.w, 1);
-        msg_words_end(&req);
-        msg_bytes_begin(&req);
-        wire_put_bytes(&req.w, "tk", 2);
-        msg_bytes_end(&req);
-        struct mux_ticket tk;
-        cr_assert_eq(mux_start(m, &req, 1, true, 5000, &tk), 1);
-        int waited = 0;
-        while (!mux_ticket_ready(m, &tk) && waited < 5000) {
-            sleep_ms(5);
-            waited += 5;
-        }
-        cr_assert_lt(waited, 5000, "the ticket's reply was not read");
-        struct msg_in in;
-        cr_assert_eq(mux_finish(m, &tk, &req, 5000, &in), 0);
-        msg_in_free(&in);
-        msg_out_free(&req);
-        stop(m, &p);
-    }
+    cr_assert_lt(waited, 5000, "the ticket's reply was not read");
+    struct msg_in in;
+    cr_assert_eq(mux_finish(m, &tk, &req, 5000, &in), 0);
+    msg_in_free(&in);
+    msg_out_free(&req);
+    stop(m, &p);
+}
