@@ -61,7 +61,7 @@ void sfs_opts_print_help(FILE *f, const char *prog)
         "  mapposix, nomapposix       map characters Windows forbids in names (default)\n"
         "  mfsymlinks, nomfsymlinks   symlinks as cifs.ko's Minshall+French files (default)\n"
         "  echo_interval=SECONDS      keepalive interval (default 60)\n"
-        "  timeout=SECONDS            bound on every request (default 30; see the man page)\n"
+        "  timeout=SECONDS            bound on every operation (default 30; see the man page)\n"
         "  soft, hard                 give up after the timeout, or wait for a server\n"
         "                             that is gone until it is back or Ctrl-C (soft)\n"
         "  rsize=BYTES, wsize=BYTES   largest read / write request\n"

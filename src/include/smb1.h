@@ -130,13 +130,15 @@ struct smb1_config {
     enum smb1_sec sec;
     enum smb1_sign_policy sign;
     int connect_timeout_ms; /* 0: 10000 */
-    /* 0: 30000. The bound on one call (reconnects, retries and the wait for
-     * the reply together) with soft; with hard, the bound on the wait for
-     * a reply from a server that is there, while a server that cannot be
-     * reached is waited for until it comes back, an interrupt or
-     * smb1_conn_abort. A request without an answer after a quarter of it
-     * (at most 10 s) makes the client send an ECHO: a server that does not
-     * answer that either within the same time is taken for gone. */
+    /* 0: 30000. The bound on one call of this API (all its requests,
+     * reconnects, retries and the waits for replies together: a call that
+     * needs several requests gets one bound for all of them) with soft;
+     * with hard, the bound on the wait for a reply from a server that is
+     * there, while a server that cannot be reached is waited for until it
+     * comes back, an interrupt or smb1_conn_abort. A request without an
+     * answer after a quarter of it (at most 10 s) makes the client send an
+     * ECHO: a server that does not answer that either within the same time
+     * is taken for gone. */
     int request_timeout_ms;
     int echo_interval_s;   /* 0: 60; idle keepalive and dead-server detection */
     size_t max_frame;      /* cap on a received frame; 0: by transport */
@@ -485,6 +487,11 @@ int smb1_rmdir(struct smb1_tree *t, const char *path);
 int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
                  const struct timespec *atime, const struct timespec *mtime);
 int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode);
+/* smb1_chmod with path's attributes known to the caller (a stat's, or
+ * what a create of ours returned): without UNIX extensions the read-only
+ * attribute is set from known->attrs instead of after a query. */
+int smb1_chmod_known(struct smb1_tree *t, const char *path, mode_t mode,
+                     const struct smb1_stat *known);
 int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid);
 /* smb1_chown of a path the caller knows to exist, owned by known->uid and
  * known->gid (a stat's, UNIX extensions): a change of owner known to be

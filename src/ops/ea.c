@@ -297,7 +297,9 @@ int smb1_setxattr(struct smb1_tree *t, const char *path, const char *xname, cons
                   size_t size, int flags)
 {
     CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, path, 0);
+    int rs = ops_settle(t, path, 0);
+    if (rs)
+        return rs;
     const char *name;
     int r = ea_name(xname, &name);
     if (r)
@@ -322,7 +324,9 @@ int smb1_setxattr(struct smb1_tree *t, const char *path, const char *xname, cons
 int smb1_removexattr(struct smb1_tree *t, const char *path, const char *xname)
 {
     CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, path, 0);
+    int rs = ops_settle(t, path, 0);
+    if (rs)
+        return rs;
     const char *name;
     int r = ea_name(xname, &name);
     if (r)

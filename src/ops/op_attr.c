@@ -74,7 +74,9 @@ int smb1_ftruncate(struct smb1_file *f, uint64_t size)
 int smb1_truncate(struct smb1_tree *t, const char *path, uint64_t size)
 {
     CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, path, OPS_SETTLE_WRITES);
+    int rs = ops_settle(t, path, OPS_SETTLE_WRITES);
+    if (rs)
+        return rs;
     uint16_t fid;
     uint64_t ep;
     uint32_t status = 0;
@@ -147,8 +149,9 @@ int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
      * WRITE+CLOSE chain, which leaves no such window after close(2)
      * (fs_untar_requests counts it); writes on their way (write-behind)
      * go first then too (fs_ops_checks: 8 files, 1 to 3 failed without). */
-    if (path)
-        ops_settle(t, path, mtime && atime ? OPS_SETTLE_WRITES : OPS_SETTLE_BEHIND);
+    int rs = path ? ops_settle(t, path, mtime && atime ? OPS_SETTLE_WRITES : OPS_SETTLE_BEHIND) : 0;
+    if (rs)
+        return rs;
     uint8_t rec[INFO_BASIC_LEN];
     info_encode_basic(rec, atime, mtime, 0);
     if (f) {
@@ -281,20 +284,29 @@ static int chmod_unix(struct smb1_tree *t, const char *path, mode_t mode)
     return r;
 }
 
-int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
+/* smb1_chmod, and smb1_chmod_known with known (NULL: nothing known). */
+static int chmod_common(struct smb1_tree *t, const char *path, mode_t mode,
+                        const struct smb1_stat *known)
 {
-    CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, path, 0);
+    int rs = ops_settle(t, path, 0);
+    if (rs)
+        return rs;
     struct conn_params p;
     conn_get_params(t->conn, &p);
     if (p.unix_caps)
         return chmod_unix(t, path, mode);
     /* Without UNIX extensions the owner write bit is the READONLY
-     * attribute; the other bits have no place on the server. */
+     * attribute; the other bits have no place on the server. The
+     * attributes it goes with are the caller's, or asked (which also
+     * sends held writes first: a created file's would miss their chain). */
     struct smb1_stat st;
-    int r = smb1_stat(t, path, &st);
-    if (r)
-        return r;
+    if (known) {
+        st = *known;
+    } else {
+        int r = smb1_stat(t, path, &st);
+        if (r)
+            return r;
+    }
     if (st.is_dir)
         return 0;
     uint32_t attrs = st.attrs & ~(uint32_t)SMB1_ATTR_NORMAL;
@@ -305,6 +317,19 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
     if (attrs == (st.attrs & ~(uint32_t)SMB1_ATTR_NORMAL))
         return 0;
     return info_set_attrs(t, path, attrs);
+}
+
+int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
+{
+    CONN_OP(t ? t->conn : NULL);
+    return chmod_common(t, path, mode, NULL);
+}
+
+int smb1_chmod_known(struct smb1_tree *t, const char *path, mode_t mode,
+                     const struct smb1_stat *known)
+{
+    CONN_OP(t ? t->conn : NULL);
+    return chmod_common(t, path, mode, known);
 }
 
 /* smb1_chown, and smb1_chown_known with known (NULL: nothing known). */
@@ -318,7 +343,9 @@ static int chown_common(struct smb1_tree *t, const char *path, int64_t uid, int6
     /* Without UNIX extensions a file has no owner we could set. */
     if (!p.unix_caps)
         return -EPERM;
-    ops_settle(t, path, 0);
+    int rs = ops_settle(t, path, 0);
+    if (rs)
+        return rs;
     /* A file we created and hold: a change whose outcome is known is held
      * for the chmod that follows, or refused as before (op_setown.c). */
     struct smb1_stat st = {0};

@@ -486,7 +486,9 @@ static int readdir_plain(struct smb1_tree *t, const char *path, smb1_dir_cb cb, 
 int smb1_readdir(struct smb1_tree *t, const char *path, smb1_dir_cb cb, void *ctx)
 {
     CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
+    int rs = ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
+    if (rs)
+        return rs;
     if (!mfsym_active(t))
         return readdir_plain(t, path, cb, ctx);
     struct mfsym_dir md = {t, path, cb, ctx};

@@ -445,8 +445,8 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
     struct smb1_stat s;
     int r;
     *out = NULL;
-    if (path)
-        ops_settle(t, path, OPS_SETTLE_WRITES);
+    if (path && (r = ops_settle(t, path, OPS_SETTLE_WRITES)))
+        return r;
     struct ops_tree *ot = ops_tree_get(t);
     struct smb1_file *f = calloc(1, sizeof(*f));
     if (!f || !ot || !(f->path = strdup(path ? path : ""))) {

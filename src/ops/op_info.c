@@ -330,7 +330,9 @@ int info_path_errno(struct smb1_tree *t, const char *path, uint32_t status)
 int smb1_stat(struct smb1_tree *t, const char *path, struct smb1_stat *st)
 {
     CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, path, OPS_SETTLE_WRITES);
+    int rs = ops_settle(t, path, OPS_SETTLE_WRITES);
+    if (rs)
+        return rs;
     uint32_t status = 0;
     int r = stat_query(t, path, st, &status);
     if (r && status)

@@ -258,21 +258,27 @@ static int unlink_common(struct smb1_tree *t, const char *path, bool known_nondi
 int smb1_unlink(struct smb1_tree *t, const char *path)
 {
     CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, path, OPS_SETTLE_WRITES);
+    int rs = ops_settle(t, path, OPS_SETTLE_WRITES);
+    if (rs)
+        return rs;
     return unlink_common(t, path, false, 0);
 }
 
 int smb1_unlink_nondir(struct smb1_tree *t, const char *path, uint32_t attrs)
 {
     CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, path, OPS_SETTLE_WRITES);
+    int rs = ops_settle(t, path, OPS_SETTLE_WRITES);
+    if (rs)
+        return rs;
     return unlink_common(t, path, true, attrs);
 }
 
 int smb1_rmdir(struct smb1_tree *t, const char *path)
 {
     CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
+    int rs = ops_settle(t, path, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
+    if (rs)
+        return rs;
     if (posix_ops(t))
         return unix_posix_unlink(t, path, true);
     uint32_t status;
@@ -474,8 +480,12 @@ int smb1_rename(struct smb1_tree *t, const char *from, const char *to, unsigned 
     uint32_t status = 0;
     if (strcmp(from, to) == 0)
         return 0;
-    ops_settle(t, from, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
-    ops_settle(t, to, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
+    int rs = ops_settle(t, from, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
+    if (rs)
+        return rs;
+    rs = ops_settle(t, to, OPS_SETTLE_WRITES | OPS_SETTLE_BELOW);
+    if (rs)
+        return rs;
     int r = plain_rename(t, from, to, &status);
     if (r == -EEXIST && !(flags & RENAME_NOREPLACE))
         r = replace_rename(t, from, to);
@@ -531,7 +541,9 @@ int smb1_mknod(struct smb1_tree *t, const char *path, mode_t mode, dev_t rdev)
 int smb1_link(struct smb1_tree *t, const char *from, const char *to)
 {
     CONN_OP(t ? t->conn : NULL);
-    ops_settle(t, from, OPS_SETTLE_WRITES);
+    int rs = ops_settle(t, from, OPS_SETTLE_WRITES);
+    if (rs)
+        return rs;
     struct conn_params p;
     conn_get_params(t->conn, &p);
     if (p.unix_caps)

@@ -158,7 +158,7 @@ void wb_behind_busy(struct smb1_file *f, bool busy)
     mark_busy(f, &f->behind_busy, busy);
 }
 
-static void settle(struct smb1_tree *t, const char *path, unsigned how);
+static int settle(struct smb1_tree *t, const char *path, unsigned how);
 static void settle_others(struct smb1_file *f);
 
 bool smb1_hold_writes(struct smb1_file *f)
@@ -292,7 +292,9 @@ ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
     if (ot && atomic_load(&ot->busy)) {
         char path[1024];
         file_path_copy(f, path, sizeof(path));
-        ops_settle(f->t, path, OPS_SETTLE_WRITES);
+        int rs = ops_settle(f->t, path, OPS_SETTLE_WRITES);
+        if (rs)
+            return rs;
     }
     return io_read(f, buf, len, off);
 }
@@ -378,11 +380,15 @@ int smb1_flush_held(struct smb1_file *f)
 
 /* ---- settles ---- */
 
-static void settle_but(struct smb1_tree *t, const char *path, unsigned how, struct smb1_file *skip);
+static int settle_but(struct smb1_tree *t, const char *path, unsigned how, struct smb1_file *skip,
+                      int64_t until);
 
-static void settle(struct smb1_tree *t, const char *path, unsigned how)
+/* Within the deadline of the operation that settles: a background CLOSE
+ * has a bound of its own, and an operation waiting for it must not wait
+ * that out and then its own. */
+static int settle(struct smb1_tree *t, const char *path, unsigned how)
 {
-    settle_but(t, path, how, NULL);
+    return settle_but(t, path, how, NULL, conn_op_until());
 }
 
 /* Writes through another handle of f's file, held or on their way, land
@@ -403,14 +409,19 @@ static void settle_others(struct smb1_file *f)
         return;
     char path[1024];
     file_path_copy(f, path, sizeof(path));
-    settle_but(f->t, path, OPS_SETTLE_WRITES, f);
+    /* Untimed: a write must not overtake the other handle's. */
+    (void)settle_but(f->t, path, OPS_SETTLE_WRITES, f, -1);
 }
 
-static void settle_but(struct smb1_tree *t, const char *path, unsigned how, struct smb1_file *skip)
+/* until: monotonic ms (mux_now_ms) after which a wait for a background
+ * CLOSE gives up with -ETIMEDOUT; -1: none. */
+static int settle_but(struct smb1_tree *t, const char *path, unsigned how, struct smb1_file *skip,
+                      int64_t until)
 {
     struct ops_tree *ot = ops_tree_get(t);
     if (!ot)
-        return;
+        return 0;
+    int r = 0;
     bool below = how & OPS_SETTLE_BELOW;
     pthread_mutex_lock(&ot->lock);
     for (;;) {
@@ -437,13 +448,18 @@ static void settle_but(struct smb1_tree *t, const char *path, unsigned how, stru
             pthread_mutex_lock(&ot->lock);
             push->refs--;
             pthread_cond_broadcast(&ot->cond);
-        } else if (wait) {
+        } else if (wait && until < 0) {
             pthread_cond_wait(&ot->cond, &ot->lock);
+        } else if (wait && mux_now_ms() < until) {
+            struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+            pthread_cond_timedwait(&ot->cond, &ot->lock, &ts);
         } else {
+            r = wait ? -ETIMEDOUT : 0;
             break;
         }
     }
     pthread_mutex_unlock(&ot->lock);
+    return r;
 }
 
 /* ---- release ---- */

@@ -42,7 +42,13 @@ struct ops_tree *ops_tree_get(struct smb1_tree *t)
         if (ot) {
             pthread_mutex_init(&ot->lock, NULL);
             pthread_mutex_init(&ot->plock_lock, NULL);
-            pthread_cond_init(&ot->cond, NULL);
+            /* Monotonic: a settle waits on it until an operation's
+             * deadline (op_wb.c). */
+            pthread_condattr_t ca;
+            pthread_condattr_init(&ca);
+            pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+            pthread_cond_init(&ot->cond, &ca);
+            pthread_condattr_destroy(&ca);
             pthread_cond_init(&ot->close_cond, NULL);
             ot->iopool = iopool_new(OPS_IO_THREADS);
             t->ops_priv = ot;
@@ -61,16 +67,15 @@ uint32_t ops_tree_name_max(struct smb1_tree *t)
     return atomic_load(&ot->name_max);
 }
 
-void ops_settle(struct smb1_tree *t, const char *path, unsigned how)
+int ops_settle(struct smb1_tree *t, const char *path, unsigned how)
 {
     struct ops_tree *ot = ops_tree_get(t);
     if (!ot || !atomic_load(&ot->busy) || !path)
-        return;
+        return 0;
     pthread_mutex_lock(&ot->lock);
     ops_settle_fn fn = ot->settle;
     pthread_mutex_unlock(&ot->lock);
-    if (fn)
-        fn(t, path, how);
+    return fn ? fn(t, path, how) : 0;
 }
 
 int ops_closer_start(struct ops_tree *ot, ops_closer_fn fn)

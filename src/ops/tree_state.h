@@ -17,7 +17,7 @@
 #define OPS_SETTLE_BELOW  1u /* files below path too (a directory) */
 #define OPS_SETTLE_WRITES 2u /* push held writes; without: wait for CLOSEs only */
 #define OPS_SETTLE_BEHIND 4u /* writes on their way only (write-behind), not held ones */
-typedef void (*ops_settle_fn)(struct smb1_tree *t, const char *path, unsigned how);
+typedef int (*ops_settle_fn)(struct smb1_tree *t, const char *path, unsigned how);
 typedef void *(*ops_closer_fn)(void *ot);
 
 /* The outcome of changing the owner of a file we created (op_setown.c). */
@@ -78,8 +78,10 @@ struct ops_tree *ops_tree_get(struct smb1_tree *t);
 /* Every request that could observe path (or, with OPS_SETTLE_BELOW, a
  * file below it) goes after what we still hold for it: held writes go out
  * (OPS_SETTLE_WRITES) and background CLOSEs of it are waited for. Called
- * first by each public operation on a path. No lock held. */
-void ops_settle(struct smb1_tree *t, const char *path, unsigned how);
+ * first by each public operation on a path. No lock held. 0, or
+ * -ETIMEDOUT when the deadline of the operation (CONN_OP) comes first:
+ * the operation then fails without sending anything, as the order asks. */
+int ops_settle(struct smb1_tree *t, const char *path, unsigned how);
 /* Starts the tree's closer thread (fn runs it); lock held. 0 or -errno. */
 int ops_closer_start(struct ops_tree *ot, ops_closer_fn fn);
 /* CLOCK_MONOTONIC in ns. */

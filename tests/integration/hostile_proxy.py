@@ -62,7 +62,7 @@ CTL_DIR/maxmpx, when present, holds the MaxMpxCount written into NEGOTIATE
 replies (for connections negotiated while it is there).
 
 CTL_DIR/events gets a line per accepted connection ("conn") and per
-SESSION_SETUP request ("logon"); "findclose N" per FIND_CLOSE2 of search
+SESSION_SETUP request ("logon"), "close" per CLOSE request under late; "findclose N" per FIND_CLOSE2 of search
 N, and "foreignsid N CMD" for a FIND_NEXT2 or FIND_CLOSE2 naming a search
 ID that no FIND_FIRST2 reply on its connection gave (an ID sent on a
 connection it does not belong to), or a FIND_NEXT2 whose resume name is
@@ -322,6 +322,8 @@ class Conn:
                         event("logon")
                     if body[4] == RENAME:
                         event("rename")
+                    if body[4] == CLOSE and m == "late":
+                        event("close")
                     sub = trans2_sub(body)
                     mid = u16(body, 30)
                     self.arrived[mid] = time.monotonic()
