@@ -314,6 +314,15 @@ Test(conn_fake, late_reply_times_out, .init = init_signed, .fini = fini)
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
     c.request_timeout_ms = 500;
     struct smb1_conn *conn = connect_ok(&c);
+    /* The service thread ticks every 125 ms from its start at the end of
+     * the connect. A call sent within a millisecond of that start is
+     * probed at the second tick, and the probe's bound then ends with the
+     * call's own: whichever thread wakes first decides (the probe's
+     * verdict makes the call retry on a new connection, which answers:
+     * 0). From 30 ms after the start the probe goes at the third tick and
+     * its bound ends ~95 ms after the call's. */
+    struct timespec phase = {0, 30 * 1000000L};
+    nanosleep(&phase, NULL);
     fake_inject(fs, FAKE_LATE, 1500);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
