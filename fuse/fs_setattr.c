@@ -159,7 +159,8 @@ int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     struct smb1_stat own;
     bool exact = false;
     uint64_t g0 = cache_gen(fs->cache);
-    if (own_attr(fs, path, &own, &exact)) {
+    bool is_own = own_attr(fs, path, &own, &exact);
+    if (is_own) {
         if (fs->unix_ext && own.has_unix && (own.mode & 07777) == (mode & 07777))
             return own_noop(fs, path, &own, exact, g0);
         if (!fs->unix_ext && ((own.attrs & SMB1_ATTR_READONLY) != 0) == !(mode & S_IWUSR))
@@ -172,7 +173,15 @@ int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
      * one known to be a directory needs no request. */
     if (known && !fs->unix_ext)
         return 0;
-    if (!fs->unix_ext) {
+    /* Without UNIX extensions, the attributes the read-only bit goes with:
+     * a file we created and hold has them from its create (a chmod a-w
+     * of it then costs the set alone, and its held writes keep their
+     * WRITE+CLOSE chain); another is asked. */
+    struct smb1_stat s;
+    bool have = !fs->unix_ext && is_own;
+    if (have)
+        s = own;
+    if (!fs->unix_ext && !is_own) {
         /* Only the owner write bit reaches the server (as the DOS
          * read-only attribute), and not at all for a directory: a chmod
          * that leaves it as it is (tar's of every file it extracts)
@@ -180,7 +189,7 @@ int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
          * and the stat that follows is answered locally. They are asked
          * of the server, not taken from the cache: a stale entry would
          * make a chmod that was needed a silent no-op. */
-        struct smb1_stat s;
+        have = true;
         uint64_t g = cache_gen(fs->cache);
         int r = smb1_stat(fs->tree, sp, &s);
         if (r)
@@ -190,7 +199,7 @@ int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
         if (s.is_dir || ro == !(mode & S_IWUSR))
             return 0;
     }
-    int r = smb1_chmod(fs->tree, sp, mode);
+    int r = have ? smb1_chmod_known(fs->tree, sp, mode, &s) : smb1_chmod(fs->tree, sp, mode);
     if (set_refused(r))
         return r;
     /* Samba sets a directory's mode as asked, as it does a file's (below);
@@ -201,8 +210,9 @@ int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     set_known(fs, path, known, &dir, gd);
     /* With the UNIX extensions Samba sets an existing file's mode as
      * asked (its create mask applies to new files only); set-id bits the
-     * server's kernel may still drop. */
-    if (r == 0 && fs->unix_ext && !(mode & (S_ISUID | S_ISGID))) {
+     * server's kernel may still drop. Without them what changed is the
+     * read-only attribute. */
+    if (r == 0 && (fs->unix_ext ? !(mode & (S_ISUID | S_ISGID)) : is_own)) {
         uint64_t g = cache_gen(fs->cache);
         bool ok = own_changed(fs, path, -1, -1, (int)(mode & 07777), &own);
         own_to_cache(fs, path, ok, &own, g);

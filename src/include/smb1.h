@@ -487,6 +487,11 @@ int smb1_rmdir(struct smb1_tree *t, const char *path);
 int smb1_utimens(struct smb1_tree *t, const char *path, struct smb1_file *f,
                  const struct timespec *atime, const struct timespec *mtime);
 int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode);
+/* smb1_chmod with path's attributes known to the caller (a stat's, or
+ * what a create of ours returned): without UNIX extensions the read-only
+ * attribute is set from known->attrs instead of after a query. */
+int smb1_chmod_known(struct smb1_tree *t, const char *path, mode_t mode,
+                     const struct smb1_stat *known);
 int smb1_chown(struct smb1_tree *t, const char *path, int64_t uid, int64_t gid);
 /* smb1_chown of a path the caller knows to exist, owned by known->uid and
  * known->gid (a stat's, UNIX extensions): a change of owner known to be

@@ -284,9 +284,10 @@ static int chmod_unix(struct smb1_tree *t, const char *path, mode_t mode)
     return r;
 }
 
-int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
+/* smb1_chmod, and smb1_chmod_known with known (NULL: nothing known). */
+static int chmod_common(struct smb1_tree *t, const char *path, mode_t mode,
+                        const struct smb1_stat *known)
 {
-    CONN_OP(t ? t->conn : NULL);
     int rs = ops_settle(t, path, 0);
     if (rs)
         return rs;
@@ -295,11 +296,17 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
     if (p.unix_caps)
         return chmod_unix(t, path, mode);
     /* Without UNIX extensions the owner write bit is the READONLY
-     * attribute; the other bits have no place on the server. */
+     * attribute; the other bits have no place on the server. The
+     * attributes it goes with are the caller's, or asked (which also
+     * sends held writes first: a created file's would miss their chain). */
     struct smb1_stat st;
-    int r = smb1_stat(t, path, &st);
-    if (r)
-        return r;
+    if (known) {
+        st = *known;
+    } else {
+        int r = smb1_stat(t, path, &st);
+        if (r)
+            return r;
+    }
     if (st.is_dir)
         return 0;
     uint32_t attrs = st.attrs & ~(uint32_t)SMB1_ATTR_NORMAL;
@@ -310,6 +317,19 @@ int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
     if (attrs == (st.attrs & ~(uint32_t)SMB1_ATTR_NORMAL))
         return 0;
     return info_set_attrs(t, path, attrs);
+}
+
+int smb1_chmod(struct smb1_tree *t, const char *path, mode_t mode)
+{
+    CONN_OP(t ? t->conn : NULL);
+    return chmod_common(t, path, mode, NULL);
+}
+
+int smb1_chmod_known(struct smb1_tree *t, const char *path, mode_t mode,
+                     const struct smb1_stat *known)
+{
+    CONN_OP(t ? t->conn : NULL);
+    return chmod_common(t, path, mode, known);
 }
 
 /* smb1_chown, and smb1_chown_known with known (NULL: nothing known). */

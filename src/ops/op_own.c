@@ -82,8 +82,14 @@ bool smb1_own_changed(struct smb1_tree *t, const char *path, int64_t uid, int64_
         f->own_st.uid = (uint64_t)uid;
     if (f && gid >= 0)
         f->own_st.gid = (uint64_t)gid;
-    if (f && mode >= 0)
+    if (f && mode >= 0) {
         f->own_st.mode = (f->own_st.mode & ~07777u) | ((unsigned)mode & 07777u);
+        /* Without UNIX extensions: the read-only attribute. */
+        if (!f->own_st.has_unix && (mode & 0200))
+            f->own_st.attrs &= ~(uint32_t)SMB1_ATTR_READONLY;
+        else if (!f->own_st.has_unix)
+            f->own_st.attrs |= SMB1_ATTR_READONLY;
+    }
     return own_end(ot, f, st);
 }
 

@@ -13,7 +13,7 @@
 # set of the times without UNIX extensions, and the write/close.
 # History of the ceilings (requests per file): signed 10.78 -> 9.77 ->
 # 5.49 -> 4.00 -> 3.4 -> 3.35, plain 11.05 -> 8.77 -> 5.10 -> 4.04 -> 3.15
-# -> 3.05, nosign 8.91 -> 7.56 -> 5.04 -> 4.10 -> 4.2 -> 4.12 (the 70 KB
+# -> 3.05, nosign 8.91 -> 7.56 -> 5.04 -> 4.10 -> 4.2 -> 3.5 (the 70 KB
 # files and the read-only ones cost more); the ceilings sit just above the
 # last figures, so losing one saving fails.
 # Each directory: the mkdir, and tar's times, owner and mode once its
@@ -50,8 +50,10 @@ case $PROFILE in
     signed) CEILING=3.35 RM_CEILING=1.2 DIR_CEILING=5.6 ;;
     plain) CEILING=3.05 RM_CEILING=1.2 DIR_CEILING=4.6 ;;
     # without UNIX extensions a read-only file (one in six here) costs
-    # two to remove: clearing the attribute, DELETE
-    nosign) CEILING=4.12 RM_CEILING=1.3 DIR_CEILING=4.6 ;;
+    # one more to extract (tar's chmod sets the attribute; its query
+    # before, the one after and the stat are answered from the create:
+    # 3.39, 4.05 before), and two to remove: clearing the attribute, DELETE
+    nosign) CEILING=3.5 RM_CEILING=1.3 DIR_CEILING=4.6 ;;
     *) echo "unknown profile $PROFILE" >&2; exit 2 ;;
 esac
 
