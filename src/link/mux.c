@@ -26,12 +26,13 @@
  * hands the socket on: to another caller still waiting for its reply
  * (woken on its cond), else to the reader thread when replies are due
  * that nobody waits for (tickets, the rest of a pipeline), else to nobody.
- * The reader thread keeps the socket while any reply is due (a busy,
- * parallel mux works as before, batched MAC checks included), gives it up
- * when none is, and takes it back once callers have left it alone for
- * lead_grace_ms (it wakes that often while they do): so a frame nobody
- * asked for (an oplock break) or the loss of an idle connection waits at
- * most that long to be seen, and an idle mux costs no wake-ups.
+ * The reader thread keeps the socket while a reply is due that no caller
+ * waits for (a pipeline works as before, batched MAC checks included),
+ * else hands it to a waiting caller or to nobody, and takes it back once
+ * callers have left it alone for lead_grace_ms (it wakes that often while
+ * they do): so a frame nobody asked for (an oplock break) or the loss of
+ * an idle connection waits at most that long to be seen, and an idle mux
+ * costs no wake-ups.
  *
  * Verification. The waiting thread checks its reply's MAC against its
  * own expected number, so lone MD5s run in parallel. But MD5 is the main

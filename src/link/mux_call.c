@@ -499,6 +499,10 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
     }
     rq->multi = (flags & MUX_MULTI) != 0;
     rq->patient = (flags & MUX_NO_TIMEOUT) != 0;
+    /* Its caller goes to wait_frame next, which takes the socket when
+     * nobody reads: no need to call the reader thread back for it while it
+     * is on its way (between the send and the wait). */
+    rq->waiting = true;
     cond_init_mono(&rq->cond);
     int64_t t0 = now_us();
     struct timespec dl;

@@ -53,7 +53,7 @@ struct mux_req {
     uint16_t mid;
     bool multi;
     bool abandoned; /* waiter gone; the reader or teardown frees it */
-    bool waiting;   /* its caller is in wait_frame (mux->lock) */
+    bool waiting;   /* its caller is in or on its way to wait_frame (mux->lock) */
     /* Abandoned, and its late reply has begun: a reply in several frames
      * goes on (its frames come back to back), so the request keeps its MID
      * until a frame of another request comes; the rest is dropped as late,

@@ -300,26 +300,23 @@ void release_rd_locked(struct mux *m, const struct mux_req *self)
         pthread_cond_signal(&m->rd_cond);
 }
 
-/* Caller holds m->lock: the reader thread should take the socket now. */
-static bool thread_should_read(struct mux *m)
+/* Caller holds m->lock: a reply is due that no caller waits for (a
+ * ticket's, the rest of a pipeline's, or one whose caller is on its way
+ * to wait). */
+static bool unwaited_due(struct mux *m)
 {
-    if (m->rd != RD_NONE)
-        return false;
-    if (clock_mono_ms() - m->rd_free_ms >= m->lead_grace_ms)
-        return true;
     for (struct mux_req *r = m->reqs; r; r = r->next)
         if (req_due(r) && !r->waiting && !r->head)
             return true;
     return false;
 }
 
-/* Caller holds m->lock: a reply is due to anyone. */
-static bool any_due(struct mux *m)
+/* Caller holds m->lock: the reader thread should take the socket now. */
+static bool thread_should_read(struct mux *m)
 {
-    for (struct mux_req *r = m->reqs; r; r = r->next)
-        if (req_due(r))
-            return true;
-    return false;
+    if (m->rd != RD_NONE)
+        return false;
+    return clock_mono_ms() - m->rd_free_ms >= m->lead_grace_ms || unwaited_due(m);
 }
 
 void *reader_main(void *arg)
@@ -342,9 +339,11 @@ void *reader_main(void *arg)
         for (;;) {
             if ((r = mux_pump(m)) < 0)
                 break;
-            /* Kept while replies are due: a busy mux works as before. */
+            /* Kept while replies are due that nobody waits for (a
+             * pipeline works as before); else a waiting caller reads on,
+             * woken by the hand-off, and its reply then wakes it alone. */
             pthread_mutex_lock(&m->lock);
-            bool keep = any_due(m) && !m->dead;
+            bool keep = unwaited_due(m) && !m->dead;
             if (!keep)
                 release_rd_locked(m, NULL);
             pthread_mutex_unlock(&m->lock);

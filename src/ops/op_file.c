@@ -589,8 +589,11 @@ int file_close_send(struct smb1_file *f, const struct timespec *mtime)
     bool live = epoch == cur_epoch(f->t);
     uint16_t fid = f->fid;
     pthread_mutex_unlock(&f->lock);
-    /* A FID of an earlier connection died with it. */
-    int rc = live ? fid_cmd(f->t, SMB1_COM_CLOSE, fid, true, utime ? utime : 0xFFFFFFFF, epoch, 0)
+    /* A FID of an earlier connection died with it. Sent also when the
+     * operation is out of time (CONN_CLEANUP): else the handle would stay
+     * open on the server until the connection ends. */
+    int rc = live ? fid_cmd(f->t, SMB1_COM_CLOSE, fid, true, utime ? utime : 0xFFFFFFFF, epoch,
+                            CONN_CLEANUP)
                   : -ECONNRESET;
     if (rc == -ECONNRESET) {
         rc = 0;

@@ -451,7 +451,9 @@ int conn_get_live(struct smb1_conn *c, struct smb1_tree *t, unsigned flags, stru
         if (fresh && t->ready) {
             t->ready(t);
             pthread_mutex_lock(&c->lock);
-            t->ready_running = false;
+            /* (Not when another thread runs it for a newer epoch now.) */
+            if (pthread_equal(t->ready_thread, pthread_self()))
+                t->ready_running = false;
             pthread_cond_broadcast(&c->state_cond);
             pthread_mutex_unlock(&c->lock);
         } else if ((r = ready_wait(c, t, deadline))) {

@@ -308,12 +308,26 @@ Test(conn_fake, unknown_mid_unsigned_never_delivered, .init = init_unsigned, .fi
  * recovers. The reply is 1 s past the bound: a reply that is already
  * there when a thread of a loaded machine wakes late is taken, and 250 ms
  * of margin made this fail under load (the call gave 0 after 0.75 s).
- * (Late replies on a server that stays there: test_mux.) */
+ * (Late replies on a server that stays there: test_mux.) soft: the
+ * probe may drop the connection (250 + 250 ms) just before the call's own
+ * 500 ms are up, and under hard the resend after the reconnect would then
+ * wait for the sleeping fake (0 after 1.5 s, 1 run in 5 under load); the
+ * next call comes once the fake is awake again. */
 Test(conn_fake, late_reply_times_out, .init = init_signed, .fini = fini)
 {
     struct smb1_config c = cfg_for("s3cret pass", SMB1_SIGN_REQUIRED);
     c.request_timeout_ms = 500;
+    c.soft = true;
     struct smb1_conn *conn = connect_ok(&c);
+    /* The service thread ticks every 125 ms from its start at the end of
+     * the connect. A call sent within a millisecond of that start is
+     * probed at the second tick, and the probe's bound then ends with the
+     * call's own: whichever thread wakes first decides (the probe's
+     * verdict makes the call retry on a new connection, which answers:
+     * 0). From 30 ms after the start the probe goes at the third tick and
+     * its bound ends ~95 ms after the call's. */
+    struct timespec phase = {0, 30 * 1000000L};
+    nanosleep(&phase, NULL);
     fake_inject(fs, FAKE_LATE, 1500);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -322,6 +336,8 @@ Test(conn_fake, late_reply_times_out, .init = init_signed, .fini = fini)
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     cr_assert_eq(rc, -ETIMEDOUT, "the late call gave %d after %.2f s", rc, s);
     cr_assert(s < 2.0, "the call took %.2f s for a bound of 0.5 s", s);
+    struct timespec awake = {1, 200 * 1000000L};
+    nanosleep(&awake, NULL);
     cr_assert_eq(smb1_echo(conn), 0);
     struct smb1_stats st;
     smb1_conn_get_stats(conn, &st);

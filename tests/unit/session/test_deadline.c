@@ -1,6 +1,7 @@
 /* The deadline of an operation (session/deadline.c): scopes nest without
  * ever extending the outer deadline, belong to their thread, and every
- * public call of ops/ and rpc/ that may talk to the server opens one. */
+ * public call of ops/ and rpc/ that may talk to the server opens one (and
+ * keeps what its settle says). */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <pthread.h>
@@ -90,6 +91,30 @@ static bool exempt(const char *name)
     return false;
 }
 
+/* A settle's result is the operation's when its deadline comes first
+ * (ops_settle): a call that drops it would send what must wait. */
+static int check_settles(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    cr_assert_not_null(f, "%s", file);
+    char line[512];
+    int dropped = 0;
+    while (fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, "ops_settle(");
+        if (!p || strstr(line, "int ops_settle("))
+            continue;
+        bool kept = false;
+        for (const char *q = line; q < p; q++)
+            kept = kept || *q == '=' || *q == '?' || !strncmp(q, "return", 6);
+        if (!kept) {
+            fprintf(stderr, "%s: a settle's result is dropped: %s", file, line);
+            dropped++;
+        }
+    }
+    fclose(f);
+    return dropped;
+}
+
 /* Checks every definition of a public function in file: its first
  * statement opens the operation's deadline. Returns the number missing. */
 static int check_file(const char *file)
@@ -147,11 +172,13 @@ Test(deadline, every_public_operation_opens_one)
                 continue;
             char file[1400];
             snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
-            missing += check_file(file);
+            missing += check_file(file) + check_settles(file);
             files++;
         }
         closedir(d);
     }
     cr_assert_gt(files, 10);
-    cr_assert_eq(missing, 0, "%d public operations open no deadline (see stderr)", missing);
+    cr_assert_eq(missing, 0,
+                 "%d public operations open no deadline or drop a settle's result (see stderr)",
+                 missing);
 }
