@@ -106,12 +106,14 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * can splice them on to the socket: a connection that neither signs
      * nor is observed. libfuse's pipe holds max_write and a page of
      * headers, and a pipe may hold 1 MiB without CAP_SYS_RESOURCE
-     * (/proc/sys/fs/pipe-max-size): a page less per write, else libfuse
-     * never splices. Elsewhere the data would be read out of the pipe
-     * anyway, one system call more per request than a plain read. */
+     * (/proc/sys/fs/pipe-max-size): there, a page less per write (each
+     * MiB of dd is two writes then), else libfuse never splices.
+     * Elsewhere the data would be read out of the pipe anyway, one system
+     * call more per request than a plain read. */
     if ((conn->capable & FUSE_CAP_SPLICE_READ) && smb1_conn_splice_ok(fs->conn)) {
         conn->want |= FUSE_CAP_SPLICE_READ;
-        conn->max_write = (1u << 20) - 4096;
+        if (!sfs_pipe_holds(conn->max_write + 4096))
+            conn->max_write -= 4096;
     } else {
         conn->want &= ~FUSE_CAP_SPLICE_READ;
     }

@@ -87,6 +87,8 @@ static inline struct smb1_file *get_handle(const struct fuse_file_info *fi)
 int sfs_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi);
 int sfs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct fuse_file_info *fi);
 bool sfs_direct_io(const struct sfs_fs *fs, int flags);
+/* True when this process may make a pipe that holds bytes. */
+bool sfs_pipe_holds(size_t bytes);
 
 /* fs_paths.c: server paths, the keep_cache record, unlinked open files. */
 int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen);

@@ -19,8 +19,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "smb1_cache.h"
+
+bool sfs_pipe_holds(size_t bytes)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return false;
+    bool ok = fcntl(p[0], F_SETPIPE_SZ, (int)bytes) >= (int)bytes;
+    close(p[0]);
+    close(p[1]);
+    return ok;
+}
 
 bool sfs_direct_io(const struct sfs_fs *fs, int flags)
 {

@@ -296,7 +296,12 @@ int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wa
         struct timespec ts = {0, (long)(left < ms ? left : ms) * 1000000L};
         nanosleep(&ts, NULL);
         t0 = mux_now_ms();
-        if ((r = lock_once(f, off, len, type)) != -EAGAIN)
+        r = lock_once(f, off, len, type);
+        /* A try the wait's end cut short (a loaded machine made it slower
+         * than the slowest yet): the wait gave up, as between tries. */
+        if (r == -ETIMEDOUT && mux_now_ms() >= end)
+            return -EDEADLK;
+        if (r != -EAGAIN)
             return r;
         if (mux_now_ms() - t0 > slowest)
             slowest = mux_now_ms() - t0;

@@ -308,6 +308,16 @@ static int try_change(struct ops_tree *ot, struct smb1_file *f, uint64_t owner, 
     return r;
 }
 
+/* A lock wait that began at began gives up: logged, -EDEADLK. */
+static int give_up(struct smb1_file *f, int64_t began)
+{
+    char path[512];
+    file_path_copy(f, path, sizeof(path));
+    log_warn(conn_log(f->t->conn), "gave up waiting for a lock on %s after %lld ms", path,
+             (long long)(mux_now_ms() - began));
+    return -EDEADLK;
+}
+
 /* Seconds on the monotonic clock. */
 int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t start, uint64_t end,
                     int type, bool wait, int (*interrupted)(void))
@@ -351,11 +361,7 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
             break;
         }
         if (mux_now_ms() + slowest >= deadline) {
-            char path[512];
-            file_path_copy(f, path, sizeof(path));
-            log_warn(conn_log(f->t->conn), "gave up waiting for a lock on %s after %lld ms", path,
-                     (long long)(mux_now_ms() - began));
-            r = -EDEADLK;
+            r = give_up(f, began);
             break;
         }
         int64_t left = deadline - slowest - mux_now_ms();
@@ -363,6 +369,10 @@ int smb1_posix_lock(struct smb1_file *f, uint64_t owner, bool flock, uint64_t st
         nanosleep(&ts, NULL);
         t0 = mux_now_ms();
         r = try_change(ot, f, owner, flock, start, end, type);
+        /* A try the wait's end cut short (a loaded machine made it slower
+         * than the slowest yet): the wait gave up, as between tries. */
+        if (r == -ETIMEDOUT && mux_now_ms() >= deadline)
+            r = give_up(f, began);
         if (r != -EAGAIN)
             break;
         if (mux_now_ms() - t0 > slowest)

@@ -4,11 +4,13 @@
  * signatures, timeouts and late replies. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -662,6 +664,65 @@ Test(mux, start_finish_signed)
 Test(mux, start_finish_unsigned)
 {
     start_finish_run(false);
+}
+
+/* A request whose last bytes wait in a pipe (msg_out.tail_len, a spliced
+ * write): the peer gets one frame, its length counting the tail and its
+ * bytes in order; a signed mux refuses it before taking anything from
+ * the pipe. */
+static void tail_build(struct msg_out *req, int pfd[2], size_t len)
+{
+    cr_assert_eq(msg_out_init(req, SMB1_COM_READ_ANDX, 128), 0);
+    msg_words_begin(req);
+    wire_put_u16(&req->w, 1);
+    msg_words_end(req);
+    msg_bytes_begin(req);
+    wire_put_bytes(&req->w, "many000000", 10);
+    msg_bytes_end(req);
+    wire_patch_u16(&req->w, req->bc_pos, (uint16_t)len);
+    cr_assert_eq(pipe(pfd), 0);
+    cr_assert_geq(fcntl(pfd[0], F_SETPIPE_SZ, 1 << 17), (int)len);
+    uint8_t *b = malloc(len);
+    for (size_t k = 10; k < len; k++)
+        b[k] = (uint8_t)(k * 13);
+    cr_assert_eq(write(pfd[1], b + 10, len - 10), (ssize_t)(len - 10));
+    free(b);
+    req->tail_fd = pfd[0];
+    req->tail_len = (uint32_t)(len - 10);
+}
+
+Test(mux, tail_spliced_from_a_pipe)
+{
+    enum { LEN = 60000 };
+    for (int signing = 0; signing < 2; signing++) {
+        struct peer p;
+        struct mux *m = start(&p, 4, signing, 1);
+        struct msg_out req;
+        int pfd[2];
+        tail_build(&req, pfd, LEN);
+        struct mux_ticket tk;
+        int g = mux_start(m, &req, 1, true, 5000, &tk);
+        if (signing) {
+            cr_assert_eq(g, -EOPNOTSUPP);
+            cr_assert_eq(req.tail_sent, 0);
+            int left = 0;
+            cr_assert_eq(ioctl(pfd[0], FIONREAD, &left), 0);
+            cr_assert_eq(left, LEN - 10, "the refused send took from the pipe");
+        } else {
+            cr_assert_eq(g, 1, "mux_start: %d", g);
+            cr_assert_eq(req.tail_sent, LEN - 10);
+            struct msg_in in;
+            cr_assert_eq(mux_finish(m, &tk, &req, 5000, &in), 0);
+            cr_assert(many_reply_ok(&in, 0, LEN), "the frame's bytes are not the pipe's");
+            msg_in_free(&in);
+            cr_assert_eq(stats.spliced_writes, 1);
+        }
+        msg_out_free(&req);
+        close(pfd[0]);
+        close(pfd[1]);
+        stop(m, &p);
+        cr_assert_eq(p.requests, signing ? 0u : 1u);
+    }
 }
 
 /* Leader/follower (mux.c, "Who reads"). With a grace far longer than the
