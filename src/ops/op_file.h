@@ -255,14 +255,18 @@ ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 int io_flush(struct smb1_file *f);
 
 /* op_wbehind.c: waits for f's writes on their way (smb1_write_behind_on).
- * Returns the first failure not reported yet, else 0; report: it is
- * reported now (forgotten). file_wb_free, at the end of f: waits, and
+ * Returns the first failure not reported yet, else 0; report: close(2)
+ * reports it now (forgotten), and waits for every piece (else for one
+ * bound). file_wb_sync: the same for fsync(2) (one bound; a failure is
+ * forgotten once returned). A write never forgets one: the kernel may drop
+ * what a FUSE write returns (op_wbehind.c). file_wb_free, at the end of f: waits, and
  * frees what they need. wbehind_write: a write of f through the queue.
  * wbehind_write_pipe: the same of the next len bytes in the pipe fd, read
  * into the requests or, with splice (nobody changes the pipe's pages),
  * spliced to the socket where the connection allows (op_wbehind.c). pipe_take:
  * reads n bytes that are in the pipe fd into dst (0 or -EIO). */
 int file_wb_drain(struct smb1_file *f, bool report);
+int file_wb_sync(struct smb1_file *f);
 void file_wb_free(struct smb1_file *f);
 ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 ssize_t wbehind_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool splice);

@@ -209,8 +209,9 @@ static int hold_write(struct smb1_file *f, const void *buf, int fd, size_t len, 
     size_t max = smb1_write_close_max(f);
     pthread_mutex_lock(&f->wb_lock);
     if (f->wb_err) {
+        /* Kept for fsync or close: the kernel may drop what a write
+         * returns (op_wbehind.c, Errors). */
         int r = f->wb_err;
-        f->wb_err = 0;
         pthread_mutex_unlock(&f->wb_lock);
         return r;
     }
@@ -233,9 +234,7 @@ static int hold_write(struct smb1_file *f, const void *buf, int fd, size_t len, 
         own_wrote(f, off + len);
         return 1;
     }
-    int r = push_locked(f);
-    if (r)
-        f->wb_err = 0; /* reported now */
+    int r = push_locked(f); /* a failure stays in wb_err, as above */
     pthread_mutex_unlock(&f->wb_lock);
     set_held(f, false);
     return r;
@@ -302,7 +301,10 @@ ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 int smb1_flush(struct smb1_file *f)
 {
     CONN_OP(f ? f->t->conn : NULL);
-    int r = wb_push(f);
+    /* fsync(2) reports a failure of the writes on their way, once. */
+    int r = atomic_load(&f->behind) ? file_wb_sync(f) : 0;
+    if (r == 0)
+        r = wb_push(f);
     if (r == 0 && atomic_load(&f->hold)) {
         /* A held owner change that failed (the push above, or before):
          * fsync is the next call that can say so, and says it once. */

@@ -14,9 +14,13 @@
  * Errors. A piece that failed for the connection's sake (a reconnect, a
  * tree or session the server dropped) is written again the ordinary way
  * (file_call: reopen and retry), as smb1_write would; a failure that
- * stays is logged and kept, and the next smb1_write_behind, smb1_write,
- * smb1_write_wait, smb1_flush, smb1_ftruncate, smb1_write_close or
- * smb1_close of the handle returns it, once.
+ * stays is logged and kept, and every later write, read, fstat, ftruncate
+ * or lock of the handle returns it, until smb1_flush (fsync) or the close
+ * (smb1_flush_held, smb1_close) returns it and forgets it. Not a write:
+ * the kernel cuts a write(2) into several FUSE writes (max_write), and
+ * when one after the first fails it returns the count of those before and
+ * drops the error; a failure forgotten there was lost (fs_wbehind: write,
+ * fsync and close of 8 MiB onto 2 MiB of room all succeeded).
  *
  * Bounds. A piece's reply is late one request timeout after it went out
  * (conn_finish: not after the pump began to wait for it), and the first
@@ -365,7 +369,10 @@ static bool wb_wait(struct file_wbehind *w, const struct timespec *dl)
     return pthread_cond_timedwait(&w->cond, &w->lock, dl) != ETIMEDOUT;
 }
 
-int file_wb_drain(struct smb1_file *f, bool report)
+/* Waits for f's queue to empty (all: for every piece; else for one bound
+ * at most) and returns the failure kept, forgotten when take (the caller
+ * is fsync or close: the program hears what they return). */
+static int wb_drain(struct smb1_file *f, bool all, bool take)
 {
     struct file_wbehind *w = wb_get(f, false);
     if (!w)
@@ -374,16 +381,26 @@ int file_wb_drain(struct smb1_file *f, bool report)
     clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
     while (w->total) {
-        if (!wb_wait(w, report ? NULL : &dl) && w->total) {
+        if (!wb_wait(w, all ? NULL : &dl) && w->total) {
             pthread_mutex_unlock(&w->lock);
             return -ETIMEDOUT;
         }
     }
     int r = w->err;
-    if (report)
+    if (take)
         w->err = 0;
     pthread_mutex_unlock(&w->lock);
     return r;
+}
+
+int file_wb_drain(struct smb1_file *f, bool report)
+{
+    return wb_drain(f, report, report);
+}
+
+int file_wb_sync(struct smb1_file *f)
+{
+    return wb_drain(f, false, true);
 }
 
 void file_wb_free(struct smb1_file *f)
@@ -470,7 +487,7 @@ static ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, s
     size_t pieces = len ? (len + chunk - 1) / chunk : 0;
     struct file_wbehind *w = window >= 2 && pieces && pieces <= window ? wb_get(f, true) : NULL;
     if (!w || off > (uint64_t)INT64_MAX - len || (!p.large_files && off + len > 0xFFFFFFFFu)) {
-        int rw = file_wb_drain(f, true);
+        int rw = wb_drain(f, true, false); /* kept: see Errors at the top */
         return rw ? rw : buf ? io_write(f, buf, len, off) : write_pipe_copy(f, fd, len, off);
     }
     /* Room, and nothing queued on the same bytes: for one bound at most. */
@@ -484,8 +501,7 @@ static ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, s
     while (!w->err && !stalled &&
            (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)) && wb_wait(w, &dl))
         ;
-    int r = w->err;
-    w->err = 0;
+    int r = w->err; /* kept: see Errors at the top */
     if (!r && stalled)
         r = -ETIMEDOUT;
     if (!r && (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)))
@@ -599,8 +615,6 @@ static int wb_splice_piece(struct file_wbehind *w, int fd, const struct io_req *
         if (!r && !waited)
             r = -ETIMEDOUT;
         if (r) {
-            if (first)
-                w->err = 0;
             pthread_mutex_unlock(&w->lock);
             return r;
         }

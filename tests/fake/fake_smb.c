@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "link/nbt.h"
@@ -40,7 +41,10 @@ struct fake_server {
     int delay_ms;
     uint16_t brk_fid;
     uint8_t brk_level;
-    uint32_t print_close; /* status of a spool file's close */
+    uint32_t print_close;  /* status of a spool file's close */
+    uint32_t write_status; /* status of a WRITE_ANDX to a file (0: written) */
+    int write_delay_ms;    /* each WRITE_ANDX to a file answered this late */
+    uint16_t next_fid;     /* NT_CREATE_ANDX */
     struct fake_stats st;
     unsigned conn_requests; /* requests on the first connection */
     /* Per connection; only the server thread touches these. */
@@ -48,6 +52,7 @@ struct fake_server {
     struct sign_key key;
     uint32_t seq;
     uint8_t challenge[8];
+    uint64_t printer_tids; /* bit tid - 7: a printer tree */
     struct qframe q[FAKE_MAX_Q];
     unsigned nq;
 };
@@ -438,6 +443,8 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
         pthread_mutex_lock(&fs->lock);
         uint16_t ntid = (uint16_t)(7 + fs->st.tree_connects++);
         pthread_mutex_unlock(&fs->lock);
+        if (printer && !missing && ntid - 7u < 64)
+            fs->printer_tids |= 1ull << (ntid - 7u);
         r_begin(&rp, req, cmd, missing ? 0xC00000CCu : 0, missing ? 0 : ntid, FAKE_UID, mid,
                 SMB1_FLAGS_REPLY);
         if (!missing) {
@@ -526,14 +533,62 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
         r_bytes_end(&rp);
         break;
     }
+    case SMB1_COM_NT_CREATE_ANDX: {
+        /* Any name opens: a file of size 0 (times 0, attributes NORMAL);
+         * not on a printer (NOT_SUPPORTED, as Windows answers). */
+        if (tid - 7u < 64 && (fs->printer_tids >> (tid - 7u)) & 1) {
+            r_begin(&rp, req, cmd, 0xC00000BBu, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
+            r_words_end(&rp);
+            r_bytes_end(&rp);
+            break;
+        }
+        pthread_mutex_lock(&fs->lock);
+        uint16_t fid = (uint16_t)(0x100 + fs->next_fid++);
+        pthread_mutex_unlock(&fs->lock);
+        r_begin(&rp, req, cmd, 0, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
+        wire_put_u8(&rp.w, SMB1_COM_NONE);
+        wire_put_u8(&rp.w, 0);
+        wire_put_u16(&rp.w, 0);
+        wire_put_u8(&rp.w, 0); /* OpLockLevel */
+        wire_put_u16(&rp.w, fid);
+        wire_put_u32(&rp.w, 2); /* CreateAction: created */
+        for (int i = 0; i < 4; i++)
+            wire_put_u64(&rp.w, 0); /* the four times */
+        wire_put_u32(&rp.w, 0x80);  /* ExtFileAttributes: NORMAL */
+        wire_put_u64(&rp.w, 0);     /* AllocationSize */
+        wire_put_u64(&rp.w, 0);     /* EndOfFile */
+        wire_put_u16(&rp.w, 0);     /* ResourceType: disk */
+        wire_put_u16(&rp.w, 0);     /* NMPipeStatus */
+        wire_put_u8(&rp.w, 0);      /* Directory */
+        r_words_end(&rp);
+        r_bytes_end(&rp);
+        break;
+    }
+    case SMB1_COM_FLUSH:
+        r_begin(&rp, req, cmd, 0, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
+        r_words_end(&rp);
+        r_bytes_end(&rp);
+        break;
     case SMB1_COM_WRITE_ANDX: {
-        wire_skip(&words, 18);
+        wire_skip(&words, 4); /* AndX */
+        uint16_t wfid = wire_u16(&words);
+        wire_skip(&words, 12);
         uint32_t n = (uint32_t)wire_u16(&words) << 16;
         n |= wire_u16(&words);
         pthread_mutex_lock(&fs->lock);
-        fs->st.print_bytes += n;
+        uint32_t wst = wfid < 0x4000 ? fs->write_status : 0;
+        int wdelay = wfid < 0x4000 ? fs->write_delay_ms : 0;
+        if (wfid >= 0x4000)
+            fs->st.print_bytes += n;
         pthread_mutex_unlock(&fs->lock);
-        r_begin(&rp, req, cmd, 0, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
+        if (wdelay > 0)
+            nanosleep(&(struct timespec){wdelay / 1000, (wdelay % 1000) * 1000000L}, NULL);
+        r_begin(&rp, req, cmd, wst, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
+        if (wst) {
+            r_words_end(&rp);
+            r_bytes_end(&rp);
+            break;
+        }
         wire_put_u8(&rp.w, SMB1_COM_NONE);
         wire_put_u8(&rp.w, 0);
         wire_put_u16(&rp.w, 0);
@@ -581,6 +636,7 @@ static void serve(struct fake_server *fs, int fd)
 {
     fs->signing = false;
     fs->seq = 0;
+    fs->printer_tids = 0;
     fs->nq = 0;
     for (;;) {
         if (fs->o.reorder > 1 && fs->nq) {
@@ -688,6 +744,28 @@ void fake_inject(struct fake_server *fs, enum fake_fault f, int delay_ms)
     pthread_mutex_lock(&fs->lock);
     fs->fault = f;
     fs->delay_ms = delay_ms;
+    pthread_mutex_unlock(&fs->lock);
+}
+
+struct smb1_config fake_client_config(uint16_t port, struct smb1_log *lg)
+{
+    struct smb1_config c = {0};
+    c.host = "127.0.0.1";
+    c.port = port;
+    c.transport = SMB1_TRANSPORT_DIRECT;
+    c.user = "alice";
+    c.domain = "WORKGROUP";
+    c.password = "s3cret pass";
+    c.sec = SMB1_SEC_NTLMV2;
+    c.log = lg;
+    return c;
+}
+
+void fake_set_write(struct fake_server *fs, uint32_t status, int delay_ms)
+{
+    pthread_mutex_lock(&fs->lock);
+    fs->write_status = status;
+    fs->write_delay_ms = delay_ms;
     pthread_mutex_unlock(&fs->lock);
 }
 

@@ -7,7 +7,8 @@
  * SESSION_SETUP (it knows the password, checks the NTProofStr and derives
  * the same signing key), TREE_CONNECT, ECHO, READ_ANDX (a fixed byte
  * pattern), TRANSACTION2 (a reply in several fragments), LOCKING_ANDX
- * (counts oplock-release acknowledgements), TREE_DISCONNECT, LOGOFF. A
+ * (counts oplock-release acknowledgements), NT_CREATE_ANDX (any name: an
+ * empty file), WRITE_ANDX (fake_set_write), FLUSH, TREE_DISCONNECT, LOGOFF. A
  * share whose name has PRINTER in it is a printer ("LPT1:") that refuses
  * NT_CREATE_ANDX (NOT_SUPPORTED, as for any unknown command) and takes
  * jobs with SMB_COM_OPEN_PRINT_FILE, WRITE_ANDX and CLOSE_PRINT_FILE or
@@ -26,6 +27,7 @@
 #include <stdint.h>
 
 #include "link/msg.h"
+#include "smb1.h"
 
 enum fake_fault {
     FAKE_NONE = 0,
@@ -72,6 +74,11 @@ struct fake_server;
  * signing enabled and required. */
 struct fake_opts fake_signed_opts(void);
 
+/* A client's configuration for the server at port with the account of
+ * fake_signed_opts, NTLMv2, direct TCP; timeouts and signing are the
+ * caller's to set. */
+struct smb1_config fake_client_config(uint16_t port, struct smb1_log *lg);
+
 /* Starts the server; *port receives its port. Returns NULL on failure. */
 struct fake_server *fake_start(const struct fake_opts *o, uint16_t *port);
 void fake_stop(struct fake_server *fs);
@@ -80,6 +87,9 @@ void fake_stop(struct fake_server *fs);
 void fake_inject(struct fake_server *fs, enum fake_fault f, int delay_ms);
 void fake_set_break(struct fake_server *fs, uint16_t fid, uint8_t level);
 void fake_get_stats(struct fake_server *fs, struct fake_stats *st);
+/* What a WRITE_ANDX to a file (NT_CREATE_ANDX opens any name) answers:
+ * status (0: the count written), each delay_ms late. */
+void fake_set_write(struct fake_server *fs, uint32_t status, int delay_ms);
 /* The NTSTATUS the close of a spool file answers (0: success). */
 void fake_set_print_close(struct fake_server *fs, uint32_t status);
 /* The byte READ_ANDX returns at offset off and TRANS2 returns in its data. */

@@ -210,7 +210,7 @@ static int start_with(const char *body, const char *prefix, const char *const *a
 
 static int valid_profile(const char *profile)
 {
-    static const char *const names[] = {"signed", "nosign", "legacy", "guest"};
+    static const char *const names[] = {"signed", "nosign", "plain", "legacy", "guest"};
 
     if (!profile)
         return 0;

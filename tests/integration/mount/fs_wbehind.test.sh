@@ -108,7 +108,12 @@ for fsync in (False, True):
     failed = None
     try:
         for i in range(8):
-            os.write(fd, chunk)
+            # as a program does: a short count, then the rest (the kernel
+            # returns one when a write(2) it cut in two fails in its
+            # second part, and drops that part's error)
+            done = 0
+            while done < len(chunk):
+                done += os.write(fd, chunk[done:])
         if fsync:
             os.fsync(fd)
     except OSError as e:

@@ -32,17 +32,9 @@ static void fini(void)
 
 static struct smb1_conn *connect_printer(struct smb1_tree **t)
 {
-    struct smb1_config c = {0};
-    c.host = "127.0.0.1";
-    c.port = port;
-    c.transport = SMB1_TRANSPORT_DIRECT;
-    c.user = "alice";
-    c.domain = "WORKGROUP";
-    c.password = "s3cret pass";
-    c.sec = SMB1_SEC_NTLMV2;
+    struct smb1_config c = fake_client_config(port, &lg);
     c.request_timeout_ms = 3000;
     c.unix_ext = 0;
-    c.log = &lg;
     struct smb1_conn *conn = NULL;
     char why[256] = "";
     cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), 0, "%s", why);

@@ -50,20 +50,13 @@ static void init_signed(void)
 
 static struct smb1_config cfg_for(const char *password, enum smb1_sign_policy sign)
 {
-    struct smb1_config c = {0};
-    c.host = "127.0.0.1";
-    c.port = port;
-    c.transport = SMB1_TRANSPORT_DIRECT;
-    c.user = "alice";
-    c.domain = "WORKGROUP";
+    struct smb1_config c = fake_client_config(port, &lg);
     c.password = password;
-    c.sec = SMB1_SEC_NTLMV2;
     c.sign = sign;
     c.request_timeout_ms = 1500;
     c.connect_timeout_ms = 2000;
     c.echo_interval_s = 60;
     c.unix_ext = 0;
-    c.log = &lg;
     return c;
 }
 

@@ -1,0 +1,166 @@
+/* Write-behind (src/ops/op_wbehind.c) against the scripted server in
+ * tests/fake, whose WRITE_ANDX fail (DISK_FULL) or answer late: a failure
+ * of a write on its way reaches the program, whatever the timing.
+ *
+ * The kernel cuts one write(2) into several FUSE writes (max_write is
+ * 1 MiB less a page on a connection that splices, so a 1 MiB write(2) is
+ * two), and when a later one fails it returns the count of those before
+ * it and drops the error. So a write that returns a failure of an earlier
+ * write must not forget it: fsync(2) and close(2), which the program
+ * does hear, say it again. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_smb.h"
+#include "smb1.h"
+#include "wire/ntstatus.h"
+
+static struct smb1_log lg;
+static struct fake_server *fs;
+static uint16_t port;
+static struct smb1_conn *conn;
+static struct smb1_tree *tree;
+
+static void init(void)
+{
+    const char *lv = getenv("SMBFUSE_TEST_LOG");
+    log_init(&lg, lv ? atoi(lv) : LOG_CRIT, NULL, NULL);
+    struct fake_opts o = {.user = "alice", .domain = "WORKGROUP", .password = "s3cret pass"};
+    fs = fake_start(&o, &port);
+    cr_assert_not_null(fs);
+    struct smb1_config c = fake_client_config(port, &lg);
+    c.sign = SMB1_SIGN_OFF;
+    c.request_timeout_ms = 3000;
+    c.connect_timeout_ms = 2000;
+    c.echo_interval_s = 60;
+    char why[256] = "";
+    cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(smb1_tree_connect(conn, "share", &tree), 0);
+}
+
+static void fini(void)
+{
+    smb1_tree_free(tree);
+    smb1_conn_free(conn);
+    fake_stop(fs);
+    log_destroy(&lg);
+}
+
+TestSuite(wbehind_fake, .init = init, .fini = fini, .timeout = 60);
+
+static struct smb1_file *open_behind(const char *name)
+{
+    struct smb1_file *f = NULL;
+    cr_assert_eq(smb1_open(tree, name, O_WRONLY | O_CREAT | O_TRUNC, 0644, &f, NULL), 0);
+    cr_assert(smb1_write_behind_on(f));
+    return f;
+}
+
+/* One FUSE write of len bytes at off: from a pipe (spliced where the
+ * connection allows: pages_private) or from memory. */
+static ssize_t fuse_write(struct smb1_file *f, size_t len, uint64_t off, bool pipe_src)
+{
+    uint8_t *b = malloc(len);
+    cr_assert_not_null(b);
+    memset(b, 0x5a, len);
+    ssize_t n;
+    if (!pipe_src) {
+        n = smb1_write(f, b, len, off);
+    } else {
+        int p[2];
+        cr_assert_eq(pipe(p), 0);
+        (void)fcntl(p[1], F_SETPIPE_SZ, (int)len);
+        cr_assert_eq(write(p[1], b, len), (ssize_t)len);
+        n = smb1_write_pipe(f, p[0], len, off, true);
+        close(p[0]);
+        close(p[1]);
+    }
+    free(b);
+    return n;
+}
+
+/* The write(2) cut in two: the first FUSE write queues and returns, its
+ * pieces fail, the second returns their failure (which the kernel drops
+ * as it returns the first one's count). fsync (or close) must say it. */
+static void lost_tail(bool pipe_src, bool fsync)
+{
+    cr_assert(!pipe_src || smb1_conn_splice_ok(conn));
+    fake_set_write(fs, NT_STATUS_DISK_FULL, 0);
+    struct smb1_file *f = open_behind("full");
+    size_t big = 256 << 10;
+    struct smb1_stats s0, s1;
+    smb1_conn_get_stats(conn, &s0);
+    cr_assert_eq(fuse_write(f, big, 0, pipe_src), (ssize_t)big);
+    smb1_conn_get_stats(conn, &s1);
+    cr_assert_eq(s1.spliced_writes > s0.spliced_writes, pipe_src, "spliced: %llu -> %llu",
+                 (unsigned long long)s0.spliced_writes, (unsigned long long)s1.spliced_writes);
+    /* Every piece answered (fstat waits for them; it may say the
+     * failure: the kernel gives it to the program as it is). */
+    struct smb1_stat st;
+    cr_assert_eq(smb1_fstat(f, &st), -ENOSPC);
+    cr_assert_eq(fuse_write(f, 4096, big, pipe_src), -ENOSPC);
+    if (fsync) {
+        cr_assert_eq(smb1_flush(f), -ENOSPC, "fsync did not report the failed write");
+        /* Said once: the program heard it. */
+        fake_set_write(fs, 0, 0);
+        cr_assert_eq(fuse_write(f, 4096, big, pipe_src), 4096);
+        cr_assert_eq(smb1_flush(f), 0);
+        cr_assert_eq(smb1_close(f), 0);
+    } else {
+        cr_assert_eq(smb1_close(f), -ENOSPC, "close did not report the failed write");
+    }
+}
+
+Test(wbehind_fake, spliced_tail_then_fsync)
+{
+    lost_tail(true, true);
+}
+
+Test(wbehind_fake, spliced_tail_then_close)
+{
+    lost_tail(true, false);
+}
+
+Test(wbehind_fake, copied_tail_then_fsync)
+{
+    lost_tail(false, true);
+}
+
+Test(wbehind_fake, copied_tail_then_close)
+{
+    lost_tail(false, false);
+}
+
+/* Under various timings (replies late or not, writes of one piece or
+ * many, at once or not): eight FUSE writes onto a full disk, then fsync,
+ * then close. Whatever the writes returned (the kernel may drop any but a
+ * write(2)'s first), fsync or close fails. */
+Test(wbehind_fake, any_timing_reports)
+{
+    static const int delays[] = {0, 2, 15};
+    static const size_t sizes[] = {4096, 120 << 10, (1 << 20) - 4096};
+    for (size_t d = 0; d < sizeof(delays) / sizeof(delays[0]); d++) {
+        for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+            for (int pipe_src = 0; pipe_src < 2; pipe_src++) {
+                fake_set_write(fs, NT_STATUS_DISK_FULL, delays[d]);
+                struct smb1_file *f = open_behind("full");
+                uint64_t off = 0;
+                for (int i = 0; i < 8; i++) {
+                    ssize_t n = fuse_write(f, sizes[s], off, pipe_src);
+                    cr_assert(n == (ssize_t)sizes[s] || n == -ENOSPC || n == -ETIMEDOUT,
+                              "write: %zd", n);
+                    off += sizes[s];
+                }
+                int rf = smb1_flush(f);
+                int rc = smb1_close(f);
+                cr_assert(rf == -ENOSPC || rc == -ENOSPC,
+                          "delay %d ms, writes of %zu bytes (%s): fsync %d, close %d", delays[d],
+                          sizes[s], pipe_src ? "pipe" : "memory", rf, rc);
+            }
+        }
+    }
+}
