@@ -52,7 +52,7 @@ struct fake_server {
     struct sign_key key;
     uint32_t seq;
     uint8_t challenge[8];
-    uint64_t printer_tids; /* bit tid - 7: a printer tree */
+    uint64_t nofile_tids; /* bit tid - 7: a printer or IPC$ tree (no files) */
     struct qframe q[FAKE_MAX_Q];
     unsigned nq;
 };
@@ -439,12 +439,14 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
         char path[256];
         get_ascii16(&bytes, path, sizeof(path));
         bool missing = strstr(path, "NOSHARE") != NULL;
+        /* The fake has no named pipes: IPC$ opens nothing either. */
         bool printer = strstr(path, "PRINTER") != NULL;
+        bool nofile = printer || strstr(path, "IPC$") != NULL;
         pthread_mutex_lock(&fs->lock);
         uint16_t ntid = (uint16_t)(7 + fs->st.tree_connects++);
+        if (nofile && !missing && ntid - 7u < 64)
+            fs->nofile_tids |= 1ull << (ntid - 7u);
         pthread_mutex_unlock(&fs->lock);
-        if (printer && !missing && ntid - 7u < 64)
-            fs->printer_tids |= 1ull << (ntid - 7u);
         r_begin(&rp, req, cmd, missing ? 0xC00000CCu : 0, missing ? 0 : ntid, FAKE_UID, mid,
                 SMB1_FLAGS_REPLY);
         if (!missing) {
@@ -535,8 +537,11 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
     }
     case SMB1_COM_NT_CREATE_ANDX: {
         /* Any name opens: a file of size 0 (times 0, attributes NORMAL);
-         * not on a printer (NOT_SUPPORTED, as Windows answers). */
-        if (tid - 7u < 64 && (fs->printer_tids >> (tid - 7u)) & 1) {
+         * not on a printer (NOT_SUPPORTED, as Windows answers) nor IPC$. */
+        pthread_mutex_lock(&fs->lock);
+        bool nofile = tid - 7u < 64 && (fs->nofile_tids >> (tid - 7u)) & 1;
+        pthread_mutex_unlock(&fs->lock);
+        if (nofile) {
             r_begin(&rp, req, cmd, 0xC00000BBu, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
             r_words_end(&rp);
             r_bytes_end(&rp);
@@ -602,9 +607,11 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
     }
     case SMB1_COM_CLOSE:
     case SMB1_COM_CLOSE_PRINT_FILE: {
+        /* Only a spool file's close is a job (and may fail). */
+        bool spool = wire_u16(&words) >= 0x4000;
         pthread_mutex_lock(&fs->lock);
-        uint32_t st = fs->print_close;
-        if (!st)
+        uint32_t st = spool ? fs->print_close : 0;
+        if (spool && !st)
             fs->st.print_jobs++;
         pthread_mutex_unlock(&fs->lock);
         r_begin(&rp, req, cmd, st, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
@@ -636,7 +643,7 @@ static void serve(struct fake_server *fs, int fd)
 {
     fs->signing = false;
     fs->seq = 0;
-    fs->printer_tids = 0;
+    fs->nofile_tids = 0;
     fs->nq = 0;
     for (;;) {
         if (fs->o.reorder > 1 && fs->nq) {
