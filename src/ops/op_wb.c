@@ -159,7 +159,7 @@ void wb_behind_busy(struct smb1_file *f, bool busy)
 }
 
 static int settle(struct smb1_tree *t, const char *path, unsigned how);
-static void settle_others(struct smb1_file *f);
+static int settle_others(struct smb1_file *f);
 
 bool smb1_hold_writes(struct smb1_file *f)
 {
@@ -243,7 +243,9 @@ static int hold_write(struct smb1_file *f, const void *buf, int fd, size_t len, 
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
     CONN_OP(f ? f->t->conn : NULL);
-    settle_others(f);
+    int rs = settle_others(f);
+    if (rs)
+        return rs;
     if (atomic_load(&f->hold)) {
         int r = hold_write(f, buf, -1, len, off);
         if (r)
@@ -259,7 +261,9 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
 ssize_t smb1_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool pages_private)
 {
     CONN_OP(f ? f->t->conn : NULL);
-    settle_others(f);
+    int rs = settle_others(f);
+    if (rs)
+        return rs;
     if (atomic_load(&f->hold)) {
         int r = hold_write(f, NULL, fd, len, off);
         if (r)
@@ -396,23 +400,25 @@ static int settle(struct smb1_tree *t, const char *path, unsigned how)
 /* Writes through another handle of f's file, held or on their way, land
  * before f's next write (which may overlap them: the server may run the
  * two in either order). Costs nothing with no other busy handle. */
-static void settle_others(struct smb1_file *f)
+static int settle_others(struct smb1_file *f)
 {
     struct ops_tree *ot = ops_tree_get(f->t);
     if (!ot)
-        return;
+        return 0;
     unsigned busy = atomic_load(&ot->busy);
     if (busy == 0)
-        return;
+        return 0;
     pthread_mutex_lock(&ot->lock);
     bool mine = f->held || f->behind_busy;
     pthread_mutex_unlock(&ot->lock);
     if (busy == 1 && mine)
-        return;
+        return 0;
     char path[1024];
     file_path_copy(f, path, sizeof(path));
-    /* Untimed: a write must not overtake the other handle's. */
-    (void)settle_but(f->t, path, OPS_SETTLE_WRITES, f, -1);
+    /* Within the write's own deadline: a write that cannot wait for the
+     * other handle's any longer fails (ETIMEDOUT), it never overtakes
+     * them. */
+    return settle_but(f->t, path, OPS_SETTLE_WRITES, f, conn_op_until());
 }
 
 /* until: monotonic ms (mux_now_ms) after which a wait for a background
@@ -446,10 +452,16 @@ static int settle_but(struct smb1_tree *t, const char *path, unsigned how, struc
         if (push) {
             push->refs++;
             pthread_mutex_unlock(&ot->lock);
-            (void)wb_push(push);
+            int rp = wb_push(push);
             pthread_mutex_lock(&ot->lock);
             push->refs--;
             pthread_cond_broadcast(&ot->cond);
+            /* Its writes on their way outlast our deadline: they stay
+             * busy, and pushing again would only spin. */
+            if (rp && until >= 0 && mux_now_ms() >= until) {
+                r = -ETIMEDOUT;
+                break;
+            }
         } else if (wait && until < 0) {
             pthread_cond_wait(&ot->cond, &ot->lock);
         } else if (wait && mux_now_ms() < until) {

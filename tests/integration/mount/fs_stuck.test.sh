@@ -246,7 +246,10 @@ grep -q "gave up waiting for a lock on d/lk after" "$FS_TMP/smbfuse.log" ||
 # right after close(2) of it and two others, which waits for its CLOSE,
 # sent in the background after theirs. Each returns, with data or an
 # error, within the bound and 1.5 s (before: 4.8, 14.4, 4.8 and 4.8 s);
-# the mount works afterwards.
+# then, with replies 1.9 s late, an O_SYNC write through a descriptor of a
+# file whose other descriptor has a write on its way ends within the bound
+# and 1 s (ETIMEDOUT: it waits for the other's, and its own has no time
+# left). The mount works afterwards.
 LATE_T=$TIMEOUT
 fs_unmount
 touch "$CTL/noposix"
@@ -262,7 +265,7 @@ for i in range(700):
 os.makedirs(srv + "/r", exist_ok=True)
 os.chmod(srv + "/r", 0o777)
 os.makedirs(srv + "/w", exist_ok=True)
-for n in ("r/src", "r/old", "w/f1", "w/f2", "w/f3"):
+for n in ("r/src", "r/old", "w/f1", "w/f2", "w/f3", "w/g"):
     open(f"{srv}/{n}", "w").write(n)
     os.chmod(f"{srv}/{n}", 0o666)
 # Looked up now, while the server answers: the kernel keeps the answers.
@@ -277,6 +280,9 @@ def mode(m):
     open(ctl + "/mode.tmp", "w").write(m + "\n")
     os.rename(ctl + "/mode.tmp", ctl + "/mode")
 wfds = [os.open(f"w/f{i}", os.O_WRONLY) for i in (1, 2, 3)]
+# Two descriptors of one file: g_behind's writes go on their way ahead of
+# the program (write-behind), g_sync's (O_SYNC) are answered first.
+g_behind, g_sync = os.open("w/g", os.O_WRONLY), os.open("w/g", os.O_WRONLY | os.O_SYNC)
 open(ctl + "/late_ms", "w").write(str(bound * 4 // 5))
 mode("late")
 res = []
@@ -323,7 +329,23 @@ for t in ts:
     t.start()
 for t in ts:
     t.join()
+# A write through the other descriptor waits for the first one's writes
+# on their way (they may overlap it), within its own bound: with replies
+# 1.9 s late, waiting theirs out and then its own took 3.8 s.
+open(ctl + "/late_ms", "w").write(str(bound * 19 // 20))
+t = time.monotonic()
+os.write(g_behind, bytes(64 << 10))
+print(f"  a write on its way returned after {(time.monotonic() - t) * 1000:.0f} ms", file=sys.stderr)
+n0 = len(res)
+timed("O_SYNC write behind another descriptor's", lambda: os.write(g_sync, b"x" * 4096))
+g_ms = res[n0][2]
 mode("normal")
+for f in (g_behind, g_sync):
+    try:
+        os.close(f)
+    except OSError as e:
+        print(f"  close: {e}", file=sys.stderr)
+assert g_ms <= bound + 1000, f"the O_SYNC write took {g_ms:.0f} ms (bound {bound} ms)"
 for f in fd:
     os.close(f)
 worst = max(ms for _, _, ms in res)
