@@ -87,45 +87,8 @@ git config --global safe.directory '*'
 ) || fail "git clone/commit/fsck on the mount"
 fs_log "ok   $PROFILE: git clone onto the mount, commit, fsck, clone back"
 
-/usr/bin/python3 - "$MNT" <<'PY' || fail "sqlite writers"
-import os, sqlite3, sys
-os.chdir(sys.argv[1])
-bad = 0
-for run in range(3):
-    db = f"w{run}.db"
-    c = sqlite3.connect(db)
-    c.execute("CREATE TABLE t(p, i)")
-    c.commit()
-    c.close()
-    pids = []
-    for p in range(3):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                c = sqlite3.connect(db, timeout=20, isolation_level=None)
-                c.execute("PRAGMA busy_timeout=20000")
-                for i in range(40):
-                    c.execute("BEGIN IMMEDIATE")
-                    c.execute("INSERT INTO t VALUES (?, ?)", (p, i))
-                    c.execute("COMMIT")
-                c.close()
-                os._exit(0)
-            except Exception as e:
-                print(f"  run {run}, writer {p}: {e}", file=sys.stderr)
-                os._exit(1)
-        pids.append(pid)
-    for pid in pids:
-        bad += os.waitpid(pid, 0)[1] != 0
-    c = sqlite3.connect(db)
-    n = c.execute("SELECT count(*) FROM t").fetchone()[0]
-    ok = c.execute("PRAGMA integrity_check").fetchone()[0]
-    c.close()
-    if n != 120 or ok != "ok":
-        print(f"  run {run}: {n} rows, integrity {ok}", file=sys.stderr)
-        bad += 1
-    os.unlink(db)
-sys.exit(1 if bad else 0)
-PY
+/usr/bin/python3 "$FS_SRC/tests/integration/mount/sqlite_writers.py" "$MNT" 3 ||
+    fail "sqlite writers"
 fs_log "ok   $PROFILE: 3 sqlite writers x 40 transactions, 3 runs, all rows, integrity ok"
 
 rm -rf "$MNT/untar" "$MNT/rs" "$MNT/clone" || fail "rm -rf"
