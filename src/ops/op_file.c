@@ -344,6 +344,14 @@ bool smb1_path_is_open(struct smb1_tree *t, const char *path, bool below)
     return file_is_open(t, path, below);
 }
 
+int smb1_file_path(struct smb1_file *f, char *buf, size_t size)
+{
+    pthread_mutex_lock(&f->lock);
+    int n = snprintf(buf, size, "%s", f->path);
+    pthread_mutex_unlock(&f->lock);
+    return n >= 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
 void file_path_copy(struct smb1_file *f, char *buf, size_t size)
 {
     pthread_mutex_lock(&f->lock);

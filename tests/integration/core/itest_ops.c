@@ -257,8 +257,15 @@ static void check_held_and_background(void)
     f = create_held("hb/f4");
     cr_assert_eq(smb1_write(f, data, 100, 0), 100);
     char hidden[96];
+    char fp[96];
+    cr_assert_eq(smb1_file_path(f, fp, sizeof(fp)), 0);
+    cr_assert_str_eq(fp, "hb/f4");
     cr_assert_eq(smb1_hide_open(T, "hb/f4", hidden, sizeof(hidden)), 0);
     cr_assert_eq(local_size("hb/f4"), -1);
+    /* the handle's path follows it (what a FUSE call without a path uses) */
+    cr_assert_eq(smb1_file_path(f, fp, sizeof(fp)), 0);
+    cr_assert_str_eq(fp, hidden);
+    cr_assert_eq(smb1_file_path(f, fp, 4), -ENAMETOOLONG);
     cr_assert_eq(local_size(hidden), 100, "the held data went out before the move");
     cr_assert_eq(smb1_close(f), 0);
     cr_assert_eq(local_size(hidden), -1, "a hidden file outlived its last close");
