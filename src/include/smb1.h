@@ -276,6 +276,9 @@ struct smb1_stats {
     /* WRITE_ANDX whose data went from FUSE's pipe to the socket by
      * splice(2), never copied in user space (smb1_write_pipe) */
     uint64_t spliced_writes;
+    /* READ_ANDX replies whose data went from the socket straight into the
+     * reader's buffer, never through a receive buffer (mux_reader.c) */
+    uint64_t direct_reads;
 };
 void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st);
 
