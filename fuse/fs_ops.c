@@ -97,6 +97,15 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * directory): with hard_remove the high-level API could no longer
      * fstat() it (the kernel's GETATTR carries no handle). */
     cfg->hard_remove = 0;
+    /* The calls that carry a handle (read, write, flush, release, fsync,
+     * lock, flock, fstat, ftruncate, futimens, fchmod, fchown, readdir)
+     * get no path: libfuse then takes no lock on the file's name for
+     * them, which a rename or unlink of that name must have to itself.
+     * With the lock, a rename waited for a lock wait (F_SETLKW, flock)
+     * on the file to end, up to a timeout, and a holder's unlock queued
+     * behind that rename waited with it. The callbacks take the path
+     * from the handle (sfs_handle_path; an open directory's, fs_dirs.c). */
+    cfg->nullpath_ok = 1;
     /* keep_cache is decided per open (sfs_open), never blanket. */
     cfg->kernel_cache = 0;
     cfg->auto_cache = 0;
@@ -161,16 +170,55 @@ int get_attr(struct sfs_fs *fs, const char *path, struct smb1_file *h, struct sm
     return r;
 }
 
+/* libfuse hides an open file that is unlinked or renamed over by
+ * renaming it to a .fuse_hidden name, which it probes with a getattr
+ * first, within the same request (hidden_name in libfuse's fuse.c). The
+ * probe marks the request's context, which libfuse clears at the start of
+ * every request: the rename that follows is then known for libfuse's, and
+ * a program's own rename to such a name (rsync copying libfuse's
+ * leftovers) is never taken for one. The mark is the umask, which neither
+ * a lookup, a getattr, an unlink nor a rename uses. */
+#define SFS_HIDE_MARK ((mode_t)0x5f000000)
+
+static void hide_probe_mark(const char *path, const struct fuse_file_info *fi)
+{
+    if (!fi && path && is_fuse_hidden(path))
+        fuse_get_context()->umask = SFS_HIDE_MARK;
+}
+
+/* Whether this rename to to is libfuse hiding a file (the mark is used
+ * up: one rename per probe). */
+static bool hide_request(const char *to)
+{
+    struct fuse_context *c = fuse_get_context();
+    if (c->umask != SFS_HIDE_MARK || !is_fuse_hidden(to))
+        return false;
+    c->umask = 0;
+    return true;
+}
+
 static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
-    struct smb1_stat s;
+    hide_probe_mark(path, fi);
+    struct smb1_stat s, made;
     struct smb1_file *h = get_handle(fi);
     int r;
-    if (!path) /* libfuse has no name for this open file any more */
+    HPATH(p, path, h);
+    if (h && smb1_file_open_stat(h, &made)) {
+        /* libfuse's getattr right after a create, before the program has
+         * the handle: from the cache (the create put its reply there),
+         * else, where the cache refused it (another change came meanwhile,
+         * or O_TRUNC), from the reply itself. A request here would give
+         * the create a second bound (fs_stuck.test.sh, late). */
+        if (!p || cache_get_attr(fs->cache, p, &s) != CACHE_HIT)
+            s = made;
+        r = 0;
+    } else if (!p) { /* no name for this open file in the mount */
         r = !h ? -ENOENT : smb1_fstat(h, &s);
-    else
-        r = get_attr(fs, path, h, &s);
+    } else {
+        r = get_attr(fs, p, h, &s);
+    }
     if (r)
         return r;
     to_stat(fs, &s, st);
@@ -182,10 +230,14 @@ static int add_dirent(void *ctx, const char *name, const struct smb1_stat *st)
     return cache_dir_add(ctx, name, st);
 }
 
-static int sfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+static int sfs_readdir(const char *dpath, void *buf, fuse_fill_dir_t filler, off_t off,
                        struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
     struct sfs_fs *fs = get_fs();
+    char pbuf[SFS_SPATH_MAX];
+    const char *path = dpath ? dpath : dir_path(fs, fi, pbuf, sizeof(pbuf));
+    if (!path)
+        return -ENOMEM;
     struct cache_dir *d = cache_dir_get(fs->cache, path);
     if (!d) {
         SPATH(sp, path);
@@ -339,10 +391,11 @@ static int sfs_fsyncdir(const char *path, int datasync, struct fuse_file_info *f
  * acknowledged, its failure reported), so the CLOSE may be answered
  * after we return: the core orders every later request that could
  * observe the file after it (smb1_close_background). */
-static int sfs_release(const char *path, struct fuse_file_info *fi)
+static int sfs_release(const char *fpath, struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
     struct smb1_file *h = get_handle(fi);
+    HPATH(path, fpath, h); /* before h is gone */
     bool wrote = smb1_file_wrote(h);
     /* Failures are logged by the core. */
     (void)smb1_close_background(h);
@@ -359,13 +412,14 @@ static int sfs_release(const char *path, struct fuse_file_info *fi)
     return 0;
 }
 
-static int sfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+static int sfs_truncate(const char *fpath, off_t size, struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
     struct smb1_file *h = get_handle(fi);
     int r;
     if (size < 0)
         return -EINVAL;
+    HPATH(path, fpath, h);
     if (path)
         own_forget(fs, path);
     if (h) {
@@ -400,8 +454,15 @@ static int sfs_unlink(const char *path)
     links_changed(fs, path);
     if (r == 0)
         links_forget(fs, path);
-    if (is_fuse_hidden(path))
+    if (is_fuse_hidden(path)) {
         ghost_forget(fs, path);
+        /* libfuse deleting its hidden name of a file that sfs_rename
+         * deleted at once (its release had ended) or the core at its last
+         * close: gone is what was asked (libfuse from 3.15 reports this
+         * unlink's error to the program that unlinked the file). */
+        if (r == -ENOENT)
+            r = 0;
+    }
     return r;
 }
 
@@ -443,9 +504,21 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     if (flags & ~(unsigned)RENAME_NOREPLACE)
         return -EINVAL;
     SPATH(sfrom, from);
-    if (flags == 0 && is_fuse_hidden(to) && path_is_open(fs, from, false) &&
-        hide_in_root(fs, from, sfrom, to) == 0)
-        return 0;
+    if (flags == 0 && hide_request(to)) {
+        if (path_is_open(fs, from, false)) {
+            if (hide_in_root(fs, from, sfrom, to) == 0)
+                return 0;
+        } else {
+            /* libfuse found the file open before its last release ended
+             * (it takes no lock on the name for a release: nullpath_ok),
+             * and may then never delete the hidden name (libfuse issue
+             * 746, fixed after 3.14): nothing has it open, so the unlink
+             * the program asked for is done now. */
+            int r = sfs_unlink(from);
+            cache_changed(fs->cache, to);
+            return r;
+        }
+    }
     SPATH(sto, to);
     int r = smb1_rename(fs->tree, sfrom, sto, flags);
     /* On failure too: the server may have done part of it. */
@@ -453,8 +526,10 @@ static int sfs_rename(const char *from, const char *to, unsigned int flags)
     cache_changed_tree(fs->cache, to);
     keep_forget(fs, from);
     keep_forget(fs, to);
-    if (r == 0)
+    if (r == 0) {
         links_renamed(fs, from, to);
+        dirs_renamed(fs, from, to);
+    }
     /* Without POSIX semantics the server refuses to move a directory in
      * which a file is open (a Windows rule) with ACCESS_DENIED: mv would
      * send the user to check permissions. It is "in use", as rename(2)
@@ -579,7 +654,8 @@ static int sfs_access(const char *path, int mask)
     .mknod = sfs_mknod, .rmdir = sfs_rmdir, .symlink = sfs_symlink, .readlink = sfs_readlink,      \
     .link = sfs_link, .utimens = sfs_utimens, .chmod = sfs_chmod, .chown = sfs_chown,              \
     .statfs = sfs_statfs, .access = sfs_access, .setxattr = sfs_setxattr,                          \
-    .getxattr = sfs_getxattr, .listxattr = sfs_listxattr, .removexattr = sfs_removexattr
+    .getxattr = sfs_getxattr, .listxattr = sfs_listxattr, .removexattr = sfs_removexattr,          \
+    .opendir = sfs_opendir, .releasedir = sfs_releasedir
 
 static const struct fuse_operations sfs_ops = {
     SFS_COMMON_OPS,
@@ -624,6 +700,7 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
     smb1_own_ttl(tree, (uint64_t)(ttl * 1e9));
     pthread_mutex_init(&fs->keep_lock, NULL);
     pthread_mutex_init(&fs->links_lock, NULL);
+    pthread_mutex_init(&fs->dirs_lock, NULL);
     return fs;
 }
 
@@ -647,6 +724,8 @@ void sfs_fs_free(struct sfs_fs *fs)
     pthread_mutex_destroy(&fs->keep_lock);
     links_clear(fs);
     pthread_mutex_destroy(&fs->links_lock);
+    dirs_clear(fs);
+    pthread_mutex_destroy(&fs->dirs_lock);
     free(fs);
 }
 
@@ -658,11 +737,12 @@ void sfs_fs_log_stats(struct sfs_fs *fs)
     cache_get_stats(fs->cache, &cs);
     log_info(fs->log,
              "stats: requests=%llu bad_signatures=%llu unknown_mids=%llu reconnects=%llu "
-             "timeouts=%llu malformed=%llu batched_macs=%llu spliced_writes=%llu",
+             "timeouts=%llu malformed=%llu batched_macs=%llu spliced_writes=%llu direct_reads=%llu",
              (unsigned long long)st.requests, (unsigned long long)st.bad_signatures,
              (unsigned long long)st.unknown_mids, (unsigned long long)st.reconnects,
              (unsigned long long)st.timeouts, (unsigned long long)st.malformed,
-             (unsigned long long)st.batched_macs, (unsigned long long)st.spliced_writes);
+             (unsigned long long)st.batched_macs, (unsigned long long)st.spliced_writes,
+             (unsigned long long)st.direct_reads);
     log_info(fs->log,
              "cache: hits=%llu negative_hits=%llu misses=%llu stale_puts=%llu evictions=%llu "
              "entries=%zu bytes=%zu",

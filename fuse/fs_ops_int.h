@@ -52,6 +52,12 @@ struct keep_ent {
     char path[];
 };
 
+/* An open directory (fs_dirs.c): its FUSE path, moved by renames. */
+struct sfs_dir {
+    struct sfs_dir *prev, *next; /* protected by the mount's dirs_lock */
+    char *path;                  /* protected by dirs_lock; NULL: lost */
+};
+
 struct sfs_fs {
     struct smb1_conn *conn;
     struct smb1_tree *tree;
@@ -68,6 +74,8 @@ struct sfs_fs {
     struct link_ent links[SFS_LINKS_MAX];
     size_t links_n;
     uint64_t links_seq;
+    pthread_mutex_t dirs_lock; /* protects dirs and every sfs_dir in it */
+    struct sfs_dir *dirs;
 };
 
 static inline struct sfs_fs *get_fs(void)
@@ -109,6 +117,16 @@ void links_forget(struct sfs_fs *fs, const char *path);
 void links_renamed(struct sfs_fs *fs, const char *from, const char *to);
 void links_changed(struct sfs_fs *fs, const char *path);
 void links_clear(struct sfs_fs *fs);
+
+/* The FUSE path of the open file h as it is now, into buf: what a
+ * callback uses that libfuse gives a handle and no path (nullpath_ok,
+ * sfs_init). NULL when h is NULL or its path is not the mount's. */
+const char *sfs_handle_path(struct sfs_fs *fs, struct smb1_file *h, char *buf, size_t size);
+/* path, or when libfuse gave none, that of the open file h (above), in
+ * var; NULL when neither is known. */
+#define HPATH(var, path, h)                                                                        \
+    char var##_buf_[SFS_SPATH_MAX];                                                                \
+    const char *var = (path) ? (path) : sfs_handle_path(fs, (h), var##_buf_, sizeof(var##_buf_))
 
 bool keep_check(struct sfs_fs *fs, const char *path, const struct smb1_stat *s);
 void keep_forget(struct sfs_fs *fs, const char *path);
@@ -154,6 +172,15 @@ int sfs_setxattr(const char *path, const char *name, const char *value, size_t s
 int sfs_getxattr(const char *path, const char *name, char *value, size_t size);
 int sfs_listxattr(const char *path, char *list, size_t size);
 int sfs_removexattr(const char *path, const char *name);
+
+/* fs_dirs.c: open directories, whose handle keeps their path. */
+int sfs_opendir(const char *path, struct fuse_file_info *fi);
+int sfs_releasedir(const char *path, struct fuse_file_info *fi);
+/* The path of the directory open as fi, into buf; NULL when not known. */
+const char *dir_path(struct sfs_fs *fs, const struct fuse_file_info *fi, char *buf, size_t size);
+void dirs_renamed(struct sfs_fs *fs, const char *from, const char *to);
+/* Frees what is still open (a lazy unmount); dirs_lock not needed. */
+void dirs_clear(struct sfs_fs *fs);
 
 /* fs_locks.c: POSIX and flock locks as SMB byte-range locks. */
 int sfs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl);

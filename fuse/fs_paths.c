@@ -114,6 +114,42 @@ int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
     return 0;
 }
 
+/* The FUSE path of a ghost whose server path is spath, into out: true
+ * when spath is one. */
+static bool ghost_of_server(struct sfs_fs *fs, const char *spath, char *out, size_t outlen)
+{
+    bool found = false;
+    pthread_mutex_lock(&fs->ghosts_lock);
+    for (struct sfs_ghost *g = fs->ghosts; g; g = g->next) {
+        if (strcmp(g->server_path, spath) == 0) {
+            found = snprintf(out, outlen, "%s", g->fuse_path) < (int)outlen;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fs->ghosts_lock);
+    return found;
+}
+
+/* The inverse of sfs_spath, from the core's path of the handle. */
+const char *sfs_handle_path(struct sfs_fs *fs, struct smb1_file *h, char *buf, size_t size)
+{
+    char sp[SFS_SPATH_MAX];
+    if (!h || smb1_file_path(h, sp, sizeof(sp)) != 0)
+        return NULL;
+    if (ghost_of_server(fs, sp, buf, size))
+        return buf;
+    const char *prefix = fs->opts->prefix ? fs->opts->prefix : "";
+    size_t pl = strlen(prefix);
+    const char *rel = sp;
+    if (pl) {
+        if (strncmp(sp, prefix, pl) != 0 || (sp[pl] != '\0' && sp[pl] != '/'))
+            return NULL;
+        rel = sp[pl] ? sp + pl + 1 : sp + pl;
+    }
+    int n = snprintf(buf, size, "/%s", rel);
+    return n >= 0 && (size_t)n < size ? buf : NULL;
+}
+
 /* ---- unlinked open files ----
  *
  * libfuse hides an open file that is unlinked by renaming it to

@@ -73,7 +73,7 @@ static void resolve_time(const struct timespec *in, struct timespec *out, bool *
         *out = *in;
 }
 
-int sfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+int sfs_utimens(const char *fpath, const struct timespec tv[2], struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
     struct timespec at, mt;
@@ -89,6 +89,7 @@ int sfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_
     if (!has_at && !has_mt)
         return 0;
     struct smb1_file *h = get_handle(fi);
+    HPATH(path, fpath, h);
     if (!path) {
         if (!h)
             return -ENOENT;
@@ -150,9 +151,10 @@ int sfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_
     return r;
 }
 
-int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+int sfs_chmod(const char *fpath, mode_t mode, struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
+    HPATH(path, fpath, get_handle(fi));
     if (!path)
         return -ENOENT;
     SPATH(sp, path);
@@ -222,10 +224,11 @@ int sfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     return r;
 }
 
-int sfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+int sfs_chown(const char *fpath, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
     struct sfs_fs *fs = get_fs();
     struct smb1_stat s;
+    HPATH(path, fpath, get_handle(fi));
     if (!path)
         return -ENOENT;
     if (!fs->unix_ext || (fs->opts->forceuid && fs->opts->forcegid)) {

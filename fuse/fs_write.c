@@ -39,10 +39,11 @@ bool sfs_direct_io(const struct sfs_fs *fs, int flags)
     return fs->opts->cache == SFS_CACHE_NONE || (flags & O_ACCMODE) == O_WRONLY;
 }
 
-/* After a write of path (or a failed one): the attributes cached are
- * stale, also those of its other names when it wrote. */
-static void wrote(struct sfs_fs *fs, const char *path, bool ok)
+/* After a write of path (or a failed one) through h: the attributes
+ * cached are stale, also those of its other names when it wrote. */
+static void wrote(struct sfs_fs *fs, const char *fpath, struct smb1_file *h, bool ok)
 {
+    HPATH(path, fpath, h);
     if (!path)
         return;
     cache_changed(fs->cache, path);
@@ -58,14 +59,14 @@ int sfs_write(const char *path, const char *buf, size_t size, off_t off, struct 
     while (done < size) {
         ssize_t n = smb1_write(h, buf + done, size - done, (uint64_t)off + done);
         if (n < 0) {
-            wrote(fs, path, false);
+            wrote(fs, path, h, false);
             return (int)n;
         }
         if (n == 0)
             return -EIO;
         done += (size_t)n;
     }
-    wrote(fs, path, true);
+    wrote(fs, path, h, true);
     return (int)done;
 }
 
@@ -77,8 +78,9 @@ int sfs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct f
         !(b->flags & FUSE_BUF_FD_SEEK)) {
         struct sfs_fs *fs = get_fs();
         bool priv = sfs_direct_io(fs, fi->flags) && !fi->writepage;
-        ssize_t n = smb1_write_pipe(get_handle(fi), b->fd, size, (uint64_t)off, priv);
-        wrote(fs, path, n >= 0);
+        struct smb1_file *h = get_handle(fi);
+        ssize_t n = smb1_write_pipe(h, b->fd, size, (uint64_t)off, priv);
+        wrote(fs, path, h, n >= 0);
         if (n < 0)
             return (int)n;     /* what is left in the pipe: libfuse empties it */
         buf->idx = buf->count; /* all taken */

@@ -276,6 +276,9 @@ struct smb1_stats {
     /* WRITE_ANDX whose data went from FUSE's pipe to the socket by
      * splice(2), never copied in user space (smb1_write_pipe) */
     uint64_t spliced_writes;
+    /* READ_ANDX replies whose data went from the socket straight into the
+     * reader's buffer, never through a receive buffer (mux_reader.c) */
+    uint64_t direct_reads;
 };
 void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st);
 
@@ -399,6 +402,19 @@ bool smb1_file_wrote(struct smb1_file *f);
 /* Whether one of the caller's files is open on path (below: or below the
  * directory path). */
 bool smb1_path_is_open(struct smb1_tree *t, const char *path, bool below);
+/* What the reply of the create that opened f (smb1_open with O_CREAT)
+ * said of the file, once: true for the first call, while nothing has gone
+ * through f since (a request on its FID, a write); false after that, and
+ * for an open without O_CREAT or one with O_TRUNC whose reply did not
+ * show the file empty. For the stat that follows a create before the
+ * program has the handle (libfuse's getattr within the create request),
+ * when nothing fresher is known: it costs no request of its own. */
+bool smb1_file_open_stat(struct smb1_file *f, struct smb1_stat *st);
+/* f's path as it is now (it follows a rename of the file or of a
+ * directory above it, and smb1_hide_open), into buf: for a caller that
+ * has the handle and no name (libfuse's nullpath_ok). 0, or
+ * -ENAMETOOLONG when it does not fit in size. */
+int smb1_file_path(struct smb1_file *f, char *buf, size_t size);
 
 /* A file we created, while the handle that created it is the only one
  * open on it and within ttl_ns (smb1_own_ttl) of the create: the create's

@@ -148,6 +148,12 @@ static int bad(const char **why, const char *what)
 
 int msg_in_parse(struct msg_in *in, uint8_t *frame, size_t len, const char **why)
 {
+    return msg_in_parse_split(in, frame, len, NULL, 0, why);
+}
+
+int msg_in_parse_split(struct msg_in *in, uint8_t *frame, size_t len, const uint8_t *ext,
+                       size_t ext_len, const char **why)
+{
     memset(in, 0, sizeof(*in));
     if (why)
         *why = NULL;
@@ -180,7 +186,7 @@ int msg_in_parse(struct msg_in *in, uint8_t *frame, size_t len, const char **why
     in->bytes_off = r.pos;
     /* Trailing bytes after the data block are allowed (padding, and large
      * READ_ANDX replies whose data outgrows the 16-bit ByteCount). */
-    if (in->bcc > wire_remaining(&r))
+    if (in->bcc > wire_remaining(&r) + ext_len)
         return bad(why, "ByteCount runs past the end of the frame");
 
     int kind = MSG_REPLY;
@@ -196,6 +202,8 @@ int msg_in_parse(struct msg_in *in, uint8_t *frame, size_t len, const char **why
         in->status = ntstatus_from_dos((uint8_t)raw_status, (uint16_t)(raw_status >> 16));
     in->frame = frame;
     in->len = len;
+    in->ext = ext_len ? ext : NULL;
+    in->ext_len = ext_len;
     return kind;
 }
 
@@ -227,6 +235,8 @@ void msg_in_free(struct msg_in *in)
     in->pool = NULL;
     in->frame = NULL;
     in->len = 0;
+    in->ext = NULL;
+    in->ext_len = 0;
 }
 
 struct cmd_name {

@@ -41,6 +41,12 @@ struct msg_out {
      * pipe, also when the send failed. tail_len 0: none. */
     int tail_fd;
     uint32_t tail_len, tail_sent;
+    /* A READ_ANDX whose reply's data may be received straight into rx_dst
+     * (rx_cap bytes, the caller's buffer) instead of a receive buffer: the
+     * reply then comes split (msg_in.ext). NULL: as any other reply. The
+     * dispatcher never writes it once the request's wait has returned. */
+    uint8_t *rx_dst;
+    uint32_t rx_cap;
 };
 
 /* Starts a request for cmd with room for cap bytes of SMB (header
@@ -95,6 +101,11 @@ struct msg_in {
     size_t words_off; /* offset of the first word from the SMB header */
     uint16_t bcc;
     size_t bytes_off; /* offset of the first data byte from the SMB header */
+    /* A split reply (msg_out.rx_dst): the SMB is frame[0..len) followed
+     * by ext[0..ext_len), the READ_ANDX data received straight into the
+     * request's buffer (not owned). The readers below see frame only. */
+    const uint8_t *ext;
+    size_t ext_len;
     /* The connection epoch that answered (set by conn_call; 0 when not
      * known): a FID or search ID in the reply belongs to it. */
     uint64_t epoch;
@@ -110,6 +121,10 @@ enum msg_kind {
  * malformed; *why (if not NULL) then names the check that fired. An error
  * reply may carry WordCount 0 and ByteCount 0 whatever its command. */
 int msg_in_parse(struct msg_in *in, uint8_t *frame, size_t len, const char **why);
+/* msg_in_parse of the SMB frame[0..len) followed by ext[0..ext_len) (a
+ * split reply): ByteCount is checked against both. */
+int msg_in_parse_split(struct msg_in *in, uint8_t *frame, size_t len, const uint8_t *ext,
+                       size_t ext_len, const char **why);
 /* Readers over the parameter words, the data bytes, and the whole SMB (for
  * fields that are absolute offsets from the header). */
 void msg_in_words(const struct msg_in *in, struct wire_reader *r);

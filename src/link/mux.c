@@ -141,6 +141,18 @@ void unlink_req(struct mux *m, struct mux_req *req)
     }
 }
 
+void pin_dst_locked(struct mux *m, struct mux_req *r)
+{
+    if (r->dst) {
+        r->dst = NULL;
+        atomic_fetch_sub(&m->ndst, 1);
+    }
+    /* The reader's read of the rest of the frame is bounded by pace_ms
+     * (the trickle verdict), or ends when the mux dies. */
+    while (r->filling)
+        pthread_cond_wait(&r->cond, &m->lock);
+}
+
 /* Caller holds m->lock. */
 void kill_locked(struct mux *m, int err)
 {
@@ -265,6 +277,7 @@ struct mux *mux_new(int fd, const struct mux_opts *o, int *err)
     atomic_init(&m->last_activity, now_mono_s());
     atomic_init(&m->last_rx_ms, clock_mono_ms());
     atomic_init(&m->signing, false);
+    atomic_init(&m->ndst, 0);
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->send_lock, NULL);
     cond_init_mono(&m->slot_cond);

@@ -20,6 +20,7 @@ struct mux_stats {
     uint64_t batched_macs;   /* replies whose MAC the reader checked in a batch */
     uint64_t spliced_writes; /* frames whose data went pipe -> socket (msg_out.tail_len) */
     uint64_t led;            /* frames read by a waiting caller, not the reader thread */
+    uint64_t direct_reads;   /* READ_ANDX data received straight into the caller's buffer */
 };
 
 /* Called in the reader thread with a server-initiated message (an oplock

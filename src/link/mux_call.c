@@ -125,6 +125,12 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const 
             if (req->head || req->err)
                 break;
             if (intr) {
+                /* Its buffer is the caller's until this returns: a fill
+                 * under way ends first, and one that brought the reply
+                 * means there is nothing to cancel. */
+                pin_dst_locked(m, req);
+                if (req->head || req->err)
+                    break;
                 abandon_locked(m, req);
                 err = -EINTR;
                 break;
@@ -133,6 +139,9 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const 
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (timed && !ts_before(&now, dl)) {
+            pin_dst_locked(m, req);
+            if (req->head || req->err)
+                break;
             abandon_locked(m, req);
             stat_add(&m->o.stats->timeouts);
             err = -ETIMEDOUT;
@@ -142,6 +151,9 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const 
     req->waiting = false;
     if (leading)
         release_rd_locked(m, req);
+    /* Whatever came (another frame, an error, nothing): from here on
+     * nothing writes into the caller's buffer. */
+    pin_dst_locked(m, req);
     if (!err && req->head) {
         *f = req->head;
         req->head = (*f)->next;
@@ -175,17 +187,26 @@ static void send_cancel(struct mux *m, struct msg_out *req, uint16_t mid)
     msg_out_free(&c);
 }
 
+/* The MAC check of in for seq, shown to an observer; a split reply
+ * (msg_in.ext) is never observed (mux_reader.c reads them whole then). */
+static bool mac_check(struct mux *m, const struct msg_in *in, uint32_t seq)
+{
+    if (in->ext_len)
+        return sign_verify_split(&m->key, in->frame, in->len, in->ext, in->ext_len, seq);
+    return obs_verify(m->o.obs, &m->key, in->frame, in->len, seq, false);
+}
+
 /* Fails closed: a reply must carry the signature flag and the MAC for the
  * number its request expects. */
 static bool verify(struct mux *m, const struct msg_in *in, uint32_t seq)
 {
     if (!(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE)) {
-        (void)obs_verify(m->o.obs, &m->key, in->frame, in->len, seq, false);
+        (void)mac_check(m, in, seq);
         log_err(m->o.log, "%s reply MID %u is not signed (expected sequence %u)",
                 msg_cmd_name(in->cmd), in->mid, seq);
         return false;
     }
-    if (!obs_verify(m->o.obs, &m->key, in->frame, in->len, seq, false)) {
+    if (!mac_check(m, in, seq)) {
         log_err(m->o.log, "%s reply MID %u has a bad signature (expected sequence %u)",
                 msg_cmd_name(in->cmd), in->mid, seq);
         return false;

@@ -29,6 +29,10 @@
 #define MUX_BATCH_WAIT_US 2000
 /* Runs of requests up to this many bytes in all are signed in one pass. */
 #define MUX_BATCH_SIGN_BYTES 16384
+/* READ_ANDX replies at least this long go straight into the request's
+ * buffer (msg_out.rx_dst); shorter ones cost one copy less than the
+ * extra read of their head. */
+#define MUX_DIRECT_MIN 8192
 
 /* How long the reader thread leaves the socket to callers after the last
  * one stopped reading it (see "Who reads" in mux.c): a gap between two
@@ -66,6 +70,14 @@ struct mux_req {
      * bulk: a READ_ANDX, whose large reply is sure to come soon. */
     bool presign, bulk;
     uint32_t expect;
+    /* Where the data of its READ_ANDX reply may go straight from the
+     * socket (msg_out.rx_dst), dst_cap bytes; NULL once taken or given up
+     * (mux->lock). filling: a reader writes into it now; the waiter never
+     * leaves wait_frame while it does (pin_dst_locked), so the buffer is
+     * never written after the caller's wait returned. */
+    uint8_t *dst;
+    uint32_t dst_cap;
+    bool filling;
     int err;                       /* set by mux_kill */
     bool patient;                  /* MUX_NO_TIMEOUT: its silence is no sign */
     int64_t wait_since_ms;         /* sent, or its last frame came (mux->lock) */
@@ -94,7 +106,10 @@ struct mux {
     unsigned inflight, cap, nabandoned;
     unsigned ndraining; /* abandoned requests whose late reply has begun */
     int dead;
-    int64_t last_stray_ms;   /* when a frame with an unknown MID came (0: never) */
+    int64_t last_stray_ms; /* when a frame with an unknown MID came (0: never) */
+    /* Requests whose dst is set (written under lock; read without it by
+     * the reader, which then takes a frame's head first). */
+    atomic_uint ndst;
     atomic_llong last_rx_ms; /* when the last whole frame came */
 
     pthread_mutex_t send_lock; /* protects next_mid, signing, key, seq and writes to fd */
@@ -149,6 +164,10 @@ int mux_pump(struct mux *m);
  * must read next: a caller waiting for its reply (other than self), else
  * the reader thread when replies are due that nobody waits for. */
 void release_rd_locked(struct mux *m, const struct mux_req *self);
+/* Caller holds m->lock: r's buffer can no longer be written (its dst is
+ * dropped, and a fill under way ends first). Every way out of a wait
+ * goes through it. */
+void pin_dst_locked(struct mux *m, struct mux_req *r);
 /* Caller holds m->lock: a reply is still due for r. */
 bool req_due(const struct mux_req *r);
 

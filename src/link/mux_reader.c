@@ -40,10 +40,35 @@ static struct mux_req *drained(struct mux *m, uint16_t mid)
     return done;
 }
 
+/* Caller holds m->lock: in is a split reply (msg_in.ext) going to its
+ * request or away, so the reader is done with that request's buffer
+ * (mux_req.filling). Its request is still there: its waiter does not
+ * leave while it fills (pin_dst_locked). */
+static void split_done_locked(struct mux *m, const struct msg_in *in)
+{
+    struct mux_req *w = in->ext ? find_req(m, in->mid) : NULL;
+    if (w && w->filling) {
+        w->filling = false;
+        pthread_cond_broadcast(&w->cond);
+    }
+}
+
+/* Frees a frame that goes to nobody. */
+static void drop_frame(struct mux *m, struct msg_in *in)
+{
+    if (in->ext) {
+        pthread_mutex_lock(&m->lock);
+        split_done_locked(m, in);
+        pthread_mutex_unlock(&m->lock);
+    }
+    msg_in_free(in);
+}
+
 static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
 {
     struct mux_frame *f = NULL;
     pthread_mutex_lock(&m->lock);
+    split_done_locked(m, in);
     struct mux_req *done = m->ndraining ? drained(m, in->mid) : NULL;
     if (done) {
         pthread_mutex_unlock(&m->lock);
@@ -110,16 +135,169 @@ static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
     pthread_mutex_unlock(&m->lock);
 }
 
+/* The head of a READ_ANDX reply read first when its data may go
+ * straight into a request's buffer: the SMB header, WordCount 12, the
+ * words and ByteCount (MS-CIFS 2.2.4.42.2, MS-SMB 2.2.4.2.2). Padding of
+ * at most DIRECT_PAD bytes may follow before the data. */
+#define DIRECT_HEAD (SMB1_HDR_LEN + 1 + 2 * 12 + 2)
+#define DIRECT_PAD  64
+
+/* Whether the frame of n bytes whose head is head (DIRECT_HEAD bytes) is
+ * a successful READ_ANDX reply whose data (its last *dlen bytes, from
+ * *doff on) a waiting request takes straight into its buffer: then that
+ * request is *who, its buffer taken (filling set, dst dropped) and
+ * returned. NULL: the frame is read whole, as any other (which is also
+ * where a reply that breaks a rule is refused: an offset into the header
+ * or the words, data longer than asked for). */
+static uint8_t *direct_dst(struct mux *m, const uint8_t *head, size_t n, uint32_t *doff,
+                           uint32_t *dlen, struct mux_req **who)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, head, DIRECT_HEAD);
+    const uint8_t *magic = wire_bytes(&r, 4);
+    uint8_t cmd = wire_u8(&r);
+    uint32_t status = wire_u32(&r);
+    uint8_t flags = wire_u8(&r);
+    wire_skip(&r, 2 + 2 + SMB1_SIG_LEN + 2 + 2 + 2 + 2); /* Flags2 .. UID */
+    uint16_t mid = wire_u16(&r);
+    uint8_t wct = wire_u8(&r);
+    wire_skip(&r, 10); /* AndX, Available, DataCompactionMode, Reserved1 */
+    uint32_t len = wire_u16(&r);
+    uint32_t off = wire_u16(&r);
+    len |= (uint32_t)wire_u16(&r) << 16;
+    wire_skip(&r, 8 + 2); /* Reserved2, ByteCount (msg_in_parse_split checks it) */
+    if (!wire_ok(&r) || memcmp(magic, "\xFFSMB", 4) != 0 || cmd != SMB1_COM_READ_ANDX ||
+        status != 0 || !(flags & SMB1_FLAGS_REPLY) || wct != 12 || len == 0 || off < DIRECT_HEAD ||
+        off > DIRECT_HEAD + DIRECT_PAD || off > n || len != n - off)
+        return NULL;
+    uint8_t *dst = NULL;
+    pthread_mutex_lock(&m->lock);
+    struct mux_req *req = find_req(m, mid);
+    if (req && req->dst && !req->abandoned && !req->got_frame && !req->err && len <= req->dst_cap) {
+        dst = req->dst;
+        req->dst = NULL;
+        atomic_fetch_sub(&m->ndst, 1);
+        req->filling = true;
+        *who = req;
+        *doff = off;
+        *dlen = len;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return dst;
+}
+
+/* The reader is done with who's buffer (mux_req.filling): its data did
+ * not all come. */
+static void fill_done(struct mux *m, struct mux_req *who)
+{
+    pthread_mutex_lock(&m->lock);
+    who->filling = false;
+    pthread_cond_broadcast(&who->cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* A frame of n bytes into one buffer (from the pool when large), the
+ * first got of them already read into head. */
+static int read_whole(struct mux *m, const uint8_t *head, size_t got, size_t n, int64_t deadline,
+                      uint8_t **buf, size_t *len, bool *pooled, const char **why)
+{
+    bool from_pool = m->rx && n >= RXPOOL_MIN;
+    uint8_t *b = from_pool ? rxpool_get(m->rx, n) : malloc(n);
+    if (!b)
+        return -ENOMEM;
+    if (got)
+        memcpy(b, head, got);
+    int r = nbt_read_body(m->fd, b + got, n - got, deadline, why);
+    if (r) {
+        if (from_pool)
+            rxpool_put(m->rx, b);
+        else
+            free(b);
+        return r;
+    }
+    *buf = b;
+    *len = n;
+    *pooled = from_pool;
+    return 0;
+}
+
+/* The body of a frame of n bytes whose head (DIRECT_HEAD bytes) has been
+ * read: its data straight into a request's buffer when direct_dst says
+ * so, else all of it into one buffer as nbt_read_frame_paced would.
+ * Returns 0 with *buf (owned), *len (what is in it), *ext and *ext_len
+ * (the data in the request's buffer, or none), *pooled; or -errno. */
+static int read_split(struct mux *m, const uint8_t *head, size_t n, int64_t deadline, uint8_t **buf,
+                      size_t *len, const uint8_t **ext, size_t *ext_len, bool *pooled,
+                      const char **why)
+{
+    uint32_t doff = 0, dlen = 0;
+    struct mux_req *who = NULL;
+    uint8_t *dst = direct_dst(m, head, n, &doff, &dlen, &who);
+    if (dst) {
+        uint8_t *b = malloc(doff);
+        int r = b ? 0 : -ENOMEM;
+        if (!r) {
+            memcpy(b, head, DIRECT_HEAD);
+            r = nbt_read_body(m->fd, b + DIRECT_HEAD, doff - DIRECT_HEAD, deadline, why);
+        }
+        if (!r)
+            r = nbt_read_body(m->fd, dst, dlen, deadline, why);
+        if (r) {
+            fill_done(m, who);
+            free(b);
+            return r;
+        }
+        /* filling stays set until the frame is delivered or dropped
+         * (split_done_locked): a batch reads the buffer for its MAC. */
+        stat_add(&m->o.stats->direct_reads);
+        *buf = b;
+        *len = doff;
+        *ext = dst;
+        *ext_len = dlen;
+        return 0;
+    }
+    return read_whole(m, head, DIRECT_HEAD, n, deadline, buf, len, pooled, why);
+}
+
+/* Reads a frame: whole into a receive buffer, or, when requests wait
+ * whose READ_ANDX data may go straight into their buffers (and nobody
+ * observes the frames, which want them whole), its head first and then
+ * the rest where the head says (read_split). Which one is decided once
+ * the frame has begun: a request sent while the reader waited for it
+ * counts. */
+static int read_any(struct mux *m, uint8_t **buf, size_t *len, const uint8_t **ext, size_t *ext_len,
+                    bool *pooled, const char **why)
+{
+    *ext = NULL;
+    *ext_len = 0;
+    *buf = NULL;
+    *len = 0;
+    *pooled = false;
+    size_t n;
+    int64_t deadline;
+    int r =
+        nbt_read_head_paced(m->fd, m->o.max_frame, m->o.pace_ms, MUX_MIN_RATE, &n, &deadline, why);
+    if (r)
+        return r;
+    if (n >= MUX_DIRECT_MIN && atomic_load(&m->ndst) && !m->o.obs) {
+        uint8_t head[DIRECT_HEAD];
+        if ((r = nbt_read_body(m->fd, head, sizeof(head), deadline, why)))
+            return r;
+        return read_split(m, head, n, deadline, buf, len, ext, ext_len, pooled, why);
+    }
+    return read_whole(m, NULL, 0, n, deadline, buf, len, pooled, why);
+}
+
 /* Reads and parses one frame. 0: a reply in *in for delivery; 1: it was
  * consumed here (an oplock break); -errno: the mux is dead, stop. */
 static int read_frame(struct mux *m, struct msg_in *in)
 {
     uint8_t *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, ext_len = 0;
+    const uint8_t *ext = NULL;
     const char *why = NULL;
     bool pooled = false;
-    int r = nbt_read_frame_paced(m->fd, m->o.max_frame, m->rx, m->o.pace_ms, MUX_MIN_RATE, &buf,
-                                 &len, &pooled, &why);
+    int r = read_any(m, &buf, &len, &ext, &ext_len, &pooled, &why);
     if (r < 0) {
         if (mux_dead(m))
             return r;
@@ -140,13 +318,20 @@ static int read_frame(struct mux *m, struct msg_in *in)
     }
     atomic_store(&m->last_activity, now_mono_s());
     atomic_store(&m->last_rx_ms, clock_mono_ms());
-    obs_received(m->o.obs, buf, len);
+    if (!ext)
+        obs_received(m->o.obs, buf, len);
     memset(in, 0, sizeof(*in));
-    int kind = msg_in_parse(in, buf, len, &why);
+    int kind = msg_in_parse_split(in, buf, len, ext, ext_len, &why);
     if (kind < 0) {
         stat_add(&m->o.stats->malformed);
         log_err(m->o.log, "malformed SMB from server (%s): dropping the connection",
                 why ? why : "?");
+        if (ext) {
+            struct msg_in gone = {.ext = ext, .mid = wire_le16(buf + SMB1_HDR_MID)};
+            pthread_mutex_lock(&m->lock);
+            split_done_locked(m, &gone);
+            pthread_mutex_unlock(&m->lock);
+        }
         if (pooled)
             rxpool_put(m->rx, buf);
         else
@@ -174,7 +359,7 @@ static int read_frame(struct mux *m, struct msg_in *in)
 static bool batchable(struct mux *m, const struct msg_in *in, size_t nheld, uint32_t *expect,
                       size_t *more)
 {
-    if (in->len < MUX_BATCH_MIN_LEN || !(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE))
+    if (in->len + in->ext_len < MUX_BATCH_MIN_LEN || !(in->flags2 & SMB1_FLAGS2_SECURITY_SIGNATURE))
         return false;
     bool ok = false;
     size_t due = 0;
@@ -239,7 +424,7 @@ static int batch_verify(struct mux *m, struct msg_in *first, uint32_t first_expe
     }
     if (r < 0) {
         for (size_t i = 0; i < n; i++)
-            msg_in_free(&held[i]);
+            drop_frame(m, &held[i]);
         return r;
     }
     if (n == 1) {
@@ -250,6 +435,8 @@ static int batch_verify(struct mux *m, struct msg_in *first, uint32_t first_expe
     for (size_t i = 0; i < n; i++) {
         chk[i].smb = held[i].frame;
         chk[i].len = held[i].len;
+        chk[i].ext = held[i].ext;
+        chk[i].ext_len = held[i].ext_len;
     }
     sign_verify_many(&m->key, chk, n);
     __atomic_fetch_add(&m->o.stats->batched_macs, n, __ATOMIC_RELAXED);

@@ -236,6 +236,11 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
         rq[i]->presign = sgn && !rq[i]->multi && single;
         rq[i]->bulk = reqs[i].cmd == SMB1_COM_READ_ANDX;
         rq[i]->expect = m->seq + 2 * (uint32_t)i + 1;
+        if (reqs[i].rx_dst && reqs[i].rx_cap && !rq[i]->multi) {
+            rq[i]->dst = reqs[i].rx_dst;
+            rq[i]->dst_cap = reqs[i].rx_cap;
+            atomic_fetch_add(&m->ndst, 1);
+        }
         rq[i]->next = m->reqs;
         rq[i]->wait_since_ms = clock_mono_ms();
         m->reqs = rq[i];

@@ -272,12 +272,11 @@ static int64_t pace_deadline(int64_t t0, int grace_ms, unsigned min_rate, size_t
     return t0 + grace_ms + (min_rate ? (int64_t)(n / min_rate) * 1000 : 0);
 }
 
-int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, unsigned min_rate,
-                         uint8_t **frame, size_t *len, bool *pooled, const char **why)
+int nbt_read_head_paced(int fd, size_t cap, int grace_ms, unsigned min_rate, size_t *len,
+                        int64_t *deadline, const char **why)
 {
-    *pooled = false;
-    *frame = NULL;
     *len = 0;
+    *deadline = -1;
     if (why)
         *why = NULL;
     if (cap == 0 || cap > NBT_MAX_DIRECT_FRAME)
@@ -337,25 +336,47 @@ int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, 
                 *why = "empty frame";
             return -EIO;
         }
-        bool from_pool = pool && n >= RXPOOL_MIN;
-        uint8_t *buf = from_pool ? rxpool_get(pool, n) : malloc(n);
-        if (!buf)
-            return -ENOMEM;
-        r = read_deadline(fd, buf, n, pace_deadline(t0, grace_ms, min_rate, n));
-        if (r == -ETIMEDOUT && why)
-            *why = "a frame trickles in too slowly";
-        if (r) {
-            if (from_pool)
-                rxpool_put(pool, buf);
-            else
-                free(buf);
-            return r;
-        }
-        *frame = buf;
         *len = n;
-        *pooled = from_pool;
+        *deadline = pace_deadline(t0, grace_ms, min_rate, n);
         return 0;
     }
+}
+
+int nbt_read_body(int fd, void *p, size_t n, int64_t deadline, const char **why)
+{
+    int r = read_deadline(fd, p, n, deadline);
+    if (r == -ETIMEDOUT && why)
+        *why = "a frame trickles in too slowly";
+    return r;
+}
+
+int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, unsigned min_rate,
+                         uint8_t **frame, size_t *len, bool *pooled, const char **why)
+{
+    *pooled = false;
+    *frame = NULL;
+    *len = 0;
+    size_t n;
+    int64_t deadline;
+    int r = nbt_read_head_paced(fd, cap, grace_ms, min_rate, &n, &deadline, why);
+    if (r)
+        return r;
+    bool from_pool = pool && n >= RXPOOL_MIN;
+    uint8_t *buf = from_pool ? rxpool_get(pool, n) : malloc(n);
+    if (!buf)
+        return -ENOMEM;
+    r = nbt_read_body(fd, buf, n, deadline, why);
+    if (r) {
+        if (from_pool)
+            rxpool_put(pool, buf);
+        else
+            free(buf);
+        return r;
+    }
+    *frame = buf;
+    *len = n;
+    *pooled = from_pool;
+    return 0;
 }
 
 /* One SESSION REQUEST / response exchange on fd. Returns 0 (positive),

@@ -47,6 +47,16 @@ int nbt_read_frame_pool(int fd, size_t cap, struct rxpool *pool, uint8_t **frame
  * no bound, as nbt_read_frame_pool. */
 int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, unsigned min_rate,
                          uint8_t **frame, size_t *len, bool *pooled, const char **why);
+/* nbt_read_frame_paced in two steps, for a reader that puts the body
+ * where its first bytes say (mux_reader.c: READ_ANDX data straight into
+ * the request's buffer). The head: skips keepalives, checks the type and
+ * length against cap, and gives the SMB's length (> 0) and the deadline
+ * (monotonic ms, -1: none) by which all of it must have come. */
+int nbt_read_head_paced(int fd, size_t cap, int grace_ms, unsigned min_rate, size_t *len,
+                        int64_t *deadline, const char **why);
+/* Reads n bytes of the body by deadline (-1: none); -ETIMEDOUT when it
+ * trickles ("trickles" in *why), -ECONNRESET on EOF. */
+int nbt_read_body(int fd, void *p, size_t n, int64_t deadline, const char **why);
 /* Parses a 4-byte header: type and length. Returns 0 or -EIO. */
 int nbt_parse_header(const uint8_t hdr[4], uint8_t *type, size_t *len);
 

@@ -55,8 +55,8 @@ void sign_key_wipe(struct sign_key *k)
 }
 
 /* Returns 0 or -EIO (no MD5, or a frame too short to hold a header). */
-static int compute(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t seq,
-                   uint8_t mac[8])
+static int compute(const struct sign_key *k, const uint8_t *smb, size_t len, const uint8_t *ext,
+                   size_t ext_len, uint32_t seq, uint8_t mac[8])
 {
     uint8_t seqbuf[SMB1_SIG_LEN] = {0};
     uint8_t md[EVP_MAX_MD_SIZE];
@@ -76,6 +76,7 @@ static int compute(const struct sign_key *k, const uint8_t *smb, size_t len, uin
              EVP_DigestUpdate(ctx, smb, SMB1_HDR_SIGNATURE) &&
              EVP_DigestUpdate(ctx, seqbuf, sizeof(seqbuf)) &&
              EVP_DigestUpdate(ctx, smb + sig_end, len - sig_end) &&
+             (!ext_len || EVP_DigestUpdate(ctx, ext, ext_len)) &&
              EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 8;
     EVP_MD_CTX_free(ctx);
     if (!ok)
@@ -88,7 +89,7 @@ static int compute(const struct sign_key *k, const uint8_t *smb, size_t len, uin
 void sign_mac(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t seq,
               uint8_t mac[8])
 {
-    (void)compute(k, smb, len, seq, mac);
+    (void)compute(k, smb, len, NULL, 0, seq, mac);
 }
 
 void sign_apply(const struct sign_key *k, uint8_t *smb, size_t len, uint32_t seq)
@@ -100,14 +101,20 @@ void sign_apply(const struct sign_key *k, uint8_t *smb, size_t len, uint32_t seq
               (uint16_t)(wire_le16(smb + SMB1_HDR_FLAGS2) | SMB1_FLAGS2_SECURITY_SIGNATURE));
     /* On failure mac is zero: the peer rejects the frame, which is the
      * closed way to fail. */
-    (void)compute(k, smb, len, seq, mac);
+    (void)compute(k, smb, len, NULL, 0, seq, mac);
     memcpy(smb + SMB1_HDR_SIGNATURE, mac, sizeof(mac));
 }
 
 bool sign_verify(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t seq)
 {
+    return sign_verify_split(k, smb, len, NULL, 0, seq);
+}
+
+bool sign_verify_split(const struct sign_key *k, const uint8_t *smb, size_t len, const uint8_t *ext,
+                       size_t ext_len, uint32_t seq)
+{
     uint8_t mac[8];
-    if (compute(k, smb, len, seq, mac) != 0)
+    if ((ext_len && !ext) || compute(k, smb, len, ext, ext_len, seq, mac) != 0)
         return false;
     return CRYPTO_memcmp(mac, smb + SMB1_HDR_SIGNATURE, sizeof(mac)) == 0;
 }
@@ -120,14 +127,15 @@ static void macs_many(const struct sign_key *k, struct sign_check *c, size_t n)
     const size_t sig_end = SMB1_HDR_SIGNATURE + SMB1_SIG_LEN;
     while (n > 0) {
         struct md5_multi_job jobs[CHUNK];
-        struct iovec iov[CHUNK][4];
+        struct iovec iov[CHUNK][5];
         uint8_t seqbuf[CHUNK][SMB1_SIG_LEN];
         size_t idx[CHUNK];
         size_t take = n < CHUNK ? n : CHUNK, nj = 0;
         for (size_t i = 0; i < take; i++) {
             c[i].ok = false;
             memset(c[i].mac, 0, sizeof(c[i].mac));
-            if (c[i].len < SMB1_HDR_LEN || k->len == 0 || k->len > SIGN_MAX_KEY)
+            if (c[i].len < SMB1_HDR_LEN || k->len == 0 || k->len > SIGN_MAX_KEY ||
+                (c[i].ext_len && !c[i].ext))
                 continue;
             memset(seqbuf[nj], 0, SMB1_SIG_LEN);
             wire_st32(seqbuf[nj], c[i].seq);
@@ -138,6 +146,9 @@ static void macs_many(const struct sign_key *k, struct sign_check *c, size_t n)
                 (struct iovec){.iov_base = c[i].smb + sig_end, .iov_len = c[i].len - sig_end};
             jobs[nj].iov = iov[nj];
             jobs[nj].iovcnt = 4;
+            if (c[i].ext_len)
+                iov[nj][jobs[nj].iovcnt++] =
+                    (struct iovec){.iov_base = (void *)c[i].ext, .iov_len = c[i].ext_len};
             idx[nj++] = i;
         }
         md5_multi(jobs, nj);

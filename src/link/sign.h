@@ -33,11 +33,18 @@ void sign_mac(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t
 void sign_apply(const struct sign_key *k, uint8_t *smb, size_t len, uint32_t seq);
 /* True when smb carries the right MAC for seq. */
 bool sign_verify(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t seq);
+/* sign_verify of the SMB smb[0..len) followed by ext[0..ext_len) (a reply
+ * received in two places, msg_in.ext). */
+bool sign_verify_split(const struct sign_key *k, const uint8_t *smb, size_t len, const uint8_t *ext,
+                       size_t ext_len, uint32_t seq);
 
 /* One frame of a batch for sign_verify_many / sign_apply_many. */
 struct sign_check {
     uint8_t *smb; /* written to only by sign_apply_many */
     size_t len;
+    /* Verify only: the rest of the SMB after smb[0..len), or NULL. */
+    const uint8_t *ext;
+    size_t ext_len;
     uint32_t seq;
     bool ok;        /* out (verify): as sign_verify would answer */
     uint8_t mac[8]; /* out: the MAC computed for seq */

@@ -80,6 +80,9 @@ static int read_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const str
     msg_bytes_begin(m);
     msg_bytes_end(m);
     m->want_epoch = epoch;
+    /* The reply's data may go straight into the caller's buffer. */
+    m->rx_dst = io->rbuf;
+    m->rx_cap = io->len;
     return 0;
 }
 
@@ -106,6 +109,15 @@ int file_read_decode(const struct msg_in *resp, uint32_t max, const uint8_t **da
      * the header or the words would hand header bytes over as file data. */
     if (dlen && doff < resp->bytes_off)
         return -EIO;
+    if (resp->ext_len) {
+        /* A split reply (msg_in.ext): the data is all of what follows
+         * the frame, which ends where DataOffset points. */
+        if (doff != resp->len || dlen != resp->ext_len || !resp->ext)
+            return -EIO;
+        *data = resp->ext;
+        *len = dlen;
+        return 0;
+    }
     wire_sub(&smb, doff, dlen, &d);
     const uint8_t *p = wire_bytes(&d, dlen);
     if (!wire_ok(&d))
@@ -123,7 +135,8 @@ static ssize_t read_parse(const struct msg_in *resp, const struct io_req *io)
     int r = file_read_decode(resp, io->len, &d, &n);
     if (r)
         return r;
-    if (n)
+    /* Already there when it came straight into the buffer. */
+    if (n && d != io->rbuf)
         memcpy(io->rbuf, d, n);
     return (ssize_t)n;
 }

@@ -401,6 +401,25 @@ os.rename("empty", "rd3")
 assert os.path.isdir("rd3")
 log("rename (over a file, directories, NOREPLACE, EXCHANGE -> EINVAL)")
 
+# An open directory lists what is in it under its new name after a rename
+# of it or of a directory above it (libfuse gives readdir no path).
+os.makedirs("od1/od2")
+write("od1/od2/a", b"a")
+dfd = os.open("od1/od2", os.O_RDONLY | os.O_DIRECTORY)
+assert os.listdir(dfd) == ["a"]
+os.rename("od1/od2", "od1/od3")
+write("od1/od3/b", b"b")
+assert sorted(os.listdir(dfd)) == ["a", "b"], os.listdir(dfd)
+os.rename("od1", "od4")
+write("od4/od3/c", b"c")
+assert sorted(os.listdir(dfd)) == ["a", "b", "c"], os.listdir(dfd)
+os.close(dfd)
+for n in "abc":
+    os.unlink(f"od4/od3/{n}")
+os.rmdir("od4/od3")
+os.rmdir("od4")
+log("an open directory lists under its new name")
+
 # unlink of an open file: still readable through the descriptor
 write("open-unlinked", b"still here")
 fd = os.open("open-unlinked", os.O_RDWR)

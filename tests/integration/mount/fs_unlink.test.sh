@@ -74,6 +74,46 @@ if [ "$PROFILE" = nosign ]; then
 fi
 fs_log "ok   read-only files; '*' is a plain character"
 
+# A file unlinked right after its close (cat f; rm f): libfuse may still
+# count it open, its release under way (it takes no lock on the name for
+# one), and hide it as .fuse_hidden; nothing of it may be left on the
+# server. A program's own rename to such a name (rsync copying libfuse's
+# leftovers), of a closed or an open file, is a rename like any other.
+python3 - "$MNT" "$SHARE_DIR" <<'PY' || fail "unlink right after close; renames to .fuse_hidden names"
+import os, sys, time
+mnt, srv = sys.argv[1], sys.argv[2]
+os.chdir(mnt)
+for i in range(40):
+    with open(f"race{i}", "wb") as f:
+        f.write(b"x" * 100)
+    with open(f"race{i}", "rb") as f:
+        assert f.read() == b"x" * 100
+    os.unlink(f"race{i}")
+def left():
+    return [n for n in os.listdir(srv) if n.startswith((".fuse_hidden", ".smbfuse-deleted", "race"))]
+for _ in range(50):  # the kernel sends RELEASE after close(2) returns
+    if not left():
+        break
+    time.sleep(0.1)
+assert not left(), left()
+closed, opened = ".fuse_hidden00000abc00000001", ".fuse_hidden00000abc00000002"
+with open("keep1", "wb") as f:
+    f.write(b"one")
+os.rename("keep1", closed)
+with open("keep2", "wb") as f:
+    f.write(b"two")
+fd = os.open("keep2", os.O_RDONLY)
+os.rename("keep2", opened)
+assert os.pread(fd, 3, 0) == b"two"
+os.close(fd)
+time.sleep(0.3)
+for n, data in ((closed, b"one"), (opened, b"two")):
+    assert open(n, "rb").read() == data, n
+    assert open(os.path.join(srv, n), "rb").read() == data, n
+    os.unlink(n)
+PY
+fs_log "ok   unlink right after close leaves nothing; renames to .fuse_hidden names are renames"
+
 expect_fail "Is a directory" python3 -c "import os, sys; os.unlink(sys.argv[1])" "$MNT/dir"
 expect_fail "No such file" python3 -c "import os, sys; os.unlink(sys.argv[1])" "$MNT/none"
 fs_log "ok   EISDIR and ENOENT"
