@@ -201,14 +201,24 @@ static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 {
     struct sfs_fs *fs = get_fs();
     hide_probe_mark(path, fi);
-    struct smb1_stat s;
+    struct smb1_stat s, made;
     struct smb1_file *h = get_handle(fi);
     int r;
     HPATH(p, path, h);
-    if (!p) /* no name for this open file in the mount */
+    if (h && smb1_file_open_stat(h, &made)) {
+        /* libfuse's getattr right after a create, before the program has
+         * the handle: from the cache (the create put its reply there),
+         * else, where the cache refused it (another change came meanwhile,
+         * or O_TRUNC), from the reply itself. A request here would give
+         * the create a second bound (fs_stuck.test.sh, late). */
+        if (!p || cache_get_attr(fs->cache, p, &s) != CACHE_HIT)
+            s = made;
+        r = 0;
+    } else if (!p) { /* no name for this open file in the mount */
         r = !h ? -ENOENT : smb1_fstat(h, &s);
-    else
+    } else {
         r = get_attr(fs, p, h, &s);
+    }
     if (r)
         return r;
     to_stat(fs, &s, st);

@@ -402,6 +402,14 @@ bool smb1_file_wrote(struct smb1_file *f);
 /* Whether one of the caller's files is open on path (below: or below the
  * directory path). */
 bool smb1_path_is_open(struct smb1_tree *t, const char *path, bool below);
+/* What the reply of the create that opened f (smb1_open with O_CREAT)
+ * said of the file, once: true for the first call, while nothing has gone
+ * through f since (a request on its FID, a write); false after that, and
+ * for an open without O_CREAT or one with O_TRUNC whose reply did not
+ * show the file empty. For the stat that follows a create before the
+ * program has the handle (libfuse's getattr within the create request),
+ * when nothing fresher is known: it costs no request of its own. */
+bool smb1_file_open_stat(struct smb1_file *f, struct smb1_stat *st);
 /* f's path as it is now (it follows a rename of the file or of a
  * directory above it, and smb1_hide_open), into buf: for a caller that
  * has the handle and no name (libfuse's nullpath_ok). 0, or

@@ -261,6 +261,7 @@ int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch)
 {
     int r = 0;
     pthread_mutex_lock(&f->lock);
+    f->open_kept = false;
     for (int i = 0;; i++) {
         if (f->locks_lost) {
             r = -EIO;
@@ -342,6 +343,24 @@ bool file_is_open(struct smb1_tree *t, const char *path, bool below)
 bool smb1_path_is_open(struct smb1_tree *t, const char *path, bool below)
 {
     return file_is_open(t, path, below);
+}
+
+bool smb1_file_open_stat(struct smb1_file *f, struct smb1_stat *st)
+{
+    pthread_mutex_lock(&f->lock);
+    bool kept = f->open_kept;
+    if (kept)
+        *st = f->open_st;
+    f->open_kept = false;
+    pthread_mutex_unlock(&f->lock);
+    return kept;
+}
+
+void file_open_stat_drop(struct smb1_file *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->open_kept = false;
+    pthread_mutex_unlock(&f->lock);
 }
 
 int smb1_file_path(struct smb1_file *f, char *buf, size_t size)
@@ -535,6 +554,10 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
     }
     f->created = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
     f->writable = acc != O_RDONLY;
+    /* A reply that shows a truncated file anything but empty was not made
+     * after the truncation: not kept. */
+    f->open_kept = (flags & O_CREAT) && !((flags & O_TRUNC) && s.size != 0);
+    f->open_st = s;
     if (!f->is_dir)
         file_size_note(f, s.size, true);
     pthread_mutex_lock(&ot->lock);

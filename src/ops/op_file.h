@@ -53,8 +53,12 @@ struct file_lock_owed {
 struct smb1_file {
     struct smb1_tree *t;
     struct smb1_file *prev, *next; /* protected by the tree's ops_tree lock */
-    pthread_mutex_t lock;          /* protects path, fid, epoch, locks, locks_lost, lock_owed */
-    char *path;                    /* '/' path; moved by rename */
+    pthread_mutex_t lock; /* protects path, fid, epoch, locks, locks_lost, lock_owed, open_st */
+    char *path;           /* '/' path; moved by rename */
+    /* What the create's reply said (open_kept: not used yet, nothing went
+     * through f since; smb1_file_open_stat). */
+    bool open_kept;
+    struct smb1_stat open_st;
     uint32_t access, share, create_options;
     bool posix;      /* opened with SMB_POSIX_PATH_OPEN */
     int posix_flags; /* O_ACCMODE (and O_DIRECTORY) for a POSIX reopen */
@@ -216,7 +220,8 @@ void file_path_copy(struct smb1_file *f, char *buf, size_t size);
 /* Frees a handle that is on no tree's list (a print job's) and whose FID
  * was closed or died with its connection, without sending anything. */
 void file_release(struct smb1_file *f);
-/* f's FID on the current connection, reopening f if it went stale. */
+/* f's FID on the current connection, reopening f if it went stale; what
+ * the create's reply said of the file is from then on not kept. */
 int file_get_fid(struct smb1_file *f, uint16_t *fid, uint64_t *epoch);
 /* After a request on a FID of epoch failed with err: true when it should
  * be sent again (with the FID file_get_fid gives then). */
@@ -234,6 +239,10 @@ void file_for_each_writer(struct smb1_tree *t, const char *path,
 bool file_is_open(struct smb1_tree *t, const char *path, bool below);
 /* Rename moved from -> to: every open file at or below from follows. */
 void file_renamed(struct smb1_tree *t, const char *from, const char *to);
+
+/* Something goes through f: what its create's reply said is no longer
+ * kept (smb1_file_open_stat). */
+void file_open_stat_drop(struct smb1_file *f);
 
 /* Takes f off its tree's list (ops_tree lock not held). */
 void file_unlist(struct smb1_file *f);

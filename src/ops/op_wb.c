@@ -243,6 +243,7 @@ static int hold_write(struct smb1_file *f, const void *buf, int fd, size_t len, 
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
     CONN_OP(f ? f->t->conn : NULL);
+    file_open_stat_drop(f);
     int rs = settle_others(f);
     if (rs)
         return rs;
@@ -261,6 +262,7 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
 ssize_t smb1_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool pages_private)
 {
     CONN_OP(f ? f->t->conn : NULL);
+    file_open_stat_drop(f);
     int rs = settle_others(f);
     if (rs)
         return rs;

@@ -269,6 +269,23 @@ static void check_held_and_background(void)
     cr_assert_eq(local_size(hidden), 100, "the held data went out before the move");
     cr_assert_eq(smb1_close(f), 0);
     cr_assert_eq(local_size(hidden), -1, "a hidden file outlived its last close");
+    /* what a create's reply said is kept on the handle, once, until
+     * something goes through it (libfuse's getattr after a create) */
+    struct smb1_stat os, cs;
+    cr_assert_eq(smb1_open(T, "hb/os1", O_CREAT | O_TRUNC | O_RDWR, 0644, &f, &cs), 0);
+    cr_assert(smb1_file_open_stat(f, &os));
+    cr_assert_eq(os.size, 0);
+    cr_assert_eq(os.mtime.tv_sec, cs.mtime.tv_sec);
+    cr_assert(!smb1_file_open_stat(f, &os), "kept twice");
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(smb1_open(T, "hb/os1", O_CREAT | O_RDWR, 0644, &f, NULL), 0);
+    cr_assert_eq(smb1_write(f, data, 10, 0), 10);
+    cr_assert(!smb1_file_open_stat(f, &os), "kept across a write");
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(smb1_open(T, "hb/os1", O_RDONLY, 0, &f, NULL), 0);
+    cr_assert(!smb1_file_open_stat(f, &os), "kept for an open that creates nothing");
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert_eq(smb1_unlink(T, "hb/os1"), 0);
     /* left open at the end: smb1_close_all writes it out and closes */
     f = create_held("hb/f5");
     cr_assert_eq(smb1_write(f, data, 10, 0), 10);

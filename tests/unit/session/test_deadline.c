@@ -65,6 +65,7 @@ Test(deadline, scopes_belong_to_their_thread)
 static const char *const no_scope[] = {
     "smb1_path_is_open",
     "smb1_file_path",
+    "smb1_file_open_stat",
     "smb1_close_sets_mtime",
     "smb1_print_job_id",
     "smb1_hold_writes",
