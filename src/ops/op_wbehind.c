@@ -45,24 +45,18 @@
  * through this handle waits for the queue (file_wb_drain); other handles
  * and paths are settled by the core's ordering rule (op_wb.c, ops_settle).
  *
- * Spliced pieces (wbehind_write_pipe). When FUSE hands a write over in
- * a pipe, the connection does not sign and the pipe's pages are copies
- * nobody changes (a direct-I/O write), a piece goes from that pipe to the
- * socket by splice(2) after its header: no copy in user space. The writer
- * sends it itself (FUSE takes the pipe back when the write returns) and
- * the pump only collects its reply. Only such a piece, sent at once, is
- * spliced: data that waits (held, or queued behind others) is copied.
- * For a piece written again (a reconnect) or completed (a short write),
- * tee(2) first puts a copy of its pages (references, not bytes) in the
- * handle's keep pipe; the pump drops them from there once the piece is
- * answered, oldest first, as the ring retires pieces (kept[i]).
+ * Spliced pieces and the carry: op_wbsplice.c.
  *
- * Locks: w->lock protects the queue's indices, the pump's state and err;
- * it is never held across a round trip. The pump owns the pieces it is
- * sending or collecting; the writer only appends behind them. One writer
- * at a time sends a spliced piece (direct), and only when nothing queued
- * waits to be sent: the ring stays in order. The keep pipe is written by
- * that writer (under direct) and read by the pump, without w->lock.
+ * Locks: w->stream (taken before w->lock, never by the pump but with
+ * trylock) lets one thread at a time change the carry or send a spliced
+ * write; it is held across sends, never across a wait for a reply the
+ * pump must collect. w->lock protects the queue's indices, the pump's
+ * state, err and the carry's numbers; it is never held across a round
+ * trip. The pump owns the pieces it is sending or collecting; the writer
+ * only appends behind them. One writer at a time sends a spliced piece
+ * (direct), and only when nothing queued waits to be sent: the ring stays
+ * in order. The keep pipe is written by that writer (under direct) and
+ * read by the pump, without w->lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,59 +65,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "ops/op_file.h"
-#include "ops/op_io_int.h"
-#include "ops/op_wb.h"
+#include "ops/op_wbehind_int.h"
 #include "support/clock.h"
-#include "support/pipekeep.h"
 #include "wire/ntstatus.h"
-
-/* Pieces queued or in flight per handle (at most half the server's
- * slots): 24 x ~120 KiB. */
-#define WB_MAX_PIECES 24
-#define WB_RING       32 /* > WB_MAX_PIECES */
-/* How long an idle pump waits for more before it ends. */
-#define WB_PUMP_IDLE_MS 50
-
-/* What each keep pipe is asked to hold: the pages of every spliced
- * piece in flight fit in one; without CAP_SYS_RESOURCE a pipe gets at
- * most /proc/sys/fs/pipe-max-size (1 MiB by default), and a few of them
- * (PK_PIPES) serve. */
-#define WB_KEEP_BYTES (8u << 20)
-
-struct file_wbehind {
-    struct smb1_file *f;
-    pthread_mutex_t lock; /* see the top */
-    pthread_cond_t cond;  /* queue changed: room, work, or the pump ended */
-    /* The ring: [head, head + nsent) in flight (tk valid), then up to
-     * head + total queued, not sent yet. */
-    size_t head, nsent, total;
-    struct msg_out req[WB_RING];
-    struct conn_ticket tk[WB_RING];
-    struct io_req io[WB_RING]; /* wbuf points into req's data */
-    uint64_t epoch[WB_RING];
-    int64_t sent_ms[WB_RING]; /* when each piece in flight went out (mux_now_ms) */
-    bool pump_on;             /* a pump runs (or is starting) */
-    bool pump_join;           /* a pump thread ended and is not joined yet */
-    bool stop;                /* the handle is closing: an idle pump ends at once */
-    pthread_t pump;
-    int err;  /* the first failure not reported yet */
-    int qerr; /* the queue failed (a piece timed out); 0 again once empty */
-    /* Buffers of sent pieces, used again while the pump runs: fresh
-     * pages for every MiB cost as much as the copy into them. */
-    uint8_t *spare[WB_RING];
-    size_t spare_cap[WB_RING], nspare;
-    /* Spliced pieces (see the top): keep holds a copy of each spliced
-     * piece's data in the ring: kept[i] bytes of piece i in keep's pipe
-     * kpipe[i] (kept 0: none; the room, of io[i].len, is given back when
-     * the piece retires, ksize[i]). send_err[i]: a spliced piece whose
-     * send failed (no ticket). direct: a writer is sending one. */
-    struct pipekeep keep;
-    bool direct;
-    uint32_t kept[WB_RING], ksize[WB_RING];
-    int kpipe[WB_RING];
-    int send_err[WB_RING];
-};
 
 int pipe_take(int fd, void *dst, size_t n)
 {
@@ -149,6 +93,17 @@ static void keep_drop(struct file_wbehind *w, size_t i)
     if (w->kept[i])
         (void)pk_drop(&w->keep, w->kpipe[i], w->kept[i]);
     w->kept[i] = 0;
+}
+
+/* f is busy for the settles while anything is queued, on its way or
+ * carried; w->lock held. */
+void wb_busy(struct file_wbehind *w)
+{
+    bool b = w->total || w->carry_len;
+    if (b != w->busy) {
+        w->busy = b;
+        wb_behind_busy(w->f, b);
+    }
 }
 
 /* The outcome of piece i, which went out (sent) or could not go (!sent):
@@ -246,10 +201,9 @@ static void wb_retire(struct file_wbehind *w, int r)
         w->err = r;
     if (r == -ETIMEDOUT && !w->qerr)
         w->qerr = r;
-    if (w->total == 0) {
+    if (w->total == 0)
         w->qerr = 0;
-        wb_behind_busy(w->f, false);
-    }
+    wb_busy(w);
     pthread_cond_broadcast(&w->cond);
 }
 
@@ -309,11 +263,34 @@ static void *wb_pump(void *arg)
             wb_retire(w, r);
             continue;
         }
+        if (w->carry_len && !w->inline_pump) {
+            /* Nothing else to do: the carry goes out when it is due, or
+             * at once at the close. A writer holding stream sends it or
+             * carries on with it (and wakes us). */
+            int64_t wait = w->carry_ms + WB_CARRY_MS - mux_now_ms();
+            if (w->stop || wait <= 0) {
+                pthread_mutex_unlock(&w->lock);
+                bool got = pthread_mutex_trylock(&w->stream) == 0;
+                if (got) {
+                    (void)carry_out(w); /* its failure is kept in err */
+                    pthread_mutex_unlock(&w->stream);
+                }
+                pthread_mutex_lock(&w->lock);
+                if (got)
+                    continue;
+                wait = 1;
+            }
+            struct timespec dl;
+            clock_mono_after(&dl, (int)wait);
+            (void)pthread_cond_timedwait(&w->cond, &w->lock, &dl);
+            continue;
+        }
         if (w->stop)
             break;
         struct timespec dl;
         clock_mono_after(&dl, WB_PUMP_IDLE_MS);
-        if (pthread_cond_timedwait(&w->cond, &w->lock, &dl) == ETIMEDOUT && w->total == 0)
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &dl) == ETIMEDOUT && w->total == 0 &&
+            !w->carry_len)
             break;
     }
     /* Idle: the buffers go back (a handle left open keeps no MiBs), and
@@ -323,6 +300,11 @@ static void *wb_pump(void *arg)
         free(w->spare[--w->nspare]);
     if (!w->direct)
         pk_close(&w->keep);
+    if (pthread_mutex_trylock(&w->stream) == 0) {
+        if (!w->carry_len)
+            carry_close(w);
+        pthread_mutex_unlock(&w->stream);
+    }
     w->pump_on = false;
     w->pump_join = true;
     pthread_cond_broadcast(&w->cond);
@@ -330,13 +312,15 @@ static void *wb_pump(void *arg)
     return NULL;
 }
 
-static struct file_wbehind *wb_get(struct smb1_file *f, bool create)
+struct file_wbehind *wb_get(struct smb1_file *f, bool create)
 {
     pthread_mutex_lock(&f->lock);
     struct file_wbehind *w = f->wbh;
     if (!w && create && (w = calloc(1, sizeof(*w)))) {
         w->f = f;
         pk_init(&w->keep, WB_KEEP_BYTES);
+        w->carry[0] = w->carry[1] = -1;
+        pthread_mutex_init(&w->stream, NULL);
         pthread_mutex_init(&w->lock, NULL);
         pthread_condattr_t a;
         pthread_condattr_init(&a);
@@ -360,7 +344,7 @@ static void wb_join_locked(struct file_wbehind *w)
 
 /* Waits on w->cond until dl (NULL: for ever); w->lock held. false when
  * dl has passed. */
-static bool wb_wait(struct file_wbehind *w, const struct timespec *dl)
+bool wb_wait(struct file_wbehind *w, const struct timespec *dl)
 {
     if (!dl) {
         pthread_cond_wait(&w->cond, &w->lock);
@@ -372,11 +356,17 @@ static bool wb_wait(struct file_wbehind *w, const struct timespec *dl)
 /* Waits for f's queue to empty (all: for every piece; else for one bound
  * at most) and returns the failure kept, forgotten when take (the caller
  * is fsync or close: the program hears what they return). */
-static int wb_drain(struct smb1_file *f, bool all, bool take)
+static int wb_drain(struct smb1_file *f, bool all, bool take, bool streamed)
 {
     struct file_wbehind *w = wb_get(f, false);
     if (!w)
         return 0;
+    if (!streamed) {
+        /* What the carry holds first (its failure is kept in err). */
+        pthread_mutex_lock(&w->stream);
+        (void)carry_out(w);
+        pthread_mutex_unlock(&w->stream);
+    }
     struct timespec dl;
     clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
@@ -395,12 +385,12 @@ static int wb_drain(struct smb1_file *f, bool all, bool take)
 
 int file_wb_drain(struct smb1_file *f, bool report)
 {
-    return wb_drain(f, report, report);
+    return wb_drain(f, report, report, false);
 }
 
 int file_wb_sync(struct smb1_file *f)
 {
-    return wb_drain(f, false, true);
+    return wb_drain(f, false, true, false);
 }
 
 void file_wb_free(struct smb1_file *f)
@@ -411,41 +401,66 @@ void file_wb_free(struct smb1_file *f)
     pthread_mutex_lock(&w->lock);
     w->stop = true;
     pthread_cond_broadcast(&w->cond);
-    while (w->total || w->pump_on)
+    while (w->total || w->pump_on || w->carry_len) {
+        if (!w->pump_on && w->carry_len) {
+            /* No pump to send it (none could start): this thread. */
+            pthread_mutex_unlock(&w->lock);
+            pthread_mutex_lock(&w->stream);
+            (void)carry_out(w);
+            pthread_mutex_unlock(&w->stream);
+            pthread_mutex_lock(&w->lock);
+            continue;
+        }
         pthread_cond_wait(&w->cond, &w->lock);
+    }
     wb_join_locked(w);
     pthread_mutex_unlock(&w->lock);
     while (w->nspare)
         free(w->spare[--w->nspare]);
     pk_close(&w->keep);
+    carry_close(w);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->stream);
     free(w);
     f->wbh = NULL;
 }
 
 /* Pieces were queued: the pump takes them (started when none runs);
  * w->lock held. */
-static void wb_kick(struct file_wbehind *w)
+/* Starts a pump thread when none runs; w->lock held. false when none
+ * could start. */
+bool wb_pump_start(struct file_wbehind *w)
+{
+    if (w->pump_on)
+        return true;
+    wb_join_locked(w);
+    w->pump_on = pthread_create(&w->pump, NULL, wb_pump, w) == 0;
+    return w->pump_on;
+}
+
+void wb_kick(struct file_wbehind *w)
 {
     if (w->pump_on) {
         pthread_cond_broadcast(&w->cond);
         return;
     }
-    wb_join_locked(w);
-    w->pump_on = true;
-    if (pthread_create(&w->pump, NULL, wb_pump, w) != 0) {
-        /* No thread: this one does the pump's work, now. */
+    if (!wb_pump_start(w)) {
+        w->pump_on = true;
+        /* No thread: this one does the pump's work, now (not the
+         * carry's: whoever holds stream sees to it). */
         w->stop = true;
+        w->inline_pump = true;
         pthread_mutex_unlock(&w->lock);
         (void)wb_pump(w);
         pthread_mutex_lock(&w->lock);
+        w->inline_pump = false;
         w->stop = false;
         w->pump_join = false; /* there is no thread to join */
     }
 }
 
-static bool wb_overlaps(const struct file_wbehind *w, uint64_t off, size_t len)
+bool wb_overlaps(const struct file_wbehind *w, uint64_t off, size_t len)
 {
     for (size_t k = 0; k < w->total; k++) {
         const struct io_req *io = &w->io[(w->head + k) % WB_RING];
@@ -457,7 +472,7 @@ static bool wb_overlaps(const struct file_wbehind *w, uint64_t off, size_t len)
 
 /* Pieces queued or in flight per handle: at most half the server's
  * slots and WB_MAX_PIECES. */
-static size_t wb_window(const struct conn_params *p)
+size_t wb_window(const struct conn_params *p)
 {
     return p->max_mpx / 2 < WB_MAX_PIECES ? p->max_mpx / 2 : WB_MAX_PIECES;
 }
@@ -476,9 +491,10 @@ static ssize_t write_pipe_copy(struct smb1_file *f, int fd, size_t len, uint64_t
 }
 
 /* wbehind_write of buf, or (buf NULL) of the next len bytes of the pipe
- * fd, read straight into the requests. */
-static ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t len,
-                                 uint64_t off)
+ * fd, read straight into the requests. streamed: the caller holds
+ * stream and has sent the carry out. */
+ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t len, uint64_t off,
+                          bool streamed)
 {
     struct conn_params p;
     conn_get_params(f->t->conn, &p);
@@ -487,9 +503,19 @@ static ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, s
     size_t pieces = len ? (len + chunk - 1) / chunk : 0;
     struct file_wbehind *w = window >= 2 && pieces && pieces <= window ? wb_get(f, true) : NULL;
     if (!w || off > (uint64_t)INT64_MAX - len || (!p.large_files && off + len > 0xFFFFFFFFu)) {
-        int rw = wb_drain(f, true, false); /* kept: see Errors at the top */
+        int rw = wb_drain(f, true, false, streamed); /* kept: see Errors at the top */
         return rw ? rw : buf ? io_write(f, buf, len, off) : write_pipe_copy(f, fd, len, off);
     }
+    if (!streamed) {
+        /* Behind what the carry holds: it was written before. */
+        pthread_mutex_lock(&w->stream);
+        ssize_t n = wbehind_write_src(f, buf, fd, len, off, true);
+        pthread_mutex_unlock(&w->stream);
+        return n;
+    }
+    int rc = carry_out(w);
+    if (rc)
+        return rc;
     /* Room, and nothing queued on the same bytes: for one bound at most. */
     struct timespec dl;
     clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
@@ -568,9 +594,8 @@ static ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, s
         w->io[at] = io[i];
         w->epoch[at] = ep;
     }
-    if (w->total == 0)
-        wb_behind_busy(f, true);
     w->total += k;
+    wb_busy(w);
     file_size_note(f, off + len, false);
     wb_kick(w);
     pthread_mutex_unlock(&w->lock);
@@ -579,130 +604,5 @@ static ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, s
 
 ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
 {
-    return wbehind_write_src(f, buf, -1, len, off);
-}
-
-/* One spliced piece io (fid of epoch ep) from the pipe fd: kept, sent by
- * this thread, queued for the pump to collect. Returns 1 when it went, 2
- * when its send failed (queued all the same: the pump writes it again
- * from keep; splice no more), 0 when nothing was taken from fd (splice
- * not possible: the caller copies), or -errno (a failure of an earlier
- * write, reported by the first piece only; nothing taken). */
-static int wb_splice_piece(struct file_wbehind *w, int fd, const struct io_req *io, uint16_t fid,
-                           uint64_t ep, size_t window, bool first)
-{
-    struct smb1_file *f = w->f;
-    int kp;
-    /* Room: for one bound at most, as wbehind_write_src. */
-    struct timespec dl;
-    clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
-    pthread_mutex_lock(&w->lock);
-    for (bool waited = true;; waited = wb_wait(w, &dl)) {
-        int r = first ? w->err : 0;
-        if (first && !r &&
-            (io_wstall_on(f) ||
-             (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn))))
-            r = -ETIMEDOUT; /* the write verdict, or about to be given */
-        if (!r && !w->direct && w->total + 1 <= window && w->total == w->nsent &&
-            !wb_overlaps(w, io->off, io->len)) {
-            if ((kp = pk_reserve(&w->keep, io->len)) >= 0)
-                break;
-            if (kp == -2) {
-                pthread_mutex_unlock(&w->lock);
-                return 0;
-            }
-        }
-        if (!r && !waited)
-            r = -ETIMEDOUT;
-        if (r) {
-            pthread_mutex_unlock(&w->lock);
-            return r;
-        }
-    }
-    w->direct = true;
-    pthread_mutex_unlock(&w->lock);
-    struct msg_out req;
-    struct conn_ticket tk;
-    int g = 0, sent_err = 0;
-    bool ok = write_build_tail(&req, fid, ep, io, fd) == 0;
-    if (ok && pk_put(&w->keep, kp, fd, io->len)) {
-        ok = false;
-        msg_out_free(&req);
-    }
-    if (ok) {
-        g = conn_start(f->t->conn, f->t, &req, 1, true, CONN_FID, &tk);
-        if (g != 1) {
-            /* Not sent, or half (the mux died): keep's copy is the piece,
-             * written again by the pump the ordinary way; what is left
-             * of it in fd goes, and the rest of the write is copied. */
-            sent_err = g < 0 ? g : -EIO;
-            if (pipe_skip_n(fd, w->keep.null_fd, io->len - req.tail_sent))
-                g = -EPIPE; /* fd is out of step: the write fails */
-        }
-    }
-    pthread_mutex_lock(&w->lock);
-    if (ok) {
-        size_t at = (w->head + w->total) % WB_RING;
-        w->req[at] = req;
-        w->io[at] = *io;
-        w->io[at].wbuf = NULL;
-        w->epoch[at] = ep;
-        w->kept[at] = w->ksize[at] = io->len;
-        w->kpipe[at] = kp;
-        w->send_err[at] = g == 1 ? 0 : sent_err;
-        if (g == 1)
-            w->tk[at] = tk;
-        w->sent_ms[at] = mux_now_ms();
-        if (w->total == 0)
-            wb_behind_busy(f, true);
-        w->total++;
-        w->nsent++;
-        file_size_note(f, io->off + io->len, false);
-        wb_kick(w);
-    } else {
-        pk_release(&w->keep, kp, io->len);
-    }
-    w->direct = false;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-    return !ok ? 0 : g == 1 ? 1 : g == -EPIPE ? -EIO : 2;
-}
-
-ssize_t wbehind_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool splice)
-{
-    struct conn_params p;
-    conn_get_params(f->t->conn, &p);
-    uint32_t chunk = chunk_size(&p, true);
-    size_t window = wb_window(&p);
-    size_t pieces = len ? (len + chunk - 1) / chunk : 0;
-    struct file_wbehind *w = NULL;
-    if (splice && window >= 2 && pieces && off <= (uint64_t)INT64_MAX - len &&
-        (p.large_files || off + len <= 0xFFFFFFFFu) && conn_splice_ok(f->t->conn))
-        w = wb_get(f, true);
-    uint16_t fid;
-    uint64_t ep;
-    if (!w || file_get_fid(f, &fid, &ep))
-        return wbehind_write_src(f, NULL, fd, len, off);
-    /* Even, page-aligned pieces, as smb1_write cuts them. */
-    size_t even = ((len + pieces - 1) / pieces + 4095) & ~(size_t)4095;
-    if (even < chunk)
-        chunk = (uint32_t)even;
-    size_t done = 0;
-    while (done < len) {
-        uint32_t n = len - done < chunk ? (uint32_t)(len - done) : chunk;
-        struct io_req io = {NULL, NULL, n, off + done, p.large_files};
-        int r = wb_splice_piece(w, fd, &io, fid, ep, window, done == 0);
-        if (r < 0)
-            return r;
-        if (r == 0)
-            break;
-        done += n;
-        if (r == 2)
-            break;
-    }
-    if (done == len)
-        return (ssize_t)len;
-    /* The rest cannot be spliced: copied into requests. */
-    ssize_t r = wbehind_write_src(f, NULL, fd, len - done, off + done);
-    return r < 0 ? r : (ssize_t)(done + (size_t)r);
+    return wbehind_write_src(f, buf, -1, len, off, false);
 }

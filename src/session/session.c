@@ -510,7 +510,10 @@ static void fill_params(struct smb1_conn *c, const struct nego *ng, size_t max_f
     uint32_t rd = (ng->caps & SMB1_CAP_LARGE_READX) ? frame_room : small;
     uint32_t wr = (ng->caps & SMB1_CAP_LARGE_WRITEX) ? frame_room : small;
     rd = round_down_4k(rd);
-    wr = round_down_4k(wr);
+    /* Writes in whole KiB, not pages: 127 KiB fit a frame where 124 KiB
+     * is the last page, as Samba's client sends them (smbd pays per
+     * request: 8 of 127 KiB a MiB where pages make 9 or 10). */
+    wr = wr > 1024 ? wr & ~1023u : wr;
     if (c->cfg.rsize && c->cfg.rsize < rd)
         rd = c->cfg.rsize;
     if (c->cfg.wsize && c->cfg.wsize < wr)

@@ -49,9 +49,8 @@ static bool make_pipe(struct pipekeep *k, int p)
     return true;
 }
 
-int pk_reserve(struct pipekeep *k, uint32_t n)
+int pk_reserve(struct pipekeep *k, uint32_t need)
 {
-    uint32_t need = pk_slots(n);
     if (atomic_load(&k->bad))
         return -2;
     if (k->null_fd < 0 && (k->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
@@ -69,9 +68,8 @@ int pk_reserve(struct pipekeep *k, uint32_t n)
     return -1;
 }
 
-void pk_release(struct pipekeep *k, int p, uint32_t n)
+void pk_release(struct pipekeep *k, int p, uint32_t need)
 {
-    uint32_t need = pk_slots(n);
     if (p >= 0 && p < PK_PIPES)
         k->used[p] = k->used[p] >= need ? k->used[p] - need : 0;
 }

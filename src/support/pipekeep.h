@@ -37,15 +37,18 @@ struct pipekeep {
 void pk_init(struct pipekeep *k, size_t want);
 /* Closes every pipe (dropping what they hold): empty and good again. */
 void pk_close(struct pipekeep *k);
-/* The slots a run of n bytes may take, wherever in a page it starts. */
+/* The slots a run of n bytes may take, wherever in a page it starts
+ * (taken from one pipe whose buffers are pages; a run gathered from
+ * several pipes takes at most the sum of its parts). */
 uint32_t pk_slots(uint32_t n);
-/* Reserves room for a run of n bytes: the pipe's index (>= 0), -1 when
- * every pipe is full now (room comes back with pk_release), -2 when none
- * ever can take it (too large, no pipe can be made, or the keep is bad). */
-int pk_reserve(struct pipekeep *k, uint32_t n);
-/* Gives back the room of a run of n bytes in pipe p (reserved, taken or
- * dropped). */
-void pk_release(struct pipekeep *k, int p, uint32_t n);
+/* Reserves room for a run of at most slots slots: the pipe's index
+ * (>= 0), -1 when every pipe is full now (room comes back with
+ * pk_release), -2 when none ever can take it (too large, no pipe can be
+ * made, or the keep is bad). */
+int pk_reserve(struct pipekeep *k, uint32_t slots);
+/* Gives back the room of a run reserved with slots in pipe p (reserved,
+ * taken or dropped). */
+void pk_release(struct pipekeep *k, int p, uint32_t slots);
 /* Copies the next n bytes of the pipe src into pipe p (room reserved),
  * leaving them in src: 0, or -EIO with the keep bad unless nothing was
  * copied (then the room is the caller's to release). */

@@ -577,14 +577,28 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
     case SMB1_COM_WRITE_ANDX: {
         wire_skip(&words, 4); /* AndX */
         uint16_t wfid = wire_u16(&words);
-        wire_skip(&words, 12);
+        uint64_t woff = wire_u32(&words);
+        wire_skip(&words, 8);
         uint32_t n = (uint32_t)wire_u16(&words) << 16;
         n |= wire_u16(&words);
+        uint16_t doff = wire_u16(&words);
+        if (wct >= 14)
+            woff |= (uint64_t)wire_u32(&words) << 32;
+        /* The data where DataOffset says, against fake_pattern. */
+        uint64_t bad = 0;
+        bool in = doff <= len && n <= len - doff;
+        for (uint32_t i = 0; in && wfid < 0x4000 && i < n; i++)
+            bad += req[doff + i] != fake_pattern(woff + i);
         pthread_mutex_lock(&fs->lock);
         uint32_t wst = wfid < 0x4000 ? fs->write_status : 0;
         int wdelay = wfid < 0x4000 ? fs->write_delay_ms : 0;
-        if (wfid >= 0x4000)
+        if (wfid >= 0x4000) {
             fs->st.print_bytes += n;
+        } else {
+            fs->st.file_writes++;
+            fs->st.file_write_bytes += n;
+            fs->st.file_write_bad += in ? bad : n;
+        }
         pthread_mutex_unlock(&fs->lock);
         if (wdelay > 0)
             nanosleep(&(struct timespec){wdelay / 1000, (wdelay % 1000) * 1000000L}, NULL);

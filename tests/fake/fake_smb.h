@@ -66,6 +66,10 @@ struct fake_stats {
     unsigned print_opens; /* OPEN_PRINT_FILE */
     unsigned print_jobs;  /* spool files closed with success */
     uint64_t print_bytes; /* WRITE_ANDX data to spool files */
+    /* WRITE_ANDX to files, their data, and the bytes of it that are not
+     * fake_pattern of their offset in the file (or not in the frame). */
+    unsigned file_writes;
+    uint64_t file_write_bytes, file_write_bad;
 };
 
 struct fake_server;

@@ -164,3 +164,96 @@ Test(wbehind_fake, any_timing_reports)
         }
     }
 }
+
+/* One FUSE write from a pipe (spliced) of fake_pattern's bytes at
+ * [off, off + len), which the fake server checks. */
+static ssize_t pattern_write(struct smb1_file *f, size_t len, uint64_t off)
+{
+    uint8_t *b = malloc(len);
+    cr_assert_not_null(b);
+    for (size_t i = 0; i < len; i++)
+        b[i] = fake_pattern(off + i);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    (void)fcntl(p[1], F_SETPIPE_SZ, (int)len);
+    cr_assert_eq(write(p[1], b, len), (ssize_t)len);
+    ssize_t n = smb1_write_pipe(f, p[0], len, off, true);
+    close(p[0]);
+    close(p[1]);
+    free(b);
+    return n;
+}
+
+/* The server has [since->file_write_bytes, + bytes) more, all right. */
+static bool server_got(const struct fake_stats *since, uint64_t bytes)
+{
+    struct fake_stats st;
+    fake_get_stats(fs, &st);
+    cr_assert_eq(st.file_write_bad, since->file_write_bad, "wrong bytes on the server");
+    return st.file_write_bytes - since->file_write_bytes == bytes;
+}
+
+/* dd bs=1M where a pipe cannot hold 1 MiB and a page: every MiB is two
+ * FUSE writes (1 MiB less a page, then a page). The stream goes out in
+ * full pieces (127 KiB), the page carried into the next: 33 requests for
+ * 4 MiB, where pieces cut per write made 40 (9 + 1 a MiB). */
+Test(wbehind_fake, spliced_stream_goes_in_full_pieces)
+{
+    cr_assert(smb1_conn_splice_ok(conn));
+    struct smb1_file *f = open_behind("stream");
+    struct fake_stats s0, s1;
+    fake_get_stats(fs, &s0);
+    uint64_t off = 0;
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(pattern_write(f, (1 << 20) - 4096, off), (1 << 20) - 4096);
+        off += (1 << 20) - 4096;
+        cr_assert_eq(pattern_write(f, 4096, off), 4096);
+        off += 4096;
+    }
+    cr_assert_eq(smb1_flush(f), 0);
+    cr_assert(server_got(&s0, 4 << 20), "fsync: all of it on the server");
+    fake_get_stats(fs, &s1);
+    cr_assert_leq(s1.file_writes - s0.file_writes, 33, "%u WRITE_ANDX for 4 MiB",
+                  s1.file_writes - s0.file_writes);
+    cr_assert_eq(smb1_close(f), 0);
+}
+
+/* What waits in the carry goes out: at a close, at a read, at a write
+ * elsewhere in the file, and by itself soon after the last write. */
+Test(wbehind_fake, carried_data_goes_out)
+{
+    struct fake_stats s0;
+    fake_get_stats(fs, &s0);
+    struct smb1_file *f = open_behind("carried");
+    cr_assert_eq(pattern_write(f, 5000, 0), 5000);
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert(server_got(&s0, 5000), "close: on the server");
+
+    fake_get_stats(fs, &s0);
+    f = open_behind("carried");
+    cr_assert_eq(pattern_write(f, 4096, 0), 4096);
+    cr_assert_eq(pattern_write(f, 4096, 4096), 4096);
+    /* Not a continuation: the carry goes first, then this one waits. */
+    cr_assert_eq(pattern_write(f, 3000, 20000), 3000);
+    struct smb1_stat st;
+    cr_assert_eq(smb1_fstat(f, &st), 0);
+    cr_assert(server_got(&s0, 8192 + 3000), "fstat: on the server");
+    /* Alone: within WB_CARRY_MS, and long before a second. */
+    cr_assert_eq(pattern_write(f, 1000, 23000), 1000);
+    bool out = false;
+    for (int i = 0; i < 200 && !(out = server_got(&s0, 8192 + 4000)); i++)
+        usleep(5000);
+    cr_assert(out, "the carry waited for more than a second");
+    cr_assert_eq(smb1_close(f), 0);
+}
+
+/* A carried write's failure (the server's disk is full) reaches fsync. */
+Test(wbehind_fake, carried_failure_reaches_fsync)
+{
+    fake_set_write(fs, NT_STATUS_DISK_FULL, 0);
+    struct smb1_file *f = open_behind("full");
+    cr_assert_eq(pattern_write(f, 4096, 0), 4096);
+    cr_assert_eq(smb1_flush(f), -ENOSPC);
+    fake_set_write(fs, 0, 0);
+    cr_assert_eq(smb1_close(f), 0);
+}
