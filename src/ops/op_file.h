@@ -94,13 +94,13 @@ struct smb1_file {
     bool created, writable;
 
     /* Held writes (op_wb.c). hold is set once, before the first write
-     * (smb1_hold_writes). wb_lock protects wb, wb_len, wb_off and wb_err;
+     * (smb1_hold_writes). wb_lock protects wb, wb_len, wb_cap, wb_off and wb_err;
      * it is taken with no other lock held and kept across the round trips
      * that push the data (ot->lock and f->lock nest inside it). */
     _Atomic bool hold;
     pthread_mutex_t wb_lock;
     uint8_t *wb;
-    size_t wb_len;
+    size_t wb_len, wb_cap;
     uint64_t wb_off;
     int wb_err;
     /* An owner change held for the chmod that follows (op_setown.c): from

@@ -2,12 +2,15 @@
  * between the program's calls, and the one rule that keeps it invisible.
  *
  * Held writes. A file the program created (O_CREAT|O_EXCL) and asked to
- * hold (smb1_hold_writes: not O_SYNC/O_DSYNC) keeps its writes here, up
- * to what one WRITE_ANDX + CLOSE chain carries (smb1_write_close_max: 0
- * while it holds byte-range locks, a CLOSE would drop them), and they go
- * out at smb1_flush_held (FUSE's flush, at close(2)) as that one request,
- * with the mtime the program set in the CLOSE. A write that does not fit
- * sends what is held first. close(2)'s promise holds: when
+ * hold (smb1_hold_writes: not O_SYNC/O_DSYNC) keeps its contiguous writes
+ * here, up to HOLD_MAX (none while it holds byte-range locks: a CLOSE
+ * would drop them, smb1_write_close_max is 0), and they go out at
+ * smb1_flush_held (FUSE's flush, at close(2)) as one WRITE_ANDX + CLOSE
+ * chain with the mtime the program set in the CLOSE, what the chain
+ * cannot carry (smb1_write_close_max) in one WRITE_ANDX before it. A
+ * write that does not fit sends what is held first, then is held. tar
+ * writes 10 KiB at a time: a file of 70 KB cost seven requests, one
+ * per write but the last, now two. close(2)'s promise holds: when
  * smb1_flush_held returns, the data is on the server, visible to every
  * other client, and a failure to write it is what it returns.
  *
@@ -53,6 +56,11 @@
 
 /* CLOSEs queued for the background at most; beyond, the caller sends. */
 #define CLOSE_QUEUE_MAX 64
+
+/* Held data of a file at most: one WRITE_ANDX (a connection with
+ * CAP_LARGE_WRITEX takes ~124 KiB) besides the chain, and a bound on
+ * what a program's open files keep in memory (grown as written). */
+#define HOLD_MAX (64u * 1024)
 
 static void log_file(struct smb1_file *f, const char *what, int err)
 {
@@ -215,8 +223,26 @@ static int hold_write(struct smb1_file *f, const void *buf, int fd, size_t len, 
         pthread_mutex_unlock(&f->wb_lock);
         return r;
     }
-    if (max && len <= max && f->wb_len + len <= max &&
-        (f->wb_len == 0 || off == f->wb_off + f->wb_len) && (f->wb || (f->wb = malloc(max)))) {
+    size_t cap = max > HOLD_MAX ? max : HOLD_MAX;
+    bool fits = max && len <= cap && (f->wb_len == 0 || off == f->wb_off + f->wb_len);
+    if (fits && f->wb_len + len > cap) {
+        /* What is held goes first; then this write is held. */
+        int r = push_locked(f);
+        if (r) {
+            pthread_mutex_unlock(&f->wb_lock);
+            set_held(f, false);
+            return r;
+        }
+    }
+    if (fits && f->wb_len + len > f->wb_cap) {
+        size_t want = f->wb_len + len > max ? cap : max;
+        uint8_t *b = realloc(f->wb, want);
+        if (b) {
+            f->wb = b;
+            f->wb_cap = want;
+        }
+    }
+    if (fits && f->wb_len + len <= f->wb_cap) {
         int r = 0;
         if (buf)
             memcpy(f->wb + f->wb_len, buf, len);
@@ -361,6 +387,26 @@ int smb1_flush_held(struct smb1_file *f)
     if (!r)
         r = f->wb_err;
     f->wb_err = 0;
+    size_t max = smb1_write_close_max(f);
+    if (f->wb_len > max && max && !r && chain) {
+        /* What the chain cannot carry goes before it, in one write. */
+        size_t head = f->wb_len - max, done = 0;
+        while (done < head && !r) {
+            ssize_t n = io_write(f, f->wb + done, head - done, f->wb_off + done);
+            if (n > 0)
+                done += (size_t)n;
+            else
+                r = n < 0 ? (int)n : -EIO;
+        }
+        if (r) {
+            log_file(f, "held write", r);
+            f->wb_len = 0;
+        } else {
+            memmove(f->wb, f->wb + head, max);
+            f->wb_off += head;
+            f->wb_len = max;
+        }
+    }
     if (f->wb_len && !r && chain) {
         int rc = smb1_write_close(f, f->wb, f->wb_len, f->wb_off, has_mt ? &mt : NULL);
         if (rc != -EINVAL) {
