@@ -9,6 +9,10 @@
 # everything runs in a private network namespace (BENCH_NETNS), and tshark
 # captures its loopback during a second, untimed pass of each workload.
 # A request is one SMB message from the client (an AndX chain is one).
+# The untar's are also split between the files and the directories (by
+# the path or FID each request names): the files' figure is what the
+# target of 3 per file is about, as each directory costs at least its
+# mkdir on top (101 directories: 0.01 per file).
 #
 # usage: bench/smallfiles.sh [BUILD_DIR]   (root; smbd, smbclient, fuse3, tshark)
 # env:   BENCH_FILES=10000, BENCH_PROFILES="signed plain nosign",
@@ -117,6 +121,32 @@ for k, v in c.most_common(12):
     fi
 }
 per_file() { python3 -c "import sys; print(f'{int(sys.argv[1]) / int(sys.argv[2]):.2f}')" "$1" "$NFILES"; }
+# split_last: the requests of the last capture on the tree's directories
+# (a path whose last name is "tree" or dNNN) and on its files (any other
+# path, or a FID: only files are opened), as "FILES_PER_FILE DIR_PER_DIR".
+# A directory costs at least its mkdir, so the whole untar costs at least
+# 3 + NDIRS / NFILES per file where each file costs 3.
+split_last() {
+    # One line per frame; a frame may carry several requests (one
+    # smb.flags.response value each), a chain one request with its
+    # paths and FIDs repeated.
+    tshark -r "$CAP_FILE" -d "tcp.port==$PORT,nbss" -Y 'smb.flags.response == 0' \
+        -T fields -E occurrence=a -E separator=/t -e smb.flags.response -e smb.file \
+        -e smb.dir_name 2>/dev/null |
+        python3 -c '
+import re, sys
+nf, nd = int(sys.argv[1]), int(sys.argv[2])
+f = d = 0
+for line in sys.stdin:
+    resp, files, dirs = (line.rstrip("\n").split("\t") + [""] * 3)[:3]
+    n = len([v for v in resp.split(",") if v])
+    names = [re.split(r"[/\\]", p)[-1] for p in (files + "," + dirs).split(",") if p]
+    k = min(n, sum(1 for x in names if re.fullmatch(r"tree|d[0-9]+", x)))
+    d += k
+    f += n - k
+print(f"{f / nf:.2f} {d / nd:.2f}")
+' "$NFILES" "$NDIRS"
+}
 
 make_tree() {
     python3 - "$1" "$NFILES" <<'PY'
@@ -136,6 +166,7 @@ fs_log "preparing a ${NFILES}-file tree"
 mkdir -p "$FS_TMP/local"
 make_tree "$FS_TMP/local/tree"
 tar -C "$FS_TMP/local" -cf "$FS_TMP/tree.tar" tree
+NDIRS=$(find "$FS_TMP/local/tree" -type d | wc -l)
 sync
 
 # ---- the FUSE ceiling: the passthrough of a local directory, measured
@@ -188,7 +219,9 @@ for profile in ${BENCH_PROFILES:-signed plain nosign}; do
         # counted on the wire, the same workloads again (untimed)
         sleep 1.2 # our caches from the timed pass have expired
         capture_start; tar -C "$MNT" -xf "$FS_TMP/tree.tar" 2>/dev/null; n_ut=$(capture_stop "$profile smbfuse untar")
+        read -r f_ut d_ut <<<"$(split_last)"
         capture_start; smbc -c "mkdir ctree; cd ctree; tar x $FS_TMP/tree.tar"; n_cut=$(capture_stop "$profile smbclient tar x")
+        read -r f_cut d_cut <<<"$(split_last)"
         capture_start; cp -r "$FS_TMP/local/tree" "$MNT/copy"; n_ct=$(capture_stop "$profile smbfuse cp -r")
         capture_start; smbc -c "prompt off; recurse on; lcd $FS_TMP/local; mkdir ccopy; cd ccopy; lcd tree; mput *"; n_cct=$(capture_stop "$profile smbclient mput")
         chmod -R u+w "$SHARE_DIR"
@@ -196,6 +229,8 @@ for profile in ${BENCH_PROFILES:-signed plain nosign}; do
         capture_start; rm -rf "$MNT/tree"; n_rt=$(capture_stop "$profile smbfuse rm -rf")
         capture_start; smbc -c "deltree ccopy"; n_crt=$(capture_stop "$profile smbclient deltree")
         record "$profile" "  requests/file untar" "$(per_file "$n_ut")" "$(per_file "$n_cut")" ""
+        record "$profile" "    of the files, per file" "$f_ut" "$f_cut" ""
+        record "$profile" "    of the $NDIRS dirs, per dir" "$d_ut" "$d_cut" ""
         record "$profile" "  requests/file cp -r" "$(per_file "$n_ct")" "$(per_file "$n_cct")" ""
         record "$profile" "  requests/file rm -rf" "$(per_file "$n_rt")" "$(per_file "$n_crt")" ""
         rm -rf "$SHARE_DIR"/*

@@ -17,6 +17,10 @@
 
 #include "wire/wire.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 typedef uint32_t v8u __attribute__((vector_size(32)));
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -67,14 +71,16 @@ static const uint32_t md5_iv[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x1032547
  * same code is compiled for AVX2 and for the baseline: the dispatch is a
  * plain run-time test, not an ifunc (whose resolver runs before the
  * sanitizers' runtime is up, and crashes under TSan). */
-#define COMPRESS8_BODY                                                                             \
+#define COMPRESS8_LOAD_SCALAR                                                                      \
     uint32_t w[16][MD5_MULTI_LANES];                                                               \
     for (int l = 0; l < MD5_MULTI_LANES; l++)                                                      \
         for (int i = 0; i < 16; i++)                                                               \
             w[i][l] = wire_le32(blk[l] + 4 * i);                                                   \
     v8u m[16];                                                                                     \
     for (int i = 0; i < 16; i++)                                                                   \
-        memcpy(&m[i], w[i], sizeof(m[i]));                                                         \
+        memcpy(&m[i], w[i], sizeof(m[i]));
+/* The 64 steps on m[16] (word i of every lane's block). */
+#define COMPRESS8_BODY                                                                             \
     v8u a, b, c, d;                                                                                \
     memcpy(&a, st[0], sizeof(a));                                                                  \
     memcpy(&b, st[1], sizeof(b));                                                                  \
@@ -112,13 +118,52 @@ typedef void compress8_fn(uint32_t st[4][MD5_MULTI_LANES],
 static void compress8_base(uint32_t st[4][MD5_MULTI_LANES],
                            const uint8_t *const blk[MD5_MULTI_LANES])
 {
+    COMPRESS8_LOAD_SCALAR
     COMPRESS8_BODY
 }
 
 #if MD5_MULTI_X86
+/* The blocks' words into m[16] (word i of lane l in element l of m[i]):
+ * each lane's 64 bytes in two vector loads, then two 8x8 transposes of
+ * 32-bit elements, in place of 128 scalar loads and stores (x86 is
+ * little-endian, as MD5's words are). */
+#define COMPRESS8_LOAD_AVX2                                                                        \
+    v8u m[16];                                                                                     \
+    for (int h = 0; h < 2; h++) {                                                                  \
+        __m256i r[8], t[8], u[8];                                                                  \
+        for (int l = 0; l < 8; l++)                                                                \
+            r[l] = _mm256_loadu_si256((const __m256i *)(const void *)(blk[l] + 32 * h));           \
+        for (int l = 0; l < 8; l += 2) {                                                           \
+            t[l] = _mm256_unpacklo_epi32(r[l], r[l + 1]);                                          \
+            t[l + 1] = _mm256_unpackhi_epi32(r[l], r[l + 1]);                                      \
+        }                                                                                          \
+        for (int l = 0; l < 8; l += 4) {                                                           \
+            u[l] = _mm256_unpacklo_epi64(t[l], t[l + 2]);                                          \
+            u[l + 1] = _mm256_unpackhi_epi64(t[l], t[l + 2]);                                      \
+            u[l + 2] = _mm256_unpacklo_epi64(t[l + 1], t[l + 3]);                                  \
+            u[l + 3] = _mm256_unpackhi_epi64(t[l + 1], t[l + 3]);                                  \
+        }                                                                                          \
+        for (int k = 0; k < 4; k++) {                                                              \
+            __m256i lo = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);                          \
+            __m256i hi = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);                          \
+            memcpy(&m[8 * h + k], &lo, sizeof(lo));                                                \
+            memcpy(&m[8 * h + k + 4], &hi, sizeof(hi));                                            \
+        }                                                                                          \
+    }
+
 __attribute__((target("avx2"))) static void
 compress8_avx2(uint32_t st[4][MD5_MULTI_LANES], const uint8_t *const blk[MD5_MULTI_LANES])
 {
+    COMPRESS8_LOAD_AVX2
+    COMPRESS8_BODY
+}
+
+/* The same where AVX-512VL is there too: the compiler then turns each
+ * rotation into one vprold and the round functions into vpternlogd. */
+__attribute__((target("avx2,avx512f,avx512vl"))) static void
+compress8_avx512(uint32_t st[4][MD5_MULTI_LANES], const uint8_t *const blk[MD5_MULTI_LANES])
+{
+    COMPRESS8_LOAD_AVX2
     COMPRESS8_BODY
 }
 #endif
@@ -268,6 +313,10 @@ static void run(struct md5_multi_job *jobs, size_t n, compress8_fn *compress8)
 void md5_multi(struct md5_multi_job *jobs, size_t n)
 {
 #if MD5_MULTI_X86
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+        run(jobs, n, compress8_avx512);
+        return;
+    }
     if (md5_multi_fast()) {
         run(jobs, n, compress8_avx2);
         return;
@@ -278,5 +327,16 @@ void md5_multi(struct md5_multi_job *jobs, size_t n)
 
 void md5_multi_portable(struct md5_multi_job *jobs, size_t n)
 {
+    run(jobs, n, compress8_base);
+}
+
+void md5_multi_avx2(struct md5_multi_job *jobs, size_t n)
+{
+#if MD5_MULTI_X86
+    if (md5_multi_fast()) {
+        run(jobs, n, compress8_avx2);
+        return;
+    }
+#endif
     run(jobs, n, compress8_base);
 }

@@ -36,5 +36,9 @@ void md5_multi(struct md5_multi_job *jobs, size_t n);
 /* The same with the baseline vector code only (what a CPU without AVX2
  * runs), so that tests check both on any machine. */
 void md5_multi_portable(struct md5_multi_job *jobs, size_t n);
+/* The same with the AVX2 code even where AVX-512VL would be taken (the
+ * baseline where the CPU has no AVX2): for tests, which check every path
+ * this CPU can run. */
+void md5_multi_avx2(struct md5_multi_job *jobs, size_t n);
 
 #endif

@@ -553,7 +553,7 @@ static int call_parts(struct mux *m, struct msg_out *req, struct msg_out *parts,
         }
         if (r)
             goto out_remove;
-        got += f->in.len;
+        got += f->in.len + f->in.ext_len;
         frames++;
         status = f->in.status;
         if (interim_due) {

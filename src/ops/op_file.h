@@ -78,6 +78,12 @@ struct smb1_file {
      * goes out (op_lock.c), oldest first; a new epoch drops them (the
      * server dropped the handle's locks with the connection). */
     struct file_lock_owed *lock_owed;
+    /* Orders the handle's LOCKING_ANDX (op_lock.c): held by a lock
+     * request across the owed unlocks it sends first and its own round
+     * trip, and by the closer thread's retry of the owed unlocks (which
+     * only tries it), so an owed unlock never passes a later lock of the
+     * range. Taken before the ops_tree lock and lock. */
+    pthread_mutex_t lock_io;
     /* Never reopened after a reconnect: a print job's spool file (opening
      * the name again would start another job). The handle fails instead. */
     bool no_reopen;
@@ -94,13 +100,13 @@ struct smb1_file {
     bool created, writable;
 
     /* Held writes (op_wb.c). hold is set once, before the first write
-     * (smb1_hold_writes). wb_lock protects wb, wb_len, wb_off and wb_err;
+     * (smb1_hold_writes). wb_lock protects wb, wb_len, wb_cap, wb_off and wb_err;
      * it is taken with no other lock held and kept across the round trips
      * that push the data (ot->lock and f->lock nest inside it). */
     _Atomic bool hold;
     pthread_mutex_t wb_lock;
     uint8_t *wb;
-    size_t wb_len;
+    size_t wb_len, wb_cap;
     uint64_t wb_off;
     int wb_err;
     /* An owner change held for the chmod that follows (op_setown.c): from
@@ -284,6 +290,10 @@ int pipe_take(int fd, void *dst, size_t n);
 /* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
  * held. */
 void relock_locked(struct smb1_file *f);
+/* The tree's closer thread (op_wb.c), once a retry is due: sends again
+ * the owed unlocks of ot's open files that got no answer (op_lock.c).
+ * No lock held. */
+void lock_owed_retry(struct ops_tree *ot);
 /* op_plock.c: smb1_close forgets f's POSIX lock ranges (the CLOSE releases
  * them on the server). */
 void plock_file_closing(struct smb1_file *f);

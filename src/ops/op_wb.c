@@ -2,12 +2,15 @@
  * between the program's calls, and the one rule that keeps it invisible.
  *
  * Held writes. A file the program created (O_CREAT|O_EXCL) and asked to
- * hold (smb1_hold_writes: not O_SYNC/O_DSYNC) keeps its writes here, up
- * to what one WRITE_ANDX + CLOSE chain carries (smb1_write_close_max: 0
- * while it holds byte-range locks, a CLOSE would drop them), and they go
- * out at smb1_flush_held (FUSE's flush, at close(2)) as that one request,
- * with the mtime the program set in the CLOSE. A write that does not fit
- * sends what is held first. close(2)'s promise holds: when
+ * hold (smb1_hold_writes: not O_SYNC/O_DSYNC) keeps its contiguous writes
+ * here, up to HOLD_MAX (none while it holds byte-range locks: a CLOSE
+ * would drop them, smb1_write_close_max is 0), and they go out at
+ * smb1_flush_held (FUSE's flush, at close(2)) as one WRITE_ANDX + CLOSE
+ * chain with the mtime the program set in the CLOSE, what the chain
+ * cannot carry (smb1_write_close_max) in one WRITE_ANDX before it. A
+ * write that does not fit sends what is held first, then is held. tar
+ * writes 10 KiB at a time: a file of 70 KB cost seven requests, one
+ * per write but the last, now two. close(2)'s promise holds: when
  * smb1_flush_held returns, the data is on the server, visible to every
  * other client, and a failure to write it is what it returns.
  *
@@ -45,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ops/op_hide.h"
 #include "ops/op_setown.h"
@@ -53,6 +57,11 @@
 
 /* CLOSEs queued for the background at most; beyond, the caller sends. */
 #define CLOSE_QUEUE_MAX 64
+
+/* Held data of a file at most: one WRITE_ANDX (a connection with
+ * CAP_LARGE_WRITEX takes ~124 KiB) besides the chain, and a bound on
+ * what a program's open files keep in memory (grown as written). */
+#define HOLD_MAX (64u * 1024)
 
 static void log_file(struct smb1_file *f, const char *what, int err)
 {
@@ -215,8 +224,26 @@ static int hold_write(struct smb1_file *f, const void *buf, int fd, size_t len, 
         pthread_mutex_unlock(&f->wb_lock);
         return r;
     }
-    if (max && len <= max && f->wb_len + len <= max &&
-        (f->wb_len == 0 || off == f->wb_off + f->wb_len) && (f->wb || (f->wb = malloc(max)))) {
+    size_t cap = max > HOLD_MAX ? max : HOLD_MAX;
+    bool fits = max && len <= cap && (f->wb_len == 0 || off == f->wb_off + f->wb_len);
+    if (fits && f->wb_len + len > cap) {
+        /* What is held goes first; then this write is held. */
+        int r = push_locked(f);
+        if (r) {
+            pthread_mutex_unlock(&f->wb_lock);
+            set_held(f, false);
+            return r;
+        }
+    }
+    if (fits && f->wb_len + len > f->wb_cap) {
+        size_t want = f->wb_len + len > max ? cap : max;
+        uint8_t *b = realloc(f->wb, want);
+        if (b) {
+            f->wb = b;
+            f->wb_cap = want;
+        }
+    }
+    if (fits && f->wb_len + len <= f->wb_cap) {
         int r = 0;
         if (buf)
             memcpy(f->wb + f->wb_len, buf, len);
@@ -361,6 +388,26 @@ int smb1_flush_held(struct smb1_file *f)
     if (!r)
         r = f->wb_err;
     f->wb_err = 0;
+    size_t max = smb1_write_close_max(f);
+    if (f->wb_len > max && max && !r && chain) {
+        /* What the chain cannot carry goes before it, in one write. */
+        size_t head = f->wb_len - max, done = 0;
+        while (done < head && !r) {
+            ssize_t n = io_write(f, f->wb + done, head - done, f->wb_off + done);
+            if (n > 0)
+                done += (size_t)n;
+            else
+                r = n < 0 ? (int)n : -EIO;
+        }
+        if (r) {
+            log_file(f, "held write", r);
+            f->wb_len = 0;
+        } else {
+            memmove(f->wb, f->wb + head, max);
+            f->wb_off += head;
+            f->wb_len = max;
+        }
+    }
     if (f->wb_len && !r && chain) {
         int rc = smb1_write_close(f, f->wb, f->wb_len, f->wb_off, has_mt ? &mt : NULL);
         if (rc != -EINVAL) {
@@ -489,7 +536,28 @@ static void *closer_main(void *arg)
         if (!f) {
             if (ot->closer_stop)
                 break;
-            pthread_cond_wait(&ot->close_cond, &ot->lock);
+            if (!ot->owed_retry) {
+                pthread_cond_wait(&ot->close_cond, &ot->lock);
+                continue;
+            }
+            int64_t left = ot->owed_at_ms - mux_now_ms();
+            if (left > 0) {
+                /* close_cond counts CLOCK_REALTIME; only a wake-up. */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += (time_t)(left / 1000);
+                ts.tv_nsec += (long)(left % 1000) * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&ot->close_cond, &ot->lock, &ts);
+                continue;
+            }
+            ot->owed_retry = false;
+            pthread_mutex_unlock(&ot->lock);
+            lock_owed_retry(ot);
+            pthread_mutex_lock(&ot->lock);
             continue;
         }
         ot->close_head = f->close_next;
@@ -510,6 +578,21 @@ static void *closer_main(void *arg)
     }
     pthread_mutex_unlock(&ot->lock);
     return NULL;
+}
+
+void wb_owed_retry_later(struct smb1_tree *t, int retry_ms)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    int64_t at = mux_now_ms() + retry_ms;
+    if (!ot->owed_retry || at < ot->owed_at_ms)
+        ot->owed_at_ms = at;
+    ot->owed_retry = true;
+    if (ops_closer_start(ot, closer_main) == 0)
+        pthread_cond_signal(&ot->close_cond);
+    pthread_mutex_unlock(&ot->lock);
 }
 
 /* Queues f's CLOSE when nothing depends on its answer; ops_tree lock not

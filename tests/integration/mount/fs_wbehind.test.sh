@@ -97,23 +97,24 @@ rm -f "$SHARE_DIR/big" "$SHARE_DIR/order"
 # A full disk midway through a stream of writes: the program hears of it.
 fill() { head -c $(((24 << 20) - (2 << 20))) /dev/zero >"$SHARE_DIR/filler" 2>/dev/null || true; }
 fill
-python3 - "$MNT" <<'PY' || fail "a failed write on its way was not reported"
+# full.py MNT behind|held: writes onto a full disk; one of the writes,
+# the fsync or the close must fail, with a "no room" errno.
+cat >"$FS_TMP/full.py" <<'PY'
 import errno, os, sys
-mnt = sys.argv[1]
+mnt, kind = sys.argv[1:]
 ok = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
-chunk = os.urandom(1 << 20)
-for fsync in (False, True):
-    name = f"{mnt}/full{int(fsync)}"
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+def attempt(name, flags, pieces, fsync, what):
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | flags, 0o644)
     failed = None
     try:
-        for i in range(8):
+        for piece in pieces:
             # as a program does: a short count, then the rest (the kernel
             # returns one when a write(2) it cut in two fails in its
             # second part, and drops that part's error)
             done = 0
-            while done < len(chunk):
-                done += os.write(fd, chunk[done:])
+            while done < len(piece):
+                done += os.write(fd, piece[done:])
         if fsync:
             os.fsync(fd)
     except OSError as e:
@@ -122,16 +123,37 @@ for fsync in (False, True):
         os.close(fd)
     except OSError as e:
         failed = failed or e
-    assert failed is not None, f"8 MiB onto 2 MiB of room: write, fsync{'' if fsync else ' (none)'} and close all succeeded"
+    assert failed is not None, f"{what}: every write, fsync and close succeeded"
     assert failed.errno in ok, failed
     os.unlink(name)
-print("  ok write()/fsync()/close() report a failed write on its way", file=sys.stderr)
+
+if kind == "behind":
+    chunk = os.urandom(1 << 20)
+    for fsync in (False, True):
+        attempt(f"{mnt}/full{int(fsync)}", os.O_TRUNC, [chunk] * 8, fsync,
+                f"8 MiB onto 2 MiB of room{', fsync' if fsync else ''}")
+    print("  ok write()/fsync()/close() report a failed write on its way", file=sys.stderr)
+else:
+    # a file we created, in tar's 10 KiB writes: held, then written
+    for size in (40000, 100000):
+        data = os.urandom(size)
+        attempt(f"{mnt}/held{size}", os.O_EXCL, [data[o:o + 10240] for o in range(0, size, 10240)],
+                False, f"{size} bytes held onto a full disk")
+    print("  ok write()/close() report a held write that failed", file=sys.stderr)
 PY
+python3 "$FS_TMP/full.py" "$MNT" behind || fail "a failed write on its way was not reported"
 grep -q 'write-behind of .* failed' "$FS_TMP/smbfuse.log" || fail "the failed write is not logged"
 if dd if=/dev/zero of="$MNT/fulldd" bs=1M count=8 conv=fsync status=none 2>/dev/null; then
     fail "dd conv=fsync of 8 MiB onto 2 MiB of room succeeded"
 fi
-rm -f "$SHARE_DIR/filler" "$SHARE_DIR/fulldd"
+# Held writes (op_wb.c: a file we created keeps up to 64 KiB of them for
+# its close): with no room left, the write of what the WRITE+CLOSE chain
+# cannot carry, at close(2) or when more comes than is held, fails, and
+# a write() or the close() says so.
+head -c $((8 << 20)) /dev/zero >"$SHARE_DIR/filler2" 2>/dev/null || true
+python3 "$FS_TMP/full.py" "$MNT" held || fail "a held write that failed was not reported"
+grep -q 'held write of .* failed' "$FS_TMP/smbfuse.log" || fail "the failed held write is not logged"
+rm -f "$SHARE_DIR/filler" "$SHARE_DIR/filler2" "$SHARE_DIR/fulldd"
 echo after >"$MNT/after"
 [ "$(cat "$SHARE_DIR/after")" = after ] || fail "the mount does not go on after the failure"
 fs_log "ok   a write failed on its way is reported, logged, and the mount goes on"
