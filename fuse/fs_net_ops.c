@@ -49,6 +49,10 @@ static void *net_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->negative_timeout = 0;
     cfg->use_ino = 0; /* servers' inode numbers would collide */
     cfg->hard_remove = 0;
+    /* Paths for every call (no nullpath_ok, unlike the share mount): each
+     * callback finds its server and share in the path, and without lock
+     * callbacks no call waits long on a name that a rename would need. */
+    cfg->nullpath_ok = 0;
     cfg->kernel_cache = 0;
     cfg->auto_cache = 0;
     cfg->direct_io = net->opts->cache == SFS_CACHE_NONE;

@@ -611,6 +611,10 @@ static void *print_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     struct sfs_print *p = get_print();
     cfg->use_ino = 0;
     cfg->hard_remove = 1;
+    /* Paths for every call (no nullpath_ok, unlike the share mount): the
+     * callbacks find the job by name, and without lock callbacks no call
+     * waits long on a name that a rename would need. */
+    cfg->nullpath_ok = 0;
     cfg->kernel_cache = 0;
     /* Not direct_io: the kernel hands over writes of up to max_write from
      * its pages (cp of 64 MiB on loopback, signed: 124 MiB/s, 93 with

@@ -417,6 +417,7 @@ static void file_free(struct smb1_file *f)
     }
     pthread_mutex_destroy(&f->lock);
     pthread_mutex_destroy(&f->wb_lock);
+    pthread_mutex_destroy(&f->lock_io);
     free(f->wb);
     free(f->path);
     free(f);
@@ -482,6 +483,7 @@ int smb1_open(struct smb1_tree *t, const char *path, int flags, mode_t mode, str
     }
     pthread_mutex_init(&f->lock, NULL);
     pthread_mutex_init(&f->wb_lock, NULL);
+    pthread_mutex_init(&f->lock_io, NULL);
     f->t = t;
     memset(&s, 0, sizeof(s));
     conn_get_params(t->conn, &p);

@@ -78,6 +78,12 @@ struct smb1_file {
      * goes out (op_lock.c), oldest first; a new epoch drops them (the
      * server dropped the handle's locks with the connection). */
     struct file_lock_owed *lock_owed;
+    /* Orders the handle's LOCKING_ANDX (op_lock.c): held by a lock
+     * request across the owed unlocks it sends first and its own round
+     * trip, and by the closer thread's retry of the owed unlocks (which
+     * only tries it), so an owed unlock never passes a later lock of the
+     * range. Taken before the ops_tree lock and lock. */
+    pthread_mutex_t lock_io;
     /* Never reopened after a reconnect: a print job's spool file (opening
      * the name again would start another job). The handle fails instead. */
     bool no_reopen;
@@ -284,6 +290,10 @@ int pipe_take(int fd, void *dst, size_t n);
 /* op_lock.c: takes f's ranges again on its new FID after a reopen; f->lock
  * held. */
 void relock_locked(struct smb1_file *f);
+/* The tree's closer thread (op_wb.c), once a retry is due: sends again
+ * the owed unlocks of ot's open files that got no answer (op_lock.c).
+ * No lock held. */
+void lock_owed_retry(struct ops_tree *ot);
 /* op_plock.c: smb1_close forgets f's POSIX lock ranges (the CLOSE releases
  * them on the server). */
 void plock_file_closing(struct smb1_file *f);

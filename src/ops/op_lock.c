@@ -8,7 +8,10 @@
  * on until the handle closes. So such a range is owed an unlock
  * (smb1_file.lock_owed): sent at once, on the FID and epoch the lock went
  * out on, and while its own outcome is unknown again, before the next
- * lock request of the handle, oldest first; "not locked" is success. The
+ * lock request of the handle and by the tree's closer thread a quarter of
+ * the request timeout later (250 ms to 10 s; again each time it gets no
+ * answer: a range must not stay locked on the server until the handle
+ * closes), oldest first; "not locked" is success. The
  * server runs a connection's LOCKING_ANDX (never one that waits: Timeout
  * 0) in order, so the unlock comes after the lock it undoes and before any
  * later one of the handle. POSIX lock changes, the only ones the FUSE
@@ -28,6 +31,7 @@
 #include <time.h>
 
 #include "ops/op_wb.h"
+#include "ops/tree_state.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -159,8 +163,16 @@ static bool lock_held_locked(struct smb1_file *f, uint64_t off, uint64_t len)
     return false;
 }
 
-/* Sends f's owed unlocks, oldest first (see the top). Stops at one whose
- * outcome is unknown again: it stays owed, for the next time. */
+/* When an owed unlock that got no answer goes again (see the top). */
+static int owed_retry_ms(struct smb1_file *f)
+{
+    int ms = conn_request_ms(f->t->conn) / 4;
+    return ms < 250 ? 250 : ms > 10000 ? 10000 : ms;
+}
+
+/* Sends f's owed unlocks, oldest first (see the top); f->lock_io held.
+ * Stops at one whose outcome is unknown again: it stays owed, for the
+ * next lock request of f or the closer's retry. */
 static void lock_owed_flush(struct smb1_file *f)
 {
     for (;;) {
@@ -194,6 +206,7 @@ static void lock_owed_flush(struct smb1_file *f)
             o->next = f->lock_owed;
             f->lock_owed = o;
             pthread_mutex_unlock(&f->lock);
+            wb_owed_retry_later(f->t, owed_retry_ms(f));
             return;
         }
         if (r && r != -ECONNRESET) {
@@ -245,6 +258,7 @@ static int lock_once(struct smb1_file *f, uint64_t off, uint64_t len, int type)
             len = 0xFFFFFFFFu - off;
     }
     /* What a lock request that got no answer may have left goes first. */
+    pthread_mutex_lock(&f->lock_io);
     lock_owed_flush(f);
     struct lock_req lk = {off, len, type, p.large_files, 0, 0, 0};
     int r = (int)file_call(f, lock_op, &lk);
@@ -267,7 +281,55 @@ static int lock_once(struct smb1_file *f, uint64_t off, uint64_t len, int type)
         struct lock_req wrap = {UINT64_MAX - 1, 4, F_WRLCK, true, 0, 0, 0};
         (void)file_call(f, lock_op, &wrap);
     }
+    pthread_mutex_unlock(&f->lock_io);
     return r;
+}
+
+#define OWED_RETRY_BATCH 16
+
+void lock_owed_retry(struct ops_tree *ot)
+{
+    /* Each file with a reference, so that its release waits for us. */
+    struct smb1_file *fs[OWED_RETRY_BATCH];
+    size_t n = 0;
+    bool more = false;
+    pthread_mutex_lock(&ot->lock);
+    for (struct smb1_file *f = ot->files; f; f = f->next) {
+        if (f->released) /* its CLOSE ends its locks */
+            continue;
+        pthread_mutex_lock(&f->lock);
+        bool owes = f->lock_owed != NULL;
+        pthread_mutex_unlock(&f->lock);
+        if (!owes)
+            continue;
+        if (n == OWED_RETRY_BATCH) {
+            more = true;
+            break;
+        }
+        f->refs++;
+        fs[n++] = f;
+    }
+    pthread_mutex_unlock(&ot->lock);
+    for (size_t i = 0; i < n; i++) {
+        struct smb1_file *f = fs[i];
+        /* A lock request of the handle under way sends them first itself;
+         * the closer never waits for one (it may take a timeout). */
+        if (pthread_mutex_trylock(&f->lock_io) == 0) {
+            lock_owed_flush(f);
+            pthread_mutex_unlock(&f->lock_io);
+        } else {
+            more = true;
+        }
+    }
+    struct smb1_tree *t = n ? fs[0]->t : NULL;
+    int ms = n ? owed_retry_ms(fs[0]) : 0;
+    pthread_mutex_lock(&ot->lock);
+    for (size_t i = 0; i < n; i++)
+        fs[i]->refs--;
+    pthread_cond_broadcast(&ot->cond);
+    pthread_mutex_unlock(&ot->lock);
+    if (more && t)
+        wb_owed_retry_later(t, ms);
 }
 
 int smb1_lock(struct smb1_file *f, uint64_t off, uint64_t len, int type, bool wait)

@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ops/op_hide.h"
 #include "ops/op_setown.h"
@@ -535,7 +536,28 @@ static void *closer_main(void *arg)
         if (!f) {
             if (ot->closer_stop)
                 break;
-            pthread_cond_wait(&ot->close_cond, &ot->lock);
+            if (!ot->owed_retry) {
+                pthread_cond_wait(&ot->close_cond, &ot->lock);
+                continue;
+            }
+            int64_t left = ot->owed_at_ms - mux_now_ms();
+            if (left > 0) {
+                /* close_cond counts CLOCK_REALTIME; only a wake-up. */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += (time_t)(left / 1000);
+                ts.tv_nsec += (long)(left % 1000) * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&ot->close_cond, &ot->lock, &ts);
+                continue;
+            }
+            ot->owed_retry = false;
+            pthread_mutex_unlock(&ot->lock);
+            lock_owed_retry(ot);
+            pthread_mutex_lock(&ot->lock);
             continue;
         }
         ot->close_head = f->close_next;
@@ -556,6 +578,21 @@ static void *closer_main(void *arg)
     }
     pthread_mutex_unlock(&ot->lock);
     return NULL;
+}
+
+void wb_owed_retry_later(struct smb1_tree *t, int retry_ms)
+{
+    struct ops_tree *ot = ops_tree_get(t);
+    if (!ot)
+        return;
+    pthread_mutex_lock(&ot->lock);
+    int64_t at = mux_now_ms() + retry_ms;
+    if (!ot->owed_retry || at < ot->owed_at_ms)
+        ot->owed_at_ms = at;
+    ot->owed_retry = true;
+    if (ops_closer_start(ot, closer_main) == 0)
+        pthread_cond_signal(&ot->close_cond);
+    pthread_mutex_unlock(&ot->lock);
 }
 
 /* Queues f's CLOSE when nothing depends on its answer; ops_tree lock not

@@ -19,5 +19,9 @@ void wb_hold_owner(struct smb1_file *f, uint64_t fuid, uint64_t fgid, uint64_t u
 /* Sends f's held owner change now (its failure goes where a held write's
  * would), before another change of the owner or a set-id mode. */
 void wb_push_owner(struct smb1_file *f);
+/* An owed unlock of a file of t got no answer (op_lock.c): the tree's
+ * closer thread calls lock_owed_retry in retry_ms, and again each time it
+ * asks. */
+void wb_owed_retry_later(struct smb1_tree *t, int retry_ms);
 
 #endif

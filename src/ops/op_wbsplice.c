@@ -16,12 +16,13 @@
  * less a page, then a page) where a pipe cannot hold 1 MiB and a page,
  * and pieces cut per write were 9 + 1 a MiB, each a request smbd pays
  * for (its CPU goes by requests, not bytes: 612 ms for 512 MiB in 5120
- * requests against 492 ms in 4026 for smbclient's put). So spliced data
- * goes through a pipe of the handle's own, the carry (page references
- * moved out of FUSE's pipe, no copy): a piece leaves as soon as the
- * carry holds a full one (127 KiB), and what is left at the end of a
- * write waits there for the next write to continue it. 8 requests a MiB,
- * as smbclient's. What waits in the carry goes out as a piece of its own
+ * requests against 492 ms in 4026 for smbclient's put). So the stream
+ * is cut in full pieces (127 KiB) whatever the writes: what is left at
+ * the end of a write waits in a pipe of the handle's own, the carry
+ * (page references moved out of FUSE's pipe, no copy), for the next
+ * write to continue it; the carry's piece leaves once that write filled
+ * it, and the write's further full pieces go straight from FUSE's pipe.
+ * 8 requests a MiB, as smbclient's. What waits in the carry goes out as a piece of its own
  * when anything must see it (a drain: fsync, close, a read, fstat, a
  * settle from another handle or path, a write that does not continue
  * it), and after WB_CARRY_MS at the latest (the pump). Its failure is
@@ -232,11 +233,13 @@ int carry_out(struct file_wbehind *w)
     return r;
 }
 
-/* The spliced write of len bytes of the pipe fd at off, through the
- * carry in pieces of chunk (see the top); stream held. Returns the count
- * taken (short when the carry cannot take more: the caller writes the
+/* The spliced write of len bytes of the pipe fd at off (fid of epoch
+ * ep), through the carry in pieces of chunk (see the top): a full piece
+ * goes straight from fd when nothing is carried; stream held. Returns the
+ * count taken (short when neither can take more: the caller writes the
  * rest), or -errno. */
-static ssize_t carry_write(struct file_wbehind *w, int fd, size_t len, uint64_t off, uint32_t chunk)
+static ssize_t carry_write(struct file_wbehind *w, int fd, size_t len, uint64_t off, uint32_t chunk,
+                           uint16_t fid, uint64_t ep, size_t window, bool large)
 {
     pthread_mutex_lock(&w->lock);
     int r = wb_kept(w);
@@ -246,6 +249,18 @@ static ssize_t carry_write(struct file_wbehind *w, int fd, size_t len, uint64_t 
         return r;
     size_t done = 0;
     while (done < len) {
+        if (!w->carry_len && len - done >= chunk) {
+            struct io_req io = {NULL, NULL, chunk, off + done, large};
+            int g = wb_splice_piece(w, fd, &io, pk_slots(chunk), fid, ep, window, false);
+            if (g < 0)
+                return g;
+            if (g == 0)
+                break;
+            done += chunk;
+            if (g == 2)
+                break;
+            continue;
+        }
         size_t want = len - done;
         if (want > chunk - w->carry_len)
             want = chunk - w->carry_len;
@@ -276,7 +291,7 @@ ssize_t wbehind_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off
     if (!w || file_get_fid(f, &fid, &ep))
         return wbehind_write_src(f, NULL, fd, len, off, false);
     pthread_mutex_lock(&w->stream);
-    ssize_t r = carry_write(w, fd, len, off, chunk);
+    ssize_t r = carry_write(w, fd, len, off, chunk, fid, ep, window, p.large_files);
     size_t done = r > 0 ? (size_t)r : 0;
     /* What the carry could not take: pieces straight from fd, even and
      * page-aligned as smb1_write cuts them. */

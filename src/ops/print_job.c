@@ -141,6 +141,7 @@ int smb1_print_open(struct smb1_tree *t, const char *name, unsigned flags,
         return -ENOMEM;
     }
     pthread_mutex_init(&f->lock, NULL);
+    pthread_mutex_init(&f->lock_io, NULL);
     f->t = t;
     f->access = PRINT_ACCESS;
     f->no_reopen = true;

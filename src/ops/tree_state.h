@@ -61,6 +61,10 @@ struct ops_tree {
     unsigned close_n;
     bool closer_started, closer_stop;
     pthread_t closer;
+    /* An owed unlock got no answer (op_lock.c): the closer retries the
+     * tree's owed unlocks at owed_at_ms (mux_now_ms); under lock. */
+    bool owed_retry;
+    int64_t owed_at_ms;
     /* How long what a create told us is trusted (op_own.c); under lock. */
     uint64_t own_ttl_ns;
     /* Owner changes of files we created answered within own_ttl_ns

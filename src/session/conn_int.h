@@ -8,6 +8,8 @@
  *                            non-blocking LOCKING_ANDX round trips, which
  *                            may reconnect; waited for at most one request
  *                            timeout
+ *   smb1_file->lock_io       orders one open file's LOCKING_ANDX (ops/op_lock.c):
+ *                            held across them; the closer thread only tries it
  *   conn->reconnect_lock     serialises (re)connects and tree reconnects; the
  *                            other lock held across round trips (a reconnect
  *                            is one thread's job while the others wait)

@@ -48,6 +48,10 @@ be driven through several behaviours:
     nolock     LOCKING_ANDX replies are dropped, everything else answered
                (a server hung on one kind of request)
     nowrite    the same for WRITE_ANDX (smbd writes, nothing says so)
+    lostunlock LOCKING_ANDX replies are dropped (as nolock), and a
+               LOCKING_ANDX that unlocks never reaches smbd (lost on the
+               way): what a lock that got no answer may have locked stays
+               locked
     late       every reply but those of NEGOTIATE, SESSION_SETUP,
                TREE_CONNECT and ECHO leaves CTL_DIR/late_ms (default 2400)
                after its request came: a server that answers each request
@@ -348,6 +352,9 @@ class Conn:
                             continue
                         if m == "findclosesilent":
                             continue
+                    if m == "lostunlock" and body[4] == LOCKING_ANDX and body[32] >= 8 and \
+                            u16(body, 45) > 0:
+                        continue
                     if m == "failowner" and sub in (SET_PATH_INFO, SET_FILE_INFO) and \
                             owner_change(body):
                         event("failowner")
@@ -451,7 +458,7 @@ class Conn:
             return None
         if m == "stall" and cmd not in SETUP_CMDS + (ECHO,):
             return None
-        if m == "nolock" and cmd == LOCKING_ANDX:
+        if m in ("nolock", "lostunlock") and cmd == LOCKING_ANDX:
             return None
         if m == "nowrite" and cmd == WRITE_ANDX:
             return None

@@ -12,8 +12,7 @@
 #   second copies nothing; git clone of a repository on the mount, a
 #   commit, git fsck, a clone back; three sqlite writers in short
 #   transactions; rm -rf leaves nothing.
-# The two profiles at once (their own servers, ports and mounts): the
-# suite runs shell tests one at a time, and this one is mostly waiting.
+# The two profiles at once (their own servers, ports and mounts).
 if [ $# -eq 0 ]; then
     bash "${BASH_SOURCE[0]}" plain &
     p1=$!

@@ -118,6 +118,10 @@ static void *peer_main(void *arg)
                 eof = true;
                 break;
             }
+            if (len < SMB1_HDR_LEN + 1 + 18 || smb[SMB1_HDR_CMD] != SMB1_COM_READ_ANDX) {
+                free(smb); /* an NT_CANCEL: no reply */
+                continue;
+            }
             if (p->signing && !sign_verify(&p->key, smb, len, p->seq))
                 cr_log_error("peer: bad request MAC");
             held[nheld] = reply(p, smb, &held_len[nheld]);
@@ -148,6 +152,9 @@ static void *peer_main(void *arg)
     }
 }
 
+/* Set by a test before start(): what the mux polls for an interrupt. */
+static int (*test_interrupted)(void *arg);
+
 static struct mux *start(struct peer *p, bool signing, const struct script *s)
 {
     log_init(&lg, getenv("SMBFUSE_TEST_LOG") ? atoi(getenv("SMBFUSE_TEST_LOG")) : LOG_CRIT, NULL,
@@ -164,8 +171,12 @@ static struct mux *start(struct peer *p, bool signing, const struct script *s)
         p->signing = true;
         p->seq = 2;
     }
-    struct mux_opts o = {
-        .max_frame = 1 << 20, .max_inflight = 16, .stats = &stats, .log = &lg, .pace_ms = 5000};
+    struct mux_opts o = {.max_frame = 1 << 20,
+                         .max_inflight = 16,
+                         .stats = &stats,
+                         .log = &lg,
+                         .pace_ms = 5000,
+                         .interrupted = test_interrupted};
     int err = 0;
     struct mux *m = mux_new(sv[0], &o, &err);
     cr_assert_not_null(m, "mux_new: %d", err);
@@ -340,6 +351,44 @@ Test(mux_direct, timeout_waits_for_the_fill)
     sleep_ms(100);
     cr_assert_eq(memcmp(snap, buf, len), 0, "the buffer changed after the call returned");
     cr_assert_eq(stats.direct_reads, 1);
+    cr_assert_eq(stats.led, 0);
+    stop(m, &p);
+    free(buf);
+    free(snap);
+}
+
+static int64_t interrupt_at_ms;
+static int interrupted_after(void *arg)
+{
+    (void)arg;
+    return now_ms() >= interrupt_at_ms;
+}
+
+/* The same for a caller that is interrupted (FUSE's interrupt): -EINTR
+ * (or its reply, when that ended the fill) only once the buffer is left
+ * alone. */
+Test(mux_direct, interrupt_waits_for_the_fill)
+{
+    struct peer p;
+    test_interrupted = interrupted_after;
+    struct mux *m = start(&p, false, &(struct script){.stall_ms = 800});
+    test_interrupted = NULL;
+    uint32_t len = 100000;
+    uint8_t *buf = calloc(1, len), *snap = malloc(len);
+    bool split = false;
+    thread_reads(m);
+    int64_t t0 = now_ms();
+    interrupt_at_ms = t0 + 100;
+    int r = one_read(m, buf, len, 5000, &split);
+    int64_t back = now_ms();
+    memcpy(snap, buf, len);
+    cr_assert(r == 0 || r == -EINTR, "%d", r);
+    cr_assert_geq(back - t0, 700, "returned after %lld ms, while its data was arriving",
+                  (long long)(back - t0));
+    for (int i = 0; i < 100 && !p.done_ms; i++)
+        sleep_ms(10);
+    sleep_ms(100);
+    cr_assert_eq(memcmp(snap, buf, len), 0, "the buffer changed after the call returned");
     cr_assert_eq(stats.led, 0);
     stop(m, &p);
     free(buf);
