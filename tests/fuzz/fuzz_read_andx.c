@@ -3,7 +3,9 @@
  * file_read_decode, whose data must lie inside
  * the frame and after the parameter words (never header bytes handed over
  * as file data), and no longer than asked for (the first two bytes of the
- * input, little-endian, times 4, as the request's count). */
+ * input, little-endian, times 4, as the request's count); then the same
+ * frame split after its words (the second byte says where), as the mux's
+ * reader receives READ_ANDX data straight into the caller's buffer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             x ^= d[i];
         (void)x;
     }
+    /* The same frame split as the mux's reader splits a READ_ANDX reply
+     * (msg_in.ext): a head up to somewhere after the words, the rest in a
+     * buffer of its own. Data must then be all of the rest, never the
+     * head's bytes nor beyond either buffer. */
+    size_t cut = in.bytes_off + (data[1] & 0x3F);
     msg_in_free(&in);
+    if (cut >= n)
+        return 0;
+    uint8_t *head = malloc(cut), *rest = malloc(n - cut);
+    if (!head || !rest) {
+        free(head);
+        free(rest);
+        return 0;
+    }
+    memcpy(head, data + 2, cut);
+    memcpy(rest, data + 2 + cut, n - cut);
+    if (msg_in_parse_split(&in, head, cut, rest, n - cut, &why) < 0) {
+        free(head);
+        free(rest);
+        return 0;
+    }
+    if (file_read_decode(&in, max, &d, &len) == 0 && len) {
+        if (len > max || d != rest || len != n - cut)
+            __builtin_trap();
+        volatile uint8_t x = 0;
+        for (uint32_t i = 0; i < len; i++)
+            x ^= d[i];
+        (void)x;
+    }
+    msg_in_free(&in);
+    free(rest);
     return 0;
 }
