@@ -33,12 +33,21 @@ int smb1_hide_open(struct smb1_tree *t, const char *path, char *out, size_t cap)
     int r = smb1_rename(t, path, out, RENAME_NOREPLACE);
     if (r)
         return r;
+    unsigned marked = 0;
     pthread_mutex_lock(&ot->lock);
     for (struct smb1_file *f = ot->files; f; f = f->next) {
-        if (!f->released && file_path_matches(f, out, false))
+        if (!f->released && file_path_matches(f, out, false)) {
             f->hidden = true;
+            marked++;
+        }
     }
     pthread_mutex_unlock(&ot->lock);
+    /* The last handle was released while the rename was on its way (a
+     * release takes no lock on the name, so nothing orders it after the
+     * hide): its CLOSE found it unmarked and will not delete it, so the
+     * delete is done here, or the hidden file would stay for ever. */
+    if (!marked)
+        hide_closed(t, out);
     return 0;
 }
 

@@ -32,6 +32,19 @@ fs_alive() {
     [ -n "$st" ] && [ "$st" != Z ]
 }
 
+# Whether the server's directory $1 is empty within 5 s. A file deleted
+# while open (sqlite's journals, git's lock files) waits under a hidden
+# name until its last release, which the kernel sends after close(2) has
+# returned: its delete may still be on its way when rm -rf ends.
+fs_server_dir_empties() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -z "$(ls -A "$1")" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 fs_unmount() {
     if [ "$FS_MOUNTED" = 1 ]; then
         local i

@@ -269,6 +269,14 @@ static void check_held_and_background(void)
     cr_assert_eq(local_size(hidden), 100, "the held data went out before the move");
     cr_assert_eq(smb1_close(f), 0);
     cr_assert_eq(local_size(hidden), -1, "a hidden file outlived its last close");
+    /* its last handle released while the hide was on its way (FUSE's
+     * release takes no lock on the name): the hide deletes it itself */
+    f = create_held("hb/f6");
+    cr_assert_eq(smb1_write(f, data, 100, 0), 100);
+    cr_assert_eq(smb1_close_background(f), 0);
+    cr_assert_eq(smb1_hide_open(T, "hb/f6", hidden, sizeof(hidden)), 0);
+    cr_assert_eq(local_size("hb/f6"), -1);
+    cr_assert_eq(local_size(hidden), -1, "a file hidden after its last release stayed");
     /* what a create's reply said is kept on the handle, once, until
      * something goes through it (libfuse's getattr after a create) */
     struct smb1_stat os, cs;

@@ -47,6 +47,6 @@ mkdir "$MNT/repo"
 fs_log "ok   git init/add/commit/log/fsck"
 
 rm -rf "$MNT/untar" "$MNT/rs" "$MNT/repo" || fail "rm -rf"
-[ -z "$(ls -A "$SHARE_DIR")" ] || fail "rm -rf left: $(ls -A "$SHARE_DIR" | head)"
+fs_server_dir_empties "$SHARE_DIR" || fail "rm -rf left: $(ls -A "$SHARE_DIR" | head)"
 fs_log "ok   rm -rf"
 fs_log "PASS"

@@ -91,6 +91,6 @@ fs_log "ok   $PROFILE: git clone onto the mount, commit, fsck, clone back"
 fs_log "ok   $PROFILE: 3 sqlite writers x 40 transactions, 3 runs, all rows, integrity ok"
 
 rm -rf "$MNT/untar" "$MNT/rs" "$MNT/clone" || fail "rm -rf"
-[ -z "$(ls -A "$SHARE_DIR")" ] || fail "rm -rf left: $(ls -A "$SHARE_DIR" | head)"
+fs_server_dir_empties "$SHARE_DIR" || fail "rm -rf left: $(ls -A "$SHARE_DIR" | head)"
 fs_log "ok   $PROFILE: rm -rf"
 fs_log "PASS ($PROFILE)"
