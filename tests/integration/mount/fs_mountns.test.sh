@@ -18,7 +18,14 @@ FS_FOREGROUND=1 fs_mount
 # A private copy of our mount table, ours included.
 unshare -m --propagation private sleep 60 &
 HOLDER=$!
-for i in $(seq 100); do grep -q " $MNT " "/proc/$HOLDER/mountinfo" 2>/dev/null && break; sleep 0.05; done
+# $! is unshare(1) from its fork on: wait until it has its namespace (its
+# mountinfo shows our mount before too).
+SELF_NS=$(readlink /proc/self/ns/mnt)
+for i in $(seq 100); do
+    [ "$(readlink "/proc/$HOLDER/ns/mnt" 2>/dev/null)" != "$SELF_NS" ] &&
+        grep -q " $MNT " "/proc/$HOLDER/mountinfo" 2>/dev/null && break
+    sleep 0.05
+done
 grep -q " $MNT " "/proc/$HOLDER/mountinfo" || fail "the new namespace has no copy of the mount"
 [ "$(readlink "/proc/$HOLDER/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || fail "no new namespace"
 got=$(nsenter -t "$HOLDER" -m cat "$MNT/healthy") || fail "read through the other namespace's copy"
