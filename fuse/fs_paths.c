@@ -114,15 +114,19 @@ int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
     return 0;
 }
 
-/* The FUSE path of a ghost whose server path is spath, into out: true
- * when spath is one. */
-static bool ghost_of_server(struct sfs_fs *fs, const char *spath, char *out, size_t outlen)
+/* A ghost's other name, into out: its FUSE path when path is its server
+ * path (from_server), else its server path when path is its FUSE path.
+ * true when path names one. */
+static bool ghost_translate(struct sfs_fs *fs, const char *path, bool from_server, char *out,
+                            size_t outlen)
 {
     bool found = false;
     pthread_mutex_lock(&fs->ghosts_lock);
     for (struct sfs_ghost *g = fs->ghosts; g; g = g->next) {
-        if (strcmp(g->server_path, spath) == 0) {
-            found = snprintf(out, outlen, "%s", g->fuse_path) < (int)outlen;
+        const char *key = from_server ? g->server_path : g->fuse_path;
+        if (strcmp(key, path) == 0) {
+            const char *other = from_server ? g->fuse_path : g->server_path;
+            found = snprintf(out, outlen, "%s", other) < (int)outlen;
             break;
         }
     }
@@ -136,7 +140,7 @@ const char *sfs_handle_path(struct sfs_fs *fs, struct smb1_file *h, char *buf, s
     char sp[SFS_SPATH_MAX];
     if (!h || smb1_file_path(h, sp, sizeof(sp)) != 0)
         return NULL;
-    if (ghost_of_server(fs, sp, buf, size))
+    if (ghost_translate(fs, sp, true, buf, size))
         return buf;
     const char *prefix = fs->opts->prefix ? fs->opts->prefix : "";
     size_t pl = strlen(prefix);
@@ -185,16 +189,7 @@ bool path_is_open(struct sfs_fs *fs, const char *path, bool below)
 /* The server path of a ghost, into out: true when path is one. */
 bool ghost_lookup(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
 {
-    bool found = false;
-    pthread_mutex_lock(&fs->ghosts_lock);
-    for (struct sfs_ghost *g = fs->ghosts; g; g = g->next) {
-        if (strcmp(g->fuse_path, path) == 0) {
-            found = snprintf(out, outlen, "%s", g->server_path) < (int)outlen;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&fs->ghosts_lock);
-    return found;
+    return ghost_translate(fs, path, false, out, outlen);
 }
 
 void ghost_free(struct sfs_ghost *g)
