@@ -25,7 +25,10 @@
  * another's, as the reader thread does) until its own reply is in, then
  * hands the socket on: to another caller still waiting for its reply
  * (woken on its cond), else to the reader thread when replies are due
- * that nobody waits for (tickets, the rest of a pipeline), else to nobody.
+ * that nobody waits for (the rest of a pipeline), else to nobody. A
+ * ticket's reply (mux_start) counts as waited for: its holder comes for
+ * it with mux_finish and reads it itself, which spares write-behind's
+ * pump a hand-off per reply (two wake-ups instead of one).
  * The reader thread keeps the socket while a reply is due that no caller
  * waits for (a pipeline works as before, batched MAC checks included),
  * else hands it to a waiting caller or to nobody, and takes it back once

@@ -136,8 +136,11 @@ struct mux_ticket {
  * -EAGAIN at once) and for the others while slots are free; several are
  * signed in one md5_multi pass. Returns how many went out (g >= 1, in
  * order; tk[0..g) are theirs), or -errno with nothing sent. Every ticket
- * must be collected with mux_finish, which frees its slot: a caller that
- * holds tickets must not wait for a slot (it may hold them all). A request
+ * must be collected with mux_finish, which frees its slot and reads the
+ * socket itself for it when nobody does (the reader thread is not called
+ * for a ticket: it reads one only after its grace without readers); a
+ * caller that holds tickets must not wait for a slot (it may hold them
+ * all). A request
  * with a tail (msg_out.tail_len: data in a pipe) goes alone, unsigned and
  * unobserved (else -EOPNOTSUPP, nothing taken from the pipe); when its
  * send fails, tail_sent says how much the pipe lost. */

@@ -424,6 +424,7 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
             r = -ENOMEM;
         if (r)
             break;
+        rq[k]->claimed = true;
         cond_init_mono(&rq[k]->cond);
     }
     int g = k ? 0 : r;
@@ -438,14 +439,8 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
             tk[j] = (struct mux_ticket){.rq = rq[j], .seq = seq[j], .sgn = sg, .due = due};
         for (size_t j = g > 0 ? (size_t)g : 0; j < k; j++)
             req_free(rq[j]);
-        if (g > 0) {
-            /* Nobody waits for these replies yet: when nobody reads, the
-             * reader thread does now (mux.c, "Who reads"). */
-            pthread_mutex_lock(&m->lock);
-            if (m->rd == RD_NONE)
-                pthread_cond_signal(&m->rd_cond);
-            pthread_mutex_unlock(&m->lock);
-        }
+        /* Nobody is called to read these replies: mux_finish reads them
+         * (mux.c, "Who reads"). */
     }
     return g;
 }

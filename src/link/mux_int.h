@@ -58,6 +58,10 @@ struct mux_req {
     bool multi;
     bool abandoned; /* waiter gone; the reader or teardown frees it */
     bool waiting;   /* its caller is in or on its way to wait_frame (mux->lock) */
+    /* A ticket (mux_start): whoever holds it collects its reply with
+     * mux_finish, reading the socket itself when nobody does, so the
+     * reader thread is not called for it (set before it is listed). */
+    bool claimed;
     /* Abandoned, and its late reply has begun: a reply in several frames
      * goes on (its frames come back to back), so the request keeps its MID
      * until a frame of another request comes; the rest is dropped as late,

@@ -481,19 +481,19 @@ void release_rd_locked(struct mux *m, const struct mux_req *self)
             pthread_cond_signal(&r->cond); /* it takes the socket */
             return;
         }
-        unwaited = true;
+        if (!r->claimed)
+            unwaited = true; /* a ticket's holder comes for it itself */
     }
     if (unwaited)
         pthread_cond_signal(&m->rd_cond);
 }
 
-/* Caller holds m->lock: a reply is due that no caller waits for (a
- * ticket's, the rest of a pipeline's, or one whose caller is on its way
- * to wait). */
+/* Caller holds m->lock: a reply is due that no caller waits for (the
+ * rest of a pipeline's; not a ticket's, whose holder reads for it). */
 static bool unwaited_due(struct mux *m)
 {
     for (struct mux_req *r = m->reqs; r; r = r->next)
-        if (req_due(r) && !r->waiting && !r->head)
+        if (req_due(r) && !r->waiting && !r->claimed && !r->head)
             return true;
     return false;
 }

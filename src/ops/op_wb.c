@@ -51,6 +51,7 @@
 #include <time.h>
 
 #include "ops/op_hide.h"
+#include "ops/op_info.h"
 #include "ops/op_setown.h"
 #include "ops/op_wclose.h"
 #include "ops/tree_state.h"
@@ -97,6 +98,30 @@ static void set_held(struct smb1_file *f, bool held)
     mark_busy(f, &f->held, held);
 }
 
+/* A time held for the close of a file whose CLOSE cannot carry it (not
+ * opened the POSIX way: smb1_own_defer_mtime) goes on the handle now:
+ * whoever pushes may look at the file. Its failure goes into wb_err, for
+ * the next write, fsync or close(2); wb_lock held. */
+static void push_times_locked(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot || smb1_close_sets_mtime(f))
+        return;
+    pthread_mutex_lock(&ot->lock);
+    bool has = f->mtime_pending;
+    struct timespec mt = f->close_mtime;
+    f->mtime_pending = false;
+    pthread_mutex_unlock(&ot->lock);
+    if (!has)
+        return;
+    int r = smb1_utimens(f->t, NULL, f, NULL, &mt);
+    if (r) {
+        log_file(f, "set of the times (held for the close)", r);
+        if (!f->wb_err)
+            f->wb_err = r;
+    }
+}
+
 /* Writes out what f holds; wb_lock held. Returns 0 or the failure, which
  * also stays in wb_err for the next write, flush or close. An owner
  * change held (op_setown.c) goes first; its failure only into wb_err. */
@@ -124,6 +149,7 @@ static int push_locked(struct smb1_file *f)
             f->wb_err = r;
     }
     f->wb_len = 0;
+    push_times_locked(f);
     return r;
 }
 
@@ -409,13 +435,26 @@ int smb1_flush_held(struct smb1_file *f)
         }
     }
     if (f->wb_len && !r && chain) {
-        int rc = smb1_write_close(f, f->wb, f->wb_len, f->wb_off, has_mt ? &mt : NULL);
+        /* A time the CLOSE cannot carry (no POSIX open) is set on the
+         * handle in the same wait as the chain, just before it. */
+        uint8_t rec[INFO_BASIC_LEN];
+        struct wclose_set times = {SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), NULL, 0, false};
+        struct wclose_set *set = NULL;
+        if (has_mt && !smb1_close_sets_mtime(f)) {
+            info_encode_basic(rec, NULL, &mt, 0);
+            set = &times;
+        }
+        int rc = wclose_send(f, f->wb, f->wb_len, f->wb_off, has_mt && !set ? &mt : NULL, set);
         if (rc != -EINVAL) {
-            if (rc)
+            /* The set's failure is the close's too, after the data. */
+            int rt = set ? set->err : 0;
+            if (rt)
+                log_file(f, "set of the times (held for the close)", rt);
+            if (rc && rc != rt)
                 log_file(f, "write and close", rc);
             f->wb_len = 0;
             r = rc;
-            if (rc == 0 && has_mt) {
+            if (has_mt) {
                 pthread_mutex_lock(&ot->lock);
                 f->mtime_pending = false;
                 pthread_mutex_unlock(&ot->lock);

@@ -21,15 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CORE_ASSERT(cond, ...)                                                                     \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "plain_test.h" /* before core_server.h: its CORE_ASSERT */
 
 #include "session/conn.h"
 #include "core_server.h"
@@ -40,19 +32,6 @@
 
 #define THREADS    16
 #define PER_THREAD 200
-
-static struct smb1_log lg;
-static int failed_checks;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: ", __FILE__, __LINE__);                          \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-            __atomic_fetch_add(&failed_checks, 1, __ATOMIC_RELAXED);                               \
-        }                                                                                          \
-    } while (0)
 
 struct worker {
     struct smb1_conn *conn;
@@ -204,7 +183,7 @@ static void check_stats(struct smb1_conn *conn)
 
 static int test_fake(void)
 {
-    int before = failed_checks;
+    int before = plain_failures;
     struct fake_opts o = {.user = "alice",
                           .domain = "WORKGROUP",
                           .password = "s3cret pass",
@@ -215,7 +194,7 @@ static int test_fake(void)
     uint16_t port = 0;
     struct fake_server *fs = fake_start(&o, &port);
     CORE_ASSERT(fs, "%s", "fake_start");
-    struct smb1_config c = fake_client_config(port, &lg);
+    struct smb1_config c = fake_client_config(port, &plain_log);
     c.sign = SMB1_SIGN_REQUIRED;
     c.request_timeout_ms = 20000;
     struct smb1_conn *conn = NULL;
@@ -235,7 +214,7 @@ static int test_fake(void)
           fst.max_outstanding);
     CHECK(fst.connections == 1, "%u connections", fst.connections);
     fake_stop(fs);
-    return failed_checks == before;
+    return plain_failures == before;
 }
 
 struct chaos {
@@ -258,7 +237,7 @@ static void *chaos_main(void *arg)
  * is retried on the new connection and still gets its own bytes. */
 static int test_reconnect_under_load(void)
 {
-    int before = failed_checks;
+    int before = plain_failures;
     struct fake_opts o = {.user = "alice",
                           .domain = "WORKGROUP",
                           .password = "s3cret pass",
@@ -267,7 +246,7 @@ static int test_reconnect_under_load(void)
     uint16_t port = 0;
     struct fake_server *fs = fake_start(&o, &port);
     CORE_ASSERT(fs, "%s", "fake_start");
-    struct smb1_config c = fake_client_config(port, &lg);
+    struct smb1_config c = fake_client_config(port, &plain_log);
     c.sign = SMB1_SIGN_REQUIRED;
     c.request_timeout_ms = 20000;
     struct smb1_conn *conn = NULL;
@@ -294,12 +273,12 @@ static int test_reconnect_under_load(void)
     CHECK(fst.bad_request_signatures == 0, "fake saw %u requests out of sequence order",
           fst.bad_request_signatures);
     fake_stop(fs);
-    return failed_checks == before;
+    return plain_failures == before;
 }
 
 static int test_smbd(void)
 {
-    int before = failed_checks;
+    int before = plain_failures;
     struct core_server srv;
     core_server_start(&srv, "signed", false);
     char dir[700];
@@ -330,7 +309,7 @@ static int test_smbd(void)
     c.sign = SMB1_SIGN_REQUIRED;
     c.request_timeout_ms = 30000;
     c.unix_ext = -1;
-    c.log = &lg;
+    c.log = &plain_log;
     struct smb1_conn *conn = NULL;
     char why[256] = "";
     int r = smb1_conn_new(&c, &conn, why, sizeof(why));
@@ -352,14 +331,12 @@ static int test_smbd(void)
     }
     smb1_conn_free(conn);
     core_server_stop(&srv);
-    return failed_checks == before;
+    return plain_failures == before;
 }
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    const char *lv = getenv("SMBFUSE_TEST_LOG");
-    log_init(&lg, lv ? atoi(lv) : LOG_ERR, NULL, NULL);
+    plain_init();
     int passed = 0, failed = 0;
     if (test_fake())
         passed++;
@@ -373,7 +350,5 @@ int main(void)
         passed++;
     else
         failed++;
-    log_destroy(&lg);
-    printf("concurrency: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return plain_finish("concurrency", passed, failed);
 }

@@ -14,15 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CORE_ASSERT(cond, ...)                                                                     \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "plain_test.h" /* before core_server.h: its CORE_ASSERT */
 
 #include "core_server.h"
 #include "log.h"

@@ -27,8 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "smb1.h"
+#include "plain_test.h"
 
 #define WRITERS  4
 #define SHARERS  2
@@ -36,22 +35,10 @@
 #define BLOCKS   24 /* per writer: 1.5 MiB, in 3 bursts */
 #define SHARED_B 16 /* blocks of the shared file */
 
-static struct smb1_log lg;
 static struct smb1_conn *C;
 static struct smb1_tree *T;
-static int failures;
 static int stop_stats;
 static bool unsigned_run; /* the plain pass: pipe writes are spliced */
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: ", __FILE__, __LINE__);                          \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-            __atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);                                    \
-        }                                                                                          \
-    } while (0)
 
 static uint8_t byte_at(int id, size_t off)
 {
@@ -215,14 +202,6 @@ static void *stat_main(void *arg)
     return NULL;
 }
 
-static int count_cb(void *ctx, const char *name, const struct smb1_stat *st)
-{
-    (void)name;
-    (void)st;
-    (*(int *)ctx)++;
-    return 0;
-}
-
 static void exercise(void)
 {
     __atomic_store_n(&stop_stats, 0, __ATOMIC_RELAXED);
@@ -257,81 +236,30 @@ static void exercise(void)
 
 static int run(const char *profile)
 {
-    char dir[64] = "/dev/shm/smbfuse-wbh-XXXXXX";
-    if (!mkdtemp(dir) || chmod(dir, 01777) != 0) {
-        perror("mkdtemp");
-        return 0;
-    }
-    char extra[128];
-    snprintf(extra, sizeof(extra), "path = %s", dir);
-    struct harness_server sv;
-    memset(&sv, 0, sizeof(sv));
-    int ok = 0;
     unsigned_run = strcmp(profile, "plain") == 0;
-    if (harness_smbd_start_ex(profile, NULL, extra, &sv) != 0) {
-        fprintf(stderr, "smbd did not start\n");
-        goto out_dir;
-    }
-    struct smb1_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.host = "127.0.0.1";
-    cfg.port = (uint16_t)sv.port;
-    cfg.transport = SMB1_TRANSPORT_DIRECT;
-    cfg.user = sv.user;
-    cfg.password = sv.pass;
-    cfg.domain = sv.domain;
-    cfg.sec = SMB1_SEC_NTLMSSP;
-    cfg.sign = unsigned_run ? SMB1_SIGN_OFF : SMB1_SIGN_REQUIRED;
-    cfg.unix_ext = -1;
-    cfg.log = &lg;
-    char why[256] = "";
-    int r = smb1_conn_new(&cfg, &C, why, sizeof(why));
-    if (r) {
-        fprintf(stderr, "connect: %s (%s)\n", strerror(-r), why);
-        goto out_server;
-    }
-    r = smb1_tree_connect(C, "share", &T);
-    if (r) {
-        fprintf(stderr, "tree connect: %s\n", strerror(-r));
-        goto out_conn;
-    }
+    struct plain_share ps;
+    if (plain_share_open(&ps, "wbh", profile, unsigned_run ? SMB1_SIGN_OFF : SMB1_SIGN_REQUIRED) !=
+        0)
+        return 0;
+    C = ps.conn;
+    T = ps.tree;
     exercise();
     smb1_close_all(T);
-    int left = 0;
-    r = smb1_readdir(T, "", count_cb, &left);
-    CHECK(r == 0 && left == 0, "%d names left on the share (%s)", left, strerror(-r));
+    plain_expect_empty_share(T);
+    plain_expect_clean_stats(C);
     struct smb1_stats st;
     smb1_conn_get_stats(C, &st);
-    CHECK(st.bad_signatures == 0 && st.unknown_mids == 0 && st.reconnects == 0 &&
-              st.timeouts == 0 && st.malformed == 0,
-          "stats: %llu bad signatures, %llu unknown MIDs, %llu reconnects",
-          (unsigned long long)st.bad_signatures, (unsigned long long)st.unknown_mids,
-          (unsigned long long)st.reconnects);
     CHECK(unsigned_run ? st.spliced_writes > 0 : st.spliced_writes == 0,
           "%llu writes spliced on the %s connection", (unsigned long long)st.spliced_writes,
           profile);
-    ok = failures == 0;
-    smb1_tree_free(T);
-out_conn:
-    smb1_conn_free(C);
-out_server:
-    harness_server_stop(&sv);
-out_dir:;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return ok;
+    plain_share_close(&ps);
+    return plain_failures == 0;
 }
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    const char *lv = getenv("SMBFUSE_TEST_LOG");
-    log_init(&lg, lv ? atoi(lv) : LOG_ERR, NULL, NULL);
+    plain_init();
     int ok = run("signed");
     ok = run("plain") && ok;
-    log_destroy(&lg);
-    printf("write-behind threads: %d passed, %d failed\n", ok, !ok);
-    return ok ? 0 : 1;
+    return plain_finish("write-behind threads", ok, !ok);
 }

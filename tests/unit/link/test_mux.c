@@ -17,6 +17,7 @@
 
 #include "link/md5_multi.h"
 #include "link/mux.h"
+#include "mux_pair.h"
 #include "link/nbt.h"
 #include "link/sign.h"
 #include "wire/smb1_proto.h"
@@ -164,40 +165,25 @@ static void *peer_main(void *arg)
 
 static struct mux *start(struct peer *p, unsigned inflight, bool signing, unsigned batch)
 {
-    log_init(&lg, getenv("SMBFUSE_TEST_LOG") ? atoi(getenv("SMBFUSE_TEST_LOG")) : LOG_CRIT, NULL,
-             NULL);
+    mux_pair_log_init(&lg);
     memset(&stats, 0, sizeof(stats));
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     memset(p, 0, sizeof(*p));
-    p->fd = sv[1];
     p->batch = batch;
-    static const uint8_t sk[16] = "0123456789abcdef", resp[24] = "response-bytes-24-long..";
-    if (signing) {
-        cr_assert_eq(sign_key_init(&p->key, sk, 16, resp, 24), 0);
-        p->signing = true;
-        p->seq = 2;
-    }
     struct mux_opts o = {.max_frame = 1 << 20,
                          .max_inflight = inflight,
                          .stats = &stats,
                          .log = &lg,
                          .obs = test_obs,
                          .lead_grace_ms = test_grace_ms};
-    int err = 0;
-    struct mux *m = mux_new(sv[0], &o, &err);
-    cr_assert_not_null(m, "mux_new: %d", err);
-    if (signing)
-        mux_sign_activate(m, &p->key, 2);
+    struct mux *m = mux_pair_open(&o, signing, &p->key, &p->seq, &p->fd);
+    p->signing = signing;
     cr_assert_eq(pthread_create(&p->thr, NULL, peer_main, p), 0);
     return m;
 }
 
 static void stop(struct mux *m, struct peer *p)
 {
-    mux_put(m);
-    pthread_join(p->thr, NULL);
-    close(p->fd);
+    mux_pair_close(m, p->thr, p->fd);
     log_destroy(&lg);
 }
 
@@ -794,22 +780,58 @@ Test(mux, leader_hands_replies_and_socket_to_the_right_waiter)
                   (unsigned long long)stats.led);
 }
 
-/* A ticket's reply has no waiter: when nobody reads the socket, sending
- * it calls the reader thread back at once instead of after the grace. */
-Test(mux, ticket_reply_read_while_nobody_waits)
+static void ticket_build(struct msg_out *req, const char *payload)
 {
+    cr_assert_eq(msg_out_init(req, SMB1_COM_ECHO, 128), 0);
+    msg_words_begin(req);
+    wire_put_u16(&req->w, 1);
+    msg_words_end(req);
+    msg_bytes_begin(req);
+    wire_put_bytes(&req->w, payload, strlen(payload));
+    msg_bytes_end(req);
+}
+
+/* Tickets' replies are read by whoever collects them (mux_finish leads),
+ * not by the reader thread, which would hand each over: two wake-ups a
+ * reply on write-behind's path instead of one. */
+Test(mux, ticket_replies_read_by_their_collector)
+{
+    enum { N = 8 };
     test_grace_ms = 60000;
+    struct peer p;
+    struct mux *m = start(&p, 16, false, 1);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(echo(m, "warm", 5000), 0);
+    uint64_t led = __atomic_load_n(&stats.led, __ATOMIC_SEQ_CST);
+    struct msg_out req[N];
+    struct mux_ticket tk[N];
+    for (int i = 0; i < N; i++)
+        ticket_build(&req[i], "tk");
+    cr_assert_eq(mux_start(m, req, N, true, 5000, tk), N);
+    sleep_ms(50); /* the replies are in the socket: nobody reads them */
+    for (int i = 0; i < N; i++) {
+        struct msg_in in;
+        cr_assert_eq(mux_finish(m, &tk[i], &req[i], 5000, &in), 0);
+        msg_in_free(&in);
+        msg_out_free(&req[i]);
+    }
+    cr_assert_eq(__atomic_load_n(&stats.led, __ATOMIC_SEQ_CST) - led, N,
+                 "the collector read %llu of %d replies",
+                 (unsigned long long)(__atomic_load_n(&stats.led, __ATOMIC_SEQ_CST) - led), N);
+    stop(m, &p);
+}
+
+/* A ticket nobody collects yet: its reply is still read within the
+ * grace (the reader thread takes the socket back), so a frame behind it
+ * (an oplock break) is never stuck. */
+Test(mux, ticket_reply_read_while_nobody_collects)
+{
+    test_grace_ms = 20;
     struct peer p;
     struct mux *m = start(&p, 4, true, 1);
     cr_assert_eq(echo(m, "warm", 5000), 0);
     struct msg_out req;
-    cr_assert_eq(msg_out_init(&req, SMB1_COM_ECHO, 128), 0);
-    msg_words_begin(&req);
-    wire_put_u16(&req.w, 1);
-    msg_words_end(&req);
-    msg_bytes_begin(&req);
-    wire_put_bytes(&req.w, "tk", 2);
-    msg_bytes_end(&req);
+    ticket_build(&req, "tk");
     struct mux_ticket tk;
     cr_assert_eq(mux_start(m, &req, 1, true, 5000, &tk), 1);
     int waited = 0;

@@ -16,6 +16,7 @@
 
 #include "link/md5_multi.h"
 #include "link/mux.h"
+#include "mux_pair.h"
 #include "link/mux_int.h"
 #include "link/nbt.h"
 #include "link/sign.h"
@@ -157,40 +158,25 @@ static int (*test_interrupted)(void *arg);
 
 static struct mux *start(struct peer *p, bool signing, const struct script *s)
 {
-    log_init(&lg, getenv("SMBFUSE_TEST_LOG") ? atoi(getenv("SMBFUSE_TEST_LOG")) : LOG_CRIT, NULL,
-             NULL);
+    mux_pair_log_init(&lg);
     memset(&stats, 0, sizeof(stats));
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     memset(p, 0, sizeof(*p));
-    p->fd = sv[1];
     p->s = *s;
-    static const uint8_t sk[16] = "0123456789abcdef", resp[24] = "response-bytes-24-long..";
-    if (signing) {
-        cr_assert_eq(sign_key_init(&p->key, sk, 16, resp, 24), 0);
-        p->signing = true;
-        p->seq = 2;
-    }
     struct mux_opts o = {.max_frame = 1 << 20,
                          .max_inflight = 16,
                          .stats = &stats,
                          .log = &lg,
                          .pace_ms = 5000,
                          .interrupted = test_interrupted};
-    int err = 0;
-    struct mux *m = mux_new(sv[0], &o, &err);
-    cr_assert_not_null(m, "mux_new: %d", err);
-    if (signing)
-        mux_sign_activate(m, &p->key, 2);
+    struct mux *m = mux_pair_open(&o, signing, &p->key, &p->seq, &p->fd);
+    p->signing = signing;
     cr_assert_eq(pthread_create(&p->thr, NULL, peer_main, p), 0);
     return m;
 }
 
 static void stop(struct mux *m, struct peer *p)
 {
-    mux_put(m);
-    pthread_join(p->thr, NULL);
-    close(p->fd);
+    mux_pair_close(m, p->thr, p->fd);
     log_destroy(&lg);
 }
 
