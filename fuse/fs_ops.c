@@ -10,6 +10,7 @@
 #define FUSE_USE_VERSION 314
 
 #include "fs_ops_int.h"
+#include "fs_readahead.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -128,6 +129,8 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     }
     if (fs->opts->max_read)
         conn->max_read = fs->opts->max_read;
+    /* What the readahead window is cut into (main.c, fs_readahead.c). */
+    atomic_store(&fs->read_pages, sfs_read_pages(conn->max_write, conn->max_read));
     if (conn->capable & FUSE_CAP_ASYNC_READ)
         conn->want |= FUSE_CAP_ASYNC_READ;
     if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -681,6 +684,7 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
         *err = -ENOMEM;
         return NULL;
     }
+    atomic_init(&fs->read_pages, 0);
     double ttl = opts->actimeo > 0 ? opts->actimeo : 0;
     struct cache_config cc = {.ttl_ns = (uint64_t)(ttl * 1e9)};
     fs->cache = cache_new(&cc);
@@ -727,6 +731,11 @@ void sfs_fs_free(struct sfs_fs *fs)
     dirs_clear(fs);
     pthread_mutex_destroy(&fs->dirs_lock);
     free(fs);
+}
+
+unsigned sfs_fs_read_kb(struct sfs_fs *fs)
+{
+    return atomic_load(&fs->read_pages) * 4;
 }
 
 void sfs_fs_log_stats(struct sfs_fs *fs)

@@ -28,6 +28,10 @@ void sfs_fs_free(struct sfs_fs *fs);
  * server_locks false (nobrl) fcntl/flock locks stay in the kernel. */
 const struct fuse_operations *sfs_fs_operations(bool server_locks);
 
+/* The largest read the kernel sends through the mount, in KiB, once FUSE
+ * INIT is done (0 before). */
+unsigned sfs_fs_read_kb(struct sfs_fs *fs);
+
 /* Logs the connection's counters and the cache's at LOG_INFO. */
 void sfs_fs_log_stats(struct sfs_fs *fs);
 

@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,6 +77,7 @@ struct sfs_fs {
     uint64_t links_seq;
     pthread_mutex_t dirs_lock; /* protects dirs and every sfs_dir in it */
     struct sfs_dir *dirs;
+    atomic_uint read_pages; /* the largest FUSE read (sfs_init; 0 before) */
 };
 
 static inline struct sfs_fs *get_fs(void)

@@ -423,8 +423,11 @@ int smb1_file_path(struct smb1_file *f, char *buf, size_t size);
  * (smb1_own_attr: true when it holds any, *exact says whether the mtime
  * too). smb1_own_changed: a chown/chmod of ours succeeded (-1: unchanged);
  * smb1_own_times: a set of times did (NULL: unchanged);
- * smb1_own_defer_mtime: the CLOSE is to carry mt instead of a set now
- * (false: set it now); smb1_own_forget: a change whose result is
+ * smb1_own_defer_mtime: the close is to set mt instead of a set now
+ * (in the CLOSE of a POSIX open, else on the handle in the same wait as
+ * the held writes' WRITE_ANDX + CLOSE; anything that pushes the held
+ * writes before sets it; a failure is the next write's, fsync's or
+ * close's; false: set it now); smb1_own_forget: a change whose result is
  * unknown. */
 void smb1_own_ttl(struct smb1_tree *t, uint64_t ttl_ns);
 bool smb1_own_attr(struct smb1_tree *t, const char *path, struct smb1_stat *st, bool *exact);

@@ -116,7 +116,9 @@ bool smb1_own_defer_mtime(struct smb1_tree *t, const char *path, const struct ti
 {
     struct ops_tree *ot;
     struct smb1_file *f = own_begin(t, path, &ot);
-    bool defer = f && f->writable && smb1_close_sets_mtime(f);
+    /* The CLOSE carries it (a POSIX open), or it is set on the handle in
+     * the same wait as the held writes' chain (op_wb.c). */
+    bool defer = f && f->writable && (smb1_close_sets_mtime(f) || atomic_load(&f->hold));
     if (defer) {
         f->mtime_pending = true;
         f->close_mtime = *mt;

@@ -51,8 +51,10 @@
 #include <time.h>
 
 #include "ops/op_hide.h"
+#include "ops/op_info.h"
 #include "ops/op_setown.h"
 #include "ops/op_wclose.h"
+#include "wire/unix_rec.h"
 #include "ops/tree_state.h"
 
 /* CLOSEs queued for the background at most; beyond, the caller sends. */
@@ -97,6 +99,30 @@ static void set_held(struct smb1_file *f, bool held)
     mark_busy(f, &f->held, held);
 }
 
+/* A time held for the close of a file whose CLOSE cannot carry it (not
+ * opened the POSIX way: smb1_own_defer_mtime) goes on the handle now:
+ * whoever pushes may look at the file. Its failure goes into wb_err, for
+ * the next write, fsync or close(2); wb_lock held. */
+static void push_times_locked(struct smb1_file *f)
+{
+    struct ops_tree *ot = ops_tree_get(f->t);
+    if (!ot || smb1_close_sets_mtime(f))
+        return;
+    pthread_mutex_lock(&ot->lock);
+    bool has = f->mtime_pending;
+    struct timespec mt = f->close_mtime;
+    f->mtime_pending = false;
+    pthread_mutex_unlock(&ot->lock);
+    if (!has)
+        return;
+    int r = smb1_utimens(f->t, NULL, f, NULL, &mt);
+    if (r) {
+        log_file(f, "set of the times (held for the close)", r);
+        if (!f->wb_err)
+            f->wb_err = r;
+    }
+}
+
 /* Writes out what f holds; wb_lock held. Returns 0 or the failure, which
  * also stays in wb_err for the next write, flush or close. An owner
  * change held (op_setown.c) goes first; its failure only into wb_err. */
@@ -124,6 +150,7 @@ static int push_locked(struct smb1_file *f)
             f->wb_err = r;
     }
     f->wb_len = 0;
+    push_times_locked(f);
     return r;
 }
 
@@ -136,6 +163,11 @@ void wb_hold_owner(struct smb1_file *f, uint64_t fuid, uint64_t fgid, uint64_t u
     f->chown_fuid = fuid;
     f->chown_fgid = fgid;
     pthread_mutex_unlock(&f->wb_lock);
+    set_held(f, true);
+}
+
+void wb_held(struct smb1_file *f)
+{
     set_held(f, true);
 }
 
@@ -383,12 +415,19 @@ int smb1_flush_held(struct smb1_file *f)
     struct timespec mt = f->close_mtime;
     pthread_mutex_unlock(&ot->lock);
     pthread_mutex_lock(&f->wb_lock);
-    /* An owner change held for a chmod that did not come goes first. */
-    int r = setown_push_locked(f);
+    size_t max = smb1_write_close_max(f);
+    /* An owner change and a mode held for close(2) go in one set, back to
+     * back with the chain (below); without a chain, first. */
+    struct setown_held h;
+    bool has_h = false;
+    int r = 0;
+    if (chain && f->wb_len && max)
+        has_h = setown_take_locked(f, &h);
+    else
+        r = setown_push_locked(f);
     if (!r)
         r = f->wb_err;
     f->wb_err = 0;
-    size_t max = smb1_write_close_max(f);
     if (f->wb_len > max && max && !r && chain) {
         /* What the chain cannot carry goes before it, in one write. */
         size_t head = f->wb_len - max, done = 0;
@@ -409,18 +448,60 @@ int smb1_flush_held(struct smb1_file *f)
         }
     }
     if (f->wb_len && !r && chain) {
-        int rc = smb1_write_close(f, f->wb, f->wb_len, f->wb_off, has_mt ? &mt : NULL);
+        /* The set before the chain, in the same wait: the held owner and
+         * mode (SET_PATH_INFO UNIX_BASIC, as a chmod sends them), or a
+         * time the CLOSE cannot carry (no POSIX open), on the handle. */
+        _Static_assert(UNIX_BASIC_LEN >= INFO_BASIC_LEN, "one record buffer");
+        uint8_t rec[UNIX_BASIC_LEN];
+        struct wclose_set set = {0, rec, 0, NULL, 0, false};
+        struct wclose_set *sp = NULL;
+        char *path = NULL;
+        if (has_h) {
+            pthread_mutex_lock(&f->lock);
+            path = strdup(f->path);
+            pthread_mutex_unlock(&f->lock);
+        }
+        if (path) {
+            setown_encode(&h, rec);
+            set.level = SMB_SET_FILE_UNIX_BASIC;
+            set.len = UNIX_BASIC_LEN;
+            set.path = path;
+            sp = &set;
+        } else if (!has_h && has_mt && !smb1_close_sets_mtime(f)) {
+            info_encode_basic(rec, NULL, &mt, 0);
+            set.level = SMB_SET_FILE_BASIC_INFO;
+            set.len = INFO_BASIC_LEN;
+            sp = &set;
+        }
+        bool times = sp && !path;
+        int rc = wclose_send(f, f->wb, f->wb_len, f->wb_off, has_mt && !times ? &mt : NULL, sp);
         if (rc != -EINVAL) {
+            /* The set's failure is the close's too, after the data's. */
+            int rs = 0;
+            if (path && set.sent) {
+                rs = setown_settle(f, path, &h, set.err);
+                has_h = false;
+            } else if (times && set.err) {
+                rs = set.err;
+                log_file(f, "set of the times (held for the close)", rs);
+            }
             if (rc)
                 log_file(f, "write and close", rc);
             f->wb_len = 0;
-            r = rc;
-            if (rc == 0 && has_mt) {
+            r = rc ? rc : rs;
+            if (has_mt) {
                 pthread_mutex_lock(&ot->lock);
                 f->mtime_pending = false;
                 pthread_mutex_unlock(&ot->lock);
             }
         }
+        free(path);
+    }
+    if (has_h) {
+        /* Not sent with a chain after all. */
+        int ro = setown_push_held(f, &h);
+        if (!r)
+            r = ro;
     }
     if (f->wb_len) {
         int rp = push_locked(f);

@@ -12,9 +12,12 @@
  * closes as usual.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops/op_wclose.h"
+#include "ops/op_info.h"
+#include "ops/trans.h"
 #include "wire/ntstatus.h"
 #include "wire/smb1_proto.h"
 
@@ -80,22 +83,93 @@ ssize_t wclose_parse(const struct msg_in *resp, struct wclose_req *q)
     return (ssize_t)cnt;
 }
 
+/* The set before the chain as one TRANS2 message, pinned to the chain's
+ * epoch (both go on that connection or neither). */
+static int set_build(struct smb1_tree *t, uint16_t fid, uint64_t epoch, const struct wclose_set *s,
+                     struct msg_out *m)
+{
+    struct conn_params p;
+    conn_get_params(t->conn, &p);
+    uint8_t fp[6];
+    uint8_t *pp = fp;
+    uint32_t plen = sizeof(fp);
+    uint16_t sub = SMB1_TRANS2_SET_FILE_INFO;
+    if (s->path) {
+        int r = info_path_params(t, s->level, s->path, &pp, &plen);
+        if (r)
+            return r;
+        sub = SMB1_TRANS2_SET_PATH_INFO;
+    } else {
+        wire_st16(fp, fid);
+        wire_st16(fp + 2, s->level);
+        wire_st16(fp + 4, 0);
+    }
+    struct trans_req rq = {
+        .cmd = SMB1_COM_TRANSACTION2,
+        .setup = &sub,
+        .setup_count = 1,
+        .param = pp,
+        .param_len = plen,
+        .data = s->rec,
+        .data_len = s->len,
+        .max_param = 16,
+        .epoch = epoch,
+    };
+    int r = trans_build(&rq, p.unicode, p.max_buffer, m);
+    if (pp != fp)
+        free(pp);
+    return r;
+}
+
+/* The set's result from its reply (a TRANS2 reply in one frame: a set
+ * answers at most two parameter bytes). */
+static int set_result(const struct wclose_set *s, const struct msg_in *resp)
+{
+    uint32_t st = resp->status;
+    /* As info_set_path: Samba answers a path set of a missing file with
+     * INVALID_HANDLE. */
+    if (s->path && st == NT_STATUS_INVALID_HANDLE)
+        st = NT_STATUS_OBJECT_PATH_NOT_FOUND;
+    if (st != NT_STATUS_OK)
+        return ntstatus_to_errno(st);
+    return resp->wct ? 0 : -EIO;
+}
+
 static ssize_t wclose_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
 {
     struct wclose_req *q = arg;
-    struct msg_out m;
-    struct msg_in resp;
-    int r = wclose_build(&m, fid, epoch, q);
+    struct msg_out m[2];
+    struct msg_in resp[2];
+    int res[2];
+    size_t n = q->set ? 2 : 1;
+    int r = q->set ? set_build(t, fid, epoch, q->set, &m[0]) : 0;
     if (r)
         return r;
-    r = conn_call(t->conn, t, &m, &resp, CONN_FID);
-    if (r)
+    r = wclose_build(&m[n - 1], fid, epoch, q);
+    if (r) {
+        if (n == 2)
+            msg_out_free(&m[0]);
         return r;
+    }
+    if (n == 1) {
+        res[0] = conn_call(t->conn, t, &m[0], &resp[0], CONN_FID);
+    } else {
+        /* Back to back, one wait: smbd runs a connection's requests in
+         * order, and a TRANS2 set synchronously, so the set lands before
+         * the write and the CLOSE. */
+        conn_call_many(t->conn, t, m, 2, 2, resp, res, CONN_FID);
+        q->set->sent = res[0] == 0;
+        q->set->err = res[0] ? res[0] : set_result(q->set, &resp[0]);
+        if (res[0] == 0)
+            msg_in_free(&resp[0]);
+    }
+    if (res[n - 1])
+        return res[n - 1]; /* file_call may open again and send both again */
     q->fid = fid;
     q->epoch = epoch;
-    ssize_t res = wclose_parse(&resp, q);
-    msg_in_free(&resp);
-    return res;
+    ssize_t res_n = wclose_parse(&resp[n - 1], q);
+    msg_in_free(&resp[n - 1]);
+    return res_n;
 }
 
 size_t smb1_write_close_max(struct smb1_file *f)
@@ -110,20 +184,35 @@ size_t smb1_write_close_max(struct smb1_file *f)
     return p.max_buffer - WCLOSE_OVERHEAD;
 }
 
-int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
-                     const struct timespec *mtime)
+int wclose_send(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                const struct timespec *mtime, struct wclose_set *set)
 {
-    CONN_OP(f ? f->t->conn : NULL);
     if (len == 0 || len > smb1_write_close_max(f))
         return -EINVAL;
-    struct wclose_req q = {buf, (uint32_t)len, off, 0, 0, 0, 0};
+    struct wclose_req q = {buf, (uint32_t)len, off, 0, 0, 0, 0, NULL};
     if (mtime && smb1_close_sets_mtime(f))
         q.utime = file_close_utime(f->t, mtime);
+    /* A time the CLOSE cannot carry is set on the handle (Samba keeps it
+     * through the write: its sticky write time), in the same wait. */
+    uint8_t rec[INFO_BASIC_LEN];
+    struct wclose_set times = {SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), NULL, 0, false};
+    bool own_times = false;
     if (mtime && !q.utime) {
-        int r = smb1_utimens(f->t, NULL, f, NULL, mtime);
-        if (r)
-            return r;
+        if (set) {
+            int r = smb1_utimens(f->t, NULL, f, NULL, mtime);
+            if (r)
+                return r;
+        } else {
+            info_encode_basic(rec, NULL, mtime, 0);
+            set = &times;
+            own_times = true;
+        }
     }
+    if (set) {
+        set->err = 0;
+        set->sent = false;
+    }
+    q.set = set;
     if (!q.utime)
         q.utime = 0xFFFFFFFF; /* leave the time as the write made it */
     ssize_t n = file_call(f, wclose_op, &q);
@@ -137,5 +226,20 @@ int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t 
     pthread_mutex_unlock(&f->lock);
     if ((size_t)n != len)
         return -EIO;
-    return q.close_err;
+    if (q.close_err || !own_times)
+        return q.close_err;
+    if (times.err) {
+        char path[512];
+        file_path_copy(f, path, sizeof(path));
+        log_warn(conn_log(f->t->conn), "set of the times of %s (held for its close) failed: %s",
+                 path[0] ? path : "/", strerror(-times.err));
+    }
+    return times.err;
+}
+
+int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                     const struct timespec *mtime)
+{
+    CONN_OP(f ? f->t->conn : NULL);
+    return wclose_send(f, buf, len, off, mtime, NULL);
 }

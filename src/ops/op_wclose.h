@@ -3,7 +3,9 @@
 #ifndef SMBFUSE_OP_WCLOSE_H
 #define SMBFUSE_OP_WCLOSE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/types.h>
 
 #include "link/msg.h"
@@ -13,6 +15,17 @@
 /* WRITE_ANDX with OffsetHigh (14 words), then CLOSE (3 words). */
 #define WCLOSE_OVERHEAD (SMB1_HDR_LEN + 1 + 28 + 2 + 4 + 1 + 6 + 2 + 8)
 
+/* A set of the file's attributes sent just before the chain, pipelined
+ * with it: one wait for both (op_wclose.c). */
+struct wclose_set {
+    uint16_t level;     /* SMB_SET_FILE_BASIC_INFO, SMB_SET_FILE_UNIX_BASIC */
+    const uint8_t *rec; /* the level's record */
+    uint32_t len;
+    const char *path; /* SET_PATH_INFORMATION of path; NULL: SET_FILE_INFORMATION of the FID */
+    int err;          /* out: the set's result (0 before it was sent) */
+    bool sent;        /* out: its reply came */
+};
+
 struct wclose_req {
     const uint8_t *buf;
     uint32_t len;
@@ -21,6 +34,7 @@ struct wclose_req {
     int close_err;  /* out: the CLOSE's status, once the write went through */
     uint16_t fid;   /* out: the FID the chain closed */
     uint64_t epoch;
+    struct wclose_set *set; /* NULL: none */
 };
 
 /* 0 or -ENOMEM/-EMSGSIZE. */
@@ -28,5 +42,12 @@ int wclose_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct w
 /* Bytes written, with q->close_err the CLOSE's result; or -errno when the
  * write failed (and the FID is still open). */
 ssize_t wclose_parse(const struct msg_in *resp, struct wclose_req *q);
+/* The chain of f with set (may be NULL) before it, mtime as
+ * smb1_write_close (a time the CLOSE cannot carry goes in a set of its
+ * own: before the chain without set, else in the same wait): 0 or the
+ * write's or the CLOSE's failure; the set's result is set->err (sent:
+ * its reply came; the chain went whatever it said). */
+int wclose_send(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                const struct timespec *mtime, struct wclose_set *set);
 
 #endif

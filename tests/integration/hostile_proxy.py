@@ -45,6 +45,12 @@ be driven through several behaviours:
                changes the owner or the group is refused here with
                STATUS_ACCESS_DENIED, never reaching smbd (a server whose
                rights changed); events gets "failowner" for each
+    failmode   the same for one of FILE_UNIX_BASIC that sets the mode;
+               events gets "failmode" for each
+    failtimes  a SET_PATH_INFO or SET_FILE_INFO of FILE_BASIC_INFO that
+               sets the last-write time is refused here with
+               STATUS_ACCESS_DENIED, never reaching smbd; events gets
+               "failtimes" for each
     nolock     LOCKING_ANDX replies are dropped, everything else answered
                (a server hung on one kind of request)
     nowrite    the same for WRITE_ANDX (smbd writes, nothing says so)
@@ -89,6 +95,7 @@ FIND_CLOSE2, READ_ANDX, LOCKING_ANDX, WRITE_ANDX = 0x34, 0x2E, 0x24, 0x2F
 STATUS_INVALID_HANDLE = 0xC0000008
 STATUS_ACCESS_DENIED = 0xC0000022
 SET_PATH_INFO, SET_FILE_INFO, UNIX_BASIC = 0x06, 0x08, 0x200
+BASIC_INFO, BASIC_INFO_PT = 0x101, 1004
 FIND_MODES = ("findloop", "findstuck", "findgrow", "findclosefail", "findclosesilent",
               "finddrop", "findreuse")
 FIND_FIRST2, FIND_NEXT2, QUERY_FS_INFO = 0x01, 0x02, 0x03
@@ -189,6 +196,27 @@ def owner_change(body):
         return False
     uid, gid = struct.unpack_from("<QQ", body, doff + 40)
     return uid != 0xFFFFFFFFFFFFFFFF or gid != 0xFFFFFFFFFFFFFFFF
+
+
+def mode_change(body):
+    """Whether a TRANS2 SET_PATH_INFO/SET_FILE_INFO request sets the mode
+    (FILE_UNIX_BASIC's Permissions other than NO_CHANGE)."""
+    poff, dcnt, doff = u16(body, 53), u16(body, 55), u16(body, 57)
+    if poff + 2 > len(body) or u16(body, poff) != UNIX_BASIC or dcnt < 100 or \
+            doff + 100 > len(body):
+        return False
+    return struct.unpack_from("<Q", body, doff + 84)[0] != 0xFFFFFFFFFFFFFFFF
+
+
+def times_change(body, sub):
+    """Whether a TRANS2 SET_PATH_INFO/SET_FILE_INFO request sets the
+    last-write time (FILE_BASIC_INFO's LastWriteTime other than 0)."""
+    poff, dcnt, doff = u16(body, 53), u16(body, 55), u16(body, 57)
+    at = poff + (2 if sub == SET_FILE_INFO else 0)
+    if at + 2 > len(body) or u16(body, at) not in (BASIC_INFO, BASIC_INFO_PT) or dcnt < 36 or \
+            doff + 36 > len(body):
+        return False
+    return struct.unpack_from("<Q", body, doff + 16)[0] not in (0, 0xFFFFFFFFFFFFFFFF)
 
 
 def entries(data):
@@ -358,6 +386,15 @@ class Conn:
                     if m == "failowner" and sub in (SET_PATH_INFO, SET_FILE_INFO) and \
                             owner_change(body):
                         event("failowner")
+                        self.to_client(frame(self.error_reply(body, STATUS_ACCESS_DENIED)))
+                        continue
+                    if m == "failmode" and sub == SET_PATH_INFO and mode_change(body):
+                        event("failmode")
+                        self.to_client(frame(self.error_reply(body, STATUS_ACCESS_DENIED)))
+                        continue
+                    if m == "failtimes" and sub in (SET_PATH_INFO, SET_FILE_INFO) and \
+                            times_change(body, sub):
+                        event("failtimes")
                         self.to_client(frame(self.error_reply(body, STATUS_ACCESS_DENIED)))
                         continue
                     if (m in FIND_MODES and sub == FIND_NEXT2 and self.pages and

@@ -21,7 +21,7 @@ static uint32_t ld32(const uint8_t *p)
 Test(wclose, request_layout)
 {
     uint8_t data[10] = "0123456789";
-    struct wclose_req q = {data, sizeof(data), 0x100000005ull, 0x5f5e1000, 0, 0, 0};
+    struct wclose_req q = {data, sizeof(data), 0x100000005ull, 0x5f5e1000, 0, 0, 0, NULL};
     struct msg_out m;
     cr_assert_eq(wclose_build(&m, 0x1234, 7, &q), 0);
     cr_assert_eq(m.want_epoch, 7);
@@ -95,14 +95,14 @@ static ssize_t parse(uint32_t status, const uint8_t *blocks, size_t n, struct wc
 
 Test(wclose, both_done)
 {
-    struct wclose_req q = {NULL, 10, 0, 0, -1, 0, 0};
+    struct wclose_req q = {NULL, 10, 0, 0, -1, 0, 0, NULL};
     cr_assert_eq(parse(NT_STATUS_OK, both, sizeof(both), &q), 10);
     cr_assert_eq(q.close_err, 0);
 }
 
 Test(wclose, close_refused_after_the_write)
 {
-    struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0};
+    struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0, NULL};
     cr_assert_eq(parse(0xC0000008 /* INVALID_HANDLE */, both, sizeof(both), &q), 10,
                  "the data is written");
     cr_assert_lt(q.close_err, 0);
@@ -111,7 +111,7 @@ Test(wclose, close_refused_after_the_write)
 Test(wclose, write_refused_nothing_closed)
 {
     static const uint8_t none[] = {0, 0, 0};
-    struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0};
+    struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0, NULL};
     cr_assert_eq(parse(0xC000007F /* DISK_FULL */, none, sizeof(none), &q), -ENOSPC);
     cr_assert_eq(parse(NT_STATUS_OK, none, sizeof(none), &q), -EIO, "success without the blocks");
 }
@@ -121,7 +121,7 @@ Test(wclose, short_count_is_reported)
     uint8_t b[sizeof(both)];
     memcpy(b, both, sizeof(b));
     b[5] = 4;
-    struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0};
+    struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0, NULL};
     cr_assert_eq(parse(NT_STATUS_OK, b, sizeof(b), &q), 4);
 }
 
@@ -132,7 +132,7 @@ Test(wclose, count_above_the_request_is_a_lie)
     uint8_t b[sizeof(both)];
     memcpy(b, both, sizeof(b));
     b[5] = 12;
-    struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0};
+    struct wclose_req q = {NULL, 10, 0, 0, 0, 0, 0, NULL};
     cr_assert_eq(parse(NT_STATUS_OK, b, sizeof(b), &q), -EIO);
     b[9] = 1; /* CountHigh */
     cr_assert_eq(parse(NT_STATUS_OK, b, sizeof(b), &q), -EIO);
