@@ -232,56 +232,29 @@ static int set_unix(struct smb1_tree *t, const char *path, int64_t uid, int64_t 
     return r && status ? unix_set_errno(t, path, status) : r;
 }
 
-/* chmod with the UNIX extensions: with the owner change held for it
- * (op_setown.c) when there is one. */
+/* chmod with the UNIX extensions. Of a file we created and hold, whose
+ * writes are held (op_setown.c), the mode is held too, for close(2):
+ * there it goes in one set with the owner change held before it, back to
+ * back with the WRITE+CLOSE chain (op_wb.c), one wait for all. Samba
+ * sets the mode before the owner, and a chown may clear set-id bits:
+ * such a mode goes now, after what was held. */
 static int chmod_unix(struct smb1_tree *t, const char *path, mode_t mode)
 {
     struct smb1_stat st = {0};
     struct smb1_file *f = own_get(t, path, &st);
-    bool held = false, first = false;
-    uint64_t uid = 0, gid = 0, fuid = 0, fgid = 0;
-    if (f) {
+    if (f && !(mode & (S_ISUID | S_ISGID))) {
         pthread_mutex_lock(&f->wb_lock);
-        first = f->chown_held;
-        /* Samba sets the mode before the owner, and a chown may clear
-         * set-id bits: such a mode goes after the owner, on its own. */
-        if (f->chown_held && !(mode & (S_ISUID | S_ISGID))) {
-            held = true;
-            f->chown_held = false;
-            uid = f->chown_uid;
-            gid = f->chown_gid;
-            fuid = f->chown_fuid;
-            fgid = f->chown_fgid;
-        }
+        f->mode_held = true;
+        f->mode_val = mode & 07777;
         pthread_mutex_unlock(&f->wb_lock);
-        if (first && !held)
-            wb_push_owner(f);
-    }
-    if (!held) {
+        wb_held(f);
         own_put(t, f);
-        return set_unix(t, path, -1, -1, (int)(mode & 07777));
+        return 0;
     }
-    int r = set_unix(t, path, (int64_t)uid, (int64_t)gid, (int)(mode & 07777));
-    if (r) {
-        /* Which part failed: each again on its own. The mode's result is
-         * the chmod's; the owner's is the file's, as for a held write. */
-        r = set_unix(t, path, -1, -1, (int)(mode & 07777));
-        int ro = set_unix(t, path, (int64_t)uid, (int64_t)gid, -1);
-        if (ro) {
-            log_warn(conn_log(t->conn), "change of the owner of %s (held for its chmod) failed: %s",
-                     path, strerror(-ro));
-            pthread_mutex_lock(&f->wb_lock);
-            if (!f->wb_err)
-                f->wb_err = ro;
-            pthread_mutex_unlock(&f->wb_lock);
-        }
-        /* Learnt from the owner before the change: own_st shows the
-         * change since it was held. */
-        if (ro == 0 || ro == -EPERM || ro == -EACCES)
-            setown_learn(t, fuid, fgid, uid, gid, ro);
-    }
+    if (f)
+        wb_push_owner(f);
     own_put(t, f);
-    return r;
+    return set_unix(t, path, -1, -1, (int)(mode & 07777));
 }
 
 /* smb1_chmod, and smb1_chmod_known with known (NULL: nothing known). */

@@ -114,6 +114,10 @@ struct smb1_file {
      * under those) to chown_uid, chown_gid; under wb_lock. */
     bool chown_held;
     uint64_t chown_uid, chown_gid, chown_fuid, chown_fgid;
+    /* A mode set held for close(2) (op_setown.c), sent with the owner
+     * change held and the WRITE+CLOSE chain; under wb_lock. */
+    bool mode_held;
+    unsigned mode_val;
     /* Protected by the tree's ops_tree lock: held data is waiting (what
      * a settle looks for), settles using f (a release waits for them),
      * released by the program (no longer open: what the registry's

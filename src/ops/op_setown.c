@@ -89,26 +89,76 @@ void setown_learn(struct smb1_tree *t, uint64_t fuid, uint64_t fgid, uint64_t ui
     pthread_mutex_unlock(&ot->lock);
 }
 
+bool setown_take_locked(struct smb1_file *f, struct setown_held *h)
+{
+    *h = (struct setown_held){f->chown_held, f->mode_held,  f->chown_uid, f->chown_gid,
+                              f->chown_fuid, f->chown_fgid, f->mode_val};
+    f->chown_held = f->mode_held = false;
+    return h->chown || h->mode;
+}
+
+void setown_encode(const struct setown_held *h, uint8_t *rec)
+{
+    unix_basic_encode_set(rec, UNIX_NO_CHANGE64, NULL, NULL, h->chown ? h->uid : UNIX_NO_CHANGE64,
+                          h->chown ? h->gid : UNIX_NO_CHANGE64,
+                          h->mode ? (uint64_t)(h->mode_val & 07777) : UNIX_NO_CHANGE64);
+}
+
+/* One part of h again on its own: 0 or -errno, logged. */
+static int part(struct smb1_file *f, const char *path, const struct setown_held *h, bool owner)
+{
+    uint32_t status;
+    int r = owner ? setown_send(f->t, path, (int64_t)h->uid, (int64_t)h->gid, -1, &status)
+                  : setown_send(f->t, path, -1, -1, (int)(h->mode_val & 07777), &status);
+    if (r && status)
+        r = info_path_errno(f->t, path, status);
+    if (r)
+        log_warn(conn_log(f->t->conn), "change of the %s of %s (held for its %s) failed: %s",
+                 owner ? "owner" : "mode", path, owner ? "chmod" : "close", strerror(-r));
+    return r;
+}
+
+int setown_settle(struct smb1_file *f, const char *path, const struct setown_held *h, int r)
+{
+    int rm = 0, ro = 0;
+    if (r && h->chown && h->mode) {
+        /* Which part failed: each again on its own. */
+        rm = part(f, path, h, false);
+        ro = part(f, path, h, true);
+    } else if (r) {
+        log_warn(conn_log(f->t->conn), "change of the %s of %s (held for its %s) failed: %s",
+                 h->chown ? "owner" : "mode", path, h->chown ? "chmod" : "close", strerror(-r));
+        if (h->chown)
+            ro = r;
+        else
+            rm = r;
+    }
+    /* The next such change is refused at once (or held again). */
+    if (h->chown && (ro == 0 || ro == -EPERM || ro == -EACCES))
+        setown_learn(f->t, h->fuid, h->fgid, h->uid, h->gid, ro);
+    return rm ? rm : ro;
+}
+
 int setown_push_locked(struct smb1_file *f)
 {
-    if (!f->chown_held)
-        return 0;
-    f->chown_held = false;
+    struct setown_held h;
+    return setown_take_locked(f, &h) ? setown_push_held(f, &h) : 0;
+}
+
+int setown_push_held(struct smb1_file *f, const struct setown_held *hp)
+{
+    struct setown_held h = *hp;
     pthread_mutex_lock(&f->lock);
     char *path = strdup(f->path);
     pthread_mutex_unlock(&f->lock);
     if (!path)
         return -ENOMEM;
     uint32_t status;
-    int r = setown_send(f->t, path, (int64_t)f->chown_uid, (int64_t)f->chown_gid, -1, &status);
+    int r = setown_send(f->t, path, h.chown ? (int64_t)h.uid : -1, h.chown ? (int64_t)h.gid : -1,
+                        h.mode ? (int)(h.mode_val & 07777) : -1, &status);
     if (r && status)
         r = info_path_errno(f->t, path, status);
-    if (r)
-        log_warn(conn_log(f->t->conn), "change of the owner of %s (held for its chmod) failed: %s",
-                 path, strerror(-r));
-    /* The next such change is refused at once (or held again). */
-    if (r == 0 || r == -EPERM || r == -EACCES)
-        setown_learn(f->t, f->chown_fuid, f->chown_fgid, f->chown_uid, f->chown_gid, r);
+    r = setown_settle(f, path, &h, r);
     free(path);
     return r;
 }

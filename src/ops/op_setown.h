@@ -20,8 +20,26 @@ bool setown_known(struct smb1_tree *t, uint64_t fuid, uint64_t fgid, uint64_t ui
 /* Such a change was answered r. */
 void setown_learn(struct smb1_tree *t, uint64_t fuid, uint64_t fgid, uint64_t uid, uint64_t gid,
                   int r);
-/* f's held owner change (f->chown_held) goes out now; f->wb_lock held.
- * 0 (also when nothing was held) or its failure (logged). */
+/* f's held owner change and mode (f->chown_held, f->mode_held) go out
+ * now, in one set; f->wb_lock held. 0 (also when nothing was held) or
+ * the failure (logged). */
 int setown_push_locked(struct smb1_file *f);
+
+/* What f holds for one SET_FILE_UNIX_BASIC, taken off f. */
+struct setown_held {
+    bool chown, mode;
+    uint64_t uid, gid, fuid, fgid;
+    unsigned mode_val;
+};
+/* Takes f's held changes (f->wb_lock held); false: none. */
+bool setown_take_locked(struct smb1_file *f, struct setown_held *h);
+/* Sends h's one set now (and its parts, as setown_settle). */
+int setown_push_held(struct smb1_file *f, const struct setown_held *h);
+/* The record of h's one set. */
+void setown_encode(const struct setown_held *h, uint8_t *rec);
+/* h's one set of path was answered r (a caller that sent it with other
+ * requests): a failure is sent again as its parts, the mode's then the
+ * owner's, whose outcome is learnt. Logs; returns the first failure. */
+int setown_settle(struct smb1_file *f, const char *path, const struct setown_held *h, int r);
 
 #endif

@@ -54,6 +54,7 @@
 #include "ops/op_info.h"
 #include "ops/op_setown.h"
 #include "ops/op_wclose.h"
+#include "wire/unix_rec.h"
 #include "ops/tree_state.h"
 
 /* CLOSEs queued for the background at most; beyond, the caller sends. */
@@ -162,6 +163,11 @@ void wb_hold_owner(struct smb1_file *f, uint64_t fuid, uint64_t fgid, uint64_t u
     f->chown_fuid = fuid;
     f->chown_fgid = fgid;
     pthread_mutex_unlock(&f->wb_lock);
+    set_held(f, true);
+}
+
+void wb_held(struct smb1_file *f)
+{
     set_held(f, true);
 }
 
@@ -409,12 +415,19 @@ int smb1_flush_held(struct smb1_file *f)
     struct timespec mt = f->close_mtime;
     pthread_mutex_unlock(&ot->lock);
     pthread_mutex_lock(&f->wb_lock);
-    /* An owner change held for a chmod that did not come goes first. */
-    int r = setown_push_locked(f);
+    size_t max = smb1_write_close_max(f);
+    /* An owner change and a mode held for close(2) go in one set, back to
+     * back with the chain (below); without a chain, first. */
+    struct setown_held h;
+    bool has_h = false;
+    int r = 0;
+    if (chain && f->wb_len && max)
+        has_h = setown_take_locked(f, &h);
+    else
+        r = setown_push_locked(f);
     if (!r)
         r = f->wb_err;
     f->wb_err = 0;
-    size_t max = smb1_write_close_max(f);
     if (f->wb_len > max && max && !r && chain) {
         /* What the chain cannot carry goes before it, in one write. */
         size_t head = f->wb_len - max, done = 0;
@@ -435,31 +448,60 @@ int smb1_flush_held(struct smb1_file *f)
         }
     }
     if (f->wb_len && !r && chain) {
-        /* A time the CLOSE cannot carry (no POSIX open) is set on the
-         * handle in the same wait as the chain, just before it. */
-        uint8_t rec[INFO_BASIC_LEN];
-        struct wclose_set times = {SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), NULL, 0, false};
-        struct wclose_set *set = NULL;
-        if (has_mt && !smb1_close_sets_mtime(f)) {
-            info_encode_basic(rec, NULL, &mt, 0);
-            set = &times;
+        /* The set before the chain, in the same wait: the held owner and
+         * mode (SET_PATH_INFO UNIX_BASIC, as a chmod sends them), or a
+         * time the CLOSE cannot carry (no POSIX open), on the handle. */
+        _Static_assert(UNIX_BASIC_LEN >= INFO_BASIC_LEN, "one record buffer");
+        uint8_t rec[UNIX_BASIC_LEN];
+        struct wclose_set set = {0, rec, 0, NULL, 0, false};
+        struct wclose_set *sp = NULL;
+        char *path = NULL;
+        if (has_h) {
+            pthread_mutex_lock(&f->lock);
+            path = strdup(f->path);
+            pthread_mutex_unlock(&f->lock);
         }
-        int rc = wclose_send(f, f->wb, f->wb_len, f->wb_off, has_mt && !set ? &mt : NULL, set);
+        if (path) {
+            setown_encode(&h, rec);
+            set.level = SMB_SET_FILE_UNIX_BASIC;
+            set.len = UNIX_BASIC_LEN;
+            set.path = path;
+            sp = &set;
+        } else if (!has_h && has_mt && !smb1_close_sets_mtime(f)) {
+            info_encode_basic(rec, NULL, &mt, 0);
+            set.level = SMB_SET_FILE_BASIC_INFO;
+            set.len = INFO_BASIC_LEN;
+            sp = &set;
+        }
+        bool times = sp && !path;
+        int rc = wclose_send(f, f->wb, f->wb_len, f->wb_off, has_mt && !times ? &mt : NULL, sp);
         if (rc != -EINVAL) {
-            /* The set's failure is the close's too, after the data. */
-            int rt = set ? set->err : 0;
-            if (rt)
-                log_file(f, "set of the times (held for the close)", rt);
-            if (rc && rc != rt)
+            /* The set's failure is the close's too, after the data's. */
+            int rs = 0;
+            if (path && set.sent) {
+                rs = setown_settle(f, path, &h, set.err);
+                has_h = false;
+            } else if (times && set.err) {
+                rs = set.err;
+                log_file(f, "set of the times (held for the close)", rs);
+            }
+            if (rc)
                 log_file(f, "write and close", rc);
             f->wb_len = 0;
-            r = rc;
+            r = rc ? rc : rs;
             if (has_mt) {
                 pthread_mutex_lock(&ot->lock);
                 f->mtime_pending = false;
                 pthread_mutex_unlock(&ot->lock);
             }
         }
+        free(path);
+    }
+    if (has_h) {
+        /* Not sent with a chain after all. */
+        int ro = setown_push_held(f, &h);
+        if (!r)
+            r = ro;
     }
     if (f->wb_len) {
         int rp = push_locked(f);

@@ -16,6 +16,8 @@ void wb_behind_busy(struct smb1_file *f, bool busy);
 /* Holds a change of f's owner to (uid, gid) until the chmod that takes
  * it (op_attr.c) or a push; f holds its writes (smb1_hold_writes). */
 void wb_hold_owner(struct smb1_file *f, uint64_t fuid, uint64_t fgid, uint64_t uid, uint64_t gid);
+/* f holds a change (a mode: op_attr.c) that a settle must push. */
+void wb_held(struct smb1_file *f);
 /* Sends f's held owner change now (its failure goes where a held write's
  * would), before another change of the owner or a set-id mode. */
 void wb_push_owner(struct smb1_file *f);

@@ -226,15 +226,15 @@ int wclose_send(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
     pthread_mutex_unlock(&f->lock);
     if ((size_t)n != len)
         return -EIO;
-    if (q.close_err)
+    if (q.close_err || !own_times)
         return q.close_err;
-    if (own_times && times.err) {
+    if (times.err) {
         char path[512];
         file_path_copy(f, path, sizeof(path));
         log_warn(conn_log(f->t->conn), "set of the times of %s (held for its close) failed: %s",
                  path[0] ? path : "/", strerror(-times.err));
     }
-    return set ? set->err : 0;
+    return times.err;
 }
 
 int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,

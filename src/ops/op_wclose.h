@@ -43,8 +43,10 @@ int wclose_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct w
  * write failed (and the FID is still open). */
 ssize_t wclose_parse(const struct msg_in *resp, struct wclose_req *q);
 /* The chain of f with set (may be NULL) before it, mtime as
- * smb1_write_close: 0, the write's or the CLOSE's failure, or the set's
- * (set->err; the chain went whatever the set's result). */
+ * smb1_write_close (a time the CLOSE cannot carry goes in a set of its
+ * own: before the chain without set, else in the same wait): 0 or the
+ * write's or the CLOSE's failure; the set's result is set->err (sent:
+ * its reply came; the chain went whatever it said). */
 int wclose_send(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
                 const struct timespec *mtime, struct wclose_set *set);
 

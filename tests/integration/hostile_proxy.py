@@ -45,6 +45,8 @@ be driven through several behaviours:
                changes the owner or the group is refused here with
                STATUS_ACCESS_DENIED, never reaching smbd (a server whose
                rights changed); events gets "failowner" for each
+    failmode   the same for one of FILE_UNIX_BASIC that sets the mode;
+               events gets "failmode" for each
     failtimes  a SET_PATH_INFO or SET_FILE_INFO of FILE_BASIC_INFO that
                sets the last-write time is refused here with
                STATUS_ACCESS_DENIED, never reaching smbd; events gets
@@ -194,6 +196,16 @@ def owner_change(body):
         return False
     uid, gid = struct.unpack_from("<QQ", body, doff + 40)
     return uid != 0xFFFFFFFFFFFFFFFF or gid != 0xFFFFFFFFFFFFFFFF
+
+
+def mode_change(body):
+    """Whether a TRANS2 SET_PATH_INFO/SET_FILE_INFO request sets the mode
+    (FILE_UNIX_BASIC's Permissions other than NO_CHANGE)."""
+    poff, dcnt, doff = u16(body, 53), u16(body, 55), u16(body, 57)
+    if poff + 2 > len(body) or u16(body, poff) != UNIX_BASIC or dcnt < 100 or \
+            doff + 100 > len(body):
+        return False
+    return struct.unpack_from("<Q", body, doff + 84)[0] != 0xFFFFFFFFFFFFFFFF
 
 
 def times_change(body, sub):
@@ -374,6 +386,10 @@ class Conn:
                     if m == "failowner" and sub in (SET_PATH_INFO, SET_FILE_INFO) and \
                             owner_change(body):
                         event("failowner")
+                        self.to_client(frame(self.error_reply(body, STATUS_ACCESS_DENIED)))
+                        continue
+                    if m == "failmode" and sub == SET_PATH_INFO and mode_change(body):
+                        event("failmode")
                         self.to_client(frame(self.error_reply(body, STATUS_ACCESS_DENIED)))
                         continue
                     if m == "failtimes" and sub in (SET_PATH_INFO, SET_FILE_INFO) and \

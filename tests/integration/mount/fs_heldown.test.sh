@@ -3,7 +3,9 @@
 # chown, whose outcome another file's same change told) that the server
 # refuses after all, when it goes out: with the WRITE+CLOSE at close(2),
 # at an fsync, or with the chmod that followed it. The error reaches the
-# program (close(2) or fsync, once), is logged, and no data is lost.
+# program (close(2) or fsync, once), is logged, and no data is lost. The
+# same for the mode (tar's chmod), held for close(2) too, where it goes
+# with the owner back to back with the chain (proxy mode failmode).
 # The server: plain (unsigned, UNIX extensions) whose user may give files
 # away (admin users), behind hostile_proxy.py, whose mode failowner
 # refuses every owner change (a server whose rights changed meanwhile).
@@ -82,6 +84,22 @@ fd = create("d", data)
 refused(os.fchown, fd, 1233, 2345)
 os.close(fd)
 on_server("d", data, 0o600)
+# the mode is held for close(2) too: a refusal is close(2)'s, data kept
+mode("failmode")
+fd = create("e", data)
+os.fchmod(fd, 0o640)  # held: answered without a request
+refused(os.close, fd)
+on_server("e", data, 0o600)
+# held, it is on the server once close(2) returned, with the owner
+learn("learn4", 1234)
+mode("normal")
+for i in range(10):
+    fd = create(f"f{i}", data)
+    os.fchown(fd, 1234, 2345)
+    os.fchmod(fd, 0o604)
+    os.close(fd)
+    st = os.stat(os.path.join(s, f"f{i}"))
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1234, 2345, 0o604), (i, st)
 PY
 n=$(grep -c "change of the owner of .* (held for its chmod) failed" "$FS_TMP/smbfuse.log" || true)
 [ "$n" -ge 3 ] || fail "held owner changes that failed: $n logged, 3 expected"
@@ -89,6 +107,8 @@ for f in a b c; do
     grep -q "change of the owner of $f (held for its chmod) failed" "$FS_TMP/smbfuse.log" ||
         fail "the failure of $f is not logged"
 done
+grep -q "change of the mode of e (held for its close) failed" "$FS_TMP/smbfuse.log" ||
+    fail "the failure of e's mode is not logged"
 [ "$(grep -c failowner "$CTL/events")" -ge 3 ] || fail "the proxy refused $(grep -c failowner "$CTL/events") changes"
 fs_log "ok   a held owner change refused later: close(2) or fsync fails once, logged, data kept"
 fs_log "PASS"
