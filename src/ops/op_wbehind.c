@@ -47,6 +47,20 @@
  *
  * Spliced pieces and the carry: op_wbsplice.c.
  *
+ * Collecting. One thread at a time collects the oldest piece's reply
+ * (collecting): the pump, or a writer of spliced pieces that needs room
+ * (wb_reap), which reads the socket itself (mux_finish leads) instead of
+ * waiting for the pump to collect and wake it: on a streaming write the
+ * replies wait in the socket until the writer needs their room, and it
+ * reads them in a row, mostly without sleeping, where the pump woke for
+ * each. So the pump leaves the collecting of spliced pieces to writers
+ * for WB_REAP_MS after one last sent or collected one (reap_ms), unless
+ * someone waits who does not collect (hurry: a drain, a copied write),
+ * the handle closes (stop), or the oldest piece needs its work: a writer
+ * collects only a clean success (the whole piece written) and leaves any
+ * other outcome in reaped[] for the pump, which retries or keeps it as
+ * before (wb_outcome), so every rule above holds whoever read the reply.
+ *
  * Locks: w->stream (taken before w->lock, never by the pump but with
  * trylock) lets one thread at a time change the carry or send a spliced
  * write; it is held across sends, never across a wait for a reply the
@@ -106,6 +120,24 @@ void wb_busy(struct file_wbehind *w)
     }
 }
 
+/* Piece i's reply (the caller collects it): the count written, or
+ * -errno; *again when the tree or the session went away under the
+ * handle (conn_call sets the connection up again for these). */
+static ssize_t wb_reply(struct file_wbehind *w, size_t i, bool *again)
+{
+    struct msg_in resp;
+    int r = conn_finish(w->f->t->conn, &w->tk[i], &w->req[i], &resp);
+    ssize_t got = r ? r : file_write_decode(&resp, w->io[i].len);
+    *again = false;
+    if (r == 0) {
+        *again = resp.status == NT_STATUS_NETWORK_NAME_DELETED ||
+                 resp.status == NT_STATUS_USER_SESSION_DELETED ||
+                 resp.status == NT_STATUS_NETWORK_SESSION_EXPIRED;
+        msg_in_free(&resp);
+    }
+    return got;
+}
+
 /* The outcome of piece i, which went out (sent) or could not go (!sent):
  * its reply, or an ordinary write of it when the connection let it down.
  * No lock held: the pump owns the piece. Returns 0 or -errno. */
@@ -121,18 +153,13 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err,
     }
     ssize_t got = send_err;
     bool again = !sent;
-    if (sent) {
-        struct msg_in resp;
-        int r = conn_finish(f->t->conn, &w->tk[i], &w->req[i], &resp);
-        got = r ? r : file_write_decode(&resp, io->len);
-        if (r == 0) {
-            /* The tree or the session went away under the handle:
-             * conn_call sets the connection up again for these. */
-            again = resp.status == NT_STATUS_NETWORK_NAME_DELETED ||
-                    resp.status == NT_STATUS_USER_SESSION_DELETED ||
-                    resp.status == NT_STATUS_NETWORK_SESSION_EXPIRED;
-            msg_in_free(&resp);
-        }
+    if (sent && w->reaped[i]) {
+        /* A writer took its reply (wb_reap). */
+        got = w->rgot[i];
+        again = w->ragain[i];
+        w->reaped[i] = false;
+    } else if (sent) {
+        got = wb_reply(w, i, &again);
     }
     bool redo = got < 0 && retry && (again || file_should_retry(f, w->epoch[i], (int)got));
     uint8_t *copy = NULL;
@@ -207,6 +234,67 @@ static void wb_retire(struct file_wbehind *w, int r)
     pthread_cond_broadcast(&w->cond);
 }
 
+/* The pump waits for work on pump_cond up to ms; w->lock held. false
+ * when the time ran out. */
+static bool pump_wait(struct file_wbehind *w, int64_t ms)
+{
+    struct timespec dl;
+    clock_mono_after(&dl, (int)ms);
+    return pthread_cond_timedwait(&w->pump_cond, &w->lock, &dl) != ETIMEDOUT;
+}
+
+/* How long the pump leaves the oldest piece (in flight) to the writers
+ * (see Collecting at the top); w->lock held. */
+static int64_t pump_defer_ms(const struct file_wbehind *w)
+{
+    size_t h = w->head;
+    if (w->stop || w->hurry || w->inline_pump || w->qerr || w->reaped[h] || w->send_err[h])
+        return 0;
+    if (w->reapers)
+        return WB_REAP_MS; /* a writer waits to collect it */
+    int64_t left = w->reap_ms + WB_REAP_MS - mux_now_ms();
+    return left > 0 ? left : 0;
+}
+
+bool wb_reap(struct file_wbehind *w)
+{
+    size_t i = w->head;
+    if (!w->nsent || w->collecting || w->reaped[i] || w->send_err[i] || w->qerr)
+        return false;
+    w->collecting = true;
+    pthread_mutex_unlock(&w->lock);
+    bool again = false;
+    ssize_t got = wb_reply(w, i, &again);
+    bool clean = got >= 0 && (size_t)got == w->io[i].len && !again;
+    if (clean) {
+        keep_drop(w, i);
+        io_wstall_note(w->f, 0);
+    }
+    pthread_mutex_lock(&w->lock);
+    w->collecting = false;
+    w->reap_ms = mux_now_ms();
+    w->writer_reaps++;
+    if (clean) {
+        wb_retire(w, 0);
+    } else {
+        /* The pump finishes it (a retry, a failure kept). */
+        w->reaped[i] = true;
+        w->rgot[i] = (int)got; /* -errno, or less than a piece */
+        w->ragain[i] = again;
+        pthread_cond_signal(&w->pump_cond);
+    }
+    return true;
+}
+
+void wb_sent_spliced(struct file_wbehind *w)
+{
+    w->reap_ms = mux_now_ms();
+    if (!w->pump_on)
+        wb_kick(w);
+    else if (w->pump_idle)
+        pthread_cond_signal(&w->pump_cond);
+}
+
 static void *wb_pump(void *arg)
 {
     struct file_wbehind *w = arg;
@@ -239,10 +327,16 @@ static void *wb_pump(void *arg)
                 /* It cannot go out (the connection is going): the pieces
                  * before it first, then it the ordinary way. */
                 while (w->nsent) {
+                    if (w->collecting) {
+                        pump_wait(w, WB_REAP_MS);
+                        continue;
+                    }
                     bool retry = !w->qerr;
+                    w->collecting = true;
                     pthread_mutex_unlock(&w->lock);
                     int r = wb_outcome(w, w->head, true, 0, retry);
                     pthread_mutex_lock(&w->lock);
+                    w->collecting = false;
                     wb_retire(w, r);
                 }
                 if (w->qerr)
@@ -256,10 +350,18 @@ static void *wb_pump(void *arg)
             /* No slot free while ours are in flight: collect one. */
         }
         if (w->nsent) {
+            /* Collected by a writer meanwhile, or left to one for now. */
+            int64_t defer = w->collecting ? WB_REAP_MS : pump_defer_ms(w);
+            if (defer > 0) {
+                pump_wait(w, defer);
+                continue;
+            }
             bool retry = !w->qerr;
+            w->collecting = true;
             pthread_mutex_unlock(&w->lock);
             int r = wb_outcome(w, w->head, true, 0, retry);
             pthread_mutex_lock(&w->lock);
+            w->collecting = false;
             wb_retire(w, r);
             continue;
         }
@@ -280,17 +382,17 @@ static void *wb_pump(void *arg)
                     continue;
                 wait = 1;
             }
-            struct timespec dl;
-            clock_mono_after(&dl, (int)wait);
-            (void)pthread_cond_timedwait(&w->cond, &w->lock, &dl);
+            w->pump_idle = true;
+            pump_wait(w, wait);
+            w->pump_idle = false;
             continue;
         }
         if (w->stop)
             break;
-        struct timespec dl;
-        clock_mono_after(&dl, WB_PUMP_IDLE_MS);
-        if (pthread_cond_timedwait(&w->cond, &w->lock, &dl) == ETIMEDOUT && w->total == 0 &&
-            !w->carry_len)
+        w->pump_idle = true;
+        bool idle = !pump_wait(w, WB_PUMP_IDLE_MS);
+        w->pump_idle = false;
+        if (idle && w->total == 0 && !w->carry_len)
             break;
     }
     /* Idle: the buffers go back (a handle left open keeps no MiBs), and
@@ -326,6 +428,7 @@ struct file_wbehind *wb_get(struct smb1_file *f, bool create)
         pthread_condattr_init(&a);
         pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
         pthread_cond_init(&w->cond, &a);
+        pthread_cond_init(&w->pump_cond, &a);
         pthread_condattr_destroy(&a);
         f->wbh = w;
     }
@@ -353,6 +456,15 @@ bool wb_wait(struct file_wbehind *w, const struct timespec *dl)
     return pthread_cond_timedwait(&w->cond, &w->lock, dl) != ETIMEDOUT;
 }
 
+bool wb_wait_hurry(struct file_wbehind *w, const struct timespec *dl)
+{
+    w->hurry++;
+    pthread_cond_signal(&w->pump_cond);
+    bool r = wb_wait(w, dl);
+    w->hurry--;
+    return r;
+}
+
 /* Waits for f's queue to empty (all: for every piece; else for one bound
  * at most) and returns the failure kept, forgotten when take (the caller
  * is fsync or close: the program hears what they return). */
@@ -371,7 +483,7 @@ static int wb_drain(struct smb1_file *f, bool all, bool take, bool streamed)
     clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
     while (w->total) {
-        if (!wb_wait(w, all ? NULL : &dl) && w->total) {
+        if (!wb_wait_hurry(w, all ? NULL : &dl) && w->total) {
             pthread_mutex_unlock(&w->lock);
             return -ETIMEDOUT;
         }
@@ -401,6 +513,7 @@ void file_wb_free(struct smb1_file *f)
     pthread_mutex_lock(&w->lock);
     w->stop = true;
     pthread_cond_broadcast(&w->cond);
+    pthread_cond_signal(&w->pump_cond);
     while (w->total || w->pump_on || w->carry_len) {
         if (!w->pump_on && w->carry_len) {
             /* No pump to send it (none could start): this thread. */
@@ -420,6 +533,7 @@ void file_wb_free(struct smb1_file *f)
     pk_close(&w->keep);
     carry_close(w);
     pthread_cond_destroy(&w->cond);
+    pthread_cond_destroy(&w->pump_cond);
     pthread_mutex_destroy(&w->lock);
     pthread_mutex_destroy(&w->stream);
     free(w);
@@ -442,7 +556,7 @@ bool wb_pump_start(struct file_wbehind *w)
 void wb_kick(struct file_wbehind *w)
 {
     if (w->pump_on) {
-        pthread_cond_broadcast(&w->cond);
+        pthread_cond_signal(&w->pump_cond);
         return;
     }
     if (!wb_pump_start(w)) {
@@ -525,7 +639,8 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
     bool stalled = io_wstall_on(f) ||
                    (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn));
     while (!w->err && !stalled &&
-           (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)) && wb_wait(w, &dl))
+           (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)) &&
+           wb_wait_hurry(w, &dl))
         ;
     int r = w->err; /* kept: see Errors at the top */
     if (!r && stalled)
@@ -581,7 +696,8 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
     pthread_mutex_lock(&w->lock);
     /* Another thread's write may have come meanwhile. */
     while (w->direct || w->total + k > window || wb_overlaps(w, off, len)) {
-        if (!wb_wait(w, &dl) && (w->direct || w->total + k > window || wb_overlaps(w, off, len))) {
+        if (!wb_wait_hurry(w, &dl) &&
+            (w->direct || w->total + k > window || wb_overlaps(w, off, len))) {
             pthread_mutex_unlock(&w->lock);
             for (size_t i = 0; i < k; i++)
                 msg_out_free(&req[i]);

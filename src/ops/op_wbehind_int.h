@@ -22,6 +22,9 @@
 #define WB_PUMP_IDLE_MS 50
 /* How long data waits in the carry at most before it goes out alone. */
 #define WB_CARRY_MS 10
+/* How long the pump leaves the replies of spliced pieces to the writer
+ * after it last sent or collected one (see Collecting in op_wbehind.c). */
+#define WB_REAP_MS 5
 /* What the carry's pipe is asked to hold: a piece of pages that are
  * partly filled (small writes) still fits. */
 #define WB_CARRY_BYTES (1u << 20)
@@ -66,6 +69,23 @@ struct file_wbehind {
     int kpipe[WB_RING];
     int send_err[WB_RING];
     bool busy; /* what wb_behind_busy last said */
+    /* Collecting (op_wbehind.c's top): collecting: a thread (the pump, or
+     * a writer that needs room) collects the oldest piece. reap_ms: when
+     * a writer last sent or collected a spliced piece. reapers: writers
+     * that wait for room while the pump collects, to collect the next
+     * themselves. hurry: threads
+     * waiting for the queue that leave the collecting to the pump.
+     * pump_idle: the pump waits with nothing in flight. reaped[i]: a
+     * writer took piece i's reply and it was not a clean success: rgot[i]
+     * and ragain[i] are its outcome, for the pump to finish. The pump
+     * waits on pump_cond (woken for work, a stop, a hurry), not on cond. */
+    bool collecting, pump_idle;
+    int64_t reap_ms;
+    unsigned hurry, reapers;
+    pthread_cond_t pump_cond;
+    bool reaped[WB_RING], ragain[WB_RING];
+    int rgot[WB_RING];
+    uint64_t writer_reaps; /* replies a writer collected (the tests' measure) */
     /* The carry (see the top): carry_len bytes of the file at carry_off,
      * taking at most carry_slots of the pipe carry's carry_cap, the
      * oldest since carry_ms. The pipe's contents change under stream;
@@ -84,8 +104,17 @@ struct file_wbehind *wb_get(struct smb1_file *f, bool create);
  * carried; w->lock held. */
 void wb_busy(struct file_wbehind *w);
 /* Waits on w->cond until dl (NULL: for ever); w->lock held. false when
- * dl has passed. */
+ * dl has passed. wb_wait_hurry: the same for a thread that waits for the
+ * pump to collect (it does not defer to writers meanwhile). */
 bool wb_wait(struct file_wbehind *w, const struct timespec *dl);
+bool wb_wait_hurry(struct file_wbehind *w, const struct timespec *dl);
+/* A writer that needs room collects the oldest piece itself when it is
+ * in flight and nobody else collects it (see Collecting); w->lock held,
+ * dropped meanwhile. false when it could not. */
+bool wb_reap(struct file_wbehind *w);
+/* A spliced piece went out (queued by its writer): the pump collects it
+ * in time, started when none runs; w->lock held. */
+void wb_sent_spliced(struct file_wbehind *w);
 /* Starts a pump thread when none runs; w->lock held. false when none
  * could start. */
 bool wb_pump_start(struct file_wbehind *w);

@@ -123,7 +123,7 @@ static int wb_splice_piece(struct file_wbehind *w, int fd, const struct io_req *
     struct timespec dl;
     clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
     pthread_mutex_lock(&w->lock);
-    for (bool waited = true;; waited = wb_wait(w, &dl)) {
+    for (bool waited = true;;) {
         int r = first ? wb_kept(w) : 0;
         if (!r && !w->direct && w->total + 1 <= window && w->total == w->nsent &&
             !wb_overlaps(w, io->off, io->len)) {
@@ -139,6 +139,24 @@ static int wb_splice_piece(struct file_wbehind *w, int fd, const struct io_req *
         if (r) {
             pthread_mutex_unlock(&w->lock);
             return r;
+        }
+        /* No room (or keep full, or the bytes in flight): the oldest
+         * piece's reply, read here (op_wbehind.c, Collecting), else a
+         * wait for whoever collects it. */
+        if (w->total == w->nsent && wb_reap(w)) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            waited =
+                now.tv_sec < dl.tv_sec || (now.tv_sec == dl.tv_sec && now.tv_nsec < dl.tv_nsec);
+            continue;
+        }
+        if (w->collecting && w->total == w->nsent) {
+            /* The pump collects it: it then leaves the next to us. */
+            w->reapers++;
+            waited = wb_wait(w, &dl);
+            w->reapers--;
+        } else {
+            waited = wb_wait_hurry(w, &dl);
         }
     }
     w->direct = true;
@@ -180,7 +198,7 @@ static int wb_splice_piece(struct file_wbehind *w, int fd, const struct io_req *
         w->nsent++;
         wb_busy(w);
         file_size_note(f, io->off + io->len, false);
-        wb_kick(w);
+        wb_sent_spliced(w);
     } else {
         pk_release(&w->keep, kp, slots);
     }
@@ -321,6 +339,8 @@ ssize_t wbehind_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off
     pthread_mutex_lock(&w->lock);
     /* A carry waits: the pump sends it in time. */
     bool pumped = !w->carry_len || wb_pump_start(w);
+    if (w->carry_len && w->pump_idle)
+        pthread_cond_signal(&w->pump_cond);
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
     if (!pumped) {
