@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -207,10 +208,21 @@ int nbt_read_all(int fd, void *p, size_t n)
 
 /* Reads and drops n bytes (the payload of a packet we ignore). */
 /* Reads exactly n bytes before deadline (-1: none). */
-static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
+/* A wait for at least this much of a frame wakes once all of it is there
+ * (SO_RCVLOWAT), not at every segment: a reply of 1020 KiB comes in
+ * segments of 64 KiB on loopback, and the daemon woke for each. */
+#define NBT_LOWAT_MIN 32768
+
+/* Sets fd's SO_RCVLOWAT to v unless *cur says it is v already. */
+static void set_lowat(int fd, size_t v, int *cur)
 {
-    if (deadline < 0)
-        return nbt_read_all(fd, p, n);
+    int x = v > INT_MAX ? INT_MAX : (int)v;
+    if (x != *cur && setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &x, sizeof(x)) == 0)
+        *cur = x;
+}
+
+static int read_deadline_lowat(int fd, uint8_t *p, size_t n, int64_t deadline, int *lowat)
+{
     bool sock = true;
     while (n) {
         /* What has come is taken at once: poll only when nothing has (the
@@ -219,6 +231,12 @@ static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
         if (k < 0 && sock && errno == ENOTSOCK)
             sock = false;
         if (!sock || (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            /* Poll reports the socket readable once the rest is there (or
+             * it closed, or failed); TCP also wakes it before, should its
+             * receive window close. Only the rest: more would wait for the
+             * next frame, which may never come. */
+            if (sock && n >= NBT_LOWAT_MIN)
+                set_lowat(fd, n, lowat);
             int r = wait_fd(fd, POLLIN, deadline);
             if (r)
                 return r;
@@ -237,6 +255,17 @@ static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
         n -= (size_t)k;
     }
     return 0;
+}
+
+static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
+{
+    if (deadline < 0)
+        return nbt_read_all(fd, p, n);
+    int lowat = 1;
+    int r = read_deadline_lowat(fd, p, n, deadline, &lowat);
+    /* Back to the default for whoever waits next (a frame's head). */
+    set_lowat(fd, 1, &lowat);
+    return r;
 }
 
 static int discard(int fd, size_t n, int64_t deadline)

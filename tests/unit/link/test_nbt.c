@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "link/nbt.h"
 #include "netbios/nbname.h"
+#include "support/clock.h"
 
 Test(nbt, rfc1002_fred_vector)
 {
@@ -269,6 +271,94 @@ Test(nbt, tcp_connect_options_and_errors)
     cr_assert_eq(nbt_tcp_connect("127.0.0.1", port, 2000), -ECONNREFUSED);
     cr_assert_eq(nbt_tcp_connect("", 445, 2000), -ENOENT);
     cr_assert_eq(nbt_tcp_connect(NULL, 445, 2000), -ENOENT);
+}
+
+/* A body read by a thread (nbt_read_body) from the client end of a
+ * loopback TCP connection while the test sends it in parts. */
+struct body_rd {
+    int fd;
+    uint8_t *buf;
+    size_t n;
+    int r;
+};
+
+static void *body_main(void *arg)
+{
+    struct body_rd *b = arg;
+    b->r = nbt_read_body(b->fd, b->buf, b->n, clock_mono_ms() + 10000, NULL);
+    return NULL;
+}
+
+static int lowat_of(int fd)
+{
+    int v = -1;
+    socklen_t sl = sizeof(v);
+    cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, &sl), 0);
+    return v;
+}
+
+/* Until the reader waits with a low-water mark above 1 (5 s at most). */
+static int lowat_seen(int fd)
+{
+    for (int i = 0; i < 500; i++) {
+        int v = lowat_of(fd);
+        if (v > 1)
+            return v;
+        poll(NULL, 0, 10);
+    }
+    return 1;
+}
+
+static void tcp_pair(int *cfd, int *sfd)
+{
+    uint16_t port;
+    int lfd = listener(&port);
+    *cfd = nbt_tcp_connect("127.0.0.1", port, 2000);
+    cr_assert_geq(*cfd, 0);
+    *sfd = accept(lfd, NULL, NULL);
+    cr_assert_geq(*sfd, 0);
+    close(lfd);
+}
+
+/* A large body waits to be woken once the rest of it is there, not at
+ * every segment (SO_RCVLOWAT: the rest, never more, which would wait for
+ * the next frame), and leaves the socket's mark at 1 for the next head,
+ * also when the body fails. */
+Test(nbt, body_wait_wakes_once_the_rest_is_there)
+{
+    enum { N = 256 << 10, FIRST = 64 << 10 };
+    int cfd, sfd;
+    tcp_pair(&cfd, &sfd);
+    uint8_t *out = malloc(N), *in = calloc(1, N);
+    cr_assert(out && in);
+    for (size_t i = 0; i < N; i++)
+        out[i] = (uint8_t)(i * 7 + i / 251);
+    struct body_rd b = {.fd = cfd, .buf = in, .n = N};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, body_main, &b), 0);
+    feed(sfd, out, FIRST);
+    int v = lowat_seen(cfd);
+    cr_assert(v >= N - FIRST && v <= N, "waiting for the rest of %d bytes with SO_RCVLOWAT %d",
+              N - FIRST, v);
+    feed(sfd, out + FIRST, N - FIRST);
+    pthread_join(t, NULL);
+    cr_assert_eq(b.r, 0);
+    cr_assert_arr_eq(in, out, N);
+    cr_assert_eq(lowat_of(cfd), 1, "the mark is back at 1");
+
+    /* The peer closes halfway through: -ECONNRESET, the mark at 1 again. */
+    memset(in, 0, N);
+    b.r = 1;
+    cr_assert_eq(pthread_create(&t, NULL, body_main, &b), 0);
+    feed(sfd, out, FIRST);
+    cr_assert_gt(lowat_seen(cfd), 1);
+    close(sfd);
+    pthread_join(t, NULL);
+    cr_assert_eq(b.r, -ECONNRESET);
+    cr_assert_eq(lowat_of(cfd), 1);
+    close(cfd);
+    free(out);
+    free(in);
 }
 
 /* A scripted port-139 listener: answers each SESSION REQUEST positively
