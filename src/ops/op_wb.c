@@ -746,7 +746,13 @@ static int close_common(struct smb1_file *f, const struct timespec *mtime, bool 
         pthread_mutex_unlock(&ot->lock);
     }
     plock_file_closing(f);
-    if (bg && !r && !mtime && ot && close_queue(ot, f))
+    /* The WRITE+CLOSE chain closed its FID already (op_wclose.c): there
+     * is nothing to send, and handing it to the closer thread cost a
+     * wake-up of that thread per file of an untar. */
+    pthread_mutex_lock(&f->lock);
+    bool closed = f->epoch == 0;
+    pthread_mutex_unlock(&f->lock);
+    if (bg && !r && !mtime && ot && !closed && close_queue(ot, f))
         return 0;
     file_unlist(f);
     int rc = file_close_send(f, mtime);

@@ -156,8 +156,21 @@ static ssize_t wclose_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void
     } else {
         /* Back to back, one wait: smbd runs a connection's requests in
          * order, and a TRANS2 set synchronously, so the set lands before
-         * the write and the CLOSE. */
-        conn_call_many(t->conn, t, m, 2, 2, resp, res, CONN_FID);
+         * the write and the CLOSE. As tickets, whose replies this thread
+         * reads itself (conn_call_many's second reply went to the reader
+         * thread, two wake-ups more a file). */
+        struct conn_ticket tk[2];
+        int g = conn_start(t->conn, t, m, 2, true, CONN_FID, tk);
+        for (int i = 0; i < 2; i++) {
+            if (g < 0)
+                res[i] = g;
+            else if (i < g)
+                res[i] = conn_finish(t->conn, &tk[i], &m[i], &resp[i]);
+            else
+                res[i] = conn_call(t->conn, t, &m[i], &resp[i], CONN_FID); /* no slot */
+            if (g < 0 || i < g)
+                msg_out_free(&m[i]);
+        }
         q->set->sent = res[0] == 0;
         q->set->err = res[0] ? res[0] : set_result(q->set, &resp[0]);
         if (res[0] == 0)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fake_smb.h"
+#include "link/mux.h"
 #include "ops/op_wbehind_int.h"
 #include "smb1.h"
 #include "wire/ntstatus.h"
@@ -208,20 +209,32 @@ static bool server_got(const struct fake_stats *since, uint64_t bytes)
 }
 
 /* dd bs=1M of mib MiB from 0 where a pipe cannot hold 1 MiB and a page:
- * every MiB is two FUSE writes (1 MiB less a page, then a page). */
-static void dd_stream(struct smb1_file *f, int mib)
+ * every MiB is two FUSE writes (1 MiB less a page, then a page). Gives
+ * how many times the machine held the test up so long that a carry may
+ * have gone alone (one request more each): from the start of a write to
+ * the end of the next, which continues its carry, more than WB_CARRY_MS
+ * passed. A loaded machine (ASan, the other tests) does that now and
+ * then; a fixed allowance would either fail there or hide a regression. */
+static unsigned dd_stream(struct smb1_file *f, int mib)
 {
-    /* Made first: the writes follow one another as dd's do (a gap of
-     * WB_CARRY_MS sends the carry alone, one request more). */
+    /* Made first: the writes follow one another as dd's do. */
     uint8_t *b = pattern((size_t)mib << 20, 0);
     uint64_t off = 0;
-    for (int i = 0; i < mib; i++) {
-        cr_assert_eq(pattern_write_from(f, b + off, (1 << 20) - 4096, off), (1 << 20) - 4096);
-        off += (1 << 20) - 4096;
-        cr_assert_eq(pattern_write_from(f, b + off, 4096, off), 4096);
-        off += 4096;
+    unsigned late = 0;
+    int64_t prev_start = -1;
+    for (int i = 0; i < 2 * mib; i++) {
+        size_t n = i % 2 ? 4096 : (1 << 20) - 4096;
+        int64_t start = mux_now_ms();
+        cr_assert_eq(pattern_write_from(f, b + off, n, off), (ssize_t)n);
+        off += n;
+        if (prev_start >= 0 && mux_now_ms() - prev_start > WB_CARRY_MS)
+            late++;
+        prev_start = start;
     }
     free(b);
+    if (late)
+        cr_log_info("%u writes came more than %d ms after the one before", late, WB_CARRY_MS);
+    return late;
 }
 
 /* dd bs=1M (dd_stream). The stream goes out in
@@ -233,14 +246,13 @@ Test(wbehind_fake, spliced_stream_goes_in_full_pieces)
     struct smb1_file *f = open_behind("stream");
     struct fake_stats s0, s1;
     fake_get_stats(fs, &s0);
-    dd_stream(f, 4);
+    unsigned late = dd_stream(f, 4);
     cr_assert_eq(smb1_flush(f), 0);
     cr_assert(server_got(&s0, 4 << 20), "fsync: all of it on the server");
     fake_get_stats(fs, &s1);
-    /* 33, or a few more where the machine held the test up between two
-     * writes for longer than WB_CARRY_MS (the carry went alone). */
-    cr_assert_leq(s1.file_writes - s0.file_writes, 35, "%u WRITE_ANDX for 4 MiB",
-                  s1.file_writes - s0.file_writes);
+    cr_assert_leq(s1.file_writes - s0.file_writes, 33 + late,
+                  "%u WRITE_ANDX for 4 MiB (%u writes late)", s1.file_writes - s0.file_writes,
+                  late);
     cr_assert_eq(smb1_close(f), 0);
 }
 
@@ -297,15 +309,16 @@ Test(wbehind_fake, writer_collects_replies_when_it_needs_room)
     struct smb1_file *f = open_behind("reaped");
     struct fake_stats s0, s1;
     fake_get_stats(fs, &s0);
-    dd_stream(f, 8);
+    unsigned late = dd_stream(f, 8);
     pthread_mutex_lock(&f->wbh->lock);
     uint64_t reaps = f->wbh->writer_reaps;
     pthread_mutex_unlock(&f->wbh->lock);
     cr_assert_eq(smb1_flush(f), 0);
     cr_assert(server_got(&s0, 8 << 20), "fsync: all of it on the server");
     fake_get_stats(fs, &s1);
-    cr_assert_leq(s1.file_writes - s0.file_writes, 68, "%u WRITE_ANDX for 8 MiB",
-                  s1.file_writes - s0.file_writes);
+    cr_assert_leq(s1.file_writes - s0.file_writes, 66 + late,
+                  "%u WRITE_ANDX for 8 MiB (%u writes late)", s1.file_writes - s0.file_writes,
+                  late);
     cr_assert_geq(reaps, 1, "the writer never collected a reply itself");
     cr_log_info("the writer collected %llu of %u replies", (unsigned long long)reaps,
                 s1.file_writes - s0.file_writes);
