@@ -18,7 +18,11 @@
 # env:   BENCH_FILES=10000, BENCH_PROFILES="signed plain nosign",
 #        BENCH_NETNS=smbfuse-bench-PID (the namespace; deleted at exit),
 #        BENCH_COUNT=1 (0: no capture pass), BENCH_BREAKDOWN=1 (the requests
-#        of each workload by command), BENCH_KEEP=DIR (keep the captures)
+#        of each workload by command), BENCH_KEEP=DIR (keep the captures),
+#        BENCH_TMPFS=1 (the share and the passthrough's directory on
+#        /dev/shm: creating files on the root ext4 after mass deletes is
+#        ext4's inode allocation more than anything (recently_deleted),
+#        and moved the passthrough's untar 3x from run to run)
 #
 # tar runs as root with its defaults (it chowns every file; the plain
 # profile's user may not, so there tar reports errors and goes on).
@@ -173,6 +177,15 @@ sync
 # in each profile's turn (this machine's load moves from minute to minute)
 PTDIR=$FS_TMP/ptdir
 PTMNT=$FS_TMP/ptmnt
+SHMD=
+if [ -n "${BENCH_TMPFS:-}" ]; then
+    SHMD=$(mktemp -d /dev/shm/smbfuse-bench.XXXXXX)
+    chmod 0755 "$SHMD"
+    mkdir -p "$SHMD/share" "$SHMD/pt"
+    chmod 0777 "$SHMD/share"
+    export SMBD_EXTRA_SHARE="path = $SHMD/share"
+    PTDIR=$SHMD/pt
+fi
 mkdir -p "$PTDIR" "$PTMNT"
 passthrough() {
     "$PT" "$PTDIR" "$PTMNT" || fail "passthrough mount"
@@ -186,6 +199,7 @@ passthrough() {
 for profile in ${BENCH_PROFILES:-signed plain nosign}; do
     fs_log "profile $profile"
     fs_start_server "$profile"
+    [ -n "$SHMD" ] && SHARE_DIR=$SHMD/share
     smbc_cmd
     fs_mount
     [ -n "$FS_PID" ] || fail "no client pid"
@@ -240,6 +254,7 @@ for profile in ${BENCH_PROFILES:-signed plain nosign}; do
     fs_stop_server
 done
 
+[ -n "$SHMD" ] && rm -rf "$SHMD"
 printf '\n%-8s %-30s %10s %10s %10s\n' profile metric smbfuse smbclient passthrough
 cat "$RESULTS"
 if [ -n "${BENCH_BREAKDOWN:-}" ]; then

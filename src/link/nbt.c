@@ -206,8 +206,6 @@ int nbt_read_all(int fd, void *p, size_t n)
     return 0;
 }
 
-/* Reads and drops n bytes (the payload of a packet we ignore). */
-/* Reads exactly n bytes before deadline (-1: none). */
 /* A wait for at least this much of a frame wakes once all of it is there
  * (SO_RCVLOWAT), not at every segment: a reply of 1020 KiB comes in
  * segments of 64 KiB on loopback, and the daemon woke for each. */
@@ -221,6 +219,7 @@ static void set_lowat(int fd, size_t v, int *cur)
         *cur = x;
 }
 
+/* read_deadline's loop; *lowat is the SO_RCVLOWAT it has set. */
 static int read_deadline_lowat(int fd, uint8_t *p, size_t n, int64_t deadline, int *lowat)
 {
     bool sock = true;
@@ -257,6 +256,7 @@ static int read_deadline_lowat(int fd, uint8_t *p, size_t n, int64_t deadline, i
     return 0;
 }
 
+/* Reads exactly n bytes before deadline (-1: none). */
 static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
 {
     if (deadline < 0)
@@ -268,6 +268,7 @@ static int read_deadline(int fd, uint8_t *p, size_t n, int64_t deadline)
     return r;
 }
 
+/* Reads and drops n bytes (the payload of a packet we ignore). */
 static int discard(int fd, size_t n, int64_t deadline)
 {
     uint8_t sink[512];

@@ -51,6 +51,23 @@ else
 fi
 fs_log "ok   dd of 12 MiB is whole for smbclient (spliced writes $s0 -> $s1)"
 
+# The readahead window is whole reads (fuse/fs_readahead.c): reads are as
+# large as max_write, which is 1020 KiB where writes are spliced and no
+# pipe of 1 MiB + 4 KiB can be made; 4096 KiB was four reads and a 16 KiB
+# one there. The daemon sets it once INIT is done (root only).
+ra_file=/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb
+if [ -w "$ra_file" ]; then
+    want=4096
+    if [ "$PROFILE" = plain ] && ! python3 -c 'import fcntl, os
+r, w = os.pipe()
+fcntl.fcntl(r, 1031, (1 << 20) + 4096)' 2>/dev/null; then
+        want=4080
+    fi
+    for _ in $(seq 50); do [ "$(cat "$ra_file")" = "$want" ] && break; sleep 0.1; done
+    [ "$(cat "$ra_file")" = "$want" ] || fail "readahead $(cat "$ra_file") KiB, not $want ($PROFILE)"
+    fs_log "ok   readahead $want KiB, whole reads"
+fi
+
 # Odd sizes and offsets, many onto bytes still on their way; then big
 # writes through a descriptor that reads too (its pages are the page
 # cache's: never spliced); then a small held write to a new file.
