@@ -27,6 +27,13 @@
 
 /* How the peer answers each READ_ANDX (the request's MaxCount is the
  * data length unless len says otherwise). */
+/* A caller's short wait ends while its reply's data is on its way: the
+ * peer stalls STALL_MS in the middle of the data. SHORT_TIMEOUT_MS leaves
+ * a loaded machine (ASan, the other tests) time to get the reply's head to
+ * the reader before the wait ends, which is what the tests are about. */
+#define STALL_MS         1500
+#define SHORT_TIMEOUT_MS 500
+
 struct script {
     uint32_t len;      /* data bytes; 0: the request's MaxCount */
     uint16_t doff;     /* DataOffset; 0: right after one pad byte */
@@ -316,7 +323,7 @@ static void thread_reads(struct mux *m)
 static void untouched_after_return(const struct peer *p, const uint8_t *buf, const uint8_t *snap,
                                    uint32_t len)
 {
-    for (int i = 0; i < 100 && !p->done_ms; i++)
+    for (int i = 0; i < 2 * STALL_MS / 10 && !p->done_ms; i++)
         sleep_ms(10);
     sleep_ms(100);
     cr_assert_eq(memcmp(snap, buf, len), 0, "the buffer changed after the call returned");
@@ -328,7 +335,7 @@ static void untouched_after_return(const struct peer *p, const uint8_t *buf, con
 Test(mux_direct, timeout_waits_for_the_fill)
 {
     struct peer p;
-    struct mux *m = start(&p, false, &(struct script){.stall_ms = 800});
+    struct mux *m = start(&p, false, &(struct script){.stall_ms = STALL_MS});
     uint32_t len = 100000;
     uint8_t *buf = calloc(1, len), *snap = malloc(len);
     bool split = false;
@@ -336,11 +343,11 @@ Test(mux_direct, timeout_waits_for_the_fill)
      * read all of it before it looks at its clock again). */
     thread_reads(m);
     int64_t t0 = now_ms();
-    int r = one_read(m, buf, len, 200, &split);
+    int r = one_read(m, buf, len, SHORT_TIMEOUT_MS, &split);
     int64_t back = now_ms();
     memcpy(snap, buf, len);
     cr_assert(r == 0 || r == -ETIMEDOUT, "%d", r);
-    cr_assert_geq(back - t0, 700, "returned after %lld ms, while its data was arriving",
+    cr_assert_geq(back - t0, STALL_MS - 100, "returned after %lld ms, while its data was arriving",
                   (long long)(back - t0));
     untouched_after_return(&p, buf, snap, len);
     cr_assert_eq(stats.direct_reads, 1);
@@ -364,19 +371,19 @@ Test(mux_direct, interrupt_waits_for_the_fill)
 {
     struct peer p;
     test_interrupted = interrupted_after;
-    struct mux *m = start(&p, false, &(struct script){.stall_ms = 800});
+    struct mux *m = start(&p, false, &(struct script){.stall_ms = STALL_MS});
     test_interrupted = NULL;
     uint32_t len = 100000;
     uint8_t *buf = calloc(1, len), *snap = malloc(len);
     bool split = false;
     thread_reads(m);
     int64_t t0 = now_ms();
-    interrupt_at_ms = t0 + 100;
+    interrupt_at_ms = t0 + SHORT_TIMEOUT_MS;
     int r = one_read(m, buf, len, 5000, &split);
     int64_t back = now_ms();
     memcpy(snap, buf, len);
     cr_assert(r == 0 || r == -EINTR, "%d", r);
-    cr_assert_geq(back - t0, 700, "returned after %lld ms, while its data was arriving",
+    cr_assert_geq(back - t0, STALL_MS - 100, "returned after %lld ms, while its data was arriving",
                   (long long)(back - t0));
     untouched_after_return(&p, buf, snap, len);
     cr_assert_eq(stats.led, 0);
@@ -456,13 +463,14 @@ static void *read_thread(void *arg)
 Test(mux_direct, batch_holds_the_buffer)
 {
     struct peer p;
-    struct mux *m = start(&p, true, &(struct script){.hold = 2, .stall_ms = 800, .stall_at = 2});
+    struct mux *m =
+        start(&p, true, &(struct script){.hold = 2, .stall_ms = STALL_MS, .stall_at = 2});
     thread_reads(m);
     uint32_t len = 61440;
     uint8_t *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(a, MAP_FAILED);
     uint8_t *b = malloc(len);
-    struct reader ra = {.m = m, .buf = a, .len = len, .timeout_ms = 200};
+    struct reader ra = {.m = m, .buf = a, .len = len, .timeout_ms = SHORT_TIMEOUT_MS};
     struct reader rb = {.m = m, .buf = b, .len = len, .timeout_ms = 5000};
     pthread_t ta, tb;
     cr_assert_eq(pthread_create(&ta, NULL, read_thread, &ra), 0);
@@ -479,7 +487,8 @@ Test(mux_direct, batch_holds_the_buffer)
      * reply (the peer writes them back to back, but a loaded machine may
      * hold the peer longer): then a's call waited for it. */
     if (stats.batched_macs > 0)
-        cr_assert_geq(ra.took_ms, 700, "a's call returned after %lld ms, its reply still held",
+        cr_assert_geq(ra.took_ms, STALL_MS - 100,
+                      "a's call returned after %lld ms, its reply still held",
                       (long long)ra.took_ms);
     else
         cr_log_warn("no batch formed (the peer was slow): the hold was not exercised");
