@@ -18,6 +18,7 @@
 #include "link/rxpool.h"
 #include "wire/smb1_proto.h"
 #include "link/mux_int.h"
+#include "support/clock.h"
 
 /* Caller holds m->lock: the waiter of req gives up; the request stays in
  * the list, so that its MID is not reused while a late reply may come
@@ -35,11 +36,6 @@ static void abandon_locked(struct mux *m, struct mux_req *req)
     }
 }
 
-static bool ts_before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 /* The caller owns the socket (mux.c, "Who reads"): waits for a frame to
  * begin until *until (NULL: no bound), then reads and delivers it (or a
  * batch). 1: a frame was handled; 0: the time is up; <0: the mux died. */
@@ -51,7 +47,7 @@ static int lead(struct mux *m, const struct timespec *until)
         if (until) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            if (!ts_before(&now, until))
+            if (!clock_ts_before(&now, until))
                 return 0;
             left.tv_sec = until->tv_sec - now.tv_sec;
             left.tv_nsec = until->tv_nsec - now.tv_nsec;
@@ -97,7 +93,7 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const 
         if (m->o.interrupted) {
             struct timespec slice;
             clock_mono_after(&slice, MUX_POLL_MS);
-            if (!bounded || ts_before(&slice, &until))
+            if (!bounded || clock_ts_before(&slice, &until))
                 until = slice;
             bounded = true;
         }
@@ -138,7 +134,7 @@ static int wait_frame(struct mux *m, struct mux_req *req, unsigned flags, const 
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (timed && !ts_before(&now, dl)) {
+        if (timed && !clock_ts_before(&now, dl)) {
             pin_dst_locked(m, req);
             if (req->head || req->err)
                 break;
@@ -299,7 +295,7 @@ static void cap_deadline(struct timespec *dl, int64_t end_ms)
     if (end_ms < 0)
         return;
     struct timespec e = {(time_t)(end_ms / 1000), (long)(end_ms % 1000) * 1000000L};
-    if (ts_before(&e, dl))
+    if (clock_ts_before(&e, dl))
         *dl = e;
 }
 
@@ -462,7 +458,7 @@ int mux_finish(struct mux *m, struct mux_ticket *tk, struct msg_out *req, int ti
     struct mux_frame *f = NULL;
     struct timespec dl;
     clock_mono_after(&dl, timeout_ms);
-    if (tk->due.tv_sec && ts_before(&tk->due, &dl))
+    if (tk->due.tv_sec && clock_ts_before(&tk->due, &dl))
         dl = tk->due;
     int r = next_frame(m, tk->rq, req, 0, &dl, timeout_ms, tk->sgn, tk->seq, NULL, 0, &f);
     if (r == -ETIMEDOUT || r == -EINTR) {

@@ -104,6 +104,12 @@ void setown_encode(const struct setown_held *h, uint8_t *rec)
                           h->mode ? (uint64_t)(h->mode_val & 07777) : UNIX_NO_CHANGE64);
 }
 
+static void log_part(struct smb1_file *f, const char *path, bool owner, int r)
+{
+    log_warn(conn_log(f->t->conn), "change of the %s of %s (held for its %s) failed: %s",
+             owner ? "owner" : "mode", path, owner ? "chmod" : "close", strerror(-r));
+}
+
 /* One part of h again on its own: 0 or -errno, logged. */
 static int part(struct smb1_file *f, const char *path, const struct setown_held *h, bool owner)
 {
@@ -113,8 +119,7 @@ static int part(struct smb1_file *f, const char *path, const struct setown_held 
     if (r && status)
         r = info_path_errno(f->t, path, status);
     if (r)
-        log_warn(conn_log(f->t->conn), "change of the %s of %s (held for its %s) failed: %s",
-                 owner ? "owner" : "mode", path, owner ? "chmod" : "close", strerror(-r));
+        log_part(f, path, owner, r);
     return r;
 }
 
@@ -126,8 +131,7 @@ int setown_settle(struct smb1_file *f, const char *path, const struct setown_hel
         rm = part(f, path, h, false);
         ro = part(f, path, h, true);
     } else if (r) {
-        log_warn(conn_log(f->t->conn), "change of the %s of %s (held for its %s) failed: %s",
-                 h->chown ? "owner" : "mode", path, h->chown ? "chmod" : "close", strerror(-r));
+        log_part(f, path, h->chown, r);
         if (h->chown)
             ro = r;
         else

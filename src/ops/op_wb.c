@@ -51,11 +51,11 @@
 #include <time.h>
 
 #include "ops/op_hide.h"
-#include "ops/op_info.h"
 #include "ops/op_setown.h"
 #include "ops/op_wclose.h"
 #include "wire/unix_rec.h"
 #include "ops/tree_state.h"
+#include "support/clock.h"
 
 /* CLOSEs queued for the background at most; beyond, the caller sends. */
 #define CLOSE_QUEUE_MAX 64
@@ -450,11 +450,9 @@ int smb1_flush_held(struct smb1_file *f)
     if (f->wb_len && !r && chain) {
         /* The set before the chain, in the same wait: the held owner and
          * mode (SET_PATH_INFO UNIX_BASIC, as a chmod sends them), or a
-         * time the CLOSE cannot carry (no POSIX open), on the handle. */
-        _Static_assert(UNIX_BASIC_LEN >= INFO_BASIC_LEN, "one record buffer");
+         * time the CLOSE cannot carry (wclose_send: on the handle). */
         uint8_t rec[UNIX_BASIC_LEN];
-        struct wclose_set set = {0, rec, 0, NULL, 0, false};
-        struct wclose_set *sp = NULL;
+        struct wclose_set set = {0};
         char *path = NULL;
         if (has_h) {
             pthread_mutex_lock(&f->lock);
@@ -463,25 +461,16 @@ int smb1_flush_held(struct smb1_file *f)
         }
         if (path) {
             setown_encode(&h, rec);
-            set.level = SMB_SET_FILE_UNIX_BASIC;
-            set.len = UNIX_BASIC_LEN;
-            set.path = path;
-            sp = &set;
-        } else if (!has_h && has_mt && !smb1_close_sets_mtime(f)) {
-            info_encode_basic(rec, NULL, &mt, 0);
-            set.level = SMB_SET_FILE_BASIC_INFO;
-            set.len = INFO_BASIC_LEN;
-            sp = &set;
+            set = (struct wclose_set){SMB_SET_FILE_UNIX_BASIC, rec, UNIX_BASIC_LEN, path, 0, false};
         }
-        bool times = sp && !path;
-        int rc = wclose_send(f, f->wb, f->wb_len, f->wb_off, has_mt && !times ? &mt : NULL, sp);
+        int rc = wclose_send(f, f->wb, f->wb_len, f->wb_off, has_mt ? &mt : NULL, &set);
         if (rc != -EINVAL) {
             /* The set's failure is the close's too, after the data's. */
             int rs = 0;
             if (path && set.sent) {
                 rs = setown_settle(f, path, &h, set.err);
                 has_h = false;
-            } else if (times && set.err) {
+            } else if (!path && set.err) {
                 rs = set.err;
                 log_file(f, "set of the times (held for the close)", rs);
             }
@@ -625,13 +614,7 @@ static void *closer_main(void *arg)
             if (left > 0) {
                 /* close_cond counts CLOCK_REALTIME; only a wake-up. */
                 struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += (time_t)(left / 1000);
-                ts.tv_nsec += (long)(left % 1000) * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
+                clock_after(CLOCK_REALTIME, &ts, (int)left);
                 pthread_cond_timedwait(&ot->close_cond, &ot->lock, &ts);
                 continue;
             }

@@ -144,10 +144,7 @@ static int wb_splice_piece(struct file_wbehind *w, int fd, const struct io_req *
          * piece's reply, read here (op_wbehind.c, Collecting), else a
          * wait for whoever collects it. */
         if (w->total == w->nsent && wb_reap(w)) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            waited =
-                now.tv_sec < dl.tv_sec || (now.tv_sec == dl.tv_sec && now.tv_nsec < dl.tv_nsec);
+            waited = !clock_mono_passed(&dl);
             continue;
         }
         if (w->collecting && w->total == w->nsent) {

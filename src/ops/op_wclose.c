@@ -206,29 +206,28 @@ int wclose_send(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
     if (mtime && smb1_close_sets_mtime(f))
         q.utime = file_close_utime(f->t, mtime);
     /* A time the CLOSE cannot carry is set on the handle (Samba keeps it
-     * through the write: its sticky write time), in the same wait. */
-    uint8_t rec[INFO_BASIC_LEN];
-    struct wclose_set times = {SMB_SET_FILE_BASIC_INFO, rec, sizeof(rec), NULL, 0, false};
-    bool own_times = false;
+     * through the write: its sticky write time), in the same wait; where
+     * the caller's own set goes there, on its own before. */
+    uint8_t times[INFO_BASIC_LEN];
     if (mtime && !q.utime) {
-        if (set) {
+        if (set->level) {
             int r = smb1_utimens(f->t, NULL, f, NULL, mtime);
             if (r)
                 return r;
         } else {
-            info_encode_basic(rec, NULL, mtime, 0);
-            set = &times;
-            own_times = true;
+            info_encode_basic(times, NULL, mtime, 0);
+            *set =
+                (struct wclose_set){SMB_SET_FILE_BASIC_INFO, times, sizeof(times), NULL, 0, false};
         }
     }
-    if (set) {
-        set->err = 0;
-        set->sent = false;
-    }
-    q.set = set;
+    set->err = 0;
+    set->sent = false;
+    q.set = set->level ? set : NULL;
     if (!q.utime)
         q.utime = 0xFFFFFFFF; /* leave the time as the write made it */
     ssize_t n = file_call(f, wclose_op, &q);
+    if (set->rec == times)
+        set->rec = NULL; /* this frame's: the caller sees the level and result only */
     if (n < 0)
         return (int)n;
     /* Whatever the CLOSE said, that FID is gone: the next use of f opens
@@ -239,20 +238,14 @@ int wclose_send(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
     pthread_mutex_unlock(&f->lock);
     if ((size_t)n != len)
         return -EIO;
-    if (q.close_err || !own_times)
-        return q.close_err;
-    if (times.err) {
-        char path[512];
-        file_path_copy(f, path, sizeof(path));
-        log_warn(conn_log(f->t->conn), "set of the times of %s (held for its close) failed: %s",
-                 path[0] ? path : "/", strerror(-times.err));
-    }
-    return times.err;
+    return q.close_err;
 }
 
 int smb1_write_close(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
                      const struct timespec *mtime)
 {
     CONN_OP(f ? f->t->conn : NULL);
-    return wclose_send(f, buf, len, off, mtime, NULL);
+    struct wclose_set set = {0};
+    int r = wclose_send(f, buf, len, off, mtime, &set);
+    return r ? r : set.err;
 }

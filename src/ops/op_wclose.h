@@ -18,8 +18,8 @@
 /* A set of the file's attributes sent just before the chain, pipelined
  * with it: one wait for both (op_wclose.c). */
 struct wclose_set {
-    uint16_t level;     /* SMB_SET_FILE_BASIC_INFO, SMB_SET_FILE_UNIX_BASIC */
-    const uint8_t *rec; /* the level's record */
+    uint16_t level;     /* SMB_SET_FILE_BASIC_INFO, SMB_SET_FILE_UNIX_BASIC; 0: none */
+    const uint8_t *rec; /* the level's record (wclose_send's own: NULL after) */
     uint32_t len;
     const char *path; /* SET_PATH_INFORMATION of path; NULL: SET_FILE_INFORMATION of the FID */
     int err;          /* out: the set's result (0 before it was sent) */
@@ -42,11 +42,12 @@ int wclose_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct w
 /* Bytes written, with q->close_err the CLOSE's result; or -errno when the
  * write failed (and the FID is still open). */
 ssize_t wclose_parse(const struct msg_in *resp, struct wclose_req *q);
-/* The chain of f with set (may be NULL) before it, mtime as
- * smb1_write_close (a time the CLOSE cannot carry goes in a set of its
- * own: before the chain without set, else in the same wait): 0 or the
- * write's or the CLOSE's failure; the set's result is set->err (sent:
- * its reply came; the chain went whatever it said). */
+/* The chain of f, with set before it in the same wait when set->level
+ * is not 0. mtime as smb1_write_close: on the CLOSE where it can carry it
+ * (a POSIX open), else on the handle: as set itself when set has no level
+ * (set->level then says SMB_SET_FILE_BASIC_INFO), else in a request of its
+ * own before. 0 or the write's or the CLOSE's failure; the set's result
+ * is set->err (sent: its reply came; the chain went whatever it said). */
 int wclose_send(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
                 const struct timespec *mtime, struct wclose_set *set);
 
