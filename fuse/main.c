@@ -494,7 +494,8 @@ int main(int argc, char **argv)
             log_err(&lg, "cannot use share %s on %s: %s", o.share, o.host, strerror(-r));
             goto out_tree;
         }
-        fs = sfs_fs_new(conn, tree, &o, &lg, &r);
+        r = sfs_fs_cap_reads(&o, conn, &args);
+        fs = r ? NULL : sfs_fs_new(conn, tree, &o, &lg, &r);
         if (!fs) {
             log_err(&lg, "cannot start: %s", strerror(-r));
             goto out_tree;
