@@ -78,6 +78,9 @@ struct sfs_fs {
     pthread_mutex_t dirs_lock; /* protects dirs and every sfs_dir in it */
     struct sfs_dir *dirs;
     atomic_uint read_pages; /* the largest FUSE read (sfs_init; 0 before) */
+    /* The largest read whose reply may go to FUSE in a pipe (fs_read.c;
+     * 0: none, set in sfs_init) */
+    atomic_size_t splice_read_max;
 };
 
 static inline struct sfs_fs *get_fs(void)
@@ -99,6 +102,12 @@ int sfs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct f
 bool sfs_direct_io(const struct sfs_fs *fs, int flags);
 /* True when this process may make a pipe that holds bytes. */
 bool sfs_pipe_holds(size_t bytes);
+
+/* fs_read.c: the read callback (a reply's data in a pipe where the core
+ * can splice it there), and the largest read libfuse can splice on. */
+int sfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+                 struct fuse_file_info *fi);
+size_t sfs_splice_read_max(void);
 
 /* fs_paths.c: server paths, the keep_cache record, unlinked open files. */
 int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen);
