@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fs_ops_int.h"
+#include "smb1_cache.h"
 
 static struct sfs_dir *dir_of(const struct fuse_file_info *fi)
 {
@@ -59,9 +60,17 @@ int sfs_releasedir(const char *path, struct fuse_file_info *fi)
     pthread_mutex_lock(&fs->dirs_lock);
     dir_unlist_locked(fs, d);
     pthread_mutex_unlock(&fs->dirs_lock);
+    if (d->list)
+        cache_dir_put(d->list);
     free(d->path);
     free(d);
     return 0;
+}
+
+struct cache_dir **dir_listing(const struct fuse_file_info *fi)
+{
+    struct sfs_dir *d = dir_of(fi);
+    return d ? &d->list : NULL;
 }
 
 const char *dir_path(struct sfs_fs *fs, const struct fuse_file_info *fi, char *buf, size_t size)
@@ -110,6 +119,8 @@ void dirs_clear(struct sfs_fs *fs)
     while (fs->dirs) {
         struct sfs_dir *d = fs->dirs;
         fs->dirs = d->next;
+        if (d->list)
+            cache_dir_put(d->list);
         free(d->path);
         free(d);
     }

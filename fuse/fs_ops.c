@@ -215,6 +215,7 @@ static int sfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
     struct smb1_stat s, made;
     struct smb1_file *h = get_handle(fi);
     int r;
+    atomic_fetch_add_explicit(fi ? &fs->fgetattrs : &fs->getattrs, 1, memory_order_relaxed);
     HPATH(p, path, h);
     if (h && smb1_file_open_stat(h, &made)) {
         /* libfuse's getattr right after a create, before the program has
@@ -241,39 +242,78 @@ static int add_dirent(void *ctx, const char *name, const struct smb1_stat *st)
     return cache_dir_add(ctx, name, st);
 }
 
+/* The listing of path into *out, one reference for the caller: the
+ * cache's while fresh, else the server's (stored in the cache). */
+static int listing(struct sfs_fs *fs, const char *path, struct cache_dir **out)
+{
+    if ((*out = cache_dir_get(fs->cache, path)) != NULL)
+        return 0;
+    SPATH(sp, path);
+    struct cache_dir *d = cache_dir_new();
+    if (!d)
+        return -ENOMEM;
+    uint64_t g = cache_gen(fs->cache);
+    int r = smb1_readdir(fs->tree, sp, add_dirent, d);
+    if (r) {
+        cache_dir_put(d);
+        return r;
+    }
+    (void)cache_dir_commit(fs->cache, path, d, g);
+    *out = d;
+    return 0;
+}
+
+/* Attributes go with every name (readdirplus), so that `ls -l`, find and
+ * rm -rf need no lookup per entry. libfuse (3.14) gives the kernel an
+ * entry's attributes only when the file system fills with offsets: a
+ * listing filled whole at offset 0 goes out with node id 0 ("ignore the
+ * attributes"), and every name then cost the kernel a LOOKUP (rm -rf:
+ * LOOKUP, UNLINK and FORGET per file). So a handle of ours keeps the
+ * listing it started at offset 0 and serves the later offsets from it:
+ * "." is 1, ".." 2, entry i is i + 3. A listing through the network
+ * root's handle (no sfs_dir) is filled whole, as before. */
 static int sfs_readdir(const char *dpath, void *buf, fuse_fill_dir_t filler, off_t off,
                        struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
+    (void)flags;
     struct sfs_fs *fs = get_fs();
     char pbuf[SFS_SPATH_MAX];
     const char *path = dpath ? dpath : dir_path(fs, fi, pbuf, sizeof(pbuf));
     if (!path)
         return -ENOMEM;
-    struct cache_dir *d = cache_dir_get(fs->cache, path);
+    struct cache_dir **held = dir_listing(fi);
+    struct cache_dir *d = held && off > 0 ? *held : NULL;
     if (!d) {
-        SPATH(sp, path);
-        d = cache_dir_new();
-        if (!d)
-            return -ENOMEM;
-        uint64_t g = cache_gen(fs->cache);
-        int r = smb1_readdir(fs->tree, sp, add_dirent, d);
-        if (r) {
-            cache_dir_put(d);
+        int r = listing(fs, path, &d);
+        if (r)
             return r;
+        if (held) { /* the handle's reference now; a rewind starts anew */
+            if (*held)
+                cache_dir_put(*held);
+            *held = d;
         }
-        (void)cache_dir_commit(fs->cache, path, d, g);
     }
-    filler(buf, ".", NULL, 0, 0);
-    filler(buf, "..", NULL, 0, 0);
-    /* Attributes go with every name (readdirplus), so `ls -l` needs no
-     * lookup per entry. */
-    for (size_t i = 0; i < d->n; i++) {
-        struct stat st;
+    struct stat st;
+    if (!held) {
+        filler(buf, ".", NULL, 0, 0);
+        filler(buf, "..", NULL, 0, 0);
+        for (size_t i = 0; i < d->n; i++) {
+            to_stat(fs, &d->ents[i].st, &st);
+            if (filler(buf, d->ents[i].name, &st, 0, FUSE_FILL_DIR_PLUS))
+                break;
+        }
+        cache_dir_put(d);
+        return 0;
+    }
+    if (off < 1 && filler(buf, ".", NULL, 1, 0))
+        return 0;
+    if (off < 2 && filler(buf, "..", NULL, 2, 0))
+        return 0;
+    for (size_t i = off > 2 ? (size_t)off - 2 : 0; i < d->n; i++) {
         to_stat(fs, &d->ents[i].st, &st);
-        if (filler(buf, d->ents[i].name, &st, 0, FUSE_FILL_DIR_PLUS))
+        if (filler(buf, d->ents[i].name, &st, (off_t)i + 3, FUSE_FILL_DIR_PLUS))
             break;
     }
-    cache_dir_put(d);
     return 0;
 }
 
@@ -694,6 +734,8 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
     }
     atomic_init(&fs->read_pages, 0);
     atomic_init(&fs->splice_read_max, 0);
+    atomic_init(&fs->getattrs, 0);
+    atomic_init(&fs->fgetattrs, 0);
     double ttl = opts->actimeo > 0 ? opts->actimeo : 0;
     struct cache_config cc = {.ttl_ns = (uint64_t)(ttl * 1e9)};
     fs->cache = cache_new(&cc);
@@ -768,4 +810,7 @@ void sfs_fs_log_stats(struct sfs_fs *fs)
              (unsigned long long)cs.hits, (unsigned long long)cs.negative_hits,
              (unsigned long long)cs.misses, (unsigned long long)cs.stale_puts,
              (unsigned long long)cs.evictions, cs.entries, cs.bytes);
+    log_info(fs->log, "fuse: getattrs=%llu fgetattrs=%llu",
+             (unsigned long long)atomic_load(&fs->getattrs),
+             (unsigned long long)atomic_load(&fs->fgetattrs));
 }

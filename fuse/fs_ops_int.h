@@ -21,6 +21,7 @@
 #include "fs_ops.h"
 
 struct cache;
+struct cache_dir;
 
 #define SFS_NAME_MAX     255 /* bytes of UTF-8 per component, as on Linux */
 #define SFS_SPATH_MAX    8192
@@ -57,6 +58,10 @@ struct keep_ent {
 struct sfs_dir {
     struct sfs_dir *prev, *next; /* protected by the mount's dirs_lock */
     char *path;                  /* protected by dirs_lock; NULL: lost */
+    /* The listing the handle's readdirs serve (sfs_readdir), one
+     * reference; NULL before the first. Only readdir and releasedir use
+     * it, which libfuse runs one at a time per handle (its dh->lock). */
+    struct cache_dir *list;
 };
 
 struct sfs_fs {
@@ -81,6 +86,11 @@ struct sfs_fs {
     /* The largest read whose reply may go to FUSE in a pipe (fs_read.c;
      * 0: none, set in sfs_init) */
     atomic_size_t splice_read_max;
+    /* getattr calls by path (the kernel's LOOKUPs and GETATTRs) and with
+     * a handle (fstat, libfuse's stat after a create or a set), counted
+     * for the stats line: what the kernel asks beyond the server's
+     * requests (tests count them per file). */
+    atomic_ullong getattrs, fgetattrs;
 };
 
 static inline struct sfs_fs *get_fs(void)
@@ -190,6 +200,9 @@ int sfs_releasedir(const char *path, struct fuse_file_info *fi);
 /* The path of the directory open as fi, into buf; NULL when not known. */
 const char *dir_path(struct sfs_fs *fs, const struct fuse_file_info *fi, char *buf, size_t size);
 void dirs_renamed(struct sfs_fs *fs, const char *from, const char *to);
+/* Where the handle fi keeps the listing its readdirs serve; NULL for a
+ * handle that is not ours (a listing through the network root). */
+struct cache_dir **dir_listing(const struct fuse_file_info *fi);
 /* Frees what is still open (a lazy unmount); dirs_lock not needed. */
 void dirs_clear(struct sfs_fs *fs);
 
