@@ -372,8 +372,8 @@ ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
 ssize_t smb1_read_pipe(struct smb1_file *f, int pipe_rd, int pipe_wr, void *buf, size_t len,
                        uint64_t off, bool *in_pipe)
 {
-    *in_pipe = false;
     CONN_OP(f ? f->t->conn : NULL);
+    *in_pipe = false;
     int r = read_settle(f);
     return r ? r : io_read_pipe(f, pipe_rd, pipe_wr, buf, len, off, in_pipe);
 }
