@@ -30,20 +30,15 @@ const struct fuse_operations *sfs_fs_operations(bool server_locks);
 
 /* The FUSE write offered by default: 1 MiB, what dd bs=1M and cp write. */
 #define SFS_MAX_WRITE (1u << 20)
-/* FUSE reads where they are capped (sfs_fs_cap_reads): 1 MiB less a page. */
-#define SFS_CAPPED_READ ((1u << 20) - 4096)
-
-/* Before fuse_new, on the connection the mount will use: the FUSE reads
- * stay at 1020 KiB where the connection may splice and a pipe holds 1 MiB
- * at most (max_read, added to args and o unless o has one), as they were
- * when such a mount's writes were spliced at that size: a big READ_ANDX
- * carries 1020 KiB (session.c), and a read's reply of 1020 KiB and its
- * header fit a pipe of 1 MiB. Returns 0 or -ENOMEM. */
-int sfs_fs_cap_reads(struct sfs_options *o, struct smb1_conn *conn, struct fuse_args *args);
 
 /* The largest read the kernel sends through the mount, in KiB, once FUSE
  * INIT is done (0 before). */
 unsigned sfs_fs_read_kb(struct sfs_fs *fs);
+
+/* The largest read whose reply FUSE can take from a pipe (fs_read.c),
+ * where libfuse's own pipe cannot hold a read of max_write: the mount's
+ * max_read then; 0 where it need not be smaller. */
+uint32_t sfs_splice_read_cap(uint32_t max_write);
 
 /* Logs the connection's counters and the cache's at LOG_INFO. */
 void sfs_fs_log_stats(struct sfs_fs *fs);

@@ -83,6 +83,9 @@ struct sfs_fs {
     pthread_mutex_t dirs_lock; /* protects dirs and every sfs_dir in it */
     struct sfs_dir *dirs;
     atomic_uint read_pages; /* the largest FUSE read (sfs_init; 0 before) */
+    /* The largest read whose reply may go to FUSE in a pipe (fs_read.c;
+     * 0: none, set in sfs_init) */
+    atomic_size_t splice_read_max;
     /* getattr calls by path (the kernel's LOOKUPs and GETATTRs) and with
      * a handle (fstat, libfuse's stat after a create or a set), counted
      * for the stats line: what the kernel asks beyond the server's
@@ -118,6 +121,12 @@ uint32_t sfs_max_write(const struct sfs_options *o);
  * of headers. Elsewhere the data would be read out of the pipe anyway, one
  * system call more per request than libfuse's plain read. */
 bool sfs_splice_writes(struct smb1_conn *conn, uint32_t max_write);
+
+/* fs_read.c: the read callback (a reply's data in a pipe where the core
+ * can splice it there), and the largest read libfuse can splice on. */
+int sfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+                 struct fuse_file_info *fi);
+size_t sfs_splice_read_max(void);
 
 /* fs_paths.c: server paths, the keep_cache record, unlinked open files. */
 int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen);

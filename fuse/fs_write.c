@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -55,18 +54,6 @@ uint32_t sfs_max_write(const struct sfs_options *o)
 bool sfs_splice_writes(struct smb1_conn *conn, uint32_t max_write)
 {
     return smb1_conn_splice_ok(conn) && sfs_pipe_holds((size_t)max_write + 4096);
-}
-
-int sfs_fs_cap_reads(struct sfs_options *o, struct smb1_conn *conn, struct fuse_args *args)
-{
-    if (o->max_read || !smb1_conn_splice_ok(conn) || sfs_pipe_holds(SFS_MAX_WRITE + 4096))
-        return 0;
-    char opt[32];
-    snprintf(opt, sizeof(opt), "-omax_read=%u", SFS_CAPPED_READ);
-    if (fuse_opt_add_arg(args, opt) != 0)
-        return -ENOMEM;
-    o->max_read = SFS_CAPPED_READ;
-    return 0;
 }
 
 bool sfs_direct_io(const struct sfs_fs *fs, int flags)
