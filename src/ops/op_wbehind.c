@@ -627,9 +627,24 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
         pthread_mutex_unlock(&w->stream);
         return n;
     }
-    int rc = carry_out(w);
+    /* A write from memory cuts the stream in full pieces through the
+     * carry (op_wbsplice.c, The carry): it takes what mcarry holds when it
+     * continues it, and leaves what is past its last full piece there. */
+    bool carries = buf && buf != w->mcarry && (len + chunk - 1) / chunk + 1 <= window &&
+                   carry_mem_room(w, chunk);
+    pthread_mutex_lock(&w->lock);
+    uint32_t held = carries && w->carry_len && w->carry_mem && w->carry_off + w->carry_len == off
+                        ? w->carry_len
+                        : 0;
+    pthread_mutex_unlock(&w->lock);
+    int rc = held ? 0 : carry_out(w);
     if (rc)
         return rc;
+    size_t tail = carries && (held || len >= chunk) ? (held + len) % chunk : 0;
+    bool whole = held || tail; /* full pieces, from off - held */
+    uint64_t start = off - held;
+    size_t body = held + len - tail;
+    pieces = (body + chunk - 1) / chunk;
     /* Room, and nothing queued on the same bytes: for one bound at most. */
     struct timespec dl;
     clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
@@ -638,14 +653,14 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
      * flight is a bound old (the pump has not seen it time out yet). */
     bool stalled = io_wstall_on(f) ||
                    (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn));
-    while (!w->err && !stalled &&
-           (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)) &&
+    while (!w->err && !stalled && pieces &&
+           (w->direct || w->total + pieces > window || wb_overlaps(w, start, body)) &&
            wb_wait_hurry(w, &dl))
         ;
     int r = w->err; /* kept: see Errors at the top */
     if (!r && stalled)
         r = -ETIMEDOUT;
-    if (!r && (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)))
+    if (!r && pieces && (w->direct || w->total + pieces > window || wb_overlaps(w, start, body)))
         r = -ETIMEDOUT;
     uint8_t *spare[WB_MAX_PIECES];
     size_t spare_cap[WB_MAX_PIECES];
@@ -666,20 +681,29 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
             free(spare[i]);
         return r;
     }
-    /* Even, page-aligned pieces, as smb1_write cuts them. */
-    size_t even = ((len + pieces - 1) / pieces + 4095) & ~(size_t)4095;
-    if (even < chunk)
+    /* Even, page-aligned pieces, as smb1_write cuts them; full ones
+     * through the carry. */
+    size_t even = pieces ? ((body + pieces - 1) / pieces + 4095) & ~(size_t)4095 : chunk;
+    if (!whole && even < chunk)
         chunk = (uint32_t)even;
     struct msg_out req[WB_MAX_PIECES];
     struct io_req io[WB_MAX_PIECES];
     size_t k = 0;
-    for (size_t done = 0; done < len; done += chunk, k++) {
-        uint32_t n = len - done < chunk ? (uint32_t)(len - done) : chunk;
-        io[k] = (struct io_req){NULL, buf ? (const uint8_t *)buf + done : NULL, n, off + done,
-                                p.large_files};
+    for (size_t done = 0; done < body; done += chunk, k++) {
+        uint32_t n = body - done < chunk ? (uint32_t)(body - done) : chunk;
+        /* The first piece of a write that continues the carry: its bytes,
+         * then the write's. */
+        uint32_t from_carry = done < held ? held - (uint32_t)done : 0;
+        const uint8_t *src = buf && !from_carry ? (const uint8_t *)buf + (done - held) : NULL;
+        io[k] = (struct io_req){NULL, src, n, start + done, p.large_files};
         r = write_build_buf(&req[k], fid, ep, &io[k], spare[k], spare_cap[k]);
         spare[k] = NULL; /* the request's now, or freed */
-        if (r == 0 && !buf && (r = pipe_take(fd, req[k].w.buf + req[k].w.pos - n, n)))
+        uint8_t *data = r == 0 ? req[k].w.buf + req[k].w.pos - n : NULL;
+        if (data && from_carry) {
+            memcpy(data, w->mcarry, from_carry);
+            memcpy(data + from_carry, buf, n - from_carry);
+        }
+        if (r == 0 && !buf && (r = pipe_take(fd, data, n)))
             msg_out_free(&req[k]);
         if (r) {
             for (size_t i = k + 1; i < pieces; i++)
@@ -695,9 +719,9 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
         free(spare[i]);
     pthread_mutex_lock(&w->lock);
     /* Another thread's write may have come meanwhile. */
-    while (w->direct || w->total + k > window || wb_overlaps(w, off, len)) {
+    while (k && (w->direct || w->total + k > window || wb_overlaps(w, start, body))) {
         if (!wb_wait_hurry(w, &dl) &&
-            (w->direct || w->total + k > window || wb_overlaps(w, off, len))) {
+            (w->direct || w->total + k > window || wb_overlaps(w, start, body))) {
             pthread_mutex_unlock(&w->lock);
             for (size_t i = 0; i < k; i++)
                 msg_out_free(&req[i]);
@@ -711,10 +735,32 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
         w->epoch[at] = ep;
     }
     w->total += k;
+    if (carries) {
+        /* What is past the last full piece: carried (mcarry is ours under
+         * stream; the pump only sends it, holding stream). */
+        if (tail) {
+            uint32_t keep = held + len < chunk ? held : 0; /* all carried: it grows */
+            memcpy(w->mcarry + keep, (const uint8_t *)buf + len - (tail - keep), tail - keep);
+            if (!keep || !w->carry_len)
+                w->carry_ms = mux_now_ms();
+        }
+        w->carry_len = (uint32_t)tail;
+        w->carry_off = off + len - tail;
+        w->carry_mem = true;
+        w->carry_slots = 0;
+    }
     wb_busy(w);
     file_size_note(f, off + len, false);
-    wb_kick(w);
+    if (k)
+        wb_kick(w);
+    /* A carry waits: the pump sends it in time (or, with no thread for
+     * it, this one, now). */
+    bool pumped = !w->carry_len || wb_pump_start(w);
+    if (w->carry_len && w->pump_idle)
+        pthread_cond_signal(&w->pump_cond);
     pthread_mutex_unlock(&w->lock);
+    if (!pumped && (rc = carry_out(w)))
+        return rc;
     return (ssize_t)len;
 }
 

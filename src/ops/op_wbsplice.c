@@ -40,7 +40,8 @@
 #include "ops/op_wbehind_int.h"
 #include "support/clock.h"
 
-/* Closes the carry's pipe, dropping what it holds; stream held. */
+/* Closes the carry's pipe and frees mcarry, dropping what they hold;
+ * stream held. */
 void carry_close(struct file_wbehind *w)
 {
     for (int e = 0; e < 2; e++)
@@ -48,6 +49,27 @@ void carry_close(struct file_wbehind *w)
             close(w->carry[e]);
     w->carry[0] = w->carry[1] = -1;
     w->carry_cap = 0;
+    free(w->mcarry);
+    w->mcarry = NULL;
+    w->mcarry_cap = 0;
+}
+
+bool carry_mem_room(struct file_wbehind *w, uint32_t cap)
+{
+    if (w->mcarry_cap >= cap)
+        return true;
+    pthread_mutex_lock(&w->lock);
+    bool empty = !w->carry_len;
+    pthread_mutex_unlock(&w->lock);
+    if (!empty)
+        return false;
+    uint8_t *b = malloc(cap);
+    if (!b)
+        return false;
+    free(w->mcarry);
+    w->mcarry = b;
+    w->mcarry_cap = cap;
+    return true;
 }
 
 /* Moves the next n bytes of the pipe fd (at off in the file) behind the
@@ -84,6 +106,7 @@ static size_t carry_append(struct file_wbehind *w, int fd, size_t n, uint64_t of
     if (!w->carry_len) {
         w->carry_off = off;
         w->carry_ms = mux_now_ms();
+        w->carry_mem = false;
     }
     w->carry_len += (uint32_t)moved;
     w->carry_slots += need;
@@ -210,6 +233,7 @@ int carry_out(struct file_wbehind *w)
     pthread_mutex_lock(&w->lock);
     uint32_t c = w->carry_len, slots = w->carry_slots;
     uint64_t at = w->carry_off;
+    bool mem = w->carry_mem;
     /* Not busy meanwhile? It is: wb_busy is not told until it is queued. */
     w->carry_len = w->carry_slots = 0;
     pthread_mutex_unlock(&w->lock);
@@ -221,8 +245,13 @@ int carry_out(struct file_wbehind *w)
     struct io_req io = {NULL, NULL, c, at, p.large_files};
     uint16_t fid;
     uint64_t ep;
-    int r = file_get_fid(f, &fid, &ep);
-    if (r == 0) {
+    int r = 0;
+    if (mem) {
+        /* Copied into a piece of its own (never carried again: a write
+         * from mcarry itself takes no carry). */
+        ssize_t n = wbehind_write_src(f, w->mcarry, -1, c, at, true);
+        r = n < 0 ? (int)n : 0;
+    } else if ((r = file_get_fid(f, &fid, &ep)) == 0) {
         r = wb_splice_piece(w, w->carry[0], &io, slots, fid, ep, wb_window(&p), false);
         if (r == 0) {
             /* Not spliced (no room in keep for ever): copied. */
@@ -258,7 +287,7 @@ static ssize_t carry_write(struct file_wbehind *w, int fd, size_t len, uint64_t 
 {
     pthread_mutex_lock(&w->lock);
     int r = wb_kept(w);
-    bool cont = w->carry_len && w->carry_off + w->carry_len == off;
+    bool cont = w->carry_len && !w->carry_mem && w->carry_off + w->carry_len == off;
     pthread_mutex_unlock(&w->lock);
     if (r || (!cont && (r = carry_out(w))))
         return r;

@@ -256,6 +256,41 @@ Test(wbehind_fake, spliced_stream_goes_in_full_pieces)
     cr_assert_eq(smb1_close(f), 0);
 }
 
+/* dd bs=1M where writes are whole MiB from memory (read out of
+ * /dev/fuse, not spliced): the stream goes out in full pieces too, the
+ * rest of each MiB carried in memory into the next: 33 requests for
+ * 4 MiB, where pieces cut per write made 36 (9 a MiB). Then a write that
+ * leaves a carry, which goes out by itself. */
+Test(wbehind_fake, copied_stream_goes_in_full_pieces)
+{
+    struct smb1_file *f = open_behind("mstream");
+    struct fake_stats s0, s1;
+    fake_get_stats(fs, &s0);
+    uint8_t *b = pattern(5 << 20, 0);
+    unsigned late = 0;
+    int64_t prev_start = -1;
+    for (uint64_t off = 0; off < (4 << 20); off += 1 << 20) {
+        int64_t start = mux_now_ms();
+        cr_assert_eq(smb1_write(f, b + off, 1 << 20, off), 1 << 20);
+        if (prev_start >= 0 && mux_now_ms() - prev_start > WB_CARRY_MS)
+            late++;
+        prev_start = start;
+    }
+    cr_assert_eq(smb1_flush(f), 0);
+    cr_assert(server_got(&s0, 4 << 20), "fsync: all of it on the server");
+    fake_get_stats(fs, &s1);
+    cr_assert_leq(s1.file_writes - s0.file_writes, 33 + late,
+                  "%u WRITE_ANDX for 4 MiB (%u writes late)", s1.file_writes - s0.file_writes,
+                  late);
+    cr_assert_eq(smb1_write(f, b + (4 << 20), 200 << 10, 4 << 20), 200 << 10);
+    bool out = false;
+    for (int i = 0; i < 600 && !(out = server_got(&s0, (4 << 20) + (200 << 10))); i++)
+        usleep(5000);
+    cr_assert(out, "the carry waited for more than 3 s");
+    free(b);
+    cr_assert_eq(smb1_close(f), 0);
+}
+
 /* What waits in the carry goes out: at a close, at a read, at a write
  * elsewhere in the file, and by itself soon after the last write. */
 Test(wbehind_fake, carried_data_goes_out)
