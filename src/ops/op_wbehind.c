@@ -606,7 +606,8 @@ static ssize_t write_pipe_copy(struct smb1_file *f, int fd, size_t len, uint64_t
 
 /* wbehind_write of buf, or (buf NULL) of the next len bytes of the pipe
  * fd, read straight into the requests. streamed: the caller holds
- * stream and has sent the carry out. */
+ * stream. A write from memory continues the carry in memory and leaves
+ * its own there (op_wbsplice.c, The carry); any other sends it first. */
 ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t len, uint64_t off,
                           bool streamed)
 {

@@ -134,7 +134,8 @@ bool wb_overlaps(const struct file_wbehind *w, uint64_t off, size_t len);
 size_t wb_window(const struct conn_params *p);
 /* wbehind_write of buf, or (buf NULL) of the next len bytes of the pipe
  * fd, read straight into the requests. streamed: the caller holds
- * stream and has sent the carry out. */
+ * stream. A write from memory continues the carry in memory and leaves
+ * its own there (op_wbsplice.c, The carry); any other sends it first. */
 ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t len, uint64_t off,
                           bool streamed);
 

@@ -27,6 +27,11 @@
  * settle from another handle or path, a write that does not continue
  * it), and after WB_CARRY_MS at the latest (the pump). Its failure is
  * kept as a piece's would be: the write that carried it has returned.
+ * Writes from memory (whole MiB read from /dev/fuse, signed connections)
+ * carry the same way in mcarry, a buffer of one piece (carry_mem;
+ * wbehind_write_src): a write from memory continues only such a carry,
+ * a spliced write only the pipe's, and any other write sends the carry
+ * out first.
  *
  * Locks and the queue: op_wbehind.c.
  */
