@@ -24,19 +24,21 @@ static struct smb1_tree *tree;
 static struct smb1_file *f;
 static int fd[2];
 
+/* An unsigned connection (reads are spliced only there) to the fake,
+ * whose READ_ANDX answers up to 64000 bytes, and one of its files open. */
 static void init(void)
 {
     const char *lv = getenv("SMBFUSE_TEST_LOG");
+    struct fake_opts o = fake_signed_opts();
+    o.sign_enabled = o.sign_required = false;
     log_init(&lg, lv ? atoi(lv) : LOG_CRIT, NULL, NULL);
-    struct fake_opts o = {.user = "alice", .domain = "WORKGROUP", .password = "s3cret pass"};
-    fs = fake_start(&o, &port);
-    cr_assert_not_null(fs);
+    cr_assert_not_null(fs = fake_start(&o, &port));
     fake_set_read(fs, 64000, 0);
     struct smb1_config c = fake_client_config(port, &lg);
     c.sign = SMB1_SIGN_OFF;
-    c.request_timeout_ms = 3000;
-    c.connect_timeout_ms = 2000;
     c.echo_interval_s = 60;
+    c.request_timeout_ms = 2000;
+    c.connect_timeout_ms = 2000;
     char why[256] = "";
     cr_assert_eq(smb1_conn_new(&c, &conn, why, sizeof(why)), 0, "%s", why);
     cr_assert(smb1_conn_splice_ok(conn));
