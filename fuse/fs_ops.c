@@ -111,22 +111,16 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->kernel_cache = 0;
     cfg->auto_cache = 0;
     cfg->direct_io = fs->opts->cache == SFS_CACHE_NONE;
-    conn->max_write = 1u << 20;
     /* Writes come in a pipe (sfs_write_buf, fs_write.c) where the core
-     * can splice them on to the socket: a connection that neither signs
-     * nor is observed. libfuse's pipe holds max_write and a page of
-     * headers, and a pipe may hold 1 MiB without CAP_SYS_RESOURCE
-     * (/proc/sys/fs/pipe-max-size): there, a page less per write (each
-     * MiB of dd is two writes then), else libfuse never splices.
-     * Elsewhere the data would be read out of the pipe anyway, one system
-     * call more per request than a plain read. */
-    if ((conn->capable & FUSE_CAP_SPLICE_READ) && smb1_conn_splice_ok(fs->conn)) {
+     * can splice them on to the socket and libfuse's pipe holds a whole
+     * write: without CAP_SYS_RESOURCE a pipe holds 1 MiB, which takes
+     * max_write=1044480 (a page less, and each MiB of dd two writes);
+     * the default is whole 1 MiB writes, read (sfs_splice_writes). */
+    conn->max_write = sfs_max_write(fs->opts);
+    if ((conn->capable & FUSE_CAP_SPLICE_READ) && sfs_splice_writes(fs->conn, conn->max_write))
         conn->want |= FUSE_CAP_SPLICE_READ;
-        if (!sfs_pipe_holds(conn->max_write + 4096))
-            conn->max_write -= 4096;
-    } else {
+    else
         conn->want &= ~FUSE_CAP_SPLICE_READ;
-    }
     /* Reads go to FUSE in a pipe where the core spliced them from the
      * socket (fs_read.c): the same connections. */
     if ((conn->capable & FUSE_CAP_SPLICE_WRITE) && smb1_conn_splice_ok(fs->conn)) {
@@ -736,6 +730,7 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
     atomic_init(&fs->splice_read_max, 0);
     atomic_init(&fs->getattrs, 0);
     atomic_init(&fs->fgetattrs, 0);
+    atomic_init(&fs->fuse_writes, 0);
     double ttl = opts->actimeo > 0 ? opts->actimeo : 0;
     struct cache_config cc = {.ttl_ns = (uint64_t)(ttl * 1e9)};
     fs->cache = cache_new(&cc);

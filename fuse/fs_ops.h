@@ -28,6 +28,9 @@ void sfs_fs_free(struct sfs_fs *fs);
  * server_locks false (nobrl) fcntl/flock locks stay in the kernel. */
 const struct fuse_operations *sfs_fs_operations(bool server_locks);
 
+/* The FUSE write offered by default: 1 MiB, what dd bs=1M and cp write. */
+#define SFS_MAX_WRITE (1u << 20)
+
 /* The largest read the kernel sends through the mount, in KiB, once FUSE
  * INIT is done (0 before). */
 unsigned sfs_fs_read_kb(struct sfs_fs *fs);

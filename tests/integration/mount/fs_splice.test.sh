@@ -14,7 +14,11 @@
 # - the connection killed under a stream of spliced writes: the pieces
 #   lost on the way go again from the kept copy, and the file is whole.
 # The counter smb1_stats.spliced_writes (the status xattr) tells which
-# path was taken.
+# path was taken, fuse_writes how many writes the kernel sent. Writes are
+# spliced only where libfuse's pipe holds a whole write and a page: where
+# a pipe holds 1 MiB at most (no CAP_SYS_RESOURCE), the plain profile
+# mounts with max_write=1044480 for the checks above, and at the end
+# without it: whole 1 MiB writes, read, not spliced (fuse/fs_write.c).
 if [ $# -eq 0 ]; then
     for p in plain signed; do
         bash "${BASH_SOURCE[0]}" "$p" || exit 1
@@ -24,14 +28,26 @@ fi
 PROFILE=$1
 . "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
+# Whether a pipe of 1 MiB and a page can be made here (CAP_SYS_RESOURCE,
+# or a pipe-max-size above 1 MiB).
+big_pipes() {
+    python3 -c 'import fcntl, os
+r, w = os.pipe()
+fcntl.fcntl(r, 1031, (1 << 20) + 4096)' 2>/dev/null
+}
 FS_FOREGROUND=1
-fs_setup "$PROFILE"
+MOUNT_OPTS=
+if [ "$PROFILE" = plain ] && ! big_pipes; then
+    MOUNT_OPTS=max_write=1044480
+fi
+fs_setup "$PROFILE" "$MOUNT_OPTS"
 SMBC=(smbclient -m NT1 --option='client min protocol=NT1' --option='client max protocol=NT1'
     -p "$PORT" -U "$SMBD_USER%$SMBD_PASS" "//127.0.0.1/$SHARE_NAME")
-spliced() {
+status_of() {
     python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.smbfuse.status").decode())' \
-        "$MNT" | sed -n 's/^spliced_writes: //p'
+        "$MNT" | sed -n "s/^$1: //p"
 }
+spliced() { status_of spliced_writes; }
 # smbclient's copy of $1 must be $2.
 same_for_smbclient() {
     rm -f "$FS_TMP/got"
@@ -40,16 +56,22 @@ same_for_smbclient() {
 }
 
 s0=$(spliced)
+w0=$(status_of fuse_writes)
 head -c $((12 << 20)) /dev/urandom >"$FS_TMP/big"
 dd if="$FS_TMP/big" of="$MNT/big" bs=1M status=none || fail "dd"
 same_for_smbclient big "$FS_TMP/big"
 s1=$(spliced)
+w1=$(status_of fuse_writes)
+# Each MiB of dd is one FUSE write, or two (1020 + 4 KiB) at max_write=1044480.
+want_w=12
+[ -n "$MOUNT_OPTS" ] && want_w=24
+[ "$((w1 - w0))" = "$want_w" ] || fail "12 MiB of dd came as $((w1 - w0)) FUSE writes, not $want_w"
 if [ "$PROFILE" = signed ]; then
     [ "$s1" = "$s0" ] || fail "a signed connection spliced ($s0 -> $s1)"
 else
     [ "$s1" -ge $((s0 + 60)) ] || fail "12 MiB of direct-I/O writes were not spliced ($s0 -> $s1)"
 fi
-fs_log "ok   dd of 12 MiB is whole for smbclient (spliced writes $s0 -> $s1)"
+fs_log "ok   dd of 12 MiB is whole for smbclient ($want_w FUSE writes; spliced writes $s0 -> $s1)"
 
 # The readahead window is whole reads (fuse/fs_readahead.c): reads are as
 # large as max_write, which is 1020 KiB where writes are spliced and no
@@ -209,4 +231,20 @@ if [ "$PROFILE" != signed ]; then
         fail "no spliced piece was sent again after the connection died"
 fi
 fs_log "ok   writes lost with the connection go again (kept copies: $(grep -c 'sent again from its kept copy' "$FS_TMP/smbfuse.log"))"
+
+# Without max_write= where a pipe holds 1 MiB at most: each MiB of dd is
+# one FUSE write, read out of /dev/fuse and copied, not two spliced ones.
+if [ -n "$MOUNT_OPTS" ]; then
+    fs_unmount
+    fs_mount
+    s0=$(spliced)
+    w0=$(status_of fuse_writes)
+    dd if="$FS_TMP/big" of="$MNT/big3" bs=1M status=none || fail "dd (whole writes)"
+    same_for_smbclient big3 "$FS_TMP/big"
+    s1=$(spliced)
+    w1=$(status_of fuse_writes)
+    [ "$((w1 - w0))" = 12 ] || fail "12 MiB of dd came as $((w1 - w0)) FUSE writes, not 12"
+    [ "$s1" = "$s0" ] || fail "writes were spliced at max_write 1 MiB ($s0 -> $s1)"
+    fs_log "ok   whole writes by default: 12 MiB of dd in 12 FUSE writes, none spliced"
+fi
 fs_log "PASS ($PROFILE)"
