@@ -48,18 +48,19 @@
  * Spliced pieces and the carry: op_wbsplice.c.
  *
  * Collecting. One thread at a time collects the oldest piece's reply
- * (collecting): the pump, or a writer of spliced pieces that needs room
- * (wb_reap), which reads the socket itself (mux_finish leads) instead of
- * waiting for the pump to collect and wake it: on a streaming write the
- * replies wait in the socket until the writer needs their room, and it
- * reads them in a row, mostly without sleeping, where the pump woke for
- * each. So the pump leaves the collecting of spliced pieces to writers
- * for WB_REAP_MS after one last sent or collected one (reap_ms), unless
- * someone waits who does not collect (hurry: a drain, a copied write),
- * the handle closes (stop), or the oldest piece needs its work: a writer
- * collects only a clean success (the whole piece written) and leaves any
- * other outcome in reaped[] for the pump, which retries or keeps it as
- * before (wb_outcome), so every rule above holds whoever read the reply.
+ * (collecting): the pump, or a writer that needs room once all that is
+ * queued went out (wb_reap), which reads the socket itself (mux_finish
+ * leads) instead of waiting for the pump to collect and wake it: on a
+ * streaming write the replies wait in the socket until the writer needs
+ * their room, and it reads them in a row, mostly without sleeping, where
+ * the pump woke for each. So the pump leaves the collecting to writers
+ * for WB_REAP_MS after one last spliced piece sent or reply collected by
+ * a writer (reap_ms), unless someone waits who does not collect (hurry: a
+ * drain, a writer whose pieces wait to be sent), the handle closes (stop),
+ * or the oldest piece needs its work: a writer collects only a clean
+ * success (the whole piece written) and leaves any other outcome in
+ * reaped[] for the pump, which retries or keeps it as before
+ * (wb_outcome), so every rule above holds whoever read the reply.
  *
  * Locks: w->stream (taken before w->lock, never by the pump but with
  * trylock) lets one thread at a time change the carry or send a spliced
@@ -655,9 +656,22 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
     bool stalled = io_wstall_on(f) ||
                    (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn));
     while (!w->err && !stalled && pieces &&
-           (w->direct || w->total + pieces > window || wb_overlaps(w, start, body)) &&
-           wb_wait_hurry(w, &dl))
-        ;
+           (w->direct || w->total + pieces > window || wb_overlaps(w, start, body))) {
+        /* The oldest piece's reply, read here when all queued went out
+         * (Collecting, at the top), else a wait for whoever collects. */
+        bool more;
+        if (!w->direct && w->total == w->nsent && wb_reap(w)) {
+            more = !clock_mono_passed(&dl);
+        } else if (!w->direct && w->collecting && w->total == w->nsent) {
+            w->reapers++;
+            more = wb_wait(w, &dl);
+            w->reapers--;
+        } else {
+            more = wb_wait_hurry(w, &dl);
+        }
+        if (!more)
+            break;
+    }
     int r = w->err; /* kept: see Errors at the top */
     if (!r && stalled)
         r = -ETIMEDOUT;

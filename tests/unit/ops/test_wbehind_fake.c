@@ -360,3 +360,26 @@ Test(wbehind_fake, writer_collects_replies_when_it_needs_room)
     cr_assert_eq(smb1_close(f), 0);
     fake_set_write(fs, 0, 0);
 }
+
+/* The same for writes from memory (whole 1 MiB FUSE writes, copied into
+ * their pieces): the writer that needs room reads the oldest reply
+ * itself, where it slept until the pump collected and woke it. */
+Test(wbehind_fake, copying_writer_collects_replies_when_it_needs_room)
+{
+    fake_set_write(fs, 0, 2);
+    struct smb1_file *f = open_behind("mreaped");
+    struct fake_stats s0;
+    fake_get_stats(fs, &s0);
+    uint8_t *b = pattern(8 << 20, 0);
+    for (uint64_t off = 0; off < (8 << 20); off += 1 << 20)
+        cr_assert_eq(smb1_write(f, b + off, 1 << 20, off), 1 << 20);
+    free(b);
+    pthread_mutex_lock(&f->wbh->lock);
+    uint64_t reaps = f->wbh->writer_reaps;
+    pthread_mutex_unlock(&f->wbh->lock);
+    cr_assert_eq(smb1_flush(f), 0);
+    cr_assert(server_got(&s0, 8 << 20), "fsync: all of it on the server");
+    cr_assert_geq(reaps, 1, "the writer never collected a reply itself");
+    cr_assert_eq(smb1_close(f), 0);
+    fake_set_write(fs, 0, 0);
+}
