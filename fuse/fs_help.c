@@ -65,6 +65,7 @@ void sfs_opts_print_help(FILE *f, const char *prog)
         "  soft, hard                 give up after the timeout, or wait for a server\n"
         "                             that is gone until it is back or Ctrl-C (soft)\n"
         "  rsize=BYTES, wsize=BYTES   largest read / write request\n"
+        "  max_write=BYTES            largest write the kernel hands over (default 1 MiB)\n"
         "  vers=1.0                   accepted; SMB1 is the only dialect\n"
         "  iocharset=utf8, noperm     accepted for mount.cifs compatibility\n"
         "  pcap=FILE                  write every SMB frame to FILE (pcap, for Wireshark)\n"

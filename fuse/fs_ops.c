@@ -111,21 +111,23 @@ static void *sfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->kernel_cache = 0;
     cfg->auto_cache = 0;
     cfg->direct_io = fs->opts->cache == SFS_CACHE_NONE;
-    conn->max_write = 1u << 20;
     /* Writes come in a pipe (sfs_write_buf, fs_write.c) where the core
-     * can splice them on to the socket: a connection that neither signs
-     * nor is observed. libfuse's pipe holds max_write and a page of
-     * headers, and a pipe may hold 1 MiB without CAP_SYS_RESOURCE
-     * (/proc/sys/fs/pipe-max-size): there, a page less per write (each
-     * MiB of dd is two writes then), else libfuse never splices.
-     * Elsewhere the data would be read out of the pipe anyway, one system
-     * call more per request than a plain read. */
-    if ((conn->capable & FUSE_CAP_SPLICE_READ) && smb1_conn_splice_ok(fs->conn)) {
+     * can splice them on to the socket and libfuse's pipe holds a whole
+     * write: without CAP_SYS_RESOURCE a pipe holds 1 MiB, which takes
+     * max_write=1044480 (a page less, and each MiB of dd two writes);
+     * the default is whole 1 MiB writes, read (sfs_splice_writes). */
+    conn->max_write = sfs_max_write(fs->opts);
+    if ((conn->capable & FUSE_CAP_SPLICE_READ) && sfs_splice_writes(fs->conn, conn->max_write))
         conn->want |= FUSE_CAP_SPLICE_READ;
-        if (!sfs_pipe_holds(conn->max_write + 4096))
-            conn->max_write -= 4096;
-    } else {
+    else
         conn->want &= ~FUSE_CAP_SPLICE_READ;
+    /* Reads go to FUSE in a pipe where the core spliced them from the
+     * socket (fs_read.c): the same connections. */
+    if ((conn->capable & FUSE_CAP_SPLICE_WRITE) && smb1_conn_splice_ok(fs->conn)) {
+        conn->want |= FUSE_CAP_SPLICE_WRITE;
+        atomic_store(&fs->splice_read_max, sfs_splice_read_max());
+    } else {
+        conn->want &= ~FUSE_CAP_SPLICE_WRITE;
     }
     if (fs->opts->max_read)
         conn->max_read = fs->opts->max_read;
@@ -691,12 +693,12 @@ static int sfs_access(const char *path, int mask)
 
 #define SFS_COMMON_OPS                                                                             \
     .init = sfs_init, .getattr = sfs_getattr, .readdir = sfs_readdir, .open = sfs_open,            \
-    .create = sfs_create, .read = sfs_read, .write = sfs_write, .write_buf = sfs_write_buf,        \
-    .flush = sfs_flush, .fsync = sfs_fsync, .fsyncdir = sfs_fsyncdir, .release = sfs_release,      \
-    .truncate = sfs_truncate, .unlink = sfs_unlink, .rename = sfs_rename, .mkdir = sfs_mkdir,      \
-    .mknod = sfs_mknod, .rmdir = sfs_rmdir, .symlink = sfs_symlink, .readlink = sfs_readlink,      \
-    .link = sfs_link, .utimens = sfs_utimens, .chmod = sfs_chmod, .chown = sfs_chown,              \
-    .statfs = sfs_statfs, .access = sfs_access, .setxattr = sfs_setxattr,                          \
+    .create = sfs_create, .read = sfs_read, .read_buf = sfs_read_buf, .write = sfs_write,          \
+    .write_buf = sfs_write_buf, .flush = sfs_flush, .fsync = sfs_fsync, .fsyncdir = sfs_fsyncdir,  \
+    .release = sfs_release, .truncate = sfs_truncate, .unlink = sfs_unlink, .rename = sfs_rename,  \
+    .mkdir = sfs_mkdir, .mknod = sfs_mknod, .rmdir = sfs_rmdir, .symlink = sfs_symlink,            \
+    .readlink = sfs_readlink, .link = sfs_link, .utimens = sfs_utimens, .chmod = sfs_chmod,        \
+    .chown = sfs_chown, .statfs = sfs_statfs, .access = sfs_access, .setxattr = sfs_setxattr,      \
     .getxattr = sfs_getxattr, .listxattr = sfs_listxattr, .removexattr = sfs_removexattr,          \
     .opendir = sfs_opendir, .releasedir = sfs_releasedir
 
@@ -725,8 +727,10 @@ struct sfs_fs *sfs_fs_new(struct smb1_conn *conn, struct smb1_tree *tree,
         return NULL;
     }
     atomic_init(&fs->read_pages, 0);
+    atomic_init(&fs->splice_read_max, 0);
     atomic_init(&fs->getattrs, 0);
     atomic_init(&fs->fgetattrs, 0);
+    atomic_init(&fs->fuse_writes, 0);
     double ttl = opts->actimeo > 0 ? opts->actimeo : 0;
     struct cache_config cc = {.ttl_ns = (uint64_t)(ttl * 1e9)};
     fs->cache = cache_new(&cc);
@@ -788,12 +792,13 @@ void sfs_fs_log_stats(struct sfs_fs *fs)
     cache_get_stats(fs->cache, &cs);
     log_info(fs->log,
              "stats: requests=%llu bad_signatures=%llu unknown_mids=%llu reconnects=%llu "
-             "timeouts=%llu malformed=%llu batched_macs=%llu spliced_writes=%llu direct_reads=%llu",
+             "timeouts=%llu malformed=%llu batched_macs=%llu spliced_writes=%llu direct_reads=%llu "
+             "spliced_reads=%llu",
              (unsigned long long)st.requests, (unsigned long long)st.bad_signatures,
              (unsigned long long)st.unknown_mids, (unsigned long long)st.reconnects,
              (unsigned long long)st.timeouts, (unsigned long long)st.malformed,
              (unsigned long long)st.batched_macs, (unsigned long long)st.spliced_writes,
-             (unsigned long long)st.direct_reads);
+             (unsigned long long)st.direct_reads, (unsigned long long)st.spliced_reads);
     log_info(fs->log,
              "cache: hits=%llu negative_hits=%llu misses=%llu stale_puts=%llu evictions=%llu "
              "entries=%zu bytes=%zu",

@@ -28,9 +28,17 @@ void sfs_fs_free(struct sfs_fs *fs);
  * server_locks false (nobrl) fcntl/flock locks stay in the kernel. */
 const struct fuse_operations *sfs_fs_operations(bool server_locks);
 
+/* The FUSE write offered by default: 1 MiB, what dd bs=1M and cp write. */
+#define SFS_MAX_WRITE (1u << 20)
+
 /* The largest read the kernel sends through the mount, in KiB, once FUSE
  * INIT is done (0 before). */
 unsigned sfs_fs_read_kb(struct sfs_fs *fs);
+
+/* The largest read whose reply FUSE can take from a pipe (fs_read.c),
+ * where libfuse's own pipe cannot hold a read of max_write: the mount's
+ * max_read then; 0 where it need not be smaller. */
+uint32_t sfs_splice_read_cap(uint32_t max_write);
 
 /* Logs the connection's counters and the cache's at LOG_INFO. */
 void sfs_fs_log_stats(struct sfs_fs *fs);

@@ -83,11 +83,15 @@ struct sfs_fs {
     pthread_mutex_t dirs_lock; /* protects dirs and every sfs_dir in it */
     struct sfs_dir *dirs;
     atomic_uint read_pages; /* the largest FUSE read (sfs_init; 0 before) */
+    /* The largest read whose reply may go to FUSE in a pipe (fs_read.c;
+     * 0: none, set in sfs_init) */
+    atomic_size_t splice_read_max;
     /* getattr calls by path (the kernel's LOOKUPs and GETATTRs) and with
      * a handle (fstat, libfuse's stat after a create or a set), counted
      * for the stats line: what the kernel asks beyond the server's
      * requests (tests count them per file). */
     atomic_ullong getattrs, fgetattrs;
+    atomic_ullong fuse_writes; /* FUSE write requests taken (sfs_write_buf) */
 };
 
 static inline struct sfs_fs *get_fs(void)
@@ -109,6 +113,20 @@ int sfs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct f
 bool sfs_direct_io(const struct sfs_fs *fs, int flags);
 /* True when this process may make a pipe that holds bytes. */
 bool sfs_pipe_holds(size_t bytes);
+/* The largest FUSE write (max_write=, else SFS_MAX_WRITE). */
+uint32_t sfs_max_write(const struct sfs_options *o);
+/* Whether writes of at most max_write come in a pipe (FUSE_CAP_SPLICE_READ,
+ * sfs_write_buf): on a connection that may splice them on to the socket,
+ * and only where libfuse's pipe can hold a whole max_write and its page
+ * of headers. Elsewhere the data would be read out of the pipe anyway, one
+ * system call more per request than libfuse's plain read. */
+bool sfs_splice_writes(struct smb1_conn *conn, uint32_t max_write);
+
+/* fs_read.c: the read callback (a reply's data in a pipe where the core
+ * can splice it there), and the largest read libfuse can splice on. */
+int sfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+                 struct fuse_file_info *fi);
+size_t sfs_splice_read_max(void);
 
 /* fs_paths.c: server paths, the keep_cache record, unlinked open files. */
 int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen);

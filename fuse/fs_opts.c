@@ -155,7 +155,8 @@ enum opt_id {
     O_SOFT,
     O_HARD,
     O_RSIZE,
-    O_MAX_READ, /* libfuse's max_read: handed on, and kept for init */
+    O_MAX_READ,  /* libfuse's max_read: handed on, and kept for init */
+    O_MAX_WRITE, /* ours: what sfs_init offers the kernel */
     O_WSIZE,
     O_VERS,
     O_IOCHARSET,
@@ -243,6 +244,7 @@ static const struct opt_def opt_table[] = {
     {"auto_unmount", O_FUSE_FLAG, ARG_NONE},
     {"blkdev", O_FUSE_FLAG, ARG_NONE},
     {"max_read", O_MAX_READ, ARG_REQUIRED},
+    {"max_write", O_MAX_WRITE, ARG_REQUIRED},
     {"blksize", O_FUSE_VALUE, ARG_REQUIRED},
     {"fsname", O_FUSE_VALUE, ARG_REQUIRED},
     {"subtype", O_FUSE_VALUE, ARG_REQUIRED},
@@ -558,6 +560,14 @@ static int handle_opt(struct parse_state *ps, char *tok, char *raw_val, size_t r
         o->max_read = (uint32_t)x;
         *eq = '=';
         return add_fuse_opt(ps, tok);
+    case O_MAX_WRITE:
+        /* Whole pages: the kernel copies a write's data into a pipe a
+         * page at a time (sfs_splice_writes). */
+        if (parse_ulong(v, 10, 4096, 1u << 20, &x) || x % 4096)
+            return fail(ps, -EINVAL, "max_write=%s: expected pages of 4096 bytes, 4096 to 1048576",
+                        v);
+        o->max_write = (uint32_t)x;
+        return 0;
     case O_PCAP:
         if (!*v)
             return fail(ps, -EINVAL, "option 'pcap' needs a file name");

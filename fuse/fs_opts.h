@@ -87,6 +87,7 @@ struct sfs_options {
     bool soft;
     uint32_t rsize, wsize; /* 0: largest the server allows */
     uint32_t max_read;     /* max_read=: largest FUSE read; 0: libfuse's */
+    uint32_t max_write;    /* max_write=: largest FUSE write; 0: 1 MiB (sfs_max_write) */
     bool debug;            /* -d or -o debug: log every request (-d also sets foreground) */
     bool foreground;       /* -f */
     bool single_thread;    /* -s */

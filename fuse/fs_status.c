@@ -23,8 +23,8 @@ static const char *logon_name(const struct smb1_conn_info *i)
     }
 }
 
-int sfs_status_format(struct smb1_conn *conn, const struct sfs_options *o, uint64_t cache_hits,
-                      uint64_t cache_misses, char *buf, size_t size)
+int sfs_status_format(struct smb1_conn *conn, const struct sfs_options *o,
+                      const struct sfs_status_counts *n, char *buf, size_t size)
 {
     struct smb1_status st;
     smb1_conn_get_status(conn, &st);
@@ -49,8 +49,10 @@ int sfs_status_format(struct smb1_conn *conn, const struct sfs_options *o, uint6
     fprintf(f, "unknown_mids: %llu\nbatched_macs: %llu\nspliced_writes: %llu\ndirect_reads: %llu\n",
             (unsigned long long)st.stats.unknown_mids, (unsigned long long)st.stats.batched_macs,
             (unsigned long long)st.stats.spliced_writes, (unsigned long long)st.stats.direct_reads);
-    fprintf(f, "cache_hits: %llu\ncache_misses: %llu\n", (unsigned long long)cache_hits,
-            (unsigned long long)cache_misses);
+    fprintf(f, "spliced_reads: %llu\n", (unsigned long long)st.stats.spliced_reads);
+    fprintf(f, "fuse_writes: %llu\n", (unsigned long long)n->fuse_writes);
+    fprintf(f, "cache_hits: %llu\ncache_misses: %llu\n", (unsigned long long)n->cache_hits,
+            (unsigned long long)n->cache_misses);
     if (st.last_err) {
         char when[64] = "?";
         time_t t = (time_t)st.last_err_time;

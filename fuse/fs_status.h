@@ -17,8 +17,12 @@
 
 /* The status text ("key: value" lines) of a mount, as getxattr returns
  * it: size 0 gives the length needed, too small a size -ERANGE. */
-int sfs_status_format(struct smb1_conn *conn, const struct sfs_options *o, uint64_t cache_hits,
-                      uint64_t cache_misses, char *buf, size_t size);
+struct sfs_status_counts {
+    uint64_t cache_hits, cache_misses;
+    uint64_t fuse_writes; /* write requests the kernel sent the mount */
+};
+int sfs_status_format(struct smb1_conn *conn, const struct sfs_options *o,
+                      const struct sfs_status_counts *n, char *buf, size_t size);
 /* The --status command: prints the mount's status to out. Returns an
  * exit status: 0, or 1 when mountpoint is not a running smbfuse mount. */
 int sfs_status_main(const char *mountpoint, FILE *out);

@@ -41,8 +41,12 @@ int sfs_getxattr(const char *path, const char *name, char *value, size_t size)
     if (!strcmp(path, "/") && !strcmp(name, SFS_STATUS_XATTR)) {
         struct cache_stats cs;
         cache_get_stats(fs->cache, &cs);
-        return sfs_status_format(fs->conn, fs->opts, cs.hits + cs.negative_hits, cs.misses, value,
-                                 size);
+        struct sfs_status_counts n = {
+            .cache_hits = cs.hits + cs.negative_hits,
+            .cache_misses = cs.misses,
+            .fuse_writes = atomic_load_explicit(&fs->fuse_writes, memory_order_relaxed),
+        };
+        return sfs_status_format(fs->conn, fs->opts, &n, value, size);
     }
     SPATH(sp, path);
     ssize_t r = smb1_getxattr(fs->tree, sp, name, value, size);

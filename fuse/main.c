@@ -515,6 +515,18 @@ int main(int argc, char **argv)
             log_err(&lg, "cannot start: %s", strerror(-r));
             goto out_tree;
         }
+        /* Reads go to FUSE in a pipe on a connection that neither signs
+         * nor is observed (fs_read.c): where libfuse's pipe cannot hold a
+         * read of 1 MiB less a page (a pipe holds 1 MiB without
+         * CAP_SYS_RESOURCE), reads are made to fit it. The kernel takes
+         * max_read at mount time; sfs_init says it again. */
+        uint32_t cap = !o.max_read && smb1_conn_splice_ok(conn) ? sfs_splice_read_cap(1u << 20) : 0;
+        if (cap) {
+            char mr[32];
+            snprintf(mr, sizeof(mr), "-omax_read=%u", cap);
+            if (fuse_opt_add_arg(&args, mr) == 0)
+                o.max_read = cap;
+        }
         f = fuse_new(&args, sfs_fs_operations(!o.nobrl), sizeof(struct fuse_operations), fs);
         if (!f) {
             log_err(&lg, "cannot set up FUSE (see the message above)");

@@ -279,6 +279,10 @@ struct smb1_stats {
     /* READ_ANDX replies whose data went from the socket straight into the
      * reader's buffer, never through a receive buffer (mux_reader.c) */
     uint64_t direct_reads;
+    /* Of those, the ones whose data went from the socket into a pipe by
+     * splice(2), and from there to FUSE, never into user space
+     * (smb1_read_pipe) */
+    uint64_t spliced_reads;
 };
 void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st);
 
@@ -441,6 +445,16 @@ void smb1_own_forget(struct smb1_tree *t, const char *path);
 /* Reads len bytes at off; fewer only at the end of the file. A failure
  * is reported as such even after partial data. */
 ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
+/* smb1_read whose data may end in a pipe instead of buf (FUSE then
+ * splices it on: src/ops/op_rsplice.c). pipe_rd/pipe_wr: the two ends of
+ * an empty pipe of the caller's, both O_NONBLOCK, that holds len bytes;
+ * buf: len bytes, where the data goes when it cannot go into the pipe.
+ * Returns what smb1_read would; *in_pipe: the data is in the pipe (all
+ * of it), else in buf. On failure the pipe is empty. Splices only where
+ * smb1_conn_splice_ok and the read is one READ_ANDX; else it is
+ * smb1_read. */
+ssize_t smb1_read_pipe(struct smb1_file *f, int pipe_rd, int pipe_wr, void *buf, size_t len,
+                       uint64_t off, bool *in_pipe);
 /* Writes len bytes at off: held (smb1_hold_writes), on its way
  * (smb1_write_behind_on), or answered by the server when it returns. */
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);

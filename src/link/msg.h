@@ -47,6 +47,12 @@ struct msg_out {
      * dispatcher never writes it once the request's wait has returned. */
     uint8_t *rx_dst;
     uint32_t rx_cap;
+    /* With rx_dst, on a connection that does not sign: the data may be
+     * spliced from the socket into the pipe rx_pipe instead (never
+     * through user space); the reply then says how much of it went there
+     * (msg_in.ext_piped). rx_to_pipe false: rx_pipe means nothing. */
+    bool rx_to_pipe;
+    int rx_pipe;
 };
 
 /* Starts a request for cmd with room for cap bytes of SMB (header
@@ -106,6 +112,10 @@ struct msg_in {
      * request's buffer (not owned). The readers below see frame only. */
     const uint8_t *ext;
     size_t ext_len;
+    /* Of the split data, the first ext_piped bytes are not in ext but in
+     * the request's pipe (msg_out.rx_to_pipe); the rest is in ext at
+     * that same offset (the pipe filled before all of it went). */
+    size_t ext_piped;
     /* The connection epoch that answered (set by conn_call; 0 when not
      * known): a FID or search ID in the reply belongs to it. */
     uint64_t epoch;

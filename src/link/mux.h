@@ -21,6 +21,7 @@ struct mux_stats {
     uint64_t spliced_writes; /* frames whose data went pipe -> socket (msg_out.tail_len) */
     uint64_t led;            /* frames read by a waiting caller, not the reader thread */
     uint64_t direct_reads;   /* READ_ANDX data received straight into the caller's buffer */
+    uint64_t spliced_reads;  /* of those, whose data all went socket -> pipe (msg_out.rx_pipe) */
 };
 
 /* Called in the reader thread with a server-initiated message (an oplock

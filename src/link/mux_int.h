@@ -82,6 +82,10 @@ struct mux_req {
     uint8_t *dst;
     uint32_t dst_cap;
     bool filling;
+    /* With dst: its data may be spliced into the pipe `pipe` instead
+     * (msg_out.rx_to_pipe; never while the connection signs). */
+    bool to_pipe;
+    int pipe;
     int err;                       /* set by mux_kill */
     bool patient;                  /* MUX_NO_TIMEOUT: its silence is no sign */
     int64_t wait_since_ms;         /* sent, or its last frame came (mux->lock) */

@@ -150,7 +150,7 @@ static void deliver(struct mux *m, struct msg_in *in, enum mux_sig sig)
  * where a reply that breaks a rule is refused: an offset into the header
  * or the words, data longer than asked for). */
 static uint8_t *direct_dst(struct mux *m, const uint8_t *head, size_t n, uint32_t *doff,
-                           uint32_t *dlen, struct mux_req **who)
+                           uint32_t *dlen, struct mux_req **who, int *pipe)
 {
     struct wire_reader r;
     wire_reader_init(&r, head, DIRECT_HEAD);
@@ -181,6 +181,8 @@ static uint8_t *direct_dst(struct mux *m, const uint8_t *head, size_t n, uint32_
         *who = req;
         *doff = off;
         *dlen = len;
+        /* Its MAC would cover the data: a signed reply is never spliced. */
+        *pipe = req->to_pipe && !atomic_load(&m->signing) ? req->pipe : -1;
     }
     pthread_mutex_unlock(&m->lock);
     return dst;
@@ -225,23 +227,38 @@ static int read_whole(struct mux *m, const uint8_t *head, size_t got, size_t n, 
  * read: its data straight into a request's buffer when direct_dst says
  * so, else all of it into one buffer as nbt_read_frame_paced would.
  * Returns 0 with *buf (owned), *len (what is in it), *ext and *ext_len
- * (the data in the request's buffer, or none), *pooled; or -errno. */
+ * (the data in the request's buffer, or none), *piped (how much of that
+ * data went into the request's pipe instead), *pooled; or -errno. */
 static int read_split(struct mux *m, const uint8_t *head, size_t n, int64_t deadline, uint8_t **buf,
-                      size_t *len, const uint8_t **ext, size_t *ext_len, bool *pooled,
-                      const char **why)
+                      size_t *len, const uint8_t **ext, size_t *ext_len, size_t *piped,
+                      bool *pooled, const char **why)
 {
     uint32_t doff = 0, dlen = 0;
     struct mux_req *who = NULL;
-    uint8_t *dst = direct_dst(m, head, n, &doff, &dlen, &who);
+    int pipe = -1;
+    uint8_t *dst = direct_dst(m, head, n, &doff, &dlen, &who, &pipe);
     if (dst) {
         uint8_t *b = malloc(doff);
         int r = b ? 0 : -ENOMEM;
+        size_t moved = 0;
         if (!r) {
             memcpy(b, head, DIRECT_HEAD);
             r = nbt_read_body(m->fd, b + DIRECT_HEAD, doff - DIRECT_HEAD, deadline, why);
         }
-        if (!r)
-            r = nbt_read_body(m->fd, dst, dlen, deadline, why);
+        if (!r && pipe >= 0) {
+            /* Socket to pipe, and on to FUSE from there: the data never
+             * comes into user space. A pipe full before all of it went
+             * (small socket buffers take a slot each) leaves the rest for
+             * the buffer, at its place. The frame's rest is consumed
+             * either way, or the mux dies. */
+            r = nbt_splice_body(m->fd, pipe, dlen, deadline, &moved, why);
+            if (r == -ENOSPC)
+                r = 0;
+            else if (!r)
+                stat_add(&m->o.stats->spliced_reads);
+        }
+        if (!r && moved < dlen)
+            r = nbt_read_body(m->fd, dst + moved, dlen - moved, deadline, why);
         if (r) {
             fill_done(m, who);
             free(b);
@@ -254,6 +271,7 @@ static int read_split(struct mux *m, const uint8_t *head, size_t n, int64_t dead
         *len = doff;
         *ext = dst;
         *ext_len = dlen;
+        *piped = moved;
         return 0;
     }
     return read_whole(m, head, DIRECT_HEAD, n, deadline, buf, len, pooled, why);
@@ -266,10 +284,11 @@ static int read_split(struct mux *m, const uint8_t *head, size_t n, int64_t dead
  * the frame has begun: a request sent while the reader waited for it
  * counts. */
 static int read_any(struct mux *m, uint8_t **buf, size_t *len, const uint8_t **ext, size_t *ext_len,
-                    bool *pooled, const char **why)
+                    size_t *piped, bool *pooled, const char **why)
 {
     *ext = NULL;
     *ext_len = 0;
+    *piped = 0;
     *buf = NULL;
     *len = 0;
     *pooled = false;
@@ -283,7 +302,7 @@ static int read_any(struct mux *m, uint8_t **buf, size_t *len, const uint8_t **e
         uint8_t head[DIRECT_HEAD];
         if ((r = nbt_read_body(m->fd, head, sizeof(head), deadline, why)))
             return r;
-        return read_split(m, head, n, deadline, buf, len, ext, ext_len, pooled, why);
+        return read_split(m, head, n, deadline, buf, len, ext, ext_len, piped, pooled, why);
     }
     return read_whole(m, NULL, 0, n, deadline, buf, len, pooled, why);
 }
@@ -293,11 +312,11 @@ static int read_any(struct mux *m, uint8_t **buf, size_t *len, const uint8_t **e
 static int read_frame(struct mux *m, struct msg_in *in)
 {
     uint8_t *buf = NULL;
-    size_t len = 0, ext_len = 0;
+    size_t len = 0, ext_len = 0, piped = 0;
     const uint8_t *ext = NULL;
     const char *why = NULL;
     bool pooled = false;
-    int r = read_any(m, &buf, &len, &ext, &ext_len, &pooled, &why);
+    int r = read_any(m, &buf, &len, &ext, &ext_len, &piped, &pooled, &why);
     if (r < 0) {
         if (mux_dead(m))
             return r;
@@ -341,6 +360,7 @@ static int read_frame(struct mux *m, struct msg_in *in)
     }
     in->frame = buf;
     in->len = len;
+    in->ext_piped = piped;
     in->pool = pooled ? m->rx : NULL;
     if (kind == MSG_OPLOCK_BREAK) {
         if (m->o.unsolicited) {

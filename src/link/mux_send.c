@@ -239,6 +239,8 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
         if (reqs[i].rx_dst && reqs[i].rx_cap && !rq[i]->multi) {
             rq[i]->dst = reqs[i].rx_dst;
             rq[i]->dst_cap = reqs[i].rx_cap;
+            rq[i]->to_pipe = reqs[i].rx_to_pipe && !sgn;
+            rq[i]->pipe = reqs[i].rx_pipe;
             atomic_fetch_add(&m->ndst, 1);
         }
         rq[i]->next = m->reqs;

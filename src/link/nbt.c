@@ -380,6 +380,50 @@ int nbt_read_body(int fd, void *p, size_t n, int64_t deadline, const char **why)
     return r;
 }
 
+int nbt_splice_body(int fd, int pipe_wr, size_t n, int64_t deadline, size_t *moved,
+                    const char **why)
+{
+    *moved = 0;
+    int lowat = 1, r = 0;
+    while (n) {
+        /* Only once something is there: a splice from a socket that has
+         * nothing waits in the kernel, past any deadline. Poll says so
+         * once the whole rest has come (SO_RCVLOWAT, as read_deadline). */
+        if (n >= NBT_LOWAT_MIN)
+            set_lowat(fd, n, &lowat);
+        if ((r = wait_fd(fd, POLLIN, deadline)))
+            break;
+        ssize_t k = splice(fd, NULL, pipe_wr, NULL, n, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (k > 0) {
+            *moved += (size_t)k;
+            n -= (size_t)k;
+            continue;
+        }
+        if (k == 0) {
+            r = -ECONNRESET;
+            break;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN) {
+            r = -errno;
+            break;
+        }
+        /* The socket has data (poll said so): the pipe is full, which
+         * small socket buffers (a page fragment each) can make it before
+         * its bytes are all used. */
+        struct pollfd pw = {.fd = pipe_wr, .events = POLLOUT};
+        if (poll(&pw, 1, 0) == 0) {
+            r = -ENOSPC;
+            break;
+        }
+    }
+    set_lowat(fd, 1, &lowat);
+    if (r == -ETIMEDOUT && why)
+        *why = "a frame trickles in too slowly";
+    return r;
+}
+
 int nbt_read_frame_paced(int fd, size_t cap, struct rxpool *pool, int grace_ms, unsigned min_rate,
                          uint8_t **frame, size_t *len, bool *pooled, const char **why)
 {

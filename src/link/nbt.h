@@ -57,6 +57,13 @@ int nbt_read_head_paced(int fd, size_t cap, int grace_ms, unsigned min_rate, siz
 /* Reads n bytes of the body by deadline (-1: none); -ETIMEDOUT when it
  * trickles ("trickles" in *why), -ECONNRESET on EOF. */
 int nbt_read_body(int fd, void *p, size_t n, int64_t deadline, const char **why);
+/* nbt_read_body into a pipe: n bytes of the body spliced from the socket
+ * into pipe_wr (its data never in user space), by deadline. *moved: how
+ * many went, also on failure. -ENOSPC: the pipe is full before all of it
+ * went (the rest is still in the socket; the caller reads it as it
+ * will); -ETIMEDOUT when it trickles, -ECONNRESET on EOF. */
+int nbt_splice_body(int fd, int pipe_wr, size_t n, int64_t deadline, size_t *moved,
+                    const char **why);
 /* Parses a 4-byte header: type and length. Returns 0 or -EIO. */
 int nbt_parse_header(const uint8_t hdr[4], uint8_t *type, size_t *len);
 

@@ -270,6 +270,12 @@ bool file_path_matches(struct smb1_file *f, const char *path, bool below);
 /* op_io.c: the reads, writes and FLUSH themselves (smb1_read, smb1_write
  * and smb1_flush, in op_wb.c, settle held writes first). */
 ssize_t io_read(struct smb1_file *f, void *buf, size_t len, uint64_t off);
+/* io_read into the pipe rd/wr where it can (op_rsplice.c, smb1_read_pipe);
+ * *in_pipe says where the data is. */
+ssize_t io_read_pipe(struct smb1_file *f, int rd, int wr, void *buf, size_t len, uint64_t off,
+                     bool *in_pipe);
+/* Empties pipe fd (its read end). 0 or -errno. */
+int io_pipe_drain(int fd);
 ssize_t io_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
 int io_flush(struct smb1_file *f);
 

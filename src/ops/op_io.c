@@ -50,13 +50,13 @@ uint32_t chunk_size(const struct conn_params *p, bool write)
 /* A read larger than 64 KiB whose MaxCount (the low 16 bits) is 0: a
  * server that ignores MaxCountHigh answers it with 0 bytes, which looks
  * like the end of the file. Such a request is never sent. */
-static bool read_len_unsafe(uint32_t len)
+bool read_len_unsafe(uint32_t len)
 {
     return len > 0xFFFF && (len & 0xFFFF) == 0;
 }
 
 /* A READ_ANDX for io (MS-CIFS 2.2.4.42.1, MS-SMB 2.2.4.2.1) on fid. */
-static int read_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io)
+int read_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io)
 {
     if (read_len_unsafe(io->len))
         return -EINVAL; /* io_once splits such a read; nothing else may send one */

@@ -19,6 +19,13 @@ struct io_req {
     bool large; /* CAP_LARGE_FILES: the OffsetHigh word forms */
 };
 
+/* A READ_ANDX for io on fid of connection epoch (pinned to it). */
+int read_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io);
+/* A read larger than 64 KiB whose MaxCount (the low 16 bits) would be 0:
+ * never sent as one READ_ANDX (a server that ignores MaxCountHigh would
+ * answer 0 bytes, the end of the file). */
+bool read_len_unsafe(uint32_t len);
+
 /* The most one READ_ANDX (write false) or WRITE_ANDX carries. */
 uint32_t chunk_size(const struct conn_params *p, bool write);
 /* A WRITE_ANDX of io on fid of connection epoch (pinned to it); its data

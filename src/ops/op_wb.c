@@ -344,9 +344,10 @@ ssize_t smb1_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, b
     return n;
 }
 
-ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
+/* What a read must see first: f's own writes held or on their way, and
+ * another handle's of the file. */
+static int read_settle(struct smb1_file *f)
 {
-    CONN_OP(f ? f->t->conn : NULL);
     int r = wb_push(f);
     if (r)
         return r;
@@ -356,11 +357,25 @@ ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
     if (ot && atomic_load(&ot->busy)) {
         char path[1024];
         file_path_copy(f, path, sizeof(path));
-        int rs = ops_settle(f->t, path, OPS_SETTLE_WRITES);
-        if (rs)
-            return rs;
+        return ops_settle(f->t, path, OPS_SETTLE_WRITES);
     }
-    return io_read(f, buf, len, off);
+    return 0;
+}
+
+ssize_t smb1_read(struct smb1_file *f, void *buf, size_t len, uint64_t off)
+{
+    CONN_OP(f ? f->t->conn : NULL);
+    int r = read_settle(f);
+    return r ? r : io_read(f, buf, len, off);
+}
+
+ssize_t smb1_read_pipe(struct smb1_file *f, int pipe_rd, int pipe_wr, void *buf, size_t len,
+                       uint64_t off, bool *in_pipe)
+{
+    CONN_OP(f ? f->t->conn : NULL);
+    *in_pipe = false;
+    int r = read_settle(f);
+    return r ? r : io_read_pipe(f, pipe_rd, pipe_wr, buf, len, off, in_pipe);
 }
 
 int smb1_flush(struct smb1_file *f)

@@ -48,18 +48,19 @@
  * Spliced pieces and the carry: op_wbsplice.c.
  *
  * Collecting. One thread at a time collects the oldest piece's reply
- * (collecting): the pump, or a writer of spliced pieces that needs room
- * (wb_reap), which reads the socket itself (mux_finish leads) instead of
- * waiting for the pump to collect and wake it: on a streaming write the
- * replies wait in the socket until the writer needs their room, and it
- * reads them in a row, mostly without sleeping, where the pump woke for
- * each. So the pump leaves the collecting of spliced pieces to writers
- * for WB_REAP_MS after one last sent or collected one (reap_ms), unless
- * someone waits who does not collect (hurry: a drain, a copied write),
- * the handle closes (stop), or the oldest piece needs its work: a writer
- * collects only a clean success (the whole piece written) and leaves any
- * other outcome in reaped[] for the pump, which retries or keeps it as
- * before (wb_outcome), so every rule above holds whoever read the reply.
+ * (collecting): the pump, or a writer that needs room once all that is
+ * queued went out (wb_reap), which reads the socket itself (mux_finish
+ * leads) instead of waiting for the pump to collect and wake it: on a
+ * streaming write the replies wait in the socket until the writer needs
+ * their room, and it reads them in a row, mostly without sleeping, where
+ * the pump woke for each. So the pump leaves the collecting to writers
+ * for WB_REAP_MS after one last spliced piece sent or reply collected by
+ * a writer (reap_ms), unless someone waits who does not collect (hurry: a
+ * drain, a writer whose pieces wait to be sent), the handle closes (stop),
+ * or the oldest piece needs its work: a writer collects only a clean
+ * success (the whole piece written) and leaves any other outcome in
+ * reaped[] for the pump, which retries or keeps it as before
+ * (wb_outcome), so every rule above holds whoever read the reply.
  *
  * Locks: w->stream (taken before w->lock, never by the pump but with
  * trylock) lets one thread at a time change the carry or send a spliced
@@ -606,7 +607,8 @@ static ssize_t write_pipe_copy(struct smb1_file *f, int fd, size_t len, uint64_t
 
 /* wbehind_write of buf, or (buf NULL) of the next len bytes of the pipe
  * fd, read straight into the requests. streamed: the caller holds
- * stream and has sent the carry out. */
+ * stream. A write from memory continues the carry in memory and leaves
+ * its own there (op_wbsplice.c, The carry); any other sends it first. */
 ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t len, uint64_t off,
                           bool streamed)
 {
@@ -627,9 +629,24 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
         pthread_mutex_unlock(&w->stream);
         return n;
     }
-    int rc = carry_out(w);
+    /* A write from memory cuts the stream in full pieces through the
+     * carry (op_wbsplice.c, The carry): it takes what mcarry holds when it
+     * continues it, and leaves what is past its last full piece there. */
+    bool carries = buf && buf != w->mcarry && (len + chunk - 1) / chunk + 1 <= window &&
+                   carry_mem_room(w, chunk);
+    pthread_mutex_lock(&w->lock);
+    uint32_t held = carries && w->carry_len && w->carry_mem && w->carry_off + w->carry_len == off
+                        ? w->carry_len
+                        : 0;
+    pthread_mutex_unlock(&w->lock);
+    int rc = held ? 0 : carry_out(w);
     if (rc)
         return rc;
+    size_t tail = carries && (held || len >= chunk) ? (held + len) % chunk : 0;
+    bool whole = held || tail; /* full pieces, from off - held */
+    uint64_t start = off - held;
+    size_t body = held + len - tail;
+    pieces = (body + chunk - 1) / chunk;
     /* Room, and nothing queued on the same bytes: for one bound at most. */
     struct timespec dl;
     clock_mono_after(&dl, conn_op_wait_ms(f->t->conn, conn_request_ms(f->t->conn)));
@@ -638,14 +655,27 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
      * flight is a bound old (the pump has not seen it time out yet). */
     bool stalled = io_wstall_on(f) ||
                    (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn));
-    while (!w->err && !stalled &&
-           (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)) &&
-           wb_wait_hurry(w, &dl))
-        ;
+    while (!w->err && !stalled && pieces &&
+           (w->direct || w->total + pieces > window || wb_overlaps(w, start, body))) {
+        /* The oldest piece's reply, read here when all queued went out
+         * (Collecting, at the top), else a wait for whoever collects. */
+        bool more;
+        if (!w->direct && w->total == w->nsent && wb_reap(w)) {
+            more = !clock_mono_passed(&dl);
+        } else if (!w->direct && w->collecting && w->total == w->nsent) {
+            w->reapers++;
+            more = wb_wait(w, &dl);
+            w->reapers--;
+        } else {
+            more = wb_wait_hurry(w, &dl);
+        }
+        if (!more)
+            break;
+    }
     int r = w->err; /* kept: see Errors at the top */
     if (!r && stalled)
         r = -ETIMEDOUT;
-    if (!r && (w->direct || w->total + pieces > window || wb_overlaps(w, off, len)))
+    if (!r && pieces && (w->direct || w->total + pieces > window || wb_overlaps(w, start, body)))
         r = -ETIMEDOUT;
     uint8_t *spare[WB_MAX_PIECES];
     size_t spare_cap[WB_MAX_PIECES];
@@ -666,20 +696,29 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
             free(spare[i]);
         return r;
     }
-    /* Even, page-aligned pieces, as smb1_write cuts them. */
-    size_t even = ((len + pieces - 1) / pieces + 4095) & ~(size_t)4095;
-    if (even < chunk)
+    /* Even, page-aligned pieces, as smb1_write cuts them; full ones
+     * through the carry. */
+    size_t even = pieces ? ((body + pieces - 1) / pieces + 4095) & ~(size_t)4095 : chunk;
+    if (!whole && even < chunk)
         chunk = (uint32_t)even;
     struct msg_out req[WB_MAX_PIECES];
     struct io_req io[WB_MAX_PIECES];
     size_t k = 0;
-    for (size_t done = 0; done < len; done += chunk, k++) {
-        uint32_t n = len - done < chunk ? (uint32_t)(len - done) : chunk;
-        io[k] = (struct io_req){NULL, buf ? (const uint8_t *)buf + done : NULL, n, off + done,
-                                p.large_files};
+    for (size_t done = 0; done < body; done += chunk, k++) {
+        uint32_t n = body - done < chunk ? (uint32_t)(body - done) : chunk;
+        /* The first piece of a write that continues the carry: its bytes,
+         * then the write's. */
+        uint32_t from_carry = done < held ? held - (uint32_t)done : 0;
+        const uint8_t *src = buf && !from_carry ? (const uint8_t *)buf + (done - held) : NULL;
+        io[k] = (struct io_req){NULL, src, n, start + done, p.large_files};
         r = write_build_buf(&req[k], fid, ep, &io[k], spare[k], spare_cap[k]);
         spare[k] = NULL; /* the request's now, or freed */
-        if (r == 0 && !buf && (r = pipe_take(fd, req[k].w.buf + req[k].w.pos - n, n)))
+        uint8_t *data = r == 0 ? req[k].w.buf + req[k].w.pos - n : NULL;
+        if (data && from_carry) {
+            memcpy(data, w->mcarry, from_carry);
+            memcpy(data + from_carry, buf, n - from_carry);
+        }
+        if (r == 0 && !buf && (r = pipe_take(fd, data, n)))
             msg_out_free(&req[k]);
         if (r) {
             for (size_t i = k + 1; i < pieces; i++)
@@ -695,9 +734,9 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
         free(spare[i]);
     pthread_mutex_lock(&w->lock);
     /* Another thread's write may have come meanwhile. */
-    while (w->direct || w->total + k > window || wb_overlaps(w, off, len)) {
+    while (k && (w->direct || w->total + k > window || wb_overlaps(w, start, body))) {
         if (!wb_wait_hurry(w, &dl) &&
-            (w->direct || w->total + k > window || wb_overlaps(w, off, len))) {
+            (w->direct || w->total + k > window || wb_overlaps(w, start, body))) {
             pthread_mutex_unlock(&w->lock);
             for (size_t i = 0; i < k; i++)
                 msg_out_free(&req[i]);
@@ -711,10 +750,32 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
         w->epoch[at] = ep;
     }
     w->total += k;
+    if (carries) {
+        /* What is past the last full piece: carried (mcarry is ours under
+         * stream; the pump only sends it, holding stream). */
+        if (tail) {
+            uint32_t keep = held + len < chunk ? held : 0; /* all carried: it grows */
+            memcpy(w->mcarry + keep, (const uint8_t *)buf + len - (tail - keep), tail - keep);
+            if (!keep || !w->carry_len)
+                w->carry_ms = mux_now_ms();
+        }
+        w->carry_len = (uint32_t)tail;
+        w->carry_off = off + len - tail;
+        w->carry_mem = true;
+        w->carry_slots = 0;
+    }
     wb_busy(w);
     file_size_note(f, off + len, false);
-    wb_kick(w);
+    if (k)
+        wb_kick(w);
+    /* A carry waits: the pump sends it in time (or, with no thread for
+     * it, this one, now). */
+    bool pumped = !w->carry_len || wb_pump_start(w);
+    if (w->carry_len && w->pump_idle)
+        pthread_cond_signal(&w->pump_cond);
     pthread_mutex_unlock(&w->lock);
+    if (!pumped && (rc = carry_out(w)))
+        return rc;
     return (ssize_t)len;
 }
 

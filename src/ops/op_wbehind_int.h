@@ -88,13 +88,18 @@ struct file_wbehind {
     uint64_t writer_reaps; /* replies a writer collected (the tests' measure) */
     /* The carry (see the top): carry_len bytes of the file at carry_off,
      * taking at most carry_slots of the pipe carry's carry_cap, the
-     * oldest since carry_ms. The pipe's contents change under stream;
-     * the numbers under stream and lock. */
+     * oldest since carry_ms; or, carry_mem, the first carry_len bytes of
+     * mcarry (mcarry_cap bytes; a copied write's). The pipe's and
+     * mcarry's contents change under stream; the numbers under stream
+     * and lock. */
     pthread_mutex_t stream;
     int carry[2];
     uint64_t carry_off;
     uint32_t carry_len, carry_slots, carry_cap;
     int64_t carry_ms;
+    bool carry_mem;
+    uint8_t *mcarry;
+    uint32_t mcarry_cap;
 };
 
 /* f's write-behind state, made when create and none is there yet (NULL
@@ -129,16 +134,20 @@ bool wb_overlaps(const struct file_wbehind *w, uint64_t off, size_t len);
 size_t wb_window(const struct conn_params *p);
 /* wbehind_write of buf, or (buf NULL) of the next len bytes of the pipe
  * fd, read straight into the requests. streamed: the caller holds
- * stream and has sent the carry out. */
+ * stream. A write from memory continues the carry in memory and leaves
+ * its own there (op_wbsplice.c, The carry); any other sends it first. */
 ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t len, uint64_t off,
                           bool streamed);
 
 /* op_wbsplice.c. carry_out: sends what the carry holds as a piece of its
  * own; stream held, w->lock not. 0, or the failure (also kept in err:
  * the writes it carries have returned), after which the carry is empty
- * all the same. carry_close: closes the carry's pipe, dropping what it
- * holds; stream held. */
+ * all the same. carry_close: closes the carry's pipe and frees mcarry,
+ * dropping what they hold; stream held. carry_mem_room: mcarry holds at
+ * least cap bytes (made or grown while the carry is empty, or holds
+ * what it does); stream held. */
 int carry_out(struct file_wbehind *w);
 void carry_close(struct file_wbehind *w);
+bool carry_mem_room(struct file_wbehind *w, uint32_t cap);
 
 #endif

@@ -27,6 +27,11 @@
  * settle from another handle or path, a write that does not continue
  * it), and after WB_CARRY_MS at the latest (the pump). Its failure is
  * kept as a piece's would be: the write that carried it has returned.
+ * Writes from memory (whole MiB read from /dev/fuse, signed connections)
+ * carry the same way in mcarry, a buffer of one piece (carry_mem;
+ * wbehind_write_src): a write from memory continues only such a carry,
+ * a spliced write only the pipe's, and any other write sends the carry
+ * out first.
  *
  * Locks and the queue: op_wbehind.c.
  */
@@ -40,7 +45,8 @@
 #include "ops/op_wbehind_int.h"
 #include "support/clock.h"
 
-/* Closes the carry's pipe, dropping what it holds; stream held. */
+/* Closes the carry's pipe and frees mcarry, dropping what they hold;
+ * stream held. */
 void carry_close(struct file_wbehind *w)
 {
     for (int e = 0; e < 2; e++)
@@ -48,6 +54,27 @@ void carry_close(struct file_wbehind *w)
             close(w->carry[e]);
     w->carry[0] = w->carry[1] = -1;
     w->carry_cap = 0;
+    free(w->mcarry);
+    w->mcarry = NULL;
+    w->mcarry_cap = 0;
+}
+
+bool carry_mem_room(struct file_wbehind *w, uint32_t cap)
+{
+    if (w->mcarry_cap >= cap)
+        return true;
+    pthread_mutex_lock(&w->lock);
+    bool empty = !w->carry_len;
+    pthread_mutex_unlock(&w->lock);
+    if (!empty)
+        return false;
+    uint8_t *b = malloc(cap);
+    if (!b)
+        return false;
+    free(w->mcarry);
+    w->mcarry = b;
+    w->mcarry_cap = cap;
+    return true;
 }
 
 /* Moves the next n bytes of the pipe fd (at off in the file) behind the
@@ -84,6 +111,7 @@ static size_t carry_append(struct file_wbehind *w, int fd, size_t n, uint64_t of
     if (!w->carry_len) {
         w->carry_off = off;
         w->carry_ms = mux_now_ms();
+        w->carry_mem = false;
     }
     w->carry_len += (uint32_t)moved;
     w->carry_slots += need;
@@ -210,6 +238,7 @@ int carry_out(struct file_wbehind *w)
     pthread_mutex_lock(&w->lock);
     uint32_t c = w->carry_len, slots = w->carry_slots;
     uint64_t at = w->carry_off;
+    bool mem = w->carry_mem;
     /* Not busy meanwhile? It is: wb_busy is not told until it is queued. */
     w->carry_len = w->carry_slots = 0;
     pthread_mutex_unlock(&w->lock);
@@ -221,8 +250,13 @@ int carry_out(struct file_wbehind *w)
     struct io_req io = {NULL, NULL, c, at, p.large_files};
     uint16_t fid;
     uint64_t ep;
-    int r = file_get_fid(f, &fid, &ep);
-    if (r == 0) {
+    int r = 0;
+    if (mem) {
+        /* Copied into a piece of its own (never carried again: a write
+         * from mcarry itself takes no carry). */
+        ssize_t n = wbehind_write_src(f, w->mcarry, -1, c, at, true);
+        r = n < 0 ? (int)n : 0;
+    } else if ((r = file_get_fid(f, &fid, &ep)) == 0) {
         r = wb_splice_piece(w, w->carry[0], &io, slots, fid, ep, wb_window(&p), false);
         if (r == 0) {
             /* Not spliced (no room in keep for ever): copied. */
@@ -258,7 +292,7 @@ static ssize_t carry_write(struct file_wbehind *w, int fd, size_t len, uint64_t 
 {
     pthread_mutex_lock(&w->lock);
     int r = wb_kept(w);
-    bool cont = w->carry_len && w->carry_off + w->carry_len == off;
+    bool cont = w->carry_len && !w->carry_mem && w->carry_off + w->carry_len == off;
     pthread_mutex_unlock(&w->lock);
     if (r || (!cont && (r = carry_out(w))))
         return r;

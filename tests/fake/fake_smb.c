@@ -44,6 +44,8 @@ struct fake_server {
     uint32_t print_close;  /* status of a spool file's close */
     uint32_t write_status; /* status of a WRITE_ANDX to a file (0: written) */
     int write_delay_ms;    /* each WRITE_ANDX to a file answered this late */
+    uint32_t read_max;     /* fake_set_read: most data a READ_ANDX answers (0: 4096) */
+    uint64_t read_size;    /* ... and where the file ends (0: nowhere) */
     uint16_t next_fid;     /* NT_CREATE_ANDX */
     struct fake_stats st;
     unsigned conn_requests; /* requests on the first connection */
@@ -473,9 +475,21 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
     case SMB1_COM_READ_ANDX: {
         wire_skip(&words, 6);
         uint32_t off = wire_u32(&words);
-        uint16_t count = wire_u16(&words);
-        if (count > 4096)
-            count = 4096;
+        uint32_t count = wire_u16(&words);
+        wire_skip(&words, 2); /* MinCount */
+        uint32_t high = wire_u32(&words);
+        pthread_mutex_lock(&fs->lock);
+        uint32_t max = fs->read_max ? fs->read_max : 4096;
+        uint64_t end = fs->read_size;
+        pthread_mutex_unlock(&fs->lock);
+        if (max > 64000)
+            max = 64000;
+        if (max > 4096)
+            count |= (high & 0xFFFF) << 16;
+        if (count > max)
+            count = max;
+        if (end)
+            count = off >= end ? 0 : (uint32_t)(end - off < count ? end - off : count);
         r_begin(&rp, req, cmd, 0, tid, FAKE_UID, mid, SMB1_FLAGS_REPLY);
         wire_put_u8(&rp.w, SMB1_COM_NONE);
         wire_put_u8(&rp.w, 0);
@@ -483,9 +497,10 @@ static int handle(struct fake_server *fs, int fd, uint8_t *req, size_t len)
         wire_put_u16(&rp.w, 0xFFFF);
         wire_put_u16(&rp.w, 0);
         wire_put_u16(&rp.w, 0);
-        wire_put_u16(&rp.w, count);
+        wire_put_u16(&rp.w, (uint16_t)count);
         wire_put_u16(&rp.w, 60);
-        wire_put_zeros(&rp.w, 10);
+        wire_put_u16(&rp.w, (uint16_t)(count >> 16));
+        wire_put_zeros(&rp.w, 8);
         r_words_end(&rp);
         wire_put_u8(&rp.w, 0);
         for (uint32_t i = 0; i < count; i++)
@@ -787,6 +802,14 @@ void fake_set_write(struct fake_server *fs, uint32_t status, int delay_ms)
     pthread_mutex_lock(&fs->lock);
     fs->write_status = status;
     fs->write_delay_ms = delay_ms;
+    pthread_mutex_unlock(&fs->lock);
+}
+
+void fake_set_read(struct fake_server *fs, uint32_t max, uint64_t size)
+{
+    pthread_mutex_lock(&fs->lock);
+    fs->read_max = max;
+    fs->read_size = size;
     pthread_mutex_unlock(&fs->lock);
 }
 

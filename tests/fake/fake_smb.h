@@ -94,6 +94,10 @@ void fake_get_stats(struct fake_server *fs, struct fake_stats *st);
 /* What a WRITE_ANDX to a file (NT_CREATE_ANDX opens any name) answers:
  * status (0: the count written), each delay_ms late. */
 void fake_set_write(struct fake_server *fs, uint32_t status, int delay_ms);
+/* What a READ_ANDX answers: at most max bytes (0: 4096, and MaxCountHigh
+ * ignored; above, MaxCountHigh counts: at most 64000), none past size (0:
+ * the file never ends). */
+void fake_set_read(struct fake_server *fs, uint32_t max, uint64_t size);
 /* The NTSTATUS the close of a spool file answers (0: success). */
 void fake_set_print_close(struct fake_server *fs, uint32_t status);
 /* The byte READ_ANDX returns at offset off and TRANS2 returns in its data. */

@@ -14,6 +14,10 @@ be driven through several behaviours:
                (a server that is alive but does not answer requests)
     wrongmid   replies after the session set-up carry MIDs never sent
     trickle    replies go out one byte every 50 ms
+    slowdata   READ_ANDX replies of 8 KiB and more: the head (64 bytes)
+               at once, then the data one byte every 50 ms (a server that
+               stops in the middle of the data a client splices); events
+               gets "slowdata" for each
     lietotal   TRANS2 replies announce 8 more data bytes than they send
     findloop   FIND_FIRST2 never ends the search, and FIND_NEXT2 is
                answered here with two pages of it in turn, for ever
@@ -251,12 +255,13 @@ class Conn:
         self.due_cv = threading.Condition()
         self.sender = None
 
-    def to_client(self, data, trickle=False):
+    def to_client(self, data, trickle=False, at_once=0):
         with self.send_lock:
             if not trickle:
                 self.c.sendall(data)
                 return
-            for i in range(len(data)):
+            self.c.sendall(data[:at_once])
+            for i in range(at_once, len(data)):
                 self.c.sendall(data[i:i + 1])
                 time.sleep(0.05)
 
@@ -555,6 +560,10 @@ class Conn:
                     if m == "slowclose" and body[4] == CLOSE:
                         set_mode("normal")
                         threading.Timer(0.4, self.late_reply, (frame(out),)).start()
+                        continue
+                    if m == "slowdata" and body[4] == READ_ANDX and len(body) >= 8192:
+                        event("slowdata")
+                        self.to_client(frame(out), trickle=True, at_once=64)
                         continue
                     self.to_client(frame(out), trickle=(m == "trickle"))
                     if self.drop_after:

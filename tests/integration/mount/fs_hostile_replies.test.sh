@@ -18,6 +18,9 @@
 #                  another's search
 #   zeroread       READ_ANDX answers 0 bytes before the end of the file
 #   zeroonce       ... once: read again, the data is whole
+#   slowdata       a READ_ANDX reply's data trickles after its head: the
+#                  read, whose data is spliced from the socket into a pipe
+#                  (unsigned), is cut off within its bound as any other
 #   mpx1           MaxMpxCount 1 and a reply that stalls half-way (ls): the
 #                  liveness ECHO still goes out (it needs no slot), so the
 #                  lie is seen in a probe interval (EIO), not waited out
@@ -37,12 +40,13 @@ done
 # Each file read once per case: the kernel keeps what it read.
 for f in zero zero_once; do head -c 5000 /dev/urandom >"$SHARE_DIR/$f"; done
 for f in zerobig zerobig_once; do head -c 70000 /dev/urandom >"$SHARE_DIR/$f"; done
+head -c 20000 /dev/urandom >"$SHARE_DIR/slowdata"
 mkdir -p "$SHARE_DIR/mpx" "$SHARE_DIR/reuse"
 (cd "$SHARE_DIR/reuse" && touch h{0001..1500})
 echo ok >"$SHARE_DIR/healthy"
 
 # HOSTILE_CASES picks some of the cases (find drop zero mpx1) when debugging.
-want() { case " ${HOSTILE_CASES:-find drop reuse zero mpx1} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${HOSTILE_CASES:-find drop reuse zero slowdata mpx1} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -180,6 +184,28 @@ want zero && for f in zero zerobig; do
     [ "$(cat "$CTL/mode")" = normal ] || fail "zeroonce $f: no read was answered empty"
     fs_log "ok   zeroonce $f: read again, the data is whole"
 done
+
+# The data of a READ_ANDX reply trickles after its head: on this unsigned
+# mount the read (20000 bytes) is spliced from the socket into a pipe
+# (src/ops/op_rsplice.c), and the splice is bound by the frame's deadline
+# (pace_ms plus its length at 16 KiB/s) as a read into a buffer is: the
+# read fails within its bound, and the next one is whole. O_DIRECT: one
+# FUSE read of the whole file (the page cache would read again page by
+# page after a failed readahead, in frames too small to be spliced).
+want slowdata && {
+    echo slowdata >"$CTL/mode"
+    r=$(timed dd dd if="$MNT/slowdata" of=/dev/null bs=20480 count=1 iflag=direct status=none)
+    echo normal >"$CTL/mode"
+    fs_log "     slowdata: $r"
+    grep -q slowdata "$CTL/events" || fail "slowdata: no READ_ANDX reply trickled"
+    case $r in *" rc=0 "*) fail "slowdata: a read whose data trickled succeeded: $r" ;; esac
+    [ "$(ms_of "$r")" -le "$BOUND_MS" ] || fail "slowdata: the read took $(ms_of "$r") ms"
+    cmp -s "$MNT/slowdata" "$SHARE_DIR/slowdata" || fail "slowdata: the next read is not whole"
+    spliced=$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.smbfuse.status").decode())' \
+        "$MNT" | sed -n 's/^spliced_reads: //p')
+    [ "${spliced:-0}" -ge 1 ] || fail "slowdata: the read was not spliced (spliced_reads ${spliced:-?})"
+    fs_log "ok   slowdata: failed after $(ms_of "$r") ms, then the data is whole (spliced reads $spliced)"
+}
 
 # MaxMpxCount 1: the request that waits holds the only slot, and the
 # liveness ECHO must still go out (cifs.ko does not count echoes). A TRANS2

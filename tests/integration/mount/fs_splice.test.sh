@@ -14,7 +14,11 @@
 # - the connection killed under a stream of spliced writes: the pieces
 #   lost on the way go again from the kept copy, and the file is whole.
 # The counter smb1_stats.spliced_writes (the status xattr) tells which
-# path was taken.
+# path was taken, fuse_writes how many writes the kernel sent. Writes are
+# spliced only where libfuse's pipe holds a whole write and a page: where
+# a pipe holds 1 MiB at most (no CAP_SYS_RESOURCE), the plain profile
+# mounts with max_write=1044480 for the checks above, and at the end
+# without it: whole 1 MiB writes, read, not spliced (fuse/fs_write.c).
 if [ $# -eq 0 ]; then
     for p in plain signed; do
         bash "${BASH_SOURCE[0]}" "$p" || exit 1
@@ -24,14 +28,26 @@ fi
 PROFILE=$1
 . "$(dirname "${BASH_SOURCE[0]}")/../fs_lib.sh"
 
+# Whether a pipe of 1 MiB and a page can be made here (CAP_SYS_RESOURCE,
+# or a pipe-max-size above 1 MiB).
+big_pipes() {
+    python3 -c 'import fcntl, os
+r, w = os.pipe()
+fcntl.fcntl(r, 1031, (1 << 20) + 4096)' 2>/dev/null
+}
 FS_FOREGROUND=1
-fs_setup "$PROFILE"
+MOUNT_OPTS=
+if [ "$PROFILE" = plain ] && ! big_pipes; then
+    MOUNT_OPTS=max_write=1044480
+fi
+fs_setup "$PROFILE" "$MOUNT_OPTS"
 SMBC=(smbclient -m NT1 --option='client min protocol=NT1' --option='client max protocol=NT1'
     -p "$PORT" -U "$SMBD_USER%$SMBD_PASS" "//127.0.0.1/$SHARE_NAME")
-spliced() {
+status_of() {
     python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.smbfuse.status").decode())' \
-        "$MNT" | sed -n 's/^spliced_writes: //p'
+        "$MNT" | sed -n "s/^$1: //p"
 }
+spliced() { status_of spliced_writes; }
 # smbclient's copy of $1 must be $2.
 same_for_smbclient() {
     rm -f "$FS_TMP/got"
@@ -40,33 +56,89 @@ same_for_smbclient() {
 }
 
 s0=$(spliced)
+w0=$(status_of fuse_writes)
 head -c $((12 << 20)) /dev/urandom >"$FS_TMP/big"
 dd if="$FS_TMP/big" of="$MNT/big" bs=1M status=none || fail "dd"
 same_for_smbclient big "$FS_TMP/big"
 s1=$(spliced)
+w1=$(status_of fuse_writes)
+# Each MiB of dd is one FUSE write, or two (1020 + 4 KiB) at max_write=1044480.
+want_w=12
+[ -n "$MOUNT_OPTS" ] && want_w=24
+[ "$((w1 - w0))" = "$want_w" ] || fail "12 MiB of dd came as $((w1 - w0)) FUSE writes, not $want_w"
 if [ "$PROFILE" = signed ]; then
     [ "$s1" = "$s0" ] || fail "a signed connection spliced ($s0 -> $s1)"
 else
     [ "$s1" -ge $((s0 + 60)) ] || fail "12 MiB of direct-I/O writes were not spliced ($s0 -> $s1)"
 fi
-fs_log "ok   dd of 12 MiB is whole for smbclient (spliced writes $s0 -> $s1)"
+fs_log "ok   dd of 12 MiB is whole for smbclient ($want_w FUSE writes; spliced writes $s0 -> $s1)"
 
 # The readahead window is whole reads (fuse/fs_readahead.c): reads are as
 # large as max_write, which is 1020 KiB where writes are spliced and no
 # pipe of 1 MiB + 4 KiB can be made; 4096 KiB was four reads and a 16 KiB
-# one there. The daemon sets it once INIT is done (root only).
+# one there. Where reads are spliced (unsigned) and libfuse's pipe cannot
+# hold a read of 1 MiB and its header (1 MiB + 12 KiB + 16 bytes), reads
+# are 1008 KiB (max_read, fuse/main.c), and the window 4032 KiB. The
+# daemon sets it once INIT is done (root only).
 ra_file=/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb
 if [ -w "$ra_file" ]; then
     want=4096
     if [ "$PROFILE" = plain ] && ! python3 -c 'import fcntl, os
 r, w = os.pipe()
-fcntl.fcntl(r, 1031, (1 << 20) + 4096)' 2>/dev/null; then
-        want=4080
+fcntl.fcntl(r, 1031, (1 << 20) + 12 * 1024 + 16)' 2>/dev/null; then
+        want=4032
     fi
     for _ in $(seq 50); do [ "$(cat "$ra_file")" = "$want" ] && break; sleep 0.1; done
     [ "$(cat "$ra_file")" = "$want" ] || fail "readahead $(cat "$ra_file") KiB, not $want ($PROFILE)"
     fs_log "ok   readahead $want KiB, whole reads"
 fi
+
+# Reads (fuse/fs_read.c, src/ops/op_rsplice.c): unsigned, a READ_ANDX
+# reply's data goes from the socket into a pipe and from there into
+# /dev/fuse, never through user space (smb1_stats.spliced_reads); signed,
+# never. Byte for byte against the server's file: a cold sequential read,
+# reads of odd sizes at odd offsets (the file's pages dropped first, so
+# each goes to the server), O_DIRECT reads, and reads at and across the
+# end of the file.
+reads() {
+    python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.smbfuse.status").decode())' \
+        "$MNT" | sed -n 's/^spliced_reads: //p'
+}
+r0=$(reads)
+python3 -c 'import sys
+n = (6 << 20) + 12345
+sys.stdout.buffer.write(bytes((i * 131 + (i >> 12) * 7) & 0xFF for i in range(n)))' >"$SHARE_DIR/pat"
+[ "$(sha256sum <"$MNT/pat" | cut -d' ' -f1)" = "$(sha256sum <"$SHARE_DIR/pat" | cut -d' ' -f1)" ] ||
+    fail "a cold read of 6 MiB differs from the server's file ($PROFILE)"
+python3 - "$MNT/pat" "$SHARE_DIR/pat" <<'PY' || fail "odd reads ($PROFILE)"
+import mmap, os, random, sys
+data = open(sys.argv[2], "rb").read()
+size = len(data)
+rnd = random.Random(7)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+dfd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+for i in range(60):
+    n = rnd.choice([1, 4095, 16384, 65536, 65537, 131072, 200000, 1032192, 1044480, 1 << 20, 3 << 20])
+    off = rnd.choice([rnd.randrange(0, size), size - rnd.randrange(0, 70000), size, size + 1])
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    got = os.pread(fd, n, off)
+    assert got == data[off : off + n], f"read {i}: {n} bytes at {off}: {len(got)} bytes, differing"
+    # O_DIRECT: page-aligned offset, size and buffer.
+    n = (n + 4095) & ~4095
+    off &= ~4095
+    buf = mmap.mmap(-1, n)
+    k = os.preadv(dfd, [buf], off)
+    assert buf[:k] == data[off : off + n], f"direct read {i}: {n} bytes at {off}"
+os.close(dfd)
+os.close(fd)
+PY
+r1=$(reads)
+if [ "$PROFILE" = signed ]; then
+    [ "$r1" = "$r0" ] || fail "a signed connection spliced reads ($r0 -> $r1)"
+else
+    [ "$r1" -ge $((r0 + 20)) ] || fail "the reads were not spliced ($r0 -> $r1)"
+fi
+fs_log "ok   cold, odd, direct and end-of-file reads are byte-exact (spliced reads $r0 -> $r1)"
 
 # Odd sizes and offsets, many onto bytes still on their way; then big
 # writes through a descriptor that reads too (its pages are the page
@@ -159,4 +231,20 @@ if [ "$PROFILE" != signed ]; then
         fail "no spliced piece was sent again after the connection died"
 fi
 fs_log "ok   writes lost with the connection go again (kept copies: $(grep -c 'sent again from its kept copy' "$FS_TMP/smbfuse.log"))"
+
+# Without max_write= where a pipe holds 1 MiB at most: each MiB of dd is
+# one FUSE write, read out of /dev/fuse and copied, not two spliced ones.
+if [ -n "$MOUNT_OPTS" ]; then
+    fs_unmount
+    fs_mount
+    s0=$(spliced)
+    w0=$(status_of fuse_writes)
+    dd if="$FS_TMP/big" of="$MNT/big3" bs=1M status=none || fail "dd (whole writes)"
+    same_for_smbclient big3 "$FS_TMP/big"
+    s1=$(spliced)
+    w1=$(status_of fuse_writes)
+    [ "$((w1 - w0))" = 12 ] || fail "12 MiB of dd came as $((w1 - w0)) FUSE writes, not 12"
+    [ "$s1" = "$s0" ] || fail "writes were spliced at max_write 1 MiB ($s0 -> $s1)"
+    fs_log "ok   whole writes by default: 12 MiB of dd in 12 FUSE writes, none spliced"
+fi
 fs_log "PASS ($PROFILE)"

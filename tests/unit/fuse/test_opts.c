@@ -799,10 +799,27 @@ Test(opts, max_read_kept_for_init)
     r = with_opts("");
     expect_ok(r);
     cr_assert_eq(r->o.max_read, 0);
+    cr_assert_eq(r->o.max_write, 0);
     run_free(r);
     expect_err("max_read=0", "max_read=0");
     expect_err("max_read=2097152", "max_read=2097152");
     expect_err("max_read=lots", "max_read=lots");
+}
+
+/* max_write= is ours (libfuse 3 has none): kept, never handed on, and in
+ * whole pages. */
+Test(opts, max_write_kept)
+{
+    struct run *r = with_opts("max_write=1044480");
+
+    expect_ok(r);
+    cr_assert_eq(r->o.max_write, 1044480);
+    cr_assert(!has_fuse_opt(r, "max_write=1044480"), "%s", fuse_optlist(r));
+    run_free(r);
+    static const char *const bad[] = {"max_write=0", "max_write=5000", "max_write=2097152",
+                                      "max_write=lots"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_err(bad[i], bad[i]);
 }
 
 Test(opts, vers)

@@ -3,12 +3,18 @@
  * the data lands in the buffer and is checked by its MAC (alone and in a
  * batch), a reply that breaks a rule is delivered whole (and refused by
  * file_read_decode), and the buffer is never written after the call
- * returned: a timeout while its data is arriving waits for the rest. */
+ * returned: a timeout while its data is arriving waits for the rest.
+ * Spliced into a pipe instead (msg_out.rx_to_pipe): the data is all in
+ * the pipe and the next frame is read where it begins, a pipe that fills
+ * leaves the rest to the buffer, a signed reply is never spliced, a rule
+ * breaker never reaches the pipe, and a trickle is cut off as before. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -160,8 +166,10 @@ static void *peer_main(void *arg)
     }
 }
 
-/* Set by a test before start(): what the mux polls for an interrupt. */
+/* Set by a test before start(): what the mux polls for an interrupt, and
+ * its pace_ms (0: 5000). */
 static int (*test_interrupted)(void *arg);
+static int start_pace_ms;
 
 static struct mux *start(struct peer *p, bool signing, const struct script *s)
 {
@@ -173,7 +181,7 @@ static struct mux *start(struct peer *p, bool signing, const struct script *s)
                          .max_inflight = 16,
                          .stats = &stats,
                          .log = &lg,
-                         .pace_ms = 5000,
+                         .pace_ms = start_pace_ms ? start_pace_ms : 5000,
                          .interrupted = test_interrupted};
     struct mux *m = mux_pair_open(&o, signing, &p->key, &p->seq, &p->fd);
     p->signing = signing;
@@ -495,4 +503,226 @@ Test(mux_direct, batch_holds_the_buffer)
     cr_assert_eq(stats.direct_reads, 2);
     stop(m, &p);
     free(b);
+}
+
+/* ---- spliced into a pipe (msg_out.rx_to_pipe) ---- */
+
+/* A mux and its peer, a pipe (both ends O_NONBLOCK, as fs_read.c's) of
+ * pipe_size bytes at least, and a buffer of len bytes. */
+struct spl {
+    struct peer p;
+    struct mux *m;
+    int fd[2];
+    uint8_t *buf;
+    uint32_t len;
+    struct msg_out req;
+    struct msg_in in;
+};
+
+static void spl_start(struct spl *t, bool signing, const struct script *s, int pipe_size,
+                      uint32_t len)
+{
+    t->m = start(&t->p, signing, s);
+    cr_assert_eq(pipe2(t->fd, O_CLOEXEC | O_NONBLOCK), 0);
+    cr_assert_geq(fcntl(t->fd[0], F_SETPIPE_SZ, pipe_size), pipe_size);
+    t->len = len;
+    t->buf = malloc(len);
+    memset(t->buf, 0xAA, len);
+}
+
+/* A READ_ANDX of len bytes into the pipe, else the buffer. */
+static void pipe_req(struct spl *t, struct msg_out *req, uint32_t len)
+{
+    read_req(req, t->buf, len);
+    req->rx_to_pipe = true;
+    req->rx_pipe = t->fd[1];
+}
+
+/* One such read through mux_call, its reply in t->in. */
+static int spl_call(struct spl *t, int timeout_ms)
+{
+    pipe_req(t, &t->req, t->len);
+    return mux_call(t->m, &t->req, 0, timeout_ms, &t->in, NULL, NULL);
+}
+
+static void spl_stop(struct spl *t)
+{
+    msg_out_free(&t->req);
+    stop(t->m, &t->p);
+    close(t->fd[0]);
+    close(t->fd[1]);
+    free(t->buf);
+}
+
+/* Bytes waiting in the pipe. */
+static int in_pipe(const struct spl *t)
+{
+    int n = -1;
+    cr_assert_eq(ioctl(t->fd[0], FIONREAD, &n), 0);
+    return n;
+}
+
+/* The n bytes waiting in the pipe, into a new buffer. */
+static uint8_t *pipe_all(const struct spl *t, size_t n)
+{
+    cr_assert_eq(in_pipe(t), (int)n);
+    uint8_t *b = malloc(n);
+    size_t got = 0;
+    ssize_t k;
+    while (got < n && (k = read(t->fd[0], b + got, n - got)) > 0)
+        got += (size_t)k;
+    cr_assert_eq(got, n);
+    return b;
+}
+
+/* The decoder takes a reply as op_io.c does: *got bytes, or -errno. */
+static int decode(const struct msg_in *in, uint32_t max, const uint8_t **d, uint32_t *got)
+{
+    *d = NULL;
+    *got = 0;
+    return file_read_decode(in, max, d, got);
+}
+
+/* Two replies back to back, the first spliced: all its data is in its
+ * pipe (its buffer never written), and the second frame, read after the
+ * splice, is whole and where it should be (into a buffer). Twice: the
+ * mux reads on after the splice. */
+Test(mux_direct, spliced_then_the_next_frame)
+{
+    enum { LEN = 200000 };
+    struct spl t;
+    spl_start(&t, false, &(struct script){.hold = 2}, 1 << 20, LEN);
+    uint8_t *b = malloc(LEN);
+    for (int round = 0; round < 2; round++) {
+        uint32_t la = round ? 30000 : LEN;
+        struct msg_out reqs[2];
+        struct msg_in resps[2];
+        int res[2];
+        pipe_req(&t, &reqs[0], la);
+        read_req(&reqs[1], b, LEN);
+        mux_call_many(t.m, reqs, 2, 2, 5000, -1, resps, res);
+        cr_assert_eq(res[0], 0);
+        cr_assert_eq(res[1], 0);
+        const uint8_t *d;
+        uint32_t got;
+        cr_assert_eq(decode(&resps[0], la, &d, &got), 0);
+        cr_assert_eq(got, la);
+        cr_assert_eq(resps[0].ext_piped, la);
+        uint8_t *inpipe = pipe_all(&t, la);
+        check_data(inpipe, la, resps[0].mid);
+        free(inpipe);
+        for (uint32_t i = 0; i < LEN; i++)
+            cr_assert_eq(t.buf[i], 0xAA, "byte %u of the spliced read's buffer was written", i);
+        cr_assert_eq(decode(&resps[1], LEN, &d, &got), 0);
+        cr_assert_eq(resps[1].ext_piped, 0);
+        cr_assert_eq(d, b);
+        check_data(b, LEN, resps[1].mid);
+        cr_assert_eq(stats.spliced_reads, round + 1);
+        cr_assert_eq(stats.direct_reads, 2 * (round + 1));
+        cr_assert_eq(mux_dead(t.m), 0);
+        for (int i = 0; i < 2; i++) {
+            msg_in_free(&resps[i]);
+            msg_out_free(&reqs[i]);
+        }
+    }
+    msg_out_init(&t.req, SMB1_COM_READ_ANDX, 64); /* for spl_stop */
+    spl_stop(&t);
+    free(b);
+}
+
+/* A pipe that fills before all the data went (one page here; small
+ * socket buffers take a slot each): the rest goes into the buffer at its
+ * place, ext_piped says where it begins, and the frame is done. */
+Test(mux_direct, full_pipe_leaves_the_rest_to_the_buffer)
+{
+    enum { LEN = 100000 };
+    struct spl t;
+    spl_start(&t, false, &(struct script){0}, 4096, LEN);
+    cr_assert_eq(spl_call(&t, 5000), 0);
+    size_t k = t.in.ext_piped;
+    cr_assert(k > 0 && k < LEN, "%zu bytes went into the pipe", k);
+    const uint8_t *d;
+    uint32_t got;
+    cr_assert_eq(decode(&t.in, LEN, &d, &got), 0);
+    cr_assert_eq(got, LEN);
+    uint8_t *inpipe = pipe_all(&t, k);
+    memcpy(t.buf, inpipe, k);
+    check_data(t.buf, LEN, t.in.mid);
+    cr_assert_eq(stats.spliced_reads, 0);
+    cr_assert_eq(stats.direct_reads, 1);
+    cr_assert_eq(mux_dead(t.m), 0);
+    msg_in_free(&t.in);
+    spl_stop(&t);
+    free(inpipe);
+}
+
+/* A signed reply's MAC covers its data: never spliced. */
+Test(mux_direct, signed_never_spliced)
+{
+    struct spl t;
+    spl_start(&t, true, &(struct script){0}, 1 << 20, 61440);
+    cr_assert_eq(spl_call(&t, 5000), 0);
+    cr_assert_eq(t.in.ext_piped, 0);
+    cr_assert_eq(t.in.ext, t.buf);
+    check_data(t.buf, t.len, t.in.mid);
+    cr_assert_eq(in_pipe(&t), 0, "a signed reply went into the pipe");
+    cr_assert_eq(stats.spliced_reads, 0);
+    msg_in_free(&t.in);
+    spl_stop(&t);
+}
+
+/* DataOffset into the words, DataLength beyond what was asked: the frame
+ * comes whole and is refused; nothing reaches the pipe. */
+Test(mux_direct, rule_breakers_never_reach_the_pipe)
+{
+    enum { LEN = 30000 };
+    const struct script bad[] = {{.doff = SMB1_HDR_LEN + 5}, {.len = LEN + 4096}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct spl t;
+        spl_start(&t, false, &bad[i], 1 << 20, LEN);
+        cr_assert_eq(spl_call(&t, 5000), 0);
+        const uint8_t *d;
+        uint32_t got;
+        cr_assert_eq(decode(&t.in, LEN, &d, &got), -EIO);
+        cr_assert_eq(t.in.ext_piped, 0);
+        cr_assert_eq(in_pipe(&t), 0, "case %zu: the data went into the pipe", i);
+        cr_assert_eq(stats.spliced_reads, 0);
+        msg_in_free(&t.in);
+        spl_stop(&t);
+    }
+}
+
+/* The connection ends in the middle of the spliced data: the call fails
+ * at once and the mux is dead (what went into the pipe is the caller's to
+ * drop: op_rsplice.c). */
+Test(mux_direct, spliced_cut_midway_fails)
+{
+    struct spl t;
+    spl_start(&t, false, &(struct script){.cut = true}, 1 << 20, 100000);
+    int64_t t0 = now_ms();
+    int r = spl_call(&t, 3000);
+    cr_assert(r == -ECONNRESET || r == -EIO, "%d", r);
+    cr_assert_lt(now_ms() - t0, 2500);
+    cr_assert_neq(mux_dead(t.m), 0);
+    cr_assert_eq(stats.spliced_reads, 0);
+    spl_stop(&t);
+}
+
+/* A server that stops in the middle of the spliced data is cut off by
+ * the frame's deadline (pace_ms plus its length at MUX_MIN_RATE), as a
+ * read into a buffer is, not when it resumes. */
+Test(mux_direct, spliced_trickle_is_cut_off)
+{
+    struct spl t;
+    start_pace_ms = 300;
+    /* 16 KiB: 1 s at MUX_MIN_RATE */
+    spl_start(&t, false, &(struct script){.stall_ms = 4000}, 1 << 20, 16384);
+    start_pace_ms = 0;
+    int64_t t0 = now_ms();
+    int r = spl_call(&t, 10000);
+    int64_t took = now_ms() - t0;
+    cr_assert_neq(r, 0);
+    cr_assert_lt(took, 3500, "a trickle held the read for %lld ms", (long long)took);
+    cr_assert_eq(mux_dead(t.m), -EPROTO);
+    spl_stop(&t);
 }

@@ -256,6 +256,41 @@ Test(wbehind_fake, spliced_stream_goes_in_full_pieces)
     cr_assert_eq(smb1_close(f), 0);
 }
 
+/* dd bs=1M where writes are whole MiB from memory (read out of
+ * /dev/fuse, not spliced): the stream goes out in full pieces too, the
+ * rest of each MiB carried in memory into the next: 33 requests for
+ * 4 MiB, where pieces cut per write made 36 (9 a MiB). Then a write that
+ * leaves a carry, which goes out by itself. */
+Test(wbehind_fake, copied_stream_goes_in_full_pieces)
+{
+    struct smb1_file *f = open_behind("mstream");
+    struct fake_stats s0, s1;
+    fake_get_stats(fs, &s0);
+    uint8_t *b = pattern(5 << 20, 0);
+    unsigned late = 0;
+    int64_t prev_start = -1;
+    for (uint64_t off = 0; off < (4 << 20); off += 1 << 20) {
+        int64_t start = mux_now_ms();
+        cr_assert_eq(smb1_write(f, b + off, 1 << 20, off), 1 << 20);
+        if (prev_start >= 0 && mux_now_ms() - prev_start > WB_CARRY_MS)
+            late++;
+        prev_start = start;
+    }
+    cr_assert_eq(smb1_flush(f), 0);
+    cr_assert(server_got(&s0, 4 << 20), "fsync: all of it on the server");
+    fake_get_stats(fs, &s1);
+    cr_assert_leq(s1.file_writes - s0.file_writes, 33 + late,
+                  "%u WRITE_ANDX for 4 MiB (%u writes late)", s1.file_writes - s0.file_writes,
+                  late);
+    cr_assert_eq(smb1_write(f, b + (4 << 20), 200 << 10, 4 << 20), 200 << 10);
+    bool out = false;
+    for (int i = 0; i < 600 && !(out = server_got(&s0, (4 << 20) + (200 << 10))); i++)
+        usleep(5000);
+    cr_assert(out, "the carry waited for more than 3 s");
+    free(b);
+    cr_assert_eq(smb1_close(f), 0);
+}
+
 /* What waits in the carry goes out: at a close, at a read, at a write
  * elsewhere in the file, and by itself soon after the last write. */
 Test(wbehind_fake, carried_data_goes_out)
@@ -322,6 +357,29 @@ Test(wbehind_fake, writer_collects_replies_when_it_needs_room)
     cr_assert_geq(reaps, 1, "the writer never collected a reply itself");
     cr_log_info("the writer collected %llu of %u replies", (unsigned long long)reaps,
                 s1.file_writes - s0.file_writes);
+    cr_assert_eq(smb1_close(f), 0);
+    fake_set_write(fs, 0, 0);
+}
+
+/* The same for writes from memory (whole 1 MiB FUSE writes, copied into
+ * their pieces): the writer that needs room reads the oldest reply
+ * itself, where it slept until the pump collected and woke it. */
+Test(wbehind_fake, copying_writer_collects_replies_when_it_needs_room)
+{
+    fake_set_write(fs, 0, 2);
+    struct smb1_file *f = open_behind("mreaped");
+    struct fake_stats s0;
+    fake_get_stats(fs, &s0);
+    uint8_t *b = pattern(8 << 20, 0);
+    for (uint64_t off = 0; off < (8 << 20); off += 1 << 20)
+        cr_assert_eq(smb1_write(f, b + off, 1 << 20, off), 1 << 20);
+    free(b);
+    pthread_mutex_lock(&f->wbh->lock);
+    uint64_t reaps = f->wbh->writer_reaps;
+    pthread_mutex_unlock(&f->wbh->lock);
+    cr_assert_eq(smb1_flush(f), 0);
+    cr_assert(server_got(&s0, 8 << 20), "fsync: all of it on the server");
+    cr_assert_geq(reaps, 1, "the writer never collected a reply itself");
     cr_assert_eq(smb1_close(f), 0);
     fake_set_write(fs, 0, 0);
 }
