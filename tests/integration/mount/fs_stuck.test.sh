@@ -91,6 +91,37 @@ wait $sleeper 2>/dev/null || true
 echo normal >"$CTL/mode"
 grep -q "was detached" "$FS_TMP/smbfuse.log" || fail "lazy: the log does not say the mount was detached"
 
+# --- abort: the connection aborted through the FUSE control file system
+# (the mount table does not change) while a stat is stuck: the stop
+# watcher, which looks at the device once a second (fuse/main.c), still
+# ends the daemon within the bound and that second. fusectl is mounted in
+# a mount namespace of its own, invisible to the rest of the machine.
+FS_FOREGROUND=1 FS_ACTIMEO=0 fs_mount "hard,timeout=$TIMEOUT"
+timeout 10 cat "$MNT/healthy" >/dev/null || fail "abort: first read"
+echo silence >"$CTL/mode"
+stat "$MNT/d/same" >/dev/null 2>&1 &
+sp=$!
+WAITERS+=($sp)
+sleep 1
+alive $sp || fail "abort: the stat did not wait for the silent server (hard)"
+dev=$(awk -v m="$MNT" '$5 == m {print $3}' /proc/self/mountinfo)
+conn=$(((${dev%%:*} << 20) | ${dev##*:}))
+s=$(now_ms)
+timeout 10 unshare -m sh -c "mount -t fusectl none /sys/fs/fuse/connections &&
+    echo 1 >/sys/fs/fuse/connections/$conn/abort" || fail "abort: cannot abort connection $conn"
+for i in $(seq 140); do alive "$FS_PID" || break; sleep 0.05; done
+e=$(now_ms)
+alive "$FS_PID" && fail "abort: the daemon still runs $((e - s)) ms after the abort"
+wait "$FS_PID" 2>/dev/null || true
+FS_PID=
+fusermount3 -uz "$MNT" 2>/dev/null || true
+FS_MOUNTED=0
+[ $((e - s)) -le $((STOP_MS + 1000)) ] || fail "abort: the daemon took $((e - s)) ms to stop"
+for i in $(seq 20); do alive $sp || break; sleep 0.05; done
+alive $sp && fail "abort: the stuck stat outlives the daemon"
+echo normal >"$CTL/mode"
+fs_log "ok   abort: the connection aborted with a stuck stat: the daemon is gone after $((e - s)) ms"
+
 # --- queue: what waits behind a stuck request shares its bound ---
 FS_FOREGROUND=1 FS_ACTIMEO=0 fs_mount "soft,timeout=$TIMEOUT"
 ls "$MNT/d" >/dev/null || fail "listing"
