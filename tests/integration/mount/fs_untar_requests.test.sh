@@ -204,9 +204,10 @@ python3 -c "import sys; sys.exit(0 if $fper <= $FILE_CEILING else 1)" ||
 fs_log "ok   $aper requests per file <= $CEILING, the files' $fper <= $FILE_CEILING"
 # The stop watcher looks at the device once a second instead of waking
 # at each of the ~3,000 FUSE requests of the untar (it did: about as
-# many sleeps as requests).
+# many sleeps as requests). It also wakes when any mount of this mount
+# namespace comes or goes (other tests mount meanwhile): room for that.
 [ "$w0" != none ] && [ "$w1" != none ] || fail "no thread named smbfuse-stop"
-wmax=$(python3 -c "import math; print(math.ceil($t1 - $t0) + 5)")
+wmax=$(python3 -c "import math; print(math.ceil($t1 - $t0) + $NFILES // 2)")
 [ $((w1 - w0)) -le "$wmax" ] ||
     fail "the stop watcher woke $((w1 - w0)) times during the untar (at most $wmax)"
 fs_log "ok   the stop watcher slept $((w1 - w0)) times during the untar"
@@ -422,8 +423,11 @@ rm_counted() {
         fail "rm -rf of $2 costs $per requests per file, more than $3"
     # The listings' entries reach the kernel with their attributes
     # (readdirplus with node ids, fuse/fs_ops.c sfs_readdir): no LOOKUP
-    # per name (one per file when libfuse sent them without).
-    [ $((l1 - l0)) -le $((n / 10)) ] || fail "rm -rf of $2: $((l1 - l0)) lookups for $n files"
+    # per name (one per file, or more, when libfuse sent them without;
+    # 8 for 303 files with them). A name whose entry expires (actimeo=1)
+    # before rm reaches it on a loaded box is looked up again: room for
+    # half of them.
+    [ $((l1 - l0)) -le $((n / 2)) ] || fail "rm -rf of $2: $((l1 - l0)) lookups for $n files"
     fs_log "ok   $per requests per file <= $3, $((l1 - l0)) lookups"
 }
 [ "$PROFILE" = nosign ] && rm_counted ro "read-only files" 2.2
