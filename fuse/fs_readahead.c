@@ -21,7 +21,7 @@ unsigned sfs_read_pages(uint32_t max_write, uint32_t max_read)
 }
 
 /* The kernel cuts a window into reads of at most read_kb: 4096 KiB in
- * reads of 1020 KiB (max_write where writes are spliced, sfs_init) was
+ * reads of 1020 KiB (max_write=1044480, which splices writes) was
  * four reads and one of 16 KiB, a FUSE request and a READ_ANDX round
  * trip for 0.4 % of the data; 4080 KiB is four. */
 unsigned sfs_readahead_kb(unsigned read_kb)
