@@ -257,7 +257,10 @@ static int64_t pump_defer_ms(const struct file_wbehind *w)
     return left > 0 ? left : 0;
 }
 
-bool wb_reap(struct file_wbehind *w)
+/* A writer that needs room collects the oldest piece itself when it is
+ * in flight and nobody else collects it (see Collecting); w->lock held,
+ * dropped meanwhile. false when it could not. */
+static bool wb_reap(struct file_wbehind *w)
 {
     size_t i = w->head;
     if (!w->nsent || w->collecting || w->reaped[i] || w->send_err[i] || w->qerr)
@@ -457,13 +460,29 @@ bool wb_wait(struct file_wbehind *w, const struct timespec *dl)
     return pthread_cond_timedwait(&w->cond, &w->lock, dl) != ETIMEDOUT;
 }
 
-bool wb_wait_hurry(struct file_wbehind *w, const struct timespec *dl)
+/* wb_wait for a thread that waits for the pump to collect (it does not
+ * defer to writers meanwhile). */
+static bool wb_wait_hurry(struct file_wbehind *w, const struct timespec *dl)
 {
     w->hurry++;
     pthread_cond_signal(&w->pump_cond);
     bool r = wb_wait(w, dl);
     w->hurry--;
     return r;
+}
+
+bool wb_room_wait(struct file_wbehind *w, const struct timespec *dl)
+{
+    if (!w->direct && w->total == w->nsent && wb_reap(w))
+        return !clock_mono_passed(dl);
+    if (!w->direct && w->collecting && w->total == w->nsent) {
+        /* The pump collects it: it then leaves the next to us. */
+        w->reapers++;
+        bool r = wb_wait(w, dl);
+        w->reapers--;
+        return r;
+    }
+    return wb_wait_hurry(w, dl);
 }
 
 /* Waits for f's queue to empty (all: for every piece; else for one bound
@@ -657,19 +676,7 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
                    (w->nsent && mux_now_ms() - w->sent_ms[w->head] >= conn_request_ms(f->t->conn));
     while (!w->err && !stalled && pieces &&
            (w->direct || w->total + pieces > window || wb_overlaps(w, start, body))) {
-        /* The oldest piece's reply, read here when all queued went out
-         * (Collecting, at the top), else a wait for whoever collects. */
-        bool more;
-        if (!w->direct && w->total == w->nsent && wb_reap(w)) {
-            more = !clock_mono_passed(&dl);
-        } else if (!w->direct && w->collecting && w->total == w->nsent) {
-            w->reapers++;
-            more = wb_wait(w, &dl);
-            w->reapers--;
-        } else {
-            more = wb_wait_hurry(w, &dl);
-        }
-        if (!more)
+        if (!wb_room_wait(w, &dl))
             break;
     }
     int r = w->err; /* kept: see Errors at the top */

@@ -109,14 +109,13 @@ struct file_wbehind *wb_get(struct smb1_file *f, bool create);
  * carried; w->lock held. */
 void wb_busy(struct file_wbehind *w);
 /* Waits on w->cond until dl (NULL: for ever); w->lock held. false when
- * dl has passed. wb_wait_hurry: the same for a thread that waits for the
- * pump to collect (it does not defer to writers meanwhile). */
+ * dl has passed. */
 bool wb_wait(struct file_wbehind *w, const struct timespec *dl);
-bool wb_wait_hurry(struct file_wbehind *w, const struct timespec *dl);
-/* A writer that needs room collects the oldest piece itself when it is
- * in flight and nobody else collects it (see Collecting); w->lock held,
- * dropped meanwhile. false when it could not. */
-bool wb_reap(struct file_wbehind *w);
+/* One step of a writer's wait for room in the window, w->lock held
+ * (dropped meanwhile): the oldest piece's reply read here when all that
+ * is queued went out and nobody collects it (op_wbehind.c, Collecting),
+ * else a wait for whoever collects it. false when dl has passed. */
+bool wb_room_wait(struct file_wbehind *w, const struct timespec *dl);
 /* A spliced piece went out (queued by its writer): the pump collects it
  * in time, started when none runs; w->lock held. */
 void wb_sent_spliced(struct file_wbehind *w);

@@ -168,21 +168,8 @@ static int wb_splice_piece(struct file_wbehind *w, int fd, const struct io_req *
             pthread_mutex_unlock(&w->lock);
             return r;
         }
-        /* No room (or keep full, or the bytes in flight): the oldest
-         * piece's reply, read here (op_wbehind.c, Collecting), else a
-         * wait for whoever collects it. */
-        if (w->total == w->nsent && wb_reap(w)) {
-            waited = !clock_mono_passed(&dl);
-            continue;
-        }
-        if (w->collecting && w->total == w->nsent) {
-            /* The pump collects it: it then leaves the next to us. */
-            w->reapers++;
-            waited = wb_wait(w, &dl);
-            w->reapers--;
-        } else {
-            waited = wb_wait_hurry(w, &dl);
-        }
+        /* No room (or keep full, or the bytes in flight). */
+        waited = wb_room_wait(w, &dl);
     }
     w->direct = true;
     pthread_mutex_unlock(&w->lock);

@@ -208,6 +208,16 @@ static bool server_got(const struct fake_stats *since, uint64_t bytes)
     return st.file_write_bytes - since->file_write_bytes == bytes;
 }
 
+/* A write that began at start has returned: counted in *late when more
+ * than WB_CARRY_MS passed since the one before began (*prev_start, -1
+ * for none). */
+static void count_late(int64_t *prev_start, int64_t start, unsigned *late)
+{
+    if (*prev_start >= 0 && mux_now_ms() - *prev_start > WB_CARRY_MS)
+        (*late)++;
+    *prev_start = start;
+}
+
 /* dd bs=1M of mib MiB from 0 where a pipe cannot hold 1 MiB and a page:
  * every MiB is two FUSE writes (1 MiB less a page, then a page). Gives
  * how many times the machine held the test up so long that a carry may
@@ -227,14 +237,33 @@ static unsigned dd_stream(struct smb1_file *f, int mib)
         int64_t start = mux_now_ms();
         cr_assert_eq(pattern_write_from(f, b + off, n, off), (ssize_t)n);
         off += n;
-        if (prev_start >= 0 && mux_now_ms() - prev_start > WB_CARRY_MS)
-            late++;
-        prev_start = start;
+        count_late(&prev_start, start, &late);
     }
     free(b);
     if (late)
         cr_log_info("%u writes came more than %d ms after the one before", late, WB_CARRY_MS);
     return late;
+}
+
+/* 4 MiB since s0 went in full pieces (127 KiB): 33 WRITE_ANDX, and one
+ * more for each write that came late (dd_stream). */
+static void assert_full_pieces(const struct fake_stats *s0, unsigned late)
+{
+    struct fake_stats s1;
+    fake_get_stats(fs, &s1);
+    cr_assert_leq(s1.file_writes - s0->file_writes, 33 + late,
+                  "%u WRITE_ANDX for 4 MiB (%u writes late)", s1.file_writes - s0->file_writes,
+                  late);
+}
+
+/* The server has bytes more since s0 within 3 s (a carry that goes out
+ * by itself: within WB_CARRY_MS, and long before on a loaded machine). */
+static void assert_server_gets(const struct fake_stats *s0, uint64_t bytes)
+{
+    bool out = false;
+    for (int i = 0; i < 600 && !(out = server_got(s0, bytes)); i++)
+        usleep(5000);
+    cr_assert(out, "the carry waited for more than 3 s");
 }
 
 /* dd bs=1M (dd_stream). The stream goes out in
@@ -244,15 +273,12 @@ Test(wbehind_fake, spliced_stream_goes_in_full_pieces)
 {
     cr_assert(smb1_conn_splice_ok(conn));
     struct smb1_file *f = open_behind("stream");
-    struct fake_stats s0, s1;
+    struct fake_stats s0;
     fake_get_stats(fs, &s0);
     unsigned late = dd_stream(f, 4);
     cr_assert_eq(smb1_flush(f), 0);
     cr_assert(server_got(&s0, 4 << 20), "fsync: all of it on the server");
-    fake_get_stats(fs, &s1);
-    cr_assert_leq(s1.file_writes - s0.file_writes, 33 + late,
-                  "%u WRITE_ANDX for 4 MiB (%u writes late)", s1.file_writes - s0.file_writes,
-                  late);
+    assert_full_pieces(&s0, late);
     cr_assert_eq(smb1_close(f), 0);
 }
 
@@ -264,7 +290,7 @@ Test(wbehind_fake, spliced_stream_goes_in_full_pieces)
 Test(wbehind_fake, copied_stream_goes_in_full_pieces)
 {
     struct smb1_file *f = open_behind("mstream");
-    struct fake_stats s0, s1;
+    struct fake_stats s0;
     fake_get_stats(fs, &s0);
     uint8_t *b = pattern(5 << 20, 0);
     unsigned late = 0;
@@ -272,21 +298,13 @@ Test(wbehind_fake, copied_stream_goes_in_full_pieces)
     for (uint64_t off = 0; off < (4 << 20); off += 1 << 20) {
         int64_t start = mux_now_ms();
         cr_assert_eq(smb1_write(f, b + off, 1 << 20, off), 1 << 20);
-        if (prev_start >= 0 && mux_now_ms() - prev_start > WB_CARRY_MS)
-            late++;
-        prev_start = start;
+        count_late(&prev_start, start, &late);
     }
     cr_assert_eq(smb1_flush(f), 0);
     cr_assert(server_got(&s0, 4 << 20), "fsync: all of it on the server");
-    fake_get_stats(fs, &s1);
-    cr_assert_leq(s1.file_writes - s0.file_writes, 33 + late,
-                  "%u WRITE_ANDX for 4 MiB (%u writes late)", s1.file_writes - s0.file_writes,
-                  late);
+    assert_full_pieces(&s0, late);
     cr_assert_eq(smb1_write(f, b + (4 << 20), 200 << 10, 4 << 20), 200 << 10);
-    bool out = false;
-    for (int i = 0; i < 600 && !(out = server_got(&s0, (4 << 20) + (200 << 10))); i++)
-        usleep(5000);
-    cr_assert(out, "the carry waited for more than 3 s");
+    assert_server_gets(&s0, (4 << 20) + (200 << 10));
     free(b);
     cr_assert_eq(smb1_close(f), 0);
 }
@@ -311,13 +329,9 @@ Test(wbehind_fake, carried_data_goes_out)
     struct smb1_stat st;
     cr_assert_eq(smb1_fstat(f, &st), 0);
     cr_assert(server_got(&s0, 8192 + 3000), "fstat: on the server");
-    /* Alone: within WB_CARRY_MS (10 ms), and long before 3 s on a
-     * loaded machine. */
+    /* Alone. */
     cr_assert_eq(pattern_write(f, 1000, 23000), 1000);
-    bool out = false;
-    for (int i = 0; i < 600 && !(out = server_got(&s0, 8192 + 4000)); i++)
-        usleep(5000);
-    cr_assert(out, "the carry waited for more than 3 s");
+    assert_server_gets(&s0, 8192 + 4000);
     cr_assert_eq(smb1_close(f), 0);
 }
 
