@@ -93,7 +93,8 @@ int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
     if (is_fuse_hidden(path) && ghost_lookup(fs, path, out, outlen))
         return 0;
     size_t comp = 0;
-    for (const char *p = path; *p; p++) {
+    const char *p = path;
+    for (; *p; p++) {
         if (*p == '/') {
             comp = 0;
         } else if (++comp > SFS_NAME_MAX) {
@@ -102,15 +103,17 @@ int sfs_spath(struct sfs_fs *fs, const char *path, char *out, size_t outlen)
     }
     const char *prefix = fs->opts->prefix ? fs->opts->prefix : "";
     const char *rel = path[0] == '/' ? path + 1 : path;
-    int n;
-    if (!prefix[0])
-        n = snprintf(out, outlen, "%s", rel);
-    else if (!rel[0])
-        n = snprintf(out, outlen, "%s", prefix);
-    else
-        n = snprintf(out, outlen, "%s/%s", prefix, rel);
-    if (n < 0 || (size_t)n >= outlen)
+    size_t rl = (size_t)(p - rel);
+    /* Copies, not snprintf: this runs for every FUSE request that names
+     * a path, and glibc's formatting set-up cost more than the copy. */
+    size_t pl = prefix[0] ? strlen(prefix) : 0;
+    size_t sep = pl && rl ? 1 : 0;
+    if (pl + sep + rl >= outlen)
         return -ENAMETOOLONG;
+    memcpy(out, prefix, pl);
+    out[pl] = '/';
+    memcpy(out + pl + sep, rel, rl);
+    out[pl + sep + rl] = '\0';
     return 0;
 }
 
@@ -150,8 +153,12 @@ const char *sfs_handle_path(struct sfs_fs *fs, struct smb1_file *h, char *buf, s
             return NULL;
         rel = sp[pl] ? sp + pl + 1 : sp + pl;
     }
-    int n = snprintf(buf, size, "/%s", rel);
-    return n >= 0 && (size_t)n < size ? buf : NULL;
+    size_t rl = strlen(rel);
+    if (rl + 1 >= size)
+        return NULL;
+    buf[0] = '/';
+    memcpy(buf + 1, rel, rl + 1);
+    return buf;
 }
 
 /* ---- unlinked open files ----

@@ -363,18 +363,33 @@ void file_open_stat_drop(struct smb1_file *f)
     pthread_mutex_unlock(&f->lock);
 }
 
+/* f's path into buf of size bytes, cut to fit; false when it was cut.
+ * A copy, not snprintf: it runs for several FUSE requests of every file. */
+static bool path_copy_locked(const struct smb1_file *f, char *buf, size_t size)
+{
+    if (!size)
+        return false;
+    size_t n = strlen(f->path);
+    bool whole = n < size;
+    if (!whole)
+        n = size - 1;
+    memcpy(buf, f->path, n);
+    buf[n] = '\0';
+    return whole;
+}
+
 int smb1_file_path(struct smb1_file *f, char *buf, size_t size)
 {
     pthread_mutex_lock(&f->lock);
-    int n = snprintf(buf, size, "%s", f->path);
+    bool whole = path_copy_locked(f, buf, size);
     pthread_mutex_unlock(&f->lock);
-    return n >= 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+    return whole ? 0 : -ENAMETOOLONG;
 }
 
 void file_path_copy(struct smb1_file *f, char *buf, size_t size)
 {
     pthread_mutex_lock(&f->lock);
-    snprintf(buf, size, "%s", f->path);
+    (void)path_copy_locked(f, buf, size);
     pthread_mutex_unlock(&f->lock);
 }
 

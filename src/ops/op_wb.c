@@ -464,8 +464,13 @@ int smb1_flush_held(struct smb1_file *f)
     }
     if (f->wb_len && !r && chain) {
         /* The set before the chain, in the same wait: the held owner and
-         * mode (SET_PATH_INFO UNIX_BASIC, as a chmod sends them), or a
-         * time the CLOSE cannot carry (wclose_send: on the handle). */
+         * mode (UNIX_BASIC), or a time the CLOSE cannot carry (wclose_send:
+         * on the handle). The UNIX_BASIC goes on the handle too
+         * (SET_FILE_INFO): Samba applies it there as for the path (fchmod
+         * and fchown of the open file), without resolving the path and
+         * opening a pathref of it again (src/README.md, "Where an untar's
+         * time goes"); a retry after the chain (setown_settle) names the
+         * path, as the FID is closed by then. */
         uint8_t rec[UNIX_BASIC_LEN];
         struct wclose_set set = {0};
         char *path = NULL;
@@ -476,7 +481,7 @@ int smb1_flush_held(struct smb1_file *f)
         }
         if (path) {
             setown_encode(&h, rec);
-            set = (struct wclose_set){SMB_SET_FILE_UNIX_BASIC, rec, UNIX_BASIC_LEN, path, 0, false};
+            set = (struct wclose_set){SMB_SET_FILE_UNIX_BASIC, rec, UNIX_BASIC_LEN, NULL, 0, false};
         }
         int rc = wclose_send(f, f->wb, f->wb_len, f->wb_off, has_mt ? &mt : NULL, &set);
         if (rc != -EINVAL) {

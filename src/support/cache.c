@@ -344,7 +344,8 @@ static void made_note(struct cache *c, struct centry *e, const char *name)
 }
 
 /* An entry with neither data nor a stamp above the floor guards nothing. */
-static void maybe_reap(struct cache *c, struct centry *e, uint64_t now)
+/* Drops what of e has expired; returns e, or NULL when e went whole. */
+static struct centry *maybe_reap(struct cache *c, struct centry *e, uint64_t now)
 {
     if (e->attr != ATTR_NONE && now >= e->attr_expire)
         e->attr = ATTR_NONE;
@@ -353,8 +354,11 @@ static void maybe_reap(struct cache *c, struct centry *e, uint64_t now)
     if (e->made_expire && now >= e->made_expire)
         made_end(c, e);
     if (e->attr == ATTR_NONE && !e->dir && !e->made_expire && e->inval_gen <= c->floor &&
-        e->attr_gen <= c->floor && e->dir_gen <= c->floor)
+        e->attr_gen <= c->floor && e->dir_gen <= c->floor) {
         remove_entry(c, e);
+        return NULL;
+    }
+    return e;
 }
 
 static bool put_allowed(struct cache *c, const struct centry *e, uint64_t gen, uint64_t data_gen)
@@ -418,10 +422,8 @@ enum cache_result cache_get_attr(struct cache *c, const char *path, struct smb1_
     pthread_mutex_lock(&c->lock);
     uint64_t now = c->now_ns(c->now_ctx);
     struct centry *e = find(c, path, hash_path(path));
-    if (e) {
-        maybe_reap(c, e, now);
-        e = find(c, path, hash_path(path));
-    }
+    if (e)
+        e = maybe_reap(c, e, now);
     if (e && e->attr == ATTR_POSITIVE) {
         *st = e->st;
         r = CACHE_HIT;
@@ -551,10 +553,8 @@ struct cache_dir *cache_dir_get(struct cache *c, const char *path)
     pthread_mutex_lock(&c->lock);
     uint64_t now = c->now_ns(c->now_ctx);
     struct centry *e = find(c, path, hash_path(path));
-    if (e) {
-        maybe_reap(c, e, now);
-        e = find(c, path, hash_path(path));
-    }
+    if (e)
+        e = maybe_reap(c, e, now);
     if (e && e->dir) {
         d = e->dir;
         __atomic_add_fetch(&d->refs, 1, __ATOMIC_ACQ_REL);
