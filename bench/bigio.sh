@@ -13,7 +13,18 @@
 #
 # usage: bench/bigio.sh [BUILD_DIR]     (root; needs smbd, smbclient, fuse3)
 # env:   BENCH_MB=512, BENCH_RUNS=3, BENCH_REPS=3,
-#        BENCH_PROFILES="signed plain", BENCH_MOUNT_OPTS= (extra -o options)
+#        BENCH_PROFILES="signed plain", BENCH_MOUNT_OPTS= (extra -o options),
+#        BENCH_LOAD=0: N busy loops (sh -c 'while :; do :; done', started
+#          by this script, killed by pid at its end) run through every
+#          run, both sides of the comparison alike: a busy box on purpose,
+#          where other work's load moves from run to run. With BENCH_LOAD=2
+#          on the 2-core box each of dd's and smbclient's threads waits for
+#          a CPU behind them as it would at load 3 or more.
+#        BENCH_SCHED=0: 1 adds, per round and side, the CPU time and the
+#          time spent runnable waiting for a CPU (run-queue delay,
+#          /proc/PID/task/TID/schedstat) of each party: smbfuse's threads
+#          and dd, or smbclient, and smbd's connection process
+#          (bench/schedstat.py); the medians are printed after the table.
 #
 # Prints the table of ratios (smbfuse MB/s / smbclient MB/s, > 1 is
 # smbfuse faster), one column per run, then the MB/s behind them and the
@@ -48,9 +59,35 @@ os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 os.close(fd)
 PY
 }
+smbc_argv() {
+    SMBC=(smbclient -m NT1 --option='client min protocol=NT1' --option='client max protocol=NT1'
+        -p "$PORT" -U "$SMBD_USER%$SMBD_PASS" "//127.0.0.1/$SHARE_NAME")
+}
 smbc() {
-    smbclient -m NT1 --option='client min protocol=NT1' --option='client max protocol=NT1' \
-        -p "$PORT" -U "$SMBD_USER%$SMBD_PASS" "//127.0.0.1/$SHARE_NAME" -c "$1" >/dev/null 2>&1
+    smbc_argv
+    "${SMBC[@]}" -c "$1" >/dev/null 2>&1
+}
+
+LOAD=${BENCH_LOAD:-0}
+for ((i = 0; i < LOAD; i++)); do
+    sh -c 'while :; do :; done' &
+    FS_EXTRA_PIDS+=($!)
+done
+
+SCHED=$FS_TMP/sched
+: >"$SCHED"
+# sched LABEL DAEMON_PID COMMAND...: COMMAND, with bench/schedstat.py
+# counting each party's CPU and run-queue delay when BENCH_SCHED=1.
+sched() {
+    local label=$1 daemon=$2
+    shift 2
+    if [ "${BENCH_SCHED:-0}" = 1 ]; then
+        local master=${SMBD_PID:-$FS_OWN_SMBD_PID}
+        [ "$FS_USING_HARNESS" = 1 ] || master=$FS_OWN_SMBD_PID
+        python3 "$SRC/bench/schedstat.py" "$SCHED" "$label" "$master" "$daemon" -- "$@"
+    else
+        "$@"
+    fi
 }
 
 fs_log "preparing a ${MB} MiB file"
@@ -68,12 +105,13 @@ for ((run = 1; run <= RUNS; run++)); do
         for ((i = 0; i < REPS; i++)); do
             rm -f "$SHARE_DIR/big"
             t=$(now)
-            dd if="$SRCFILE" of="$MNT/big" bs=1M conv=fsync status=none || fail "dd write failed: no figure for this round"
+            sched "$run $profile write smbfuse" "$FS_PID" dd if="$SRCFILE" of="$MNT/big" bs=1M conv=fsync status=none || fail "dd write failed: no figure for this round"
             w+=("$(rate_since "$t")")
             [ "$(md5sum <"$SHARE_DIR/big")" = "$sum" ] || fail "WRONG DATA written through the mount"
             rm -f "$SHARE_DIR/big"
             t=$(now)
-            smbc "put $SRCFILE big" || fail "smbclient put failed: no figure for this round"
+            smbc_argv
+            sched "$run $profile write smbclient" 0 "${SMBC[@]}" -c "put $SRCFILE big" >/dev/null 2>&1 || fail "smbclient put failed: no figure for this round"
             cw+=("$(rate_since "$t")")
             cat "$SHARE_DIR/big" >/dev/null # the server's copy in memory
             drop_client "$MNT/big"
@@ -124,3 +162,8 @@ for (prof, op), by in rows.items():
         if c in by:
             print(f"  run {c} {prof} {op}: {by[c][2]}")
 PY
+if [ -s "$SCHED" ]; then
+    echo
+    echo "per round and side (BENCH_SCHED): party=CPU ms/run-queue ms/slices"
+    cat "$SCHED"
+fi

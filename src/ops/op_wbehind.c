@@ -303,6 +303,8 @@ static void *wb_pump(void *arg)
 {
     struct file_wbehind *w = arg;
     struct smb1_file *f = w->f;
+    if (!w->inline_pump)
+        (void)pthread_setname_np(pthread_self(), "smbfuse-pump");
     pthread_mutex_lock(&w->lock);
     for (;;) {
         if (w->qerr && w->total > w->nsent && w->nsent == 0) {
