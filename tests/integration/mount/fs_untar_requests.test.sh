@@ -146,8 +146,10 @@ tar -C "$SRC" -cf "$FS_TMP/tree.tar" tree
 # UNIX extensions), the WRITE+CLOSE chain, and nothing else. Third, the
 # owner/mode sets (UNIX_BASIC) that name a file by its path, per file:
 # the set held for close(2) goes on the handle (SET_FILE_INFO), which
-# spares smbd resolving the path and opening it again; only the first
-# file's chown (its outcome not known yet) goes at once, by path.
+# spares smbd resolving the path and opening it again. By path only the
+# first file's chown (its outcome not known yet, sent at once) and the
+# set of an empty file (no writes held: no chain to go with; 9 of the
+# 300 here): 0.03 a file.
 counted() {
     tshark -r "$FS_TMP/client.pcap" -T fields -E occurrence=a -e frame.time_epoch \
         -e smb.flags.response -e smb.mid -e smb.file -e smb.fid -e smb.trans2.cmd \
