@@ -24,7 +24,8 @@
 #          time spent runnable waiting for a CPU (run-queue delay,
 #          /proc/PID/task/TID/schedstat) of each party: smbfuse's threads
 #          and dd, or smbclient, and smbd's connection process
-#          (bench/schedstat.py); the medians are printed after the table.
+#          (bench/schedstat.py); one line per round and side, reads and
+#          writes, is printed after the table.
 #
 # Prints the table of ratios (smbfuse MB/s / smbclient MB/s, > 1 is
 # smbfuse faster), one column per run, then the MB/s behind them and the
@@ -62,10 +63,6 @@ PY
 smbc_argv() {
     SMBC=(smbclient -m NT1 --option='client min protocol=NT1' --option='client max protocol=NT1'
         -p "$PORT" -U "$SMBD_USER%$SMBD_PASS" "//127.0.0.1/$SHARE_NAME")
-}
-smbc() {
-    smbc_argv
-    "${SMBC[@]}" -c "$1" >/dev/null 2>&1
 }
 
 LOAD=${BENCH_LOAD:-0}
@@ -116,10 +113,11 @@ for ((run = 1; run <= RUNS; run++)); do
             cat "$SHARE_DIR/big" >/dev/null # the server's copy in memory
             drop_client "$MNT/big"
             t=$(now)
-            dd if="$MNT/big" of=/dev/null bs=1M status=none || fail "dd read failed: no figure for this round"
+            sched "$run $profile read smbfuse" "$FS_PID" dd if="$MNT/big" of=/dev/null bs=1M status=none || fail "dd read failed: no figure for this round"
             r+=("$(rate_since "$t")")
             t=$(now)
-            smbc "get big /dev/null" || fail "smbclient get failed: no figure for this round"
+            smbc_argv
+            sched "$run $profile read smbclient" 0 "${SMBC[@]}" -c "get big /dev/null" >/dev/null 2>&1 || fail "smbclient get failed: no figure for this round"
             cr+=("$(rate_since "$t")")
         done
         name=$profile
