@@ -47,6 +47,9 @@
 /* Idle buffers the pool keeps beyond those the workers hold: a stream of
  * 1 MiB writes has the write-behind's window (~3 MiB) in flight. */
 #define SFS_LOOP_KEEP_BUFS 8
+/* Where in a buffer a request is read: a write's data (after 80 bytes of
+ * headers) then starts on a page. */
+#define SFS_LOOP_DATA_AT (4096 - sizeof(struct fuse_in_header) - sizeof(struct fuse_write_in))
 
 struct loop;
 
@@ -60,6 +63,7 @@ struct worker {
 struct loop {
     struct fuse_session *se;
     struct sfs_bufpool *pool;
+    size_t bufsize; /* what libfuse reads into a buffer, at SFS_LOOP_DATA_AT */
     pthread_mutex_t lock;
     struct worker head; /* the list of workers not ended on their own */
     unsigned workers, avail, max_threads, max_idle;
@@ -132,7 +136,11 @@ static void *worker_main(void *arg)
             fuse_session_exit(lp->se);
             break;
         }
-        struct fuse_buf fb = {.mem = w->buf->mem, .size = w->buf->size};
+        /* A write's data follows 80 bytes of headers (fuse_in_header,
+         * fuse_write_in): read so that it starts on a page, where the
+         * kernel copies it page by page and the socket's copy reads it
+         * aligned. */
+        struct fuse_buf fb = {.mem = w->buf->mem + SFS_LOOP_DATA_AT, .size = lp->bufsize};
         int res;
         pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
         pthread_cleanup_push(drop_buf, w);
@@ -195,8 +203,8 @@ int sfs_loop_mt(struct fuse *f, unsigned max_threads, unsigned max_idle)
                       .max_threads = max_threads ? max_threads : 1,
                       .max_idle = max_idle};
     long page = sysconf(_SC_PAGESIZE);
-    lp.pool = sfs_bufpool_new((size_t)SFS_LOOP_BUF_PAGES * (size_t)(page > 0 ? page : 4096),
-                              SFS_LOOP_KEEP_BUFS);
+    lp.bufsize = (size_t)SFS_LOOP_BUF_PAGES * (size_t)(page > 0 ? page : 4096);
+    lp.pool = sfs_bufpool_new(SFS_LOOP_DATA_AT + lp.bufsize, SFS_LOOP_KEEP_BUFS);
     if (!lp.pool)
         return -ENOMEM;
     lp.head.next = lp.head.prev = &lp.head;
