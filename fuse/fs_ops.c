@@ -598,7 +598,8 @@ static int sfs_mkdir(const char *path, mode_t mode)
         if (s.has_unix)
             (void)cache_put_attr(fs->cache, path, &s, cache_gen(fs->cache));
     } else {
-        cache_changed(fs->cache, path);
+        /* A lost reply may have made it: the parent's link count too. */
+        cache_changed_tree(fs->cache, path);
     }
     return r;
 }

@@ -32,17 +32,21 @@ static int own_noop(struct sfs_fs *fs, const char *path, const struct smb1_stat 
 }
 
 /* What the cache knows of the directory path before a set of its
- * attributes (*g read first). tar sets each directory's times, owner and
- * mode once its files are in, and libfuse stats after each set: from
- * these, with what was set (set_known), those stats need no request. The
- * ctime shown lags the server's by up to the entry's age (nothing else
- * can differ from the server's without another client's change, which
- * any cached attribute may miss as long); for files, whose ctime git and
- * backup tools compare, the stat after a set goes to the server. */
-static bool known_dir(struct sfs_fs *fs, const char *path, struct smb1_stat *s, uint64_t *g)
+ * attributes (*g read first; false: nothing, or it is no directory). tar
+ * sets each directory's times, owner and mode once its files are in, and
+ * libfuse stats after each set: from these, with what was set
+ * (set_known), those stats need no request. *moved: our creates in it
+ * since moved its mtime and ctime on the server (cache_get_dir), which a
+ * set of the mtime gives back but for the ctime. The ctime shown lags
+ * the server's by up to the attributes' age (nothing else can differ from
+ * the server's without another client's change, which any cached
+ * attribute may miss as long); for files, whose ctime git and backup
+ * tools compare, the stat after a set goes to the server. */
+static bool known_dir(struct sfs_fs *fs, const char *path, struct smb1_stat *s, uint64_t *g,
+                      bool *moved)
 {
     *g = cache_gen(fs->cache);
-    return cache_get_attr(fs->cache, path, s) == CACHE_HIT && s->is_dir;
+    return cache_get_dir(fs->cache, path, s, moved) == CACHE_HIT;
 }
 
 /* Our set of path succeeded: s is what known_dir gave with the set
@@ -96,15 +100,23 @@ int sfs_utimens(const char *fpath, const struct timespec tv[2], struct fuse_file
         return smb1_utimens(fs->tree, NULL, h, has_at ? &at : NULL, has_mt ? &mt : NULL);
     }
     SPATH(sp, path);
+    struct smb1_stat dir;
+    uint64_t gd = 0;
+    bool moved = false;
+    bool known = !h && known_dir(fs, path, &dir, &gd, &moved);
     /* SMB1 sets times through a symlink, on its target: for lutimes (tar,
      * rsync) that would touch the wrong file, or fail on a dangling link.
      * ENOSYS is how tar and rsync learn that a symlink's own times cannot
-     * be set (and then stop comparing them). A path with an open handle is
-     * no symlink, which spares the check tar's close-then-utimes. */
-    if (!h && !path_is_open(fs, path, false)) {
+     * be set (and then stop comparing them). A path with an open handle,
+     * or known to be a directory, is no symlink, which spares the check
+     * tar's close-then-utimes and its times of each directory (whose
+     * attributes our creates in it left moved); without the UNIX
+     * extensions there are none. */
+    if (!h && !known && fs->unix_ext && !path_is_open(fs, path, false)) {
         struct smb1_stat s;
         if (get_attr(fs, path, NULL, &s) == 0 && s.has_unix && S_ISLNK(s.mode))
             return -ENOSYS;
+        known = known_dir(fs, path, &dir, &gd, &moved);
     }
     /* tar sets the mtime (whole seconds from an ustar header) of each
      * file it extracts, and nothing else, while the file it created is
@@ -119,11 +131,12 @@ int sfs_utimens(const char *fpath, const struct timespec tv[2], struct fuse_file
             return 0;
         }
     }
-    struct smb1_stat own, dir;
+    struct smb1_stat own;
     bool exact;
     bool is_own = own_attr(fs, path, &own, &exact);
-    uint64_t gd = 0;
-    bool known = !h && !is_own && known_dir(fs, path, &dir, &gd);
+    /* Its times moved by our creates, a directory is known again once
+     * the set gives its mtime. */
+    known = known && !is_own && (!moved || has_mt);
     /* The core also stamps the times on our open write handles of the
      * file, so a later CLOSE of one does not overwrite them. */
     int r = smb1_utimens(fs->tree, sp, h, has_at ? &at : NULL, has_mt ? &mt : NULL);
@@ -170,11 +183,13 @@ int sfs_chmod(const char *fpath, mode_t mode, struct fuse_file_info *fi)
     }
     struct smb1_stat dir;
     uint64_t gd = 0;
-    bool known = known_dir(fs, path, &dir, &gd);
+    bool moved = false;
+    bool known = known_dir(fs, path, &dir, &gd, &moved);
     /* Without the UNIX extensions a directory has no mode on the server:
      * one known to be a directory needs no request. */
     if (known && !fs->unix_ext)
         return 0;
+    known = known && !moved;
     /* Without UNIX extensions, the attributes the read-only bit goes with:
      * a file we created and hold has them from its create (a chmod a-w
      * of it then costs the set alone, and its held writes keep their
@@ -252,7 +267,9 @@ int sfs_chown(const char *fpath, uid_t uid, gid_t gid, struct fuse_file_info *fi
     SPATH(sp, path);
     struct smb1_stat dir;
     uint64_t gd = 0;
-    bool known = !own && known_dir(fs, path, &dir, &gd);
+    bool moved = false;
+    /* Our creates in a directory move its times, not its owner. */
+    bool known = !own && known_dir(fs, path, &dir, &gd, &moved);
     int64_t u = uid == (uid_t)-1 ? -1 : (int64_t)uid;
     int64_t gr = gid == (gid_t)-1 ? -1 : (int64_t)gid;
     int r = known && dir.has_unix ? smb1_chown_known(fs->tree, sp, u, gr, &dir)
@@ -261,7 +278,7 @@ int sfs_chown(const char *fpath, uid_t uid, gid_t gid, struct fuse_file_info *fi
         return r;
     /* A directory keeps its set-id bits through a chown (Linux clears
      * them for other files only); one that has them is asked anyway. */
-    known = known && r == 0 && dir.has_unix && !(dir.mode & (S_ISUID | S_ISGID));
+    known = known && !moved && r == 0 && dir.has_unix && !(dir.mode & (S_ISUID | S_ISGID));
     if (known) {
         if (uid != (uid_t)-1)
             dir.uid = uid;

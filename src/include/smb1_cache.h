@@ -43,6 +43,15 @@ enum cache_result {
 };
 
 enum cache_result cache_get_attr(struct cache *c, const char *path, struct smb1_stat *st);
+/* What is known of directory path (CACHE_HIT: *st, else CACHE_MISS): its
+ * attributes as cache_get_attr has them, *times_moved false; or, after
+ * our own changes of entries in it (a create, unlink or set of one: not a
+ * mkdir, rmdir or rename, which move its link count), its attributes from
+ * before them with its mtime and ctime behind the server's, *times_moved
+ * true. Where the server shows the directory a size, no attributes are
+ * kept through such a change. */
+enum cache_result cache_get_dir(struct cache *c, const char *path, struct smb1_stat *st,
+                                bool *times_moved);
 /* Store a reply obtained by a request started at generation gen. Returns 0
  * when stored, -ESTALE when a later invalidation or fresher entry wins,
  * -ENOMEM, or -ENOSYS when the cache is disabled (ttl 0). */
@@ -80,8 +89,9 @@ int cache_dir_commit(struct cache *c, const char *path, struct cache_dir *d, uin
 struct cache_dir *cache_dir_get(struct cache *c, const char *path);
 void cache_dir_put(struct cache_dir *d);
 
-/* Our own change to path: drops path's attributes and listing and its
- * parent's attributes and listing. */
+/* Our own change to path, which is no directory made or removed: drops
+ * path's attributes and listing and its parent's listing and attributes
+ * (these cache_get_dir still has, with their times moved). */
 void cache_changed(struct cache *c, const char *path);
 /* cache_changed for a change whose reply described the result (a create
  * returns the new file's attributes): also stores st for path, unless
@@ -90,11 +100,13 @@ void cache_changed(struct cache *c, const char *path);
 int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat *st, uint64_t gen);
 /* cache_changed for our own set of path's mode, owner or times, which
  * the server accepted: st is the attributes cached at generation gen (read
- * before the set was sent) with the set applied. When the entry is still
- * the one read then (fresh, neither refilled nor changed since), st takes
- * its place with the expiry it had: the stat that follows a set needs no
- * request, and nothing is kept longer than it would have been. Else the
- * path is only invalidated. Returns 0 when kept, -ESTALE, -ENOMEM. */
+ * before the set was sent; for a directory, also what cache_get_dir gave
+ * with its times moved, whose set then gave the mtime) with the set
+ * applied. When the entry is still the one read then (fresh, neither
+ * refilled nor changed since), st takes its place with the expiry it had:
+ * the stat that follows a set needs no request, and nothing is kept
+ * longer than it would have been. Else the path is only invalidated.
+ * Returns 0 when kept, -ESTALE, -ENOMEM. */
 int cache_changed_known(struct cache *c, const char *path, const struct smb1_stat *st,
                         uint64_t gen);
 /* cache_changed for our mkdir of path that succeeded: for the TTL, path
@@ -102,8 +114,9 @@ int cache_changed_known(struct cache *c, const char *path, const struct smb1_sta
  * lookups go to the server), so the lookups of untar and cp -r into it
  * are answered here. A listing of path from the server ends that. */
 void cache_dir_made(struct cache *c, const char *path);
-/* Like cache_changed, and also drops everything below path (rename or
- * removal of a directory). */
+/* Like cache_changed, and also drops everything below path and the
+ * parent's attributes whole (rename or removal of a directory, a mkdir
+ * that may have made one). */
 void cache_changed_tree(struct cache *c, const char *path);
 /* Drops everything. */
 void cache_clear(struct cache *c);

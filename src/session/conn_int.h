@@ -151,6 +151,11 @@ struct smb1_conn {
  * closed, and EPERM or EACCES would speak of permissions. */
 #define CONN_EINTEGRITY EBADMSG
 
+/* A server that ends CONN_DEAD_LOGONS logons in a row before answering
+ * anything else is not logged on to again at once: calls fail with -EIO
+ * and the next logon waits 1 s, doubling up to 64 s (conn.c, conn_live.c). */
+#define CONN_DEAD_LOGONS 2
+
 static inline int conn_public_err(int r)
 {
     return r == -CONN_EINTEGRITY ? -EIO : r;

@@ -34,6 +34,19 @@
  * server. A listing from the server, a change of the directory itself
  * that moves or removes it, too many names, eviction and expiry all end
  * the record.
+ *
+ * A directory's attributes through our changes in it. Our create, unlink
+ * or set of an entry moves the directory's mtime and ctime on the server
+ * to times no reply tells; nothing else of it (its type, mode, owner,
+ * atime, and, where the server shows a directory's size as 0 as Samba and
+ * Windows do, its size). Such a change leaves the directory's attributes
+ * ATTR_MOVED rather than dropping them: a lookup or stat does not get
+ * them, but cache_get_dir does, to tell the directory's type and, once a
+ * set gives the mtime, all but a ctime that lags (tar sets a directory's
+ * times, owner and mode once its files are in). They expire when they
+ * would have. A change that may add or remove a directory in it (mkdir,
+ * rmdir, rename) moves its link count too: that, or a change of the
+ * directory itself, drops them.
  */
 #include "smb1_cache.h"
 
@@ -45,7 +58,9 @@
 
 #include "support/clock.h"
 
-enum attr_state { ATTR_NONE = 0, ATTR_POSITIVE, ATTR_NEGATIVE };
+/* ATTR_MOVED: a directory's attributes with its mtime and ctime moved
+ * since by our own change of an entry in it (above). */
+enum attr_state { ATTR_NONE = 0, ATTR_POSITIVE, ATTR_NEGATIVE, ATTR_MOVED };
 
 struct centry {
     struct centry *hnext; /* hash chain */
@@ -438,6 +453,23 @@ enum cache_result cache_get_attr(struct cache *c, const char *path, struct smb1_
     return r;
 }
 
+enum cache_result cache_get_dir(struct cache *c, const char *path, struct smb1_stat *st,
+                                bool *times_moved)
+{
+    enum cache_result r = CACHE_MISS;
+    pthread_mutex_lock(&c->lock);
+    struct centry *e = find(c, path, hash_path(path));
+    if (e)
+        e = maybe_reap(c, e, c->now_ns(c->now_ctx));
+    if (e && (e->attr == ATTR_POSITIVE || e->attr == ATTR_MOVED) && e->st.is_dir) {
+        *st = e->st;
+        *times_moved = e->attr == ATTR_MOVED;
+        r = CACHE_HIT;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
 static int put_attr_locked(struct cache *c, const char *path, const struct smb1_stat *st,
                            uint64_t gen, uint64_t now)
 {
@@ -592,7 +624,18 @@ static size_t parent_len(const char *path)
     return (size_t)(slash - path);
 }
 
-static void changed_locked(struct cache *c, const char *path, bool tree)
+/* Our change of parent's entry: its attributes, where they may be kept
+ * (above), become ATTR_MOVED. */
+static void parent_moved(struct centry *p, enum attr_state was)
+{
+    if ((was == ATTR_POSITIVE || was == ATTR_MOVED) && p->st.is_dir && p->st.size == 0 &&
+        p->st.alloc == 0)
+        p->attr = ATTR_MOVED;
+}
+
+/* Our change of path (below it too, tree). links: it may have made or
+ * removed a directory at path, which moves its parent's link count. */
+static void changed_locked(struct cache *c, const char *path, bool tree, bool links)
 {
     uint64_t g = ++c->gen;
     invalidate_locked(c, path, g);
@@ -605,8 +648,12 @@ static void changed_locked(struct cache *c, const char *path, bool tree)
     if (pl > 0 && strcmp(path, "/") != 0) {
         char *parent = strndup(path, pl);
         if (parent) {
-            invalidate_locked(c, parent, g);
             struct centry *p = find(c, parent, hash_path(parent));
+            enum attr_state was = p ? p->attr : ATTR_NONE;
+            invalidate_locked(c, parent, g);
+            p = find(c, parent, hash_path(parent));
+            if (p && !tree && !links)
+                parent_moved(p, was);
             if (p && p->made_expire)
                 made_note(c, p, path + pl + (path[pl] == '/'));
             free(parent);
@@ -635,7 +682,7 @@ static void changed_locked(struct cache *c, const char *path, bool tree)
 static void changed(struct cache *c, const char *path, bool tree)
 {
     pthread_mutex_lock(&c->lock);
-    changed_locked(c, path, tree);
+    changed_locked(c, path, tree, tree);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -672,7 +719,21 @@ int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat
     /* Checked before our own invalidation, under the same lock hold: any
      * stamp newer than gen is someone else's change. */
     bool ok = put_allowed(c, e, gen, 0);
-    changed_locked(c, path, false);
+    changed_locked(c, path, false, false);
+    /* The change that made st's ctime also moved the parent's ctime (to
+     * that time, or a hair after it): kept attributes lag no more. */
+    size_t pl = parent_len(path);
+    char parent[512];
+    struct centry *p = NULL;
+    if (pl > 0 && pl < sizeof(parent) && strcmp(path, "/") != 0) {
+        memcpy(parent, path, pl);
+        parent[pl] = 0;
+        p = find(c, parent, hash_path(parent));
+    }
+    if (p && p->attr == ATTR_MOVED &&
+        (st->ctime.tv_sec > p->st.ctime.tv_sec ||
+         (st->ctime.tv_sec == p->st.ctime.tv_sec && st->ctime.tv_nsec > p->st.ctime.tv_nsec)))
+        p->st.ctime = st->ctime;
     int r = store_changed_locked(c, path, st, ok, c->now_ns(c->now_ctx) + c->ttl_ns);
     pthread_mutex_unlock(&c->lock);
     return r;
@@ -685,10 +746,10 @@ int cache_changed_known(struct cache *c, const char *path, const struct smb1_sta
     struct centry *e = find(c, path, hash_path(path));
     /* What was known at gen is still what is cached: fresh, not refilled
      * and not changed since (the same checks as a put of gen). */
-    bool ok = e && e->attr == ATTR_POSITIVE && now < e->attr_expire &&
+    bool ok = e && (e->attr == ATTR_POSITIVE || e->attr == ATTR_MOVED) && now < e->attr_expire &&
               put_allowed(c, e, gen, e->attr_gen);
     uint64_t expire = ok ? e->attr_expire : 0;
-    changed_locked(c, path, false);
+    changed_locked(c, path, false, false);
     int r = store_changed_locked(c, path, st, ok, expire);
     pthread_mutex_unlock(&c->lock);
     return r;
@@ -697,7 +758,7 @@ int cache_changed_known(struct cache *c, const char *path, const struct smb1_sta
 void cache_dir_made(struct cache *c, const char *path)
 {
     pthread_mutex_lock(&c->lock);
-    changed_locked(c, path, false);
+    changed_locked(c, path, false, true);
     struct centry *e = c->ttl_ns ? find_or_add(c, path) : NULL;
     if (e) {
         if (e->made_expire)

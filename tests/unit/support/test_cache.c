@@ -430,3 +430,87 @@ Test(cache, made_directory_disabled_with_zero_ttl)
     cr_assert_eq(cache_get_attr(c, "/new/a", &out), CACHE_MISS);
     cache_free(c);
 }
+
+static struct smb1_stat st_dir(time_t ctime)
+{
+    struct smb1_stat st = st_size(0);
+    st.is_dir = true;
+    st.mode = 040700;
+    st.ctime.tv_sec = ctime;
+    return st;
+}
+
+Test(cache, directory_attributes_kept_through_our_changes_in_it)
+{
+    struct cache *c = mk(SEC, 0);
+    struct smb1_stat d = st_dir(100), file = st_size(3), out;
+    bool moved = true;
+    cr_assert_eq(cache_put_attr(c, "/d", &d, cache_gen(c)), 0);
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_HIT);
+    cr_assert_not(moved);
+    /* our create in it: a stat asks the server (the times moved), but
+     * what else is known stays, the ctime at least the new entry's */
+    file.ctime.tv_sec = 105;
+    cr_assert_eq(cache_changed_stat(c, "/d/f", &file, cache_gen(c)), 0);
+    cr_assert_eq(cache_get_attr(c, "/d", &out), CACHE_MISS);
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_HIT);
+    cr_assert(moved);
+    cr_assert_eq(out.mode, 040700u);
+    cr_assert_eq(out.ctime.tv_sec, 105);
+    /* an unlink in it likewise; an older entry leaves the ctime */
+    cache_changed(c, "/d/g");
+    file.ctime.tv_sec = 90;
+    cr_assert_eq(cache_changed_stat(c, "/d/h", &file, cache_gen(c)), 0);
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_HIT);
+    cr_assert_eq(out.ctime.tv_sec, 105);
+    /* a set read from them (the mtime given) makes them whole again */
+    uint64_t g = cache_gen(c);
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_HIT);
+    out.mtime.tv_sec = 7;
+    cr_assert_eq(cache_changed_known(c, "/d", &out, g), 0);
+    cr_assert_eq(cache_get_attr(c, "/d", &out), CACHE_HIT);
+    cr_assert_eq(out.mtime.tv_sec, 7);
+    /* not when another change in it came between the read and the set */
+    cache_changed(c, "/d/i");
+    g = cache_gen(c);
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_HIT);
+    cache_changed(c, "/d/j");
+    cr_assert_eq(cache_changed_known(c, "/d", &out, g), -ESTALE);
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_MISS);
+    /* they expire when they would have */
+    cr_assert_eq(cache_put_attr(c, "/d", &d, cache_gen(c)), 0);
+    fake_now += SEC / 2;
+    cache_changed(c, "/d/k");
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_HIT);
+    fake_now += SEC / 2;
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_MISS);
+    cache_free(c);
+}
+
+Test(cache, directory_attributes_not_kept)
+{
+    struct cache *c = mk(SEC, 0);
+    struct smb1_stat d = st_dir(100), out;
+    bool moved;
+    /* a directory made, removed or moved in it moves its link count */
+    cr_assert_eq(cache_put_attr(c, "/d", &d, cache_gen(c)), 0);
+    cache_dir_made(c, "/d/sub");
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_MISS);
+    cr_assert_eq(cache_put_attr(c, "/d", &d, cache_gen(c)), 0);
+    cache_changed_tree(c, "/d/sub");
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_MISS);
+    /* a change of the directory itself */
+    cr_assert_eq(cache_put_attr(c, "/d", &d, cache_gen(c)), 0);
+    cache_changed(c, "/d");
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_MISS);
+    /* a size the server shows for it, which an entry changes */
+    d.size = 4096;
+    cr_assert_eq(cache_put_attr(c, "/d", &d, cache_gen(c)), 0);
+    cache_changed(c, "/d/f");
+    cr_assert_eq(cache_get_dir(c, "/d", &out, &moved), CACHE_MISS);
+    /* no directory */
+    struct smb1_stat f = st_size(0);
+    cr_assert_eq(cache_put_attr(c, "/f", &f, cache_gen(c)), 0);
+    cr_assert_eq(cache_get_dir(c, "/f", &out, &moved), CACHE_MISS);
+    cache_free(c);
+}
