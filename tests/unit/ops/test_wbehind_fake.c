@@ -500,3 +500,54 @@ Test(wbehind_fake, lent_pieces_go_again_after_a_reconnect)
     cr_assert_eq(smb1_close(f), 0);
     fake_set_write(fs, 0, 0);
 }
+
+/* Signed, the MAC of a lent piece covers its header and the data where
+ * it lies: the server checks every request's signature and every byte. */
+Test(wbehind_fake, lent_signed_pieces_carry_the_right_mac)
+{
+    uint16_t sport;
+    struct fake_opts o = fake_signed_opts();
+    struct fake_server *sfs = fake_start(&o, &sport);
+    cr_assert_not_null(sfs);
+    struct smb1_config c = fake_client_config(sport, &lg);
+    c.sign = SMB1_SIGN_REQUIRED;
+    c.request_timeout_ms = 3000;
+    char why[256] = "";
+    struct smb1_conn *sc;
+    struct smb1_tree *st;
+    cr_assert_eq(smb1_conn_new(&c, &sc, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(smb1_tree_connect(sc, "share", &st), 0);
+    cr_assert_not(smb1_conn_splice_ok(sc));
+    struct smb1_file *f = NULL;
+    cr_assert_eq(smb1_open(st, "lsigned", O_WRONLY | O_CREAT | O_TRUNC, 0644, &f, NULL), 0);
+    cr_assert(smb1_write_behind_on(f));
+    struct smb1_stats c0, c1;
+    smb1_conn_get_stats(sc, &c0);
+    struct test_loan t[3];
+    uint8_t *b[3];
+    for (int i = 0; i < 3; i++) {
+        t[i].loan.back = test_loan_back;
+        atomic_init(&t[i].loan.refs, 1);
+        atomic_init(&t[i].backs, 0);
+        b[i] = pattern(1 << 20, (uint64_t)i << 20);
+        cr_assert_eq(smb1_write_lent(f, b[i], 1 << 20, (uint64_t)i << 20, &t[i].loan), 1 << 20);
+    }
+    cr_assert_eq(smb1_flush(f), 0);
+    smb1_conn_get_stats(sc, &c1);
+    cr_assert_geq(c1.lent_writes - c0.lent_writes, 20, "%llu pieces sent from the lent buffers",
+                  (unsigned long long)(c1.lent_writes - c0.lent_writes));
+    struct fake_stats s;
+    fake_get_stats(sfs, &s);
+    cr_assert_eq(s.bad_request_signatures, 0, "requests with a wrong MAC");
+    cr_assert_eq(s.file_write_bad, 0, "wrong bytes on the server");
+    cr_assert_eq(s.file_write_bytes, 3 << 20);
+    cr_assert_eq(smb1_close(f), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(loan_refs(&t[i]), 1);
+        smb1_loan_drop(&t[i].loan);
+        free(b[i]);
+    }
+    smb1_tree_free(st);
+    smb1_conn_free(sc);
+    fake_stop(sfs);
+}
