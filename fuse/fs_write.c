@@ -1,4 +1,7 @@
-/* The write callbacks. libfuse hands a write over in memory (write) or,
+/* The write callbacks. libfuse hands a write over in memory (write: in
+ * the buffer our loop read the request into, which it lends to the core
+ * with the write, smb1_write_lent, so that the write-behind sends from
+ * it: fs_loop.c) or,
  * with FUSE_CAP_SPLICE_READ (asked for in sfs_init), still in the pipe it
  * spliced the request into from /dev/fuse (write_buf): the core then
  * takes the data from the pipe itself (smb1_write_pipe), read straight
