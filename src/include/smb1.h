@@ -476,8 +476,8 @@ struct smb1_loan {
 void smb1_loan_hold(struct smb1_loan *l);
 void smb1_loan_drop(struct smb1_loan *l);
 /* smb1_write of buf, which lies in the buffer of loan: where the write
- * goes behind (smb1_write_behind_on) on a connection nobody observes (no
- * capture, no observer), its requests send (and sign) the data
+ * goes behind (smb1_write_behind_on) on a connection that neither signs
+ * nor is observed (smb1_conn_splice_ok), its requests send the data
  * from buf itself (writev behind each WRITE_ANDX header: no copy in
  * user space, counted in smb1_stats.lent_writes) and hold the loan until
  * answered; a request sent again (a reconnect) or completed (a short

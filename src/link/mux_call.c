@@ -405,15 +405,12 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
     if (timeout_ms <= 0)
         timeout_ms = 60000;
     /* A frame whose data is not in its buffer (in a pipe, or in memory
-     * lent: tail_mem) goes only where no observer needs its bytes in one
-     * place; one from a pipe also only where no MAC must cover them, and
-     * alone. */
-    bool pipes = false, mems = false;
-    for (size_t k = 0; k < n; k++) {
-        pipes |= reqs[k].tail_len && !reqs[k].tail_mem;
-        mems |= reqs[k].tail_len && reqs[k].tail_mem;
-    }
-    if ((pipes && atomic_load(&m->signing)) || ((pipes || mems) && m->o.obs))
+     * lent: tail_mem) goes only where nothing needs its bytes: no MAC to
+     * compute, no observer to show them; one from a pipe goes alone. */
+    bool tails = false;
+    for (size_t k = 0; k < n; k++)
+        tails |= reqs[k].tail_len != 0;
+    if (tails && (atomic_load(&m->signing) || m->o.obs))
         return -EOPNOTSUPP;
     if (reqs[0].tail_len && !reqs[0].tail_mem && n != 1)
         return -EOPNOTSUPP;

@@ -91,9 +91,7 @@ int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq
     if (atomic_load(&m->signing)) {
         *seq = m->seq;
         m->seq += step;
-        /* A tail in memory is covered; one in a pipe never goes signed
-         * (mux_start). */
-        sign_apply_split(&m->key, smb, len, req->tail_mem, req->tail_mem ? req->tail_len : 0, *seq);
+        sign_apply(&m->key, smb, len, *seq);
     } else {
         /* Before activation the signature field stays zero; the flag may be
          * set to tell the server we want signing (Samba's client does so). */
@@ -289,12 +287,9 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
                 wire_st16(msg_smb(q) + SMB1_HDR_MID, rq[i + j]->mid);
                 seq[i + j] = m->seq;
                 m->seq += 2;
-                c[j] = (struct sign_check){.smb = msg_smb(q),
-                                           .len = msg_smb_len(q),
-                                           .ext = q->tail_mem,
-                                           .ext_len = q->tail_mem ? q->tail_len : 0,
-                                           .seq = seq[i + j]};
-                nbt_put_header(q->buf, msg_smb_len(q) + q->tail_len);
+                c[j] = (struct sign_check){
+                    .smb = msg_smb(q), .len = msg_smb_len(q), .seq = seq[i + j]};
+                nbt_put_header(q->buf, msg_smb_len(q));
             }
             sign_apply_many(&m->key, c, n);
         }

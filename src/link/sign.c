@@ -94,12 +94,6 @@ void sign_mac(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t
 
 void sign_apply(const struct sign_key *k, uint8_t *smb, size_t len, uint32_t seq)
 {
-    sign_apply_split(k, smb, len, NULL, 0, seq);
-}
-
-void sign_apply_split(const struct sign_key *k, uint8_t *smb, size_t len, const uint8_t *ext,
-                      size_t ext_len, uint32_t seq)
-{
     uint8_t mac[8];
     if (len < SMB1_HDR_LEN)
         return;
@@ -107,7 +101,7 @@ void sign_apply_split(const struct sign_key *k, uint8_t *smb, size_t len, const 
               (uint16_t)(wire_le16(smb + SMB1_HDR_FLAGS2) | SMB1_FLAGS2_SECURITY_SIGNATURE));
     /* On failure mac is zero: the peer rejects the frame, which is the
      * closed way to fail. */
-    (void)compute(k, smb, len, ext_len ? ext : NULL, ext_len, seq, mac);
+    (void)compute(k, smb, len, NULL, 0, seq, mac);
     memcpy(smb + SMB1_HDR_SIGNATURE, mac, sizeof(mac));
 }
 

@@ -31,10 +31,6 @@ void sign_mac(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t
               uint8_t mac[8]);
 /* Sets FLAGS2_SECURITY_SIGNATURE and writes the MAC into smb. */
 void sign_apply(const struct sign_key *k, uint8_t *smb, size_t len, uint32_t seq);
-/* sign_apply of the SMB smb[0..len) followed by ext[0..ext_len) (a
- * request whose data is elsewhere, msg_out.tail_mem). */
-void sign_apply_split(const struct sign_key *k, uint8_t *smb, size_t len, const uint8_t *ext,
-                      size_t ext_len, uint32_t seq);
 /* True when smb carries the right MAC for seq. */
 bool sign_verify(const struct sign_key *k, const uint8_t *smb, size_t len, uint32_t seq);
 /* sign_verify of the SMB smb[0..len) followed by ext[0..ext_len) (a reply

@@ -20,11 +20,10 @@
  * last reference: the FUSE worker's own, dropped once the request is
  * answered, or the last piece's.
  *
- * Where. Signed or not (the MAC is computed over the header and the data
- * where it lies: sign_apply_split, and sign_apply_many with ext), but
- * only where nobody observes the frames (a capture wants each in one
- * piece: conn_observed; mux_start refuses any other). Elsewhere a lent
- * write is an ordinary one: copied into its pieces.
+ * Where. Only where nothing needs the bytes in one place: a connection
+ * that neither signs (the MAC covers the whole frame) nor is observed
+ * (conn_splice_ok, as for spliced writes; mux_start refuses any other).
+ * Elsewhere a lent write is an ordinary one: copied into its pieces.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +45,7 @@ void smb1_loan_drop(struct smb1_loan *l)
 
 bool wb_lent_ok(struct smb1_file *f, const void *buf, const struct smb1_loan *loan)
 {
-    return buf && loan && !conn_observed(f->t->conn);
+    return buf && loan && conn_splice_ok(f->t->conn);
 }
 
 void wb_lent_hold(struct file_wbehind *w, size_t i, struct smb1_loan *loan)

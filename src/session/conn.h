@@ -131,9 +131,6 @@ int conn_start(struct smb1_conn *c, struct smb1_tree *t, struct msg_out *reqs, s
  * (msg_out.tail_len): the connection does not sign (nor has this mount
  * signed) and nobody observes its frames. mux_start has the last word. */
 bool conn_splice_ok(struct smb1_conn *c);
-/* True when somebody observes c's frames (a capture, an observer): each
- * must then be whole in one buffer (conn_obs.c). */
-bool conn_observed(struct smb1_conn *c);
 /* True when conn_finish(tk) would not wait. */
 bool conn_ticket_ready(const struct conn_ticket *tk);
 /* Waits for the reply of tk (sent as req) and verifies it: 0 with *resp

@@ -62,14 +62,6 @@ int conn_obs_init(struct smb1_conn *c, const struct smb1_config *cfg, char *why,
     return 0;
 }
 
-bool conn_observed(struct smb1_conn *c)
-{
-    pthread_mutex_lock(&c->lock);
-    bool o = c->mux_obs != NULL;
-    pthread_mutex_unlock(&c->lock);
-    return o;
-}
-
 void conn_obs_free(struct smb1_conn *c)
 {
     pcap_close(c->pcap);
