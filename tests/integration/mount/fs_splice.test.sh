@@ -12,7 +12,11 @@
 #   one (page cache: copied, never spliced);
 # - a small write to a new file (held for its close);
 # - the connection killed under a stream of spliced writes: the pieces
-#   lost on the way go again from the kept copy, and the file is whole.
+#   lost on the way go again from the kept copy, and the file is whole;
+# - whole 1 MiB writes (plain, where they are read, not spliced) sent from
+#   the buffer FUSE read them into (fuse/fs_loop.c: lent_writes), four dd
+#   at once; never on the signed connection;
+# - an unmount right after writes: a clean exit (ASan: no leak).
 # The counter smb1_stats.spliced_writes (the status xattr) tells which
 # path was taken, fuse_writes how many writes the kernel sent. Writes are
 # spliced only where libfuse's pipe holds a whole write and a page: where
@@ -64,7 +68,7 @@ dd if="$FS_TMP/big" of="$MNT/big" bs=1M status=none || fail "dd"
 same_for_smbclient big "$FS_TMP/big"
 s1=$(spliced)
 w1=$(status_of fuse_writes)
-# A signed connection's pieces need their bytes in one place for the MAC:
+# A signed connection's pieces keep their bytes in one place for the MAC:
 # never sent from the FUSE buffer (fuse/fs_loop.c, src/ops/op_wblent.c).
 if [ "$PROFILE" = signed ] && [ "$(lent)" != "$l0" ]; then
     fail "a signed connection sent from the FUSE buffer ($l0 -> $(lent))"
@@ -188,27 +192,47 @@ same_for_smbclient rw "$FS_TMP/rw.model"
 same_for_smbclient small "$FS_TMP/small.model"
 fs_log "ok   odd, overlapping, read-write and held writes are whole for smbclient"
 
+# Whole writes are sent from the buffer FUSE read them into, which the
+# write-behind holds until the server answered while the FUSE workers
+# read the next writes into other buffers (fuse/fs_loop.c): four dd at
+# once, each of its own pattern, every byte where it was written.
+lent_parallel() {
+    local l0 l1 k p pids=()
+    l0=$(lent)
+    python3 - "$FS_TMP" <<'PY'
+import sys
+for k in range(4):
+    with open(f"{sys.argv[1]}/pat{k}", "wb") as f:
+        for mib in range(16):
+            f.write(bytes([(k * 61 + mib * 7 + 1) & 0xFF]) * 4096 + bytes(range(256)) * 4080)
+PY
+    for k in 0 1 2 3; do
+        dd if="$FS_TMP/pat$k" of="$MNT/pat$k" bs=1M status=none &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || fail "a parallel dd failed"; done
+    for k in 0 1 2 3; do same_for_smbclient "pat$k" "$FS_TMP/pat$k"; done
+    l1=$(lent)
+    [ "$l1" -ge $((l0 + 400)) ] || fail "64 MiB of whole writes were not sent from FUSE's buffers ($l0 -> $l1)"
+    fs_log "ok   four dd at once, sent from the FUSE buffers, are whole for smbclient (lent writes $l0 -> $l1)"
+}
+
 # The connection dies under a stream of writes (its smbd is stopped, then
 # killed once pieces wait for their replies): the
 # pieces lost on the way are written again, from their kept copy when
-# they were spliced, from the FUSE buffer they were lent when whole
-# writes were read (fuse/fs_loop.c), and the writer goes on after the
-# reconnect. writes_across_kill NAME: NAME's data must be whole after.
+# they were spliced, and dd goes on after the reconnect.
 smbd_child() {
     ss -tnpH state established "( sport = :$PORT )" | grep -o 'smbd",pid=[0-9]*' |
         head -n 1 | grep -o '[0-9]*$'
 }
-writes_across_kill() {
-    local child writer
-    rm -f "$FS_TMP/go" "$FS_TMP/killed"
-    child=$(smbd_child)
-    [ -n "$child" ] || fail "no smbd serves the mount"
-    # A writer streams 1 MiB writes until the kill is done, then 8 MiB more.
-    python3 - "$MNT" "$FS_TMP" "$1" <<'PY' &
+child=$(smbd_child)
+[ -n "$child" ] || fail "no smbd serves the mount"
+# A writer streams 1 MiB writes until the kill is done, then 8 MiB more.
+python3 - "$MNT" "$FS_TMP" <<'PY' &
 import os, sys, time
-mnt, tmp, name = sys.argv[1], sys.argv[2], sys.argv[3]
-fd = os.open(f"{mnt}/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-model = open(f"{tmp}/{name}", "wb")
+mnt, tmp = sys.argv[1], sys.argv[2]
+fd = os.open(f"{mnt}/big2", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+model = open(f"{tmp}/big2", "wb")
 n, after = 0, None
 while after is None or n < after + 8:
     b = os.urandom(1 << 20)
@@ -224,22 +248,20 @@ os.fsync(fd)
 os.close(fd)
 model.close()
 PY
-    writer=$!
-    for i in $(seq 300); do [ -e "$FS_TMP/go" ] && break; sleep 0.02; done
-    [ -e "$FS_TMP/go" ] || fail "the writer did not start"
-    # Stopped first, so that pieces pile up unanswered: then they are lost.
-    kill -STOP "$child" || fail "smbd $child could not be stopped"
-    for i in $(seq 250); do
-        python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.smbfuse.status").decode())' \
-            "$MNT" | grep -qE '^in_flight: ([4-9]|[1-9][0-9])' && break
-        sleep 0.02
-    done
-    kill -9 "$child" 2>/dev/null || fail "smbd $child could not be killed"
-    touch "$FS_TMP/killed"
-    wait "$writer" || fail "writes across the lost connection failed"
-    same_for_smbclient "$1" "$FS_TMP/$1"
-}
-writes_across_kill big2
+writer=$!
+for i in $(seq 300); do [ -e "$FS_TMP/go" ] && break; sleep 0.02; done
+[ -e "$FS_TMP/go" ] || fail "the writer did not start"
+# Stopped first, so that pieces pile up unanswered: then they are lost.
+kill -STOP "$child" || fail "smbd $child could not be stopped"
+for i in $(seq 250); do
+    python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.smbfuse.status").decode())' \
+        "$MNT" | grep -qE '^in_flight: ([4-9]|[1-9][0-9])' && break
+    sleep 0.02
+done
+kill -9 "$child" 2>/dev/null || fail "smbd $child could not be killed"
+touch "$FS_TMP/killed"
+wait "$writer" || fail "writes across the lost connection failed"
+same_for_smbclient big2 "$FS_TMP/big2"
 if [ "$PROFILE" != signed ]; then
     grep -q 'sent again from its kept copy' "$FS_TMP/smbfuse.log" ||
         fail "no spliced piece was sent again after the connection died"
@@ -260,44 +282,18 @@ if [ -n "$MOUNT_OPTS" ]; then
     [ "$((w1 - w0))" = 12 ] || fail "12 MiB of dd came as $((w1 - w0)) FUSE writes, not 12"
     [ "$s1" = "$s0" ] || fail "writes were spliced at max_write 1 MiB ($s0 -> $s1)"
     fs_log "ok   whole writes by default: 12 MiB of dd in 12 FUSE writes, none spliced"
-
-    # Whole writes are sent from the buffer FUSE read them into, which
-    # the write-behind holds until the server answered while the FUSE
-    # workers read the next writes into other buffers (fuse/fs_loop.c):
-    # four dd at once, each of its own pattern, every byte where it was
-    # written; then the connection killed under such writes (pieces sent
-    # again from the buffer they were lent).
-    l0=$(lent)
-    python3 - "$FS_TMP" <<'PY'
-import sys
-for k in range(4):
-    with open(f"{sys.argv[1]}/pat{k}", "wb") as f:
-        for mib in range(16):
-            f.write(bytes([(k * 61 + mib * 7 + 1) & 0xFF]) * 4096 + bytes(range(256)) * 4080)
-PY
-    pids=()
-    for k in 0 1 2 3; do
-        dd if="$FS_TMP/pat$k" of="$MNT/pat$k" bs=1M status=none &
-        pids+=($!)
-    done
-    for p in "${pids[@]}"; do wait "$p" || fail "a parallel dd failed"; done
-    for k in 0 1 2 3; do same_for_smbclient "pat$k" "$FS_TMP/pat$k"; done
-    l1=$(lent)
-    [ "$l1" -ge $((l0 + 400)) ] || fail "64 MiB of whole writes were not sent from FUSE's buffers ($l0 -> $l1)"
-    fs_log "ok   four dd at once, sent from the FUSE buffers, are whole for smbclient (lent writes $l0 -> $l1)"
-    writes_across_kill big4
-    grep -q 'sent again from the buffer it was lent' "$FS_TMP/smbfuse.log" ||
-        fail "no lent piece was sent again after the connection died"
-    fs_log "ok   lent writes lost with the connection go again ($(grep -c 'sent again from the buffer it was lent' "$FS_TMP/smbfuse.log"))"
-    # The loop's end with buffers lent a moment ago (under ASan: a leak
-    # or a use after free would show here).
-    dd if="$FS_TMP/pat0" of="$MNT/pat5" bs=1M status=none || fail "dd before the unmount"
-    fs_unmount
-    if grep -q Sanitizer "$FS_TMP/smbfuse.log"; then
-        grep -A20 Sanitizer "$FS_TMP/smbfuse.log" >&2
-        fail "sanitizer report"
-    fi
-    same_for_smbclient pat5 "$FS_TMP/pat0"
-    fs_log "ok   unmounted right after lent writes: exited cleanly, data whole"
+    # Pieces lent from the FUSE buffer that the connection let down go
+    # again from there: test_wbehind_fake, lent_pieces_go_again_after_a_reconnect.
+    lent_parallel
 fi
+# The loop's end with buffers lent a moment ago (under ASan: a leak or a
+# use after free would show here).
+dd if="$FS_TMP/big" of="$MNT/big5" bs=1M status=none || fail "dd before the unmount"
+fs_unmount
+if grep -q Sanitizer "$FS_TMP/smbfuse.log"; then
+    grep -A20 Sanitizer "$FS_TMP/smbfuse.log" >&2
+    fail "sanitizer report"
+fi
+same_for_smbclient big5 "$FS_TMP/big"
+fs_log "ok   unmounted right after writes: exited cleanly, data whole"
 fs_log "PASS ($PROFILE)"
