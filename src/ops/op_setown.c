@@ -149,19 +149,40 @@ int setown_push_locked(struct smb1_file *f)
     return setown_take_locked(f, &h) ? setown_push_held(f, &h) : 0;
 }
 
+/* A file_op_fn: the SET_FILE_UNIX_BASIC record arg on the handle. */
+static ssize_t unix_basic_op(struct smb1_tree *t, uint16_t fid, uint64_t epoch, void *arg)
+{
+    return info_set_fid_at(t, fid, SMB_SET_FILE_UNIX_BASIC, arg, UNIX_BASIC_LEN, NULL, epoch);
+}
+
 int setown_push_held(struct smb1_file *f, const struct setown_held *hp)
 {
     struct setown_held h = *hp;
     pthread_mutex_lock(&f->lock);
     char *path = strdup(f->path);
+    /* The WRITE+CLOSE chain leaves epoch 0: the server's handle is gone. */
+    bool open = f->epoch != 0;
     pthread_mutex_unlock(&f->lock);
     if (!path)
         return -ENOMEM;
-    uint32_t status;
-    int r = setown_send(f->t, path, h.chown ? (int64_t)h.uid : -1, h.chown ? (int64_t)h.gid : -1,
+    int r;
+    if (open) {
+        /* On the handle, as with the chain (op_wb.c smb1_flush_held): smbd
+         * applies it there as for the path (fchmod and fchown of the open
+         * file) without resolving the path again; an empty file (no chain
+         * to go with), fsync and a settle of held writes have the handle
+         * open. A broken connection reopens it first, as for any request
+         * on a handle. */
+        uint8_t rec[UNIX_BASIC_LEN];
+        setown_encode(&h, rec);
+        r = (int)file_call(f, unix_basic_op, rec);
+    } else {
+        uint32_t status;
+        r = setown_send(f->t, path, h.chown ? (int64_t)h.uid : -1, h.chown ? (int64_t)h.gid : -1,
                         h.mode ? (int)(h.mode_val & 07777) : -1, &status);
-    if (r && status)
-        r = info_path_errno(f->t, path, status);
+        if (r && status)
+            r = info_path_errno(f->t, path, status);
+    }
     r = setown_settle(f, path, &h, r);
     free(path);
     return r;

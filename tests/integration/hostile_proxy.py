@@ -191,23 +191,33 @@ def trans2_sub(body):
     return u16(body, 33 + 28)
 
 
-def owner_change(body):
+def unix_basic_set(body, sub, need):
+    """The offset of the FILE_UNIX_BASIC record a TRANS2 SET_PATH_INFO or
+    SET_FILE_INFO request carries (its level after the FID in the latter),
+    when it holds need bytes; else None."""
+    poff, dcnt, doff = u16(body, 53), u16(body, 55), u16(body, 57)
+    at = poff + (2 if sub == SET_FILE_INFO else 0)
+    if at + 2 > len(body) or u16(body, at) != UNIX_BASIC or dcnt < need or \
+            doff + need > len(body):
+        return None
+    return doff
+
+
+def owner_change(body, sub):
     """Whether a TRANS2 SET_PATH_INFO/SET_FILE_INFO request sets the owner
     or the group (FILE_UNIX_BASIC's Uid, Gid other than NO_CHANGE)."""
-    poff, dcnt, doff = u16(body, 53), u16(body, 55), u16(body, 57)
-    if poff + 2 > len(body) or u16(body, poff) != UNIX_BASIC or dcnt < 56 or \
-            doff + 56 > len(body):
+    doff = unix_basic_set(body, sub, 56)
+    if doff is None:
         return False
     uid, gid = struct.unpack_from("<QQ", body, doff + 40)
     return uid != 0xFFFFFFFFFFFFFFFF or gid != 0xFFFFFFFFFFFFFFFF
 
 
-def mode_change(body):
+def mode_change(body, sub):
     """Whether a TRANS2 SET_PATH_INFO/SET_FILE_INFO request sets the mode
     (FILE_UNIX_BASIC's Permissions other than NO_CHANGE)."""
-    poff, dcnt, doff = u16(body, 53), u16(body, 55), u16(body, 57)
-    if poff + 2 > len(body) or u16(body, poff) != UNIX_BASIC or dcnt < 100 or \
-            doff + 100 > len(body):
+    doff = unix_basic_set(body, sub, 100)
+    if doff is None:
         return False
     return struct.unpack_from("<Q", body, doff + 84)[0] != 0xFFFFFFFFFFFFFFFF
 
@@ -389,11 +399,12 @@ class Conn:
                             u16(body, 45) > 0:
                         continue
                     if m == "failowner" and sub in (SET_PATH_INFO, SET_FILE_INFO) and \
-                            owner_change(body):
+                            owner_change(body, sub):
                         event("failowner")
                         self.to_client(frame(self.error_reply(body, STATUS_ACCESS_DENIED)))
                         continue
-                    if m == "failmode" and sub == SET_PATH_INFO and mode_change(body):
+                    if m == "failmode" and sub in (SET_PATH_INFO, SET_FILE_INFO) and \
+                            mode_change(body, sub):
                         event("failmode")
                         self.to_client(frame(self.error_reply(body, STATUS_ACCESS_DENIED)))
                         continue
