@@ -425,7 +425,7 @@ static unsigned loan_refs(struct test_loan *t)
 Test(wbehind_fake, lent_stream_sends_from_the_buffer)
 {
     cr_assert(smb1_conn_splice_ok(conn));
-    fake_set_write(fs, 0, 20);
+    fake_set_write(fs, 0, 40);
     struct smb1_file *f = open_behind("lstream");
     struct fake_stats s0;
     fake_get_stats(fs, &s0);
@@ -444,7 +444,8 @@ Test(wbehind_fake, lent_stream_sends_from_the_buffer)
         cr_assert_eq(smb1_write_lent(f, b[i], 1 << 20, (uint64_t)i << 20, &t[i].loan), 1 << 20);
         count_late(&prev_start, start, &late);
     }
-    /* The replies are 20 ms late: the last MiB's pieces wait for theirs. */
+    /* The replies are 40 ms late, one after another: the last MiB's
+     * pieces wait for theirs (a third of a second at least). */
     cr_assert_gt(loan_refs(&t[3]), 1, "the pieces do not hold the buffer they send from");
     cr_assert_eq(smb1_flush(f), 0);
     cr_assert(server_got(&s0, 4 << 20), "fsync: all of it on the server");
