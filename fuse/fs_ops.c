@@ -794,12 +794,13 @@ void sfs_fs_log_stats(struct sfs_fs *fs)
     log_info(fs->log,
              "stats: requests=%llu bad_signatures=%llu unknown_mids=%llu reconnects=%llu "
              "timeouts=%llu malformed=%llu batched_macs=%llu spliced_writes=%llu direct_reads=%llu "
-             "spliced_reads=%llu",
+             "spliced_reads=%llu lent_writes=%llu",
              (unsigned long long)st.requests, (unsigned long long)st.bad_signatures,
              (unsigned long long)st.unknown_mids, (unsigned long long)st.reconnects,
              (unsigned long long)st.timeouts, (unsigned long long)st.malformed,
              (unsigned long long)st.batched_macs, (unsigned long long)st.spliced_writes,
-             (unsigned long long)st.direct_reads, (unsigned long long)st.spliced_reads);
+             (unsigned long long)st.direct_reads, (unsigned long long)st.spliced_reads,
+             (unsigned long long)st.lent_writes);
     log_info(fs->log,
              "cache: hits=%llu negative_hits=%llu misses=%llu stale_puts=%llu evictions=%llu "
              "entries=%zu bytes=%zu",

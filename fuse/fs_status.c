@@ -49,7 +49,8 @@ int sfs_status_format(struct smb1_conn *conn, const struct sfs_options *o,
     fprintf(f, "unknown_mids: %llu\nbatched_macs: %llu\nspliced_writes: %llu\ndirect_reads: %llu\n",
             (unsigned long long)st.stats.unknown_mids, (unsigned long long)st.stats.batched_macs,
             (unsigned long long)st.stats.spliced_writes, (unsigned long long)st.stats.direct_reads);
-    fprintf(f, "spliced_reads: %llu\n", (unsigned long long)st.stats.spliced_reads);
+    fprintf(f, "spliced_reads: %llu\nlent_writes: %llu\n",
+            (unsigned long long)st.stats.spliced_reads, (unsigned long long)st.stats.lent_writes);
     fprintf(f, "fuse_writes: %llu\n", (unsigned long long)n->fuse_writes);
     fprintf(f, "cache_hits: %llu\ncache_misses: %llu\n", (unsigned long long)n->cache_hits,
             (unsigned long long)n->cache_misses);

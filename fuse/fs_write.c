@@ -1,4 +1,7 @@
-/* The write callbacks. libfuse hands a write over in memory (write) or,
+/* The write callbacks. libfuse hands a write over in memory (write: in
+ * the buffer our loop read the request into, which it lends to the core
+ * with the write, smb1_write_lent, so that the write-behind sends from
+ * it: fs_loop.c) or,
  * with FUSE_CAP_SPLICE_READ (asked for in sfs_init), still in the pipe it
  * spliced the request into from /dev/fuse (write_buf): the core then
  * takes the data from the pipe itself (smb1_write_pipe), read straight
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fs_bufpool.h"
 #include "smb1_cache.h"
 
 bool sfs_pipe_holds(size_t bytes)
@@ -73,13 +77,15 @@ static void wrote(struct sfs_fs *fs, const char *fpath, struct smb1_file *h, boo
         links_changed(fs, path);
 }
 
-int sfs_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+/* A write of buf, lent to the core when loan (see fs_loop.c). */
+static int write_mem(const char *path, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi, struct smb1_loan *loan)
 {
     struct sfs_fs *fs = get_fs();
     struct smb1_file *h = get_handle(fi);
     size_t done = 0;
     while (done < size) {
-        ssize_t n = smb1_write(h, buf + done, size - done, (uint64_t)off + done);
+        ssize_t n = smb1_write_lent(h, buf + done, size - done, (uint64_t)off + done, loan);
         if (n < 0) {
             wrote(fs, path, h, false);
             return (int)n;
@@ -90,6 +96,11 @@ int sfs_write(const char *path, const char *buf, size_t size, off_t off, struct 
     }
     wrote(fs, path, h, true);
     return (int)done;
+}
+
+int sfs_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    return write_mem(path, buf, size, off, fi, NULL);
 }
 
 int sfs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct fuse_file_info *fi)
@@ -109,8 +120,12 @@ int sfs_write_buf(const char *path, struct fuse_bufvec *buf, off_t off, struct f
         buf->idx = buf->count; /* all taken */
         return (int)n;
     }
-    if (buf->count == 1 && !(b->flags & FUSE_BUF_IS_FD))
-        return sfs_write(path, (const char *)b->mem + buf->off, size, off, fi);
+    if (buf->count == 1 && !(b->flags & FUSE_BUF_IS_FD)) {
+        /* Read by our loop into a buffer it lends (fs_loop.c): the
+         * write-behind may send the data from there. */
+        const char *mem = (const char *)b->mem + buf->off;
+        return write_mem(path, mem, size, off, fi, sfs_rbuf_lend(mem, size));
+    }
     /* Anything else (libfuse sends none): flattened first. */
     char *mem = malloc(size ? size : 1);
     if (!mem)

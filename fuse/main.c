@@ -30,6 +30,7 @@
 
 #include "cli.h"
 #include "fs_explain.h"
+#include "fs_loop.h"
 #include "fs_mountinfo.h"
 #include "fs_net.h"
 #include "fs_ops.h"
@@ -594,17 +595,13 @@ mount:
         report(&ready_fd, 0);
     }
 
-    if (o.single_thread) {
+    /* fuse_loop_mt's workers, reading each request into a buffer a
+     * write may lend to the write-behind (fs_loop.c); -s keeps libfuse's
+     * single loop, whose writes are copied. */
+    if (o.single_thread)
         r = fuse_loop(f);
-    } else {
-        struct fuse_loop_config *lc = fuse_loop_cfg_create();
-        if (lc) {
-            fuse_loop_cfg_set_max_threads(lc, 32);
-            fuse_loop_cfg_set_idle_threads(lc, 8);
-        }
-        r = fuse_loop_mt(f, lc);
-        fuse_loop_cfg_destroy(lc);
-    }
+    else
+        r = sfs_loop_mt(f, 32, 8);
     /* However the loop ended (an unmount, a signal), the unwinding that
      * follows is bounded too: tell the watcher. */
     {

@@ -8,6 +8,7 @@
 #ifndef SMBFUSE_SMB1_H
 #define SMBFUSE_SMB1_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -276,6 +277,10 @@ struct smb1_stats {
     /* WRITE_ANDX whose data went from FUSE's pipe to the socket by
      * splice(2), never copied in user space (smb1_write_pipe) */
     uint64_t spliced_writes;
+    /* WRITE_ANDX whose data was sent straight from the buffer a FUSE
+     * request was read into, never copied in user space
+     * (smb1_write_lent) */
+    uint64_t lent_writes;
     /* READ_ANDX replies whose data went from the socket straight into the
      * reader's buffer, never through a receive buffer (mux_reader.c) */
     uint64_t direct_reads;
@@ -458,6 +463,27 @@ ssize_t smb1_read_pipe(struct smb1_file *f, int pipe_rd, int pipe_wr, void *buf,
 /* Writes len bytes at off: held (smb1_hold_writes), on its way
  * (smb1_write_behind_on), or answered by the server when it returns. */
 ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+/* A buffer lent to the core: smb1_write_lent may keep pointers into it
+ * after it returned, each with a reference (smb1_loan_hold), and drops
+ * them (smb1_loan_drop) once the data is no longer needed: its last
+ * request answered. The owner makes it with refs 1 (its own) and back,
+ * which the last drop calls (from any thread: the core's pump, a
+ * writer, a close). */
+struct smb1_loan {
+    atomic_uint refs;
+    void (*back)(struct smb1_loan *l);
+};
+void smb1_loan_hold(struct smb1_loan *l);
+void smb1_loan_drop(struct smb1_loan *l);
+/* smb1_write of buf, which lies in the buffer of loan: where the write
+ * goes behind (smb1_write_behind_on) on a connection that neither signs
+ * nor is observed (smb1_conn_splice_ok), its requests send the data
+ * from buf itself (writev behind each WRITE_ANDX header: no copy in
+ * user space, counted in smb1_stats.lent_writes) and hold the loan until
+ * answered; a request sent again (a reconnect) or completed (a short
+ * write) is copied first. Anywhere else it is smb1_write. */
+ssize_t smb1_write_lent(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                        struct smb1_loan *loan);
 /* smb1_write of the next len bytes waiting in the pipe fd (FUSE's splice
  * of a write; they must all be there: the pipe is never waited for).
  * They are read from it into the requests (one copy) or, when

@@ -41,6 +41,11 @@ struct msg_out {
      * pipe, also when the send failed. tail_len 0: none. */
     int tail_fd;
     uint32_t tail_len, tail_sent;
+    /* Or, tail_mem set: those tail_len bytes are in memory there, a
+     * buffer the caller lent (a FUSE request's, smb1_write_lent), and the
+     * send gathers them behind buf (writev: no copy in user space; a run
+     * of such frames goes in one call, unsigned and unobserved only). */
+    const uint8_t *tail_mem;
     /* A READ_ANDX whose reply's data may be received straight into rx_dst
      * (rx_cap bytes, the caller's buffer) instead of a receive buffer: the
      * reply then comes split (msg_in.ext). NULL: as any other reply. The

@@ -19,6 +19,7 @@ struct mux_stats {
     uint64_t requests, bad_signatures, unknown_mids, timeouts, malformed, late_replies;
     uint64_t batched_macs;   /* replies whose MAC the reader checked in a batch */
     uint64_t spliced_writes; /* frames whose data went pipe -> socket (msg_out.tail_len) */
+    uint64_t lent_writes;    /* frames whose data was gathered from a lent buffer (tail_mem) */
     uint64_t led;            /* frames read by a waiting caller, not the reader thread */
     uint64_t direct_reads;   /* READ_ANDX data received straight into the caller's buffer */
     uint64_t spliced_reads;  /* of those, whose data all went socket -> pipe (msg_out.rx_pipe) */
@@ -144,7 +145,9 @@ struct mux_ticket {
  * all). A request
  * with a tail (msg_out.tail_len: data in a pipe) goes alone, unsigned and
  * unobserved (else -EOPNOTSUPP, nothing taken from the pipe); when its
- * send fails, tail_sent says how much the pipe lost. */
+ * send fails, tail_sent says how much the pipe lost. Requests whose tail
+ * is in memory (tail_mem) go in a run too, unsigned and unobserved
+ * only. */
 int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int timeout_ms,
               struct mux_ticket *tk);
 /* True when mux_finish(tk) would not wait: its reply or an error is in. */

@@ -404,15 +404,21 @@ int mux_start(struct mux *m, struct msg_out *reqs, size_t n, bool wait, int time
         n = MAX_RUN;
     if (timeout_ms <= 0)
         timeout_ms = 60000;
-    /* A frame with its data in a pipe goes alone, and only where nothing
-     * needs its bytes: no MAC to compute, no observer to show them. */
-    if (reqs[0].tail_len && (n != 1 || atomic_load(&m->signing) || m->o.obs))
+    /* A frame whose data is not in its buffer (in a pipe, or in memory
+     * lent: tail_mem) goes only where nothing needs its bytes: no MAC to
+     * compute, no observer to show them; one from a pipe goes alone. */
+    bool tails = false;
+    for (size_t k = 0; k < n; k++)
+        tails |= reqs[k].tail_len != 0;
+    if (tails && (atomic_load(&m->signing) || m->o.obs))
+        return -EOPNOTSUPP;
+    if (reqs[0].tail_len && !reqs[0].tail_mem && n != 1)
         return -EOPNOTSUPP;
     int r = 0;
     size_t k = 0;
     for (; k < n; k++) {
         r = msg_out_error(&reqs[k]);
-        if (!r && reqs[k].tail_len && k)
+        if (!r && reqs[k].tail_len && !reqs[k].tail_mem && k)
             r = -EOPNOTSUPP;
         if (!r && m->o.max_frame && msg_smb_len(&reqs[k]) + reqs[k].tail_len > m->o.max_frame)
             r = -EMSGSIZE;

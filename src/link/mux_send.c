@@ -62,6 +62,26 @@ static int write_tail_frame(struct mux *m, struct msg_out *req)
     return 0;
 }
 
+/* Writes the iovecs v[0..nv) whole (they may be changed meanwhile). */
+static int writev_all(int fd, struct iovec *v, size_t nv)
+{
+    size_t first = 0;
+    while (first < nv) {
+        ssize_t w = writev(fd, v + first, (int)(nv - first));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno == EAGAIN ? -ETIMEDOUT : -errno;
+        while (first < nv && (size_t)w >= v[first].iov_len)
+            w -= (ssize_t)v[first++].iov_len;
+        if (first < nv) {
+            v[first].iov_base = (uint8_t *)v[first].iov_base + w;
+            v[first].iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
 /* Caller holds send_lock. Signs (when active) and writes one frame;
  * returns the sequence number used through *seq. */
 int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq)
@@ -82,8 +102,16 @@ int send_locked(struct mux *m, struct msg_out *req, uint32_t step, uint32_t *seq
     /* Before the write: once written, the reply may be read (and reported)
      * before this thread runs again. */
     obs_sent(m->o.obs, smb, len, atomic_load(&m->signing), *seq, step);
-    int r = req->tail_len ? write_tail_frame(m, req)
+    int r;
+    if (req->tail_mem && req->tail_len) {
+        struct iovec v[2] = {{req->buf, len + MSG_XPORT_HDR},
+                             {(void *)req->tail_mem, req->tail_len}};
+        r = writev_all(m->fd, v, 2);
+        stat_add(&m->o.stats->lent_writes);
+    } else {
+        r = req->tail_len ? write_tail_frame(m, req)
                           : nbt_write_all(m->fd, req->buf, len + MSG_XPORT_HDR);
+    }
     if (r == 0)
         atomic_store(&m->last_activity, now_mono_s());
     return r;
@@ -142,34 +170,27 @@ int send_parts(struct mux *m, uint16_t mid, struct msg_out *parts, size_t nparts
 }
 
 /* Writes the frames of reqs[0..n) with as few system calls as the socket
- * takes. Caller holds send_lock. */
+ * takes; a frame's tail in memory (tail_mem) is gathered behind its
+ * buffer. Caller holds send_lock. */
 int write_frames(struct mux *m, struct msg_out *reqs, size_t n)
 {
-    enum { MAXV = 32 };
+    enum { MAXV = 64 };
     size_t i = 0;
     while (i < n) {
         struct iovec v[MAXV];
         size_t nv = 0;
-        for (; nv < MAXV && i + nv < n; nv++) {
-            v[nv].iov_base = reqs[i + nv].buf;
-            v[nv].iov_len = msg_smb_len(&reqs[i + nv]) + MSG_XPORT_HDR;
-        }
-        size_t first = 0;
-        while (first < nv) {
-            ssize_t w = writev(m->fd, v + first, (int)(nv - first));
-            if (w < 0) {
-                if (errno == EINTR)
-                    continue;
-                return -errno;
-            }
-            while (first < nv && (size_t)w >= v[first].iov_len)
-                w -= (ssize_t)v[first++].iov_len;
-            if (first < nv) {
-                v[first].iov_base = (uint8_t *)v[first].iov_base + w;
-                v[first].iov_len -= (size_t)w;
+        for (; nv + 2 <= MAXV && i < n; i++) {
+            v[nv].iov_base = reqs[i].buf;
+            v[nv++].iov_len = msg_smb_len(&reqs[i]) + MSG_XPORT_HDR;
+            if (reqs[i].tail_mem && reqs[i].tail_len) {
+                v[nv].iov_base = (void *)reqs[i].tail_mem;
+                v[nv++].iov_len = reqs[i].tail_len;
+                stat_add(&m->o.stats->lent_writes);
             }
         }
-        i += nv;
+        int r = writev_all(m->fd, v, nv);
+        if (r)
+            return r;
     }
     atomic_store(&m->last_activity, now_mono_s());
     return 0;
@@ -282,7 +303,7 @@ int begin_many(struct mux *m, struct mux_req **rq, struct msg_out *reqs, size_t 
             wire_st16(smb + SMB1_HDR_MID, rq[i]->mid);
             memset(smb + SMB1_HDR_SIGNATURE, 0, SMB1_SIG_LEN);
             seq[i] = 0;
-            nbt_put_header(reqs[i].buf, msg_smb_len(&reqs[i]));
+            nbt_put_header(reqs[i].buf, msg_smb_len(&reqs[i]) + reqs[i].tail_len);
             obs_sent(m->o.obs, smb, msg_smb_len(&reqs[i]), false, 0, 2);
         }
         r = write_frames(m, reqs, g);

@@ -285,7 +285,8 @@ int io_flush(struct smb1_file *f);
  * bound). file_wb_sync: the same for fsync(2) (one bound; a failure is
  * forgotten once returned). A write never forgets one: the kernel may drop
  * what a FUSE write returns (op_wbehind.c). file_wb_free, at the end of f: waits, and
- * frees what they need. wbehind_write: a write of f through the queue.
+ * frees what they need. wbehind_write: a write of f through the queue
+ * (buf lent with loan, or NULL: see smb1_write_lent and op_wblent.c).
  * wbehind_write_pipe: the same of the next len bytes in the pipe fd, read
  * into the requests or, with splice (nobody changes the pipe's pages),
  * spliced to the socket where the connection allows (op_wbehind.c). pipe_take:
@@ -293,7 +294,8 @@ int io_flush(struct smb1_file *f);
 int file_wb_drain(struct smb1_file *f, bool report);
 int file_wb_sync(struct smb1_file *f);
 void file_wb_free(struct smb1_file *f);
-ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off);
+ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                      struct smb1_loan *loan);
 ssize_t wbehind_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool splice);
 int pipe_take(int fd, void *dst, size_t n);
 

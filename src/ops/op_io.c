@@ -164,11 +164,14 @@ int write_build(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io
 }
 
 /* A WRITE_ANDX of io: its data copied from io->wbuf, left for the caller
- * to fill (wbuf NULL), or in the pipe tail_fd (>= 0: not in m at all). */
+ * to fill (wbuf NULL), in the pipe tail_fd (>= 0: not in m at all), or
+ * (tail_mem) its first head bytes left for the caller to fill and the
+ * rest at tail_mem. */
 static int write_build_any(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
-                           uint8_t *buf, size_t bufcap, int tail_fd)
+                           uint8_t *buf, size_t bufcap, int tail_fd, const uint8_t *tail_mem,
+                           uint32_t head)
 {
-    size_t data = tail_fd >= 0 ? 0 : io->len;
+    size_t data = tail_fd >= 0 ? 0 : tail_mem ? head : io->len;
     int r = msg_out_init_buf(m, SMB1_COM_WRITE_ANDX, SMB1_HDR_LEN + 1 + 28 + 2 + 4 + data + 8, buf,
                              bufcap);
     if (r)
@@ -196,6 +199,11 @@ static int write_build_any(struct msg_out *m, uint16_t fid, uint64_t epoch, cons
     if (tail_fd >= 0) {
         m->tail_fd = tail_fd;
         m->tail_len = io->len;
+    } else if (tail_mem) {
+        (void)wire_put_space(w, head);
+        m->tail_fd = -1;
+        m->tail_mem = tail_mem;
+        m->tail_len = io->len - head;
     } else if (io->wbuf) {
         wire_put_bytes(w, io->wbuf, io->len);
     } else {
@@ -216,13 +224,20 @@ static int write_build_any(struct msg_out *m, uint16_t fid, uint64_t epoch, cons
 int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
                     uint8_t *buf, size_t bufcap)
 {
-    return write_build_any(m, fid, epoch, io, buf, bufcap, -1);
+    return write_build_any(m, fid, epoch, io, buf, bufcap, -1, NULL, 0);
 }
 
 int write_build_tail(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
                      int fd)
 {
-    return fd < 0 ? -EINVAL : write_build_any(m, fid, epoch, io, NULL, 0, fd);
+    return fd < 0 ? -EINVAL : write_build_any(m, fid, epoch, io, NULL, 0, fd, NULL, 0);
+}
+
+int write_build_lent(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
+                     uint32_t head, const uint8_t *tail)
+{
+    return !tail || head >= io->len ? -EINVAL
+                                    : write_build_any(m, fid, epoch, io, NULL, 0, -1, tail, head);
 }
 
 ssize_t file_write_decode(const struct msg_in *resp, uint32_t len)

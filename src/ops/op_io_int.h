@@ -39,6 +39,12 @@ int write_build_buf(struct msg_out *m, uint16_t fid, uint64_t epoch, const struc
  * fd: only the header is in m (msg_out.tail_len, spliced by the send). */
 int write_build_tail(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
                      int fd);
+/* write_build of a WRITE_ANDX whose data is not all in m: its first head
+ * bytes are (left for the caller to fill: the last head bytes of m), the
+ * other io->len - head are at tail, memory that must stay until the
+ * request is answered (msg_out.tail_mem, gathered by the send). */
+int write_build_lent(struct msg_out *m, uint16_t fid, uint64_t epoch, const struct io_req *io,
+                     uint32_t head, const uint8_t *tail);
 /* The write verdict. A server that answers everything but writes (a
  * smbd stuck on its disk for writes) costs a write its whole bound, and
  * the kernel sends one write or fsync of a file at a time: programs

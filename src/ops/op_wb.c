@@ -299,9 +299,9 @@ static int hold_write(struct smb1_file *f, const void *buf, int fd, size_t len, 
     return r;
 }
 
-ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+static ssize_t write_mem(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                         struct smb1_loan *loan)
 {
-    CONN_OP(f ? f->t->conn : NULL);
     file_open_stat_drop(f);
     int rs = settle_others(f);
     if (rs)
@@ -311,11 +311,24 @@ ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t of
         if (r)
             return r < 0 ? r : (ssize_t)len;
     }
-    ssize_t n =
-        atomic_load(&f->behind) ? wbehind_write(f, buf, len, off) : io_write(f, buf, len, off);
+    ssize_t n = atomic_load(&f->behind) ? wbehind_write(f, buf, len, off, loan)
+                                        : io_write(f, buf, len, off);
     if (n > 0)
         own_wrote(f, off + (uint64_t)n);
     return n;
+}
+
+ssize_t smb1_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+{
+    CONN_OP(f ? f->t->conn : NULL);
+    return write_mem(f, buf, len, off, NULL);
+}
+
+ssize_t smb1_write_lent(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                        struct smb1_loan *loan)
+{
+    CONN_OP(f ? f->t->conn : NULL);
+    return write_mem(f, buf, len, off, loan);
 }
 
 ssize_t smb1_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off, bool pages_private)

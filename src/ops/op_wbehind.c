@@ -164,9 +164,12 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err,
     }
     bool redo = got < 0 && retry && (again || file_should_retry(f, w->epoch[i], (int)got));
     uint8_t *copy = NULL;
-    if (w->kept[i] && (redo || (retry && got >= 0 && (size_t)got < io->len))) {
-        /* A spliced piece: its data from keep, to send again. */
-        if (!(io->wbuf = copy = keep_take(w, i))) {
+    bool again_whole = redo || (retry && got >= 0 && (size_t)got < io->len);
+    if ((w->kept[i] || w->loan[i]) && again_whole) {
+        /* A spliced piece: its data from keep; a lent one's from where it
+         * lies (op_wblent.c): to send again. */
+        io->wbuf = copy = w->kept[i] ? keep_take(w, i) : wb_lent_flat(&w->req[i], io->len);
+        if (!copy) {
             got = -EIO;
             redo = false;
         }
@@ -174,9 +177,9 @@ static int wb_outcome(struct file_wbehind *w, size_t i, bool sent, int send_err,
     if (redo && copy) {
         char path[256];
         file_path_copy(f, path, sizeof(path));
-        log_warn(conn_log(f->t->conn),
-                 "write-behind of %u bytes at %llu of %s sent again from its kept copy", io->len,
-                 (unsigned long long)io->off, path);
+        log_warn(conn_log(f->t->conn), "write-behind of %u bytes at %llu of %s sent again from %s",
+                 io->len, (unsigned long long)io->off, path,
+                 w->loan[i] ? "the buffer it was lent" : "its kept copy");
     }
     if (redo)
         got = file_call(f, write_op, io);
@@ -218,6 +221,7 @@ static void wb_retire(struct file_wbehind *w, int r)
         m->buf = NULL;
     }
     msg_out_free(m);
+    wb_lent_done(w, w->head);
     if (w->ksize[w->head])
         pk_release(&w->keep, w->kpipe[w->head], w->ksize[w->head]);
     w->ksize[w->head] = 0;
@@ -631,7 +635,7 @@ static ssize_t write_pipe_copy(struct smb1_file *f, int fd, size_t len, uint64_t
  * stream. A write from memory continues the carry in memory and leaves
  * its own there (op_wbsplice.c, The carry); any other sends it first. */
 ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t len, uint64_t off,
-                          bool streamed)
+                          bool streamed, struct smb1_loan *loan)
 {
     struct conn_params p;
     conn_get_params(f->t->conn, &p);
@@ -646,7 +650,7 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
     if (!streamed) {
         /* Behind what the carry holds: it was written before. */
         pthread_mutex_lock(&w->stream);
-        ssize_t n = wbehind_write_src(f, buf, fd, len, off, true);
+        ssize_t n = wbehind_write_src(f, buf, fd, len, off, true, loan);
         pthread_mutex_unlock(&w->stream);
         return n;
     }
@@ -688,8 +692,11 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
         r = -ETIMEDOUT;
     uint8_t *spare[WB_MAX_PIECES];
     size_t spare_cap[WB_MAX_PIECES];
+    /* A lent write's pieces send its data from where it lies (op_wblent.c):
+     * their buffers hold a header and what the carry gives. */
+    bool lent = wb_lent_ok(f, buf, loan);
     for (size_t i = 0; i < pieces; i++) {
-        spare[i] = w->nspare ? w->spare[--w->nspare] : NULL;
+        spare[i] = w->nspare && !lent ? w->spare[--w->nspare] : NULL;
         spare_cap[i] = spare[i] ? w->spare_cap[w->nspare] : 0;
     }
     pthread_mutex_unlock(&w->lock);
@@ -720,12 +727,19 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
         uint32_t from_carry = done < held ? held - (uint32_t)done : 0;
         const uint8_t *src = buf && !from_carry ? (const uint8_t *)buf + (done - held) : NULL;
         io[k] = (struct io_req){NULL, src, n, start + done, p.large_files};
-        r = write_build_buf(&req[k], fid, ep, &io[k], spare[k], spare_cap[k]);
+        bool lent_k = lent && from_carry < n;
+        if (lent_k)
+            r = write_build_lent(&req[k], fid, ep, &io[k], from_carry,
+                                 (const uint8_t *)buf + (done + from_carry - held));
+        else
+            r = write_build_buf(&req[k], fid, ep, &io[k], spare[k], spare_cap[k]);
         spare[k] = NULL; /* the request's now, or freed */
-        uint8_t *data = r == 0 ? req[k].w.buf + req[k].w.pos - n : NULL;
+        uint32_t in_buf = lent_k ? from_carry : n;
+        uint8_t *data = r == 0 ? req[k].w.buf + req[k].w.pos - in_buf : NULL;
         if (data && from_carry) {
             memcpy(data, w->mcarry, from_carry);
-            memcpy(data + from_carry, buf, n - from_carry);
+            if (!lent_k)
+                memcpy(data + from_carry, buf, n - from_carry);
         }
         if (r == 0 && !buf && (r = pipe_take(fd, data, n)))
             msg_out_free(&req[k]);
@@ -736,8 +750,9 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
                 msg_out_free(&req[--k]);
             return r;
         }
-        /* From here on the data is the request's own copy. */
-        io[k].wbuf = req[k].w.buf + req[k].w.pos - n;
+        /* From here on the data is the request's own copy (a lent
+         * piece's is not in one place: wb_lent_flat when it goes again). */
+        io[k].wbuf = lent_k ? NULL : req[k].w.buf + req[k].w.pos - n;
     }
     for (size_t i = k; i < pieces; i++)
         free(spare[i]);
@@ -757,6 +772,8 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
         w->req[at] = req[i];
         w->io[at] = io[i];
         w->epoch[at] = ep;
+        if (req[i].tail_mem)
+            wb_lent_hold(w, at, loan);
     }
     w->total += k;
     if (carries) {
@@ -788,7 +805,8 @@ ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t l
     return (ssize_t)len;
 }
 
-ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off)
+ssize_t wbehind_write(struct smb1_file *f, const void *buf, size_t len, uint64_t off,
+                      struct smb1_loan *loan)
 {
-    return wbehind_write_src(f, buf, -1, len, off, false);
+    return wbehind_write_src(f, buf, -1, len, off, false, loan);
 }

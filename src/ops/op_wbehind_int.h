@@ -100,6 +100,9 @@ struct file_wbehind {
     bool carry_mem;
     uint8_t *mcarry;
     uint32_t mcarry_cap;
+    /* Lent pieces (op_wblent.c): loan[i], held by piece i, whose data
+     * lies in it (req[i].tail_mem) until the piece retires; NULL: none. */
+    struct smb1_loan *loan[WB_RING];
 };
 
 /* f's write-behind state, made when create and none is there yet (NULL
@@ -136,7 +139,18 @@ size_t wb_window(const struct conn_params *p);
  * stream. A write from memory continues the carry in memory and leaves
  * its own there (op_wbsplice.c, The carry); any other sends it first. */
 ssize_t wbehind_write_src(struct smb1_file *f, const void *buf, int fd, size_t len, uint64_t off,
-                          bool streamed);
+                          bool streamed, struct smb1_loan *loan);
+
+/* op_wblent.c. wb_lent_ok: a write of buf lent with loan may send its
+ * data from there (the connection neither signs nor is observed).
+ * wb_lent_hold: piece i holds loan (w->lock held). wb_lent_done: piece i
+ * retires, its loan goes back (w->lock held). wb_lent_flat: a lent
+ * piece's len bytes of data in one new buffer (its head in m's buffer,
+ * the rest at tail_mem), to send again; NULL when no memory. */
+bool wb_lent_ok(struct smb1_file *f, const void *buf, const struct smb1_loan *loan);
+void wb_lent_hold(struct file_wbehind *w, size_t i, struct smb1_loan *loan);
+void wb_lent_done(struct file_wbehind *w, size_t i);
+uint8_t *wb_lent_flat(const struct msg_out *m, uint32_t len);
 
 /* op_wbsplice.c. carry_out: sends what the carry holds as a piece of its
  * own; stream held, w->lock not. 0, or the failure (also kept in err:

@@ -241,13 +241,13 @@ int carry_out(struct file_wbehind *w)
     if (mem) {
         /* Copied into a piece of its own (never carried again: a write
          * from mcarry itself takes no carry). */
-        ssize_t n = wbehind_write_src(f, w->mcarry, -1, c, at, true);
+        ssize_t n = wbehind_write_src(f, w->mcarry, -1, c, at, true, NULL);
         r = n < 0 ? (int)n : 0;
     } else if ((r = file_get_fid(f, &fid, &ep)) == 0) {
         r = wb_splice_piece(w, w->carry[0], &io, slots, fid, ep, wb_window(&p), false);
         if (r == 0) {
             /* Not spliced (no room in keep for ever): copied. */
-            ssize_t n = wbehind_write_src(f, NULL, w->carry[0], c, at, true);
+            ssize_t n = wbehind_write_src(f, NULL, w->carry[0], c, at, true, NULL);
             r = n < 0 ? (int)n : 0;
         } else if (r > 0) {
             r = 0;
@@ -325,7 +325,7 @@ ssize_t wbehind_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off
     uint16_t fid;
     uint64_t ep;
     if (!w || file_get_fid(f, &fid, &ep))
-        return wbehind_write_src(f, NULL, fd, len, off, false);
+        return wbehind_write_src(f, NULL, fd, len, off, false, NULL);
     pthread_mutex_lock(&w->stream);
     ssize_t r = carry_write(w, fd, len, off, chunk, fid, ep, window, p.large_files);
     size_t done = r > 0 ? (size_t)r : 0;
@@ -349,7 +349,7 @@ ssize_t wbehind_write_pipe(struct smb1_file *f, int fd, size_t len, uint64_t off
     }
     if (r >= 0 && done < len) {
         /* The rest cannot be spliced: copied into requests. */
-        ssize_t n = wbehind_write_src(f, NULL, fd, len - done, off + done, true);
+        ssize_t n = wbehind_write_src(f, NULL, fd, len - done, off + done, true, NULL);
         r = n < 0 ? n : (ssize_t)(done + (size_t)n);
     } else if (r >= 0) {
         r = (ssize_t)len;

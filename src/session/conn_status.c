@@ -50,6 +50,7 @@ void smb1_conn_get_stats(struct smb1_conn *c, struct smb1_stats *st)
     st->reconnects = ld(&c->reconnects);
     st->batched_macs = ld(&c->stats.batched_macs);
     st->spliced_writes = ld(&c->stats.spliced_writes);
+    st->lent_writes = ld(&c->stats.lent_writes);
     st->direct_reads = ld(&c->stats.direct_reads);
     st->spliced_reads = ld(&c->stats.spliced_reads);
 }

@@ -12,7 +12,11 @@
 #   one (page cache: copied, never spliced);
 # - a small write to a new file (held for its close);
 # - the connection killed under a stream of spliced writes: the pieces
-#   lost on the way go again from the kept copy, and the file is whole.
+#   lost on the way go again from the kept copy, and the file is whole;
+# - whole 1 MiB writes (plain, where they are read, not spliced) sent from
+#   the buffer FUSE read them into (fuse/fs_loop.c: lent_writes), four dd
+#   at once; never on the signed connection;
+# - an unmount right after writes: a clean exit (ASan: no leak).
 # The counter smb1_stats.spliced_writes (the status xattr) tells which
 # path was taken, fuse_writes how many writes the kernel sent. Writes are
 # spliced only where libfuse's pipe holds a whole write and a page: where
@@ -48,6 +52,7 @@ status_of() {
         "$MNT" | sed -n "s/^$1: //p"
 }
 spliced() { status_of spliced_writes; }
+lent() { status_of lent_writes; }
 # smbclient's copy of $1 must be $2.
 same_for_smbclient() {
     rm -f "$FS_TMP/got"
@@ -57,11 +62,17 @@ same_for_smbclient() {
 
 s0=$(spliced)
 w0=$(status_of fuse_writes)
+l0=$(lent)
 head -c $((12 << 20)) /dev/urandom >"$FS_TMP/big"
 dd if="$FS_TMP/big" of="$MNT/big" bs=1M status=none || fail "dd"
 same_for_smbclient big "$FS_TMP/big"
 s1=$(spliced)
 w1=$(status_of fuse_writes)
+# A signed connection's pieces keep their bytes in one place for the MAC:
+# never sent from the FUSE buffer (fuse/fs_loop.c, src/ops/op_wblent.c).
+if [ "$PROFILE" = signed ] && [ "$(lent)" != "$l0" ]; then
+    fail "a signed connection sent from the FUSE buffer ($l0 -> $(lent))"
+fi
 # Each MiB of dd is one FUSE write, or two (1020 + 4 KiB) at max_write=1044480.
 want_w=12
 [ -n "$MOUNT_OPTS" ] && want_w=24
@@ -181,6 +192,31 @@ same_for_smbclient rw "$FS_TMP/rw.model"
 same_for_smbclient small "$FS_TMP/small.model"
 fs_log "ok   odd, overlapping, read-write and held writes are whole for smbclient"
 
+# Whole writes are sent from the buffer FUSE read them into, which the
+# write-behind holds until the server answered while the FUSE workers
+# read the next writes into other buffers (fuse/fs_loop.c): four dd at
+# once, each of its own pattern, every byte where it was written.
+lent_parallel() {
+    local l0 l1 k p pids=()
+    l0=$(lent)
+    python3 - "$FS_TMP" <<'PY'
+import sys
+for k in range(4):
+    with open(f"{sys.argv[1]}/pat{k}", "wb") as f:
+        for mib in range(16):
+            f.write(bytes([(k * 61 + mib * 7 + 1) & 0xFF]) * 4096 + bytes(range(256)) * 4080)
+PY
+    for k in 0 1 2 3; do
+        dd if="$FS_TMP/pat$k" of="$MNT/pat$k" bs=1M status=none &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || fail "a parallel dd failed"; done
+    for k in 0 1 2 3; do same_for_smbclient "pat$k" "$FS_TMP/pat$k"; done
+    l1=$(lent)
+    [ "$l1" -ge $((l0 + 400)) ] || fail "64 MiB of whole writes were not sent from FUSE's buffers ($l0 -> $l1)"
+    fs_log "ok   four dd at once, sent from the FUSE buffers, are whole for smbclient (lent writes $l0 -> $l1)"
+}
+
 # The connection dies under a stream of writes (its smbd is stopped, then
 # killed once pieces wait for their replies): the
 # pieces lost on the way are written again, from their kept copy when
@@ -246,5 +282,18 @@ if [ -n "$MOUNT_OPTS" ]; then
     [ "$((w1 - w0))" = 12 ] || fail "12 MiB of dd came as $((w1 - w0)) FUSE writes, not 12"
     [ "$s1" = "$s0" ] || fail "writes were spliced at max_write 1 MiB ($s0 -> $s1)"
     fs_log "ok   whole writes by default: 12 MiB of dd in 12 FUSE writes, none spliced"
+    # Pieces lent from the FUSE buffer that the connection let down go
+    # again from there: test_wbehind_fake, lent_pieces_go_again_after_a_reconnect.
+    lent_parallel
 fi
+# The loop's end with buffers lent a moment ago (under ASan: a leak or a
+# use after free would show here).
+dd if="$FS_TMP/big" of="$MNT/big5" bs=1M status=none || fail "dd before the unmount"
+fs_unmount
+if grep -q Sanitizer "$FS_TMP/smbfuse.log"; then
+    grep -A20 Sanitizer "$FS_TMP/smbfuse.log" >&2
+    fail "sanitizer report"
+fi
+same_for_smbclient big5 "$FS_TMP/big"
+fs_log "ok   unmounted right after writes: exited cleanly, data whole"
 fs_log "PASS ($PROFILE)"

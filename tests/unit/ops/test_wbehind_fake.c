@@ -397,3 +397,107 @@ Test(wbehind_fake, copying_writer_collects_replies_when_it_needs_room)
     cr_assert_eq(smb1_close(f), 0);
     fake_set_write(fs, 0, 0);
 }
+
+/* A buffer lent to the core (smb1_write_lent), as the FUSE loop lends
+ * the one a request was read into (fuse/fs_loop.c): back counts the
+ * times the last reference went. */
+struct test_loan {
+    struct smb1_loan loan;
+    atomic_int backs;
+};
+
+static void test_loan_back(struct smb1_loan *l)
+{
+    atomic_fetch_add(&((struct test_loan *)l)->backs, 1);
+}
+
+static unsigned loan_refs(struct test_loan *t)
+{
+    return atomic_load(&t->loan.refs);
+}
+
+/* dd bs=1M through the FUSE loop: each MiB lent in a buffer of its own.
+ * The pieces send the data from there (none copied: lent_writes counts
+ * them), in full pieces as copied writes go (33 for 4 MiB), and hold the
+ * buffers until answered (late replies: still held when the writes have
+ * returned); after the fsync only the owner's reference is left, and
+ * what the owner then does to its buffers reaches nobody. */
+Test(wbehind_fake, lent_stream_sends_from_the_buffer)
+{
+    cr_assert(smb1_conn_splice_ok(conn));
+    fake_set_write(fs, 0, 40);
+    struct smb1_file *f = open_behind("lstream");
+    struct fake_stats s0;
+    fake_get_stats(fs, &s0);
+    struct smb1_stats c0, c1;
+    smb1_conn_get_stats(conn, &c0);
+    struct test_loan t[4];
+    uint8_t *b[4];
+    unsigned late = 0;
+    int64_t prev_start = -1;
+    for (int i = 0; i < 4; i++) {
+        t[i].loan.back = test_loan_back;
+        atomic_init(&t[i].loan.refs, 1);
+        atomic_init(&t[i].backs, 0);
+        b[i] = pattern(1 << 20, (uint64_t)i << 20);
+        int64_t start = mux_now_ms();
+        cr_assert_eq(smb1_write_lent(f, b[i], 1 << 20, (uint64_t)i << 20, &t[i].loan), 1 << 20);
+        count_late(&prev_start, start, &late);
+    }
+    /* The replies are 40 ms late, one after another: the last MiB's
+     * pieces wait for theirs (a third of a second at least). */
+    cr_assert_gt(loan_refs(&t[3]), 1, "the pieces do not hold the buffer they send from");
+    cr_assert_eq(smb1_flush(f), 0);
+    cr_assert(server_got(&s0, 4 << 20), "fsync: all of it on the server");
+    smb1_conn_get_stats(conn, &c1);
+    cr_assert_geq(c1.lent_writes - c0.lent_writes, 30, "%llu pieces sent from the lent buffers",
+                  (unsigned long long)(c1.lent_writes - c0.lent_writes));
+    assert_full_pieces(&s0, late);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(loan_refs(&t[i]), 1, "buffer %d still held after the fsync", i);
+        cr_assert_eq(atomic_load(&t[i].backs), 0);
+        memset(b[i], 0xEE, 1 << 20);
+        smb1_loan_drop(&t[i].loan);
+        cr_assert_eq(atomic_load(&t[i].backs), 1);
+        free(b[i]);
+    }
+    cr_assert_eq(smb1_close(f), 0);
+    cr_assert(server_got(&s0, 4 << 20), "more was written after the fsync");
+    fake_set_write(fs, 0, 0);
+}
+
+/* The connection dies while lent pieces wait for their replies: each is
+ * written again on the next connection from its data put in one place
+ * (its head in the request, the rest in the lent buffer), byte for byte,
+ * and the buffer is held until then, not only until it went out. */
+Test(wbehind_fake, lent_pieces_go_again_after_a_reconnect)
+{
+    fake_set_write(fs, 0, 30);
+    struct smb1_file *f = open_behind("lagain");
+    struct fake_stats s0, s1;
+    fake_get_stats(fs, &s0);
+    struct test_loan t[3];
+    uint8_t *b[3];
+    for (int i = 0; i < 3; i++) {
+        t[i].loan.back = test_loan_back;
+        atomic_init(&t[i].loan.refs, 1);
+        atomic_init(&t[i].backs, 0);
+        b[i] = pattern(1 << 20, (uint64_t)i << 20);
+        if (i == 1)
+            fake_inject(fs, FAKE_DISCONNECT_MID, 0);
+        cr_assert_eq(smb1_write_lent(f, b[i], 1 << 20, (uint64_t)i << 20, &t[i].loan), 1 << 20);
+    }
+    cr_assert_eq(smb1_flush(f), 0);
+    fake_get_stats(fs, &s1);
+    cr_assert_eq(s1.file_write_bad, s0.file_write_bad, "wrong bytes on the server");
+    cr_assert_geq(s1.file_write_bytes - s0.file_write_bytes, 3 << 20);
+    cr_assert_gt(s1.connections, s0.connections, "the connection did not die");
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(loan_refs(&t[i]), 1, "buffer %d still held after the fsync", i);
+        smb1_loan_drop(&t[i].loan);
+        cr_assert_eq(atomic_load(&t[i].backs), 1);
+        free(b[i]);
+    }
+    cr_assert_eq(smb1_close(f), 0);
+    fake_set_write(fs, 0, 0);
+}

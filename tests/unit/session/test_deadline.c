@@ -80,6 +80,9 @@ static const char *const no_scope[] = {
     "smb1_own_forget",
     "smb1_write_close_max",
     "smb1_find_master",
+    /* A reference count (op_wblent.c). */
+    "smb1_loan_hold",
+    "smb1_loan_drop",
     /* At unmount: the held writes of every open file go out, each with a
      * bound of its own, rather than be cut short by one. */
     "smb1_close_all",
