@@ -38,8 +38,8 @@
  * A directory's attributes through our changes in it. Our create, unlink
  * or set of an entry moves the directory's mtime and ctime on the server
  * to times no reply tells; nothing else of it (its type, mode, owner,
- * atime, and, where the server shows a directory's size as 0 as Samba and
- * Windows do, its size). Such a change leaves the directory's attributes
+ * atime, and, where the server shows a directory's size as 0 as Samba
+ * does, its size). Such a change leaves the directory's attributes
  * ATTR_MOVED rather than dropping them: a lookup or stat does not get
  * them, but cache_get_dir does, to tell the directory's type and, once a
  * set gives the mtime, all but a ctime that lags (tar sets a directory's
