@@ -602,16 +602,18 @@ struct cache_dir *cache_dir_get(struct cache *c, const char *path)
 
 /* Stamps path as invalidated at generation g, dropping its data. When no
  * memory is left for a tombstone, the floor does the same job. */
-static void invalidate_locked(struct cache *c, const char *path, uint64_t g)
+/* Returns path's entry, or NULL when none could be made. */
+static struct centry *invalidate_locked(struct cache *c, const char *path, uint64_t g)
 {
     struct centry *e = find_or_add(c, path);
     if (!e) {
         raise_floor(c, g);
-        return;
+        return NULL;
     }
     e->inval_gen = g;
     e->attr = ATTR_NONE;
     drop_dir(c, e);
+    return e;
 }
 
 static size_t parent_len(const char *path)
@@ -634,8 +636,12 @@ static void parent_moved(struct centry *p, enum attr_state was)
 }
 
 /* Our change of path (below it too, tree). links: it may have made or
- * removed a directory at path, which moves its parent's link count. */
-static void changed_locked(struct cache *c, const char *path, bool tree, bool links)
+ * removed a directory at path, which moves its parent's link count.
+ * ctime (NULL: unknown): path's ctime after the change, which moved the
+ * parent's to that time, or a hair after it: kept attributes of the
+ * parent lag no more. */
+static void changed_locked(struct cache *c, const char *path, bool tree, bool links,
+                           const struct timespec *ctime)
 {
     uint64_t g = ++c->gen;
     invalidate_locked(c, path, g);
@@ -650,10 +656,13 @@ static void changed_locked(struct cache *c, const char *path, bool tree, bool li
         if (parent) {
             struct centry *p = find(c, parent, hash_path(parent));
             enum attr_state was = p ? p->attr : ATTR_NONE;
-            invalidate_locked(c, parent, g);
-            p = find(c, parent, hash_path(parent));
+            p = invalidate_locked(c, parent, g);
             if (p && !tree && !links)
                 parent_moved(p, was);
+            if (p && ctime && p->attr == ATTR_MOVED &&
+                (ctime->tv_sec > p->st.ctime.tv_sec ||
+                 (ctime->tv_sec == p->st.ctime.tv_sec && ctime->tv_nsec > p->st.ctime.tv_nsec)))
+                p->st.ctime = *ctime;
             if (p && p->made_expire)
                 made_note(c, p, path + pl + (path[pl] == '/'));
             free(parent);
@@ -682,7 +691,7 @@ static void changed_locked(struct cache *c, const char *path, bool tree, bool li
 static void changed(struct cache *c, const char *path, bool tree)
 {
     pthread_mutex_lock(&c->lock);
-    changed_locked(c, path, tree, tree);
+    changed_locked(c, path, tree, tree, NULL);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -719,21 +728,7 @@ int cache_changed_stat(struct cache *c, const char *path, const struct smb1_stat
     /* Checked before our own invalidation, under the same lock hold: any
      * stamp newer than gen is someone else's change. */
     bool ok = put_allowed(c, e, gen, 0);
-    changed_locked(c, path, false, false);
-    /* The change that made st's ctime also moved the parent's ctime (to
-     * that time, or a hair after it): kept attributes lag no more. */
-    size_t pl = parent_len(path);
-    char parent[512];
-    struct centry *p = NULL;
-    if (pl > 0 && pl < sizeof(parent) && strcmp(path, "/") != 0) {
-        memcpy(parent, path, pl);
-        parent[pl] = 0;
-        p = find(c, parent, hash_path(parent));
-    }
-    if (p && p->attr == ATTR_MOVED &&
-        (st->ctime.tv_sec > p->st.ctime.tv_sec ||
-         (st->ctime.tv_sec == p->st.ctime.tv_sec && st->ctime.tv_nsec > p->st.ctime.tv_nsec)))
-        p->st.ctime = st->ctime;
+    changed_locked(c, path, false, false, &st->ctime);
     int r = store_changed_locked(c, path, st, ok, c->now_ns(c->now_ctx) + c->ttl_ns);
     pthread_mutex_unlock(&c->lock);
     return r;
@@ -749,7 +744,7 @@ int cache_changed_known(struct cache *c, const char *path, const struct smb1_sta
     bool ok = e && (e->attr == ATTR_POSITIVE || e->attr == ATTR_MOVED) && now < e->attr_expire &&
               put_allowed(c, e, gen, e->attr_gen);
     uint64_t expire = ok ? e->attr_expire : 0;
-    changed_locked(c, path, false, false);
+    changed_locked(c, path, false, false, NULL);
     int r = store_changed_locked(c, path, st, ok, expire);
     pthread_mutex_unlock(&c->lock);
     return r;
@@ -758,7 +753,7 @@ int cache_changed_known(struct cache *c, const char *path, const struct smb1_sta
 void cache_dir_made(struct cache *c, const char *path)
 {
     pthread_mutex_lock(&c->lock);
-    changed_locked(c, path, false, true);
+    changed_locked(c, path, false, true, NULL);
     struct centry *e = c->ttl_ns ? find_or_add(c, path) : NULL;
     if (e) {
         if (e->made_expire)
